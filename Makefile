@@ -1,0 +1,48 @@
+# The README's two commands: `make run` (the main job) and `make test` (the suite).
+# Both bootstrap everything on a fresh machine: virtualenv, pip install, mvn download.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PLOTLY_RENDERER ?= plotly_mimetype
+
+.PHONY: help venv install up run lab test test-unit down status clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	@command -v java >/dev/null || { echo "error: java is missing: install OpenJDK 17 (apt-get install openjdk-17-jdk-headless, or conda env create -f environment.yml)"; exit 2; }
+	@command -v mvn >/dev/null || { echo "error: mvn is missing: install Maven (apt-get install maven, or conda env create -f environment.yml)"; exit 2; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	@touch $@
+
+venv: $(BIN)/.installed  ## create .venv and install the library
+
+install: venv  ## download the JVM artifacts (Kafka, Connect) with mvn
+	$(BIN)/dataops install
+
+up: venv  ## start the local pipeline and set it up (idempotent)
+	$(BIN)/dataops up
+
+run: up  ## the main job: start the pipeline, execute every notebook headless into build/
+	$(BIN)/dataops notebooks --instructor
+
+lab: up  ## start the pipeline, then JupyterLab
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: venv  ## the whole test suite (starts the local stack once)
+	$(BIN)/python -m pytest
+
+test-unit: venv  ## unit tests only, no services
+	$(BIN)/python -m pytest -m unit
+
+status: venv  ## one table: component, pid, port, health, uptime
+	$(BIN)/dataops status
+
+down:  ## stop what this project started
+	@if [ -x $(BIN)/dataops ]; then $(BIN)/dataops down; else echo "nothing to stop"; fi
+
+clean: down  ## remove the state folder and build outputs (keeps .venv)
+	rm -rf .stack build

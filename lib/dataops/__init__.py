@@ -1,0 +1,37 @@
+"""Helper library of the crypto DataOps workshop.
+
+Typical use in a notebook::
+
+    import dataops
+    p = dataops.connect()      # profile from DATAOPS_PROFILE / .env, default "local"
+    p.up()                     # start or attach to the local pipeline
+    p.status()
+"""
+
+from dataops.config import Settings, load_settings
+from dataops.errors import (
+    ConfigError,
+    DataOpsError,
+    PortInUseError,
+    ServiceUnavailableError,
+    StackError,
+    ToolMissingError,
+    UnknownCoinError,
+    UnknownFaultError,
+)
+from dataops.session import Pipeline, connect
+
+__all__ = [
+    "ConfigError",
+    "DataOpsError",
+    "Pipeline",
+    "PortInUseError",
+    "ServiceUnavailableError",
+    "Settings",
+    "StackError",
+    "ToolMissingError",
+    "UnknownCoinError",
+    "UnknownFaultError",
+    "connect",
+    "load_settings",
+]

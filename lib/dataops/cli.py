@@ -1,0 +1,168 @@
+"""The ``dataops`` command: run and inspect the local pipeline.
+
+Every sub-command has ``--help``. Errors print one line (``error: … : what to do``)
+and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from dataops.errors import DataOpsError
+
+
+def _pipeline(args: argparse.Namespace):
+    from dataops.session import connect
+
+    return connect(profile=args.profile)
+
+
+def _print_frame(df) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 80):
+        print(df.to_string(index=False))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    p = _pipeline(args)
+    print("Starting the local pipeline…", flush=True)
+    p.stack.up(args.components or None)
+    if not args.no_setup and not args.components:
+        print("Setting up the pipeline (topics, connector)…", flush=True)
+        _print_frame(p.setup())
+    print()
+    _print_frame(p.status())
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    _pipeline(args).down()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _print_frame(_pipeline(args).status())
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    print(_pipeline(args).logs(args.component, args.lines))
+    return 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    from dataops import stack
+
+    p = _pipeline(args)
+    paths = stack.StatePaths(p.settings.state_dir)
+    stack.install_artifacts(paths)
+    print(f"JVM artifacts in {paths.lib} and {paths.plugins}")
+    return 0
+
+
+def cmd_pipeline_setup(args: argparse.Namespace) -> int:
+    _print_frame(_pipeline(args).setup())
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    for key, value in _pipeline(args).settings.masked().items():
+        print(f"{key:<28} {value}")
+    return 0
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    src = _pipeline(args).source
+    if args.clear:
+        src.clear_faults()
+        print("all faults cleared")
+        return 0
+    if not args.name:
+        _print_frame(src.faults())
+        return 0
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DataOpsError(f"--param {item!r} is not KEY=VALUE", "e.g. --param coin=ethereum")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    fault = src.inject_fault(args.name, duration_s=args.duration, **params)
+    print(json.dumps(fault))
+    return 0
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from dataops.runner import run_notebooks
+
+    results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor})
+    _print_frame(results)
+    return 0 if (results["status"] == "ok").all() else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dataops", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=["local", "confluent"], help="override DATAOPS_PROFILE")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("up", help="start the local pipeline (idempotent) and set it up")
+    p.add_argument("components", nargs="*", help="only these components (no set-up)")
+    p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("down", help="stop what this project started")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="one table: component, pid, port, health, uptime")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="the last lines of a component's log")
+    p.add_argument("component", help="simulator, kafka, connect")
+    p.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("install", help="download the JVM artifacts with mvn (done by `up` when missing)")
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("pipeline", help="pipeline automation")
+    psub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ps = psub.add_parser("setup", help="create the topics and deploy the connector (idempotent)")
+    ps.set_defaults(func=cmd_pipeline_setup)
+
+    p = sub.add_parser("config", help="print the settings (secrets masked)")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("fault", help="inject a fault into the CoinGecko simulator, list or clear faults")
+    p.add_argument("name", nargs="?", help="rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
+    p.add_argument("--clear", action="store_true", help="clear every active fault")
+    p.set_defaults(func=cmd_fault)
+
+    p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
+    p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
+    p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
+    p.add_argument("--instructor", action="store_true", help="fill in the exercise solutions")
+    p.set_defaults(func=cmd_notebooks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataOpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

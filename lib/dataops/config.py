@@ -1,0 +1,190 @@
+"""Typed settings: one object, two profiles.
+
+Precedence, highest first: keyword arguments, environment variables
+(``DATAOPS_*``), the project's ``.env`` file, defaults. Settings are read when
+:func:`load_settings` is called (by ``connect()`` or a CLI command), never at
+import. Secrets are :class:`pydantic.SecretStr` and print as ``**********``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from dataops.errors import ConfigError
+
+ENV_PREFIX = "DATAOPS_"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_COINS = ("bitcoin", "ethereum", "binancecoin", "cardano", "solana")
+
+# The fixed ports of the local stack (documented in the README).
+PORTS = {
+    "simulator": 8090,
+    "kafka": 9092,
+    "kafka_controller": 9093,
+    "connect": 8083,
+}
+
+
+class Settings(BaseSettings):
+    """Everything the library needs to reach the pipeline.
+
+    Every field can be set as ``DATAOPS_<FIELD>`` in the environment or in
+    ``.env``; list fields take comma-separated values.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=None,  # set per call in load_settings, after validating the file
+        extra="ignore",
+        validate_default=True,
+    )
+
+    profile: Literal["local", "confluent"] = "local"
+    state_dir: Path = Field(default=PROJECT_ROOT / ".stack", description="where the local stack writes")
+
+    # Pipeline shape (both profiles)
+    coins: Annotated[list[str], NoDecode] = Field(default=list(DEFAULT_COINS), min_length=1)
+    vs_currency: str = "usd"
+    poll_interval_s: float = Field(default=5.0, gt=0, description="connector poll cadence")
+    topic_raw: str = "crypto-prices"
+    topic_exploded: str = "crypto-prices-exploded"
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
+    connector_name: str = "crypto-prices-source"
+
+    # Local stack
+    host: str = "127.0.0.1"
+    simulator_port: int = PORTS["simulator"]
+    kafka_port: int = PORTS["kafka"]
+    kafka_controller_port: int = PORTS["kafka_controller"]
+    connect_port: int = PORTS["connect"]
+    simulator_seed: int = 42
+    simulator_refresh_s: float = Field(default=1.0, gt=0)
+    kafka_heap: str = "512m"
+    connect_heap: str = "512m"
+
+    # Confluent Cloud profile
+    kafka_bootstrap: str | None = None
+    kafka_api_key: SecretStr | None = None
+    kafka_api_secret: SecretStr | None = None
+    schema_registry_url: str | None = None
+    schema_registry_api_key: SecretStr | None = None
+    schema_registry_api_secret: SecretStr | None = None
+    flink_endpoint: str | None = None
+    flink_api_key: SecretStr | None = None
+    flink_api_secret: SecretStr | None = None
+    tableflow_endpoint: str | None = None
+    coingecko_url: str = "https://api.coingecko.com/api/v3"
+    coingecko_api_key: SecretStr | None = None
+
+    @field_validator("coins", mode="before")
+    @classmethod
+    def _split_coins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [c.strip() for c in value.split(",") if c.strip()]
+        return value
+
+    # ---- derived addresses -------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> str:
+        """Kafka bootstrap servers of the active profile."""
+        if self.profile == "confluent":
+            self.require("kafka_bootstrap")
+            return str(self.kafka_bootstrap)
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://{self.host}:{self.simulator_port}"
+
+    @property
+    def source_api_url(self) -> str:
+        """Base URL of the CoinGecko API (the simulator in the local profile)."""
+        if self.profile == "confluent":
+            return self.coingecko_url.rstrip("/")
+        return f"{self.simulator_url}/api/v3"
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://{self.host}:{self.connect_port}"
+
+    def price_url(self) -> str:
+        """The /simple/price request the connector polls."""
+        ids = ",".join(self.coins)
+        return (
+            f"{self.source_api_url}/simple/price?ids={ids}&vs_currencies={self.vs_currency}"
+            "&include_market_cap=true&include_24hr_vol=true"
+            "&include_24hr_change=true&include_last_updated_at=true"
+        )
+
+    def kafka_config(self, **extra: Any) -> dict[str, Any]:
+        """librdkafka configuration for the active profile (secrets included: never print it)."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
+        if self.profile == "confluent":
+            self.require("kafka_api_key", "kafka_api_secret")
+            conf.update(
+                {
+                    "security.protocol": "SASL_SSL",
+                    "sasl.mechanisms": "PLAIN",
+                    "sasl.username": self.kafka_api_key.get_secret_value(),  # type: ignore[union-attr]
+                    "sasl.password": self.kafka_api_secret.get_secret_value(),  # type: ignore[union-attr]
+                }
+            )
+        conf.update(extra)
+        return conf
+
+    def require(self, *fields: str) -> None:
+        """Raise :class:`ConfigError` naming the first unset field's variable."""
+        for name in fields:
+            if getattr(self, name) in (None, ""):
+                raise ConfigError(
+                    f"{ENV_PREFIX}{name.upper()} is not set (profile '{self.profile}')",
+                    "add it to .env (see .env.example) or export it",
+                )
+
+    def masked(self) -> dict[str, str]:
+        """All settings as strings, secrets masked: safe to print or log."""
+        return {k: ("**********" if isinstance(v, SecretStr) else str(v)) for k, v in self}
+
+
+def check_env_file(path: Path) -> None:
+    """Fail with one line per problem when ``.env`` has a line that is not ``KEY=VALUE``."""
+    from dotenv.parser import parse_stream
+
+    with path.open(encoding="utf-8") as fh:
+        for binding in parse_stream(fh):
+            if binding.error:
+                line = binding.original.line
+                raise ConfigError(
+                    f"{path.name} line {line} is not KEY=VALUE: {binding.original.string.strip()[:40]!r}",
+                    f"fix or delete that line in {path}",
+                )
+
+
+def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from keyword args, environment, ``.env`` and defaults.
+
+    Args:
+        env_file: The dotenv file; defaults to ``$DATAOPS_ENV_FILE`` or ``<project>/.env``.
+        **overrides: Field values that win over every other source.
+
+    Raises:
+        ConfigError: A malformed ``.env`` or a value of the wrong type.
+    """
+    path = Path(env_file or os.environ.get(f"{ENV_PREFIX}ENV_FILE") or PROJECT_ROOT / ".env")
+    if path.exists():
+        check_env_file(path)
+    try:
+        return Settings(_env_file=path if path.exists() else None, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"{ENV_PREFIX}{field.upper()} is invalid: {err['msg']}",
+            "fix it in .env or the environment (see .env.example)",
+        ) from None

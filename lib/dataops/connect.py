@@ -1,0 +1,94 @@
+"""Kafka Connect layer: connectors and tasks through the Connect REST API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+import requests
+
+from dataops.errors import DataOpsError, ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+class ConnectClient:
+    """A thin client of the Kafka Connect REST API.
+
+    Args:
+        url: Base URL of a Connect worker, e.g. ``http://127.0.0.1:8083``.
+        timeout: Seconds per request.
+    """
+
+    def __init__(self, url: str, timeout: float = 15.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            resp = requests.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
+        except requests.RequestException:
+            raise ServiceUnavailableError("Kafka Connect", self.url) from None
+        if resp.status_code >= 400:
+            try:
+                detail = resp.json().get("message", resp.text)
+            except ValueError:
+                detail = resp.text
+            raise DataOpsError(f"Kafka Connect answered {resp.status_code} to {method} {path}: {detail[:300]}")
+        return resp.json() if resp.content else None
+
+    def plugins(self) -> pd.DataFrame:
+        return pd.DataFrame(self._request("GET", "/connector-plugins"))
+
+    def config(self, name: str) -> dict[str, str] | None:
+        """The connector's config, or None when it does not exist."""
+        try:
+            return self._request("GET", f"/connectors/{name}/config")
+        except DataOpsError as exc:
+            if " 404 " in str(exc):
+                return None
+            raise
+
+    def put_config(self, name: str, config: dict[str, str]) -> dict[str, Any]:
+        """Create or update a connector (idempotent)."""
+        return self._request("PUT", f"/connectors/{name}/config", json=config)
+
+    def status(self, name: str) -> dict[str, Any]:
+        return self._request("GET", f"/connectors/{name}/status")
+
+    def pause(self, name: str) -> None:
+        self._request("PUT", f"/connectors/{name}/pause")
+
+    def resume(self, name: str) -> None:
+        self._request("PUT", f"/connectors/{name}/resume")
+
+    def restart(self, name: str) -> None:
+        self._request("POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=false")
+
+    def delete(self, name: str) -> None:
+        self._request("DELETE", f"/connectors/{name}")
+
+    def connectors(self) -> pd.DataFrame:
+        """One row per task: connector, type, connector state, task id, task state, worker, error trace."""
+        data = self._request("GET", "/connectors?expand=status&expand=info") or {}
+        rows = []
+        for name, item in sorted(data.items()):
+            status = item.get("status", {})
+            conn = status.get("connector", {})
+            tasks = status.get("tasks") or [{}]
+            for task in tasks:
+                trace = task.get("trace") or conn.get("trace") or ""
+                rows.append(
+                    {
+                        "connector": name,
+                        "type": status.get("type"),
+                        "state": conn.get("state"),
+                        "task": task.get("id"),
+                        "task_state": task.get("state"),
+                        "worker": task.get("worker_id") or conn.get("worker_id"),
+                        # First line only: the full Java trace is in `dataops logs connect`.
+                        "error": trace.strip().splitlines()[0] if trace else "",
+                    }
+                )
+        return pd.DataFrame(rows, columns=["connector", "type", "state", "task", "task_state", "worker", "error"])

@@ -1,0 +1,189 @@
+"""Kafka layer: topics, offsets and records, read the way downstream readers do (read_committed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
+
+from dataops.config import Settings
+from dataops.errors import DataOpsError, ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One Kafka record as read back."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: str | None
+    value: str | None
+    headers: dict[str, bytes]
+
+
+class KafkaLayer:
+    """Reads the Kafka layer of the active profile.
+
+    Args:
+        settings: The loaded settings.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # ---- clients -------------------------------------------------------------
+    def admin(self) -> AdminClient:
+        return AdminClient(self.settings.kafka_config())
+
+    def _metadata(self, timeout: float = 5.0):
+        try:
+            md = self.admin().list_topics(timeout=timeout)
+        except KafkaException:
+            raise ServiceUnavailableError("Kafka", self.settings.bootstrap_servers) from None
+        if not md.brokers:
+            raise ServiceUnavailableError("Kafka", self.settings.bootstrap_servers)
+        return md
+
+    def _consumer(self, **extra: Any) -> Consumer:
+        conf = self.settings.kafka_config(
+            **{
+                "group.id": f"dataops-inspect-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
+                **extra,
+            }
+        )
+        return Consumer(conf)
+
+    def _partitions(self, topic: str) -> list[int]:
+        md = self._metadata()
+        if topic not in md.topics or md.topics[topic].error is not None:
+            known = ", ".join(sorted(t for t in md.topics if not t.startswith("_")))
+            raise DataOpsError(f"topic '{topic}' does not exist", f"run `make up` (pipeline setup); topics: {known}")
+        return sorted(md.topics[topic].partitions)
+
+    # ---- inspection ---------------------------------------------------------
+    def topic_names(self) -> list[str]:
+        return sorted(t for t in self._metadata().topics if not t.startswith("_"))
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """High watermark of each partition (transaction markers included)."""
+        consumer = self._consumer()
+        try:
+            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1] for p in self._partitions(topic)}
+        finally:
+            consumer.close()
+
+    def read(
+        self,
+        topic: str,
+        start: dict[int, int] | None = None,
+        timeout: float = 10.0,
+    ) -> list[Record]:
+        """Every committed record from ``start`` offsets (default: the beginning) to the current end."""
+        partitions = self._partitions(topic)
+        consumer = self._consumer()
+        try:
+            tps = [TopicPartition(topic, p, (start or {}).get(p, -2)) for p in partitions]  # -2 = beginning
+            consumer.assign(tps)
+            pending = set(partitions)
+            out: list[Record] = []
+            deadline = time.monotonic() + timeout
+            while pending and time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if msg.error():
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        pending.discard(msg.partition())
+                        continue
+                    raise DataOpsError(f"reading {topic} failed: {msg.error().str()}")
+                out.append(_record(msg))
+            return out
+        finally:
+            consumer.close()
+
+    def latest(self, topic: str, n: int = 1) -> pd.DataFrame:
+        """The ``n`` most recent committed records of ``topic``, newest first."""
+        consumer = self._consumer()
+        try:
+            start = {}
+            for p in self._partitions(topic):
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
+                # Transaction markers take offsets too, hence the margin.
+                start[p] = max(low, high - 2 * n - 2)
+        finally:
+            consumer.close()
+        records = sorted(self.read(topic, start), key=lambda r: (r.timestamp_ms, r.offset), reverse=True)[:n]
+        return records_frame(records)
+
+    # ---- administration -----------------------------------------------------
+    def ensure_topic(self, name: str, partitions: int, config: dict[str, str]) -> str:
+        """Create ``name`` if missing, else align its configs. Returns what was done."""
+        md = self._metadata()
+        admin = self.admin()
+        if name not in md.topics:
+            fut = admin.create_topics([NewTopic(name, partitions, 1, config=config)])[name]
+            try:
+                fut.result(timeout=30)
+                return "created"
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise DataOpsError(f"creating topic {name} failed: {exc.args[0].str()}") from None
+                return "exists"
+        resource = ConfigResource("TOPIC", name)
+        current = admin.describe_configs([resource])[resource].result(timeout=30)
+        changed = {k: v for k, v in config.items() if current.get(k) is None or current[k].value != v}
+        if changed:
+            entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in changed.items()]
+            update = ConfigResource("TOPIC", name, incremental_configs=entries)
+            admin.incremental_alter_configs([update])[update].result(timeout=30)
+            return "updated " + ", ".join(changed)
+        return "exists"
+
+
+def _record(msg) -> Record:
+    value = msg.value()
+    key = msg.key()
+    return Record(
+        topic=msg.topic(),
+        partition=msg.partition(),
+        offset=msg.offset(),
+        timestamp_ms=msg.timestamp()[1],
+        key=key.decode("utf-8", "replace") if key is not None else None,
+        value=value.decode("utf-8", "replace") if value is not None else None,
+        headers=dict(msg.headers() or []),
+    )
+
+
+def records_frame(records: list[Record]) -> pd.DataFrame:
+    """Records as a table; a JSON value is also parsed into ``payload``."""
+    rows = []
+    for r in records:
+        try:
+            payload = json.loads(r.value) if r.value else None
+        except json.JSONDecodeError:
+            payload = None
+        rows.append(
+            {
+                "partition": r.partition,
+                "offset": r.offset,
+                "timestamp": pd.to_datetime(r.timestamp_ms, unit="ms", utc=True),
+                "value": r.value,
+                "payload": payload,
+            }
+        )
+    return pd.DataFrame(rows, columns=["partition", "offset", "timestamp", "value", "payload"])

@@ -1,0 +1,102 @@
+"""One entry point: ``connect()`` builds every layer's client from the settings."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+from typing import Any
+
+import pandas as pd
+
+from dataops.config import Settings, load_settings
+from dataops.connect import ConnectClient
+from dataops.errors import ConfigError
+from dataops.kafka import KafkaLayer
+from dataops import pipeline as _pipeline
+from dataops import stack as _stack
+
+
+class Pipeline:
+    """The pipeline of the active profile, one attribute per layer.
+
+    Attributes:
+        settings: The loaded :class:`~dataops.config.Settings`.
+        source: Client of the CoinGecko API (the simulator in the local profile).
+        kafka: The Kafka layer.
+        connect: The Kafka Connect REST client.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from dataops.source import SimulatorClient
+
+        self.settings = settings
+        self.source = SimulatorClient(settings.simulator_url)
+        self.kafka = KafkaLayer(settings)
+        self.connect = ConnectClient(settings.connect_url)
+        self._stack = _stack.Stack(settings) if settings.profile == "local" else None
+
+    def __repr__(self) -> str:
+        return f"Pipeline(profile={self.settings.profile!r}, kafka={self.settings.bootstrap_servers!r})"
+
+    @property
+    def stack(self) -> _stack.Stack:
+        if self._stack is None:
+            raise ConfigError(
+                "the local stack is not used by the 'confluent' profile",
+                "set DATAOPS_PROFILE=local to run the pipeline on this machine",
+            )
+        return self._stack
+
+    # ---- the local stack ----------------------------------------------------
+    def up(self, setup: bool = True, progress: bool = True) -> pd.DataFrame:
+        """Start (or attach to) the local stack, then run the pipeline set-up."""
+        self.stack.up(progress=progress)
+        if setup:
+            self.setup()
+        return self.status()
+
+    def down(self) -> list[str]:
+        return self.stack.down()
+
+    def status(self) -> pd.DataFrame:
+        """Component, pid, port, health, uptime: one row each."""
+        return self.stack.status()
+
+    def logs(self, component: str, lines: int = 50) -> str:
+        return self.stack.logs(component, lines)
+
+    def setup(self) -> pd.DataFrame:
+        """The course's setup-pipeline: topics and connector, idempotently."""
+        return _pipeline.setup(self.settings)
+
+    # ---- environment --------------------------------------------------------
+    def check_environment(self) -> pd.DataFrame:
+        """Python, Java, Maven and the downloaded artifacts, one row each."""
+        paths = _stack.StatePaths(self.settings.state_dir)
+        java = _stack.java_version()
+        mvn = shutil.which("mvn")
+        rows = [
+            ("python", platform.python_version(), sys.version_info[:2] == (3, 11), "Python 3.11"),
+            ("java", java or "missing", bool(java), "OpenJDK 17: `apt-get install openjdk-17-jdk-headless`"),
+            ("maven", mvn or "missing", bool(mvn), "`apt-get install maven`"),
+            (
+                "kafka + connect jars",
+                str(paths.lib) if _stack.artifacts_present(paths) else "not downloaded",
+                _stack.artifacts_present(paths),
+                "`make up` downloads them",
+            ),
+        ]
+        return pd.DataFrame(rows, columns=["check", "found", "ok", "if not ok"])
+
+
+def connect(profile: str | None = None, **overrides: Any) -> Pipeline:
+    """Load the settings and return the :class:`Pipeline` of that profile.
+
+    Args:
+        profile: ``local`` (default) or ``confluent``; None reads ``DATAOPS_PROFILE``.
+        **overrides: Any :class:`~dataops.config.Settings` field.
+    """
+    if profile is not None:
+        overrides["profile"] = profile
+    return Pipeline(load_settings(**overrides))

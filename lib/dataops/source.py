@@ -1,0 +1,283 @@
+"""Client of the CoinGecko simulator, as used by the notebooks.
+
+Wraps the price API (``/api/v3``) and the control API (``/_sim``) and turns
+answers into pandas DataFrames. Connection problems surface as one readable
+:class:`~dataops.errors.ServiceUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+import requests
+
+from dataops.errors import DataOpsError, ServiceUnavailableError, UnknownCoinError, UnknownFaultError
+from dataops.simulator import FAULTS, PING_PATH, PRICE_PATH
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FAULTS", "PRICE_COLUMNS", "SERVED_COLUMNS", "FAULT_COLUMNS", "SimulatorClient"]
+
+COMPONENT = "CoinGecko simulator"
+PRICE_COLUMNS = ["coin_id", "price", "market_cap", "vol_24h", "change_24h_pct", "last_updated_at"]
+SERVED_COLUMNS = ["seq", "ts", "path", "query", "status", "latency_ms", "digest", "faults", "body"]
+FAULT_COLUMNS = ["id", "name", "params", "started_at", "ends_at"]
+
+
+def _csv(values: list[str] | tuple[str, ...] | str) -> str:
+    return values if isinstance(values, str) else ",".join(values)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _error_message(response: requests.Response) -> str:
+    """The server's error text (``error`` or CoinGecko's ``status.error_message``)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.text[:200] or f"HTTP {response.status_code}"
+    if isinstance(payload, dict):
+        if isinstance(payload.get("error"), str):
+            return payload["error"]
+        status = payload.get("status")
+        if isinstance(status, dict) and status.get("error_message"):
+            return str(status["error_message"])
+    return response.text[:200]
+
+
+class SimulatorClient:
+    """Talk to a running simulator.
+
+    Args:
+        base_url: Root URL of the simulator (no ``/api/v3`` suffix).
+        timeout: Seconds to wait for a connection and for each answer.
+    """
+
+    def __init__(self, base_url: str = "http://127.0.0.1:8090", timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+
+    def __repr__(self) -> str:
+        return f"SimulatorClient({self.base_url!r})"
+
+    def _request(
+        self, method: str, path: str, params: str | dict[str, str] | None = None, json_body: Any = None
+    ) -> requests.Response:
+        try:
+            return self._session.request(
+                method, f"{self.base_url}{path}", params=params, json=json_body, timeout=self.timeout
+            )
+        except (requests.ConnectionError, requests.Timeout):
+            raise ServiceUnavailableError(COMPONENT, self.base_url) from None
+
+    def _control_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise DataOpsError(f"{COMPONENT} answered {response.status_code} to {method} {path}",
+                               _error_message(response))
+        return response.json()
+
+    # -- price API ----------------------------------------------------------
+
+    def ping(self) -> dict:
+        """Call ``/api/v3/ping``.
+
+        Returns:
+            ``{"gecko_says": "(V3) To the Moon!"}`` when healthy.
+
+        Raises:
+            DataOpsError: The API answered with an error or a broken body (a fault).
+        """
+        response = self._request("GET", PING_PATH)
+        if response.status_code != 200:
+            raise DataOpsError(f"ping answered {response.status_code}", _error_message(response))
+        try:
+            return response.json()
+        except ValueError:
+            raise DataOpsError("ping answered a body that is not valid JSON", response.text[:80]) from None
+
+    def raw_price(
+        self, ids: list[str] | str, vs_currencies: list[str] | str = "usd", **params: Any
+    ) -> tuple[int, str]:
+        """Call ``/api/v3/simple/price`` and return the answer untouched.
+
+        Args:
+            ids: Coin ids (list or comma-separated string).
+            vs_currencies: Currencies (list or comma-separated string).
+            **params: Other query parameters (``include_market_cap=True``, ``precision=2``...);
+                booleans become ``"true"``/``"false"``.
+
+        Returns:
+            ``(status, body_text)``, whatever the status or the body validity.
+        """
+        query = {"ids": _csv(ids), "vs_currencies": _csv(vs_currencies)}
+        query.update({key: _query_value(value) for key, value in params.items()})
+        # Keep commas readable in the served log, like the real connector sends them.
+        response = self._request("GET", PRICE_PATH, params=urlencode(query, safe=","))
+        return response.status_code, response.text
+
+    def price(self, coins: list[str] | str | None = None, vs_currency: str = "usd") -> pd.DataFrame:
+        """Current prices as a DataFrame, one row per coin.
+
+        Args:
+            coins: Coin ids (default: every coin the simulator serves).
+            vs_currency: Quote currency.
+
+        Returns:
+            Columns ``coin_id, price, market_cap, vol_24h, change_24h_pct,
+            last_updated_at`` (UTC timestamp). A coin missing from the answer
+            (``missing_coin`` fault) has no row.
+
+        Raises:
+            UnknownCoinError: A coin is not served by the simulator.
+            DataOpsError: Unknown currency, or the API answered an error, a broken
+                body or an unexpected schema (see the active faults).
+        """
+        health = self.health()
+        served: list[str] = health["coins"]
+        if coins is None:
+            wanted = list(served)
+        else:
+            wanted = [c.strip().lower() for c in ([coins] if isinstance(coins, str) else coins)]
+            wanted = [c for c in dict.fromkeys(wanted) if c]
+        unknown = [c for c in wanted if c not in served]
+        if unknown:
+            raise UnknownCoinError(f"coin(s) not served: {', '.join(unknown)}",
+                                   f"the simulator serves {', '.join(served)}")
+        cur = vs_currency.strip().lower()
+        currencies = health.get("currencies")
+        if currencies and cur not in currencies:
+            raise DataOpsError(f"unknown currency {vs_currency!r}", f"choose one of {', '.join(currencies)}")
+
+        status, text = self.raw_price(
+            wanted,
+            cur,
+            include_market_cap=True,
+            include_24hr_vol=True,
+            include_24hr_change=True,
+            include_last_updated_at=True,
+            precision="full",
+        )
+        if status != 200:
+            hint = "wait and retry" if status == 429 else "check the active faults with faults()"
+            raise DataOpsError(f"simple/price answered {status}: {text[:120]}", hint)
+        try:
+            payload = json.loads(text)
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise DataOpsError("simple/price answered a body that is not valid JSON",
+                               "check the active faults with faults()") from None
+
+        rows = []
+        for coin in wanted:
+            entry = payload.get(coin)
+            if entry is None:
+                logger.warning("%s is missing from the simple/price answer", coin)
+                continue
+            try:
+                rows.append(
+                    {
+                        "coin_id": coin,
+                        "price": float(entry[cur]),
+                        "market_cap": float(entry[f"{cur}_market_cap"]),
+                        "vol_24h": float(entry[f"{cur}_24h_vol"]),
+                        "change_24h_pct": float(entry[f"{cur}_24h_change"]),
+                        "last_updated_at": int(entry["last_updated_at"]),
+                    }
+                )
+            except (KeyError, TypeError, ValueError):
+                raise DataOpsError(f"unexpected simple/price schema for {coin}: {sorted(entry)}",
+                                   "check the active faults with faults()") from None
+        frame = pd.DataFrame(rows, columns=PRICE_COLUMNS)
+        frame["last_updated_at"] = pd.to_datetime(frame["last_updated_at"], unit="s", utc=True)
+        return frame
+
+    # -- control API --------------------------------------------------------
+
+    def health(self) -> dict:
+        """``/_sim/health``: status, served coins, seed, refresh_s, started_at, served count."""
+        return self._control_json("GET", "/_sim/health")
+
+    def coins(self) -> list[str]:
+        """Coin ids the simulator serves."""
+        return list(self.health()["coins"])
+
+    def inject_fault(self, name: str, duration_s: float = 30, **params: Any) -> dict:
+        """Activate a fault for ``duration_s`` seconds.
+
+        Args:
+            name: One of :data:`FAULTS`.
+            duration_s: Lifetime of the fault.
+            **params: Fault parameters (``coin="bitcoin"``, ``factor=2.0``, ``status=502``...).
+
+        Returns:
+            The created fault (``id, name, params, started_at, ends_at``).
+
+        Raises:
+            UnknownFaultError: Unknown fault name.
+            UnknownCoinError: The fault names a coin that is not served.
+            DataOpsError: Any other invalid parameter.
+        """
+        body = {"name": name, "duration_s": duration_s, "params": params}
+        response = self._request("POST", "/_sim/faults", json_body=body)
+        if response.status_code == 201:
+            return response.json()
+        message = _error_message(response)
+        kind = None
+        try:
+            kind = response.json().get("kind")
+        except (ValueError, AttributeError):
+            pass
+        if kind == "unknown_fault":
+            raise UnknownFaultError(message)
+        if kind == "unknown_coin":
+            raise UnknownCoinError(message)
+        raise DataOpsError(f"fault {name!r} refused ({response.status_code})", message)
+
+    def clear_faults(self, fault_id: str | None = None) -> int:
+        """Clear one fault (by id) or all of them.
+
+        Returns:
+            How many faults were cleared (0 when the id already expired).
+        """
+        path = "/_sim/faults" if fault_id is None else f"/_sim/faults/{fault_id}"
+        response = self._request("DELETE", path)
+        if response.status_code == 404 and fault_id is not None:
+            logger.info("fault %s is not active (expired or cleared already)", fault_id)
+            return 0
+        if response.status_code >= 400:
+            raise DataOpsError(f"clearing faults failed ({response.status_code})", _error_message(response))
+        return int(response.json().get("cleared", 0))
+
+    def faults(self) -> pd.DataFrame:
+        """Active faults: ``id, name, params, started_at, ends_at`` (UTC timestamps)."""
+        frame = pd.DataFrame(self._control_json("GET", "/_sim/faults"), columns=FAULT_COLUMNS)
+        for column in ("started_at", "ends_at"):
+            frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s", utc=True)
+        return frame
+
+    def served(self, since: int = 0, limit: int = 10_000) -> pd.DataFrame:
+        """The simulator's served log (ground truth), oldest first.
+
+        Args:
+            since: Only entries with ``seq > since``.
+            limit: Maximum number of entries.
+
+        Returns:
+            Columns ``seq, ts`` (UTC timestamp), ``path, query, status, latency_ms,
+            digest, faults, body``.
+        """
+        entries = self._control_json("GET", "/_sim/requests", params={"since": str(since), "limit": str(limit)})
+        frame = pd.DataFrame(entries, columns=SERVED_COLUMNS)
+        frame["ts"] = pd.to_datetime(frame["ts"].astype("float64"), unit="s", utc=True)
+        return frame

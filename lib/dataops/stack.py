@@ -1,0 +1,594 @@
+"""The local stack: real engines started as native processes, no Docker.
+
+Every component is a child process detached into its own session, with a pid
+file under ``<state_dir>/run``, a log under ``<state_dir>/logs`` and its data
+under ``<state_dir>/data``. :meth:`Stack.up` is idempotent and starts only what
+is not running; :meth:`Stack.down` stops only the processes whose pid files it
+wrote (pid and start time must both match, so a recycled pid is never killed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+import psutil
+import requests
+
+from dataops.config import PROJECT_ROOT, Settings
+from dataops.errors import PortInUseError, StackError, ToolMissingError
+
+logger = logging.getLogger(__name__)
+
+KAFKA_JAR = "kafka_2.13-4.4.0.jar"
+HTTP_SOURCE_JAR = "dataops-http-source-1.0.0.jar"
+
+
+# --------------------------------------------------------------------------
+# State folder layout
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatePaths:
+    """Folders of the ignored state directory."""
+
+    root: Path
+
+    @property
+    def lib(self) -> Path:
+        return self.root / "lib"
+
+    @property
+    def plugins(self) -> Path:
+        return self.root / "plugins"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "conf"
+
+    def pid_file(self, component: str) -> Path:
+        return self.run / f"{component}.json"
+
+    def log_file(self, component: str) -> Path:
+        return self.logs / f"{component}.log"
+
+    def make(self) -> None:
+        for d in (self.run, self.logs, self.data, self.conf):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+# --------------------------------------------------------------------------
+# Tools and artifacts
+# --------------------------------------------------------------------------
+def java_version() -> str | None:
+    """The ``java -version`` banner's first line, or None when Java is missing."""
+    java = shutil.which("java")
+    if not java:
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    lines = (out.stderr or out.stdout).strip().splitlines()
+    return lines[0] if lines else "java (unknown version)"
+
+
+def require_java() -> str:
+    java = shutil.which("java")
+    if not java:
+        raise ToolMissingError(
+            "java is not installed",
+            "install OpenJDK 17 (`conda env create -f environment.yml` or `apt-get install openjdk-17-jdk-headless`)",
+        )
+    return java
+
+
+def artifacts_present(paths: StatePaths) -> bool:
+    return (paths.lib / KAFKA_JAR).exists() and (paths.plugins / "http-source" / HTTP_SOURCE_JAR).exists()
+
+
+def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
+    """Fetch the JVM artifacts from Maven Central and build the connector (``mvn package``)."""
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise ToolMissingError(
+            "mvn (Apache Maven) is not installed",
+            "install it (`conda env create -f environment.yml` or `apt-get install maven`), then run `make up`",
+        )
+    require_java()
+    if not quiet:
+        print("Downloading Kafka and Kafka Connect from Maven Central (first run only)…", flush=True)
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    log = paths.log_file("mvn")
+    with log.open("w") as fh:
+        rc = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        ).returncode
+    if rc != 0 or not artifacts_present(paths):
+        tail = _last_lines(log, 3)
+        raise StackError(f"mvn package failed ({tail})", f"see {log}; check network access to Maven Central")
+
+
+# --------------------------------------------------------------------------
+# Components
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Component:
+    """One process of the local stack.
+
+    Attributes:
+        name: Short name used by the CLI (`dataops logs NAME`).
+        port: Main port (shown by `status`).
+        ports: Every port it binds.
+        command: Builds the command line; may write config files first.
+        healthy: True when the component answers.
+        start_timeout: Seconds to wait for health after start.
+        java: Needs Java and the Maven artifacts.
+    """
+
+    name: str
+    port: int
+    ports: tuple[int, ...]
+    url: str
+    command: Callable[[Settings, StatePaths], list[str]]
+    healthy: Callable[[Settings], bool]
+    start_timeout: float = 60.0
+    java: bool = False
+
+
+def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _properties(values: dict[str, object]) -> str:
+    return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+def _log4j_conf(paths: StatePaths) -> Path:
+    conf = paths.conf / "log4j2.properties"
+    conf.write_text(
+        _properties(
+            {
+                "status": "warn",
+                "appender.out.type": "Console",
+                "appender.out.name": "OUT",
+                "appender.out.layout.type": "PatternLayout",
+                "appender.out.layout.pattern": "[%d] %p %m (%c{1})%n",
+                "rootLogger.level": "INFO",
+                "rootLogger.appenderRef.out.ref": "OUT",
+                # The chatty parts of the engines; warnings still show.
+                "logger.clients.name": "org.apache.kafka.clients",
+                "logger.clients.level": "WARN",
+                "logger.common.name": "org.apache.kafka.common",
+                "logger.common.level": "WARN",
+                "logger.raft.name": "org.apache.kafka.raft",
+                "logger.raft.level": "WARN",
+                "logger.reflections.name": "org.reflections",
+                "logger.reflections.level": "ERROR",
+            }
+        )
+    )
+    return conf
+
+
+def _java_cmd(paths: StatePaths, heap: str, main: str, *args: str) -> list[str]:
+    return [
+        require_java(),
+        f"-Xmx{heap}",
+        "-Xms64m",
+        "-XX:+UseSerialGC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={_log4j_conf(paths)}",
+        "-cp",
+        f"{paths.lib}/*",
+        main,
+        *args,
+    ]
+
+
+def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
+    (paths.data / "simulator").mkdir(parents=True, exist_ok=True)
+    return [
+        sys.executable,
+        "-m",
+        "dataops.simulator",
+        "--host", s.host,
+        "--port", str(s.simulator_port),
+        "--seed", str(s.simulator_seed),
+        "--refresh-s", str(s.simulator_refresh_s),
+        "--coins", ",".join(s.coins),
+        "--log", str(paths.data / "simulator" / "served.jsonl"),
+    ]  # fmt: skip
+
+
+def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
+    data = paths.data / "kafka"
+    conf = paths.conf / "kafka.properties"
+    conf.write_text(
+        _properties(
+            {
+                "process.roles": "broker,controller",
+                "node.id": 1,
+                "controller.quorum.voters": f"1@{s.host}:{s.kafka_controller_port}",
+                "listeners": f"PLAINTEXT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
+                "advertised.listeners": f"PLAINTEXT://{s.host}:{s.kafka_port}",
+                "controller.listener.names": "CONTROLLER",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "log.dirs": data,
+                "num.partitions": 1,
+                "auto.create.topics.enable": "false",
+                "offsets.topic.replication.factor": 1,
+                "offsets.topic.num.partitions": 3,
+                "transaction.state.log.replication.factor": 1,
+                "transaction.state.log.min.isr": 1,
+                "transaction.state.log.num.partitions": 3,
+                "share.coordinator.state.topic.replication.factor": 1,
+                "share.coordinator.state.topic.min.isr": 1,
+                "group.initial.rebalance.delay.ms": 0,
+                "num.io.threads": 2,
+                "num.network.threads": 2,
+                "num.recovery.threads.per.data.dir": 1,
+                "log.retention.check.interval.ms": 300000,
+            }
+        )
+    )
+    if not (data / "meta.properties").exists():
+        # Format once: a random cluster id in Kafka's base64url form.
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        out = subprocess.run(
+            _java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if out.returncode != 0:
+            raise StackError(
+                f"formatting Kafka storage failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
+                f"delete {data} and run `make up` again",
+            )
+    return _java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf))
+
+
+def _kafka_healthy(s: Settings) -> bool:
+    if not _port_open(s.host, s.kafka_port):
+        return False
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        md = AdminClient({"bootstrap.servers": f"{s.host}:{s.kafka_port}"}).list_topics(timeout=3)
+        return bool(md.brokers)
+    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
+        return False
+
+
+def _connect_cmd(s: Settings, paths: StatePaths) -> list[str]:
+    conf = paths.conf / "connect.properties"
+    conf.write_text(
+        _properties(
+            {
+                "bootstrap.servers": f"{s.host}:{s.kafka_port}",
+                "group.id": "dataops-connect",
+                "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+                "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+                "config.storage.topic": "_connect-configs",
+                "offset.storage.topic": "_connect-offsets",
+                "status.storage.topic": "_connect-status",
+                "config.storage.replication.factor": 1,
+                "offset.storage.replication.factor": 1,
+                "status.storage.replication.factor": 1,
+                "offset.storage.partitions": 1,
+                "status.storage.partitions": 1,
+                "offset.flush.interval.ms": 1000,
+                "listeners": f"http://{s.host}:{s.connect_port}",
+                "rest.advertised.host.name": s.host,
+                "rest.advertised.port": s.connect_port,
+                "plugin.path": paths.plugins,
+                "plugin.discovery": "service_load",
+                # Records and source offsets are written in one transaction per poll.
+                "exactly.once.source.support": "enabled",
+                # A restarted single worker gets its tasks back at once, not after 5 min.
+                "scheduled.rebalance.max.delay.ms": 0,
+                "task.shutdown.graceful.timeout.ms": 5000,
+            }
+        )
+    )
+    return _java_cmd(paths, s.connect_heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf))
+
+
+def components(s: Settings) -> list[Component]:
+    """The local stack's components, in start order."""
+    return [
+        Component(
+            "simulator",
+            s.simulator_port,
+            (s.simulator_port,),
+            s.simulator_url,
+            _simulator_cmd,
+            lambda st: _http_ok(f"{st.simulator_url}/_sim/health"),
+            start_timeout=20,
+        ),
+        Component(
+            "kafka",
+            s.kafka_port,
+            (s.kafka_port, s.kafka_controller_port),
+            s.bootstrap_servers if s.profile == "local" else f"{s.host}:{s.kafka_port}",
+            _kafka_cmd,
+            _kafka_healthy,
+            start_timeout=90,
+            java=True,
+        ),
+        Component(
+            "connect",
+            s.connect_port,
+            (s.connect_port,),
+            s.connect_url,
+            _connect_cmd,
+            lambda st: _http_ok(f"{st.connect_url}/connectors"),
+            start_timeout=120,
+            java=True,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Process bookkeeping
+# --------------------------------------------------------------------------
+def _last_lines(path: Path, n: int) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "no log"
+    return " | ".join(line.strip()[:200] for line in lines[-n:])
+
+
+def _fmt_uptime(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class Stack:
+    """Start, stop and inspect the local stack.
+
+    Args:
+        settings: The loaded settings (profile ``local``).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = StatePaths(Path(settings.state_dir))
+        self._components = {c.name: c for c in components(settings)}
+
+    # ---- lookup ----------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._components)
+
+    def component(self, name: str) -> Component:
+        try:
+            return self._components[name]
+        except KeyError:
+            raise StackError(f"unknown component '{name}'", f"choose one of: {', '.join(self.names)}") from None
+
+    def _record(self, name: str) -> dict | None:
+        path = self.paths.pid_file(name)
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def process(self, name: str) -> psutil.Process | None:
+        """The live process this stack started for ``name``, or None."""
+        rec = self._record(name)
+        if not rec:
+            return None
+        try:
+            proc = psutil.Process(rec["pid"])
+            if abs(proc.create_time() - rec["create_time"]) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return proc
+        except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
+            return None
+
+    def pid(self, name: str) -> int | None:
+        proc = self.process(name)
+        return proc.pid if proc else None
+
+    # ---- start -------------------------------------------------------------
+    def up(self, names: Iterable[str] | None = None, progress: bool = True) -> pd.DataFrame:
+        """Start every component that is not running and wait until healthy.
+
+        Idempotent: running components are left alone. Returns :meth:`status`.
+
+        Raises:
+            PortInUseError: A port is taken by a process this stack did not start.
+            ToolMissingError: Java or Maven is missing.
+            StackError: A component exited or did not become healthy in time.
+        """
+        wanted = [self.component(n) for n in (names or self.names)]
+        self.paths.make()
+        if any(c.java for c in wanted):
+            require_java()
+            if not artifacts_present(self.paths):
+                install_artifacts(self.paths, quiet=not progress)
+        for comp in wanted:
+            t0 = time.monotonic()
+            if self.process(comp.name):
+                self._wait_healthy(comp)
+                if progress:
+                    print(f"  ✔ {comp.name:<10} already running (pid {self.pid(comp.name)})", flush=True)
+                continue
+            self.paths.pid_file(comp.name).unlink(missing_ok=True)
+            for port in comp.ports:
+                if _port_open(self.settings.host, port):
+                    raise PortInUseError(comp.name, port)
+            if progress:
+                print(f"  … {comp.name:<10} starting on port {comp.port}", flush=True)
+            self._start(comp)
+            self._wait_healthy(comp)
+            if progress:
+                print(f"  ✔ {comp.name:<10} healthy in {time.monotonic() - t0:.1f} s", flush=True)
+        return self.status()
+
+    def _start(self, comp: Component) -> None:
+        cmd = comp.command(self.settings, self.paths)
+        log = self.paths.log_file(comp.name)
+        if log.exists() and log.stat().st_size > 50 * 2**20:
+            log.replace(log.with_suffix(".log.1"))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT / "lib"), env.get("PYTHONPATH")]))
+        with log.open("a") as fh:
+            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {comp.name} =====\n")
+            fh.flush()
+            proc = subprocess.Popen(
+                cmd,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.paths.root,
+                env=env,
+                start_new_session=True,  # survives the CLI / notebook that started it
+            )
+        rec = {
+            "pid": proc.pid,
+            "create_time": psutil.Process(proc.pid).create_time(),
+            "started_at": time.time(),
+            "ports": list(comp.ports),
+            "cmd": cmd,
+        }
+        self.paths.pid_file(comp.name).write_text(json.dumps(rec))
+
+    def _wait_healthy(self, comp: Component) -> None:
+        deadline = time.monotonic() + comp.start_timeout
+        while time.monotonic() < deadline:
+            if comp.healthy(self.settings):
+                return
+            if not self.process(comp.name):
+                self.paths.pid_file(comp.name).unlink(missing_ok=True)
+                raise StackError(
+                    f"{comp.name} exited during start-up ({_last_lines(self.paths.log_file(comp.name), 1)})",
+                    f"see `dataops logs {comp.name}`",
+                )
+            time.sleep(0.3)
+        raise StackError(
+            f"{comp.name} did not become healthy within {comp.start_timeout:.0f} s",
+            f"see `dataops logs {comp.name}`, then `make down && make up`",
+        )
+
+    # ---- stop --------------------------------------------------------------
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
+        """Stop one component this stack started. ``SIGKILL`` simulates a crash.
+
+        Returns:
+            True when a process was stopped.
+        """
+        self.component(name)
+        proc = self.process(name)
+        if proc is None:
+            self.paths.pid_file(name).unlink(missing_ok=True)
+            return False
+        try:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=timeout)
+            except psutil.TimeoutExpired:
+                logger.warning("%s did not stop within %.0f s; killing it", name, timeout)
+                proc.kill()
+                proc.wait(timeout=10)
+        except psutil.NoSuchProcess:
+            pass
+        self.paths.pid_file(name).unlink(missing_ok=True)
+        return True
+
+    def down(self, progress: bool = True) -> list[str]:
+        """Stop, in reverse order, every component this stack started."""
+        stopped = []
+        for name in reversed(self.names):
+            if self.stop(name):
+                stopped.append(name)
+                if progress:
+                    print(f"  ✔ {name:<10} stopped", flush=True)
+        if progress and not stopped:
+            print("  nothing to stop: no component started by this project is running", flush=True)
+        return stopped
+
+    # ---- inspect -----------------------------------------------------------
+    def status(self) -> pd.DataFrame:
+        """One row per component: pid, port, health, uptime, address."""
+        rows = []
+        for comp in self._components.values():
+            proc = self.process(comp.name)
+            rec = self._record(comp.name) if proc else None
+            healthy = comp.healthy(self.settings)
+            if proc and healthy:
+                health = "up"
+            elif proc:
+                health = "starting" if time.time() - rec["started_at"] < comp.start_timeout else "unhealthy"
+            elif healthy:
+                health = "up (not started by this project)"
+            else:
+                health = "down"
+            rows.append(
+                {
+                    "component": comp.name,
+                    "pid": proc.pid if proc else None,
+                    "port": comp.port,
+                    "health": health,
+                    "uptime": _fmt_uptime(time.time() - rec["started_at"]) if rec else "",
+                    "address": comp.url,
+                }
+            )
+        return pd.DataFrame(rows).astype({"pid": "Int64"})
+
+    def logs(self, name: str, lines: int = 50) -> str:
+        """The last ``lines`` lines of a component's log."""
+        self.component(name)
+        path = self.paths.log_file(name)
+        if not path.exists():
+            return f"(no log yet for {name}: it has not been started)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def rss_mb(self) -> dict[str, float]:
+        """Resident memory of each running component (with its children), in MB."""
+        out = {}
+        for name in self.names:
+            proc = self.process(name)
+            if proc:
+                procs = [proc, *proc.children(recursive=True)]
+                out[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
+        return out

@@ -1,0 +1,23 @@
+"""Shared fixtures: the real local stack, started once per test session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype")
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    """The local pipeline, up and set up; stops at the end only what this session started."""
+    import dataops
+
+    p = dataops.connect(profile="local")
+    already = {name for name in p.stack.names if p.stack.process(name)}
+    p.up(progress=False)
+    yield p
+    for name in reversed(p.stack.names):
+        if name not in already:
+            p.stack.stop(name)

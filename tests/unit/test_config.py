@@ -1,0 +1,86 @@
+"""Settings: precedence, parsing, masking, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataops import ConfigError, load_settings
+from dataops.config import Settings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture()
+def env_file(tmp_path, monkeypatch):
+    for var in [v for v in __import__("os").environ if v.startswith("DATAOPS_")]:
+        monkeypatch.delenv(var)
+    path = tmp_path / ".env"
+    return path
+
+
+def test_defaults_without_any_source(env_file):
+    s = load_settings(env_file=env_file)
+    assert s.profile == "local"
+    assert s.coins == ["bitcoin", "ethereum", "binancecoin", "cardano", "solana"]
+    assert s.bootstrap_servers == "127.0.0.1:9092"
+    assert s.topic_partitions == 3 and s.topic_retention_ms == 7 * 24 * 3600 * 1000
+
+
+def test_precedence_kwargs_over_env_over_dotenv_over_defaults(env_file, monkeypatch):
+    env_file.write_text("DATAOPS_POLL_INTERVAL_S=7\nDATAOPS_KAFKA_PORT=1111\nDATAOPS_CONNECT_PORT=2222\n")
+    monkeypatch.setenv("DATAOPS_KAFKA_PORT", "3333")
+    monkeypatch.setenv("DATAOPS_CONNECT_PORT", "4444")
+    s = load_settings(env_file=env_file, connect_port=5555)
+    assert s.poll_interval_s == 7.0  # .env over default
+    assert s.kafka_port == 3333  # env over .env
+    assert s.connect_port == 5555  # kwargs over env
+    assert s.simulator_port == 8090  # default
+
+
+def test_coins_from_comma_separated_env(env_file, monkeypatch):
+    monkeypatch.setenv("DATAOPS_COINS", "bitcoin, solana")
+    assert load_settings(env_file=env_file).coins == ["bitcoin", "solana"]
+
+
+def test_secrets_are_masked_everywhere(env_file):
+    secret = "sk-very-secret-123"
+    s = load_settings(env_file=env_file, profile="confluent", kafka_api_key="KEY1", kafka_api_secret=secret,
+                      coingecko_api_key=secret, kafka_bootstrap="broker:9092")
+    for text in (str(s), repr(s), str(s.masked()), str(s.model_dump())):
+        assert secret not in text
+    assert s.masked()["kafka_api_secret"] == "**********"
+    # the real value is still there for the clients that need it
+    assert s.kafka_config()["sasl.password"] == secret
+
+
+def test_confluent_profile_missing_credential_names_the_variable(env_file):
+    s = load_settings(env_file=env_file, profile="confluent", kafka_bootstrap="broker:9092")
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY is not set"):
+        s.kafka_config()
+
+
+def test_malformed_env_file_is_one_clear_line(env_file):
+    env_file.write_text("DATAOPS_PROFILE=local\nthis line is broken\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env_file=env_file)
+    msg = str(info.value)
+    assert "line 2" in msg and "\n" not in msg
+
+
+def test_wrong_type_is_a_config_error(env_file, monkeypatch):
+    monkeypatch.setenv("DATAOPS_KAFKA_PORT", "not-a-port")
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_PORT is invalid"):
+        load_settings(env_file=env_file)
+
+
+def test_unknown_profile_is_rejected(env_file):
+    with pytest.raises(ConfigError, match="DATAOPS_PROFILE"):
+        load_settings(env_file=env_file, profile="cloud")
+
+
+def test_settings_are_not_read_at_import():
+    import importlib
+
+    import dataops.config
+
+    assert not any(isinstance(v, Settings) for v in vars(importlib.reload(dataops.config)).values())

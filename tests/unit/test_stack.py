@@ -1,0 +1,105 @@
+"""Stack manager and CLI behaviour that needs no running service."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, load_settings
+from dataops import stack as stack_mod
+from dataops.kafka import KafkaLayer
+
+pytestmark = pytest.mark.unit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def isolated(tmp_path):
+    """Settings on free ports and a private state folder: nothing collides with a real stack."""
+    return load_settings(
+        env_file=tmp_path / "none.env",
+        state_dir=tmp_path / "state",
+        simulator_port=_free_port(),
+        kafka_port=_free_port(),
+        kafka_controller_port=_free_port(),
+        connect_port=_free_port(),
+    )
+
+
+def test_port_in_use_is_one_line_naming_port_and_component(isolated):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", isolated.simulator_port))
+        blocker.listen()
+        with pytest.raises(PortInUseError) as info:
+            stack_mod.Stack(isolated).up(["simulator"], progress=False)
+    msg = str(info.value)
+    assert str(isolated.simulator_port) in msg and "simulator" in msg and "\n" not in msg
+
+
+def test_status_with_everything_down_is_a_table_not_an_error(isolated):
+    status = stack_mod.Stack(isolated).status()
+    assert list(status["component"]) == ["simulator", "kafka", "connect"]
+    assert (status["health"] == "down").all()
+    assert status["pid"].isna().all()
+
+
+def test_broker_down_gives_service_unavailable(isolated):
+    with pytest.raises(ServiceUnavailableError, match="Kafka is not reachable.*make up"):
+        KafkaLayer(isolated).latest("crypto-prices")
+
+
+def test_missing_java_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(stack_mod.shutil, "which", lambda name: None)
+    with pytest.raises(ToolMissingError, match="java is not installed.*OpenJDK 17"):
+        stack_mod.require_java()
+    with pytest.raises(ToolMissingError, match="mvn .* is not installed"):
+        stack_mod.install_artifacts(stack_mod.StatePaths(stack_mod.PROJECT_ROOT / ".stack"))
+
+
+def test_down_never_touches_a_process_it_did_not_start(isolated):
+    # a pid file pointing at a live process that is not ours (start time differs)
+    st = stack_mod.Stack(isolated)
+    st.paths.make()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        st.paths.pid_file("simulator").write_text(f'{{"pid": {other.pid}, "create_time": 1.0, "started_at": 1.0}}')
+        assert st.process("simulator") is None
+        assert st.down(progress=False) == []
+        assert other.poll() is None
+    finally:
+        other.kill()
+
+
+def test_unknown_component_lists_the_known_ones(isolated):
+    with pytest.raises(Exception, match="unknown component 'zookeeper'.*simulator, kafka, connect"):
+        stack_mod.Stack(isolated).logs("zookeeper")
+
+
+def test_cli_help_on_every_command():
+    from dataops.cli import build_parser
+
+    parser = build_parser()
+    commands = ["up", "down", "status", "logs", "install", "pipeline", "config", "fault", "notebooks"]
+    for cmd in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args([cmd, "--help"])
+        assert exit_info.value.code == 0
+
+
+def test_cli_error_is_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
+    from dataops.cli import main
+
+    env = tmp_path / ".env"
+    env.write_text("garbage line\n")
+    monkeypatch.setenv("DATAOPS_ENV_FILE", str(env))
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "line 1" in err
