@@ -21,3 +21,10 @@ def pipeline():
     for name in reversed(p.stack.names):
         if name not in already:
             p.stack.stop(name)
+
+
+def pytest_collection_modifyitems(items):
+    """Notebook cells collected by nbval carry the ``notebooks`` marker."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)

@@ -116,8 +116,22 @@ class KafkaLayer:
         finally:
             consumer.close()
 
-    def latest(self, topic: str, n: int = 1) -> pd.DataFrame:
-        """The ``n`` most recent committed records of ``topic``, newest first."""
+    def latest(self, topic: str, n: int = 1, wait_s: float = 0.0) -> pd.DataFrame:
+        """The ``n`` most recent committed records of ``topic``, newest first.
+
+        Args:
+            topic: Topic name.
+            n: How many records.
+            wait_s: Wait up to this long for the topic to have at least one record.
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            frame = self._latest(topic, n)
+            if len(frame) or time.monotonic() >= deadline:
+                return frame
+            time.sleep(0.5)
+
+    def _latest(self, topic: str, n: int) -> pd.DataFrame:
         consumer = self._consumer()
         try:
             start = {}

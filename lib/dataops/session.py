@@ -11,7 +11,7 @@ import pandas as pd
 
 from dataops.config import Settings, load_settings
 from dataops.connect import ConnectClient
-from dataops.errors import ConfigError
+from dataops.errors import ConfigError, DataOpsError
 from dataops.kafka import KafkaLayer
 from dataops import pipeline as _pipeline
 from dataops import stack as _stack
@@ -99,4 +99,21 @@ def connect(profile: str | None = None, **overrides: Any) -> Pipeline:
     """
     if profile is not None:
         overrides["profile"] = profile
+    _one_line_errors_in_notebooks()
     return Pipeline(load_settings(**overrides))
+
+
+def _one_line_errors_in_notebooks() -> None:
+    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
+        return [f"{etype.__name__}: {value}"]
+
+    shell.set_custom_exc((DataOpsError,), show)
