@@ -27,6 +27,10 @@ PORTS = {
     "kafka": 9092,
     "kafka_controller": 9093,
     "connect": 8083,
+    "flink": 8081,
+    "flink_rpc": 6123,
+    "flink_blob": 6124,
+    "flink_taskmanager": 6122,
 }
 
 
@@ -63,10 +67,22 @@ class Settings(BaseSettings):
     kafka_port: int = PORTS["kafka"]
     kafka_controller_port: int = PORTS["kafka_controller"]
     connect_port: int = PORTS["connect"]
+    flink_port: int = PORTS["flink"]
+    flink_rpc_port: int = PORTS["flink_rpc"]
+    flink_blob_port: int = PORTS["flink_blob"]
+    flink_taskmanager_port: int = PORTS["flink_taskmanager"]
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
     kafka_heap: str = "512m"
     connect_heap: str = "512m"
+    flink_jobmanager_memory: str = "768m"
+    flink_taskmanager_memory: str = "1024m"
+    flink_checkpoint_interval_s: float = Field(default=3.0, gt=0)
+    topic_dlq: str = "crypto-prices-dlq"
+    flink_job_name: str = "crypto-explode"
+    iceberg_commit_interval_s: float = Field(default=5.0, gt=0, le=60)
+    iceberg_connector_name: str = "crypto-prices-iceberg"
+    topic_iceberg_control: str = "crypto-iceberg-control"
 
     # Confluent Cloud profile
     kafka_bootstrap: str | None = None
@@ -112,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def connect_url(self) -> str:
         return f"http://{self.host}:{self.connect_port}"
+
+    @property
+    def flink_url(self) -> str:
+        return f"http://{self.host}:{self.flink_port}"
 
     def price_url(self) -> str:
         """The /simple/price request the connector polls."""

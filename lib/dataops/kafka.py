@@ -44,7 +44,8 @@ class KafkaLayer:
 
     # ---- clients -------------------------------------------------------------
     def admin(self) -> AdminClient:
-        return AdminClient(self.settings.kafka_config())
+        # log_level 4: librdkafka info lines (e.g. queue purges on close) are noise here
+        return AdminClient(self.settings.kafka_config(log_level=4))
 
     def _metadata(self, timeout: float = 5.0):
         try:

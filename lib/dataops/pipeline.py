@@ -23,6 +23,9 @@ def topic_specs(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     return {
         settings.topic_raw: (settings.topic_partitions, config),
         settings.topic_exploded: (settings.topic_partitions, config),
+        settings.topic_dlq: (1, config),
+        # The Iceberg sink's coordination topic: never recreate it under the same connector name.
+        settings.topic_iceberg_control: (1, config),
     }
 
 
@@ -43,6 +46,38 @@ def connector_config(settings: Settings) -> dict[str, str]:
     return config
 
 
+def iceberg_sink_config(settings: Settings) -> dict[str, str]:
+    """The Tableflow stage: Apache Iceberg's Kafka Connect sink, exactly once.
+
+    The task writes data files, then commits the input offsets and its control events
+    in one Kafka transaction; the coordinator commits the table every
+    ``iceberg_commit_interval_s`` and records its control offsets in the snapshot summary.
+    """
+    from dataops.iceberg import TABLE, IcebergLayer
+
+    timeouts = {"session.timeout.ms": "10000", "heartbeat.interval.ms": "3000"}
+    return {
+        "connector.class": "org.apache.iceberg.connect.IcebergSinkConnector",
+        "tasks.max": "1",
+        "topics": settings.topic_exploded,
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "consumer.override.isolation.level": "read_committed",
+        **{f"consumer.override.{k}": v for k, v in timeouts.items()},
+        "iceberg.tables": TABLE,
+        # The table is created by pyiceberg with typed timestamps; auto-create would make strings.
+        "iceberg.tables.auto-create-enabled": "false",
+        "iceberg.tables.evolve-schema-enabled": "false",
+        "iceberg.control.topic": settings.topic_iceberg_control,
+        "iceberg.control.commit.interval-ms": str(int(settings.iceberg_commit_interval_s * 1000)),
+        "iceberg.control.commit.timeout-ms": "10000",
+        **IcebergLayer(settings).java_catalog_config(),
+        "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}",
+        **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
+    }
+
+
 def ensure_topics(settings: Settings) -> pd.DataFrame:
     kafka = KafkaLayer(settings)
     rows = []
@@ -52,16 +87,16 @@ def ensure_topics(settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def deploy_connector(settings: Settings, wait_s: float = 60.0) -> pd.DataFrame:
-    """Create or update the source connector and wait until its task runs."""
+def deploy_connector(settings: Settings, name: str | None = None, wanted: dict[str, str] | None = None, wait_s: float = 60.0) -> pd.DataFrame:
+    """Create or update a connector (default: the HTTP source) and wait until its task runs."""
     if settings.profile != "local":
         raise ConfigError(
-            "the confluent profile uses Confluent Cloud's managed HTTP Source connector",
-            "create it in Confluent Cloud; `dataops pipeline setup` only creates its topics there",
+            "the confluent profile uses Confluent Cloud's managed connectors and Tableflow",
+            "create them in Confluent Cloud; `dataops pipeline setup` only creates the topics there",
         )
     client = ConnectClient(settings.connect_url)
-    name = settings.connector_name
-    wanted = connector_config(settings)
+    name = name or settings.connector_name
+    wanted = wanted or connector_config(settings)
     current = client.config(name)
     if current is None:
         action = "created"
@@ -101,8 +136,15 @@ def wait_running(client: ConnectClient, name: str, wait_s: float = 60.0) -> str:
 
 
 def setup(settings: Settings) -> pd.DataFrame:
-    """Idempotently create the topics and deploy the connector (the course's setup-pipeline)."""
+    """The course's setup-pipeline, idempotent: topics, Iceberg table, source connector,
+    Flink explode job, Iceberg sink. Each step says what it did."""
+    from dataops.flink import ensure_explode_job
+    from dataops.iceberg import TABLE, IcebergLayer
+
     frames = [ensure_topics(settings)]
     if settings.profile == "local":
+        frames.append(pd.DataFrame([{"step": f"iceberg table {TABLE}", "action": IcebergLayer(settings).ensure_table()}]))
         frames.append(deploy_connector(settings))
+        frames.append(pd.DataFrame([{"step": f"flink job {settings.flink_job_name}", "action": ensure_explode_job(settings)}]))
+        frames.append(deploy_connector(settings, settings.iceberg_connector_name, iceberg_sink_config(settings)))
     return pd.concat(frames, ignore_index=True)

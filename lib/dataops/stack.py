@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 KAFKA_JAR = "kafka_2.13-4.4.0.jar"
 HTTP_SOURCE_JAR = "dataops-http-source-1.0.0.jar"
+ICEBERG_SINK_JARS = ("iceberg-kafka-connect-1.12.0.jar", "kafka44-appinfoparser-shim-1.0.0.jar")
+FLINK_KAFKA_JAR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
+# The Flink distribution ships inside these PyPI wheels; installed without their
+# Python dependencies (the project only submits SQL jobs, no Python workers).
+FLINK_WHEELS = ("apache-flink==2.2.1", "apache-flink-libraries==2.2.1")
 
 
 # --------------------------------------------------------------------------
@@ -70,6 +75,19 @@ class StatePaths:
     def conf(self) -> Path:
         return self.root / "conf"
 
+    @property
+    def flink_python(self) -> Path:
+        """Where the Flink wheels are installed (put on PYTHONPATH to import pyflink)."""
+        return self.root / "flink" / "python"
+
+    @property
+    def flink_home(self) -> Path:
+        return self.flink_python / "pyflink"
+
+    @property
+    def flink_connector_jar(self) -> Path:
+        return self.root / "flink" / "connectors" / FLINK_KAFKA_JAR
+
     def pid_file(self, component: str) -> Path:
         return self.run / f"{component}.json"
 
@@ -104,8 +122,22 @@ def require_java() -> str:
     return java
 
 
+def _jars(paths: StatePaths) -> list[Path]:
+    return [
+        paths.lib / KAFKA_JAR,
+        paths.plugins / "http-source" / HTTP_SOURCE_JAR,
+        *(paths.plugins / "iceberg-sink" / jar for jar in ICEBERG_SINK_JARS),
+        paths.flink_connector_jar,
+    ]
+
+
+def _flink_installed(paths: StatePaths) -> bool:
+    return any((paths.flink_home / "lib").glob("flink-dist-*.jar"))
+
+
 def artifacts_present(paths: StatePaths) -> bool:
-    return (paths.lib / KAFKA_JAR).exists() and (paths.plugins / "http-source" / HTTP_SOURCE_JAR).exists()
+    """True when every JVM artifact and the Flink distribution are in the state folder."""
+    return all(j.exists() for j in _jars(paths)) and _flink_installed(paths)
 
 
 def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
@@ -117,20 +149,33 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
             "install it (`conda env create -f environment.yml` or `apt-get install maven`), then run `make up`",
         )
     require_java()
-    if not quiet:
-        print("Downloading Kafka and Kafka Connect from Maven Central (first run only)…", flush=True)
     paths.logs.mkdir(parents=True, exist_ok=True)
-    log = paths.log_file("mvn")
-    with log.open("w") as fh:
-        rc = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
-        ).returncode
-    if rc != 0 or not artifacts_present(paths):
-        tail = _last_lines(log, 3)
-        raise StackError(f"mvn package failed ({tail})", f"see {log}; check network access to Maven Central")
+    if not all(j.exists() for j in _jars(paths)):
+        if not quiet:
+            print("Downloading Kafka, Connect, Iceberg sink and Flink connector from Maven Central (first run only)…", flush=True)
+        log = paths.log_file("mvn")
+        with log.open("w") as fh:
+            rc = subprocess.run(
+                [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+            ).returncode
+        if rc != 0 or not all(j.exists() for j in _jars(paths)):
+            raise StackError(f"mvn package failed ({_last_lines(log, 3)})", f"see {log}; check access to Maven Central")
+    if not _flink_installed(paths):
+        if not quiet:
+            print("Installing the Flink distribution from PyPI (first run only, ~300 MB)…", flush=True)
+        log = paths.log_file("pip-flink")
+        with log.open("w") as fh:
+            rc = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
+                 "--target", str(paths.flink_python), *FLINK_WHEELS],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            ).returncode  # fmt: skip
+        if rc != 0 or not _flink_installed(paths):
+            raise StackError(f"installing Flink failed ({_last_lines(log, 3)})", f"see {log}; check access to PyPI")
 
 
 # --------------------------------------------------------------------------
@@ -331,6 +376,119 @@ def _connect_cmd(s: Settings, paths: StatePaths) -> list[str]:
     return _java_cmd(paths, s.connect_heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf))
 
 
+FLINK_JAVA_OPTS = [
+    # The module opens Flink 2.x needs on Java 17 (env.java.opts.all of its stock config).
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    *(
+        f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
+        for pkg in (
+            "java.lang", "java.net", "java.io", "java.nio", "sun.nio.ch", "java.lang.reflect", "java.text",
+            "java.time", "java.util", "java.util.concurrent", "java.util.concurrent.atomic",
+            "java.util.concurrent.locks",
+        )
+    ),
+]  # fmt: skip
+
+
+def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
+    """Write Flink's config.yaml and log4j config; returns the folder."""
+    import yaml
+
+    conf_dir = paths.conf / "flink"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    data = paths.data / "flink"
+    config = {
+        "jobmanager": {
+            "bind-host": s.host,
+            "rpc": {"address": s.host, "port": s.flink_rpc_port},
+            "memory": {"process": {"size": s.flink_jobmanager_memory}},
+            "execution": {"failover-strategy": "region"},
+        },
+        "taskmanager": {
+            "bind-host": s.host,
+            "host": s.host,
+            "rpc": {"port": s.flink_taskmanager_port},
+            "numberOfTaskSlots": 2,
+            "memory": {
+                "process": {"size": s.flink_taskmanager_memory},
+                "managed": {"size": "64m"},  # hashmap state + pure SQL: managed memory unused
+                "jvm-metaspace": {"size": "192m"},
+            },
+        },
+        "parallelism": {"default": 1},
+        "rest": {"address": s.host, "bind-address": s.host, "port": s.flink_port},
+        "blob": {"server": {"port": s.flink_blob_port}},
+        # A killed taskmanager is noticed in seconds, not the default 50 s.
+        "heartbeat": {"interval": 2000, "timeout": 10000},
+        "state": {"backend": {"type": "hashmap"}},
+        "execution": {
+            "checkpointing": {
+                "dir": (data / "checkpoints").as_uri(),
+                "savepoint-dir": (data / "savepoints").as_uri(),
+                "externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+                "num-retained": 3,
+            }
+        },
+        "restart-strategy": {
+            "type": "exponential-delay",
+            "exponential-delay": {
+                "initial-backoff": "1s",
+                "max-backoff": "30s",
+                "backoff-multiplier": 2.0,
+                "reset-backoff-threshold": "5min",
+                "attempts-before-reset-backoff": 1000000,
+            },
+        },
+        "io": {"tmp": {"dirs": str(data / "tmp")}},
+        "web": {"tmpdir": str(data / "web"), "upload": {"dir": str(data / "web-upload")}},
+    }
+    for sub in ("checkpoints", "savepoints", "tmp", "web", "web-upload"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    (conf_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return conf_dir
+
+
+def _flink_cmd(kind: str) -> Callable[[Settings, StatePaths], list[str]]:
+    """Command line of a Flink jobmanager or taskmanager, as Flink's own scripts build it."""
+    main, params = {
+        "jobmanager": ("org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", "GET_JM_RESOURCE_PARAMS"),
+        "taskmanager": ("org.apache.flink.runtime.taskexecutor.TaskManagerRunner", "GET_TM_RESOURCE_PARAMS"),
+    }[kind]
+
+    def build(s: Settings, paths: StatePaths) -> list[str]:
+        java = require_java()
+        conf_dir = flink_conf_dir(s, paths)
+        lib = paths.flink_home / "lib"
+        jars = sorted(str(j) for j in lib.glob("*.jar") if not j.name.startswith("flink-dist"))
+        classpath = ":".join([*jars, *map(str, lib.glob("flink-dist-*.jar"))])
+        # Flink's memory model turns process sizes into JVM flags and dynamic properties.
+        out = subprocess.run(
+            [java, "-cp", f"{paths.flink_home / 'bin' / 'bash-java-utils.jar'}:{classpath}",
+             "org.apache.flink.runtime.util.bash.BashJavaUtils", params, "--configDir", str(conf_dir)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        result = [ln.split(":", 1)[1] for ln in out.stdout.splitlines() if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+        if out.returncode != 0 or len(result) < 2:
+            raise StackError(f"Flink memory configuration failed for the {kind}", f"check {conf_dir / 'config.yaml'}")
+        jvm_flags, dynamic = result[0].split(), result[1].split()
+        return [
+            java, *jvm_flags, "-XX:+UseSerialGC", *FLINK_JAVA_OPTS,
+            f"-Dlog4j.configurationFile=file:{_log4j_conf(paths)}",
+            "-classpath", classpath, main, "--configDir", str(conf_dir), *dynamic,
+        ]  # fmt: skip
+
+    return build
+
+
+def _flink_json(s: Settings, path: str) -> dict | None:
+    try:
+        resp = requests.get(f"{s.flink_url}{path}", timeout=2)
+        return resp.json() if resp.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+
+
 def components(s: Settings) -> list[Component]:
     """The local stack's components, in start order."""
     return [
@@ -361,6 +519,26 @@ def components(s: Settings) -> list[Component]:
             _connect_cmd,
             lambda st: _http_ok(f"{st.connect_url}/connectors"),
             start_timeout=120,
+            java=True,
+        ),
+        Component(
+            "flink-jobmanager",
+            s.flink_port,
+            (s.flink_port, s.flink_rpc_port, s.flink_blob_port),
+            s.flink_url,
+            _flink_cmd("jobmanager"),
+            lambda st: _flink_json(st, "/overview") is not None,
+            start_timeout=90,
+            java=True,
+        ),
+        Component(
+            "flink-taskmanager",
+            s.flink_taskmanager_port,
+            (s.flink_taskmanager_port,),
+            f"{s.host}:{s.flink_taskmanager_port}",
+            _flink_cmd("taskmanager"),
+            lambda st: (_flink_json(st, "/overview") or {}).get("taskmanagers", 0) > 0,
+            start_timeout=90,
             java=True,
         ),
     ]

@@ -31,6 +31,10 @@ def isolated(tmp_path):
         kafka_port=_free_port(),
         kafka_controller_port=_free_port(),
         connect_port=_free_port(),
+        flink_port=_free_port(),
+        flink_rpc_port=_free_port(),
+        flink_blob_port=_free_port(),
+        flink_taskmanager_port=_free_port(),
     )
 
 
@@ -46,7 +50,7 @@ def test_port_in_use_is_one_line_naming_port_and_component(isolated):
 
 def test_status_with_everything_down_is_a_table_not_an_error(isolated):
     status = stack_mod.Stack(isolated).status()
-    assert list(status["component"]) == ["simulator", "kafka", "connect"]
+    assert list(status["component"]) == ["simulator", "kafka", "connect", "flink-jobmanager", "flink-taskmanager"]
     assert (status["health"] == "down").all()
     assert status["pid"].isna().all()
 
@@ -79,7 +83,7 @@ def test_down_never_touches_a_process_it_did_not_start(isolated):
 
 
 def test_unknown_component_lists_the_known_ones(isolated):
-    with pytest.raises(Exception, match="unknown component 'zookeeper'.*simulator, kafka, connect"):
+    with pytest.raises(Exception, match="unknown component 'zookeeper'.*simulator, kafka, connect, flink-jobmanager"):
         stack_mod.Stack(isolated).logs("zookeeper")
 
 

@@ -1,0 +1,71 @@
+"""DuckDB layer: the Iceberg table queryable by name, offline.
+
+The iceberg and avro extensions come from their PyPI wheels
+(``duckdb-extension-iceberg``, ``duckdb-extension-avro``) and are loaded straight
+from the installed files: no network, nothing written to ``~/.duckdb``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from dataops.iceberg import TABLE, IcebergLayer
+
+
+def extension_file(name: str) -> Path:
+    """The ``.duckdb_extension`` file shipped by the ``duckdb-extension-<name>`` wheel."""
+    module = importlib.import_module(f"duckdb_extension_{name}")
+    return Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+
+
+def _metadata_path(location: str) -> str:
+    # Java's HadoopFileIO writes "file:/…", pyiceberg "file:///…": DuckDB wants a plain path.
+    for prefix in ("file://", "file:"):
+        if location.startswith(prefix):
+            return location[len(prefix):]
+    return location
+
+
+class DuckLayer:
+    """A DuckDB connection where Iceberg tables are views named like the table.
+
+    ``crypto.crypto_prices_exploded`` is the view ``crypto_prices_exploded`` (and
+    ``crypto.crypto_prices_exploded`` too). Each :meth:`query` first points the
+    views at the newest snapshot.
+    """
+
+    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] = (TABLE,)) -> None:
+        self.iceberg = iceberg
+        self.tables = tables
+        self.con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        # avro first: iceberg's initialisation would otherwise try to install it from the network.
+        self.con.execute(f"LOAD '{extension_file('avro')}'")
+        self.con.execute(f"LOAD '{extension_file('iceberg')}'")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Point each table's view at its current metadata file."""
+        for name in self.tables:
+            location = _metadata_path(self.iceberg.table(name).metadata_location)
+            namespace, table = name.split(".", 1)
+            self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
+            scan = f"SELECT * FROM iceberg_scan('{location}')"
+            self.con.execute(f'CREATE OR REPLACE VIEW "{namespace}"."{table}" AS {scan}')
+            self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {scan}')
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """Run SQL on the newest data and return a DataFrame."""
+        self.refresh()
+        return self.con.execute(sql, params or []).df()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def connect_duckdb(iceberg: IcebergLayer, tables: tuple[str, ...] = (TABLE,)) -> duckdb.DuckDBPyConnection:
+    """One call: a DuckDB connection with the Iceberg tables queryable by name."""
+    return DuckLayer(iceberg, tables).con

@@ -1,0 +1,55 @@
+"""Submit a Flink SQL file to the session cluster (runs in a child process).
+
+Run by :func:`dataops.flink.submit_sql_job` with the Flink wheels on ``PYTHONPATH``:
+pyflink starts its own JVM gateway to plan the job, so it stays out of the
+notebook's process. Prints one JSON line: ``{"jid": ..., "restored_from": ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+
+def plan_statements(sql: str, params: dict[str, str]) -> list[str]:
+    """Fill ``${name}`` placeholders and split on lines holding only ``;``."""
+    text = re.sub(r"\$\{(\w+)\}", lambda m: params[m.group(1)], sql)
+    return [s.strip() for s in re.split(r"\n;\s*\n|\n;\s*$", text) if s.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sql", required=True, help="the SQL file")
+    ap.add_argument("--params", required=True, help="JSON object of ${placeholders}")
+    ap.add_argument("--config", required=True, help="JSON object of Flink configuration")
+    ap.add_argument("--restore", default=None, help="checkpoint or savepoint to resume from")
+    args = ap.parse_args(argv)
+
+    os.environ.setdefault("_python_worker_execution_mode", "process")
+    from pyflink.common import Configuration
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    conf = Configuration()
+    for key, value in json.loads(args.config).items():
+        conf.set_string(key, str(value))
+    if args.restore:
+        conf.set_string("execution.state-recovery.path", args.restore)
+    settings = EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(conf).build()
+    tenv = TableEnvironment.create(settings)
+    result = None
+    for statement in plan_statements(Path(args.sql).read_text(), json.loads(args.params)):
+        result = tenv.execute_sql(statement)  # the final STATEMENT SET submits the job
+    client = result.get_job_client() if result is not None else None
+    if client is None:
+        print(json.dumps({"error": "the SQL file submitted no job"}))
+        return 1
+    print(json.dumps({"jid": str(client.get_job_id()), "restored_from": args.restore}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Time-series store of the pipeline's metrics.
+
+One SQLite file in WAL mode: the monitor writes while notebooks, the alert engine
+and the Prometheus exporter read, from other processes, without lock errors.
+Each series is a metric name plus labels; samples are (series, ts, value).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+DEFAULT_RETENTION_S = 7 * 24 * 3600
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    metric TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    UNIQUE (metric, labels)
+);
+CREATE TABLE IF NOT EXISTS samples (
+    series_id INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    value REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_by_series_ts ON samples (series_id, ts);
+CREATE INDEX IF NOT EXISTS samples_by_ts ON samples (ts);
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One observation of a metric.
+
+    Attributes:
+        metric: Name, e.g. ``topic_lag``.
+        value: The number observed.
+        labels: Dimensions, e.g. ``{"topic": "crypto-prices"}``.
+        ts: UNIX seconds; defaults to now.
+    """
+
+    metric: str
+    value: float
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ts: float = field(default_factory=time.time)
+
+
+def _labels_key(labels: Mapping[str, str]) -> str:
+    return json.dumps({k: str(v) for k, v in sorted(labels.items())}, separators=(",", ":"))
+
+
+class MetricsStore:
+    """Read and write metric samples in one SQLite file.
+
+    Args:
+        path: The database file (created when missing).
+        retention_s: Samples older than this are deleted by :meth:`prune`.
+    """
+
+    def __init__(self, path: str | Path, retention_s: float = DEFAULT_RETENTION_S) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention_s = retention_s
+        self._local = threading.local()
+        self._series: dict[tuple[str, str], int] = {}
+        with self._conn() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def _series_id(self, conn: sqlite3.Connection, metric: str, labels: str) -> int:
+        key = (metric, labels)
+        if key not in self._series:
+            conn.execute("INSERT OR IGNORE INTO series (metric, labels) VALUES (?, ?)", key)
+            self._series[key] = conn.execute(
+                "SELECT id FROM series WHERE metric = ? AND labels = ?", key
+            ).fetchone()[0]
+        return self._series[key]
+
+    # ---- write ---------------------------------------------------------------
+    def write(self, samples: Iterable[Sample]) -> int:
+        """Append samples in one transaction. Returns how many were written."""
+        conn = self._conn()
+        rows = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for s in samples:
+                sid = self._series_id(conn, s.metric, _labels_key(s.labels))
+                rows.append((sid, float(s.ts), float(s.value)))
+            conn.executemany("INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?)", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete samples older than the retention. Returns how many were deleted."""
+        cutoff = (now or time.time()) - self.retention_s
+        cur = self._conn().execute("DELETE FROM samples WHERE ts < ?", (cutoff,))
+        return cur.rowcount
+
+    # ---- read ------------------------------------------------------------------
+    def metrics(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT DISTINCT metric FROM series ORDER BY metric")]
+
+    def query(
+        self,
+        metric: str | Iterable[str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        """Samples as a long table: ``ts`` (UTC timestamp), ``metric``, one column per label, ``value``.
+
+        Args:
+            metric: A name or names; None for all.
+            since: UNIX seconds (inclusive); None for the beginning.
+            until: UNIX seconds (exclusive); None for now.
+            labels: Keep only series whose labels include these.
+        """
+        sql = ["SELECT s.ts, r.metric, r.labels, s.value FROM samples s JOIN series r ON r.id = s.series_id WHERE 1=1"]
+        args: list[object] = []
+        if metric is not None:
+            names = [metric] if isinstance(metric, str) else list(metric)
+            sql.append(f"AND r.metric IN ({','.join('?' * len(names))})")
+            args += names
+        if since is not None:
+            sql.append("AND s.ts >= ?")
+            args.append(since)
+        if until is not None:
+            sql.append("AND s.ts < ?")
+            args.append(until)
+        sql.append("ORDER BY s.ts")
+        raw = pd.DataFrame(self._conn().execute(" ".join(sql), args).fetchall(), columns=["ts", "metric", "labels", "value"])
+        return _expand(raw, labels)
+
+    def latest(self, metric: str | Iterable[str] | None = None, max_age_s: float | None = None) -> pd.DataFrame:
+        """The newest sample of every series (optionally of given metrics, not older than ``max_age_s``)."""
+        sql = (
+            "SELECT s.ts, r.metric, r.labels, s.value FROM series r "
+            "JOIN samples s ON s.series_id = r.id "
+            "AND s.ts = (SELECT MAX(ts) FROM samples WHERE series_id = r.id)"
+        )
+        args: list[object] = []
+        where = []
+        if metric is not None:
+            names = [metric] if isinstance(metric, str) else list(metric)
+            where.append(f"r.metric IN ({','.join('?' * len(names))})")
+            args += names
+        if max_age_s is not None:
+            where.append("s.ts >= ?")
+            args.append(time.time() - max_age_s)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        raw = pd.DataFrame(self._conn().execute(sql, args).fetchall(), columns=["ts", "metric", "labels", "value"])
+        return _expand(raw.sort_values(["metric", "labels"]).reset_index(drop=True), None)
+
+
+def _expand(raw: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame:
+    # Decode each distinct label set once (a day of samples shares a handful of series).
+    decoded = {key: json.loads(key) for key in raw["labels"].unique()}
+    if labels:
+        wanted = {k: str(v) for k, v in labels.items()}
+        keep = {key for key, d in decoded.items() if all(d.get(k) == v for k, v in wanted.items())}
+        raw = raw[raw["labels"].isin(keep)].reset_index(drop=True)
+    names = sorted({name for d in decoded.values() for name in d})
+    out = raw[["ts", "metric"]].copy()
+    for name in names:
+        out[name] = raw["labels"].map({key: d.get(name, "") for key, d in decoded.items()})
+    out["value"] = raw["value"]
+    out["ts"] = pd.to_datetime(out["ts"], unit="s", utc=True)
+    return out
+
+
+def prometheus_text(latest: pd.DataFrame, prefix: str = "dataops_") -> str:
+    """Render the newest samples in the Prometheus text exposition format (0.0.4)."""
+    lines: list[str] = []
+    label_cols = [c for c in latest.columns if c not in ("ts", "metric", "value")]
+    for metric, group in latest.groupby("metric", sort=True):
+        name = prefix + "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in str(metric))
+        lines.append(f"# TYPE {name} gauge")
+        for _, row in group.iterrows():
+            pairs = [
+                f'{c}="{_escape(row[c])}"' for c in label_cols if isinstance(row[c], str) and row[c] != ""
+            ]
+            label_txt = "{" + ",".join(pairs) + "}" if pairs else ""
+            ts_ms = int(row["ts"].timestamp() * 1000)
+            lines.append(f"{name}{label_txt} {float(row['value'])!r} {ts_ms}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

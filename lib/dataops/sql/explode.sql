@@ -1,0 +1,162 @@
+-- The course's explode job: one raw CoinGecko /simple/price poll per Kafka record
+-- -> one row per coin. Pure Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2).
+-- No coin is hard-coded: the job explodes whatever keys the poll carries.
+-- Placeholders (filled by dataops.flink_submit): ${bootstrap} ${source_topic} ${good_topic}
+--   ${dlq_topic} ${group_id} ${txn_prefix}
+-- Statements are separated by a line holding only ';'.
+-- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
+
+CREATE TEMPORARY TABLE raw_polls (
+  body          STRING,
+  src_topic     STRING           METADATA FROM 'topic'     VIRTUAL,
+  src_partition INT              METADATA FROM 'partition' VIRTUAL,
+  src_offset    BIGINT           METADATA FROM 'offset'    VIRTUAL,
+  src_timestamp TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${source_topic}',
+  'properties.bootstrap.servers' = '${bootstrap}',
+  'properties.group.id' = '${group_id}',
+  'properties.isolation.level' = 'read_committed',
+  -- resume from the offsets committed at the last completed checkpoint; first run: earliest
+  'scan.startup.mode' = 'group-offsets',
+  'properties.auto.offset.reset' = 'earliest',
+  'format' = 'raw'
+)
+;
+CREATE TEMPORARY TABLE exploded (
+  coin_id         STRING NOT NULL,
+  usd             DOUBLE,
+  usd_market_cap  DOUBLE,
+  usd_24h_vol     DOUBLE,
+  usd_24h_change  DOUBLE,
+  last_updated_at BIGINT,
+  event_time      TIMESTAMP_LTZ(3),
+  processed_at    TIMESTAMP_LTZ(3)
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${good_topic}',
+  'properties.bootstrap.servers' = '${bootstrap}',
+  'key.format' = 'raw',
+  'key.fields' = 'coin_id',
+  'value.format' = 'json',
+  'value.fields-include' = 'ALL',
+  'value.json.timestamp-format.standard' = 'ISO-8601',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${txn_prefix}-good',
+  -- must be <= the broker's transaction.max.timeout.ms (15 min by default)
+  'properties.transaction.timeout.ms' = '600000'
+)
+;
+CREATE TEMPORARY TABLE dead_letters (
+  granularity   STRING NOT NULL,   -- 'poll' (whole record unusable) or 'coin' (one entry broke the contract)
+  reason        STRING NOT NULL,
+  coin_id       STRING,
+  coin_entry    STRING,            -- the coin's JSON fragment (normalised by JSON_QUERY), coin level only
+  `raw`         STRING,            -- the whole original record value, byte-for-byte (UTF-8)
+  src_topic     STRING,
+  src_partition INT,
+  src_offset    BIGINT,
+  src_timestamp TIMESTAMP_LTZ(3),
+  detected_at   TIMESTAMP_LTZ(3) NOT NULL
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${dlq_topic}',
+  'properties.bootstrap.servers' = '${bootstrap}',
+  'format' = 'json',
+  'json.timestamp-format.standard' = 'ISO-8601',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${txn_prefix}-dlq',
+  'properties.transaction.timeout.ms' = '600000'
+)
+;
+-- Poll level: can the record be read at all? (IS JSON never throws; truncated JSON -> FALSE)
+CREATE TEMPORARY VIEW polls AS
+SELECT
+  body, src_topic, src_partition, src_offset, src_timestamp,
+  CASE
+    WHEN body IS NULL                 THEN 'null_value'
+    WHEN NOT (body IS JSON)           THEN 'unparseable_json'
+    WHEN NOT (body IS JSON OBJECT)    THEN 'not_a_json_object'
+    WHEN CARDINALITY(JSON_QUERY(JSON_QUERY(body, '$.keys()'), '$' RETURNING ARRAY<STRING>)) = 0
+                                      THEN 'empty_poll'
+  END AS poll_error
+FROM raw_polls
+;
+-- One row per top-level key (coin id), whatever the coins are.
+-- '$.keys()' (Jayway) yields a Set: JSON_QUERY(... RETURNING ARRAY) cannot cast it (-> NULL),
+-- but as a STRING it serialises to a JSON array, which the outer JSON_QUERY turns into ARRAY<STRING>.
+CREATE TEMPORARY VIEW coin_entries AS
+SELECT
+  p.body, p.src_topic, p.src_partition, p.src_offset, p.src_timestamp,
+  c.coin_id,
+  JSON_QUERY(p.body, '$[''' || c.coin_id || ''']') AS entry     -- NULL if the value is not an object
+FROM polls AS p
+CROSS JOIN UNNEST(JSON_QUERY(JSON_QUERY(p.body, '$.keys()'), '$' RETURNING ARRAY<STRING>)) AS c (coin_id)
+WHERE p.poll_error IS NULL
+;
+-- Typed, strict extraction. Never use JSON_VALUE(... RETURNING DOUBLE) on untrusted input:
+-- on a JSON *string* it throws ClassCastException and fails the job (NULL/DEFAULT ON ERROR do not catch it).
+-- JSON_QUERY(... WITH WRAPPER) gives '[95000.1]' for a number and '["95000.1"]' for a string;
+-- stripping the brackets and TRY_CAST-ing accepts JSON numbers only.
+CREATE TEMPORARY VIEW coin_wrapped AS
+SELECT
+  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
+  JSON_QUERY(entry, '$.usd'             WITH WRAPPER) AS w_usd,
+  JSON_QUERY(entry, '$.usd_market_cap'  WITH WRAPPER) AS w_cap,
+  JSON_QUERY(entry, '$.usd_24h_vol'     WITH WRAPPER) AS w_vol,
+  JSON_QUERY(entry, '$.usd_24h_change'  WITH WRAPPER) AS w_chg,
+  JSON_QUERY(entry, '$.last_updated_at' WITH WRAPPER) AS w_ts
+FROM coin_entries
+;
+CREATE TEMPORARY VIEW coin_typed AS
+SELECT
+  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
+  w_usd, w_cap, w_vol, w_chg, w_ts,
+  TRY_CAST(SUBSTRING(w_usd FROM 2 FOR CHAR_LENGTH(w_usd) - 2) AS DOUBLE) AS usd,
+  TRY_CAST(SUBSTRING(w_cap FROM 2 FOR CHAR_LENGTH(w_cap) - 2) AS DOUBLE) AS usd_market_cap,
+  TRY_CAST(SUBSTRING(w_vol FROM 2 FOR CHAR_LENGTH(w_vol) - 2) AS DOUBLE) AS usd_24h_vol,
+  TRY_CAST(SUBSTRING(w_chg FROM 2 FOR CHAR_LENGTH(w_chg) - 2) AS DOUBLE) AS usd_24h_change,
+  TRY_CAST(SUBSTRING(w_ts  FROM 2 FOR CHAR_LENGTH(w_ts)  - 2) AS BIGINT) AS last_updated_at
+FROM coin_wrapped
+;
+-- The contract, per coin. First violation wins.
+CREATE TEMPORARY VIEW coin_rows AS
+SELECT
+  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
+  usd, usd_market_cap, usd_24h_vol, usd_24h_change, last_updated_at,
+  CASE
+    WHEN entry IS NULL                           THEN 'entry_not_an_object'
+    WHEN w_usd IS NULL                           THEN 'missing_or_null:usd'
+    WHEN usd IS NULL                             THEN 'not_a_number:usd'
+    WHEN usd <= 0                                THEN 'non_positive:usd'
+    WHEN w_ts IS NULL                            THEN 'missing_or_null:last_updated_at'
+    WHEN last_updated_at IS NULL                 THEN 'not_an_integer:last_updated_at'
+    WHEN last_updated_at NOT BETWEEN 1230768000 AND 4102444800
+                                                 THEN 'out_of_range:last_updated_at'  -- not epoch seconds (2009..2100)
+    WHEN w_cap IS NOT NULL AND usd_market_cap IS NULL THEN 'not_a_number:usd_market_cap'
+    WHEN w_vol IS NOT NULL AND usd_24h_vol    IS NULL THEN 'not_a_number:usd_24h_vol'
+    WHEN w_chg IS NOT NULL AND usd_24h_change IS NULL THEN 'not_a_number:usd_24h_change'
+  END AS reason
+FROM coin_typed
+;
+EXECUTE STATEMENT SET
+BEGIN
+INSERT INTO exploded
+SELECT
+  coin_id, usd, usd_market_cap, usd_24h_vol, usd_24h_change, last_updated_at,
+  TO_TIMESTAMP_LTZ(last_updated_at, 0) AS event_time,
+  CURRENT_TIMESTAMP                    AS processed_at
+FROM coin_rows
+WHERE reason IS NULL;
+INSERT INTO dead_letters
+SELECT 'poll', poll_error, CAST(NULL AS STRING), CAST(NULL AS STRING), body,
+       src_topic, src_partition, src_offset, src_timestamp, CURRENT_TIMESTAMP
+FROM polls
+WHERE poll_error IS NOT NULL
+UNION ALL
+SELECT 'coin', reason, coin_id, entry, body,
+       src_topic, src_partition, src_offset, src_timestamp, CURRENT_TIMESTAMP
+FROM coin_rows
+WHERE reason IS NOT NULL;
+END
