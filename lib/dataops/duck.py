@@ -8,6 +8,7 @@ from the installed files: no network, nothing written to ``~/.duckdb``.
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -60,7 +61,34 @@ class DuckLayer:
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """Run SQL on the newest data and return a DataFrame."""
         self.refresh()
-        return self.con.execute(sql, params or []).df()
+        with warnings.catch_warnings():
+            # DuckDB's own DataFrame conversion trips a pandas 3 deprecation warning.
+            warnings.simplefilter("ignore", category=Warning)
+            return self.con.execute(sql, params or []).df()
+
+    def per_coin(self) -> pd.DataFrame:
+        """The course's first query: records per coin, average price, first and last event time."""
+        return self.query(
+            """
+            SELECT coin_id, count(*) AS records, avg(usd) AS avg_usd,
+                   min(event_time) AS first_event, max(event_time) AS last_event
+            FROM crypto_prices_exploded GROUP BY coin_id ORDER BY coin_id
+            """
+        )
+
+    def trends(self, minutes: int = 10) -> pd.DataFrame:
+        """Tumbling-window trends per coin: average, volatility (stddev) and direction."""
+        return self.query(
+            f"""
+            SELECT coin_id, time_bucket(INTERVAL '{int(minutes)} minutes', event_time) AS window_start,
+                   count(*) AS records, avg(usd) AS avg_usd, stddev_samp(usd) AS volatility,
+                   arg_min(usd, event_time) AS first_usd, arg_max(usd, event_time) AS last_usd,
+                   CASE WHEN arg_max(usd, event_time) > arg_min(usd, event_time) THEN 'up'
+                        WHEN arg_max(usd, event_time) < arg_min(usd, event_time) THEN 'down'
+                        ELSE 'flat' END AS direction
+            FROM crypto_prices_exploded GROUP BY ALL ORDER BY coin_id, window_start
+            """
+        )
 
     def close(self) -> None:
         self.con.close()

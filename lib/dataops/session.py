@@ -11,6 +11,9 @@ import pandas as pd
 
 from dataops.config import Settings, load_settings
 from dataops.connect import ConnectClient
+from dataops.duck import DuckLayer
+from dataops.flink import FlinkClient
+from dataops.iceberg import IcebergLayer
 from dataops.errors import ConfigError, DataOpsError
 from dataops.kafka import KafkaLayer
 from dataops import pipeline as _pipeline
@@ -25,6 +28,8 @@ class Pipeline:
         source: Client of the CoinGecko API (the simulator in the local profile).
         kafka: The Kafka layer.
         connect: The Kafka Connect REST client.
+        flink: The Flink REST client.
+        iceberg: The Iceberg catalog and tables.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -34,6 +39,9 @@ class Pipeline:
         self.source = SimulatorClient(settings.simulator_url)
         self.kafka = KafkaLayer(settings)
         self.connect = ConnectClient(settings.connect_url)
+        self.flink = FlinkClient(settings.flink_url)
+        self.iceberg = IcebergLayer(settings)
+        self._duck: DuckLayer | None = None
         self._stack = _stack.Stack(settings) if settings.profile == "local" else None
 
     def __repr__(self) -> str:
@@ -47,6 +55,17 @@ class Pipeline:
                 "set DATAOPS_PROFILE=local to run the pipeline on this machine",
             )
         return self._stack
+
+    @property
+    def duck(self) -> DuckLayer:
+        """DuckDB with the Iceberg table queryable by name (opened on first use)."""
+        if self._duck is None:
+            self._duck = DuckLayer(self.iceberg)
+        return self._duck
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run a DuckDB query on the newest Iceberg data."""
+        return self.duck.query(query)
 
     # ---- the local stack ----------------------------------------------------
     def up(self, setup: bool = True, progress: bool = True) -> pd.DataFrame:

@@ -1,0 +1,46 @@
+"""Freshness: time from the simulator changing a price to that price being visible in DuckDB.
+
+Watches DuckDB for new (coin_id, last_updated_at) rows. A price changes at its
+``last_updated_at`` tick; the row's freshness is the moment DuckDB first shows it
+minus that tick (whole seconds, so each sample may overstate by < 1 s).
+Prints freshness_p50_s, freshness_p95_s and freshness_samples.
+Usage: .venv/bin/python benchmarks/freshness.py [--seconds 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from _common import running_pipeline
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=120.0, help="how long to watch (default 120)")
+    args = ap.parse_args()
+    p = running_pipeline()
+    seen = set(map(int, p.sql("SELECT DISTINCT last_updated_at FROM crypto_prices_exploded")["last_updated_at"]))
+    start = time.time()
+    samples = []
+    while time.time() - start < args.seconds:
+        ticks = p.sql(
+            f"SELECT DISTINCT last_updated_at FROM crypto_prices_exploded WHERE last_updated_at >= {int(start) - 60}"
+        )["last_updated_at"]
+        now = time.time()
+        for tick in map(int, ticks):
+            if tick not in seen:
+                seen.add(tick)
+                if tick >= start:  # changed while we were watching
+                    samples.append(now - tick)
+        time.sleep(0.2)
+    if not samples:
+        raise SystemExit("no new price reached DuckDB while watching: is the pipeline running? (`make status`)")
+    print(f"freshness_samples={len(samples)}")
+    print(f"freshness_p50_s={np.percentile(samples, 50):.1f}")
+    print(f"freshness_p95_s={np.percentile(samples, 95):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from urllib.parse import urlsplit
+
+
+def wait_for(predicate, timeout: float, what: str, step: float = 0.5):
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if (not result.empty) if hasattr(result, "empty") else result:
+            return result
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def connector_polls(p, since_seq: int = 0):
+    """The simulator's served log, only the connector's /simple/price polls."""
+    served = p.source.served(since=since_seq)
+    query = urlsplit(p.settings.price_url()).query
+    return served[(served["path"] == "/api/v3/simple/price") & (served["query"] == query)]
+
+
+def last_seq(p) -> int:
+    served = p.source.served(since=0)
+    return int(served["seq"].max()) if len(served) else 0
+
+
+def expected_rows(polls) -> set[tuple[str, int]]:
+    """(coin_id, last_updated_at) of every coin in every good (200, parseable) poll."""
+    keys = set()
+    for body in polls.loc[polls["status"] == 200, "body"]:
+        try:
+            payload = json.loads(body)
+        except (TypeError, json.JSONDecodeError):
+            continue
+        for coin, entry in payload.items():
+            if isinstance(entry, dict) and isinstance(entry.get("usd"), (int, float)) and entry["usd"] > 0:
+                keys.add((coin, int(entry["last_updated_at"])))
+    return keys
