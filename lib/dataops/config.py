@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     flink_jobmanager_memory: str = "768m"
     flink_taskmanager_memory: str = "1024m"
     flink_checkpoint_interval_s: float = Field(default=3.0, gt=0)
+    flink_parallelism: int = Field(default=1, ge=1, le=2, description="the taskmanager has 2 slots")
     topic_dlq: str = "crypto-prices-dlq"
     flink_job_name: str = "crypto-explode"
     iceberg_commit_interval_s: float = Field(default=5.0, gt=0, le=60)

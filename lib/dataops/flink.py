@@ -76,6 +76,16 @@ class FlinkClient:
     def checkpoints(self, jid: str) -> dict[str, Any]:
         return self._get(f"/jobs/{jid}/checkpoints")
 
+    def cancel(self, jid: str) -> None:
+        """Cancel a job (its last checkpoint is retained, so a resubmission resumes from it)."""
+        try:
+            requests.patch(f"{self.url}/jobs/{jid}?mode=cancel", timeout=self.timeout)
+        except requests.RequestException:
+            raise ServiceUnavailableError("Flink", self.url) from None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.job(jid)["state"] not in TERMINAL:
+            time.sleep(0.3)
+
     def wait_running(self, jid: str, timeout: float = 90.0) -> str:
         """Wait until the job and all its vertices run; returns the final state seen."""
         deadline = time.monotonic() + timeout
@@ -116,7 +126,7 @@ def job_config(settings: Settings, paths_root: Path) -> dict[str, str]:
         "rest.port": str(settings.flink_port),
         "pipeline.name": settings.flink_job_name,
         "pipeline.jars": paths.flink_connector_jar.as_uri(),
-        "parallelism.default": "1",
+        "parallelism.default": str(settings.flink_parallelism),
         "execution.checkpointing.interval": f"{int(settings.flink_checkpoint_interval_s * 1000)} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
         "execution.checkpointing.dir": (paths.data / "flink" / "checkpoints").as_uri(),
