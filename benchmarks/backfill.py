@@ -45,8 +45,12 @@ def main() -> None:
     args = ap.parse_args()
     p = running_pipeline()
     minutes = args.days * 24 * 60
-    # A window in the past that ends 400 days ago and is aligned to the run: never live data.
-    start = (int(time.time()) // 60) * 60 - (400 + args.days) * 86400
+    # A window in the past that no live poll reaches and no earlier backfill used:
+    # it ends where the oldest row (or 400 days ago) begins.
+    oldest = p.sql("SELECT min(last_updated_at) AS t FROM crypto_prices_exploded")["t"][0]
+    horizon = int(time.time()) - 400 * 86400
+    end_at = min(int(oldest), horizon) if oldest == oldest and oldest is not None else horizon
+    start = (end_at // 60) * 60 - args.days * 86400
     end = start + 60 * minutes
     rows = minutes * len(LEVELS)
     count_sql = f"SELECT count(*) AS n FROM crypto_prices_exploded WHERE last_updated_at >= {start} AND last_updated_at < {end}"

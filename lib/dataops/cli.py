@@ -98,6 +98,11 @@ def cmd_fault(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    _print_frame(_pipeline(args).sql(args.query))
+    return 0
+
+
 def cmd_notebooks(args: argparse.Namespace) -> int:
     from dataops.runner import run_notebooks
 
@@ -123,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("logs", help="the last lines of a component's log")
-    p.add_argument("component", help="simulator, kafka, connect")
+    p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn")
     p.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
     p.set_defaults(func=cmd_logs)
 
@@ -144,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
     p.add_argument("--clear", action="store_true", help="clear every active fault")
     p.set_defaults(func=cmd_fault)
+
+    p = sub.add_parser("sql", help="run a DuckDB query on the Iceberg table (crypto_prices_exploded)")
+    p.add_argument("query", help='e.g. "SELECT coin_id, count(*) FROM crypto_prices_exploded GROUP BY 1"')
+    p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")

@@ -754,8 +754,9 @@ class Stack:
         return pd.DataFrame(rows).astype({"pid": "Int64"})
 
     def logs(self, name: str, lines: int = 50) -> str:
-        """The last ``lines`` lines of a component's log."""
-        self.component(name)
+        """The last ``lines`` lines of a component's log (or of ``flink-submit`` / ``mvn``)."""
+        if name not in ("flink-submit", "mvn", "pip-flink"):
+            self.component(name)
         path = self.paths.log_file(name)
         if not path.exists():
             return f"(no log yet for {name}: it has not been started)"

@@ -91,7 +91,7 @@ def test_cli_help_on_every_command():
     from dataops.cli import build_parser
 
     parser = build_parser()
-    commands = ["up", "down", "status", "logs", "install", "pipeline", "config", "fault", "notebooks"]
+    commands = ["up", "down", "status", "logs", "install", "pipeline", "config", "fault", "sql", "notebooks"]
     for cmd in commands:
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args([cmd, "--help"])
