@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 
 
+VIEW = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE TEMPORARY VIEW (\w+) AS\s+(.*)", re.S)
+
+
 def plan_statements(sql: str, params: dict[str, str]) -> list[str]:
     """Fill ``${name}`` placeholders and split on lines holding only ``;``."""
     text = re.sub(r"\$\{(\w+)\}", lambda m: params[m.group(1)], sql)
@@ -42,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     tenv = TableEnvironment.create(settings)
     result = None
     for statement in plan_statements(Path(args.sql).read_text(), json.loads(args.params)):
-        result = tenv.execute_sql(statement)  # the final STATEMENT SET submits the job
+        view = VIEW.match(statement)
+        if view:
+            # A view registered as a Table is planned once and shared by every sink that
+            # reads it; a SQL view would be inlined, repeating its JSON parsing per use.
+            tenv.create_temporary_view(view.group(1), tenv.sql_query(view.group(2)))
+        else:
+            result = tenv.execute_sql(statement)  # the final STATEMENT SET submits the job
     client = result.get_job_client() if result is not None else None
     if client is None:
         print(json.dumps({"error": "the SQL file submitted no job"}))

@@ -145,6 +145,67 @@ class KafkaLayer:
         records = sorted(self.read(topic, start), key=lambda r: (r.timestamp_ms, r.offset), reverse=True)[:n]
         return records_frame(records)
 
+    def topics(self) -> pd.DataFrame:
+        """Topics with partitions and offsets: one row per partition (internal topics hidden)."""
+        md = self._metadata()
+        consumer = self._consumer()
+        rows = []
+        try:
+            for name in sorted(t for t in md.topics if not t.startswith("_")):
+                for part in sorted(md.topics[name].partitions):
+                    low, high = consumer.get_watermark_offsets(TopicPartition(name, part), timeout=5)
+                    rows.append({"topic": name, "partition": part, "start_offset": low, "end_offset": high, "span": high - low})
+        finally:
+            consumer.close()
+        return pd.DataFrame(rows, columns=["topic", "partition", "start_offset", "end_offset", "span"])
+
+    def consumer_groups(self, group: str | None = None) -> pd.DataFrame:
+        """Committed offsets and lag per partition of each consumer group (or of ``group``).
+
+        ``lag`` is the partition's end offset minus the committed offset (transaction
+        markers count as offsets, so an idle transactional topic shows a lag of at most 1).
+        """
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        admin = self.admin()
+        self._metadata()
+        groups = sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid)
+        if group is not None:
+            if group not in groups:
+                raise DataOpsError(f"consumer group '{group}' does not exist", f"groups: {', '.join(groups) or 'none'}")
+            groups = [group]
+        rows = []
+        consumer = self._consumer()
+        try:
+            for gid in groups:
+                result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(gid)])[gid].result(timeout=10)
+                for tp in result.topic_partitions:
+                    if tp.offset < 0:
+                        continue
+                    end = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=5)[1]
+                    rows.append(
+                        {"group": gid, "topic": tp.topic, "partition": tp.partition, "committed": tp.offset,
+                         "end_offset": end, "lag": max(end - tp.offset, 0)}
+                    )  # fmt: skip
+        finally:
+            consumer.close()
+        return pd.DataFrame(rows, columns=["group", "topic", "partition", "committed", "end_offset", "lag"])
+
+    def throughput(self, window_s: float = 10.0, topics: list[str] | None = None) -> pd.DataFrame:
+        """Offsets per second over a window, per topic (measured now, blocking ``window_s``)."""
+        names = topics or self.topic_names()
+        before = {t: sum(self.end_offsets(t).values()) for t in names}
+        t0 = time.monotonic()
+        time.sleep(window_s)
+        after = {t: sum(self.end_offsets(t).values()) for t in names}
+        elapsed = time.monotonic() - t0
+        rows = [{"topic": t, "offsets": after[t] - before[t], "per_second": (after[t] - before[t]) / elapsed} for t in names]
+        return pd.DataFrame(rows, columns=["topic", "offsets", "per_second"])
+
+    def messages(self, topic: str, n: int = 5) -> pd.DataFrame:
+        """The last ``n`` committed messages, decoded (JSON values parsed into ``payload``)."""
+        return self.latest(topic, n)
+
     # ---- administration -----------------------------------------------------
     def ensure_topic(self, name: str, partitions: int, config: dict[str, str]) -> str:
         """Create ``name`` if missing, else align its configs. Returns what was done."""

@@ -3,7 +3,8 @@
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
 -- Placeholders (filled by dataops.flink_submit): ${bootstrap} ${source_topic} ${good_topic}
 --   ${dlq_topic} ${group_id} ${txn_prefix}
--- Statements are separated by a line holding only ';'.
+-- Statements are separated by a line holding only ';'. Views are registered as Table
+-- objects (dataops.flink_submit), so both sinks share one plan of the JSON extraction.
 -- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
 
 CREATE TEMPORARY TABLE raw_polls (
@@ -83,42 +84,44 @@ SELECT
   END AS poll_error
 FROM raw_polls
 ;
--- One row per top-level key (coin id), whatever the coins are.
+-- One row per top-level key (coin id), whatever the coins are, parsing the poll once per path:
 -- '$.keys()' (Jayway) yields a Set: JSON_QUERY(... RETURNING ARRAY) cannot cast it (-> NULL),
 -- but as a STRING it serialises to a JSON array, which the outer JSON_QUERY turns into ARRAY<STRING>.
+-- '$.*' gives the values in the same (document) order; MAP_FROM_ARRAYS + UNNEST(map) pairs them.
+-- Doing it inside UNNEST(...) matters: a table-function argument is evaluated once per poll, while
+-- an expression in a view is inlined into every place that uses it (no common-subexpression reuse).
 CREATE TEMPORARY VIEW coin_entries AS
 SELECT
   p.body, p.src_topic, p.src_partition, p.src_offset, p.src_timestamp,
-  c.coin_id,
-  JSON_QUERY(p.body, '$[''' || c.coin_id || ''']') AS entry     -- NULL if the value is not an object
+  c.coin_id, c.entry
 FROM polls AS p
-CROSS JOIN UNNEST(JSON_QUERY(JSON_QUERY(p.body, '$.keys()'), '$' RETURNING ARRAY<STRING>)) AS c (coin_id)
+CROSS JOIN UNNEST(MAP_FROM_ARRAYS(
+    JSON_QUERY(JSON_QUERY(p.body, '$.keys()'), '$' RETURNING ARRAY<STRING>),
+    JSON_QUERY(p.body, '$.*' RETURNING ARRAY<STRING>))) AS c (coin_id, entry)
 WHERE p.poll_error IS NULL
 ;
 -- Typed, strict extraction. Never use JSON_VALUE(... RETURNING DOUBLE) on untrusted input:
 -- on a JSON *string* it throws ClassCastException and fails the job (NULL/DEFAULT ON ERROR do not catch it).
 -- JSON_QUERY(... WITH WRAPPER) gives '[95000.1]' for a number and '["95000.1"]' for a string;
 -- stripping the brackets and TRY_CAST-ing accepts JSON numbers only.
-CREATE TEMPORARY VIEW coin_wrapped AS
-SELECT
-  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
-  JSON_QUERY(entry, '$.usd'             WITH WRAPPER) AS w_usd,
-  JSON_QUERY(entry, '$.usd_market_cap'  WITH WRAPPER) AS w_cap,
-  JSON_QUERY(entry, '$.usd_24h_vol'     WITH WRAPPER) AS w_vol,
-  JSON_QUERY(entry, '$.usd_24h_change'  WITH WRAPPER) AS w_chg,
-  JSON_QUERY(entry, '$.last_updated_at' WITH WRAPPER) AS w_ts
-FROM coin_entries
-;
+-- UNNEST(ARRAY[ROW(...)]) again evaluates each JSON_QUERY once per coin (see above).
 CREATE TEMPORARY VIEW coin_typed AS
 SELECT
-  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
-  w_usd, w_cap, w_vol, w_chg, w_ts,
-  TRY_CAST(SUBSTRING(w_usd FROM 2 FOR CHAR_LENGTH(w_usd) - 2) AS DOUBLE) AS usd,
-  TRY_CAST(SUBSTRING(w_cap FROM 2 FOR CHAR_LENGTH(w_cap) - 2) AS DOUBLE) AS usd_market_cap,
-  TRY_CAST(SUBSTRING(w_vol FROM 2 FOR CHAR_LENGTH(w_vol) - 2) AS DOUBLE) AS usd_24h_vol,
-  TRY_CAST(SUBSTRING(w_chg FROM 2 FOR CHAR_LENGTH(w_chg) - 2) AS DOUBLE) AS usd_24h_change,
-  TRY_CAST(SUBSTRING(w_ts  FROM 2 FOR CHAR_LENGTH(w_ts)  - 2) AS BIGINT) AS last_updated_at
-FROM coin_wrapped
+  e.body, e.src_topic, e.src_partition, e.src_offset, e.src_timestamp, e.coin_id, e.entry,
+  w.is_object, w.w_usd, w.w_cap, w.w_vol, w.w_chg, w.w_ts,
+  TRY_CAST(SUBSTRING(w.w_usd FROM 2 FOR CHAR_LENGTH(w.w_usd) - 2) AS DOUBLE) AS usd,
+  TRY_CAST(SUBSTRING(w.w_cap FROM 2 FOR CHAR_LENGTH(w.w_cap) - 2) AS DOUBLE) AS usd_market_cap,
+  TRY_CAST(SUBSTRING(w.w_vol FROM 2 FOR CHAR_LENGTH(w.w_vol) - 2) AS DOUBLE) AS usd_24h_vol,
+  TRY_CAST(SUBSTRING(w.w_chg FROM 2 FOR CHAR_LENGTH(w.w_chg) - 2) AS DOUBLE) AS usd_24h_change,
+  TRY_CAST(SUBSTRING(w.w_ts  FROM 2 FOR CHAR_LENGTH(w.w_ts)  - 2) AS BIGINT) AS last_updated_at
+FROM coin_entries AS e
+CROSS JOIN UNNEST(ARRAY[ROW(
+    e.entry IS JSON OBJECT,
+    JSON_QUERY(e.entry, '$.usd'             WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.usd_market_cap'  WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.usd_24h_vol'     WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.usd_24h_change'  WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.last_updated_at' WITH WRAPPER))]) AS w (is_object, w_usd, w_cap, w_vol, w_chg, w_ts)
 ;
 -- The contract, per coin. First violation wins.
 CREATE TEMPORARY VIEW coin_rows AS
@@ -126,7 +129,7 @@ SELECT
   body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
   usd, usd_market_cap, usd_24h_vol, usd_24h_change, last_updated_at,
   CASE
-    WHEN entry IS NULL                           THEN 'entry_not_an_object'
+    WHEN NOT is_object                          THEN 'entry_not_an_object'
     WHEN w_usd IS NULL                           THEN 'missing_or_null:usd'
     WHEN usd IS NULL                             THEN 'not_a_number:usd'
     WHEN usd <= 0                                THEN 'non_positive:usd'
