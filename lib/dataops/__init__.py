@@ -19,10 +19,12 @@ from dataops.errors import (
     UnknownCoinError,
     UnknownFaultError,
 )
+from dataops.monitor import Monitor, start_monitoring
 from dataops.session import Pipeline, connect
 
 __all__ = [
     "ConfigError",
+    "Monitor",
     "DataOpsError",
     "Pipeline",
     "PortInUseError",
@@ -34,4 +36,5 @@ __all__ = [
     "UnknownFaultError",
     "connect",
     "load_settings",
+    "start_monitoring",
 ]

@@ -31,6 +31,7 @@ PORTS = {
     "flink_rpc": 6123,
     "flink_blob": 6124,
     "flink_taskmanager": 6122,
+    "monitor": 9108,
 }
 
 
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
     flink_rpc_port: int = PORTS["flink_rpc"]
     flink_blob_port: int = PORTS["flink_blob"]
     flink_taskmanager_port: int = PORTS["flink_taskmanager"]
+    monitor_port: int = PORTS["monitor"]
+    monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
     kafka_heap: str = "512m"
@@ -167,6 +170,15 @@ class Settings(BaseSettings):
                     f"{ENV_PREFIX}{name.upper()} is not set (profile '{self.profile}')",
                     "add it to .env (see .env.example) or export it",
                 )
+
+    def as_env(self) -> dict[str, str]:
+        """The non-secret settings as ``DATAOPS_*`` variables, for child processes."""
+        env = {}
+        for key, value in self:
+            if value is None or isinstance(value, SecretStr):
+                continue
+            env[f"{ENV_PREFIX}{key.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+        return env
 
     def masked(self) -> dict[str, str]:
         """All settings as strings, secrets masked: safe to print or log."""

@@ -16,6 +16,8 @@ from dataops.flink import FlinkClient
 from dataops.iceberg import IcebergLayer
 from dataops.errors import ConfigError, DataOpsError
 from dataops.kafka import KafkaLayer
+from dataops.monitor import Monitor
+from dataops.monitor import health as monitor_health
 from dataops import pipeline as _pipeline
 from dataops import stack as _stack
 
@@ -42,6 +44,7 @@ class Pipeline:
         self.flink = FlinkClient(settings.flink_url)
         self.iceberg = IcebergLayer(settings)
         self._duck: DuckLayer | None = None
+        self._monitor: Monitor | None = None
         self._stack = _stack.Stack(settings) if settings.profile == "local" else None
 
     def __repr__(self) -> str:
@@ -66,6 +69,22 @@ class Pipeline:
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query on the newest Iceberg data."""
         return self.duck.query(query)
+
+    # ---- monitoring -------------------------------------------------------------
+    @property
+    def monitor(self) -> Monitor:
+        """Reads the metrics store that the stack's monitor component writes."""
+        if self._monitor is None:
+            self._monitor = Monitor(self.settings, interval_s=self.settings.monitor_interval_s)
+        return self._monitor
+
+    def metrics(self, metric: str | list[str] | None = None, minutes: float = 15.0) -> pd.DataFrame:
+        """Stored samples of the last ``minutes`` (long format: ts, metric, labels…, value)."""
+        return self.monitor.history(metric, minutes)
+
+    def health(self) -> pd.DataFrame:
+        """Green/amber/red per layer, from the newest metrics."""
+        return monitor_health(self.monitor.latest(), self.settings)
 
     # ---- the local stack ----------------------------------------------------
     def up(self, setup: bool = True, progress: bool = True) -> pd.DataFrame:

@@ -541,6 +541,15 @@ def components(s: Settings) -> list[Component]:
             start_timeout=90,
             java=True,
         ),
+        Component(
+            "monitor",
+            s.monitor_port,
+            (s.monitor_port,),
+            f"http://{s.host}:{s.monitor_port}/metrics",
+            lambda st, paths: [sys.executable, "-m", "dataops.monitor", "--interval", str(st.monitor_interval_s)],
+            lambda st: _http_ok(f"http://{st.host}:{st.monitor_port}/metrics"),
+            start_timeout=30,
+        ),
     ]
 
 
@@ -648,7 +657,7 @@ class Stack:
         log = self.paths.log_file(comp.name)
         if log.exists() and log.stat().st_size > 50 * 2**20:
             log.replace(log.with_suffix(".log.1"))
-        env = dict(os.environ)
+        env = {**os.environ, **self.settings.as_env()}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT / "lib"), env.get("PYTHONPATH")]))
         with log.open("a") as fh:
             fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {comp.name} =====\n")

@@ -1,0 +1,98 @@
+"""Metrics store, Prometheus exposition and the health overview, on small data."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pandas as pd
+import pytest
+
+from dataops import load_settings
+from dataops.metrics import MetricsStore, Sample, prometheus_text
+from dataops.monitor import health
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return MetricsStore(tmp_path / "m.db", retention_s=3600)
+
+
+def test_write_query_latest_with_labels(store):
+    t0 = 1_700_000_000.0
+    store.write([Sample("topic_lag", v, {"topic": "a", "group": "g"}, t0 + i) for i, v in enumerate([5, 7, 9])])
+    store.write([Sample("topic_lag", 1, {"topic": "b", "group": "g"}, t0 + 1), Sample("data_freshness", 3.0, {}, t0 + 2)])
+    lag = store.query("topic_lag", labels={"topic": "a"})
+    assert list(lag["value"]) == [5, 7, 9] and set(lag["topic"]) == {"a"}
+    assert list(store.query("topic_lag", since=t0 + 1, until=t0 + 2)["value"]) == [7, 1]
+    latest = store.latest()
+    assert len(latest) == 3
+    assert float(latest[(latest["metric"] == "topic_lag") & (latest["topic"] == "a")]["value"].iloc[0]) == 9
+    assert store.metrics() == ["data_freshness", "topic_lag"]
+
+
+def test_prune_keeps_the_retention_window(store):
+    now = time.time()
+    store.write([Sample("x", 1, {}, now - 7200), Sample("x", 2, {}, now - 10)])
+    assert store.prune(now) == 1
+    assert list(store.query("x")["value"]) == [2]
+
+
+def _writer(path: str, n: int) -> None:
+    s = MetricsStore(path)
+    for i in range(n):
+        s.write([Sample("w", i, {"k": "v"}, time.time())])
+
+
+def test_reader_and_writer_in_two_processes_never_lock(tmp_path):
+    path = str(tmp_path / "shared.db")
+    MetricsStore(path)
+    proc = multiprocessing.get_context("spawn").Process(target=_writer, args=(path, 300))
+    proc.start()
+    reader = MetricsStore(path)
+    reads = 0
+    while proc.is_alive():
+        reader.query("w")
+        reader.latest()
+        reads += 1
+    proc.join()
+    assert proc.exitcode == 0 and reads > 0
+    assert len(reader.query("w")) == 300
+
+
+def test_prometheus_text_format(store):
+    store.write([Sample("topic_lag", 3, {"topic": "crypto-prices", "group": 'we"ird'}, 1_700_000_000.5)])
+    text = prometheus_text(store.latest())
+    assert "# TYPE dataops_topic_lag gauge" in text
+    assert 'dataops_topic_lag{group="we\\"ird",topic="crypto-prices"} 3.0 1700000000500' in text
+
+
+def _latest(rows):
+    return pd.DataFrame(
+        [{"ts": pd.Timestamp.now(tz="UTC"), "metric": m, "connector": c, "state": s, "group": g, "value": v} for m, c, s, g, v in rows]
+    )
+
+
+def test_health_is_green_when_everything_is_fine_and_red_per_broken_layer():
+    settings = load_settings(env_file="/nonexistent")
+    fine = [
+        ("api_error_rate", "", "", "", 0.0),
+        ("connector_status", "src", "RUNNING", "", 1.0),
+        ("topic_lag", "", "", "crypto-explode", 3.0),
+        ("flink_job_running", "", "", "", 1.0),
+        ("data_freshness", "", "", "", 4.0),
+        ("pipeline_availability", "", "", "", 100.0),
+    ]
+    h = health(_latest(fine), settings)
+    assert list(h["layer"]) == ["Fuente", "Kafka Connect", "Kafka", "Flink", "Iceberg", "DuckDB"]
+    assert (h["state"] == "green").all(), h
+    broken = [r for r in fine if r[0] not in ("connector_status", "data_freshness")]
+    broken += [("connector_status", "src", "PAUSED", "", 0.0), ("data_freshness", "", "", "", 900.0)]
+    broken = [("topic_lag", "", "", "crypto-explode", 5000.0) if r[0] == "topic_lag" else r for r in broken]
+    h = health(_latest(broken), settings).set_index("layer")
+    assert h.loc["Kafka Connect", "state"] == "red" and "PAUSED" in h.loc["Kafka Connect", "detail"]
+    assert h.loc["Iceberg", "state"] == "red"
+    assert h.loc["Kafka", "state"] == "red"
+    assert h.loc["Flink", "state"] == "green"
