@@ -39,10 +39,14 @@ class DuckLayer:
     views at the newest snapshot.
     """
 
-    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] = (TABLE,)) -> None:
+    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] = (TABLE,), threads: int | None = None) -> None:
         self.iceberg = iceberg
         self.tables = tables
-        self.con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        self._locations: dict[str, str] = {}
+        config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(config=config)
         # avro first: iceberg's initialisation would otherwise try to install it from the network.
         self.con.execute(f"LOAD '{extension_file('avro')}'")
         self.con.execute(f"LOAD '{extension_file('iceberg')}'")
@@ -52,6 +56,9 @@ class DuckLayer:
         """Point each table's view at its current metadata file."""
         for name in self.tables:
             location = _metadata_path(self.iceberg.table(name).metadata_location)
+            if self._locations.get(name) == location:
+                continue  # no new commit since the last query
+            self._locations[name] = location
             namespace, table = name.split(".", 1)
             self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
             scan = f"SELECT * FROM iceberg_scan('{location}')"

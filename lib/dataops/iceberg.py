@@ -15,13 +15,17 @@ from typing import Any
 import pandas as pd
 
 from dataops.config import Settings
-from dataops.errors import DataOpsError
+from dataops.errors import DataOpsError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
 CATALOG_NAME = "iceberg"
 NAMESPACE = "crypto"
 TABLE = f"{NAMESPACE}.crypto_prices_exploded"
+VALID_THROUGH = "kafka.connect.valid-through-ts"
+FILE_COLUMNS = ["path", "format", "records", "size_bytes", "snapshot_id", "added_at", "sequence_number"]
+SCHEMA_COLUMNS = ["schema_id", "current", "field_id", "name", "type", "required", "doc"]
+LAG_COLUMNS = ["topic", "partition", "covered", "end_offset", "lag", "last_commit_at", "valid_through"]
 
 
 def exploded_schema():
@@ -125,6 +129,124 @@ class IcebergLayer:
     def row_count(self, name: str = TABLE) -> int:
         snap = self.table(name).current_snapshot()
         return int(snap.summary.additional_properties.get("total-records", 0)) if snap and snap.summary else 0
+
+    def files(self, name: str = TABLE) -> pd.DataFrame:
+        """The data files of the current snapshot, in commit order (pyiceberg's ``inspect.entries()``).
+
+        Returns:
+            Columns ``path, format, records, size_bytes``, ``snapshot_id`` and ``added_at`` (the
+            commit that added the file), ``sequence_number``.
+        """
+        table = self.table(name)
+        if table.current_snapshot() is None:
+            return pd.DataFrame(columns=FILE_COLUMNS)
+        entries = table.inspect.entries()
+        data_file = entries.column("data_file").combine_chunks()
+        frame = pd.DataFrame(
+            {
+                "status": entries.column("status").to_pylist(),
+                "content": data_file.field("content").to_pylist(),
+                "path": data_file.field("file_path").to_pylist(),
+                "format": data_file.field("file_format").to_pylist(),
+                "records": data_file.field("record_count").to_pylist(),
+                "size_bytes": data_file.field("file_size_in_bytes").to_pylist(),
+                "snapshot_id": entries.column("snapshot_id").to_pylist(),
+                "sequence_number": entries.column("sequence_number").to_pylist(),
+            }
+        )
+        # status 2 = deleted by the current snapshot; content 0 = data (not delete) files
+        frame = frame[(frame["status"] != 2) & (frame["content"] == 0)]
+        committed = {s.snapshot_id: s.timestamp_ms for s in table.metadata.snapshots}
+        frame["added_at"] = pd.to_datetime(frame["snapshot_id"].map(committed), unit="ms", utc=True)
+        frame = frame.sort_values(["sequence_number", "path"]).reset_index(drop=True)
+        return frame[FILE_COLUMNS]
+
+    def schema_history(self, name: str = TABLE) -> pd.DataFrame:
+        """Every schema the table has had, one row per schema id and (top-level) field.
+
+        Returns:
+            Columns ``schema_id, current`` (the table's schema now), ``field_id, name, type,
+            required, doc``.
+        """
+        metadata = self.table(name).metadata
+        rows = [
+            {
+                "schema_id": schema.schema_id,
+                "current": schema.schema_id == metadata.current_schema_id,
+                "field_id": field.field_id,
+                "name": field.name,
+                "type": str(field.field_type),
+                "required": field.required,
+                "doc": field.doc,
+            }
+            for schema in sorted(metadata.schemas, key=lambda s: s.schema_id)
+            for field in schema.fields
+        ]
+        return pd.DataFrame(rows, columns=SCHEMA_COLUMNS)
+
+    def last_commit_age_s(self, name: str = TABLE) -> float:
+        """Seconds since the current snapshot was committed."""
+        snap = self.table(name).current_snapshot()
+        if snap is None:
+            raise DataOpsError(f"table {name} has no commit yet",
+                               f"wait for the Iceberg sink ({self.settings.iceberg_connector_name}) to commit")
+        return max(time.time() - snap.timestamp_ms / 1000, 0.0)
+
+    def materialization_lag(self, name: str = TABLE) -> pd.DataFrame:
+        """How far the table is behind its source topic (``settings.topic_exploded``), per partition.
+
+        The Iceberg sink commits the input offsets it has taken, with its control events, in
+        one Kafka transaction to the consumer group ``connect-<connector>``; the snapshot
+        summary only holds control-topic offsets. So ``covered`` is that group's committed
+        offset: it may lead the table's last commit by at most one commit interval
+        (``iceberg_commit_interval_s``), until the coordinator commits those files.
+        ``valid_through`` (``kafka.connect.valid-through-ts`` of the newest sink commit) is the
+        time up to which the table is known to be complete.
+
+        The topic is transactional: every transaction adds a marker offset, so an idle topic
+        shows ``lag`` <= 1 per partition.
+
+        Returns:
+            Columns ``topic, partition, covered, end_offset, lag, last_commit_at, valid_through``.
+        """
+        from dataops.kafka import KafkaLayer
+
+        table = self.table(name)
+        snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
+        current = table.current_snapshot()
+        last_commit = pd.to_datetime(current.timestamp_ms, unit="ms", utc=True) if current else pd.NaT
+        valid_through = pd.NaT
+        for snap in reversed(snapshots):
+            props = snap.summary.additional_properties if snap.summary else {}
+            if VALID_THROUGH in props:
+                valid_through = pd.to_datetime(props[VALID_THROUGH], utc=True)
+                break
+
+        topic = self.settings.topic_exploded
+        group = f"connect-{self.settings.iceberg_connector_name}"
+        kafka = KafkaLayer(self.settings)
+        try:
+            groups = kafka.consumer_groups(group)
+        except ServiceUnavailableError:
+            raise
+        except DataOpsError:
+            raise DataOpsError(f"the Iceberg sink has committed no offset yet (no consumer group {group})",
+                               "check the connector with p.connect.connectors() (`make up` deploys it)") from None
+        covered = {int(r.partition): int(r.committed) for r in groups[groups["topic"] == topic].itertuples()}
+        ends = kafka.end_offsets(topic)  # read after the group: lag is never negative
+        rows = [
+            {
+                "topic": topic,
+                "partition": part,
+                "covered": covered.get(part, 0),
+                "end_offset": end,
+                "lag": max(end - covered.get(part, 0), 0),
+                "last_commit_at": last_commit,
+                "valid_through": valid_through,
+            }
+            for part, end in sorted(ends.items())
+        ]
+        return pd.DataFrame(rows, columns=LAG_COLUMNS)
 
     def read(self, name: str = TABLE, columns: tuple[str, ...] | None = None, row_filter: Any = None) -> pd.DataFrame:
         """The table (or some columns) as a DataFrame, through pyiceberg."""

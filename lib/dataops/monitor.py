@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterable
@@ -128,7 +128,12 @@ class Monitor:
         self._admin = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._duck = None
+        self._iceberg_layer = None
+        self._pending: deque[tuple[int, float]] = deque()  # (Kafka timestamp ms, event time) of exploded rows
+        self._committed_event: float | None = None
+        self._stack = None
+        self._groups: list[str] = []
+        self._groups_at = -math.inf
         self.errors: Counter[str] = Counter()
 
     # ---- clients (created once; a monitor must be cheap) ----------------------
@@ -236,10 +241,15 @@ class Monitor:
                     out.append(Sample("messages_produced", grown, {"topic": topic}, now))
                     out.append(Sample("throughput", grown / elapsed, {"topic": topic}, now))
                 self._offsets[topic] = total
-        groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=3).result().valid]
-        for gid in groups:
-            if gid.startswith("dataops-"):
-                continue
+        if time.monotonic() - self._groups_at > 60:
+            # Listing every group is the monitor's most expensive call: once a minute is enough.
+            self._groups = [
+                g.group_id
+                for g in admin.list_consumer_groups(request_timeout=3).result().valid
+                if not g.group_id.startswith(("dataops-", "cg-control-"))
+            ]
+            self._groups_at = time.monotonic()
+        for gid in self._groups:
             result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(gid)])[gid].result(timeout=3)
             lag: dict[str, int] = {}
             for tp in result.topic_partitions:
@@ -267,9 +277,11 @@ class Monitor:
         rows = []
         for record in self._tail(self.settings.topic_exploded).drain():
             try:
-                rows.append(json.loads(record.value()))
-            except (TypeError, json.JSONDecodeError):
+                row = json.loads(record.value())
+                self._pending.append((record.timestamp()[1], pd.Timestamp(row["event_time"]).timestamp()))
+            except (TypeError, KeyError, ValueError):
                 continue
+            rows.append(row)
         dlq = len(self._tail(self.settings.topic_dlq).drain())
         out.append(Sample("dlq_records", dlq, {}, now))
         if len(self._poll_times) > 5000:
@@ -299,21 +311,41 @@ class Monitor:
         return True
 
     def _iceberg(self, now: float, out: list[Sample]) -> bool:
-        from dataops.duck import DuckLayer
+        """data_freshness of what DuckDB sees: now minus the newest committed event_time.
+
+        Scanning the table every few seconds would cost more than the rest of the monitor,
+        so the newest committed event time comes from the exploded rows the monitor tails,
+        up to the sink's last commit horizon (``kafka.connect.valid-through-ts``: every
+        record with an earlier Kafka timestamp is in the table). DuckDB answers only once,
+        when the monitor starts.
+        """
         from dataops.iceberg import IcebergLayer
 
-        if self._duck is None:
-            self._duck = DuckLayer(IcebergLayer(self.settings))
-        # Files are pruned by their event_time statistics: only the newest ones are read.
-        newest = self._duck.query(
-            "SELECT max(event_time) AS t FROM crypto_prices_exploded "
-            "WHERE event_time > now() - INTERVAL 1 DAY"
-        )["t"][0]
-        if newest is None or (isinstance(newest, float) and math.isnan(newest)) or pd.isna(newest):
-            newest = self._duck.query("SELECT max(event_time) AS t FROM crypto_prices_exploded")["t"][0]
-        if pd.isna(newest):
+        if self._iceberg_layer is None:
+            self._iceberg_layer = IcebergLayer(self.settings)
+        snap = self._iceberg_layer.table().current_snapshot()
+        if snap is None:
             return False
-        out.append(Sample("data_freshness", max(now - pd.Timestamp(newest).timestamp(), 0.0), {}, now))
+        summary = snap.summary.additional_properties if snap.summary else {}
+        valid_through = summary.get("kafka.connect.valid-through-ts")  # ISO-8601, absent on partial commits
+        horizon_ms = (
+            int(pd.Timestamp(valid_through).timestamp() * 1000)
+            if valid_through
+            else snap.timestamp_ms - int(self.settings.iceberg_commit_interval_s * 1000)
+        )
+        while self._pending and self._pending[0][0] <= horizon_ms:
+            _, event_time = self._pending.popleft()
+            self._committed_event = max(self._committed_event or 0.0, event_time)
+        if self._committed_event is None:
+            from dataops.duck import DuckLayer
+
+            newest = DuckLayer(self._iceberg_layer, threads=1).query(
+                "SELECT max(event_time) AS t FROM crypto_prices_exploded"
+            )["t"][0]
+            if pd.isna(newest):
+                return False
+            self._committed_event = pd.Timestamp(newest).timestamp()
+        out.append(Sample("data_freshness", max(now - self._committed_event, 0.0), {}, now))
         return True
 
     def _resources(self, now: float) -> list[Sample]:
@@ -322,7 +354,9 @@ class Monitor:
         if self.settings.profile != "local":
             return []
         samples = []
-        stack = Stack(self.settings)
+        if self._stack is None:
+            self._stack = Stack(self.settings)
+        stack = self._stack
         for name in stack.names:
             proc = self._procs.get(name)
             if proc is None or not proc.is_running():

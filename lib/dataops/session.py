@@ -41,7 +41,7 @@ class Pipeline:
         self.source = SimulatorClient(settings.simulator_url)
         self.kafka = KafkaLayer(settings)
         self.connect = ConnectClient(settings.connect_url)
-        self.flink = FlinkClient(settings.flink_url)
+        self.flink = FlinkClient(settings.flink_url, job_name=settings.flink_job_name)
         self.iceberg = IcebergLayer(settings)
         self._duck: DuckLayer | None = None
         self._monitor: Monitor | None = None

@@ -20,12 +20,13 @@ from dataops.simulator import FAULTS, PING_PATH, PRICE_PATH
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FAULTS", "PRICE_COLUMNS", "SERVED_COLUMNS", "FAULT_COLUMNS", "SimulatorClient"]
+__all__ = ["FAULTS", "PRICE_COLUMNS", "SERVED_COLUMNS", "FAULT_COLUMNS", "REQUEST_COLUMNS", "SimulatorClient"]
 
 COMPONENT = "CoinGecko simulator"
 PRICE_COLUMNS = ["coin_id", "price", "market_cap", "vol_24h", "change_24h_pct", "last_updated_at"]
 SERVED_COLUMNS = ["seq", "ts", "path", "query", "status", "latency_ms", "digest", "faults", "body"]
 FAULT_COLUMNS = ["id", "name", "params", "started_at", "ends_at"]
+REQUEST_COLUMNS = ["seq", "ts", "path", "query", "status", "latency_ms", "faults"]
 
 
 def _csv(values: list[str] | tuple[str, ...] | str) -> str:
@@ -202,6 +203,10 @@ class SimulatorClient:
         frame["last_updated_at"] = pd.to_datetime(frame["last_updated_at"], unit="s", utc=True)
         return frame
 
+    def current_prices(self, coins: list[str] | str | None = None, vs_currency: str = "usd") -> pd.DataFrame:
+        """Alias of :meth:`price`: the prices the simulator serves now, one row per coin."""
+        return self.price(coins, vs_currency)
+
     # -- control API --------------------------------------------------------
 
     def health(self) -> dict:
@@ -281,3 +286,23 @@ class SimulatorClient:
         frame = pd.DataFrame(entries, columns=SERVED_COLUMNS)
         frame["ts"] = pd.to_datetime(frame["ts"].astype("float64"), unit="s", utc=True)
         return frame
+
+    def requests(self, last: int = 50) -> pd.DataFrame:
+        """The ``last`` requests the simulator answered, newest first (a view of :meth:`served`).
+
+        Returns:
+            Columns ``seq, ts`` (UTC timestamp), ``path, query, status, latency_ms, faults``
+            (names of the faults that shaped the answer).
+        """
+        if last < 1:
+            raise DataOpsError(f"last must be >= 1, got {last}", "ask for at least one request")
+        # The log holds every answer since the simulator started (seq is contiguous), so the
+        # newest seq is about first_seq + served - 1: fetch only the tail from there.
+        served = int(self.health().get("served", 0))
+        head = self._control_json("GET", "/_sim/requests", params={"since": "0", "limit": "1"})
+        since = 0
+        if head:
+            since = max(0, int(head[0]["seq"]) - 1 + served - last)
+        frame = self.served(since=since)
+        frame = frame.sort_values("seq", ascending=False).head(last).reset_index(drop=True)
+        return frame[REQUEST_COLUMNS]

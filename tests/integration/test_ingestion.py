@@ -37,7 +37,7 @@ def _wait(predicate, timeout: float, what: str, step: float = 0.5):
 def test_status_shows_every_component_up(pipeline):
     status = pipeline.status()
     assert list(status.columns) == ["component", "pid", "port", "health", "uptime", "address"]
-    assert set(status["component"]) == {"simulator", "kafka", "connect", "flink-jobmanager", "flink-taskmanager"}
+    assert set(status["component"]) == {"simulator", "kafka", "connect", "flink-jobmanager", "flink-taskmanager", "monitor"}
     assert (status["health"] == "up").all(), status
     assert status["pid"].notna().all()
 

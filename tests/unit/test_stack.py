@@ -35,6 +35,7 @@ def isolated(tmp_path):
         flink_rpc_port=_free_port(),
         flink_blob_port=_free_port(),
         flink_taskmanager_port=_free_port(),
+        monitor_port=_free_port(),
     )
 
 
@@ -50,7 +51,7 @@ def test_port_in_use_is_one_line_naming_port_and_component(isolated):
 
 def test_status_with_everything_down_is_a_table_not_an_error(isolated):
     status = stack_mod.Stack(isolated).status()
-    assert list(status["component"]) == ["simulator", "kafka", "connect", "flink-jobmanager", "flink-taskmanager"]
+    assert list(status["component"]) == ["simulator", "kafka", "connect", "flink-jobmanager", "flink-taskmanager", "monitor"]
     assert (status["health"] == "down").all()
     assert status["pid"].isna().all()
 
