@@ -22,6 +22,20 @@ from dataops import pipeline as _pipeline
 from dataops import stack as _stack
 
 
+class _LocalOnly:
+    """Stands in for a layer the active profile does not offer: any use is one clear line."""
+
+    def __init__(self, layer: str, hint: str) -> None:
+        self._layer = layer
+        self._hint = hint
+
+    def __getattr__(self, name: str):
+        raise ConfigError(f"{self._layer} is not inspected in the 'confluent' profile", self._hint)
+
+    def __repr__(self) -> str:
+        return f"<{self._layer}: local profile only>"
+
+
 class Pipeline:
     """The pipeline of the active profile, one attribute per layer.
 
@@ -43,6 +57,13 @@ class Pipeline:
         self.connect = ConnectClient(settings.connect_url)
         self.flink = FlinkClient(settings.flink_url, job_name=settings.flink_job_name)
         self.iceberg = IcebergLayer(settings)
+        if settings.profile == "confluent":
+            # Kafka is read from Confluent Cloud with the same calls; these layers are cloud services.
+            cloud = "use the Confluent Cloud console, or DATAOPS_PROFILE=local for the local pipeline"
+            self.source = _LocalOnly("the CoinGecko simulator", cloud)  # type: ignore[assignment]
+            self.connect = _LocalOnly("Kafka Connect (managed connectors)", cloud)  # type: ignore[assignment]
+            self.flink = _LocalOnly("Flink (Confluent Cloud Flink statements)", cloud)  # type: ignore[assignment]
+            self.iceberg = _LocalOnly("Iceberg (Tableflow catalog)", cloud)  # type: ignore[assignment]
         self._duck: DuckLayer | None = None
         self._monitor: Monitor | None = None
         self._stack = _stack.Stack(settings) if settings.profile == "local" else None

@@ -84,3 +84,15 @@ def test_settings_are_not_read_at_import():
     import dataops.config
 
     assert not any(isinstance(v, Settings) for v in vars(importlib.reload(dataops.config)).values())
+
+
+def test_confluent_profile_says_in_one_line_which_layers_it_cannot_inspect(env_file):
+    import dataops
+
+    p = dataops.connect(profile="confluent", kafka_bootstrap="broker:9092", env_file=env_file)
+    for layer in (p.flink, p.iceberg, p.connect, p.source):
+        with pytest.raises(ConfigError, match="not inspected in the 'confluent' profile") as info:
+            layer.jobs()
+        assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY is not set"):
+        p.kafka.topics()
