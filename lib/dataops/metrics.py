@@ -135,42 +135,41 @@ class MetricsStore:
             until: UNIX seconds (exclusive); None for now.
             labels: Keep only series whose labels include these.
         """
-        sql = ["SELECT s.ts, r.metric, r.labels, s.value FROM samples s JOIN series r ON r.id = s.series_id WHERE 1=1"]
-        args: list[object] = []
-        if metric is not None:
-            names = [metric] if isinstance(metric, str) else list(metric)
-            sql.append(f"AND r.metric IN ({','.join('?' * len(names))})")
-            args += names
-        if since is not None:
-            sql.append("AND s.ts >= ?")
-            args.append(since)
-        if until is not None:
-            sql.append("AND s.ts < ?")
-            args.append(until)
-        sql.append("ORDER BY s.ts")
-        raw = pd.DataFrame(self._conn().execute(" ".join(sql), args).fetchall(), columns=["ts", "metric", "labels", "value"])
+        where, args = _where(metric, since, until)
+        sql = "SELECT s.ts, r.metric, r.labels, s.value FROM samples s JOIN series r ON r.id = s.series_id"
+        raw = self._frame(f"{sql} {where} ORDER BY s.ts", args)
         return _expand(raw, labels)
+
+    def _frame(self, sql: str, args: list[object]) -> pd.DataFrame:
+        return pd.DataFrame(self._conn().execute(sql, args).fetchall(), columns=["ts", "metric", "labels", "value"])
 
     def latest(self, metric: str | Iterable[str] | None = None, max_age_s: float | None = None) -> pd.DataFrame:
         """The newest sample of every series (optionally of given metrics, not older than ``max_age_s``)."""
+        where, args = _where(metric, time.time() - max_age_s if max_age_s is not None else None, None)
         sql = (
             "SELECT s.ts, r.metric, r.labels, s.value FROM series r "
             "JOIN samples s ON s.series_id = r.id "
             "AND s.ts = (SELECT MAX(ts) FROM samples WHERE series_id = r.id)"
         )
-        args: list[object] = []
-        where = []
-        if metric is not None:
-            names = [metric] if isinstance(metric, str) else list(metric)
-            where.append(f"r.metric IN ({','.join('?' * len(names))})")
-            args += names
-        if max_age_s is not None:
-            where.append("s.ts >= ?")
-            args.append(time.time() - max_age_s)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        raw = pd.DataFrame(self._conn().execute(sql, args).fetchall(), columns=["ts", "metric", "labels", "value"])
+        raw = self._frame(f"{sql} {where}", args)
         return _expand(raw.sort_values(["metric", "labels"]).reset_index(drop=True), None)
+
+
+def _where(metric: str | Iterable[str] | None, since: float | None, until: float | None) -> tuple[str, list[object]]:
+    """The WHERE clause shared by :meth:`MetricsStore.query` and :meth:`MetricsStore.latest`."""
+    clauses: list[str] = []
+    args: list[object] = []
+    if metric is not None:
+        names = [metric] if isinstance(metric, str) else list(metric)
+        clauses.append(f"r.metric IN ({','.join('?' * len(names))})")
+        args += names
+    if since is not None:
+        clauses.append("s.ts >= ?")
+        args.append(since)
+    if until is not None:
+        clauses.append("s.ts < ?")
+        args.append(until)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def _expand(raw: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame:

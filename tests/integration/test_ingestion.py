@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
 import time
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.integration.helpers import connector_polls as _connector_polls
+from tests.integration.helpers import digest as _digest
+from tests.integration.helpers import wait_for as _wait
+
 pytestmark = pytest.mark.integration
-
-
-def _connector_query(p) -> str:
-    return urlsplit(p.settings.price_url()).query
-
-
-def _connector_polls(p, since_seq: int):
-    served = p.source.served(since=since_seq)
-    return served[(served["path"] == "/api/v3/simple/price") & (served["query"] == _connector_query(p))]
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def _wait(predicate, timeout: float, what: str, step: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def test_status_shows_every_component_up(pipeline):
@@ -72,8 +52,6 @@ def test_a_poll_reaches_the_topic_exactly_as_served(pipeline):
         assert _digest(record.value) in by_digest, "a record that the simulator never served"
         assert record.value == by_digest[_digest(record.value)]
     # One record per poll: the whole body, one JSON object keyed by coin.
-    import json
-
     payload = json.loads(records[-1].value)
     assert set(payload) == set(pipeline.settings.coins)
     assert {"usd", "usd_market_cap", "usd_24h_vol", "usd_24h_change", "last_updated_at"} <= set(payload["bitcoin"])
