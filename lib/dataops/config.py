@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     flink_api_key: SecretStr | None = None
     flink_api_secret: SecretStr | None = None
     tableflow_endpoint: str | None = None
+    tableflow_api_key: SecretStr | None = None
+    tableflow_api_secret: SecretStr | None = None
     coingecko_url: str = "https://api.coingecko.com/api/v3"
     coingecko_api_key: SecretStr | None = None
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dataops.config import Settings
-from dataops.errors import DataOpsError, ServiceUnavailableError
+from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,19 @@ class IcebergLayer:
         }
 
     def catalog(self):
-        """pyiceberg's SqlCatalog on the shared SQLite file."""
+        """The catalog of the active profile.
+
+        ``local``: pyiceberg's SqlCatalog on the SQLite file the Iceberg sink shares.
+        ``confluent``: Tableflow's Iceberg REST catalog, authenticated with a Tableflow
+        API key and secret (``DATAOPS_TABLEFLOW_*``).
+        """
+        if self.settings.profile == "confluent":
+            from pyiceberg.catalog.rest import RestCatalog
+
+            s = self.settings
+            s.require("tableflow_endpoint", "tableflow_api_key", "tableflow_api_secret")
+            credential = f"{s.tableflow_api_key.get_secret_value()}:{s.tableflow_api_secret.get_secret_value()}"  # type: ignore[union-attr]
+            return RestCatalog("tableflow", uri=str(s.tableflow_endpoint), credential=credential)
         from pyiceberg.catalog.sql import SqlCatalog
 
         self.warehouse.mkdir(parents=True, exist_ok=True)
@@ -101,7 +113,7 @@ class IcebergLayer:
         """Load a table; a missing one is one clear line."""
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
-        if not self.catalog_file.exists():
+        if self.settings.profile == "local" and not self.catalog_file.exists():
             raise DataOpsError(f"table {name} does not exist yet (no catalog at {self.catalog_file})", "run `make up`")
         try:
             return self.catalog().load_table(name)
@@ -109,6 +121,16 @@ class IcebergLayer:
             raise DataOpsError(f"table {name} does not exist yet", "run `make up` (pipeline setup creates it)") from None
 
     # ---- inspection -----------------------------------------------------------
+    def tables(self) -> pd.DataFrame:
+        """Every table of the catalog (in Tableflow: one per materialized topic)."""
+        catalog = self.catalog()
+        rows = [
+            {"namespace": ".".join(ns), "table": ".".join(ident)}
+            for ns in catalog.list_namespaces()
+            for ident in catalog.list_tables(ns)
+        ]
+        return pd.DataFrame(rows, columns=["namespace", "table"])
+
     def snapshots(self, name: str = TABLE) -> pd.DataFrame:
         """One row per snapshot: id, commit time, operation, records added, total records, commit id."""
         rows = []
@@ -211,6 +233,11 @@ class IcebergLayer:
         """
         from dataops.kafka import KafkaLayer
 
+        if self.settings.profile != "local":
+            raise ConfigError(
+                "materialization lag needs the sink's consumer group, which Tableflow does not expose",
+                "see the topic's Tableflow status in the Confluent Cloud console",
+            )
         table = self.table(name)
         snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
         current = table.current_snapshot()

@@ -17,6 +17,7 @@ from dataops.iceberg import IcebergLayer
 from dataops.errors import ConfigError, DataOpsError
 from dataops.kafka import KafkaLayer
 from dataops.monitor import Monitor
+from dataops.schema_registry import SchemaRegistryLayer
 from dataops.monitor import health as monitor_health
 from dataops import pipeline as _pipeline
 from dataops import stack as _stack
@@ -45,7 +46,8 @@ class Pipeline:
         kafka: The Kafka layer.
         connect: The Kafka Connect REST client.
         flink: The Flink REST client.
-        iceberg: The Iceberg catalog and tables.
+        iceberg: The Iceberg catalog and tables (Tableflow's REST catalog in ``confluent``).
+        schema_registry: Subjects and schemas (``confluent`` profile).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -57,13 +59,13 @@ class Pipeline:
         self.connect = ConnectClient(settings.connect_url)
         self.flink = FlinkClient(settings.flink_url, job_name=settings.flink_job_name)
         self.iceberg = IcebergLayer(settings)
+        self.schema_registry = SchemaRegistryLayer(settings)
         if settings.profile == "confluent":
             # Kafka is read from Confluent Cloud with the same calls; these layers are cloud services.
             cloud = "use the Confluent Cloud console, or DATAOPS_PROFILE=local for the local pipeline"
             self.source = _LocalOnly("the CoinGecko simulator", cloud)  # type: ignore[assignment]
             self.connect = _LocalOnly("Kafka Connect (managed connectors)", cloud)  # type: ignore[assignment]
             self.flink = _LocalOnly("Flink (Confluent Cloud Flink statements)", cloud)  # type: ignore[assignment]
-            self.iceberg = _LocalOnly("Iceberg (Tableflow catalog)", cloud)  # type: ignore[assignment]
         self._duck: DuckLayer | None = None
         self._monitor: Monitor | None = None
         self._stack = _stack.Stack(settings) if settings.profile == "local" else None
@@ -83,6 +85,11 @@ class Pipeline:
     @property
     def duck(self) -> DuckLayer:
         """DuckDB with the Iceberg table queryable by name (opened on first use)."""
+        if self.settings.profile != "local":
+            raise ConfigError(
+                "DuckDB reads the local Iceberg table only",
+                "in the confluent profile use p.iceberg.read(name) (pyiceberg over Tableflow's catalog)",
+            )
         if self._duck is None:
             self._duck = DuckLayer(self.iceberg)
         return self._duck

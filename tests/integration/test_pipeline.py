@@ -47,6 +47,11 @@ def test_course_analytics_run(pipeline):
     assert (trends["window_start"].dt.minute % 10 == 0).all()
 
 
+def test_catalog_lists_the_exploded_table(pipeline):
+    tables = pipeline.iceberg.tables()
+    assert ("crypto", "crypto.crypto_prices_exploded") in set(zip(tables["namespace"], tables["table"]))
+
+
 def test_missing_table_is_one_clear_line(pipeline):
     with pytest.raises(DataOpsError, match="table crypto.nope does not exist yet.*make up"):
         pipeline.iceberg.table("crypto.nope")

@@ -90,9 +90,13 @@ def test_confluent_profile_says_in_one_line_which_layers_it_cannot_inspect(env_f
     import dataops
 
     p = dataops.connect(profile="confluent", kafka_bootstrap="broker:9092", env_file=env_file)
-    for layer in (p.flink, p.iceberg, p.connect, p.source):
+    for layer in (p.flink, p.connect, p.source):
         with pytest.raises(ConfigError, match="not inspected in the 'confluent' profile") as info:
             layer.jobs()
         assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY is not set"):
         p.kafka.topics()
+    with pytest.raises(ConfigError, match="DATAOPS_TABLEFLOW_ENDPOINT is not set"):
+        p.iceberg.snapshots()
+    with pytest.raises(ConfigError, match="DuckDB reads the local Iceberg table only"):
+        p.sql("SELECT 1")
