@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 import base64
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -131,17 +132,45 @@ def _jars(paths: StatePaths) -> list[Path]:
     ]
 
 
+def _maven_inputs_digest() -> str:
+    """Digest of the poms and Java sources: a change rebuilds the JVM side."""
+    files = [PROJECT_ROOT / "pom.xml", *sorted((PROJECT_ROOT / "lib").glob("**/pom.xml"))]
+    files += sorted(f for f in (PROJECT_ROOT / "lib").glob("**/src/**/*") if f.is_file())
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(PROJECT_ROOT)).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def _maven_stamp(paths: StatePaths) -> Path:
+    return paths.root / "build" / "maven-inputs.sha256"
+
+
+def _jvm_side_current(paths: StatePaths) -> bool:
+    stamp = _maven_stamp(paths)
+    return all(j.exists() for j in _jars(paths)) and stamp.exists() and stamp.read_text() == _maven_inputs_digest()
+
+
 def _flink_installed(paths: StatePaths) -> bool:
     return any((paths.flink_home / "lib").glob("flink-dist-*.jar"))
 
 
 def artifacts_present(paths: StatePaths) -> bool:
-    """True when every JVM artifact and the Flink distribution are in the state folder."""
-    return all(j.exists() for j in _jars(paths)) and _flink_installed(paths)
+    """True when every JVM artifact (built from the current poms) and the Flink distribution are there."""
+    return _jvm_side_current(paths) and _flink_installed(paths)
+
+
+def _run_logged(cmd: list[str], log: Path, what: str, hint: str) -> None:
+    with log.open("w") as fh:
+        rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT).returncode
+    if rc != 0:
+        raise StackError(f"{what} failed ({_last_lines(log, 3)})", f"see {log}; {hint}")
 
 
 def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
-    """Fetch the JVM artifacts from Maven Central and build the connector (``mvn package``)."""
+    """Fetch the JVM artifacts from Maven Central, build the project's jars (``mvn package``)
+    and install the Flink distribution from PyPI; each step only when needed."""
     mvn = shutil.which("mvn")
     if not mvn:
         raise ToolMissingError(
@@ -150,32 +179,21 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
         )
     require_java()
     paths.logs.mkdir(parents=True, exist_ok=True)
-    if not all(j.exists() for j in _jars(paths)):
+    if not _jvm_side_current(paths):
         if not quiet:
-            print("Downloading Kafka, Connect, Iceberg sink and Flink connector from Maven Central (first run only)…", flush=True)
-        log = paths.log_file("mvn")
-        with log.open("w") as fh:
-            rc = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"],
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                cwd=PROJECT_ROOT,
-            ).returncode
-        if rc != 0 or not all(j.exists() for j in _jars(paths)):
-            raise StackError(f"mvn package failed ({_last_lines(log, 3)})", f"see {log}; check access to Maven Central")
+            print("Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from Maven Central…", flush=True)
+        cmd = [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
+        _run_logged(cmd, paths.log_file("mvn"), "mvn package", "check access to Maven Central")
+        _maven_stamp(paths).parent.mkdir(parents=True, exist_ok=True)
+        _maven_stamp(paths).write_text(_maven_inputs_digest())
     if not _flink_installed(paths):
         if not quiet:
             print("Installing the Flink distribution from PyPI (first run only, ~300 MB)…", flush=True)
-        log = paths.log_file("pip-flink")
-        with log.open("w") as fh:
-            rc = subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
-                 "--target", str(paths.flink_python), *FLINK_WHEELS],
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            ).returncode  # fmt: skip
-        if rc != 0 or not _flink_installed(paths):
-            raise StackError(f"installing Flink failed ({_last_lines(log, 3)})", f"see {log}; check access to PyPI")
+        cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
+               "--target", str(paths.flink_python), *FLINK_WHEELS]  # fmt: skip
+        _run_logged(cmd, paths.log_file("pip-flink"), "installing Flink", "check access to PyPI")
+    if not artifacts_present(paths):
+        raise StackError("the JVM artifacts are incomplete after installing", f"delete {paths.root} and run `make up`")
 
 
 # --------------------------------------------------------------------------
