@@ -333,7 +333,9 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
     )
     if not (data / "meta.properties").exists():
         # Format once: a random cluster id in Kafka's base64url form.
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         out = subprocess.run(
             _java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
             capture_output=True,

@@ -108,3 +108,17 @@ def test_cli_error_is_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
     assert main(["status"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "line 1" in err
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
+    # A leading '-' makes kafka-storage read the id as an option (seen in CI once in 64 runs).
+    ids = iter([b"\xfb" + bytes(15), bytes(16)])  # the first encodes to '-w…'
+    monkeypatch.setattr(stack_mod.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
+    seen = []
+    monkeypatch.setattr(stack_mod.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or type("R", (), {"returncode": 0, "stdout": "", "stderr": ""})())
+    monkeypatch.setattr(stack_mod, "require_java", lambda: "java")
+    st = stack_mod.Stack(isolated)
+    st.paths.make()
+    stack_mod._kafka_cmd(isolated, st.paths)
+    cluster_id = seen[0][seen[0].index("-t") + 1]
+    assert not cluster_id.startswith("-") and len(cluster_id) == 22
