@@ -16,11 +16,19 @@ def pipeline():
 
     p = dataops.connect(profile="local")
     already = {name for name in p.stack.names if p.stack.process(name)}
-    p.up(progress=False)
+
+    def stop_what_we_started():
+        for name in reversed(p.stack.names):
+            if name not in already:
+                p.stack.stop(name)
+
+    try:
+        p.up(progress=False)
+    except BaseException:
+        stop_what_we_started()  # a failed start leaves no orphan process behind
+        raise
     yield p
-    for name in reversed(p.stack.names):
-        if name not in already:
-            p.stack.stop(name)
+    stop_what_we_started()
 
 
 def pytest_collection_modifyitems(items):
