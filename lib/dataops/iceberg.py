@@ -6,7 +6,6 @@ the same tables only under the same catalog name, Java's default ``iceberg``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -283,19 +282,3 @@ class IcebergLayer:
         if row_filter is not None:
             kwargs["row_filter"] = row_filter
         return self.table(name).scan(**kwargs).to_pandas()
-
-    def wait_rows(self, count: int, timeout: float = 120.0, name: str = TABLE) -> int:
-        """Wait until the table holds at least ``count`` rows; returns the count reached."""
-        deadline = time.monotonic() + timeout
-        n = 0
-        while time.monotonic() < deadline:
-            n = self.row_count(name)
-            if n >= count:
-                return n
-            time.sleep(0.5)
-        return n
-
-
-def summary_offsets(summary: dict[str, str]) -> dict[str, Any]:
-    """The Kafka offsets recorded in a snapshot summary by the Iceberg sink."""
-    return {k: json.loads(v) for k, v in summary.items() if k.startswith("kafka.connect.offsets.")}
