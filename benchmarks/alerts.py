@@ -4,7 +4,6 @@ Prints:
   alert_eval_s            10 rules over 1,000,000 metric points (best of 3)
   detect_s_<scenario>     seconds from the incident's start until the first of its expected
                           rules fires, on its offline history rendered from seed 0
-                          (nan: no rule of data/alerts/rules.yaml expects it yet)
 No running stack needed.
 Usage: .venv/bin/python benchmarks/alerts.py
 """
@@ -26,12 +25,15 @@ def synthetic_history(points: int = 1_000_000, series: int = 10, seed: int = 0) 
     per = points // series
     ts = pd.date_range("2025-01-01", periods=per, freq="5s", tz="UTC")
     frames = []
-    metrics = ["api_error_rate", "data_freshness", "topic_lag", "data_completeness", "price"]
+    # Every metric the rules read; two price series (labels coin=bitcoin / ethereum).
+    metrics = ["api_error_rate", "data_freshness", "topic_lag", "data_completeness", "data_accuracy",
+               "quality_score", "frozen_coins", "price", "price", "api_response_time"]  # fmt: skip
+    coins = iter(["bitcoin", "ethereum"] * series)
     for i in range(series):
         metric = metrics[i % len(metrics)]
         frames.append(
             pd.DataFrame(
-                {"ts": ts, "metric": metric, "coin": "bitcoin" if metric == "price" else "", "group": "", "topic": "",
+                {"ts": ts, "metric": metric, "coin": next(coins) if metric == "price" else "", "group": "", "topic": "",
                  "value": rng.normal(50, 20, per).clip(0) * (2000 if metric == "price" else 1)}
             )
         )  # fmt: skip

@@ -34,6 +34,8 @@ from dataops.metrics import MetricsStore, Sample, prometheus_text
 logger = logging.getLogger(__name__)
 
 PRICE_RANGES = PROJECT_ROOT / "data" / "quality" / "price_ranges.yaml"
+QUALITY_WINDOW_S = 300.0  # rows the quality suite judges: the last 5 minutes
+QUALITY_EVERY_S = 15.0  # how often the suite runs (it costs more than a sample)
 EXPLODED_FIELDS = ("coin_id", "usd", "usd_market_cap", "usd_24h_vol", "usd_24h_change", "last_updated_at", "event_time", "processed_at")
 
 # The course's metrics (block 2, "Puntos de observabilidad" and KPIs), with units.
@@ -51,6 +53,9 @@ METRICS = {
     "data_freshness": "s, now minus the newest event_time in the Iceberg table",
     "data_completeness": "%, exploded rows with every field present, times coins present",
     "data_accuracy": "%, prices inside the expected range of their coin",
+    "quality_score": "%, checks of the quality suite passed on the last 5 minutes of raw polls and exploded rows",
+    "price": "USD, newest price per coin (label coin)",
+    "frozen_coins": "coins whose price is frozen right now (the suite's frozen_prices check, still ongoing)",
     "pipeline_availability": "%, layers up at sample time",
     "cpu_percent": "% of one core per component",
     "rss_mb": "MB resident memory per component",
@@ -135,6 +140,10 @@ class Monitor:
         self._groups: list[str] = []
         self._groups_at = -math.inf
         self.errors: Counter[str] = Counter()
+        self._window: deque[tuple[float, dict[str, Any]]] = deque()  # (Kafka timestamp s, exploded row)
+        self._raw_window: deque[tuple[float, Any]] = deque()  # (Kafka timestamp s, TimedPoll)
+        self._quality_at = -math.inf
+        self._suite: Any = None
 
     # ---- clients (created once; a monitor must be cheap) ----------------------
     def _kafka(self):
@@ -266,14 +275,18 @@ class Monitor:
         return running
 
     def _rows(self, now: float, out: list[Sample]) -> bool:
-        """Quality KPIs and processing latency from the rows flowing through the topics."""
+        """Prices, quality KPIs and processing latency from the records flowing through the topics."""
+        from dataops.quality import TimedPoll
+
         for record in self._tail(self.settings.topic_raw).drain():
+            stamp_ms = record.timestamp()[1]
+            self._raw_window.append((stamp_ms / 1000, TimedPoll(record.value(), stamp_ms)))
             try:
                 payload = json.loads(record.value())
                 tick = int(next(iter(payload.values()))["last_updated_at"])
             except Exception:  # noqa: BLE001 - poison polls are the DLQ's business
                 continue
-            self._poll_times[tick] = record.timestamp()[1] / 1000
+            self._poll_times[tick] = stamp_ms / 1000
         rows = []
         for record in self._tail(self.settings.topic_exploded).drain():
             try:
@@ -282,13 +295,33 @@ class Monitor:
             except (TypeError, KeyError, ValueError):
                 continue
             rows.append(row)
-        dlq = len(self._tail(self.settings.topic_dlq).drain())
-        out.append(Sample("dlq_records", dlq, {}, now))
+            self._window.append((record.timestamp()[1] / 1000, row))
+        dead = self._tail(self.settings.topic_dlq).drain()
+        out.append(Sample("dlq_records", len(dead), {}, now))
         if len(self._poll_times) > 5000:
             for tick in sorted(self._poll_times)[:-1000]:
                 del self._poll_times[tick]
+        self._quality(now, out)
+        expected = set(self.settings.coins)
+        # Coins lost to the dead-letter queue count as incomplete rows: a poll whose schema
+        # drifted produces no row at all, and its completeness is 0, not "unknown".
+        lost = 0
+        for record in dead:
+            try:
+                lost += 1 if json.loads(record.value()).get("granularity") == "coin" else len(expected)
+            except (TypeError, ValueError, AttributeError):
+                lost += len(expected)
         if not rows:
+            if lost:
+                out.append(Sample("data_completeness", 0.0, {}, now))
             return True
+        newest: dict[str, tuple[int, float]] = {}
+        for row in rows:
+            if isinstance(row.get("usd"), (int, float)) and row.get("coin_id"):
+                stamp = int(row.get("last_updated_at") or 0)
+                if stamp >= newest.get(row["coin_id"], (-1, 0.0))[0]:
+                    newest[row["coin_id"]] = (stamp, float(row["usd"]))
+        out.extend(Sample("price", usd, {"coin": coin}, now) for coin, (_, usd) in newest.items())
         latencies = []
         for row in rows:
             polled = self._poll_times.get(int(row.get("last_updated_at") or 0))
@@ -297,11 +330,10 @@ class Monitor:
                 latencies.append(max(processed - polled, 0.0))
         if latencies:
             out.append(Sample("processing_latency", sum(latencies) / len(latencies), {}, now))
-        complete = sum(all(row.get(f) is not None for f in EXPLODED_FIELDS) for row in rows) / len(rows)
+        complete = sum(all(row.get(f) is not None for f in EXPLODED_FIELDS) for row in rows) / (len(rows) + lost)
         by_tick: dict[int, set[str]] = {}
         for row in rows:
             by_tick.setdefault(int(row.get("last_updated_at") or 0), set()).add(row.get("coin_id"))
-        expected = set(self.settings.coins)
         coverage = sum(len(c & expected) for c in by_tick.values()) / (len(by_tick) * len(expected))
         out.append(Sample("data_completeness", 100.0 * complete * coverage, {}, now))
         judged = [r for r in rows if r.get("coin_id") in self.ranges and isinstance(r.get("usd"), (int, float))]
@@ -309,6 +341,34 @@ class Monitor:
             inside = sum(self.ranges[r["coin_id"]]["min"] <= r["usd"] <= self.ranges[r["coin_id"]]["max"] for r in judged)
             out.append(Sample("data_accuracy", 100.0 * inside / len(judged), {}, now))
         return True
+
+    def _quality(self, now: float, out: list[Sample]) -> None:
+        """``quality_score`` and ``frozen_coins``: the checks of ``data/quality/suite.yaml`` on the raw
+        polls and exploded rows of the last :data:`QUALITY_WINDOW_S`, every :data:`QUALITY_EVERY_S`."""
+        from dataops import quality
+
+        for window in (self._window, self._raw_window):
+            while window and window[0][0] < now - QUALITY_WINDOW_S:
+                window.popleft()
+        if now - self._quality_at < QUALITY_EVERY_S or not (self._window or self._raw_window):
+            return
+        self._quality_at = now
+        if self._suite is None:
+            try:
+                self._suite = quality.load_suite()
+            except quality.SuiteError as exc:
+                self._suite = False
+                logger.error("quality metrics disabled: %s", exc)
+        if self._suite is False:
+            return
+        rows = pd.DataFrame([row for _, row in self._window]) if self._window else None
+        polls = [poll for _, poll in self._raw_window] if self._raw_window else None
+        report = quality.run_suite(self._suite, polls=polls, rows=rows, now=now)
+        out.append(Sample("quality_score", report.score, {}, now))
+        check = next((c for c in self._suite.checks if c.dataset == "exploded_row" and c.type == "frozen_prices"), None)
+        if check is not None and rows is not None:
+            runs = quality.runs_for_check(check, rows)
+            out.append(Sample("frozen_coins", float(runs.loc[runs["ongoing"], "coin_id"].nunique()), {}, now))
 
     def _iceberg(self, now: float, out: list[Sample]) -> bool:
         """data_freshness of what DuckDB sees: now minus the newest committed event_time.

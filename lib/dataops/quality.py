@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -45,12 +46,15 @@ __all__ = [
     "SchemaError",
     "Suite",
     "SuiteError",
+    "TimedPoll",
     "explode_polls",
+    "frozen_runs",
     "load_suite",
     "parse_poll",
     "run_on_table",
     "run_on_topic",
     "run_suite",
+    "runs_for_check",
     "validate",
 ]
 
@@ -376,7 +380,8 @@ def parse_poll(poll: Any) -> tuple[Any, str | None]:
 
 
 def explode_polls(polls: Iterable[Any]) -> pd.DataFrame:
-    """Polls as exploded rows (one per coin per poll) plus a ``poll`` column (poll index).
+    """Polls as exploded rows (one per coin per poll) plus ``poll`` (poll index) and
+    ``poll_time`` (the Kafka timestamp of a ``Record``, else NaT).
 
     Unparseable polls and non-object coin entries are skipped (the ``schema`` check reports
     them); a field that is missing or not a number becomes null, so ``completeness`` sees
@@ -387,16 +392,19 @@ def explode_polls(polls: Iterable[Any]) -> pd.DataFrame:
         value, error = parse_poll(poll)
         if error or not isinstance(value, dict):
             continue
+        stamp_ms = getattr(poll, "timestamp_ms", None)
+        stamp = pd.Timestamp(stamp_ms, unit="ms", tz="UTC") if isinstance(stamp_ms, (int, float)) else pd.NaT
         for coin, entry in value.items():
             if not isinstance(entry, dict):
                 continue
-            row: dict[str, Any] = {"poll": index, "coin_id": str(coin)}
+            row: dict[str, Any] = {"poll": index, "poll_time": stamp, "coin_id": str(coin)}
             for name in NUMERIC_FIELDS:
                 item = entry.get(name)
                 ok = _TYPES["integer" if name == "last_updated_at" else "number"](item)
                 row[name] = item if ok else None
             rows.append(row)
-    frame = pd.DataFrame(rows, columns=["poll", "coin_id", *NUMERIC_FIELDS])
+    frame = pd.DataFrame(rows, columns=["poll", "poll_time", "coin_id", *NUMERIC_FIELDS])
+    frame["poll_time"] = pd.to_datetime(frame["poll_time"], utc=True)
     for name in NUMERIC_FIELDS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     frame["last_updated_at"] = frame["last_updated_at"].astype("Int64")
@@ -450,9 +458,21 @@ def run_suite(
 
 
 def run_on_topic(kafka_layer: Any, topic: str, suite: Suite, n: int = 500, now: Any = None) -> QualityReport:
-    """Check the ``n`` newest records of a raw topic (through ``KafkaLayer.latest``)."""
+    """Check the ``n`` newest records of a raw topic (through ``KafkaLayer.latest``), oldest first,
+    with their Kafka timestamps as ``poll_time``."""
     frame = kafka_layer.latest(topic, n=n)
-    return run_suite(suite, polls=list(frame["value"]) if len(frame) else [], now=now)
+    polls = [] if not len(frame) else [
+        TimedPoll(value, int(ts.value // 1_000_000)) for value, ts in zip(frame["value"][::-1], frame["timestamp"][::-1])
+    ]  # fmt: skip
+    return run_suite(suite, polls=polls, now=now)
+
+
+@dataclass(frozen=True)
+class TimedPoll:
+    """A raw poll with its Kafka timestamp (what :func:`explode_polls` reads from a ``Record``)."""
+
+    value: Any
+    timestamp_ms: int
 
 
 def run_on_table(iceberg_layer: Any, suite: Suite, minutes: float = 60, now: Any = None) -> QualityReport:
@@ -517,7 +537,7 @@ def _check_schema(check: Check, suite: Suite, raw: list[Any] | None, frame: pd.D
 def _json_row(row: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if key == "poll":
+        if key in ("poll", "poll_time"):
             continue
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             out[key] = None
@@ -605,40 +625,96 @@ def _check_duplicate(check: Check, suite: Suite, raw: list[Any] | None, frame: p
     return _result(check, dup.empty, len(dup), _rows_text(dup, key), f"{len(dup)} filas duplicadas por {'+'.join(key)}")
 
 
-def _check_frozen(check: Check, suite: Suite, raw: list[Any] | None, frame: pd.DataFrame, now: pd.Timestamp) -> CheckResult:
-    """A coin's price is identical for >= ``min_polls`` consecutive polls while at least
-    one other coin changes in that span (``market moves``). With ``timestamp_advances: true``
-    a run whose own ``last_updated_at`` advances is flagged too."""
-    min_polls = int(check.params.get("min_polls", 5))
-    field_name = str(check.params.get("field", "usd"))
-    by_timestamp = bool(check.params.get("timestamp_advances", False))
-    group = _poll_key(check, frame)
-    if not len(frame) or group not in frame or field_name not in frame:
-        return _result(check, True, 0, [])
-    clean = frame.dropna(subset=[group]).drop_duplicates(subset=[group, "coin_id"], keep="last")
-    prices = clean.pivot(index=group, columns="coin_id", values=field_name).sort_index()
-    changed = prices.diff().ne(0) & prices.notna() & prices.shift().notna()  # changed vs previous poll
-    stamps = clean.pivot(index=group, columns="coin_id", values="last_updated_at").sort_index() if by_timestamp else None
-    flagged: list[str] = []
-    failing = 0
-    for coin in prices.columns:
-        series = prices[coin].to_numpy()
-        others = changed.drop(columns=[coin]).any(axis=1).to_numpy()
+FROZEN_COLUMNS: list[str] = ["coin_id", "price", "polls", "first", "last", "span_s", "reason", "ongoing"]
+
+
+def frozen_runs(
+    frame: pd.DataFrame,
+    min_polls: int = 5,
+    price_field: str = "usd",
+    max_static_s: float | None = None,
+    timestamp_advances: bool = False,
+    order_by: str | None = None,
+    time_field: str | None = None,
+) -> pd.DataFrame:
+    """Runs of a coin's price that stay identical for >= ``min_polls`` polls while something moves.
+
+    Each coin's rows are taken in poll order (``order_by``; default ``poll`` for raw polls,
+    else ``processed_at``, else ``event_time``). A run of identical prices is *frozen* when,
+    during the run, another coin's price changes (``market_moves``); or its own
+    ``last_updated_at`` advances and ``timestamp_advances`` is on; or the run lasts
+    ``max_static_s`` of wall-clock time (``time_passes``: the whole market stood still,
+    which a live market never does; the clock is ``time_field``, default ``poll_time``
+    for raw polls read from Kafka, else ``processed_at``).
+
+    Returns:
+        One row per frozen run: ``coin_id, price, polls, first, last`` (order values),
+        ``span_s`` (wall-clock, NaN without a clock), ``reason``, ``ongoing`` (the run
+        reaches the coin's newest row: still frozen now).
+    """
+    empty = pd.DataFrame(columns=FROZEN_COLUMNS)
+    order = order_by or next((c for c in ("poll", "processed_at", "event_time") if c in frame and frame[c].notna().any()), None)
+    if not len(frame) or order is None or price_field not in frame or "coin_id" not in frame:
+        return empty
+    clock = time_field or next((c for c in ("poll_time", "processed_at") if c in frame and frame[c].notna().any()), None)
+    data = frame.dropna(subset=[order, price_field]).sort_values([order], kind="stable")
+    changes: dict[str, pd.Series] = {}  # coin -> order values where its price changed vs its previous row
+    for coin, rows in data.groupby("coin_id", sort=False):
+        values = rows[price_field]
+        changes[str(coin)] = rows.loc[values.ne(values.shift()) & values.shift().notna(), order]
+    runs: list[dict[str, Any]] = []
+    for coin, rows in data.groupby("coin_id", sort=True):
+        values = rows[price_field].to_numpy()
+        keys = rows[order].to_numpy()
+        times = pd.to_datetime(rows[clock], utc=True, errors="coerce").to_numpy() if clock else None
+        stamps = rows["last_updated_at"].to_numpy() if timestamp_advances and "last_updated_at" in rows else None
         start = 0
-        for i in range(1, len(series) + 1):
-            if i < len(series) and not pd.isna(series[i]) and series[i] == series[start]:
+        for i in range(1, len(values) + 1):
+            if i < len(values) and values[i] == values[start]:
                 continue
             length = i - start
-            if length >= min_polls and not pd.isna(series[start]):
-                moved = bool(others[start + 1 : i].any())
-                if stamps is not None:
-                    own = stamps[coin].iloc[start:i]
-                    moved = moved or own.nunique(dropna=True) > 1
+            if length >= min_polls:
+                first, last = keys[start], keys[i - 1]
+                span = float((times[i - 1] - times[start]) / np.timedelta64(1, "s")) if times is not None else math.nan
+                moved = any(((c > first) & (c <= last)).any() for other, c in changes.items() if other != str(coin))
+                reason = ""
                 if moved:
-                    failing += length
-                    flagged.append(f"{coin}={series[start]} igual en {length} polls desde {group} {prices.index[start]}")
+                    reason = "market_moves"
+                elif stamps is not None and len(set(pd.Series(stamps[start:i]).dropna())) > 1:
+                    reason = "timestamp_advances"
+                elif max_static_s is not None and not math.isnan(span) and span >= max_static_s:
+                    reason = "time_passes"
+                if reason:
+                    runs.append(
+                        {"coin_id": str(coin), "price": values[start], "polls": length, "first": first, "last": last,
+                         "span_s": span, "reason": reason, "ongoing": i == len(values)}
+                    )  # fmt: skip
             start = i
-    return _result(check, not flagged, failing, flagged, f"{len(flagged)} racha(s) de precio congelado")
+    return pd.DataFrame(runs, columns=FROZEN_COLUMNS)
+
+
+def runs_for_check(check: Check, rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`frozen_runs` with the parameters of a ``frozen_prices`` check (rows normalised first)."""
+    params = check.params
+    return frozen_runs(
+        _normalise_rows(rows),
+        min_polls=int(params.get("min_polls", 5)),
+        price_field=str(params.get("field", "usd")),
+        max_static_s=float(params["max_static_s"]) if params.get("max_static_s") is not None else None,
+        timestamp_advances=bool(params.get("timestamp_advances", False)),
+        order_by=params.get("order_by"),
+        time_field=params.get("time_field"),
+    )
+
+
+def _check_frozen(check: Check, suite: Suite, raw: list[Any] | None, frame: pd.DataFrame, now: pd.Timestamp) -> CheckResult:
+    """A coin's price is identical for >= ``min_polls`` polls while the market moves (see :func:`frozen_runs`)."""
+    runs = runs_for_check(check, frame)
+    flagged = [
+        f"{r.coin_id}={r.price} igual en {r.polls} polls" + (f" ({r.span_s:.0f} s)" if not math.isnan(r.span_s) else "")
+        for r in runs.itertuples()
+    ]
+    return _result(check, runs.empty, int(runs["polls"].sum()) if len(runs) else 0, flagged, f"{len(flagged)} racha(s) de precio congelado")
 
 
 _RUNNERS: dict[str, Callable[[Check, Suite, list[Any] | None, pd.DataFrame, pd.Timestamp], CheckResult]] = {

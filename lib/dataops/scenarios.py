@@ -29,6 +29,7 @@ import yaml
 
 from dataops.config import PROJECT_ROOT
 from dataops.errors import ConfigError
+from dataops.monitor import QUALITY_WINDOW_S
 from dataops.simulator import CATALOG, DEFAULT_COINS, FAULTS
 
 __all__ = [
@@ -235,6 +236,15 @@ def render_history(
     lag = rng.integers(0, 3, n).astype(float)
     availability = np.full(n, 100.0)
     connector_state = np.array(["RUNNING"] * n, dtype=object)
+    # The monitor's quality metrics: checks of data/quality/suite.yaml failing, judged on 5-min windows.
+    suite_checks, min_polls, max_static_s = _suite_shape()
+    failed_checks = np.zeros(n)
+    frozen = np.zeros(n)
+
+    def fail_checks(inc: Incident, count: int, after_s: float = 0.0) -> None:
+        """``count`` suite checks fail from ``after_s`` into the incident until its rows leave the window."""
+        span = (t >= inc.start_s + after_s) & (t < inc.end_s + QUALITY_WINDOW_S)
+        failed_checks[span] = np.maximum(failed_checks[span], count)
 
     for inc in sorted(sc.incidents, key=lambda i: i.start_s):
         w, eff, since = window(inc), inc.effect, t - inc.start_s
@@ -249,9 +259,19 @@ def render_history(
             response[w] = 1000.0 * float(inc.params.get("delay_s", 3.0)) + rng.normal(0.0, 20.0, int(w.sum()))
         elif kind == "freeze":
             first = int(np.argmax(w))
-            for coin in sc.coins:
-                prices[coin][w] = prices[coin][first]
-            freshness[w] = freshness[first] + since[w]
+            held = [inc.params["coin"]] if "coin" in inc.params else list(sc.coins)
+            for coin in held:
+                if coin in prices:
+                    prices[coin][w] = prices[coin][first]
+            if "coin" in inc.params:  # the others move: caught after min_polls polls
+                after = min_polls * poll_s
+                fail_checks(inc, 2, after)
+            else:  # the whole market still: caught after max_static_s; stale data and duplicate keys
+                after = max(max_static_s, min_polls * poll_s)
+                freshness[w] = freshness[first] + since[w]
+                fail_checks(inc, 1 if inc.params.get("keep_timestamps") else 2, poll_s)
+                fail_checks(inc, 3 if not inc.params.get("keep_timestamps") else 2, after)
+            frozen[w & (since >= after)] = len(held)
         elif kind == "spike":
             coin = str(inc.params.get("coin", "bitcoin"))
             factor = float(inc.params.get("factor", 1.5))
@@ -264,8 +284,10 @@ def render_history(
         elif kind in ("schema_drift", "malformed"):
             completeness[w] = float(eff.get("completeness", 0))
             accuracy[w] = float(eff.get("accuracy", 0))
+            fail_checks(inc, 2 if kind == "schema_drift" else 1)  # raw schema (+ raw completeness)
         elif kind == "missing_coin":
             completeness[w] = 100.0 * (len(sc.coins) - 1) / len(sc.coins)
+            fail_checks(inc, 2)  # raw and row completeness
         elif kind == "pause_consumer":
             lag[w] = lag[np.argmax(w)] + float(eff.get("lag_per_s", 2.0)) * since[w]
             freshness[w] = freshness[np.argmax(w)] + since[w]
@@ -281,6 +303,8 @@ def render_history(
         ("data_freshness", {}, freshness),
         ("data_completeness", {}, completeness),
         ("data_accuracy", {}, accuracy),
+        ("quality_score", {}, 100.0 * (suite_checks - failed_checks) / suite_checks),
+        ("frozen_coins", {}, frozen),
         ("topic_lag", {"group": GROUP, "topic": TOPIC}, np.round(lag)),
         ("pipeline_availability", {}, availability),
     ]
@@ -295,6 +319,15 @@ def render_history(
         history[label] = history[label].fillna("").astype(str) if label in history else ""
     history = history[HISTORY_COLUMNS].sort_values(["ts", "metric", *LABELS], kind="stable").reset_index(drop=True)
     return history, _incident_frame(sc, origin)
+
+
+def _suite_shape() -> tuple[int, int, float]:
+    """Number of checks of the default quality suite and its frozen_prices ``min_polls, max_static_s``."""
+    from dataops.quality import load_suite
+
+    suite = load_suite()
+    frozen = next((c.params for c in suite.checks if c.type == "frozen_prices"), {})
+    return len(suite.checks), int(frozen.get("min_polls", 5)), float(frozen.get("max_static_s") or 90.0)
 
 
 def _long(ts: pd.DatetimeIndex, metric: str, labels: dict[str, str], values: np.ndarray) -> pd.DataFrame:

@@ -284,7 +284,7 @@ _FAULT_PARAMS: dict[str, dict[str, tuple[type, Any]]] = {
     "latency": {"delay_s": (float, 3.0)},
     "malformed": {},
     "schema_drift": {"mode": (str, "rename")},
-    "freeze": {"keep_timestamps": (bool, False)},
+    "freeze": {"keep_timestamps": (bool, False), "coin": (str, _MISSING)},
     "missing_coin": {"coin": (str, "cardano")},
     "spike": {"coin": (str, "bitcoin"), "factor": (float, 1.5)},
 }
@@ -607,18 +607,21 @@ class Simulator:
         return _json_outcome(200, payload)
 
     def _quotes(self, faults: list[Fault]) -> dict[str, _Quote]:
+        """Live quotes, with each frozen coin replaced by its snapshot (the oldest freeze wins)."""
         live = self._market.quotes()
-        freezes = [f for f in faults if f.name == "freeze" and f.snapshot is not None]
-        if not freezes:
-            return live
-        freeze = min(freezes, key=lambda f: f.started_at)
-        assert freeze.snapshot is not None
-        if not freeze.params["keep_timestamps"]:
-            return dict(freeze.snapshot)
-        return {
-            coin: _Quote(q.price_usd, q.volume_usd, q.change_pct, live[coin].updated_at)
-            for coin, q in freeze.snapshot.items()
-        }
+        quotes = dict(live)
+        frozen: set[str] = set()
+        for freeze in sorted((f for f in faults if f.name == "freeze" and f.snapshot is not None), key=lambda f: f.started_at):
+            assert freeze.snapshot is not None
+            coins = [freeze.params["coin"]] if "coin" in freeze.params else list(freeze.snapshot)
+            for coin in coins:
+                if coin in frozen or coin not in freeze.snapshot:
+                    continue
+                frozen.add(coin)
+                q = freeze.snapshot[coin]
+                updated = live[coin].updated_at if freeze.params["keep_timestamps"] else q.updated_at
+                quotes[coin] = _Quote(q.price_usd, q.volume_usd, q.change_pct, updated)
+        return quotes
 
     # -- control API ------------------------------------------------------
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataops import alerts
+from dataops import alerts, scenarios
 from dataops.alerts import AlertConfigError, AlertManager, Rule
 from dataops.errors import ConfigError
 
@@ -58,7 +58,19 @@ def test_course_files_load():
     assert {"price_anomaly", "stale_data", "processing_lag", "api_failure", "data_quality"} <= set(rules)
     assert rules["price_anomaly"].labels == {"coin": "bitcoin"} and rules["price_anomaly"].max == 150000
     assert rules["api_failure"].severity == "CRITICAL" and rules["api_failure"].condition == "rate"
-    assert rules["data_quality"].metrics == ("data_completeness", "data_accuracy")
+    assert rules["data_quality"].metrics == ("quality_score", "data_completeness", "data_accuracy")
+
+
+def test_every_rule_a_scenario_expects_exists_and_the_monitor_measures_its_metric():
+    """Scenario labels name real rules, and each rule reads a metric the local monitor records."""
+    from dataops.monitor import METRICS
+
+    rules = {r.name: r for r in alerts.load_rules()}
+    for name in scenarios.scenarios()["name"]:
+        for inc in scenarios.load_scenario(name).incidents:
+            assert set(inc.expected_rules) <= set(rules), (name, inc.expected_rules)
+    for rule in rules.values():
+        assert set(rule.metrics) <= set(METRICS), (rule.name, rule.metrics)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from dataops.quality import (
     Suite,
     SuiteError,
     explode_polls,
+    frozen_runs,
     load_suite,
     run_on_table,
     run_on_topic,
@@ -187,6 +189,33 @@ def test_quiet_market_and_short_runs_are_not_false_alarms(suite: Suite) -> None:
     assert result(run_suite(suite, polls=short, now=NOW), "raw_frozen_prices").passed
 
 
+def timed(items: list[dict], step_s: float = 30.0) -> list:
+    """Polls as Kafka-like records (``value`` + ``timestamp_ms``), one every ``step_s``."""
+    return [SimpleNamespace(value=json.dumps(p), timestamp_ms=int((T0 + step_s * i) * 1000)) for i, p in enumerate(items)]
+
+
+def test_whole_market_frozen_is_flagged_once_it_lasts_max_static_s(suite: Suite) -> None:
+    frozen = [poll(0)] * 6  # the same snapshot, timestamps included, re-served every poll
+    r = result(run_suite(suite, polls=timed(frozen, 30), now=NOW), "raw_frozen_prices")  # 150 s still
+    assert not r.passed and r.failing_rows == 30 and "(150 s)" in r.sample
+    assert result(run_suite(suite, polls=timed(frozen, 5), now=NOW), "raw_frozen_prices").passed  # 25 s: normal
+    runs = frozen_runs(explode_polls(timed(frozen, 30)), max_static_s=90)
+    assert set(runs["reason"]) == {"time_passes"} and runs["ongoing"].all() and len(runs) == 5
+
+
+def test_frozen_rows_with_repeated_event_time_are_ordered_by_processed_at(suite: Suite) -> None:
+    items = [*polls(3), *[poll(3, frozen={"solana"})] * 3, *polls(3)]  # solana re-served with its old timestamp
+    for i in range(3, 6):
+        items[i] = poll(i, frozen={"solana"})
+        items[i]["solana"] = dict(items[2]["solana"])
+    rows = explode_polls(items).drop(columns=["poll", "poll_time"])
+    rows["processed_at"] = pd.Timestamp(T0, unit="s", tz="UTC") + pd.to_timedelta(rows.index // 5 * 30, unit="s")
+    runs = frozen_runs(rows, min_polls=4)
+    assert list(runs["coin_id"]) == ["solana"] and runs["polls"].tolist() == [4]
+    assert runs["reason"].tolist() == ["market_moves"] and not runs["ongoing"].any()
+    assert frozen_runs(rows, min_polls=5).empty
+
+
 def test_suite_collects_every_failure_in_one_table(suite: Suite) -> None:
     good = polls(6, frozen={"solana"})
     good[3] = poll(3, frozen={"solana"}, bitcoin=0.0)
@@ -233,7 +262,8 @@ def test_thin_wrappers_with_fakes(suite: Suite) -> None:
     class FakeKafka:
         def latest(self, topic: str, n: int = 1) -> pd.DataFrame:
             assert topic == "crypto-prices" and n == 500
-            return pd.DataFrame({"value": [json.dumps(p) for p in items]})
+            stamps = pd.to_datetime([(T0 + 30 * i) * 1000 for i in range(len(items))], unit="ms", utc=True)
+            return pd.DataFrame({"value": [json.dumps(p) for p in items], "timestamp": stamps})[::-1]  # newest first
 
     class FakeIceberg:
         def read(self) -> pd.DataFrame:

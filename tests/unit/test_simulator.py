@@ -386,6 +386,16 @@ def test_freeze_keep_timestamps(sim: Simulator, clock: FakeClock) -> None:
         }
 
 
+def test_freeze_one_coin_while_the_others_move(sim: Simulator, clock: FakeClock) -> None:
+    before = price(sim)
+    inject(sim, "freeze", coin="cardano")
+    clock.advance(5)
+    during = price(sim)
+    assert during["cardano"] == before["cardano"]  # price and timestamp held
+    assert during["bitcoin"] != before["bitcoin"]
+    assert inject(sim, "freeze", coin="dogecoin")[0] == 400
+
+
 def test_missing_coin(sim: Simulator) -> None:
     inject(sim, "missing_coin")
     assert "cardano" not in price(sim, f"ids={','.join(DEFAULT_COINS)}&vs_currencies=usd")

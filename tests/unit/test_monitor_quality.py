@@ -1,0 +1,71 @@
+"""The monitor's quality metrics (quality_score, frozen_coins) on a crafted row window (no services)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from dataops.config import load_settings
+from dataops.metrics import MetricsStore
+from dataops.monitor import QUALITY_EVERY_S, QUALITY_WINDOW_S, Monitor
+from dataops.quality import TimedPoll
+
+BASE = {"bitcoin": 95_000.0, "ethereum": 3_500.0, "binancecoin": 650.0, "cardano": 0.75, "solana": 180.0}
+
+
+def rows_at(t: float, i: int, frozen_from: int | None = None) -> list[dict]:
+    """The exploded rows of poll ``i`` at unix time ``t``; from poll ``frozen_from`` on, the API re-serves
+    the same snapshot (prices and timestamps), as the simulator's ``freeze`` does."""
+    k = i if frozen_from is None else min(i, frozen_from)
+    stamp = int(t - 5 * (i - k))
+    iso = pd.Timestamp(stamp, unit="s", tz="UTC").isoformat()
+    return [
+        {"coin_id": coin, "usd": price * (1 + 0.001 * k), "usd_market_cap": price * 1e6, "usd_24h_vol": price * 1e4,
+         "usd_24h_change": 1.0, "last_updated_at": stamp, "event_time": iso,
+         "processed_at": pd.Timestamp(t + 1, unit="s", tz="UTC").isoformat()}
+        for coin, price in BASE.items()
+    ]  # fmt: skip
+
+
+@pytest.fixture()
+def monitor(tmp_path) -> Monitor:
+    return Monitor(load_settings(state_dir=str(tmp_path / "state")), store=MetricsStore(tmp_path / "m.db"))
+
+
+def feed(monitor: Monitor, now: float, polls: int, frozen_from: int | None = None) -> dict[str, float]:
+    start = now - 5 * (polls - 1)
+    for i in range(polls):
+        rows = rows_at(start + 5 * i, i, frozen_from)
+        body = {r["coin_id"]: {k: r[k] for k in ("usd", "usd_market_cap", "usd_24h_vol", "usd_24h_change", "last_updated_at")} for r in rows}
+        monitor._raw_window.append((start + 5 * i, TimedPoll(json.dumps(body), int((start + 5 * i) * 1000))))
+        for row in rows:
+            monitor._window.append((start + 5 * i + 1, row))
+    out: list = []
+    monitor._quality(now + 1, out)
+    return {s.metric: s.value for s in out}
+
+
+def test_healthy_rows_score_100_and_nothing_frozen(monitor: Monitor) -> None:
+    values = feed(monitor, time.time(), 40)
+    assert values == {"quality_score": 100.0, "frozen_coins": 0.0}
+
+
+def test_a_freeze_longer_than_max_static_s_freezes_every_coin_and_lowers_the_score(monitor: Monitor) -> None:
+    values = feed(monitor, time.time(), 40, frozen_from=15)  # 25 polls (125 s) of the same snapshot
+    assert values["frozen_coins"] == 5
+    assert values["quality_score"] == pytest.approx(100 * 8 / 11)  # raw and row frozen_prices, row duplicates fail
+
+
+def test_the_suite_runs_every_quality_every_s_on_the_last_window(monitor: Monitor) -> None:
+    now = time.time()
+    assert feed(monitor, now, 10)
+    out: list = []
+    monitor._quality(now + 2, out)
+    assert out == []  # too soon
+    monitor._window.appendleft((now - QUALITY_WINDOW_S - 10, rows_at(now - QUALITY_WINDOW_S - 10, 0)[0]))
+    monitor._quality(now + 1 + QUALITY_EVERY_S, out)
+    assert {s.metric for s in out} == {"quality_score", "frozen_coins"}
+    assert all(ts >= now + 1 + QUALITY_EVERY_S - QUALITY_WINDOW_S for ts, _ in monitor._window)
