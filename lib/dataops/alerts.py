@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol, Sequence, TextIO
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -411,18 +412,20 @@ def _run(rule: Rule, prep: _Prepared) -> _Run:
 _RESULT_COLS = ["rule", "severity", "metric", "labels", "firing", "value", "since", "pending_since", "ts", "status", "condition", "description"]
 
 
-def evaluate(rules: Iterable[Rule], history: pd.DataFrame, now: Any = None) -> pd.DataFrame:
+def evaluate(rules: Iterable[Rule], history: pd.DataFrame, now: Any = None, stale_after_s: float | None = 300.0) -> pd.DataFrame:
     """Evaluate every rule on every matching series, as of ``now``.
 
     Args:
         rules: The rules (e.g. :func:`load_rules`).
         history: Long metric frame of :meth:`MetricsStore.query`.
         now: Evaluation time (Timestamp or UNIX seconds); default the newest sample.
+        stale_after_s: A series whose newest sample is older than this is ``stale`` and never
+            fires (a deleted consumer group, a coin no longer served); None keeps every series.
 
     Returns:
         One row per rule and series: rule, severity, metric, labels ("k=v,..."),
         firing, value (the evaluated quantity), since (firing start), pending_since,
-        ts (last sample), status (firing, pending, ok, unknown_metric, no_data).
+        ts (last sample), status (firing, pending, ok, stale, unknown_metric, no_data).
     """
     prep = _Prepared(history, now)
     out: list[pd.DataFrame] = []
@@ -441,9 +444,11 @@ def evaluate(rules: Iterable[Rule], history: pd.DataFrame, now: Any = None) -> p
         sids = run.sids[nonempty]
         cond = run.cond[last]
         pend = run.pending_start[last]
+        stale = (prep.now - run.ts[last] > int(stale_after_s * _NS)) if stale_after_s is not None else np.zeros(len(last), bool)
+        cond = cond & ~stale
         firing = cond & (prep.now - pend >= int(rule.for_s * _NS))
         since_ns = pend + int(rule.for_s * _NS)
-        status = np.where(firing, "firing", np.where(cond, "pending", "ok"))
+        status = np.where(stale, "stale", np.where(firing, "firing", np.where(cond, "pending", "ok")))
         out.append(
             pd.DataFrame(
                 {
@@ -732,6 +737,15 @@ class WebhookNotifier:
         self.channel = f"webhook:{name}"
         self.timeout_s = timeout_s
 
+    @property
+    def where(self) -> str:
+        """The URL without its path and query: a Slack or Teams webhook path is its secret."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + ("/…" if parts.path.strip("/") or parts.query else "")
+
+    def __repr__(self) -> str:
+        return f"WebhookNotifier({self.where!r}, name={self.name!r})"
+
     @staticmethod
     def body(event: AlertEvent) -> dict[str, Any]:
         """The JSON body sent for an event."""
@@ -754,9 +768,9 @@ class WebhookNotifier:
         try:
             resp = requests.post(self.url, json=self.body(event), timeout=self.timeout_s)
         except requests.RequestException as exc:
-            raise AlertDeliveryError(f"webhook {self.name} at {self.url} did not answer", type(exc).__name__) from None
+            raise AlertDeliveryError(f"webhook {self.name} at {self.where} did not answer", type(exc).__name__) from None
         if resp.status_code >= 300:
-            raise AlertDeliveryError(f"webhook {self.name} at {self.url} answered {resp.status_code}", resp.text[:80].replace("\n", " "))
+            raise AlertDeliveryError(f"webhook {self.name} at {self.where} answered {resp.status_code}", resp.text[:80].replace("\n", " "))
         return resp.status_code
 
 
@@ -872,6 +886,8 @@ class AlertManager:
         events: list[AlertEvent] = []
         for row in results.to_dict("records"):
             status = row.get("status")
+            if status == "stale":  # the series stopped reporting: its alert resolves
+                status = "ok"
             if status not in ("firing", "pending", "ok"):
                 continue
             key = (row["rule"], row["metric"], row["labels"])

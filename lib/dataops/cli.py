@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from dataops.errors import DataOpsError
@@ -103,6 +104,68 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    import time
+
+    from dataops import alerts
+
+    rules = alerts.load_rules(args.rules)
+    p = _pipeline(args)
+    columns = ["rule", "severity", "metric", "labels", "status", "value", "since"]
+    if not args.watch:
+        results = alerts.evaluate(rules, p.metrics(minutes=args.minutes))
+        _print_frame(results[columns] if args.all else results[results["status"] != "ok"][columns])
+        return 1 if (results["status"] == "firing").any() else 0
+    log = Path(p.settings.state_dir) / "alerts" / "alerts.jsonl"
+    manager = alerts.AlertManager(notifiers=[alerts.ConsoleNotifier(), alerts.LogFileNotifier(log)])
+    print(f"Evaluating {len(rules)} rules every {args.watch:g} s (events also in {log}); Ctrl-C to stop.", flush=True)
+    while True:
+        manager.process(alerts.evaluate(rules, p.metrics(minutes=args.minutes)))
+        time.sleep(args.watch)
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from dataops import quality
+
+    suite = quality.load_suite(args.suite)
+    p = _pipeline(args)
+    if args.table:
+        report = quality.run_on_table(p.iceberg, suite, minutes=args.minutes)
+    else:
+        report = quality.run_on_topic(p.kafka, p.settings.topic_raw, suite, n=args.polls)
+    _print_frame(report.results[["check", "passed", "failing_rows", "message"]])
+    print(f"\nscore: {report.score:.1f}% ({'ok' if report.score >= 80 else 'below the HIGH level of 80%'})")
+    return 0 if report.passed else 1
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from dataops import alerts, scenarios
+
+    if not args.name:
+        _print_frame(scenarios.scenarios())
+        return 0
+    scenario = scenarios.load_scenario(args.name)
+    if args.replay:
+        p = _pipeline(args)
+
+        def pause(duration_s: float) -> str:
+            """The scenario's stopped consumer: the Iceberg sink connector, paused for a while."""
+            import threading
+
+            name = p.settings.iceberg_connector_name
+            p.connect.pause(name)
+            threading.Timer(duration_s, p.connect.resume, args=(name,)).start()
+            return f"{name} paused for {duration_s:g} s"
+
+        print(f"Replaying {scenario.name} at {args.speed:g}x ({scenario.duration_s / args.speed:.0f} s)…", flush=True)
+        _print_frame(scenarios.replay(scenario, p.source, pause_consumer=pause, speed=args.speed))
+        return 0
+    history, incidents = scenarios.render_history(scenario, seed=args.seed)
+    report = alerts.backtest(alerts.load_rules(args.rules), history, incidents)
+    _print_frame(report[["rule", "severity", "episodes", "precision", "detected", "recall", "mean_delay_s"]])
+    return 0
+
+
 def cmd_notebooks(args: argparse.Namespace) -> int:
     from dataops.runner import run_notebooks
 
@@ -153,6 +216,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run a DuckDB query on the Iceberg table (crypto_prices_exploded)")
     p.add_argument("query", help='e.g. "SELECT coin_id, count(*) FROM crypto_prices_exploded GROUP BY 1"')
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("alerts", help="evaluate the alert rules on the monitor's metrics (exit 1 when one fires)")
+    p.add_argument("--minutes", type=float, default=15.0, help="history evaluated (default 15)")
+    p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
+    p.add_argument("--all", action="store_true", help="also list the rules that are ok")
+    p.add_argument("--watch", type=float, metavar="SECONDS", help="keep evaluating; print and log each fired/resolved alert")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("quality", help="run the data-quality suite on the raw topic or the Iceberg table (exit 1 on a failure)")
+    p.add_argument("--table", action="store_true", help="check the Iceberg table instead of the raw topic")
+    p.add_argument("--polls", type=int, default=500, help="newest raw polls checked (default 500)")
+    p.add_argument("--minutes", type=float, default=60.0, help="table rows of the last minutes (default 60)")
+    p.add_argument("--suite", help="suite YAML (default data/quality/suite.yaml)")
+    p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser("scenario", help="list the incident scenarios, backtest the rules on one, or replay it live")
+    p.add_argument("name", nargs="?", help="scenario name (none: list them)")
+    p.add_argument("--replay", action="store_true", help="inject its faults into the running simulator (a stopped consumer pauses the Iceberg sink)")
+    p.add_argument("--speed", type=float, default=1.0, help="replay speed-up (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the rendered history (default 0)")
+    p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
+    p.set_defaults(func=cmd_scenario)
 
     p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")

@@ -658,14 +658,23 @@ def frozen_runs(
         return empty
     clock = time_field or next((c for c in ("poll_time", "processed_at") if c in frame and frame[c].notna().any()), None)
     data = frame.dropna(subset=[order, price_field]).sort_values([order], kind="stable")
-    changes: dict[str, pd.Series] = {}  # coin -> order values where its price changed vs its previous row
+    key = data[order]
+    pos = (key.astype("int64") / 1e9 if isinstance(key.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(key)
+           else pd.to_numeric(key, errors="coerce")).astype("float64")  # fmt: skip
+    data = data.assign(_pos=pos.to_numpy())
+    # Rows of one poll are written a few ms apart: a change counts for another coin's run only
+    # when it is at least half a poll interval after the run's first poll.
+    gaps = data.groupby("coin_id")["_pos"].diff().dropna()
+    half_gap = 0.5 * float(gaps.median()) if len(gaps) else 0.0
+    changes: dict[str, np.ndarray] = {}  # coin -> positions where its price changed vs its previous row
     for coin, rows in data.groupby("coin_id", sort=False):
         values = rows[price_field]
-        changes[str(coin)] = rows.loc[values.ne(values.shift()) & values.shift().notna(), order]
+        changes[str(coin)] = rows.loc[values.ne(values.shift()) & values.shift().notna(), "_pos"].to_numpy()
     runs: list[dict[str, Any]] = []
     for coin, rows in data.groupby("coin_id", sort=True):
         values = rows[price_field].to_numpy()
         keys = rows[order].to_numpy()
+        positions = rows["_pos"].to_numpy()
         times = pd.to_datetime(rows[clock], utc=True, errors="coerce").to_numpy() if clock else None
         stamps = rows["last_updated_at"].to_numpy() if timestamp_advances and "last_updated_at" in rows else None
         start = 0
@@ -676,7 +685,8 @@ def frozen_runs(
             if length >= min_polls:
                 first, last = keys[start], keys[i - 1]
                 span = float((times[i - 1] - times[start]) / np.timedelta64(1, "s")) if times is not None else math.nan
-                moved = any(((c > first) & (c <= last)).any() for other, c in changes.items() if other != str(coin))
+                lo, hi = positions[start] + half_gap, positions[i - 1] + half_gap
+                moved = any(((c > lo) & (c <= hi)).any() for other, c in changes.items() if other != str(coin))
                 reason = ""
                 if moved:
                     reason = "market_moves"

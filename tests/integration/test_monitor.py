@@ -56,13 +56,16 @@ def test_topic_lag_equals_end_minus_committed_for_a_paused_group(pipeline, monit
     consumer = Consumer(pipeline.settings.kafka_config(**{"group.id": group, "enable.auto.commit": False}))
     consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in committed.items()], asynchronous=False)
     consumer.close()  # the group now consumes nothing: a paused consumer
-    before = sum(pipeline.kafka.end_offsets(topic).values()) - sum(committed.values())
-    samples = monitor.sample()
-    after = sum(pipeline.kafka.end_offsets(topic).values()) - sum(committed.values())
-    lag = _value(samples, "topic_lag", group=group, topic=topic)
-    assert before <= lag <= after
-    table = pipeline.kafka.consumer_groups(group)
-    assert before <= table["lag"].sum() <= after
+    try:
+        before = sum(pipeline.kafka.end_offsets(topic).values()) - sum(committed.values())
+        samples = monitor.sample()
+        after = sum(pipeline.kafka.end_offsets(topic).values()) - sum(committed.values())
+        lag = _value(samples, "topic_lag", group=group, topic=topic)
+        assert before <= lag <= after
+        table = pipeline.kafka.consumer_groups(group)
+        assert before <= table["lag"].sum() <= after
+    finally:  # a group left behind would keep processing_lag firing for the rest of the session
+        pipeline.kafka.admin().delete_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
 
 
 def test_connector_status_turns_failed_when_paused(pipeline, monitor):

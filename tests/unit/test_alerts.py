@@ -157,6 +157,20 @@ def test_for_s_holds_and_breaks():
     assert later.iloc[0]["status"] == "firing"
 
 
+def test_a_series_that_stopped_reporting_goes_stale_and_stops_firing():
+    gone = frame("topic_lag", [5000] * 3, group="deleted", topic="t")  # last sample at T0 + 20 s
+    alive = frame("topic_lag", [5000] * 40, group="live", topic="t")  # last sample at T0 + 390 s
+    res = alerts.evaluate([LAG], history(gone, alive))
+    assert one(res, "processing_lag", labels="group=deleted,topic=t")["status"] == "stale"
+    assert one(res, "processing_lag", labels="group=live,topic=t")["status"] == "firing"
+    kept = alerts.evaluate([LAG], history(gone, alive), stale_after_s=None)
+    assert one(kept, "processing_lag", labels="group=deleted,topic=t")["status"] == "firing"
+    mgr = AlertManager(levels=alerts.load_levels(), notifiers=[Recorder("log")])
+    assert len(mgr.process(kept)) == 2 and len(mgr.active()) == 2
+    events = mgr.process(res)
+    assert events[["kind", "labels"]].values.tolist() == [["resolved", "group=deleted,topic=t"]]
+
+
 def test_unknown_metric_reported_and_others_fire():
     rules = [Rule("ghost", "no_such_metric", value=1), Rule("lag", "topic_lag", value=1000, severity="HIGH")]
     res = alerts.evaluate(rules, history(frame("topic_lag", [2000], topic="a")))
@@ -322,12 +336,15 @@ def test_webhook_delivers_slack_body():
 def test_webhook_down_then_retried():
     _Receiver.bodies = []
     port = free_port()
-    hook = alerts.WebhookNotifier(f"http://127.0.0.1:{port}/hook", "slack", timeout_s=1)
+    hook = alerts.WebhookNotifier(f"http://127.0.0.1:{port}/services/T0/B0/s3cr3tT0ken", "slack", timeout_s=1)
     mgr = AlertManager(levels=alerts.load_levels(), notifiers=[hook, Recorder("log")])
     ev = mgr.process(alerts.evaluate([LAG], history(frame("topic_lag", [2000], topic="a"))))
     assert ev.iloc[0]["failed"] == ["webhook:slack"] and ev.iloc[0]["delivered"] == ["log"]
     und = mgr.undelivered()
     assert len(und) == 1 and "did not answer" in und.iloc[0]["error"]
+    # A webhook's path is its secret: never in errors, logs or reprs.
+    assert f"127.0.0.1:{port}/…" in und.iloc[0]["error"] and "s3cr3tT0ken" not in und.iloc[0]["error"]
+    assert "s3cr3tT0ken" not in repr(hook)
     assert mgr.retry() == 0 and mgr.undelivered().iloc[0]["attempts"] == 2
     server = serve(port)
     try:

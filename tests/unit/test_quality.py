@@ -216,6 +216,15 @@ def test_frozen_rows_with_repeated_event_time_are_ordered_by_processed_at(suite:
     assert frozen_runs(rows, min_polls=5).empty
 
 
+def test_a_short_global_freeze_is_not_mistaken_for_coins_frozen_while_others_move() -> None:
+    items = [*polls(3), *[poll(2)] * 4]  # the API re-serves poll 2 four times: 25 s of stillness
+    rows = explode_polls(items).drop(columns=["poll", "poll_time"])
+    jitter = rows.groupby(rows.index // 5).cumcount() * 0.003  # rows of one poll are written ms apart
+    rows["processed_at"] = pd.to_datetime(T0 + 5 * (rows.index // 5) + jitter, unit="s", utc=True)
+    assert frozen_runs(rows, min_polls=5, max_static_s=90).empty
+    assert len(frozen_runs(rows, min_polls=5, max_static_s=20)) == 5  # every coin, once it lasts long enough
+
+
 def test_suite_collects_every_failure_in_one_table(suite: Suite) -> None:
     good = polls(6, frozen={"solana"})
     good[3] = poll(3, frozen={"solana"}, bitcoin=0.0)

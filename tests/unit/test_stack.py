@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -92,7 +93,8 @@ def test_cli_help_on_every_command():
     from dataops.cli import build_parser
 
     parser = build_parser()
-    commands = ["up", "down", "status", "logs", "install", "pipeline", "config", "fault", "sql", "notebooks"]
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"up", "down", "status", "alerts", "quality", "scenario", "notebooks"} <= set(commands)
     for cmd in commands:
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args([cmd, "--help"])
@@ -108,6 +110,30 @@ def test_cli_error_is_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
     assert main(["status"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "line 1" in err
+
+
+def test_cli_scenario_backtest_offline(capsys):
+    from dataops.cli import main
+
+    assert main(["scenario"]) == 0
+    assert "frozen_prices" in capsys.readouterr().out
+    assert main(["scenario", "frozen_prices"]) == 0
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines["frozen_prices"][4] == "1" and lines["stale_data"][4] == "1"  # detected
+    assert main(["scenario", "nope"]) == 2
+    assert "unknown scenario 'nope'" in capsys.readouterr().err
+
+
+def test_cli_bad_rules_or_suite_file_is_one_line(tmp_path, capsys):
+    from dataops.cli import main
+
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("rules:\n  - name: a\n    metric: x\n    value: lots\n    severity: LOW\n")
+    assert main(["alerts", "--rules", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "invalid threshold 'lots'" in err and "\n" not in err
+    assert main(["quality", "--suite", str(tmp_path / "missing.yaml")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
