@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_RETENTION_S = 7 * 24 * 3600
@@ -135,9 +136,28 @@ class MetricsStore:
             until: UNIX seconds (exclusive); None for now.
             labels: Keep only series whose labels include these.
         """
-        where, args = _where(metric, since, until)
-        sql = "SELECT s.ts, r.metric, r.labels, s.value FROM samples s JOIN series r ON r.id = s.series_id"
-        raw = self._frame(f"{sql} {where} ORDER BY s.ts", args)
+        conn = self._conn()
+        # Samples carry only numbers; the few series are joined in pandas, not per row in SQL.
+        series = pd.DataFrame(conn.execute("SELECT id, metric, labels FROM series").fetchall(), columns=["id", "metric", "labels"])
+        if metric is not None:
+            names = [metric] if isinstance(metric, str) else list(metric)
+            series = series[series["metric"].isin(names)]
+        if not len(series):
+            return _expand(pd.DataFrame(columns=["ts", "metric", "labels", "value"]), labels)
+        time_sql, args = _time_where(since, until)
+        if metric is None:  # every series: the ts index serves the range
+            sql = f"SELECT series_id, ts, value FROM samples WHERE 1{time_sql}"
+        else:
+            ids = ",".join(str(int(i)) for i in series["id"])
+            sql = f"SELECT series_id, ts, value FROM samples WHERE series_id IN ({ids}){time_sql}"
+        rows = conn.execute(sql, args).fetchall()
+        arr = np.array(rows, dtype="float64").reshape(-1, 3)
+        order = np.lexsort((arr[:, 0], arr[:, 1]))  # by ts, then series (sorting here beats SQLite's ORDER BY)
+        arr = arr[order]
+        pos = pd.Index(series["id"].astype("int64")).get_indexer(arr[:, 0].astype("int64"))
+        raw = pd.DataFrame(
+            {"ts": arr[:, 1], "metric": series["metric"].to_numpy()[pos], "labels": series["labels"].to_numpy()[pos], "value": arr[:, 2]}
+        )
         return _expand(raw, labels)
 
     def _frame(self, sql: str, args: list[object]) -> pd.DataFrame:
@@ -170,6 +190,17 @@ def _where(metric: str | Iterable[str] | None, since: float | None, until: float
         clauses.append("s.ts < ?")
         args.append(until)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def _time_where(since: float | None, until: float | None) -> tuple[str, list[object]]:
+    clauses, args = "", []
+    if since is not None:
+        clauses += " AND ts >= ?"
+        args.append(since)
+    if until is not None:
+        clauses += " AND ts < ?"
+        args.append(until)
+    return clauses, args
 
 
 def _expand(raw: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame:

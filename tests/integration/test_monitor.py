@@ -65,7 +65,8 @@ def test_topic_lag_equals_end_minus_committed_for_a_paused_group(pipeline, monit
         table = pipeline.kafka.consumer_groups(group)
         assert before <= table["lag"].sum() <= after
     finally:  # a group left behind would keep processing_lag firing for the rest of the session
-        pipeline.kafka.admin().delete_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
+        admin = pipeline.kafka.admin()  # held: the future needs its client alive
+        admin.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
 
 
 def test_connector_status_turns_failed_when_paused(pipeline, monitor):
