@@ -81,12 +81,14 @@ class _Tail:
             )
         )
         md = self.consumer.list_topics(topic, timeout=5)
-        parts = md.topics[topic].partitions if topic in md.topics else {}
+        meta = md.topics.get(topic)
+        parts = meta.partitions if meta is not None and meta.error is None else {}
         assignment = []
         for p in parts:
             high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
             assignment.append(TopicPartition(topic, p, high))
         self.consumer.assign(assignment)
+        self.ready = bool(assignment)  # False while the topic does not exist yet
 
     def drain(self, max_records: int = 50_000) -> list[Any]:
         out = []
@@ -157,9 +159,12 @@ class Monitor:
         return self._consumer, self._admin
 
     def _tail(self, topic: str) -> _Tail:
-        if topic not in self._tails:
-            self._tails[topic] = _Tail(self.settings, topic)
-        return self._tails[topic]
+        tail = self._tails.get(topic)
+        if tail is None or not tail.ready:  # the monitor may start before `pipeline setup` creates the topics
+            if tail is not None:
+                tail.close()
+            tail = self._tails[topic] = _Tail(self.settings, topic)
+        return tail
 
     # ---- one sample -----------------------------------------------------------------
     def sample(self, now: float | None = None) -> list[Sample]:

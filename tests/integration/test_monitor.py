@@ -113,3 +113,31 @@ def test_monitor_component_serves_prometheus_and_the_course_call_attaches(pipeli
         assert {"connector_status", "topic_lag", "data_freshness"} <= set(monitor.latest()["metric"])
     finally:
         monitor.stop()
+
+
+def test_a_monitor_started_before_the_topics_exist_reads_them_once_created(pipeline, tmp_path):
+    """`up` starts the monitor before `pipeline setup` creates the topics: its tails must catch up."""
+    import json
+
+    from confluent_kafka import Producer
+
+    topic = f"test-late-exploded-{uuid.uuid4().hex[:6]}"
+    settings = pipeline.settings.model_copy(update={"topic_exploded": topic})
+    m = Monitor(settings, topics=[settings.topic_raw, topic], store=MetricsStore(tmp_path / "metrics.db"))
+    admin = pipeline.kafka.admin()
+    try:
+        m.sample()
+        assert not m._tails[topic].ready
+        pipeline.kafka.ensure_topic(topic, 1, {})
+        m.sample()  # the tail is rebuilt, positioned at the (empty) end
+        assert m._tails[topic].ready
+        row = {"coin_id": "bitcoin", "usd": 95000.0, "usd_market_cap": 1.0, "usd_24h_vol": 1.0, "usd_24h_change": 0.1,
+               "last_updated_at": int(time.time()), "event_time": "2026-01-01T00:00:00Z", "processed_at": "2026-01-01T00:00:01Z"}  # fmt: skip
+        producer = Producer(settings.kafka_config())
+        producer.produce(topic, json.dumps(row).encode())
+        producer.flush(10)
+        prices = wait_for(lambda: [s for s in m.sample() if s.metric == "price" and s.labels == {"coin": "bitcoin"}], 30, "the row")
+        assert prices[0].value == 95000.0
+    finally:
+        m.stop()
+        admin.delete_topics([topic], operation_timeout=10)[topic].result(timeout=15)
