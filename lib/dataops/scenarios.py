@@ -237,13 +237,14 @@ def render_history(
     availability = np.full(n, 100.0)
     connector_state = np.array(["RUNNING"] * n, dtype=object)
     # The monitor's quality metrics: checks of data/quality/suite.yaml failing, judged on 5-min windows.
-    suite_checks, min_polls, max_static_s = _suite_shape()
+    suite_checks, min_polls, max_static_s, max_age_s = _suite_shape()
     failed_checks = np.zeros(n)
     frozen = np.zeros(n)
 
-    def fail_checks(inc: Incident, count: int, after_s: float = 0.0) -> None:
-        """``count`` suite checks fail from ``after_s`` into the incident until its rows leave the window."""
-        span = (t >= inc.start_s + after_s) & (t < inc.end_s + QUALITY_WINDOW_S)
+    def fail_checks(inc: Incident, count: int, after_s: float = 0.0, tail: bool = True) -> None:
+        """``count`` suite checks fail from ``after_s`` into the incident until its rows leave
+        the window (``tail``) or until the incident ends."""
+        span = (t >= inc.start_s + after_s) & (t < inc.end_s + (QUALITY_WINDOW_S if tail else 0.0))
         failed_checks[span] = np.maximum(failed_checks[span], count)
 
     for inc in sorted(sc.incidents, key=lambda i: i.start_s):
@@ -263,14 +264,17 @@ def render_history(
             for coin in held:
                 if coin in prices:
                     prices[coin][w] = prices[coin][first]
-            if "coin" in inc.params:  # the others move: caught after min_polls polls
-                after = min_polls * poll_s
-                fail_checks(inc, 2, after)
-            else:  # the whole market still: caught after max_static_s; stale data and duplicate keys
-                after = max(max_static_s, min_polls * poll_s)
+            # Re-served timestamps duplicate keys from the next poll (row_duplicates); the frozen
+            # run is caught by raw and row frozen_prices after min_polls polls when the other coins
+            # move, after max_static_s when the whole market stands still; then the freshness checks.
+            dup = 0 if inc.params.get("keep_timestamps") else 1
+            after = min_polls * poll_s if "coin" in inc.params else max(max_static_s, min_polls * poll_s)
+            fail_checks(inc, dup, poll_s)
+            fail_checks(inc, dup + 2, after)
+            if "coin" not in inc.params:
                 freshness[w] = freshness[first] + since[w]
-                fail_checks(inc, 1 if inc.params.get("keep_timestamps") else 2, poll_s)
-                fail_checks(inc, 3 if not inc.params.get("keep_timestamps") else 2, after)
+                if dup:
+                    fail_checks(inc, dup + 4, max_age_s, tail=False)  # fresh rows end it at once
             frozen[w & (since >= after)] = len(held)
         elif kind == "spike":
             coin = str(inc.params.get("coin", "bitcoin"))
@@ -321,13 +325,15 @@ def render_history(
     return history, _incident_frame(sc, origin)
 
 
-def _suite_shape() -> tuple[int, int, float]:
-    """Number of checks of the default quality suite and its frozen_prices ``min_polls, max_static_s``."""
+def _suite_shape() -> tuple[int, int, float, float]:
+    """Of the default quality suite: its number of checks, frozen_prices ``min_polls`` and
+    ``max_static_s``, and the freshness checks' ``max_age_s``."""
     from dataops.quality import load_suite
 
     suite = load_suite()
     frozen = next((c.params for c in suite.checks if c.type == "frozen_prices"), {})
-    return len(suite.checks), int(frozen.get("min_polls", 5)), float(frozen.get("max_static_s") or 90.0)
+    ages = [float(c.params["max_age_s"]) for c in suite.checks if c.type == "freshness" and "max_age_s" in c.params]
+    return len(suite.checks), int(frozen.get("min_polls", 5)), float(frozen.get("max_static_s") or 90.0), min(ages, default=600.0)
 
 
 def _long(ts: pd.DatetimeIndex, metric: str, labels: dict[str, str], values: np.ndarray) -> pd.DataFrame:

@@ -99,6 +99,16 @@ def test_freeze_effect_only_in_window(rendered) -> None:
         assert during.nunique() == 1 and outside.diff().abs().sum() > 0
     fresh_in, fresh_out = inside(metric(history, "data_freshness"), incidents)
     assert fresh_in.max() > 600 and fresh_out.max() < 60
+    # The monitor's view: every coin frozen once the market stood still 90 s (5 polls of 30 s
+    # here); the quality score below the HIGH level's 80 % while the run is in the 5-min window.
+    frozen_in, frozen_out = inside(metric(history, "frozen_coins"), incidents)
+    start = incidents["start"].iloc[0]
+    assert frozen_in[frozen_in > 0].index.min() == start + pd.Timedelta(seconds=150)
+    assert frozen_in.max() == len(DEFAULT_COINS) and (frozen_out == 0).all()
+    score = metric(history, "quality_score")
+    assert (score[score.index < start] == 100).all() and score.min() < 80
+    end = incidents["end"].iloc[0]
+    assert (score[score.index >= end + pd.Timedelta(minutes=5)] == 100).all()
 
 
 def test_flash_crash_effect_only_in_window(rendered) -> None:
