@@ -139,18 +139,14 @@ class MetricsStore:
         conn = self._conn()
         # Samples carry only numbers; the few series are joined in pandas, not per row in SQL.
         series = pd.DataFrame(conn.execute("SELECT id, metric, labels FROM series").fetchall(), columns=["id", "metric", "labels"])
-        if metric is not None:
-            names = [metric] if isinstance(metric, str) else list(metric)
-            series = series[series["metric"].isin(names)]
+        clauses, args = _time_clauses(since, until, "ts")
+        if metric is not None:  # else every series: the ts index serves the range
+            series = series[series["metric"].isin(_names(metric))]
+            clauses.append(f"series_id IN ({','.join(str(int(i)) for i in series['id'])})")
         if not len(series):
             return _expand(pd.DataFrame(columns=["ts", "metric", "labels", "value"]), labels)
-        time_sql, args = _time_where(since, until)
-        if metric is None:  # every series: the ts index serves the range
-            sql = f"SELECT series_id, ts, value FROM samples WHERE 1{time_sql}"
-        else:
-            ids = ",".join(str(int(i)) for i in series["id"])
-            sql = f"SELECT series_id, ts, value FROM samples WHERE series_id IN ({ids}){time_sql}"
-        rows = conn.execute(sql, args).fetchall()
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        rows = conn.execute(f"SELECT series_id, ts, value FROM samples{where}", args).fetchall()
         arr = np.array(rows, dtype="float64").reshape(-1, 3)
         order = np.lexsort((arr[:, 0], arr[:, 1]))  # by ts, then series (sorting here beats SQLite's ORDER BY)
         arr = arr[order]
@@ -165,7 +161,7 @@ class MetricsStore:
 
     def latest(self, metric: str | Iterable[str] | None = None, max_age_s: float | None = None) -> pd.DataFrame:
         """The newest sample of every series (optionally of given metrics, not older than ``max_age_s``)."""
-        where, args = _where(metric, time.time() - max_age_s if max_age_s is not None else None, None)
+        where, args = _where(metric, time.time() - max_age_s if max_age_s is not None else None)
         sql = (
             "SELECT s.ts, r.metric, r.labels, s.value FROM series r "
             "JOIN samples s ON s.series_id = r.id "
@@ -175,32 +171,31 @@ class MetricsStore:
         return _expand(raw.sort_values(["metric", "labels"]).reset_index(drop=True), None)
 
 
-def _where(metric: str | Iterable[str] | None, since: float | None, until: float | None) -> tuple[str, list[object]]:
-    """The WHERE clause shared by :meth:`MetricsStore.query` and :meth:`MetricsStore.latest`."""
+def _names(metric: str | Iterable[str]) -> list[str]:
+    return [metric] if isinstance(metric, str) else list(metric)
+
+
+def _time_clauses(since: float | None, until: float | None, column: str) -> tuple[list[str], list[object]]:
+    """``column >= since`` and ``column < until`` (each when given), with their arguments."""
     clauses: list[str] = []
     args: list[object] = []
-    if metric is not None:
-        names = [metric] if isinstance(metric, str) else list(metric)
-        clauses.append(f"r.metric IN ({','.join('?' * len(names))})")
-        args += names
     if since is not None:
-        clauses.append("s.ts >= ?")
+        clauses.append(f"{column} >= ?")
         args.append(since)
     if until is not None:
-        clauses.append("s.ts < ?")
-        args.append(until)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
-
-
-def _time_where(since: float | None, until: float | None) -> tuple[str, list[object]]:
-    clauses, args = "", []
-    if since is not None:
-        clauses += " AND ts >= ?"
-        args.append(since)
-    if until is not None:
-        clauses += " AND ts < ?"
+        clauses.append(f"{column} < ?")
         args.append(until)
     return clauses, args
+
+
+def _where(metric: str | Iterable[str] | None, since: float | None) -> tuple[str, list[object]]:
+    """The WHERE clause of :meth:`MetricsStore.latest` (series ``r`` joined with samples ``s``)."""
+    clauses, args = _time_clauses(since, None, "s.ts")
+    if metric is not None:
+        names = _names(metric)
+        clauses.append(f"r.metric IN ({','.join('?' * len(names))})")
+        args += names
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def _expand(raw: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame:
