@@ -35,6 +35,7 @@ import yaml
 
 from dataops.config import PROJECT_ROOT
 from dataops.errors import ConfigError, DataOpsError
+from dataops.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 
@@ -425,15 +426,20 @@ def evaluate(rules: Iterable[Rule], history: pd.DataFrame, now: Any = None, stal
     Returns:
         One row per rule and series: rule, severity, metric, labels ("k=v,..."),
         firing, value (the evaluated quantity), since (firing start), pending_since,
-        ts (last sample), status (firing, pending, ok, stale, unknown_metric, no_data).
+        ts (last sample), status (firing, pending, ok, stale, no_data: a known metric with no
+        sample yet or no series matching the labels, unknown_metric: a name the monitor never records).
     """
     prep = _Prepared(history, now)
     out: list[pd.DataFrame] = []
     for rule in rules:
         common = {"rule": rule.name, "severity": rule.severity, "condition": rule.describe(), "description": rule.description}
         if not prep.metrics.intersection(rule.metrics):
+            # A metric the monitor records but has no sample of yet (a fresh stack) is "no_data":
+            # not enough data for a verdict. A name the monitor never records is a typo.
+            known = bool(set(rule.metrics) & set(METRICS))
             logger.debug("rule %s: metric %s not in the history", rule.name, rule.metric)
-            out.append(pd.DataFrame([{**common, "metric": "|".join(rule.metrics), "labels": _labels_filter(rule), "status": "unknown_metric"}]))
+            status = "no_data" if known else "unknown_metric"
+            out.append(pd.DataFrame([{**common, "metric": "|".join(rule.metrics), "labels": _labels_filter(rule), "status": status}]))
             continue
         run = _run(rule, prep)
         nonempty = run.bounds[1:] > run.bounds[:-1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -35,6 +36,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not args.no_setup and not args.components:
         print("Setting up the pipeline (topics, connector)…", flush=True)
         _print_frame(p.setup())
+        if args.ready_timeout > 0:
+            print(f"Waiting for every layer to report (at most {args.ready_timeout:g} s)…", flush=True)
+            _print_frame(p.wait_ready(args.ready_timeout))
     print()
     _print_frame(p.status())
     return 0
@@ -133,7 +137,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
         report = quality.run_on_table(p.iceberg, suite, minutes=args.minutes)
     else:
         report = quality.run_on_topic(p.kafka, p.settings.topic_raw, suite, n=args.polls)
-    _print_frame(report.results[["check", "passed", "failing_rows", "message"]])
+    _print_frame(report.results[["check", "status", "failing_rows", "message"]])
+    if math.isnan(report.score):
+        print("\nscore: not enough data yet (no check had records to judge): wait for a few polls and run it again")
+        return 1
     print(f"\nscore: {report.score:.1f}% ({'ok' if report.score >= 80 else 'below the HIGH level of 80%'})")
     return 0 if report.passed else 1
 
@@ -182,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="start the local pipeline (idempotent) and set it up")
     p.add_argument("components", nargs="*", help="only these components (no set-up)")
     p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
+    p.add_argument("--ready-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("down", help="stop what this project started")

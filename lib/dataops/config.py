@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     flink_taskmanager_port: int = PORTS["flink_taskmanager"]
     monitor_port: int = PORTS["monitor"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
+    health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
     kafka_heap: str = "512m"

@@ -37,6 +37,31 @@ CREATE INDEX IF NOT EXISTS samples_by_ts ON samples (ts);
 """
 
 
+# The course's metrics (block 2, "Puntos de observabilidad" and KPIs), with units.
+METRICS = {
+    "api_response_time": "ms, mean latency of the connector's polls in the interval",
+    "api_error_rate": "%, polls answered with a non-200 status",
+    "http_status_codes": "count of polls per status code in the interval",
+    "messages_produced": "offsets added to each topic in the interval (end-offset growth)",
+    "connector_status": "1 when the connector and its tasks are RUNNING, else 0 (label state)",
+    "topic_lag": "messages, end offset minus committed offset per consumer group and topic",
+    "throughput": "offsets per second per topic",
+    "processing_latency": "s, from a poll's record in crypto-prices to Flink processing its rows",
+    "error_rate": "%, failed polls plus dead-letter records over polls in the interval",
+    "dlq_records": "dead-letter records in the interval",
+    "data_freshness": "s, now minus the newest event_time in the Iceberg table",
+    "data_completeness": "%, exploded rows with every field present, times coins present",
+    "data_accuracy": "%, prices inside the expected range of their coin",
+    "quality_score": "%, checks of the quality suite passed on the last 5 minutes of raw polls and exploded rows",
+    "price": "USD, newest price per coin (label coin)",
+    "frozen_coins": "coins whose price is frozen right now (the suite's frozen_prices check, still ongoing)",
+    "flink_job_running": "1 when the Flink explode job is RUNNING, else 0 (label job)",
+    "pipeline_availability": "%, layers up at sample time",
+    "cpu_percent": "% of one core per component",
+    "rss_mb": "MB resident memory per component",
+}
+
+
 @dataclass(frozen=True)
 class Sample:
     """One observation of a metric.

@@ -29,7 +29,7 @@ import requests
 import yaml
 
 from dataops.config import PROJECT_ROOT, Settings, load_settings
-from dataops.metrics import MetricsStore, Sample, prometheus_text
+from dataops.metrics import METRICS, MetricsStore, Sample, prometheus_text  # noqa: F401 - METRICS re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -37,30 +37,6 @@ PRICE_RANGES = PROJECT_ROOT / "data" / "quality" / "price_ranges.yaml"
 QUALITY_WINDOW_S = 300.0  # rows the quality suite judges: the last 5 minutes
 QUALITY_EVERY_S = 15.0  # how often the suite runs (it costs more than a sample)
 EXPLODED_FIELDS = ("coin_id", "usd", "usd_market_cap", "usd_24h_vol", "usd_24h_change", "last_updated_at", "event_time", "processed_at")
-
-# The course's metrics (block 2, "Puntos de observabilidad" and KPIs), with units.
-METRICS = {
-    "api_response_time": "ms, mean latency of the connector's polls in the interval",
-    "api_error_rate": "%, polls answered with a non-200 status",
-    "http_status_codes": "count of polls per status code in the interval",
-    "messages_produced": "offsets added to each topic in the interval (end-offset growth)",
-    "connector_status": "1 when the connector and its tasks are RUNNING, else 0 (label state)",
-    "topic_lag": "messages, end offset minus committed offset per consumer group and topic",
-    "throughput": "offsets per second per topic",
-    "processing_latency": "s, from a poll's record in crypto-prices to Flink processing its rows",
-    "error_rate": "%, failed polls plus dead-letter records over polls in the interval",
-    "dlq_records": "dead-letter records in the interval",
-    "data_freshness": "s, now minus the newest event_time in the Iceberg table",
-    "data_completeness": "%, exploded rows with every field present, times coins present",
-    "data_accuracy": "%, prices inside the expected range of their coin",
-    "quality_score": "%, checks of the quality suite passed on the last 5 minutes of raw polls and exploded rows",
-    "price": "USD, newest price per coin (label coin)",
-    "frozen_coins": "coins whose price is frozen right now (the suite's frozen_prices check, still ongoing)",
-    "pipeline_availability": "%, layers up at sample time",
-    "cpu_percent": "% of one core per component",
-    "rss_mb": "MB resident memory per component",
-}
-
 
 class _Tail:
     """A read_committed consumer positioned at the end of a topic, drained at each sample."""
@@ -255,8 +231,10 @@ class Monitor:
                     out.append(Sample("messages_produced", grown, {"topic": topic}, now))
                     out.append(Sample("throughput", grown / elapsed, {"topic": topic}, now))
                 self._offsets[topic] = total
-        if time.monotonic() - self._groups_at > 60:
-            # Listing every group is the monitor's most expensive call: once a minute is enough.
+        readers = {self.settings.flink_job_name, f"connect-{self.settings.iceberg_connector_name}"}
+        if time.monotonic() - self._groups_at > 60 or not readers <= set(self._groups):
+            # Listing every group is the monitor's most expensive call: once a minute is enough,
+            # except while the pipeline's readers have not joined yet (a fresh stack).
             self._groups = [
                 g.group_id
                 for g in admin.list_consumer_groups(request_timeout=3).result().valid
@@ -369,13 +347,15 @@ class Monitor:
         rows = pd.DataFrame([row for _, row in self._window]) if self._window else None
         polls = [poll for _, poll in self._raw_window] if self._raw_window else None
         report = quality.run_suite(self._suite, polls=polls, rows=rows, now=now)
+        if not report.enough_data:  # a fresh stack: no score is better than a score on nothing
+            return
         out.append(Sample("quality_score", report.score, {}, now))
         check = next((c for c in self._suite.checks if c.dataset == "exploded_row" and c.type == "frozen_prices"), None)
         if check is not None and rows is not None:
             runs = quality.runs_for_check(check, rows)
             out.append(Sample("frozen_coins", float(runs.loc[runs["ongoing"], "coin_id"].nunique()), {}, now))
 
-    def _iceberg(self, now: float, out: list[Sample]) -> bool:
+    def _iceberg(self, now: float, out: list[Sample]) -> bool | None:
         """data_freshness of what DuckDB sees: now minus the newest committed event_time.
 
         Scanning the table every few seconds would cost more than the rest of the monitor,
@@ -390,7 +370,7 @@ class Monitor:
             self._iceberg_layer = IcebergLayer(self.settings)
         snap = self._iceberg_layer.table().current_snapshot()
         if snap is None:
-            return False
+            return None  # reachable, no commit yet: not enough data for a freshness, not a layer down
         summary = snap.summary.additional_properties if snap.summary else {}
         valid_through = summary.get("kafka.connect.valid-through-ts")  # ISO-8601, absent on partial commits
         horizon_ms = (
@@ -408,7 +388,7 @@ class Monitor:
                 "SELECT max(event_time) AS t FROM crypto_prices_exploded"
             )["t"][0]
             if pd.isna(newest):
-                return False
+                return None
             self._committed_event = pd.Timestamp(newest).timestamp()
         out.append(Sample("data_freshness", max(now - self._committed_event, 0.0), {}, now))
         return True
@@ -477,53 +457,96 @@ class Monitor:
         return self.store.latest(max_age_s=max(60.0, 6 * self.interval_s))
 
 
-def health(latest: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Green/amber/red per layer from the newest samples (thresholds: the course's alert rules)."""
+# Health states: the course's traffic light, plus "waiting" for a layer that has not reported yet.
+HEALTH_STATES = ("green", "amber", "red", "waiting")
 
-    def values(metric: str, **labels: str) -> pd.Series:
+
+def health(
+    latest: pd.DataFrame,
+    settings: Settings,
+    expected_since: float | None = None,
+    now: float | None = None,
+    grace_s: float | None = None,
+) -> pd.DataFrame:
+    """Green/amber/red per layer from the newest samples (thresholds: the course's alert rules).
+
+    A layer whose metric has no sample yet is ``waiting``, with a detail naming what it waits
+    for: right after set-up no consumer group has committed offsets and the table has no
+    commit, and that is not a failure. It turns ``red`` only when the data is still missing
+    ``grace_s`` after ``expected_since`` (when the pipeline was last started or changed), and
+    the detail then says so.
+
+    Args:
+        latest: Newest sample per series (:meth:`MetricsStore.latest`).
+        settings: The loaded settings.
+        expected_since: UNIX time from which every layer should report; None: unknown, a
+            missing sample stays ``waiting``.
+        now: Reference time (default: now).
+        grace_s: How long a missing sample may stay ``waiting`` (default ``settings.health_grace_s``).
+
+    Returns:
+        One row per layer: ``layer``, ``state`` (one of :data:`HEALTH_STATES`), ``detail``.
+    """
+    now = time.time() if now is None else now
+    grace = settings.health_grace_s if grace_s is None else grace_s
+    missing_for = None if expected_since is None else max(now - expected_since, 0.0)
+
+    def values(metric: str) -> pd.Series:
         rows = latest[latest["metric"] == metric] if len(latest) else latest
-        for key, value in labels.items():
-            rows = rows[rows[key] == value] if key in rows else rows.iloc[0:0]
         return rows["value"] if len(rows) else pd.Series(dtype=float)
 
     def row(layer: str, state: str, detail: str) -> dict[str, str]:
         return {"layer": layer, "state": state, "detail": detail}
+
+    def no_sample(layer: str, waits_for: str, missing: str) -> dict[str, str]:
+        if missing_for is not None and missing_for > grace:
+            return row(layer, "red", f"{missing} desde hace {missing_for:.0f} s (límite {grace:.0f} s)")
+        return row(layer, "waiting", f"esperando {waits_for}")
 
     out = []
     err = values("api_error_rate")
     if settings.profile != "local":
         out.append(row("Fuente", "green", "CoinGecko (cloud): sin registro local"))
     elif err.empty:
-        out.append(row("Fuente", "amber", "sin sondeos recientes"))
+        out.append(no_sample("Fuente", "el primer sondeo de la API", "sin sondeos de la API"))
     else:
         e = float(err.iloc[0])
         out.append(row("Fuente", "green" if e == 0 else "amber" if e <= 5 else "red", f"errores API {e:.0f} %"))
     conn = latest[latest["metric"] == "connector_status"] if len(latest) else latest
     if conn.empty:
-        out.append(row("Kafka Connect", "red", "sin estado de conectores"))
+        out.append(no_sample("Kafka Connect", "el estado de los conectores", "sin estado de conectores"))
     else:
         bad = conn[conn["value"] < 1]
         detail = ", ".join(f"{c}: {s}" for c, s in zip(bad["connector"], bad["state"])) or f"{len(conn)} conectores RUNNING"
         out.append(row("Kafka Connect", "red" if len(bad) else "green", detail))
-    groups = {settings.flink_job_name, f"connect-{settings.iceberg_connector_name}"}
-    lag_rows = latest[(latest["metric"] == "topic_lag") & latest.get("group", pd.Series(dtype=str)).isin(groups)] if len(latest) else latest
-    if lag_rows.empty:
-        out.append(row("Kafka", "red", "sin métricas de lag"))
+    # The lag of the pipeline's two readers: Flink commits offsets on its first checkpoint,
+    # the Iceberg sink on its first table commit.
+    readers = {settings.flink_job_name: "Flink (primer checkpoint)", f"connect-{settings.iceberg_connector_name}": "el sink de Iceberg (primer commit)"}
+    lag_rows = latest[(latest["metric"] == "topic_lag") & latest.get("group", pd.Series(dtype=str)).isin(readers)] if len(latest) else latest
+    silent = [what for group, what in readers.items() if lag_rows.empty or group not in set(lag_rows["group"])]
+    if silent:
+        out.append(no_sample("Kafka", "el primer commit de offsets de " + " y de ".join(silent), "sin métricas de lag de " + " ni de ".join(silent)))
     else:
         lag = float(lag_rows["value"].max())
         out.append(row("Kafka", "green" if lag <= 100 else "amber" if lag <= 1000 else "red", f"lag máx. {lag:.0f} mensajes"))
     job = values("flink_job_running")
-    out.append(row("Flink", "green" if (not job.empty and job.iloc[0] == 1) else "red",
-                   "job RUNNING" if (not job.empty and job.iloc[0] == 1) else "job parado"))  # fmt: skip
+    if job.empty:
+        out.append(no_sample("Flink", f"el estado del job {settings.flink_job_name}", f"sin estado del job {settings.flink_job_name}"))
+    else:
+        running = job.iloc[0] == 1
+        out.append(row("Flink", "green" if running else "red", "job RUNNING" if running else "job parado"))
     fresh = values("data_freshness")
     if fresh.empty:
-        out.append(row("Iceberg", "red", "tabla sin datos"))
+        out.append(no_sample("Iceberg", "el primer commit del sink en la tabla", "la tabla no tiene datos"))
     else:
         f = float(fresh.iloc[0])
         out.append(row("Iceberg", "green" if f < 60 else "amber" if f < 600 else "red", f"frescura {f:.0f} s"))
     avail = values("pipeline_availability")
-    a = float(avail.iloc[0]) if not avail.empty else 0.0
-    out.append(row("DuckDB", "green" if not fresh.empty else "red", f"disponibilidad {a:.0f} %"))
+    if fresh.empty:
+        out.append(no_sample("DuckDB", "filas en la tabla Iceberg", "DuckDB no tiene filas que leer"))
+    else:
+        a = float(avail.iloc[0]) if not avail.empty else 0.0
+        out.append(row("DuckDB", "green", f"disponibilidad {a:.0f} %"))
     return pd.DataFrame(out, columns=["layer", "state", "detail"])
 
 

@@ -148,3 +148,11 @@ def setup(settings: Settings) -> pd.DataFrame:
         frames.append(pd.DataFrame([{"step": f"flink job {settings.flink_job_name}", "action": ensure_explode_job(settings)}]))
         frames.append(deploy_connector(settings, settings.iceberg_connector_name, iceberg_sink_config(settings)))
     return pd.concat(frames, ignore_index=True)
+
+
+_NO_OP = ("exists", "unchanged", "running")
+
+
+def changed(steps: pd.DataFrame) -> bool:
+    """True when a :func:`setup` step created, updated or (re)submitted something."""
+    return any(not str(action).startswith(_NO_OP) for action in steps["action"])

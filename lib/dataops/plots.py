@@ -38,8 +38,8 @@ THRESHOLD_NAME = "umbral"
 OUTLIER_NAME = "fuera de umbral"
 _GRID = "#e8e8e8"
 
-STATE_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828"}
-_STATE_LABELS = {"green": "OK", "amber": "atención", "red": "fallo"}
+STATE_COLORS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "waiting": "#1e88e5"}
+_STATE_LABELS = {"green": "OK", "amber": "atención", "red": "fallo", "waiting": "esperando datos"}
 _UNKNOWN_COLOR = "#9e9e9e"
 _THRESHOLD_COLOR = "#c62828"
 
@@ -149,7 +149,7 @@ def health_overview(status: pd.DataFrame) -> go.Figure:
     """Traffic light of the pipeline, one row per layer.
 
     Args:
-        status: Columns ``layer``, ``state`` ("green", "amber" or "red") and ``detail``.
+        status: Columns ``layer``, ``state`` ("green", "amber", "red" or "waiting": no sample yet) and ``detail``.
 
     Returns:
         One marker per layer (top to bottom in input order) colored by state, the detail as text.

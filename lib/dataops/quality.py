@@ -72,7 +72,10 @@ EXPLODED_COLUMNS: tuple[str, ...] = (
     "processed_at",
 )
 NUMERIC_FIELDS: tuple[str, ...] = ("usd", "usd_market_cap", "usd_24h_vol", "usd_24h_change", "last_updated_at")
-RESULT_COLUMNS: list[str] = ["check", "dataset", "type", "passed", "failing_rows", "sample", "message"]
+RESULT_COLUMNS: list[str] = ["check", "dataset", "type", "status", "passed", "failing_rows", "sample", "message"]
+# A check's verdict: it passed, it failed, or its dataset holds too little to judge (a fresh stack).
+STATUSES: tuple[str, ...] = ("passed", "failed", "no_data")
+NO_DATA = "sin datos suficientes todavía"
 SAMPLE_SIZE = 3
 
 
@@ -127,11 +130,16 @@ class Suite:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Outcome of one check: ``failing_rows`` counts records/rows (or polls) that fail."""
+    """Outcome of one check: ``failing_rows`` counts records/rows (or polls) that fail.
+
+    ``status`` is ``passed``, ``failed`` or ``no_data`` (too few records to judge: then
+    ``passed`` is False too, and the check counts neither for nor against the score).
+    """
 
     check: str
     dataset: str
     type: str
+    status: str
     passed: bool
     failing_rows: int
     sample: str
@@ -148,27 +156,37 @@ class QualityReport:
 
     results: pd.DataFrame
 
+    def _judged(self) -> pd.DataFrame:
+        return self.results[self.results["status"] != "no_data"] if len(self.results) else self.results
+
     @property
     def score(self) -> float:
-        """% of checks passed, every check weighted equally (100.0 when nothing ran).
+        """% of the judged checks that passed, each weighted equally; NaN when no check had
+        enough data (a verdict on nothing is neither a pass nor a fail).
 
         The course's HIGH alert fires when this is below 80 ("Calidad de datos < 80%").
         """
-        if not len(self.results):
-            return 100.0
-        return float(100.0 * self.results["passed"].astype(bool).mean())
+        judged = self._judged()
+        return float(100.0 * judged["passed"].astype(bool).mean()) if len(judged) else math.nan
+
+    @property
+    def enough_data(self) -> bool:
+        """True when every check had enough data to judge."""
+        return bool(len(self.results)) and not (self.results["status"] == "no_data").any()
 
     @property
     def passed(self) -> bool:
-        """True when every check passed."""
-        return bool(self.results["passed"].all()) if len(self.results) else True
+        """True when at least one check was judged and every judged check passed."""
+        judged = self._judged()
+        return bool(len(judged)) and bool(judged["passed"].all())
 
     def failures(self) -> pd.DataFrame:
         """Only the failed checks."""
-        return self.results[~self.results["passed"].astype(bool)].reset_index(drop=True)
+        return self.results[self.results["status"] == "failed"].reset_index(drop=True)
 
     def __repr__(self) -> str:
-        return f"QualityReport(score={self.score:.1f}%, checks={len(self.results)}, failed={len(self.failures())})"
+        score = "n/a (sin datos)" if math.isnan(self.score) else f"{self.score:.1f}%"
+        return f"QualityReport(score={score}, checks={len(self.results)}, failed={len(self.failures())})"
 
 
 # ---------------------------------------------------------------------------
@@ -447,6 +465,10 @@ def run_suite(
         if check.dataset not in data:
             continue
         raw, frame = data[check.dataset]
+        lacking = _lacking_data(check, raw, frame)
+        if lacking:
+            results.append(CheckResult(check.name, check.dataset, check.type, "no_data", False, 0, "", f"{NO_DATA}: {lacking}"))
+            continue
         try:
             results.append(_RUNNERS[check.type](check, suite, raw, frame, ref))
         except (KeyError, TypeError, ValueError) as exc:  # a bad parameter fails its check, not the suite
@@ -455,6 +477,20 @@ def run_suite(
     frame["passed"] = frame["passed"].astype(bool)
     frame["failing_rows"] = frame["failing_rows"].astype("int64")
     return QualityReport(frame)
+
+
+def _lacking_data(check: Check, raw: list[Any] | None, frame: pd.DataFrame) -> str:
+    """Why a check's dataset is too small to judge ("" when it is enough): no record at all,
+    or fewer polls than a ``frozen_prices`` run needs."""
+    records = len(raw) if raw is not None else len(frame)
+    if not records:
+        return "0 registros"
+    if check.type == "frozen_prices":
+        need = int(check.params.get("min_polls", 5))
+        polls = int(frame.groupby("coin_id").size().max()) if len(frame) and "coin_id" in frame else 0
+        if polls < need:
+            return f"{polls} polls por moneda (la comprobación necesita {need})"
+    return ""
 
 
 def run_on_topic(kafka_layer: Any, topic: str, suite: Suite, n: int = 500, now: Any = None) -> QualityReport:
@@ -506,7 +542,8 @@ def _normalise_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _result(check: Check, passed: bool, failing: int, samples: list[str], detail: str = "") -> CheckResult:
     message = "" if passed else (f"{check.message} ({detail})" if detail else check.message)
-    return CheckResult(check.name, check.dataset, check.type, passed, int(failing), " | ".join(samples[:SAMPLE_SIZE]), message)
+    status = "passed" if passed else "failed"
+    return CheckResult(check.name, check.dataset, check.type, status, passed, int(failing), " | ".join(samples[:SAMPLE_SIZE]), message)
 
 
 def _rows_text(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import shutil
 import sys
+import time
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ from dataops.connect import ConnectClient
 from dataops.duck import DuckLayer
 from dataops.flink import FlinkClient
 from dataops.iceberg import IcebergLayer
-from dataops.errors import ConfigError, DataOpsError
+from dataops.errors import ConfigError, DataOpsError, StackError
 from dataops.kafka import KafkaLayer
 from dataops.monitor import Monitor
 from dataops.schema_registry import SchemaRegistryLayer
@@ -110,16 +111,76 @@ class Pipeline:
         """Stored samples of the last ``minutes`` (long format: ts, metric, labels…, value)."""
         return self.monitor.history(metric, minutes)
 
-    def health(self) -> pd.DataFrame:
-        """Green/amber/red per layer, from the newest metrics."""
-        return monitor_health(self.monitor.latest(), self.settings)
+    def health(self, wait_s: float = 0.0, progress: bool = True) -> pd.DataFrame:
+        """Green/amber/red per layer from the newest metrics; ``waiting`` while a layer has not reported.
+
+        Args:
+            wait_s: Wait up to this long until no layer is ``waiting`` (0: read once).
+            progress: While waiting, keep one line up to date with the layers still waiting.
+        """
+        deadline = time.monotonic() + wait_s
+        shown = False
+        while True:
+            h = monitor_health(self.monitor.latest(), self.settings, expected_since=self._expected_since())
+            waiting = h.loc[h["state"] == "waiting", "layer"].tolist()
+            left = deadline - time.monotonic()
+            if not waiting or left <= 0:
+                break
+            if progress:
+                line = f"esperando a que informen: {', '.join(waiting)} (quedan {left:.0f} s)"
+                print(f"\r  … {line:<90}", end="", flush=True)
+                shown = True
+            time.sleep(min(2.0, max(left, 0.1)))
+        if shown:
+            done = "todas las capas han informado" if not waiting else f"siguen sin informar: {', '.join(waiting)}"
+            print(f"\r  {'✔' if not waiting else '✘'} {done:<90}", flush=True)
+        return h
+
+    def wait_ready(self, timeout_s: float = 120.0, progress: bool = True) -> pd.DataFrame:
+        """Wait until every layer has reported and none is red; the health table.
+
+        Raises:
+            StackError: One line naming the first layer that is not ready after ``timeout_s``.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            h = self.health(wait_s=max(deadline - time.monotonic(), 0.0), progress=progress)
+            bad = h[h["state"].isin(["waiting", "red"])]
+            if bad.empty:
+                return h
+            if time.monotonic() >= deadline:
+                layer, detail = bad.iloc[0]["layer"], bad.iloc[0]["detail"]
+                raise StackError(
+                    f"the pipeline is not ready after {timeout_s:.0f} s: layer {layer}: {detail}",
+                    "see `dataops status` and `dataops logs COMPONENT`, or run `make up` again",
+                )
+            time.sleep(2.0)
+
+    def _expected_since(self) -> float | None:
+        """When every layer should have started reporting: the newest start of a stack component
+        or change of the pipeline set-up (local); the monitor's first sample otherwise."""
+        if self._stack is not None:
+            return self._stack.last_change()
+        first = self.monitor.store.query("pipeline_availability", since=time.time() - 86400)
+        return float(first["ts"].min().timestamp()) if len(first) else None
 
     # ---- the local stack ----------------------------------------------------
-    def up(self, setup: bool = True, progress: bool = True) -> pd.DataFrame:
-        """Start (or attach to) the local stack, then run the pipeline set-up."""
+    def up(self, setup: bool = True, progress: bool = True, ready_timeout_s: float | None = 120.0) -> pd.DataFrame:
+        """Start (or attach to) the local stack, run the pipeline set-up, and wait until it is ready.
+
+        Args:
+            setup: Run the pipeline set-up (topics, table, connectors, Flink job).
+            progress: Print one line per component and the layers still waiting.
+            ready_timeout_s: Wait this long for every layer to report (None: do not wait).
+
+        Raises:
+            StackError: A component did not start, or a layer is not ready in time (one line says which).
+        """
         self.stack.up(progress=progress)
         if setup:
             self.setup()
+            if ready_timeout_s is not None:
+                self.wait_ready(ready_timeout_s, progress=progress)
         return self.status()
 
     def down(self) -> list[str]:
@@ -134,7 +195,10 @@ class Pipeline:
 
     def setup(self) -> pd.DataFrame:
         """The course's setup-pipeline: topics and connector, idempotently."""
-        return _pipeline.setup(self.settings)
+        steps = _pipeline.setup(self.settings)
+        if self._stack is not None and _pipeline.changed(steps):
+            self._stack.mark_changed()
+        return steps
 
     # ---- environment --------------------------------------------------------
     def check_environment(self) -> pd.DataFrame:

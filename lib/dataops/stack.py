@@ -89,6 +89,11 @@ class StatePaths:
     def flink_connector_jar(self) -> Path:
         return self.root / "flink" / "connectors" / FLINK_KAFKA_JAR
 
+    @property
+    def changed_marker(self) -> Path:
+        """When the pipeline set-up last changed something (a UNIX time)."""
+        return self.run / "pipeline-changed"
+
     def pid_file(self, component: str) -> Path:
         return self.run / f"{component}.json"
 
@@ -631,6 +636,22 @@ class Stack:
             return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
             return None
+
+    def mark_changed(self) -> None:
+        """Record that the pipeline set-up just changed something (see :meth:`last_change`)."""
+        self.paths.run.mkdir(parents=True, exist_ok=True)
+        self.paths.changed_marker.write_text(f"{time.time()}\n")
+
+    def last_change(self) -> float | None:
+        """UNIX time of the newest component start or pipeline change: from then on, every
+        layer should report (None when nothing runs)."""
+        starts = [rec.get("started_at") for name in self.names if self.process(name) and (rec := self._record(name))]
+        try:
+            starts.append(float(self.paths.changed_marker.read_text()))
+        except (FileNotFoundError, ValueError):
+            pass
+        starts = [float(t) for t in starts if t]
+        return max(starts) if starts else None
 
     def pid(self, name: str) -> int | None:
         proc = self.process(name)

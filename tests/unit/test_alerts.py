@@ -180,6 +180,16 @@ def test_unknown_metric_reported_and_others_fire():
     assert nodata.iloc[0]["status"] == "no_data"
 
 
+def test_rules_on_a_fresh_stack_say_no_data_not_ok_or_unknown():
+    """Before the first commit there is no data_freshness sample: the rule has no verdict yet."""
+    fresh = history(frame("api_error_rate", [0.0, 0.0]))
+    res = alerts.evaluate(alerts.load_rules(), fresh)
+    assert one(res, "api_failure")["status"] == "ok"
+    for name in ("stale_data", "processing_lag", "frozen_prices", "data_quality", "price_anomaly"):
+        row = one(res, name)
+        assert row["status"] == "no_data" and not row["firing"], (name, row["status"])
+
+
 def test_evaluate_is_fast_enough():
     rng = np.random.default_rng(1)
     n = 100_000

@@ -81,6 +81,7 @@ def test_health_is_green_when_everything_is_fine_and_red_per_broken_layer():
         ("api_error_rate", "", "", "", 0.0),
         ("connector_status", "src", "RUNNING", "", 1.0),
         ("topic_lag", "", "", "crypto-explode", 3.0),
+        ("topic_lag", "", "", "connect-crypto-prices-iceberg", 7.0),
         ("flink_job_running", "", "", "", 1.0),
         ("data_freshness", "", "", "", 4.0),
         ("pipeline_availability", "", "", "", 100.0),
@@ -90,9 +91,37 @@ def test_health_is_green_when_everything_is_fine_and_red_per_broken_layer():
     assert (h["state"] == "green").all(), h
     broken = [r for r in fine if r[0] not in ("connector_status", "data_freshness")]
     broken += [("connector_status", "src", "PAUSED", "", 0.0), ("data_freshness", "", "", "", 900.0)]
-    broken = [("topic_lag", "", "", "crypto-explode", 5000.0) if r[0] == "topic_lag" else r for r in broken]
+    broken = [("topic_lag", "", "", "crypto-explode", 5000.0) if r[3] == "crypto-explode" else r for r in broken]
     h = health(_latest(broken), settings).set_index("layer")
     assert h.loc["Kafka Connect", "state"] == "red" and "PAUSED" in h.loc["Kafka Connect", "detail"]
     assert h.loc["Iceberg", "state"] == "red"
     assert h.loc["Kafka", "state"] == "red"
     assert h.loc["Flink", "state"] == "green"
+
+
+def test_no_sample_yet_is_waiting_with_what_it_waits_for_then_red_past_the_bound():
+    settings = load_settings(env_file="/nonexistent")
+    now = 1_800_000_000.0
+    # Right after set-up: only the source and Connect have reported; Flink committed, the sink not yet.
+    fresh = [
+        ("api_error_rate", "", "", "", 0.0),
+        ("connector_status", "src", "RUNNING", "", 1.0),
+        ("topic_lag", "", "", "crypto-explode", 3.0),
+        ("flink_job_running", "", "", "", 1.0),
+    ]
+    h = health(_latest(fresh), settings, expected_since=now - 20, now=now).set_index("layer")
+    assert h.loc["Kafka", "state"] == "waiting" and "sink de Iceberg" in h.loc["Kafka", "detail"], h
+    assert "Flink" not in h.loc["Kafka", "detail"]  # Flink's group has reported
+    assert h.loc["Iceberg", "state"] == "waiting" and "primer commit" in h.loc["Iceberg", "detail"]
+    assert h.loc["DuckDB", "state"] == "waiting"
+    assert h.loc["Fuente", "state"] == "green" and h.loc["Flink", "state"] == "green"
+    # Nothing at all yet: every layer waits, none is red and none is green.
+    empty = health(_latest([]), settings, expected_since=now - 5, now=now)
+    assert (empty["state"] == "waiting").all(), empty
+    assert empty["detail"].str.startswith("esperando").all()
+    # Still missing past the bound: red, and the detail says how long and what the bound is.
+    late = health(_latest(fresh), settings, expected_since=now - 400, now=now, grace_s=180).set_index("layer")
+    assert late.loc["Kafka", "state"] == "red" and "400 s (límite 180 s)" in late.loc["Kafka", "detail"], late
+    assert late.loc["Iceberg", "state"] == "red" and late.loc["Fuente", "state"] == "green"
+    # Unknown start time: a missing sample waits, it never fails on its own.
+    assert health(_latest(fresh), settings).set_index("layer").loc["Kafka", "state"] == "waiting"

@@ -69,3 +69,9 @@ def test_the_suite_runs_every_quality_every_s_on_the_last_window(monitor: Monito
     monitor._quality(now + 1 + QUALITY_EVERY_S, out)
     assert {s.metric for s in out} == {"quality_score", "frozen_coins"}
     assert all(ts >= now + 1 + QUALITY_EVERY_S - QUALITY_WINDOW_S for ts, _ in monitor._window)
+
+
+def test_no_quality_score_before_the_window_holds_enough_polls(monitor: Monitor) -> None:
+    """A fresh stack: 3 polls cannot show a 5-poll frozen run, so no score rather than a 100 % on nothing."""
+    assert feed(monitor, time.time(), 3) == {}
+    assert set(feed(monitor, time.time() + 60, 6)) == {"quality_score", "frozen_coins"}

@@ -82,6 +82,17 @@ def test_health_overview_unknown_state_is_grey_and_empty_is_annotated():
     assert len(empty.data) == 0 and plots.NO_DATA in annotation_texts(empty)
 
 
+def test_health_overview_waiting_has_its_own_colour_and_label():
+    from dataops.monitor import HEALTH_STATES
+
+    assert set(HEALTH_STATES) == set(plots.STATE_COLORS)  # every state health() emits has a colour
+    fig = plots.health_overview(pd.DataFrame({"layer": ["Kafka", "Flink"], "state": ["waiting", "green"], "detail": ["esperando x", ""]}))
+    colour = fig.data[0].marker.color[0]
+    assert colour == plots.STATE_COLORS["waiting"]
+    assert colour not in (plots.STATE_COLORS["green"], plots.STATE_COLORS["red"], plots.STATE_COLORS["amber"])
+    assert fig.data[0].customdata[0][0] == "esperando datos"
+
+
 # ---- metric_timeseries -----------------------------------------------------------------------
 def test_metric_timeseries_one_line_per_series_named_by_labels():
     fig = plots.metric_timeseries(LAG, "topic_lag")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -184,9 +185,20 @@ def test_frozen_coin_while_market_moves_is_flagged(suite: Suite) -> None:
 def test_quiet_market_and_short_runs_are_not_false_alarms(suite: Suite) -> None:
     quiet = polls(6, quiet=True)  # nothing moves at all: not a frozen coin
     assert result(run_suite(suite, polls=quiet, now=NOW), "raw_frozen_prices").passed
-    short = [poll(0), poll(1, frozen={"solana"}), poll(2, frozen={"solana"}), poll(3)]
+    short = [poll(0), poll(1, frozen={"solana"}), poll(2, frozen={"solana"}), poll(3), poll(4), poll(5)]
     short[1]["solana"]["usd"] = short[2]["solana"]["usd"] = 181.0  # one quiet stretch of 2 polls
     assert result(run_suite(suite, polls=short, now=NOW), "raw_frozen_prices").passed
+
+
+def test_too_few_records_is_no_data_not_a_pass_or_a_fail(suite: Suite) -> None:
+    few = run_suite(suite, polls=polls(4, frozen={"solana"}), now=NOW)  # 4 polls: a 5-poll run cannot exist yet
+    r = result(few, "raw_frozen_prices")
+    assert r.status == "no_data" and not r.passed and "4 polls" in r.message
+    assert result(few, "raw_schema").status == "passed" and not few.enough_data
+    assert few.score == 100.0 and few.passed and len(few.failures()) == 0  # judged on the checks that could run
+    nothing = run_suite(suite, polls=[], rows=rows_of(polls(6)).iloc[0:0], now=NOW)
+    assert set(nothing.results["status"]) == {"no_data"} and len(nothing.results) == 11
+    assert math.isnan(nothing.score) and not nothing.passed and "sin datos" in repr(nothing)
 
 
 def timed(items: list[dict], step_s: float = 30.0) -> list:
@@ -231,12 +243,14 @@ def test_suite_collects_every_failure_in_one_table(suite: Suite) -> None:
     del good[4]["cardano"]
     items = [*good, '{"bitcoin": {"usd": 1']
     report = run_suite(suite, polls=items, now=NOW + pd.Timedelta(hours=1))
-    assert list(report.results.columns) == ["check", "dataset", "type", "passed", "failing_rows", "sample", "message"]
+    assert list(report.results.columns) == ["check", "dataset", "type", "status", "passed", "failing_rows", "sample", "message"]
+    assert set(report.results["status"]) == {"failed"}
     assert len(report.results) == 5 and not report.results["passed"].any()
     assert report.score == 0.0 and report.score < 80
     assert len(report.failures()) == 5 and "score=0.0%" in repr(report)
     half = run_suite(suite, polls=polls(6), rows=rows_of(polls(6)).iloc[0:0], now=NOW)
-    assert 0 < half.score < 100  # empty rows: freshness and completeness fail, the rest pass
+    assert half.score == 100.0  # empty rows: their checks lack data, they neither pass nor fail
+    assert set(half.results.loc[half.results["dataset"] == "exploded_row", "status"]) == {"no_data"}
 
 
 @pytest.mark.parametrize(
