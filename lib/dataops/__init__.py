@@ -20,7 +20,7 @@ from dataops.errors import (
     UnknownFaultError,
 )
 from dataops.monitor import Monitor, start_monitoring
-from dataops.session import Pipeline, connect
+from dataops.pipeline import Pipeline, connect
 
 __all__ = [
     "ConfigError",

@@ -17,7 +17,7 @@ from dataops.errors import DataOpsError
 
 
 def _pipeline(args: argparse.Namespace):
-    from dataops.session import connect
+    from dataops.pipeline import connect
 
     return connect(profile=args.profile)
 

@@ -38,7 +38,7 @@ CHECKPOINT_COLUMNS = [
 EXPLODE_SQL = Path(__file__).with_name("sql") / "explode.sql"
 
 
-class FlinkClient:
+class FlinkLayer:
     """A thin client of the Flink REST API.
 
     Args:
@@ -424,7 +424,7 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
     Returns:
         What was done: ``running`` (left alone), ``submitted`` or ``resumed from chk-N``.
     """
-    client = FlinkClient(settings.flink_url)
+    client = FlinkLayer(settings.flink_url)
     live = client.live_job(settings.flink_job_name)
     if live:
         return f"running ({live['state']})"

@@ -1,158 +1,249 @@
-"""The course's "setup-pipeline" automation: topics and connector, idempotently."""
+"""One entry point: ``connect()`` builds every layer's client from the settings."""
 
 from __future__ import annotations
 
-import logging
+import platform
+import shutil
+import sys
 import time
+from typing import Any
 
 import pandas as pd
 
-from dataops.config import Settings
-from dataops.connect import ConnectClient
-from dataops.errors import ConfigError, StackError
+from dataops.config import Settings, load_settings
+from dataops.kafka_connect import ConnectLayer
+from dataops.duck import DuckLayer
+from dataops.flink import FlinkLayer
+from dataops.iceberg import IcebergLayer
+from dataops.errors import ConfigError, DataOpsError, StackError
 from dataops.kafka import KafkaLayer
-
-logger = logging.getLogger(__name__)
-
-CONNECTOR_CLASS = "org.dataops.connect.http.HttpSourceConnector"
-
-
-def topic_specs(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
-    """Topic name → (partitions, configs), with the course's settings (3 partitions, 7 days)."""
-    config = {"retention.ms": str(settings.topic_retention_ms), "cleanup.policy": "delete"}
-    return {
-        settings.topic_raw: (settings.topic_partitions, config),
-        settings.topic_exploded: (settings.topic_partitions, config),
-        settings.topic_dlq: (1, config),
-        # The Iceberg sink's coordination topic: never recreate it under the same connector name.
-        settings.topic_iceberg_control: (1, config),
-    }
+from dataops.monitor import Monitor
+from dataops.schema_registry import SchemaRegistryLayer
+from dataops.monitor import health as monitor_health
+from dataops import setup as _setup
+from dataops import stack as _stack
 
 
-def connector_config(settings: Settings) -> dict[str, str]:
-    """The HTTP source connector's config: one record per poll, the body as a string value."""
-    config = {
-        "connector.class": CONNECTOR_CLASS,
-        "tasks.max": "1",
-        "http.url": settings.price_url(),
-        "http.poll.interval.ms": str(int(settings.poll_interval_s * 1000)),
-        "kafka.topic": settings.topic_raw,
-        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "exactly.once.support": "required",
-    }
-    if settings.profile == "confluent" and settings.coingecko_api_key is not None:
-        config["http.api.key"] = settings.coingecko_api_key.get_secret_value()
-    return config
+class _LocalOnly:
+    """Stands in for a layer the active profile does not offer: any use is one clear line."""
+
+    def __init__(self, layer: str, hint: str) -> None:
+        self._layer = layer
+        self._hint = hint
+
+    def __getattr__(self, name: str):
+        raise ConfigError(f"{self._layer} is not inspected in the 'confluent' profile", self._hint)
+
+    def __repr__(self) -> str:
+        return f"<{self._layer}: local profile only>"
 
 
-def iceberg_sink_config(settings: Settings) -> dict[str, str]:
-    """The Tableflow stage: Apache Iceberg's Kafka Connect sink, exactly once.
+class Pipeline:
+    """The pipeline of the active profile, one attribute per layer.
 
-    The task writes data files, then commits the input offsets and its control events
-    in one Kafka transaction; the coordinator commits the table every
-    ``iceberg_commit_interval_s`` and records its control offsets in the snapshot summary.
+    Attributes:
+        settings: The loaded :class:`~dataops.config.Settings`.
+        source: Client of the CoinGecko API (the simulator in the local profile).
+        kafka: The Kafka layer.
+        connect: The Kafka Connect REST client.
+        flink: The Flink REST client.
+        iceberg: The Iceberg catalog and tables (Tableflow's REST catalog in ``confluent``).
+        schema_registry: Subjects and schemas (``confluent`` profile).
     """
-    from dataops.iceberg import TABLE, IcebergLayer
 
-    timeouts = {"session.timeout.ms": "10000", "heartbeat.interval.ms": "3000"}
-    return {
-        "connector.class": "org.apache.iceberg.connect.IcebergSinkConnector",
-        "tasks.max": "1",
-        "topics": settings.topic_exploded,
-        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "value.converter.schemas.enable": "false",
-        "consumer.override.isolation.level": "read_committed",
-        **{f"consumer.override.{k}": v for k, v in timeouts.items()},
-        "iceberg.tables": TABLE,
-        # The table is created by pyiceberg with typed timestamps; auto-create would make strings.
-        "iceberg.tables.auto-create-enabled": "false",
-        "iceberg.tables.evolve-schema-enabled": "false",
-        "iceberg.control.topic": settings.topic_iceberg_control,
-        "iceberg.control.commit.interval-ms": str(int(settings.iceberg_commit_interval_s * 1000)),
-        "iceberg.control.commit.timeout-ms": "10000",
-        **IcebergLayer(settings).java_catalog_config(),
-        "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}",
-        **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
-    }
+    def __init__(self, settings: Settings) -> None:
+        from dataops.source import SimulatorClient
 
+        self.settings = settings
+        self.source = SimulatorClient(settings.simulator_url)
+        self.kafka = KafkaLayer(settings)
+        self.connect = ConnectLayer(settings.connect_url)
+        self.flink = FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
+        self.iceberg = IcebergLayer(settings)
+        self.schema_registry = SchemaRegistryLayer(settings)
+        if settings.profile == "confluent":
+            # Kafka is read from Confluent Cloud with the same calls; these layers are cloud services.
+            cloud = "use the Confluent Cloud console, or DATAOPS_PROFILE=local for the local pipeline"
+            self.source = _LocalOnly("the CoinGecko simulator", cloud)  # type: ignore[assignment]
+            self.connect = _LocalOnly("Kafka Connect (managed connectors)", cloud)  # type: ignore[assignment]
+            self.flink = _LocalOnly("Flink (Confluent Cloud Flink statements)", cloud)  # type: ignore[assignment]
+        self._duck: DuckLayer | None = None
+        self._monitor: Monitor | None = None
+        self._stack = _stack.Stack(settings) if settings.profile == "local" else None
 
-def ensure_topics(settings: Settings) -> pd.DataFrame:
-    kafka = KafkaLayer(settings)
-    rows = []
-    for name, (partitions, config) in topic_specs(settings).items():
-        action = kafka.ensure_topic(name, partitions, config)
-        rows.append({"step": f"topic {name}", "action": action})
-    return pd.DataFrame(rows)
+    def __repr__(self) -> str:
+        return f"Pipeline(profile={self.settings.profile!r}, kafka={self.settings.bootstrap_servers!r})"
 
-
-def deploy_connector(settings: Settings, name: str | None = None, wanted: dict[str, str] | None = None, wait_s: float = 60.0) -> pd.DataFrame:
-    """Create or update a connector (default: the HTTP source) and wait until its task runs."""
-    if settings.profile != "local":
-        raise ConfigError(
-            "the confluent profile uses Confluent Cloud's managed connectors and Tableflow",
-            "create them in Confluent Cloud; `dataops pipeline setup` only creates the topics there",
-        )
-    client = ConnectClient(settings.connect_url)
-    name = name or settings.connector_name
-    wanted = wanted or connector_config(settings)
-    current = client.config(name)
-    if current is None:
-        action = "created"
-    elif {k: v for k, v in current.items() if k != "name"} != wanted:
-        action = "updated"
-    else:
-        action = "unchanged"
-    if action != "unchanged":
-        client.put_config(name, wanted)
-    state = wait_running(client, name, wait_s)
-    return pd.DataFrame([{"step": f"connector {name}", "action": f"{action}, {state}"}])
-
-
-def wait_running(client: ConnectClient, name: str, wait_s: float = 60.0) -> str:
-    """Wait until the connector and its task are RUNNING; a FAILED task raises."""
-    deadline = time.monotonic() + wait_s
-    state = "UNASSIGNED"
-    while time.monotonic() < deadline:
-        try:
-            status = client.status(name)
-        except Exception:  # noqa: BLE001 - status not there yet right after creation
-            time.sleep(0.5)
-            continue
-        tasks = status.get("tasks", [])
-        states = [status["connector"]["state"], *(t["state"] for t in tasks)]
-        if "FAILED" in states:
-            trace = next((t.get("trace", "") for t in tasks if t["state"] == "FAILED"), "")
-            raise StackError(
-                f"connector {name} FAILED: {trace.strip().splitlines()[0] if trace else 'see the Connect log'}",
-                "see `dataops logs connect`",
+    @property
+    def stack(self) -> _stack.Stack:
+        if self._stack is None:
+            raise ConfigError(
+                "the local stack is not used by the 'confluent' profile",
+                "set DATAOPS_PROFILE=local to run the pipeline on this machine",
             )
-        if tasks and all(s == "RUNNING" for s in states):
-            return "RUNNING"
-        state = "/".join(states)
-        time.sleep(0.5)
-    raise StackError(f"connector {name} is not RUNNING after {wait_s:.0f} s ({state})", "see `dataops logs connect`")
+        return self._stack
+
+    @property
+    def duck(self) -> DuckLayer:
+        """DuckDB with the Iceberg table queryable by name (opened on first use)."""
+        if self.settings.profile != "local":
+            raise ConfigError(
+                "DuckDB reads the local Iceberg table only",
+                "in the confluent profile use p.iceberg.read(name) (pyiceberg over Tableflow's catalog)",
+            )
+        if self._duck is None:
+            self._duck = DuckLayer(self.iceberg)
+        return self._duck
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run a DuckDB query on the newest Iceberg data."""
+        return self.duck.query(query)
+
+    # ---- monitoring -------------------------------------------------------------
+    @property
+    def monitor(self) -> Monitor:
+        """Reads the metrics store that the stack's monitor component writes."""
+        if self._monitor is None:
+            self._monitor = Monitor(self.settings, interval_s=self.settings.monitor_interval_s)
+        return self._monitor
+
+    def metrics(self, metric: str | list[str] | None = None, minutes: float = 15.0) -> pd.DataFrame:
+        """Stored samples of the last ``minutes`` (long format: ts, metric, labels…, value)."""
+        return self.monitor.history(metric, minutes)
+
+    def health(self, wait_s: float = 0.0, progress: bool = True) -> pd.DataFrame:
+        """Green/amber/red per layer from the newest metrics; ``waiting`` while a layer has not reported.
+
+        Args:
+            wait_s: Wait up to this long until no layer is ``waiting`` (0: read once).
+            progress: While waiting, keep one line up to date with the layers still waiting.
+        """
+        deadline = time.monotonic() + wait_s
+        shown = False
+        while True:
+            h = monitor_health(self.monitor.latest(), self.settings, expected_since=self._expected_since())
+            waiting = h.loc[h["state"] == "waiting", "layer"].tolist()
+            left = deadline - time.monotonic()
+            if not waiting or left <= 0:
+                break
+            if progress:
+                line = f"esperando a que informen: {', '.join(waiting)} (quedan {left:.0f} s)"
+                print(f"\r  … {line:<90}", end="", flush=True)
+                shown = True
+            time.sleep(min(2.0, max(left, 0.1)))
+        if shown:
+            done = "todas las capas han informado" if not waiting else f"siguen sin informar: {', '.join(waiting)}"
+            print(f"\r  {'✔' if not waiting else '✘'} {done:<90}", flush=True)
+        return h
+
+    def wait_ready(self, timeout_s: float = 120.0, progress: bool = True) -> pd.DataFrame:
+        """Wait until every layer has reported and none is red; the health table.
+
+        Raises:
+            StackError: One line naming the first layer that is not ready after ``timeout_s``.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            h = self.health(wait_s=max(deadline - time.monotonic(), 0.0), progress=progress)
+            bad = h[h["state"].isin(["waiting", "red"])]
+            if bad.empty:
+                return h
+            if time.monotonic() >= deadline:
+                layer, detail = bad.iloc[0]["layer"], bad.iloc[0]["detail"]
+                raise StackError(
+                    f"the pipeline is not ready after {timeout_s:.0f} s: layer {layer}: {detail}",
+                    "see `dataops status` and `dataops logs COMPONENT`, or run `make up` again",
+                )
+            time.sleep(2.0)
+
+    def _expected_since(self) -> float | None:
+        """When every layer should have started reporting: the newest start of a stack component
+        or change of the pipeline set-up (local); the monitor's first sample otherwise."""
+        if self._stack is not None:
+            return self._stack.last_change()
+        first = self.monitor.store.query("pipeline_availability", since=time.time() - 86400)
+        return float(first["ts"].min().timestamp()) if len(first) else None
+
+    # ---- the local stack ----------------------------------------------------
+    def up(self, setup: bool = True, progress: bool = True, ready_timeout_s: float | None = 120.0) -> pd.DataFrame:
+        """Start (or attach to) the local stack, run the pipeline set-up, and wait until it is ready.
+
+        Args:
+            setup: Run the pipeline set-up (topics, table, connectors, Flink job).
+            progress: Print one line per component and the layers still waiting.
+            ready_timeout_s: Wait this long for every layer to report (None: do not wait).
+
+        Raises:
+            StackError: A component did not start, or a layer is not ready in time (one line says which).
+        """
+        self.stack.up(progress=progress)
+        if setup:
+            self.setup()
+            if ready_timeout_s is not None:
+                self.wait_ready(ready_timeout_s, progress=progress)
+        return self.status()
+
+    def down(self) -> list[str]:
+        return self.stack.down()
+
+    def status(self) -> pd.DataFrame:
+        """Component, pid, port, health, uptime: one row each."""
+        return self.stack.status()
+
+    def logs(self, component: str, lines: int = 50) -> str:
+        return self.stack.logs(component, lines)
+
+    def setup(self) -> pd.DataFrame:
+        """The course's setup-pipeline: topics and connector, idempotently."""
+        steps = _setup.setup(self.settings)
+        if self._stack is not None and _setup.changed(steps):
+            self._stack.mark_changed()
+        return steps
+
+    # ---- environment --------------------------------------------------------
+    def check_environment(self) -> pd.DataFrame:
+        """Python, Java, Maven and the downloaded artifacts, one row each."""
+        paths = _stack.StatePaths(self.settings.state_dir)
+        java = _stack.java_version()
+        mvn = shutil.which("mvn")
+        rows = [
+            ("python", platform.python_version(), sys.version_info[:2] == (3, 11), "Python 3.11"),
+            ("java", java or "missing", bool(java), "OpenJDK 17: `apt-get install openjdk-17-jdk-headless`"),
+            ("maven", mvn or "missing", bool(mvn), "`apt-get install maven`"),
+            (
+                "kafka + connect jars",
+                str(paths.lib) if _stack.artifacts_present(paths) else "not downloaded",
+                _stack.artifacts_present(paths),
+                "`make up` downloads them",
+            ),
+        ]
+        return pd.DataFrame(rows, columns=["check", "found", "ok", "if not ok"])
 
 
-def setup(settings: Settings) -> pd.DataFrame:
-    """The course's setup-pipeline, idempotent: topics, Iceberg table, source connector,
-    Flink explode job, Iceberg sink. Each step says what it did."""
-    from dataops.flink import ensure_explode_job
-    from dataops.iceberg import TABLE, IcebergLayer
+def connect(profile: str | None = None, **overrides: Any) -> Pipeline:
+    """Load the settings and return the :class:`Pipeline` of that profile.
 
-    frames = [ensure_topics(settings)]
-    if settings.profile == "local":
-        frames.append(pd.DataFrame([{"step": f"iceberg table {TABLE}", "action": IcebergLayer(settings).ensure_table()}]))
-        frames.append(deploy_connector(settings))
-        frames.append(pd.DataFrame([{"step": f"flink job {settings.flink_job_name}", "action": ensure_explode_job(settings)}]))
-        frames.append(deploy_connector(settings, settings.iceberg_connector_name, iceberg_sink_config(settings)))
-    return pd.concat(frames, ignore_index=True)
+    Args:
+        profile: ``local`` (default) or ``confluent``; None reads ``DATAOPS_PROFILE``.
+        **overrides: Any :class:`~dataops.config.Settings` field.
+    """
+    if profile is not None:
+        overrides["profile"] = profile
+    _one_line_errors_in_notebooks()
+    return Pipeline(load_settings(**overrides))
 
 
-_NO_OP = ("exists", "unchanged", "running")
+def _one_line_errors_in_notebooks() -> None:
+    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
 
+    def show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
+        return [f"{etype.__name__}: {value}"]
 
-def changed(steps: pd.DataFrame) -> bool:
-    """True when a :func:`setup` step created, updated or (re)submitted something."""
-    return any(not str(action).startswith(_NO_OP) for action in steps["action"])
+    shell.set_custom_exc((DataOpsError,), show)

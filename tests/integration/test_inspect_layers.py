@@ -189,11 +189,11 @@ def test_missing_table_is_one_clear_line_for_every_iceberg_inspector(pipeline):
 
 def test_a_layer_that_is_down_is_one_line_naming_it():
     from dataops.errors import ServiceUnavailableError
-    from dataops.flink import FlinkClient
+    from dataops.flink import FlinkLayer
     from dataops.source import SimulatorClient
 
     for call, component in (
-        (lambda: FlinkClient("http://127.0.0.1:1", timeout=2).job_details(), "Flink"),
+        (lambda: FlinkLayer("http://127.0.0.1:1", timeout=2).job_details(), "Flink"),
         (lambda: SimulatorClient("http://127.0.0.1:1", timeout=2).requests(), "CoinGecko simulator"),
     ):
         with pytest.raises(ServiceUnavailableError) as exc:

@@ -13,7 +13,7 @@ from dataops.errors import DataOpsError, ServiceUnavailableError
 logger = logging.getLogger(__name__)
 
 
-class ConnectClient:
+class ConnectLayer:
     """A thin client of the Kafka Connect REST API.
 
     Args:
