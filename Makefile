@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 	@command -v java >/dev/null || { echo "error: java is missing: install OpenJDK 17 (apt-get install openjdk-17-jdk-headless, or conda env create -f environment.yml)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "error: mvn is missing: install Maven (apt-get install maven, or conda env create -f environment.yml)"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
 venv: $(BIN)/.installed  ## create .venv and install the library

@@ -12,6 +12,7 @@ from dataops.config import Settings, load_settings
 from dataops.errors import (
     ConfigError,
     DataOpsError,
+    HTTPError,
     PortInUseError,
     ServiceUnavailableError,
     StackError,
@@ -26,6 +27,7 @@ __all__ = [
     "ConfigError",
     "Monitor",
     "DataOpsError",
+    "HTTPError",
     "Pipeline",
     "PortInUseError",
     "ServiceUnavailableError",

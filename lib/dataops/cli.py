@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from dataops.errors import DataOpsError
@@ -63,7 +62,7 @@ def cmd_install(args: argparse.Namespace) -> int:
     from dataops import stack
 
     p = _pipeline(args)
-    paths = stack.StatePaths(p.settings.state_dir)
+    paths = p.settings.paths
     stack.install_artifacts(paths)
     print(f"JVM artifacts in {paths.lib} and {paths.plugins}")
     return 0
@@ -120,7 +119,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         results = alerts.evaluate(rules, p.metrics(minutes=args.minutes))
         _print_frame(results[columns] if args.all else results[results["status"] != "ok"][columns])
         return 1 if (results["status"] == "firing").any() else 0
-    log = Path(p.settings.state_dir) / "alerts" / "alerts.jsonl"
+    log = p.settings.paths.alert_log
     manager = alerts.AlertManager(notifiers=[alerts.ConsoleNotifier(), alerts.LogFileNotifier(log)])
     print(f"Evaluating {len(rules)} rules every {args.watch:g} s (events also in {log}); Ctrl-C to stop.", flush=True)
     while True:

@@ -16,9 +16,13 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dataops.errors import ConfigError
+from dataops.paths import StatePaths
 
 ENV_PREFIX = "DATAOPS_"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The rule, suite, schema and scenario files the library reads: package data (in the
+# checkout, ``lib/dataops/data`` is a link to the top-level ``data/`` folder).
+DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_COINS = ("bitcoin", "ethereum", "binancecoin", "cardano", "solana")
 
 # The fixed ports of the local stack (documented in the README).
@@ -87,6 +91,7 @@ class Settings(BaseSettings):
     flink_job_name: str = "crypto-explode"
     iceberg_commit_interval_s: float = Field(default=5.0, gt=0, le=60)
     iceberg_connector_name: str = "crypto-prices-iceberg"
+    iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^\w+\.\w+$", description="namespace.table of the exploded rows")
     topic_iceberg_control: str = "crypto-iceberg-control"
 
     # Confluent Cloud profile
@@ -112,7 +117,12 @@ class Settings(BaseSettings):
             return [c.strip() for c in value.split(",") if c.strip()]
         return value
 
-    # ---- derived addresses -------------------------------------------------
+    # ---- derived paths and addresses ---------------------------------------
+    @property
+    def paths(self) -> StatePaths:
+        """The state folder's layout (the one place that joins state paths)."""
+        return StatePaths(Path(self.state_dir))
+
     @property
     def bootstrap_servers(self) -> str:
         """Kafka bootstrap servers of the active profile."""

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dataops.iceberg import TABLE, IcebergLayer
+from dataops.contract import contract_for
+from dataops.iceberg import IcebergLayer
 
 
 def extension_file(name: str) -> Path:
@@ -34,14 +35,16 @@ def _metadata_path(location: str) -> str:
 class DuckLayer:
     """A DuckDB connection where Iceberg tables are views named like the table.
 
-    ``crypto.crypto_prices_exploded`` is the view ``crypto_prices_exploded`` (and
-    ``crypto.crypto_prices_exploded`` too). Each :meth:`query` first points the
-    views at the newest snapshot.
+    ``crypto.crypto_prices_exploded`` (the ``iceberg_table`` setting) is the view
+    ``crypto_prices_exploded`` (and ``crypto.crypto_prices_exploded`` too). Each
+    :meth:`query` first points the views at the newest snapshot.
     """
 
-    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] = (TABLE,), threads: int | None = None) -> None:
+    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] | None = None, threads: int | None = None) -> None:
         self.iceberg = iceberg
-        self.tables = tables
+        self.tables = tables or (iceberg.settings.iceberg_table,)
+        self.view = iceberg.settings.iceberg_table.split(".", 1)[1]  # the exploded rows, by their short name
+        self.price = contract_for(iceberg.settings).price
         self._locations: dict[str, str] = {}
         config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         if threads:
@@ -75,32 +78,30 @@ class DuckLayer:
 
     def per_coin(self) -> pd.DataFrame:
         """The course's first query: records per coin, average price, first and last event time."""
+        price, view = self.price, self.view
         return self.query(
-            """
-            SELECT coin_id, count(*) AS records, avg(usd) AS avg_usd,
+            f"""
+            SELECT coin_id, count(*) AS records, avg({price}) AS avg_{price},
                    min(event_time) AS first_event, max(event_time) AS last_event
-            FROM crypto_prices_exploded GROUP BY coin_id ORDER BY coin_id
+            FROM {view} GROUP BY coin_id ORDER BY coin_id
             """
         )
 
     def trends(self, minutes: int = 10) -> pd.DataFrame:
         """Tumbling-window trends per coin: average, volatility (stddev) and direction."""
+        price, view = self.price, self.view
         return self.query(
             f"""
             SELECT coin_id, time_bucket(INTERVAL '{int(minutes)} minutes', event_time) AS window_start,
-                   count(*) AS records, avg(usd) AS avg_usd, stddev_samp(usd) AS volatility,
-                   arg_min(usd, event_time) AS first_usd, arg_max(usd, event_time) AS last_usd,
-                   CASE WHEN arg_max(usd, event_time) > arg_min(usd, event_time) THEN 'up'
-                        WHEN arg_max(usd, event_time) < arg_min(usd, event_time) THEN 'down'
+                   count(*) AS records, avg({price}) AS avg_{price}, stddev_samp({price}) AS volatility,
+                   arg_min({price}, event_time) AS first_{price}, arg_max({price}, event_time) AS last_{price},
+                   CASE WHEN arg_max({price}, event_time) > arg_min({price}, event_time) THEN 'up'
+                        WHEN arg_max({price}, event_time) < arg_min({price}, event_time) THEN 'down'
                         ELSE 'flat' END AS direction
-            FROM crypto_prices_exploded GROUP BY ALL ORDER BY coin_id, window_start
+            FROM {view} GROUP BY ALL ORDER BY coin_id, window_start
             """
         )
 
     def close(self) -> None:
         self.con.close()
 
-
-def connect_duckdb(iceberg: IcebergLayer, tables: tuple[str, ...] = (TABLE,)) -> duckdb.DuckDBPyConnection:
-    """One call: a DuckDB connection with the Iceberg tables queryable by name."""
-    return DuckLayer(iceberg, tables).con

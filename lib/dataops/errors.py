@@ -52,6 +52,24 @@ class ServiceUnavailableError(DataOpsError):
         )
 
 
+class HTTPError(DataOpsError):
+    """A layer's REST API answered with an error status.
+
+    Attributes:
+        component: Who answered ("Kafka Connect", "Flink", …).
+        status: The HTTP status code.
+        method: The request's method.
+        path: The request's path.
+    """
+
+    def __init__(self, component: str, status: int, method: str, path: str, detail: str = "", hint: str | None = None) -> None:
+        self.component = component
+        self.status = status
+        self.method = method
+        self.path = path
+        super().__init__(f"{component} answered {status} to {method} {path}" + (f": {detail}" if detail else ""), hint)
+
+
 class StackError(DataOpsError):
     """A component of the local stack failed to start or to be set up."""
 
@@ -62,3 +80,31 @@ class UnknownFaultError(DataOpsError, ValueError):
 
 class UnknownCoinError(DataOpsError, ValueError):
     """A coin id the simulator does not serve."""
+
+
+class SuiteError(ConfigError):
+    """A quality suite (YAML) or one of its schemas is malformed."""
+
+
+class SchemaError(DataOpsError):
+    """A JSON schema uses a keyword the small validator does not implement."""
+
+
+class AlertConfigError(ConfigError):
+    """A rules or levels file (or a :class:`~dataops.alerts.Rule`) is invalid."""
+
+
+class AlertDeliveryError(DataOpsError):
+    """A notifier could not deliver an alert."""
+
+
+class ScenarioError(ConfigError):
+    """A scenario file is missing or malformed, or a replay cannot run."""
+
+
+class BadRequestError(DataOpsError):
+    """A control-API request the simulator refuses; it answers 400 with ``message`` and ``kind``."""
+
+    def __init__(self, message: str, kind: str = "invalid_request") -> None:
+        self.kind = kind
+        super().__init__(message)

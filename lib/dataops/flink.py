@@ -1,26 +1,25 @@
-"""Flink layer: the session cluster's REST API and the course's explode job."""
+"""Flink layer: the session cluster's REST API (jobs, vertices, checkpoints).
+
+The course's explode job (its SQL, configuration and submission) lives in
+:mod:`dataops.explode_job`.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import requests
 
-from dataops.config import PROJECT_ROOT, Settings
-from dataops.errors import DataOpsError, ServiceUnavailableError, StackError
+from dataops.config import Settings
+from dataops.errors import DataOpsError, HTTPError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
 TERMINAL = {"FINISHED", "CANCELED", "FAILED"}
-DEFAULT_JOB = "crypto-explode"
+DEFAULT_JOB = Settings.model_fields["flink_job_name"].default
 BACKPRESSURE_LEVELS = ("ok", "low", "high")  # worst last
 JOB_DETAIL_COLUMNS = [
     "name", "jid", "state", "start_time", "uptime_s", "restarts", "records_in", "records_out",
@@ -35,7 +34,6 @@ CHECKPOINT_COLUMNS = [
     "checkpoint_id", "status", "type", "triggered_at", "completed_at", "duration_ms",
     "state_size_bytes", "checkpointed_size_bytes", "acked_subtasks", "subtasks", "path", "failure",
 ]  # fmt: skip
-EXPLODE_SQL = Path(__file__).with_name("sql") / "explode.sql"
 
 
 class FlinkLayer:
@@ -59,7 +57,7 @@ class FlinkLayer:
         except requests.RequestException:
             raise ServiceUnavailableError("Flink", self.url) from None
         if resp.status_code >= 400:
-            raise DataOpsError(f"Flink answered {resp.status_code} to GET {path}: {resp.text[:200]}")
+            raise HTTPError("Flink", resp.status_code, "GET", path, resp.text[:200])
         return resp.json()
 
     def overview(self) -> dict[str, Any]:
@@ -211,7 +209,7 @@ class FlinkLayer:
         if resp.status_code == 404:
             return None
         if resp.status_code >= 400:
-            raise DataOpsError(f"Flink answered {resp.status_code} to GET {path}: {resp.text[:200]}")
+            raise HTTPError("Flink", resp.status_code, "GET", path, resp.text[:200])
         return resp.json()
 
     def _checkpoint_stats(self, job: dict[str, Any]) -> dict[str, Any] | None:
@@ -334,111 +332,3 @@ class FlinkLayer:
 def _ts_ms(value: Any) -> pd.Timestamp:
     """A Flink epoch-millisecond timestamp as UTC (NaT when unset: Flink writes 0 or -1)."""
     return pd.to_datetime(value, unit="ms", utc=True) if isinstance(value, (int, float)) and value > 0 else pd.NaT
-
-
-def _job_ids_file(settings: Settings) -> Path:
-    return Path(settings.state_dir) / "data" / "flink" / "checkpoints" / f".{settings.flink_job_name}.job-ids"
-
-
-def latest_checkpoint(settings: Settings) -> Path | None:
-    """Newest retained checkpoint of any earlier run of the explode job."""
-    ids_file = _job_ids_file(settings)
-    if not ids_file.exists():
-        return None
-    root = ids_file.parent
-    metas = [m for jid in ids_file.read_text().split() for m in (root / jid).glob("chk-*/_metadata")]
-    return max(metas, key=lambda m: m.stat().st_mtime).parent if metas else None
-
-
-def job_config(settings: Settings, paths_root: Path) -> dict[str, str]:
-    """Flink configuration of the explode job (checkpointing on, exactly once)."""
-    from dataops.stack import StatePaths
-
-    paths = StatePaths(paths_root)
-    return {
-        "execution.target": "remote",
-        "rest.address": settings.host,
-        "rest.port": str(settings.flink_port),
-        "pipeline.name": settings.flink_job_name,
-        "pipeline.jars": paths.flink_connector_jar.as_uri(),
-        "parallelism.default": str(settings.flink_parallelism),
-        "execution.checkpointing.interval": f"{int(settings.flink_checkpoint_interval_s * 1000)} ms",
-        "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "execution.checkpointing.dir": (paths.data / "flink" / "checkpoints").as_uri(),
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
-        "table.local-time-zone": "UTC",
-        "table.exec.source.idle-timeout": "30 s",
-    }
-
-
-def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
-    """Plan and submit the explode job in a child process; returns the job id."""
-    from dataops.stack import StatePaths
-
-    paths = StatePaths(Path(settings.state_dir))
-    params = {
-        "bootstrap": f"{settings.host}:{settings.kafka_port}",
-        "source_topic": settings.topic_raw,
-        "good_topic": settings.topic_exploded,
-        "dlq_topic": settings.topic_dlq,
-        "group_id": settings.flink_job_name,
-        "txn_prefix": settings.flink_job_name,
-    }
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(paths.flink_python), str(PROJECT_ROOT / "lib")])
-    env["_python_worker_execution_mode"] = "process"
-    cmd = [
-        sys.executable, "-m", "dataops.flink_submit",
-        "--sql", str(EXPLODE_SQL),
-        "--params", json.dumps(params),
-        "--config", json.dumps(job_config(settings, paths.root)),
-    ]  # fmt: skip
-    if restore:
-        cmd += ["--restore", str(restore)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    log = paths.log_file("flink-submit")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as fh:
-        fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} submit (restore={restore}) =====\n")
-        fh.write(out.stdout + out.stderr)
-    result = {}
-    for line in reversed(out.stdout.strip().splitlines()):
-        if line.startswith("{"):
-            result = json.loads(line)
-            break
-    if out.returncode != 0 or "jid" not in result:
-        raise StackError(
-            f"submitting the Flink job failed ({result.get('error') or (out.stderr.strip().splitlines() or ['?'])[-1][:200]})",
-            f"see {log}",
-        )
-    ids = _job_ids_file(settings)
-    ids.parent.mkdir(parents=True, exist_ok=True)
-    with ids.open("a") as fh:
-        fh.write(result["jid"] + "\n")
-    return result["jid"]
-
-
-def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
-    """Submit the explode job unless a copy is alive; resume from the last checkpoint.
-
-    Returns:
-        What was done: ``running`` (left alone), ``submitted`` or ``resumed from chk-N``.
-    """
-    client = FlinkLayer(settings.flink_url)
-    live = client.live_job(settings.flink_job_name)
-    if live:
-        return f"running ({live['state']})"
-    restore = latest_checkpoint(settings)
-    try:
-        jid = submit_sql_job(settings, restore)
-    except StackError:
-        if restore is None:
-            raise
-        # An incompatible checkpoint (the SQL changed): start from the committed group offsets.
-        logger.warning("could not resume from %s; submitting from the committed offsets", restore)
-        restore = None
-        jid = submit_sql_job(settings, None)
-    state = client.wait_running(jid, wait_s)
-    if state != "RUNNING":
-        raise StackError(f"the Flink job {settings.flink_job_name} is {state}", "see `dataops logs flink-jobmanager`")
-    return f"resumed from {restore.name}" if restore else "submitted"

@@ -9,51 +9,57 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from dataops.config import Settings
+from dataops.contract import contract_for
 from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
 CATALOG_NAME = "iceberg"
-NAMESPACE = "crypto"
-TABLE = f"{NAMESPACE}.crypto_prices_exploded"
 VALID_THROUGH = "kafka.connect.valid-through-ts"
 FILE_COLUMNS = ["path", "format", "records", "size_bytes", "snapshot_id", "added_at", "sequence_number"]
 SCHEMA_COLUMNS = ["schema_id", "current", "field_id", "name", "type", "required", "doc"]
 LAG_COLUMNS = ["topic", "partition", "covered", "end_offset", "lag", "last_commit_at", "valid_through"]
 
 
-def exploded_schema():
-    """Schema of the exploded rows (one per coin per poll), as the Flink job writes them."""
-    from pyiceberg.schema import Schema
-    from pyiceberg.types import DoubleType, LongType, NestedField, StringType, TimestamptzType
+def sql_catalog(layer: IcebergLayer):
+    """The local profile's catalog: pyiceberg's SqlCatalog on the SQLite file the Iceberg sink shares."""
+    from pyiceberg.catalog.sql import SqlCatalog
 
-    return Schema(
-        NestedField(1, "coin_id", StringType(), required=False),
-        NestedField(2, "usd", DoubleType(), required=False),
-        NestedField(3, "usd_market_cap", DoubleType(), required=False),
-        NestedField(4, "usd_24h_vol", DoubleType(), required=False),
-        NestedField(5, "usd_24h_change", DoubleType(), required=False),
-        NestedField(6, "last_updated_at", LongType(), required=False),
-        NestedField(7, "event_time", TimestamptzType(), required=False),
-        NestedField(8, "processed_at", TimestamptzType(), required=False),
-    )
+    layer.warehouse.mkdir(parents=True, exist_ok=True)
+    return SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{layer.catalog_file}", warehouse=layer.warehouse.as_uri())
+
+
+def tableflow_catalog(layer: IcebergLayer):
+    """The confluent profile's catalog: Tableflow's Iceberg REST catalog, authenticated with a
+    Tableflow API key and secret (``DATAOPS_TABLEFLOW_*``)."""
+    from pyiceberg.catalog.rest import RestCatalog
+
+    s = layer.settings
+    s.require("tableflow_endpoint", "tableflow_api_key", "tableflow_api_secret")
+    credential = f"{s.tableflow_api_key.get_secret_value()}:{s.tableflow_api_secret.get_secret_value()}"  # type: ignore[union-attr]
+    return RestCatalog("tableflow", uri=str(s.tableflow_endpoint), credential=credential)
 
 
 class IcebergLayer:
-    """The local Iceberg catalog and its tables.
+    """The Iceberg catalog and its tables.
 
     Args:
         settings: The loaded settings.
+        catalog_factory: Builds the catalog (:func:`sql_catalog`, the default, or
+            :func:`tableflow_catalog`; :mod:`dataops.layers` picks it by profile). The
+            catalog is built once, on first use, and reused.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, catalog_factory: Callable[[IcebergLayer], Any] | None = None) -> None:
         self.settings = settings
-        self.root = Path(settings.state_dir) / "data" / "iceberg"
+        self.root = settings.paths.iceberg
+        self._factory = catalog_factory or sql_catalog
+        self._catalog: Any = None
 
     @property
     def catalog_file(self) -> Path:
@@ -62,6 +68,11 @@ class IcebergLayer:
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse"
+
+    @property
+    def local(self) -> bool:
+        """True when the catalog is the local SQLite file (not a REST catalog)."""
+        return self._factory is sql_catalog
 
     def java_catalog_config(self) -> dict[str, str]:
         """The same catalog as seen by the Iceberg sink (``iceberg.catalog.*`` properties)."""
@@ -75,44 +86,33 @@ class IcebergLayer:
         }
 
     def catalog(self):
-        """The catalog of the active profile.
+        """The catalog (built on first use, then reused)."""
+        if self._catalog is None:
+            self._catalog = self._factory(self)
+        return self._catalog
 
-        ``local``: pyiceberg's SqlCatalog on the SQLite file the Iceberg sink shares.
-        ``confluent``: Tableflow's Iceberg REST catalog, authenticated with a Tableflow
-        API key and secret (``DATAOPS_TABLEFLOW_*``).
-        """
-        if self.settings.profile == "confluent":
-            from pyiceberg.catalog.rest import RestCatalog
-
-            s = self.settings
-            s.require("tableflow_endpoint", "tableflow_api_key", "tableflow_api_secret")
-            credential = f"{s.tableflow_api_key.get_secret_value()}:{s.tableflow_api_secret.get_secret_value()}"  # type: ignore[union-attr]
-            return RestCatalog("tableflow", uri=str(s.tableflow_endpoint), credential=credential)
-        from pyiceberg.catalog.sql import SqlCatalog
-
-        self.warehouse.mkdir(parents=True, exist_ok=True)
-        return SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{self.catalog_file}", warehouse=self.warehouse.as_uri())
-
-    def ensure_table(self, name: str = TABLE) -> str:
+    def ensure_table(self, name: str | None = None) -> str:
         """Create the namespace and the exploded table when missing. Returns what was done."""
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
 
+        name = name or self.settings.iceberg_table
         catalog = self.catalog()
         try:
             catalog.create_namespace(name.split(".")[0])
         except NamespaceAlreadyExistsError:
             pass
         try:
-            catalog.create_table(name, schema=exploded_schema())
+            catalog.create_table(name, schema=contract_for(self.settings).iceberg_schema())
             return "created"
         except TableAlreadyExistsError:
             return "exists"
 
-    def table(self, name: str = TABLE):
+    def table(self, name: str | None = None):
         """Load a table; a missing one is one clear line."""
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
-        if self.settings.profile == "local" and not self.catalog_file.exists():
+        name = name or self.settings.iceberg_table
+        if self.local and not self.catalog_file.exists():
             raise DataOpsError(f"table {name} does not exist yet (no catalog at {self.catalog_file})", "run `make up`")
         try:
             return self.catalog().load_table(name)
@@ -130,7 +130,7 @@ class IcebergLayer:
         ]
         return pd.DataFrame(rows, columns=["namespace", "table"])
 
-    def snapshots(self, name: str = TABLE) -> pd.DataFrame:
+    def snapshots(self, name: str | None = None) -> pd.DataFrame:
         """One row per snapshot: id, commit time, operation, records added, total records, commit id."""
         rows = []
         for snap in self.table(name).metadata.snapshots:
@@ -147,11 +147,11 @@ class IcebergLayer:
             )
         return pd.DataFrame(rows, columns=["snapshot_id", "committed_at", "operation", "added_records", "total_records", "commit_id"])
 
-    def row_count(self, name: str = TABLE) -> int:
+    def row_count(self, name: str | None = None) -> int:
         snap = self.table(name).current_snapshot()
         return int(snap.summary.additional_properties.get("total-records", 0)) if snap and snap.summary else 0
 
-    def files(self, name: str = TABLE) -> pd.DataFrame:
+    def files(self, name: str | None = None) -> pd.DataFrame:
         """The data files of the current snapshot, in commit order (pyiceberg's ``inspect.entries()``).
 
         Returns:
@@ -182,7 +182,7 @@ class IcebergLayer:
         frame = frame.sort_values(["sequence_number", "path"]).reset_index(drop=True)
         return frame[FILE_COLUMNS]
 
-    def schema_history(self, name: str = TABLE) -> pd.DataFrame:
+    def schema_history(self, name: str | None = None) -> pd.DataFrame:
         """Every schema the table has had, one row per schema id and (top-level) field.
 
         Returns:
@@ -205,15 +205,16 @@ class IcebergLayer:
         ]
         return pd.DataFrame(rows, columns=SCHEMA_COLUMNS)
 
-    def last_commit_age_s(self, name: str = TABLE) -> float:
+    def last_commit_age_s(self, name: str | None = None) -> float:
         """Seconds since the current snapshot was committed."""
+        name = name or self.settings.iceberg_table
         snap = self.table(name).current_snapshot()
         if snap is None:
             raise DataOpsError(f"table {name} has no commit yet",
                                f"wait for the Iceberg sink ({self.settings.iceberg_connector_name}) to commit")
         return max(time.time() - snap.timestamp_ms / 1000, 0.0)
 
-    def materialization_lag(self, name: str = TABLE) -> pd.DataFrame:
+    def materialization_lag(self, name: str | None = None) -> pd.DataFrame:
         """How far the table is behind its source topic (``settings.topic_exploded``), per partition.
 
         The Iceberg sink commits the input offsets it has taken, with its control events, in
@@ -232,7 +233,7 @@ class IcebergLayer:
         """
         from dataops.kafka import KafkaLayer
 
-        if self.settings.profile != "local":
+        if not self.local:
             raise ConfigError(
                 "materialization lag needs the sink's consumer group, which Tableflow does not expose",
                 "see the topic's Tableflow status in the Confluent Cloud console",
@@ -274,7 +275,7 @@ class IcebergLayer:
         ]
         return pd.DataFrame(rows, columns=LAG_COLUMNS)
 
-    def read(self, name: str = TABLE, columns: tuple[str, ...] | None = None, row_filter: Any = None) -> pd.DataFrame:
+    def read(self, name: str | None = None, columns: tuple[str, ...] | None = None, row_filter: Any = None) -> pd.DataFrame:
         """The table (or some columns) as a DataFrame, through pyiceberg."""
         kwargs: dict[str, Any] = {}
         if columns:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import requests
 
-from dataops.errors import DataOpsError, ServiceUnavailableError
+from dataops.errors import HTTPError, ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class ConnectLayer:
                 detail = resp.json().get("message", resp.text)
             except ValueError:
                 detail = resp.text
-            raise DataOpsError(f"Kafka Connect answered {resp.status_code} to {method} {path}: {detail[:300]}")
+            raise HTTPError("Kafka Connect", resp.status_code, method, path, str(detail)[:300])
         return resp.json() if resp.content else None
 
     def plugins(self) -> pd.DataFrame:
@@ -45,8 +45,8 @@ class ConnectLayer:
         """The connector's config, or None when it does not exist."""
         try:
             return self._request("GET", f"/connectors/{name}/config")
-        except DataOpsError as exc:
-            if " 404 " in str(exc):
+        except HTTPError as exc:
+            if exc.status == 404:
                 return None
             raise
 
@@ -68,6 +68,14 @@ class ConnectLayer:
 
     def delete(self, name: str) -> None:
         self._request("DELETE", f"/connectors/{name}")
+
+    def states(self) -> dict[str, list[str]]:
+        """Connector name → its state followed by its tasks' states (one cheap request)."""
+        data = self._request("GET", "/connectors?expand=status") or {}
+        return {
+            name: [item["status"]["connector"]["state"], *(t["state"] for t in item["status"].get("tasks", []))]
+            for name, item in data.items()
+        }
 
     def connectors(self) -> pd.DataFrame:
         """One row per task: connector, type, connector state, task id, task state, worker, error trace."""

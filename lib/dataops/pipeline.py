@@ -1,4 +1,9 @@
-"""One entry point: ``connect()`` builds every layer's client from the settings."""
+"""The ``Pipeline`` facade: one attribute per layer, built for the active profile.
+
+``connect()`` loads the settings and returns a :class:`Pipeline`; each layer object
+(``p.kafka``, ``p.flink``, …) is built on first use by :mod:`dataops.layers`, the one
+place that knows which object serves a layer in each profile.
+"""
 
 from __future__ import annotations
 
@@ -10,90 +15,54 @@ from typing import Any
 
 import pandas as pd
 
-from dataops.config import Settings, load_settings
-from dataops.kafka_connect import ConnectLayer
-from dataops.duck import DuckLayer
-from dataops.flink import FlinkLayer
-from dataops.iceberg import IcebergLayer
-from dataops.errors import ConfigError, DataOpsError, StackError
-from dataops.kafka import KafkaLayer
-from dataops.monitor import Monitor
-from dataops.schema_registry import SchemaRegistryLayer
-from dataops.monitor import health as monitor_health
+from dataops import layers
 from dataops import setup as _setup
 from dataops import stack as _stack
-
-
-class _LocalOnly:
-    """Stands in for a layer the active profile does not offer: any use is one clear line."""
-
-    def __init__(self, layer: str, hint: str) -> None:
-        self._layer = layer
-        self._hint = hint
-
-    def __getattr__(self, name: str):
-        raise ConfigError(f"{self._layer} is not inspected in the 'confluent' profile", self._hint)
-
-    def __repr__(self) -> str:
-        return f"<{self._layer}: local profile only>"
+from dataops.config import Settings, load_settings
+from dataops.errors import DataOpsError, StackError
+from dataops.monitor import Monitor
+from dataops.monitor import health as monitor_health
+from dataops.monitor import health_thresholds
 
 
 class Pipeline:
-    """The pipeline of the active profile, one attribute per layer.
+    """The pipeline of the active profile, one attribute per layer (built on first use).
 
     Attributes:
         settings: The loaded :class:`~dataops.config.Settings`.
-        source: Client of the CoinGecko API (the simulator in the local profile).
-        kafka: The Kafka layer.
-        connect: The Kafka Connect REST client.
-        flink: The Flink REST client.
+        source: The CoinGecko API (the simulator, local profile).
+        kafka: The Kafka layer (Confluent Cloud in ``confluent``).
+        connect: Kafka Connect's connectors and tasks (local).
+        flink: The Flink session cluster and the explode job (local).
         iceberg: The Iceberg catalog and tables (Tableflow's REST catalog in ``confluent``).
-        schema_registry: Subjects and schemas (``confluent`` profile).
+        duck: DuckDB with the Iceberg table queryable by name (local).
+        schema_registry: Subjects and schemas (``confluent``).
+        stack: The local stack's processes (local).
+
+    A layer the profile does not offer answers any use with one line saying what to use instead.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        from dataops.source import SimulatorClient
+    LAYERS = ("source", "kafka", "connect", "flink", "iceberg", "duck", "schema_registry", "stack")
 
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.source = SimulatorClient(settings.simulator_url)
-        self.kafka = KafkaLayer(settings)
-        self.connect = ConnectLayer(settings.connect_url)
-        self.flink = FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
-        self.iceberg = IcebergLayer(settings)
-        self.schema_registry = SchemaRegistryLayer(settings)
-        if settings.profile == "confluent":
-            # Kafka is read from Confluent Cloud with the same calls; these layers are cloud services.
-            cloud = "use the Confluent Cloud console, or DATAOPS_PROFILE=local for the local pipeline"
-            self.source = _LocalOnly("the CoinGecko simulator", cloud)  # type: ignore[assignment]
-            self.connect = _LocalOnly("Kafka Connect (managed connectors)", cloud)  # type: ignore[assignment]
-            self.flink = _LocalOnly("Flink (Confluent Cloud Flink statements)", cloud)  # type: ignore[assignment]
-        self._duck: DuckLayer | None = None
+        self._layers: dict[str, Any] = {}
         self._monitor: Monitor | None = None
-        self._stack = _stack.Stack(settings) if settings.profile == "local" else None
+        self._thresholds: dict[str, tuple[float, float]] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Pipeline.LAYERS:
+            if name not in self._layers:
+                self._layers[name] = layers.build(self.settings, name, self)
+            return self._layers[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"Pipeline(profile={self.settings.profile!r}, kafka={self.settings.bootstrap_servers!r})"
 
     @property
-    def stack(self) -> _stack.Stack:
-        if self._stack is None:
-            raise ConfigError(
-                "the local stack is not used by the 'confluent' profile",
-                "set DATAOPS_PROFILE=local to run the pipeline on this machine",
-            )
-        return self._stack
-
-    @property
-    def duck(self) -> DuckLayer:
-        """DuckDB with the Iceberg table queryable by name (opened on first use)."""
-        if self.settings.profile != "local":
-            raise ConfigError(
-                "DuckDB reads the local Iceberg table only",
-                "in the confluent profile use p.iceberg.read(name) (pyiceberg over Tableflow's catalog)",
-            )
-        if self._duck is None:
-            self._duck = DuckLayer(self.iceberg)
-        return self._duck
+    def _local_stack(self) -> _stack.Stack | None:
+        return self.stack if layers.offers(self.settings.profile, "stack") else None
 
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query on the newest Iceberg data."""
@@ -121,7 +90,8 @@ class Pipeline:
         deadline = time.monotonic() + wait_s
         shown = False
         while True:
-            h = monitor_health(self.monitor.latest(), self.settings, expected_since=self._expected_since())
+            h = monitor_health(self.monitor.latest(), self.settings, expected_since=self._expected_since(),
+                               thresholds=self._health_thresholds())
             waiting = h.loc[h["state"] == "waiting", "layer"].tolist()
             left = deadline - time.monotonic()
             if not waiting or left <= 0:
@@ -135,6 +105,11 @@ class Pipeline:
             done = "todas las capas han informado" if not waiting else f"siguen sin informar: {', '.join(waiting)}"
             print(f"\r  {'✔' if not waiting else '✘'} {done:<90}", flush=True)
         return h
+
+    def _health_thresholds(self) -> dict[str, tuple[float, float]]:
+        if self._thresholds is None:  # the rules file, read once per connect()
+            self._thresholds = health_thresholds()
+        return self._thresholds
 
     def wait_ready(self, timeout_s: float = 120.0, progress: bool = True) -> pd.DataFrame:
         """Wait until every layer has reported and none is red; the health table.
@@ -159,8 +134,8 @@ class Pipeline:
     def _expected_since(self) -> float | None:
         """When every layer should have started reporting: the newest start of a stack component
         or change of the pipeline set-up (local); the monitor's first sample otherwise."""
-        if self._stack is not None:
-            return self._stack.last_change()
+        if self._local_stack is not None:
+            return self._local_stack.last_change()
         first = self.monitor.store.query("pipeline_availability", since=time.time() - 86400)
         return float(first["ts"].min().timestamp()) if len(first) else None
 
@@ -196,14 +171,14 @@ class Pipeline:
     def setup(self) -> pd.DataFrame:
         """The course's setup-pipeline: topics and connector, idempotently."""
         steps = _setup.setup(self.settings)
-        if self._stack is not None and _setup.changed(steps):
-            self._stack.mark_changed()
+        if self._local_stack is not None and _setup.changed(steps):
+            self._local_stack.mark_changed()
         return steps
 
     # ---- environment --------------------------------------------------------
     def check_environment(self) -> pd.DataFrame:
         """Python, Java, Maven and the downloaded artifacts, one row each."""
-        paths = _stack.StatePaths(self.settings.state_dir)
+        paths = self.settings.paths
         java = _stack.java_version()
         mvn = shutil.which("mvn")
         rows = [

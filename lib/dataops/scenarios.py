@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from dataops.config import PROJECT_ROOT
-from dataops.errors import ConfigError
+from dataops.config import DATA_DIR, Settings
+from dataops.errors import ScenarioError
 from dataops.monitor import QUALITY_WINDOW_S
 from dataops.simulator import CATALOG, DEFAULT_COINS, FAULTS
 
@@ -43,17 +43,14 @@ __all__ = [
     "scenarios",
 ]
 
-SCENARIO_DIR = PROJECT_ROOT / "data" / "scenarios"
+SCENARIO_DIR = DATA_DIR / "scenarios"
 ACTIONS: tuple[str, ...] = ("pause_consumer",)
 DEFAULT_START = pd.Timestamp("2025-01-01T00:00:00Z")
 LABELS: tuple[str, ...] = ("coin", "connector", "group", "state", "topic")
 HISTORY_COLUMNS: list[str] = ["ts", "metric", *LABELS, "value"]
 INCIDENT_COLUMNS: list[str] = ["name", "rule", "start", "end", "fault", "label"]
-GROUP, TOPIC, CONNECTOR = "crypto-explode", "crypto-prices", "crypto-prices-source"
-
-
-class ScenarioError(ConfigError):
-    """A scenario file is missing or malformed, or a replay cannot run."""
+# The rendered series carry the pipeline's default names (one place: the settings).
+GROUP, TOPIC, CONNECTOR = (Settings.model_fields[f].default for f in ("flink_job_name", "topic_raw", "connector_name"))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pandas as pd
 import requests
 
 from dataops.config import Settings
-from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
+from dataops.errors import ConfigError, DataOpsError, HTTPError, ServiceUnavailableError
 
 
 class SchemaRegistryLayer:
@@ -49,7 +49,7 @@ class SchemaRegistryLayer:
         if resp.status_code == 404:
             raise DataOpsError(f"Schema Registry has no {path.split('/')[2] if path.count('/') > 1 else path}", "list them with subjects()")
         if resp.status_code >= 400:
-            raise DataOpsError(f"Schema Registry answered {resp.status_code} to GET {path}: {resp.text[:200]}")
+            raise HTTPError("Schema Registry", resp.status_code, "GET", path, resp.text[:200])
         return resp.json()
 
     def subjects(self) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 
+from dataops import layers
 from dataops.config import Settings
 from dataops.kafka_connect import ConnectLayer
 from dataops.errors import ConfigError, StackError
@@ -53,7 +54,7 @@ def iceberg_sink_config(settings: Settings) -> dict[str, str]:
     in one Kafka transaction; the coordinator commits the table every
     ``iceberg_commit_interval_s`` and records its control offsets in the snapshot summary.
     """
-    from dataops.iceberg import TABLE, IcebergLayer
+    from dataops.iceberg import IcebergLayer
 
     timeouts = {"session.timeout.ms": "10000", "heartbeat.interval.ms": "3000"}
     return {
@@ -65,7 +66,7 @@ def iceberg_sink_config(settings: Settings) -> dict[str, str]:
         "value.converter.schemas.enable": "false",
         "consumer.override.isolation.level": "read_committed",
         **{f"consumer.override.{k}": v for k, v in timeouts.items()},
-        "iceberg.tables": TABLE,
+        "iceberg.tables": settings.iceberg_table,
         # The table is created by pyiceberg with typed timestamps; auto-create would make strings.
         "iceberg.tables.auto-create-enabled": "false",
         "iceberg.tables.evolve-schema-enabled": "false",
@@ -89,7 +90,7 @@ def ensure_topics(settings: Settings) -> pd.DataFrame:
 
 def deploy_connector(settings: Settings, name: str | None = None, wanted: dict[str, str] | None = None, wait_s: float = 60.0) -> pd.DataFrame:
     """Create or update a connector (default: the HTTP source) and wait until its task runs."""
-    if settings.profile != "local":
+    if not layers.offers(settings.profile, "connect"):
         raise ConfigError(
             "the confluent profile uses Confluent Cloud's managed connectors and Tableflow",
             "create them in Confluent Cloud; `dataops pipeline setup` only creates the topics there",
@@ -138,12 +139,12 @@ def wait_running(client: ConnectLayer, name: str, wait_s: float = 60.0) -> str:
 def setup(settings: Settings) -> pd.DataFrame:
     """The course's setup-pipeline, idempotent: topics, Iceberg table, source connector,
     Flink explode job, Iceberg sink. Each step says what it did."""
-    from dataops.flink import ensure_explode_job
-    from dataops.iceberg import TABLE, IcebergLayer
+    from dataops.explode_job import ensure_explode_job
+    from dataops.iceberg import IcebergLayer
 
     frames = [ensure_topics(settings)]
-    if settings.profile == "local":
-        frames.append(pd.DataFrame([{"step": f"iceberg table {TABLE}", "action": IcebergLayer(settings).ensure_table()}]))
+    if layers.offers(settings.profile, "connect"):  # the local stack; in the cloud these are managed services
+        frames.append(pd.DataFrame([{"step": f"iceberg table {settings.iceberg_table}", "action": IcebergLayer(settings).ensure_table()}]))
         frames.append(deploy_connector(settings))
         frames.append(pd.DataFrame([{"step": f"flink job {settings.flink_job_name}", "action": ensure_explode_job(settings)}]))
         frames.append(deploy_connector(settings, settings.iceberg_connector_name, iceberg_sink_config(settings)))

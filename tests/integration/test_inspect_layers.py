@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dataops import DataOpsError
-from dataops.iceberg import exploded_schema
+from dataops.contract import load_contract
 from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
@@ -139,7 +139,7 @@ def test_iceberg_files_sum_to_the_row_count(pipeline):
 def test_iceberg_schema_history_has_the_eight_columns(pipeline):
     history = pipeline.iceberg.schema_history()
     current = history[history["current"]]
-    expected = {f.name: f.field_id for f in exploded_schema().fields}
+    expected = {f.name: f.field_id for f in load_contract().iceberg_schema().fields}
     assert len(expected) == 8
     assert dict(zip(current["name"], current["field_id"])) == expected
     assert current["schema_id"].nunique() == 1
@@ -190,11 +190,11 @@ def test_missing_table_is_one_clear_line_for_every_iceberg_inspector(pipeline):
 def test_a_layer_that_is_down_is_one_line_naming_it():
     from dataops.errors import ServiceUnavailableError
     from dataops.flink import FlinkLayer
-    from dataops.source import SimulatorClient
+    from dataops.simulator import SimulatorLayer
 
     for call, component in (
         (lambda: FlinkLayer("http://127.0.0.1:1", timeout=2).job_details(), "Flink"),
-        (lambda: SimulatorClient("http://127.0.0.1:1", timeout=2).requests(), "CoinGecko simulator"),
+        (lambda: SimulatorLayer("http://127.0.0.1:1", timeout=2).requests(), "CoinGecko simulator"),
     ):
         with pytest.raises(ServiceUnavailableError) as exc:
             call()

@@ -125,3 +125,22 @@ def test_no_sample_yet_is_waiting_with_what_it_waits_for_then_red_past_the_bound
     assert late.loc["Iceberg", "state"] == "red" and late.loc["Fuente", "state"] == "green"
     # Unknown start time: a missing sample waits, it never fails on its own.
     assert health(_latest(fresh), settings).set_index("layer").loc["Kafka", "state"] == "waiting"
+
+
+def test_health_thresholds_come_from_the_alert_rules():
+    from dataops import alerts
+    from dataops.monitor import health_thresholds
+
+    rules = alerts.load_rules()
+    limits = health_thresholds(rules)
+    assert limits["topic_lag"] == (100.0, 1000.0) and limits["data_freshness"] == (60.0, 600.0)
+    assert limits["api_error_rate"] == (0.5, 5.0)
+    settings = load_settings(env_file="/nonexistent")
+    lag = [("topic_lag", "", "", "crypto-explode", 300.0), ("topic_lag", "", "", "connect-crypto-prices-iceberg", 0.0)]
+    assert health(_latest(lag), settings, thresholds=limits).set_index("layer").loc["Kafka", "state"] == "amber"
+    stricter = [alerts.Rule(r.name, r.metric, condition=r.condition, op=r.op, value=200 if r.name == "processing_lag" else r.value,
+                            window_s=r.window_s, severity=r.severity) if r.name in ("processing_lag", "stale_data", "api_failure") else r
+                for r in rules]  # fmt: skip
+    assert health(_latest(lag), settings, thresholds=health_thresholds(stricter)).set_index("layer").loc["Kafka", "state"] == "red"
+    with pytest.raises(alerts.AlertConfigError, match="topic_lag"):
+        health_thresholds([r for r in rules if r.name != "processing_lag"])

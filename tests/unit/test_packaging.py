@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_environment_yml_pip_list_equals_pyproject_dependencies():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    assert not any(d.startswith(("pytest", "nbval")) for d in project["dependencies"])  # test tooling: dev extra
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert sorted(pip) == sorted(deps)
@@ -43,3 +45,30 @@ def test_env_file_is_ignored_and_example_is_committed():
     assert (ROOT / ".env.example").exists()
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode == 0
     assert ignored
+
+
+def test_the_wheel_ships_the_sql_and_data_files_the_library_reads(tmp_path):
+    """Installed from a wheel (not the checkout), the library still finds its SQL job and data files."""
+    import sys
+    import zipfile
+
+    import shutil
+
+    src = tmp_path / "src"  # a copy, so setuptools' build/ folder lands there and not in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "data"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, src / name)
+    shutil.copytree(ROOT / "lib" / "dataops", src / "lib" / "dataops", symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    needed = {"dataops/sql/explode.sql", "dataops/data/alerts/rules.yaml", "dataops/data/alerts/levels.yaml",
+              "dataops/data/quality/suite.yaml", "dataops/data/quality/price_ranges.yaml",
+              "dataops/data/schemas/exploded_row.json", "dataops/data/schemas/raw_poll.json",
+              "dataops/data/scenarios/api_outage.yaml"}  # fmt: skip
+    assert needed <= names, sorted(needed - names)

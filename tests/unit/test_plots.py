@@ -13,6 +13,7 @@ import plotly.io as pio
 import pytest
 
 from dataops import plots
+from dataops.plots import _style, health, live, risk, series
 
 pytestmark = pytest.mark.unit
 
@@ -231,7 +232,7 @@ def test_live_view_detects_headless_outside_a_kernel(monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     assert type(plots.live_view(lambda: LAG, "topic_lag", interval_s=30)) is go.Figure
     monkeypatch.setenv("PLOTLY_RENDERER", "png")
-    assert plots._interactive_frontend() is False
+    assert live._interactive_frontend() is False
 
 
 def test_live_view_rejects_bad_arguments():
@@ -385,7 +386,8 @@ def test_risk_matrix_rejects_unknown_levels_and_annotates_empty():
 def test_module_leaves_plotly_defaults_unchanged(monkeypatch):
     monkeypatch.setattr(go, "FigureWidget", FakeFigureWidget, raising=False)
     template, renderer = pio.templates.default, pio.renderers.default
-    importlib.reload(plots)
+    for module in (_style, series, health, live, risk, plots):  # each submodule after those it imports
+        importlib.reload(module)
     status = pd.DataFrame({"layer": ["Kafka"], "state": ["green"], "detail": ["ok"]})
     plots.health_overview(status)
     plots.metric_timeseries(LAG, "topic_lag", threshold=4)

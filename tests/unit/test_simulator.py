@@ -15,8 +15,17 @@ import pandas as pd
 import pytest
 
 from dataops.errors import DataOpsError, ServiceUnavailableError, UnknownCoinError, UnknownFaultError
-from dataops.simulator import CATALOG, DEFAULT_COINS, FAULTS, KNOWN_COINS, RATES, Simulator, main
-from dataops.source import PRICE_COLUMNS, SimulatorClient
+from dataops.simulator import (
+    CATALOG,
+    DEFAULT_COINS,
+    FAULTS,
+    KNOWN_COINS,
+    PRICE_COLUMNS,
+    RATES,
+    Simulator,
+    SimulatorLayer,
+    main,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -577,7 +586,7 @@ def test_client_over_http() -> None:
     sim = Simulator(seed=1)
     server = sim.serve(port=0)
     try:
-        client = SimulatorClient(f"http://127.0.0.1:{server.server_address[1]}", timeout=2.0)
+        client = SimulatorLayer(f"http://127.0.0.1:{server.server_address[1]}", timeout=2.0)
         assert client.ping() == {"gecko_says": "(V3) To the Moon!"}
         assert client.coins() == list(DEFAULT_COINS)
 
@@ -623,7 +632,7 @@ def test_client_over_http() -> None:
 
 
 def test_client_closed_port_is_service_unavailable() -> None:
-    client = SimulatorClient(f"http://127.0.0.1:{_free_port()}", timeout=1.0)
+    client = SimulatorLayer(f"http://127.0.0.1:{_free_port()}", timeout=1.0)
     with pytest.raises(ServiceUnavailableError) as err:
         client.price()
     assert err.value.__cause__ is None and err.value.__suppress_context__

@@ -11,7 +11,9 @@ import pytest
 
 from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, load_settings
 from dataops import stack as stack_mod
+from dataops.config import PROJECT_ROOT
 from dataops.kafka import KafkaLayer
+from dataops.stack import artifacts, engines
 
 pytestmark = pytest.mark.unit
 
@@ -63,11 +65,11 @@ def test_broker_down_gives_service_unavailable(isolated):
 
 
 def test_missing_java_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(stack_mod.shutil, "which", lambda name: None)
+    monkeypatch.setattr(artifacts.shutil, "which", lambda name: None)
     with pytest.raises(ToolMissingError, match="java is not installed.*OpenJDK 17"):
         stack_mod.require_java()
     with pytest.raises(ToolMissingError, match="mvn .* is not installed"):
-        stack_mod.install_artifacts(stack_mod.StatePaths(stack_mod.PROJECT_ROOT / ".stack"))
+        stack_mod.install_artifacts(stack_mod.StatePaths(PROJECT_ROOT / ".stack"))
 
 
 def test_down_never_touches_a_process_it_did_not_start(isolated):
@@ -139,12 +141,12 @@ def test_cli_bad_rules_or_suite_file_is_one_line(tmp_path, capsys):
 def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
     # A leading '-' makes kafka-storage read the id as an option (seen in CI once in 64 runs).
     ids = iter([b"\xfb" + bytes(15), bytes(16)])  # the first encodes to '-w…'
-    monkeypatch.setattr(stack_mod.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
+    monkeypatch.setattr(engines.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
     seen = []
-    monkeypatch.setattr(stack_mod.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or type("R", (), {"returncode": 0, "stdout": "", "stderr": ""})())
-    monkeypatch.setattr(stack_mod, "require_java", lambda: "java")
+    monkeypatch.setattr(engines.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or type("R", (), {"returncode": 0, "stdout": "", "stderr": ""})())
+    monkeypatch.setattr(engines, "require_java", lambda: "java")
     st = stack_mod.Stack(isolated)
     st.paths.make()
-    stack_mod._kafka_cmd(isolated, st.paths)
+    engines._kafka_cmd(isolated, st.paths)
     cluster_id = seen[0][seen[0].index("-t") + 1]
     assert not cluster_id.startswith("-") and len(cluster_id) == 22

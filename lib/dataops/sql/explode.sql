@@ -2,7 +2,8 @@
 -- -> one row per coin. Pure Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2).
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
 -- Placeholders (filled by dataops.flink_submit): ${bootstrap} ${source_topic} ${good_topic}
---   ${dlq_topic} ${group_id} ${txn_prefix}
+--   ${dlq_topic} ${group_id} ${txn_prefix}, ${cur} (the vs_currency setting) and
+--   ${exploded_columns} (the exploded row's columns, from the record contract)
 -- Statements are separated by a line holding only ';'. Views are registered as Table
 -- objects (dataops.flink_submit), so both sinks share one plan of the JSON extraction.
 -- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
@@ -25,15 +26,9 @@ CREATE TEMPORARY TABLE raw_polls (
   'format' = 'raw'
 )
 ;
+-- The row contract (data/schemas/exploded_row.json, through dataops.contract).
 CREATE TEMPORARY TABLE exploded (
-  coin_id         STRING NOT NULL,
-  usd             DOUBLE,
-  usd_market_cap  DOUBLE,
-  usd_24h_vol     DOUBLE,
-  usd_24h_change  DOUBLE,
-  last_updated_at BIGINT,
-  event_time      TIMESTAMP_LTZ(3),
-  processed_at    TIMESTAMP_LTZ(3)
+  ${exploded_columns}
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${good_topic}',
@@ -108,38 +103,38 @@ WHERE p.poll_error IS NULL
 CREATE TEMPORARY VIEW coin_typed AS
 SELECT
   e.body, e.src_topic, e.src_partition, e.src_offset, e.src_timestamp, e.coin_id, e.entry,
-  w.is_object, w.w_usd, w.w_cap, w.w_vol, w.w_chg, w.w_ts,
-  TRY_CAST(SUBSTRING(w.w_usd FROM 2 FOR CHAR_LENGTH(w.w_usd) - 2) AS DOUBLE) AS usd,
-  TRY_CAST(SUBSTRING(w.w_cap FROM 2 FOR CHAR_LENGTH(w.w_cap) - 2) AS DOUBLE) AS usd_market_cap,
-  TRY_CAST(SUBSTRING(w.w_vol FROM 2 FOR CHAR_LENGTH(w.w_vol) - 2) AS DOUBLE) AS usd_24h_vol,
-  TRY_CAST(SUBSTRING(w.w_chg FROM 2 FOR CHAR_LENGTH(w.w_chg) - 2) AS DOUBLE) AS usd_24h_change,
+  w.is_object, w.w_price, w.w_cap, w.w_vol, w.w_chg, w.w_ts,
+  TRY_CAST(SUBSTRING(w.w_price FROM 2 FOR CHAR_LENGTH(w.w_price) - 2) AS DOUBLE) AS ${cur},
+  TRY_CAST(SUBSTRING(w.w_cap FROM 2 FOR CHAR_LENGTH(w.w_cap) - 2) AS DOUBLE) AS ${cur}_market_cap,
+  TRY_CAST(SUBSTRING(w.w_vol FROM 2 FOR CHAR_LENGTH(w.w_vol) - 2) AS DOUBLE) AS ${cur}_24h_vol,
+  TRY_CAST(SUBSTRING(w.w_chg FROM 2 FOR CHAR_LENGTH(w.w_chg) - 2) AS DOUBLE) AS ${cur}_24h_change,
   TRY_CAST(SUBSTRING(w.w_ts  FROM 2 FOR CHAR_LENGTH(w.w_ts)  - 2) AS BIGINT) AS last_updated_at
 FROM coin_entries AS e
 CROSS JOIN UNNEST(ARRAY[ROW(
     e.entry IS JSON OBJECT,
-    JSON_QUERY(e.entry, '$.usd'             WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.usd_market_cap'  WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.usd_24h_vol'     WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.usd_24h_change'  WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.last_updated_at' WITH WRAPPER))]) AS w (is_object, w_usd, w_cap, w_vol, w_chg, w_ts)
+    JSON_QUERY(e.entry, '$.${cur}'             WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.${cur}_market_cap'  WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.${cur}_24h_vol'     WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.${cur}_24h_change'  WITH WRAPPER),
+    JSON_QUERY(e.entry, '$.last_updated_at' WITH WRAPPER))]) AS w (is_object, w_price, w_cap, w_vol, w_chg, w_ts)
 ;
 -- The contract, per coin. First violation wins.
 CREATE TEMPORARY VIEW coin_rows AS
 SELECT
   body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
-  usd, usd_market_cap, usd_24h_vol, usd_24h_change, last_updated_at,
+  ${cur}, ${cur}_market_cap, ${cur}_24h_vol, ${cur}_24h_change, last_updated_at,
   CASE
     WHEN NOT is_object                          THEN 'entry_not_an_object'
-    WHEN w_usd IS NULL                           THEN 'missing_or_null:usd'
-    WHEN usd IS NULL                             THEN 'not_a_number:usd'
-    WHEN usd <= 0                                THEN 'non_positive:usd'
+    WHEN w_price IS NULL                         THEN 'missing_or_null:${cur}'
+    WHEN ${cur} IS NULL                          THEN 'not_a_number:${cur}'
+    WHEN ${cur} <= 0                             THEN 'non_positive:${cur}'
     WHEN w_ts IS NULL                            THEN 'missing_or_null:last_updated_at'
     WHEN last_updated_at IS NULL                 THEN 'not_an_integer:last_updated_at'
     WHEN last_updated_at NOT BETWEEN 1230768000 AND 4102444800
                                                  THEN 'out_of_range:last_updated_at'  -- not epoch seconds (2009..2100)
-    WHEN w_cap IS NOT NULL AND usd_market_cap IS NULL THEN 'not_a_number:usd_market_cap'
-    WHEN w_vol IS NOT NULL AND usd_24h_vol    IS NULL THEN 'not_a_number:usd_24h_vol'
-    WHEN w_chg IS NOT NULL AND usd_24h_change IS NULL THEN 'not_a_number:usd_24h_change'
+    WHEN w_cap IS NOT NULL AND ${cur}_market_cap IS NULL THEN 'not_a_number:${cur}_market_cap'
+    WHEN w_vol IS NOT NULL AND ${cur}_24h_vol    IS NULL THEN 'not_a_number:${cur}_24h_vol'
+    WHEN w_chg IS NOT NULL AND ${cur}_24h_change IS NULL THEN 'not_a_number:${cur}_24h_change'
   END AS reason
 FROM coin_typed
 ;
@@ -147,7 +142,7 @@ EXECUTE STATEMENT SET
 BEGIN
 INSERT INTO exploded
 SELECT
-  coin_id, usd, usd_market_cap, usd_24h_vol, usd_24h_change, last_updated_at,
+  coin_id, ${cur}, ${cur}_market_cap, ${cur}_24h_vol, ${cur}_24h_change, last_updated_at,
   TO_TIMESTAMP_LTZ(last_updated_at, 0) AS event_time,
   CURRENT_TIMESTAMP                    AS processed_at
 FROM coin_rows

@@ -1,4 +1,4 @@
-"""Client of the CoinGecko simulator, as used by the notebooks.
+"""Client of the CoinGecko simulator, as used by the notebooks: :class:`SimulatorLayer`.
 
 Wraps the price API (``/api/v3``) and the control API (``/_sim``) and turns
 answers into pandas DataFrames. Connection problems surface as one readable
@@ -15,12 +15,12 @@ from urllib.parse import urlencode
 import pandas as pd
 import requests
 
-from dataops.errors import DataOpsError, ServiceUnavailableError, UnknownCoinError, UnknownFaultError
-from dataops.simulator import FAULTS, PING_PATH, PRICE_PATH
+from dataops.errors import DataOpsError, HTTPError, ServiceUnavailableError, UnknownCoinError, UnknownFaultError
+from dataops.simulator.server import PING_PATH, PRICE_PATH
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FAULTS", "PRICE_COLUMNS", "SERVED_COLUMNS", "FAULT_COLUMNS", "REQUEST_COLUMNS", "SimulatorClient"]
+__all__ = ["FAULT_COLUMNS", "PRICE_COLUMNS", "REQUEST_COLUMNS", "SERVED_COLUMNS", "SimulatorLayer"]
 
 COMPONENT = "CoinGecko simulator"
 PRICE_COLUMNS = ["coin_id", "price", "market_cap", "vol_24h", "change_24h_pct", "last_updated_at"]
@@ -54,7 +54,7 @@ def _error_message(response: requests.Response) -> str:
     return response.text[:200]
 
 
-class SimulatorClient:
+class SimulatorLayer:
     """Talk to a running simulator.
 
     Args:
@@ -68,7 +68,7 @@ class SimulatorClient:
         self._session = requests.Session()
 
     def __repr__(self) -> str:
-        return f"SimulatorClient({self.base_url!r})"
+        return f"SimulatorLayer({self.base_url!r})"
 
     def _request(
         self, method: str, path: str, params: str | dict[str, str] | None = None, json_body: Any = None
@@ -83,8 +83,7 @@ class SimulatorClient:
     def _control_json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(method, path, **kwargs)
         if response.status_code >= 400:
-            raise DataOpsError(f"{COMPONENT} answered {response.status_code} to {method} {path}",
-                               _error_message(response))
+            raise HTTPError(COMPONENT, response.status_code, method, path, hint=_error_message(response))
         return response.json()
 
     # -- price API ----------------------------------------------------------
@@ -221,7 +220,7 @@ class SimulatorClient:
         """Activate a fault for ``duration_s`` seconds.
 
         Args:
-            name: One of :data:`FAULTS`.
+            name: One of :data:`~dataops.simulator.faults.FAULTS`.
             duration_s: Lifetime of the fault.
             **params: Fault parameters (``coin="bitcoin"``, ``factor=2.0``, ``status=502``...).
 

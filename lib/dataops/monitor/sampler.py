@@ -1,82 +1,34 @@
 """The monitor: samples every layer every few seconds into the metrics store.
 
-Runs as a stack component (``python -m dataops.monitor``, started by ``up``, with
-the same metrics in Prometheus text format on ``/metrics``) or, as the course
-writes it, from a notebook::
-
-    monitor = dataops.start_monitoring(['crypto-prices', 'crypto-prices-exploded'])
-
 A layer that is down never stops a sample: its metrics say so (status 0,
 availability down) and the others are still measured.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
 import threading
 import time
 from collections import Counter, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 import psutil
-import requests
 import yaml
 
-from dataops.config import PROJECT_ROOT, Settings, load_settings
-from dataops.metrics import METRICS, MetricsStore, Sample, prometheus_text  # noqa: F401 - METRICS re-exported
+from dataops import layers
+from dataops.config import DATA_DIR, Settings
+from dataops.contract import contract_for
+from dataops.metrics import MetricsStore, Sample
+from dataops.monitor.tail import _Tail
 
 logger = logging.getLogger(__name__)
 
-PRICE_RANGES = PROJECT_ROOT / "data" / "quality" / "price_ranges.yaml"
+PRICE_RANGES = DATA_DIR / "quality" / "price_ranges.yaml"
 QUALITY_WINDOW_S = 300.0  # rows the quality suite judges: the last 5 minutes
 QUALITY_EVERY_S = 15.0  # how often the suite runs (it costs more than a sample)
-EXPLODED_FIELDS = ("coin_id", "usd", "usd_market_cap", "usd_24h_vol", "usd_24h_change", "last_updated_at", "event_time", "processed_at")
-
-class _Tail:
-    """A read_committed consumer positioned at the end of a topic, drained at each sample."""
-
-    def __init__(self, settings: Settings, topic: str) -> None:
-        from confluent_kafka import Consumer, TopicPartition
-
-        self.topic = topic
-        self.consumer = Consumer(
-            settings.kafka_config(
-                **{
-                    "group.id": f"dataops-monitor-{topic}",
-                    "enable.auto.commit": False,
-                    "isolation.level": "read_committed",
-                    "auto.offset.reset": "latest",
-                    "log_level": 3,
-                }
-            )
-        )
-        md = self.consumer.list_topics(topic, timeout=5)
-        meta = md.topics.get(topic)
-        parts = meta.partitions if meta is not None and meta.error is None else {}
-        assignment = []
-        for p in parts:
-            high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
-            assignment.append(TopicPartition(topic, p, high))
-        self.consumer.assign(assignment)
-        self.ready = bool(assignment)  # False while the topic does not exist yet
-
-    def drain(self, max_records: int = 50_000) -> list[Any]:
-        out = []
-        while len(out) < max_records:
-            batch = self.consumer.consume(num_messages=1000, timeout=0.05)
-            if not batch:
-                break
-            out.extend(m for m in batch if not m.error())
-        return out
-
-    def close(self) -> None:
-        self.consumer.close()
 
 
 class Monitor:
@@ -99,8 +51,9 @@ class Monitor:
         self.settings = settings
         self.topics = list(topics or [settings.topic_raw, settings.topic_exploded])
         self.interval_s = interval_s
-        self.store = store or MetricsStore(default_store_path(settings))
+        self.store = store or MetricsStore(settings.paths.metrics_db)
         self.ranges = yaml.safe_load(PRICE_RANGES.read_text()) if PRICE_RANGES.exists() else {}
+        self.contract = contract_for(settings)
         self._served_seq: int | None = None
         self._offsets: dict[str, int] = {}
         self._last_ts: float | None = None
@@ -111,10 +64,9 @@ class Monitor:
         self._admin = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._iceberg_layer = None
+        self._layers: dict[str, Any] = {}
         self._pending: deque[tuple[int, float]] = deque()  # (Kafka timestamp ms, event time) of exploded rows
         self._committed_event: float | None = None
-        self._stack = None
         self._groups: list[str] = []
         self._groups_at = -math.inf
         self.errors: Counter[str] = Counter()
@@ -124,6 +76,17 @@ class Monitor:
         self._suite: Any = None
 
     # ---- clients (created once; a monitor must be cheap) ----------------------
+    def _layer(self, name: str) -> Any:
+        """A layer object of the profile (:mod:`dataops.layers`), built once, with short timeouts."""
+        from dataops import layers
+
+        if name not in self._layers:
+            layer = layers.build(self.settings, name)
+            if hasattr(layer, "timeout"):
+                layer.timeout = 3.0  # a sample must not hang on one layer
+            self._layers[name] = layer
+        return self._layers[name]
+
     def _kafka(self):
         from confluent_kafka import Consumer
         from confluent_kafka.admin import AdminClient
@@ -159,6 +122,8 @@ class Monitor:
             ("rows", lambda: self._rows(now, out)),
             ("iceberg", lambda: self._iceberg(now, out)),
         ):
+            if name in ("source", "connect", "flink") and not layers.offers(self.settings.profile, name):
+                continue  # a cloud service of the confluent profile: not sampled here
             try:
                 result = probe()
                 up[name] = result is not False
@@ -171,40 +136,34 @@ class Monitor:
         dlq = next((s.value for s in out if s.metric == "dlq_records"), 0.0)
         if polls:
             out.append(Sample("error_rate", 100.0 * (failed_polls + dlq) / polls, {}, now))
-        layers = [v for k, v in up.items() if k != "rows"]
-        out.append(Sample("pipeline_availability", 100.0 * sum(layers) / len(layers), {}, now))
+        measured = [v for k, v in up.items() if k != "rows"]
+        out.append(Sample("pipeline_availability", 100.0 * sum(measured) / len(measured), {}, now))
         out.extend(self._resources(now))
         self.store.write(out)
         return out
 
     def _source(self, now: float, out: list[Sample]) -> tuple[int, int] | bool:
-        if self.settings.profile != "local":
-            return True
-        url = f"{self.settings.simulator_url}/_sim/requests"
         since = self._served_seq if self._served_seq is not None else 0
-        entries = requests.get(url, params={"since": since, "limit": 100000}, timeout=3).json()
+        served = self._layer("source").served(since=since, limit=100_000)
         if self._served_seq is None:  # first sample: only remember where we are
-            self._served_seq = entries[-1]["seq"] if entries else 0
+            self._served_seq = int(served["seq"].iloc[-1]) if len(served) else 0
             return (0, 0)
-        if entries:
-            self._served_seq = entries[-1]["seq"]
-        polls = [e for e in entries if e["path"].endswith("/simple/price")]
-        if not polls:
+        if len(served):
+            self._served_seq = int(served["seq"].iloc[-1])
+        polls = served[served["path"].str.endswith("/simple/price")]
+        if polls.empty:
             return (0, 0)
-        codes = Counter(str(e["status"]) for e in polls)
+        codes = Counter(str(int(code)) for code in polls["status"])
         for code, n in codes.items():
             out.append(Sample("http_status_codes", n, {"code": code}, now))
         failed = sum(n for code, n in codes.items() if code != "200")
-        out.append(Sample("api_response_time", sum(e["latency_ms"] for e in polls) / len(polls), {}, now))
+        out.append(Sample("api_response_time", float(polls["latency_ms"].mean()), {}, now))
         out.append(Sample("api_error_rate", 100.0 * failed / len(polls), {}, now))
         return (len(polls), failed)
 
     def _connect(self, now: float, out: list[Sample]) -> bool:
-        data = requests.get(f"{self.settings.connect_url}/connectors?expand=status", timeout=3).json()
         healthy = True
-        for name, item in data.items():
-            status = item["status"]
-            states = [status["connector"]["state"], *(t["state"] for t in status.get("tasks", []))]
+        for name, states in self._layer("connect").states().items():
             state = next((s for s in states if s != "RUNNING"), "RUNNING")
             ok = state == "RUNNING" and len(states) > 1
             healthy &= ok
@@ -252,8 +211,8 @@ class Monitor:
         return True
 
     def _flink(self, now: float, out: list[Sample]) -> bool:
-        jobs = requests.get(f"{self.settings.flink_url}/jobs/overview", timeout=3).json()["jobs"]
-        running = any(j["name"] == self.settings.flink_job_name and j["state"] == "RUNNING" for j in jobs)
+        live = self._layer("flink").live_job(self.settings.flink_job_name)
+        running = live is not None and live["state"] == "RUNNING"
         out.append(Sample("flink_job_running", 1.0 if running else 0.0, {"job": self.settings.flink_job_name}, now))
         return running
 
@@ -298,13 +257,14 @@ class Monitor:
             if lost:
                 out.append(Sample("data_completeness", 0.0, {}, now))
             return True
+        price = self.contract.price
         newest: dict[str, tuple[int, float]] = {}
         for row in rows:
-            if isinstance(row.get("usd"), (int, float)) and row.get("coin_id"):
+            if isinstance(row.get(price), (int, float)) and row.get("coin_id"):
                 stamp = int(row.get("last_updated_at") or 0)
                 if stamp >= newest.get(row["coin_id"], (-1, 0.0))[0]:
-                    newest[row["coin_id"]] = (stamp, float(row["usd"]))
-        out.extend(Sample("price", usd, {"coin": coin}, now) for coin, (_, usd) in newest.items())
+                    newest[row["coin_id"]] = (stamp, float(row[price]))
+        out.extend(Sample("price", value, {"coin": coin}, now) for coin, (_, value) in newest.items())
         latencies = []
         for row in rows:
             polled = self._poll_times.get(int(row.get("last_updated_at") or 0))
@@ -313,15 +273,15 @@ class Monitor:
                 latencies.append(max(processed - polled, 0.0))
         if latencies:
             out.append(Sample("processing_latency", sum(latencies) / len(latencies), {}, now))
-        complete = sum(all(row.get(f) is not None for f in EXPLODED_FIELDS) for row in rows) / (len(rows) + lost)
+        complete = sum(all(row.get(f) is not None for f in self.contract.names) for row in rows) / (len(rows) + lost)
         by_tick: dict[int, set[str]] = {}
         for row in rows:
             by_tick.setdefault(int(row.get("last_updated_at") or 0), set()).add(row.get("coin_id"))
         coverage = sum(len(c & expected) for c in by_tick.values()) / (len(by_tick) * len(expected))
         out.append(Sample("data_completeness", 100.0 * complete * coverage, {}, now))
-        judged = [r for r in rows if r.get("coin_id") in self.ranges and isinstance(r.get("usd"), (int, float))]
+        judged = [r for r in rows if r.get("coin_id") in self.ranges and isinstance(r.get(price), (int, float))]
         if judged:
-            inside = sum(self.ranges[r["coin_id"]]["min"] <= r["usd"] <= self.ranges[r["coin_id"]]["max"] for r in judged)
+            inside = sum(self.ranges[r["coin_id"]]["min"] <= r[price] <= self.ranges[r["coin_id"]]["max"] for r in judged)
             out.append(Sample("data_accuracy", 100.0 * inside / len(judged), {}, now))
         return True
 
@@ -364,11 +324,8 @@ class Monitor:
         record with an earlier Kafka timestamp is in the table). DuckDB answers only once,
         when the monitor starts.
         """
-        from dataops.iceberg import IcebergLayer
-
-        if self._iceberg_layer is None:
-            self._iceberg_layer = IcebergLayer(self.settings)
-        snap = self._iceberg_layer.table().current_snapshot()
+        iceberg = self._layer("iceberg")
+        snap = iceberg.table().current_snapshot()
         if snap is None:
             return None  # reachable, no commit yet: not enough data for a freshness, not a layer down
         summary = snap.summary.additional_properties if snap.summary else {}
@@ -384,9 +341,9 @@ class Monitor:
         if self._committed_event is None:
             from dataops.duck import DuckLayer
 
-            newest = DuckLayer(self._iceberg_layer, threads=1).query(
-                "SELECT max(event_time) AS t FROM crypto_prices_exploded"
-            )["t"][0]
+            duck = DuckLayer(iceberg, threads=1)
+            newest = duck.query(f"SELECT max(event_time) AS t FROM {duck.view}")["t"][0]
+            duck.close()
             if pd.isna(newest):
                 return None
             self._committed_event = pd.Timestamp(newest).timestamp()
@@ -394,14 +351,10 @@ class Monitor:
         return True
 
     def _resources(self, now: float) -> list[Sample]:
-        from dataops.stack import Stack
-
-        if self.settings.profile != "local":
+        if not layers.offers(self.settings.profile, "stack"):
             return []
         samples = []
-        if self._stack is None:
-            self._stack = Stack(self.settings)
-        stack = self._stack
+        stack = self._layer("stack")
         for name in stack.names:
             proc = self._procs.get(name)
             if proc is None or not proc.is_running():
@@ -455,158 +408,3 @@ class Monitor:
 
     def latest(self) -> pd.DataFrame:
         return self.store.latest(max_age_s=max(60.0, 6 * self.interval_s))
-
-
-# Health states: the course's traffic light, plus "waiting" for a layer that has not reported yet.
-HEALTH_STATES = ("green", "amber", "red", "waiting")
-
-
-def health(
-    latest: pd.DataFrame,
-    settings: Settings,
-    expected_since: float | None = None,
-    now: float | None = None,
-    grace_s: float | None = None,
-) -> pd.DataFrame:
-    """Green/amber/red per layer from the newest samples (thresholds: the course's alert rules).
-
-    A layer whose metric has no sample yet is ``waiting``, with a detail naming what it waits
-    for: right after set-up no consumer group has committed offsets and the table has no
-    commit, and that is not a failure. It turns ``red`` only when the data is still missing
-    ``grace_s`` after ``expected_since`` (when the pipeline was last started or changed), and
-    the detail then says so.
-
-    Args:
-        latest: Newest sample per series (:meth:`MetricsStore.latest`).
-        settings: The loaded settings.
-        expected_since: UNIX time from which every layer should report; None: unknown, a
-            missing sample stays ``waiting``.
-        now: Reference time (default: now).
-        grace_s: How long a missing sample may stay ``waiting`` (default ``settings.health_grace_s``).
-
-    Returns:
-        One row per layer: ``layer``, ``state`` (one of :data:`HEALTH_STATES`), ``detail``.
-    """
-    now = time.time() if now is None else now
-    grace = settings.health_grace_s if grace_s is None else grace_s
-    missing_for = None if expected_since is None else max(now - expected_since, 0.0)
-
-    def values(metric: str) -> pd.Series:
-        rows = latest[latest["metric"] == metric] if len(latest) else latest
-        return rows["value"] if len(rows) else pd.Series(dtype=float)
-
-    def row(layer: str, state: str, detail: str) -> dict[str, str]:
-        return {"layer": layer, "state": state, "detail": detail}
-
-    def no_sample(layer: str, waits_for: str, missing: str) -> dict[str, str]:
-        if missing_for is not None and missing_for > grace:
-            return row(layer, "red", f"{missing} desde hace {missing_for:.0f} s (límite {grace:.0f} s)")
-        return row(layer, "waiting", f"esperando {waits_for}")
-
-    out = []
-    err = values("api_error_rate")
-    if settings.profile != "local":
-        out.append(row("Fuente", "green", "CoinGecko (cloud): sin registro local"))
-    elif err.empty:
-        out.append(no_sample("Fuente", "el primer sondeo de la API", "sin sondeos de la API"))
-    else:
-        e = float(err.iloc[0])
-        out.append(row("Fuente", "green" if e == 0 else "amber" if e <= 5 else "red", f"errores API {e:.0f} %"))
-    conn = latest[latest["metric"] == "connector_status"] if len(latest) else latest
-    if conn.empty:
-        out.append(no_sample("Kafka Connect", "el estado de los conectores", "sin estado de conectores"))
-    else:
-        bad = conn[conn["value"] < 1]
-        detail = ", ".join(f"{c}: {s}" for c, s in zip(bad["connector"], bad["state"])) or f"{len(conn)} conectores RUNNING"
-        out.append(row("Kafka Connect", "red" if len(bad) else "green", detail))
-    # The lag of the pipeline's two readers: Flink commits offsets on its first checkpoint,
-    # the Iceberg sink on its first table commit.
-    readers = {settings.flink_job_name: "Flink (primer checkpoint)", f"connect-{settings.iceberg_connector_name}": "el sink de Iceberg (primer commit)"}
-    lag_rows = latest[(latest["metric"] == "topic_lag") & latest.get("group", pd.Series(dtype=str)).isin(readers)] if len(latest) else latest
-    silent = [what for group, what in readers.items() if lag_rows.empty or group not in set(lag_rows["group"])]
-    if silent:
-        out.append(no_sample("Kafka", "el primer commit de offsets de " + " y de ".join(silent), "sin métricas de lag de " + " ni de ".join(silent)))
-    else:
-        lag = float(lag_rows["value"].max())
-        out.append(row("Kafka", "green" if lag <= 100 else "amber" if lag <= 1000 else "red", f"lag máx. {lag:.0f} mensajes"))
-    job = values("flink_job_running")
-    if job.empty:
-        out.append(no_sample("Flink", f"el estado del job {settings.flink_job_name}", f"sin estado del job {settings.flink_job_name}"))
-    else:
-        running = job.iloc[0] == 1
-        out.append(row("Flink", "green" if running else "red", "job RUNNING" if running else "job parado"))
-    fresh = values("data_freshness")
-    if fresh.empty:
-        out.append(no_sample("Iceberg", "el primer commit del sink en la tabla", "la tabla no tiene datos"))
-    else:
-        f = float(fresh.iloc[0])
-        out.append(row("Iceberg", "green" if f < 60 else "amber" if f < 600 else "red", f"frescura {f:.0f} s"))
-    avail = values("pipeline_availability")
-    if fresh.empty:
-        out.append(no_sample("DuckDB", "filas en la tabla Iceberg", "DuckDB no tiene filas que leer"))
-    else:
-        a = float(avail.iloc[0]) if not avail.empty else 0.0
-        out.append(row("DuckDB", "green", f"disponibilidad {a:.0f} %"))
-    return pd.DataFrame(out, columns=["layer", "state", "detail"])
-
-
-def default_store_path(settings: Settings) -> Path:
-    return Path(settings.state_dir) / "data" / "metrics" / "metrics.db"
-
-
-def start_monitoring(topics: Iterable[str] | None = None, interval_s: float = 5.0, settings: Settings | None = None) -> Monitor:
-    """The course's ``monitor.start_monitoring([...])``.
-
-    When the stack's ``monitor`` component is already sampling, the returned monitor
-    only reads its store; otherwise it samples in a background thread of this process.
-    """
-    settings = settings or load_settings()
-    monitor = Monitor(settings, topics, interval_s)
-    try:
-        already = requests.get(f"http://{settings.host}:{settings.monitor_port}/metrics", timeout=2).status_code == 200
-    except requests.RequestException:
-        already = False
-    if not already:
-        monitor.start()
-    return monitor
-
-
-# ---- the stack component -------------------------------------------------------------------
-def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float = 60.0) -> ThreadingHTTPServer:
-    """Expose the newest samples on ``/metrics`` in Prometheus text format."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
-            if self.path.split("?")[0] != "/metrics":
-                self.send_error(404, "try /metrics")
-                return
-            body = prometheus_text(store.latest(max_age_s=max_age_s)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-            return
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="dataops-prometheus", daemon=True).start()
-    return server
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Sample the pipeline's metrics; serve them on /metrics.")
-    ap.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(message)s")
-    settings = load_settings()
-    monitor = Monitor(settings, interval_s=args.interval)
-    serve_prometheus(monitor.store, settings.host, settings.monitor_port)
-    logger.info("monitor sampling every %.1f s into %s; Prometheus on :%d/metrics", args.interval, monitor.store.path, settings.monitor_port)
-    monitor.run()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,243 @@
+"""Alert rules and severity levels: data read from YAML and checked, no evaluation.
+
+The course's levels and rules live in ``data/alerts/levels.yaml`` and
+``data/alerts/rules.yaml``; :func:`load_levels` and :func:`load_rules` read them
+and raise :class:`~dataops.errors.AlertConfigError` with one line naming the file
+and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import yaml
+
+from dataops.config import DATA_DIR
+from dataops.errors import AlertConfigError
+
+ALERTS_DIR = DATA_DIR / "alerts"
+LEVELS_FILE = ALERTS_DIR / "levels.yaml"
+RULES_FILE = ALERTS_DIR / "rules.yaml"
+
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+CONDITIONS = ("threshold", "range", "rate", "rate_of_change")
+OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+AGGS = ("mean", "sum", "max", "min")
+CHANGES = ("relative", "absolute")
+DIRECTIONS = ("both", "up", "down")
+
+
+@dataclass(frozen=True)
+class Level:
+    """A severity level of the course (block 2, "Niveles de Severidad").
+
+    Attributes:
+        name: CRITICAL, HIGH, MEDIUM or LOW.
+        condition: What the level means, e.g. "Pipeline completamente caído".
+        response_time: Target response, as text ("< 5 minutos").
+        response_time_s: The same target in seconds.
+        escalation: How people are reached ("Llamada + SMS").
+        channels: Notifier channels the alerts of this level are routed to.
+    """
+
+    name: str
+    condition: str
+    response_time: str
+    response_time_s: float
+    escalation: str
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alert rule over one metric (or several, each evaluated as its own series).
+
+    Attributes:
+        name: Unique id of the rule.
+        metric: Metric name, or a tuple of names.
+        condition: ``threshold``, ``range``, ``rate`` or ``rate_of_change``.
+        op: Comparison for threshold/rate (``>``, ``>=``, ``<``, ``<=``).
+        value: Threshold (threshold, rate) or the change limit (rate_of_change, % when relative).
+        min: Lower bound of ``range`` (fires below).
+        max: Upper bound of ``range`` (fires above).
+        window_s: Window of ``rate`` and ``rate_of_change``.
+        agg: Aggregate of ``rate`` over the window: mean, sum, max or min.
+        change: ``relative`` (%) or ``absolute`` for ``rate_of_change``.
+        direction: ``both``, ``up`` or ``down`` for ``rate_of_change``.
+        for_s: The condition must hold continuously this long before firing.
+        severity: A level name.
+        labels: Only series whose labels match these.
+        description: Text for the alert card (Spanish in the course files).
+    """
+
+    name: str
+    metric: str | tuple[str, ...]
+    condition: str = "threshold"
+    op: str = ">"
+    value: float | None = None
+    min: float | None = None
+    max: float | None = None
+    window_s: float = 0.0
+    agg: str = "mean"
+    change: str = "relative"
+    direction: str = "both"
+    for_s: float = 0.0
+    severity: str = "LOW"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"rule {self.name!r}"
+        if not isinstance(self.name, str) or not self.name:
+            raise AlertConfigError("a rule has no name", "give every rule a unique `name`")
+        metrics = (self.metric,) if isinstance(self.metric, str) else tuple(self.metric or ())
+        if not metrics or not all(isinstance(m, str) and m for m in metrics):
+            raise AlertConfigError(f"{where} has no metric", "set `metric` to a name or a list of names")
+        object.__setattr__(self, "metric", metrics[0] if len(metrics) == 1 else metrics)
+        object.__setattr__(self, "labels", {str(k): str(v) for k, v in dict(self.labels or {}).items()})
+        if self.condition not in CONDITIONS:
+            raise AlertConfigError(f"{where} has unknown condition type {self.condition!r}", f"use one of {', '.join(CONDITIONS)}")
+        if not isinstance(self.severity, str) or not self.severity:
+            raise AlertConfigError(f"{where} has no severity", f"use one of {', '.join(SEVERITIES)}")
+        object.__setattr__(self, "severity", self.severity.upper())
+        for attr in ("value", "min", "max", "window_s", "for_s"):
+            raw = getattr(self, attr)
+            if raw is not None:
+                object.__setattr__(self, attr, _number(raw, f"{where}: `{attr}`"))
+        if self.for_s < 0 or self.window_s < 0:
+            raise AlertConfigError(f"{where} has a negative duration", "`for_s` and `window_s` are seconds >= 0")
+        if self.condition in ("threshold", "rate"):
+            if self.op not in OPS:
+                raise AlertConfigError(f"{where} has invalid operator {self.op!r}", f"use one of {' '.join(OPS)}")
+            if self.value is None:
+                raise AlertConfigError(f"{where} has no threshold", "set `value` to a number")
+        if self.condition == "range":
+            if self.min is None and self.max is None:
+                raise AlertConfigError(f"{where} has an empty range", "set `min` and/or `max`")
+            if self.min is not None and self.max is not None and self.min > self.max:
+                raise AlertConfigError(f"{where} has invalid threshold: min {self.min:g} > max {self.max:g}", "swap `min` and `max`")
+        if self.condition in ("rate", "rate_of_change") and self.window_s <= 0:
+            raise AlertConfigError(f"{where} needs a window", "set `window_s` to seconds > 0")
+        if self.condition == "rate" and self.agg not in AGGS:
+            raise AlertConfigError(f"{where} has unknown aggregate {self.agg!r}", f"use one of {', '.join(AGGS)}")
+        if self.condition == "rate_of_change":
+            if self.value is None or self.value < 0:
+                raise AlertConfigError(f"{where} has invalid threshold {self.value!r}", "set `value` to a change >= 0")
+            if self.change not in CHANGES or self.direction not in DIRECTIONS:
+                raise AlertConfigError(
+                    f"{where} has invalid change {self.change!r}/direction {self.direction!r}",
+                    f"use change in {CHANGES} and direction in {DIRECTIONS}",
+                )
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metric names as a tuple."""
+        return (self.metric,) if isinstance(self.metric, str) else tuple(self.metric)
+
+    def describe(self) -> str:
+        """The condition as a short text, e.g. ``topic_lag > 1000``."""
+        m = "|".join(self.metrics)
+        if self.condition == "threshold":
+            text = f"{m} {self.op} {self.value:g}"
+        elif self.condition == "range":
+            text = f"{m} outside [{'' if self.min is None else f'{self.min:g}'}, {'' if self.max is None else f'{self.max:g}'}]"
+        elif self.condition == "rate":
+            text = f"{self.agg}({m}, {self.window_s:g}s) {self.op} {self.value:g}"
+        else:
+            unit = "%" if self.change == "relative" else ""
+            text = f"change({m}, {self.window_s:g}s) {self.direction} > {self.value:g}{unit}"
+        return text + (f" for {self.for_s:g}s" if self.for_s else "")
+
+
+def _number(raw: Any, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise AlertConfigError(f"{where} has invalid threshold {raw!r} (not a number)", "write a plain number, e.g. 1000")
+    if np.isnan(raw):
+        raise AlertConfigError(f"{where} has invalid threshold NaN", "write a plain number, e.g. 1000")
+    return float(raw)
+
+
+def _read_yaml(path: Path, key: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AlertConfigError(f"cannot read {path}", exc.strerror or str(exc)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise AlertConfigError(f"{path}{line}: malformed YAML ({problem})", "fix the indentation or quoting on that line") from None
+    if not isinstance(data, dict) or key not in data:
+        raise AlertConfigError(f"{path} has no `{key}:` section", f"start the file with `{key}:`")
+    return data[key]
+
+
+def load_levels(path: str | Path | None = None) -> dict[str, Level]:
+    """Read the severity levels (default ``data/alerts/levels.yaml``), by name."""
+    path = Path(path or LEVELS_FILE)
+    raw = _read_yaml(path, "levels")
+    if not isinstance(raw, dict) or not raw:
+        raise AlertConfigError(f"{path}: `levels` must map names to levels", "see data/alerts/levels.yaml")
+    levels: dict[str, Level] = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict):
+            raise AlertConfigError(f"{path}: level {name!r} must be a mapping", "give condition, response_time, escalation, channels")
+        rt = spec.get("response_time_s", 0)
+        levels[str(name).upper()] = Level(
+            name=str(name).upper(),
+            condition=str(spec.get("condition", "")),
+            response_time=str(spec.get("response_time", "")),
+            response_time_s=_number(rt, f"{path}: level {name!r} `response_time_s`"),
+            escalation=str(spec.get("escalation", "")),
+            channels=tuple(str(c) for c in spec.get("channels") or ()),
+        )
+    return levels
+
+
+def load_rules(path: str | Path | None = None, levels: Mapping[str, Level] | None = None) -> list[Rule]:
+    """Read the alert rules (default ``data/alerts/rules.yaml``) and check them.
+
+    Args:
+        path: The rules file.
+        levels: Allowed severities; default the levels file.
+
+    Raises:
+        AlertConfigError: One line naming the file and what is wrong.
+    """
+    path = Path(path or RULES_FILE)
+    allowed = set(levels or load_levels())
+    raw = _read_yaml(path, "rules")
+    if not isinstance(raw, list):
+        raise AlertConfigError(f"{path}: `rules` must be a list", "write each rule as `- name: ...`")
+    rules: list[Rule] = []
+    known = {f for f in Rule.__dataclass_fields__}
+    for i, spec in enumerate(raw, 1):
+        if not isinstance(spec, dict):
+            raise AlertConfigError(f"{path}: rule #{i} must be a mapping", "write each rule as `- name: ...`")
+        spec = dict(spec)
+        if isinstance(spec.get("condition"), dict):  # nested form: condition: {type: range, min: ...}
+            nested = dict(spec.pop("condition"))
+            spec["condition"] = nested.pop("type", None)
+            spec.update(nested)
+        unknown = set(spec) - known
+        if unknown:
+            raise AlertConfigError(f"{path}: rule {spec.get('name', f'#{i}')!r} has unknown field(s) {', '.join(sorted(unknown))}", f"use {', '.join(sorted(known))}")
+        if isinstance(spec.get("metric"), list):
+            spec["metric"] = tuple(spec["metric"])
+        try:
+            rule = Rule(**spec)
+        except AlertConfigError as exc:
+            raise AlertConfigError(f"{path}: {exc.message}", exc.hint) from None
+        except TypeError as exc:
+            raise AlertConfigError(f"{path}: rule #{i} is incomplete ({exc})", "give at least name and metric") from None
+        if rule.severity not in allowed:
+            raise AlertConfigError(f"{path}: rule {rule.name!r} has unknown severity {rule.severity!r}", f"use one of {', '.join(allowed)}")
+        if any(r.name == rule.name for r in rules):
+            raise AlertConfigError(f"{path}: rule name {rule.name!r} is repeated", "give every rule a unique name")
+        rules.append(rule)
+    return rules

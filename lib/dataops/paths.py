@@ -1,0 +1,102 @@
+"""The one state-paths object: the layout of the ignored state folder (``<state_dir>``).
+
+Everything the running stack writes lives under it: downloads, pid files, logs, engine
+data, the metrics store, the alert log. Every module asks :class:`StatePaths` (or
+``settings.paths``) for a path instead of joining its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Defined here rather than with the other jar names (artifacts.py) because
+# StatePaths.flink_connector_jar needs it and artifacts imports this module.
+FLINK_KAFKA_JAR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """Folders of the ignored state directory."""
+
+    root: Path
+
+    @property
+    def lib(self) -> Path:
+        return self.root / "lib"
+
+    @property
+    def plugins(self) -> Path:
+        return self.root / "plugins"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "conf"
+
+    @property
+    def flink_python(self) -> Path:
+        """Where the Flink wheels are installed (put on PYTHONPATH to import pyflink)."""
+        return self.root / "flink" / "python"
+
+    @property
+    def flink_home(self) -> Path:
+        return self.flink_python / "pyflink"
+
+    @property
+    def flink_connector_jar(self) -> Path:
+        return self.root / "flink" / "connectors" / FLINK_KAFKA_JAR
+
+    @property
+    def iceberg(self) -> Path:
+        """The Iceberg catalog (``catalog.db``) and warehouse."""
+        return self.data / "iceberg"
+
+    @property
+    def metrics_db(self) -> Path:
+        """The monitor's metrics store (SQLite)."""
+        return self.data / "metrics" / "metrics.db"
+
+    @property
+    def flink_checkpoints(self) -> Path:
+        return self.data / "flink" / "checkpoints"
+
+    @property
+    def alert_log(self) -> Path:
+        """Every fired and resolved alert, one JSON line each."""
+        return self.root / "alerts" / "alerts.jsonl"
+
+    @property
+    def changed_marker(self) -> Path:
+        """When the pipeline set-up last changed something (a UNIX time)."""
+        return self.run / "pipeline-changed"
+
+    def pid_file(self, component: str) -> Path:
+        return self.run / f"{component}.json"
+
+    def log_file(self, component: str) -> Path:
+        return self.logs / f"{component}.log"
+
+    def make(self) -> None:
+        for d in (self.run, self.logs, self.data, self.conf):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def last_lines(path: Path, n: int) -> str:
+    """The last ``n`` lines of a log file on one line (for an error message)."""
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "no log"
+    return " | ".join(line.strip()[:200] for line in lines[-n:])

@@ -1,0 +1,98 @@
+"""Running a suite: on given polls/rows, on a Kafka topic, on the Iceberg table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from dataops.quality.checks import _RUNNERS, _result
+from dataops.quality.polls import TimedPoll, _normalise_rows, explode_polls
+from dataops.quality.suite import NO_DATA, RESULT_COLUMNS, Check, CheckResult, QualityReport, Suite
+
+
+def run_suite(
+    suite: Suite,
+    polls: Sequence[Any] | None = None,
+    rows: pd.DataFrame | None = None,
+    now: datetime | pd.Timestamp | float | None = None,
+) -> QualityReport:
+    """Run every check of ``suite`` on the datasets given (checks of a missing dataset are skipped).
+
+    Args:
+        suite: From :func:`load_suite`.
+        polls: Raw polls (JSON strings/bytes, dicts or Kafka ``Record``s) for ``raw_poll`` checks.
+        rows: Exploded rows for ``exploded_row`` checks.
+        now: Reference time of ``freshness`` (default: now, UTC); a number is unix seconds.
+
+    Returns:
+        A :class:`QualityReport`; its ``score`` is the % of checks passed, weighted equally.
+    """
+    ref = _timestamp(now)
+    data: dict[str, tuple[list[Any] | None, pd.DataFrame]] = {}
+    if polls is not None:
+        polls = list(polls)
+        data["raw_poll"] = (polls, explode_polls(polls, suite.contract))
+    if rows is not None:
+        data["exploded_row"] = (None, _normalise_rows(rows))
+    results: list[CheckResult] = []
+    for check in suite.checks:
+        if check.dataset not in data:
+            continue
+        raw, frame = data[check.dataset]
+        lacking = _lacking_data(check, raw, frame)
+        if lacking:
+            results.append(CheckResult(check.name, check.dataset, check.type, "no_data", False, 0, "", f"{NO_DATA}: {lacking}"))
+            continue
+        try:
+            results.append(_RUNNERS[check.type](check, suite, raw, frame, ref))
+        except (KeyError, TypeError, ValueError) as exc:  # a bad parameter fails its check, not the suite
+            results.append(_result(check, False, 0, [], f"check could not run: {type(exc).__name__}: {exc}"))
+    frame = pd.DataFrame([r.__dict__ for r in results], columns=RESULT_COLUMNS)
+    frame["passed"] = frame["passed"].astype(bool)
+    frame["failing_rows"] = frame["failing_rows"].astype("int64")
+    return QualityReport(frame)
+
+
+def _lacking_data(check: Check, raw: list[Any] | None, frame: pd.DataFrame) -> str:
+    """Why a check's dataset is too small to judge ("" when it is enough): no record at all,
+    or fewer polls than a ``frozen_prices`` run needs."""
+    records = len(raw) if raw is not None else len(frame)
+    if not records:
+        return "0 registros"
+    if check.type == "frozen_prices":
+        need = int(check.params.get("min_polls", 5))
+        polls = int(frame.groupby("coin_id").size().max()) if len(frame) and "coin_id" in frame else 0
+        if polls < need:
+            return f"{polls} polls por moneda (la comprobación necesita {need})"
+    return ""
+
+
+def run_on_topic(kafka_layer: Any, topic: str, suite: Suite, n: int = 500, now: Any = None) -> QualityReport:
+    """Check the ``n`` newest records of a raw topic (through ``KafkaLayer.latest``), oldest first,
+    with their Kafka timestamps as ``poll_time``."""
+    frame = kafka_layer.latest(topic, n=n)
+    polls = [] if not len(frame) else [
+        TimedPoll(value, int(ts.value // 1_000_000)) for value, ts in zip(frame["value"][::-1], frame["timestamp"][::-1])
+    ]  # fmt: skip
+    return run_suite(suite, polls=polls, now=now)
+
+
+def run_on_table(iceberg_layer: Any, suite: Suite, minutes: float = 60, now: Any = None) -> QualityReport:
+    """Check the exploded rows of the last ``minutes`` of the Iceberg table (through ``IcebergLayer.read``)."""
+    ref = _timestamp(now)
+    rows = _normalise_rows(iceberg_layer.read())
+    if len(rows) and "event_time" in rows:
+        rows = rows[rows["event_time"] >= ref - pd.Timedelta(minutes=minutes)].reset_index(drop=True)
+    return run_suite(suite, rows=rows, now=ref)
+
+
+def _timestamp(value: Any) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp.now(tz="UTC")
+    if isinstance(value, (int, float)):
+        return pd.Timestamp(value, unit="s", tz="UTC")
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

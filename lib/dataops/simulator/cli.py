@@ -1,0 +1,74 @@
+"""Command line of the simulator: ``python -m dataops.simulator --help``.
+
+Kept apart from :mod:`dataops.simulator.__main__` so that ``main`` can be
+imported (and re-exported by the package) without running anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from dataops.errors import DataOpsError
+from dataops.simulator.market import DEFAULT_COINS, KNOWN_COINS
+from dataops.simulator.server import Simulator
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator until SIGTERM or Ctrl-C (``python -m dataops.simulator``).
+
+    Args:
+        argv: Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        Process exit code.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m dataops.simulator",
+        description="CoinGecko-compatible price API simulator with fault injection.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8090, help="TCP port (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=42, help="random-walk seed (default: %(default)s)")
+    parser.add_argument("--refresh-s", type=float, default=1.0, help="seconds per price tick (default: %(default)s)")
+    parser.add_argument(
+        "--coins",
+        default=",".join(DEFAULT_COINS),
+        help=f"comma-separated coin ids (default: %(default)s; known: {', '.join(KNOWN_COINS)})",
+    )
+    parser.add_argument("--log", default=None, help="JSON-lines file of the served log (appended)")
+    args = parser.parse_args(argv)
+    if not args.refresh_s > 0:
+        parser.error("--refresh-s must be > 0")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    try:
+        sim = Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log)
+        server = sim.serve(args.host, args.port)
+    except DataOpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        logger.info("received signal %d, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        sim.close()
+    return 0

@@ -1,0 +1,405 @@
+"""The simulator's HTTP side: request handling and the threaded HTTP server.
+
+:class:`Simulator` answers ``/api/v3/ping`` and ``/api/v3/simple/price`` from
+the market model, shaped by the active faults, and a control API under
+``/_sim/`` (health, faults, the served log kept by :mod:`.served`). All the
+logic lives in :meth:`Simulator.handle`, a pure request -> response function
+with an injectable clock, so tests need neither sockets nor sleeps;
+:meth:`Simulator.serve` puts it behind a threaded HTTP server.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from dataops.errors import BadRequestError, PortInUseError
+from dataops.simulator.faults import (
+    Fault,
+    FaultState,
+    drift,
+    frozen_quotes,
+    latency_s,
+    parse_fault,
+    refusal,
+    truncate,
+)
+from dataops.simulator.market import CATALOG, RATES, Market, Quote, select_coins, split_csv
+from dataops.simulator.served import ServedLog
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PING_PATH", "PRICE_PATH", "Simulator"]
+
+PING_PATH = "/api/v3/ping"
+PRICE_PATH = "/api/v3/simple/price"
+API_PREFIX = "/api/v3"
+CONTROL_PREFIX = "/_sim"
+MAX_REQUESTS_LIMIT = 100_000
+JSON_TYPE = "application/json"
+NOT_FOUND = {"error": "Incorrect path. Please check the API documentation."}
+
+
+@dataclass
+class _Outcome:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    path: str = ""
+    query: str = ""
+    record: bool = False
+    delay_s: float = 0.0
+    faults: list[str] = field(default_factory=list)
+
+
+def _json_outcome(status: int, payload: Any, **extra_headers: str) -> _Outcome:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return _Outcome(status, {"Content-Type": JSON_TYPE, **extra_headers}, body)
+
+
+def _not_allowed(allow: str) -> _Outcome:
+    return _json_outcome(405, {"error": "Method Not Allowed"}, Allow=allow)
+
+
+def _is_true(value: str | None) -> bool:
+    return value is not None and value.strip().lower() == "true"
+
+
+class Simulator:
+    """CoinGecko-compatible API simulator with fault injection.
+
+    Args:
+        coins: Coin ids to serve (default :data:`DEFAULT_COINS`), from :data:`KNOWN_COINS`.
+        seed: Seed of the market random walk; same seed + same clock => same prices.
+        refresh_s: Seconds between two price ticks.
+        log_path: JSON-lines file the served log is appended to; ``seq`` continues
+            after the last entry already in it.
+        clock: Source of unix time (inject a fake one in tests).
+
+    Raises:
+        UnknownCoinError: A coin id is not in the catalog.
+    """
+
+    def __init__(
+        self,
+        coins: list[str] | None = None,
+        seed: int = 42,
+        refresh_s: float = 1.0,
+        log_path: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        wanted = select_coins(coins)
+        if not refresh_s > 0:
+            raise ValueError(f"refresh_s must be > 0, got {refresh_s}")
+        self.coins: list[str] = wanted
+        self.seed = seed
+        self.refresh_s = float(refresh_s)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.started_at = clock()
+        self._market = Market(wanted, seed, self.refresh_s, self.started_at)
+        self._faults = FaultState()
+        self._log = ServedLog(log_path)
+        self.log_path = self._log.path
+
+    def close(self) -> None:
+        """Close the log file (the simulator keeps answering, without a file)."""
+        with self._lock:
+            self._log.close()
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- request handling -------------------------------------------------
+
+    def handle(self, method: str, path: str, query: str = "", body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        """Answer one request without any socket; the served log records it.
+
+        An active ``latency`` fault is not slept here: it is reported in the
+        ``X-Sim-Delay`` header (seconds) and added to the recorded latency and ts.
+
+        Args:
+            method: HTTP method.
+            path: URL path (a ``?query`` suffix is tolerated).
+            query: Raw query string without ``?``.
+            body: Request body (control API only).
+
+        Returns:
+            ``(status, headers, body)``.
+        """
+        started = time.perf_counter()
+        outcome = self._process(method, path, query, body)
+        if outcome.record:
+            elapsed = time.perf_counter() - started + outcome.delay_s
+            self._record(outcome, ts=self._clock() + outcome.delay_s, latency_ms=elapsed * 1000.0)
+        return outcome.status, dict(outcome.headers), outcome.body
+
+    def _process(self, method: str, path: str, query: str, body: bytes) -> _Outcome:
+        if "?" in path:
+            path, _, extra = path.partition("?")
+            query = f"{query}&{extra}" if query else extra
+        path = unquote(path)
+        if len(path) > 1:
+            path = path.rstrip("/")
+        method = method.upper()
+        with self._lock:
+            now = self._clock()
+            if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+                return self._api(method, path, query, now)
+            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+                try:
+                    return self._control(method, path, query, body, now)
+                except BadRequestError as exc:
+                    return _json_outcome(400, {"error": exc.message, "kind": exc.kind})
+            return _json_outcome(404, NOT_FOUND)
+
+    def _api(self, method: str, path: str, query: str, now: float) -> _Outcome:
+        self._market.advance(now)
+        faults = self._faults.active(now)
+        names = list(dict.fromkeys(f.name for f in faults))
+        delay = latency_s(faults)
+        refused = refusal(faults, now)
+        if refused is not None:
+            status, payload, headers = refused
+            outcome = _json_outcome(status, payload, **headers)
+        elif method != "GET":
+            outcome = _not_allowed("GET")
+        elif path == PING_PATH:
+            outcome = _json_outcome(200, {"gecko_says": "(V3) To the Moon!"})
+        elif path == PRICE_PATH:
+            outcome = self._simple_price(query, faults)
+        else:
+            outcome = _json_outcome(404, NOT_FOUND)
+
+        if outcome.status == 200 and "malformed" in names:
+            outcome.body = truncate(outcome.body)
+        if delay > 0:
+            outcome.headers["X-Sim-Delay"] = f"{delay:.3f}"
+        outcome.path, outcome.query, outcome.record = path, query, True
+        outcome.delay_s, outcome.faults = delay, names
+        return outcome
+
+    def _simple_price(self, query: str, faults: list[Fault]) -> _Outcome:
+        params = parse_qs(query, keep_blank_values=True)
+
+        def first(name: str) -> str | None:
+            values = params.get(name)
+            return values[0] if values else None
+
+        ids_raw, vs_raw = first("ids"), first("vs_currencies")
+        if ids_raw is None or not ids_raw.strip():
+            return _json_outcome(400, {"error": "Missing parameter ids"})
+        if vs_raw is None or not vs_raw.strip():
+            return _json_outcome(400, {"error": "Missing parameter vs_currencies"})
+        precision_raw = first("precision")
+        precision: int | None = None
+        if precision_raw is not None:
+            text = precision_raw.strip().lower()
+            if text != "full":
+                if not (text.isdigit() and 0 <= int(text) <= 18):
+                    return _json_outcome(
+                        400, {"error": "Invalid precision. Use 'full' or an integer from 0 to 18."}
+                    )
+                precision = int(text)
+
+        with_cap = _is_true(first("include_market_cap"))
+        with_vol = _is_true(first("include_24hr_vol"))
+        with_change = _is_true(first("include_24hr_change"))
+        with_updated = _is_true(first("include_last_updated_at"))
+
+        missing = {f.params["coin"] for f in faults if f.name == "missing_coin"}
+        coins = [c for c in split_csv(ids_raw) if c in self._market.walks and c not in missing]
+        currencies = [c for c in split_csv(vs_raw) if c in RATES]
+        quotes = self._quotes(faults)
+
+        def number(value: float) -> float | int:
+            if precision is None:
+                return value
+            return int(round(value)) if precision == 0 else round(value, precision)
+
+        payload: dict[str, dict[str, Any]] = {}
+        for coin in coins:
+            quote = quotes[coin]
+            factor = math.prod(f.params["factor"] for f in faults if f.name == "spike" and f.params["coin"] == coin)
+            price_usd = quote.price_usd * factor
+            market_cap_usd = price_usd * CATALOG[coin].supply
+            entry: dict[str, Any] = {}
+            for cur in currencies:
+                rate = RATES[cur]
+                entry[cur] = number(price_usd * rate)
+                if with_cap:
+                    entry[f"{cur}_market_cap"] = number(market_cap_usd * rate)
+                if with_vol:
+                    entry[f"{cur}_24h_vol"] = number(quote.volume_usd * rate)
+                if with_change:
+                    entry[f"{cur}_24h_change"] = number(quote.change_pct)
+            if with_updated:
+                entry["last_updated_at"] = quote.updated_at
+            for fault in faults:
+                if fault.name == "schema_drift":
+                    entry = drift(entry, currencies, fault.params["mode"])
+            payload[coin] = entry
+        return _json_outcome(200, payload)
+
+    def _quotes(self, faults: list[Fault]) -> dict[str, Quote]:
+        return frozen_quotes(self._market.quotes(), faults)
+
+    # -- control API ------------------------------------------------------
+
+    def _control(self, method: str, path: str, query: str, body: bytes, now: float) -> _Outcome:
+        parts = path.split("/")[2:]  # "/_sim/faults/x" -> ["faults", "x"]
+        route = parts[0] if parts else ""
+        if route == "health" and len(parts) == 1:
+            return _json_outcome(200, self._health()) if method == "GET" else _not_allowed("GET")
+        if route == "faults" and len(parts) == 1:
+            if method == "GET":
+                return _json_outcome(200, [f.to_dict() for f in self._faults.active(now)])
+            if method == "POST":
+                return _json_outcome(201, self._create_fault(body, now).to_dict())
+            if method == "DELETE":
+                return _json_outcome(200, {"cleared": self._faults.clear(now)})
+            return _not_allowed("GET, POST, DELETE")
+        if route == "faults" and len(parts) == 2:
+            if method != "DELETE":
+                return _not_allowed("DELETE")
+            if not self._faults.remove(parts[1], now):
+                return _json_outcome(404, {"error": f"no active fault with id {parts[1]!r}"})
+            return _json_outcome(200, {"cleared": 1})
+        if route == "requests" and len(parts) == 1:
+            return _json_outcome(200, self._requests(query)) if method == "GET" else _not_allowed("GET")
+        return _json_outcome(404, {"error": f"unknown control path {path}"})
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "coins": list(self.coins),
+            "currencies": list(RATES),
+            "seed": self.seed,
+            "refresh_s": self.refresh_s,
+            "started_at": self.started_at,
+            "served": self._log.served,
+        }
+
+    def _create_fault(self, body: bytes, now: float) -> Fault:
+        name, duration, params = parse_fault(body, self.coins)
+        self._market.advance(now)
+        snapshot = self._quotes(self._faults.active(now)) if name == "freeze" else None
+        return self._faults.add(name, params, now, duration, snapshot)
+
+    # -- served log -------------------------------------------------------
+
+    def _requests(self, query: str) -> list[dict[str, Any]]:
+        params = parse_qs(query)
+        values: dict[str, int] = {}
+        for name, default, low, high in (("since", 0, 0, None), ("limit", 10_000, 1, MAX_REQUESTS_LIMIT)):
+            raw = params.get(name, [str(default)])[0].strip()
+            try:
+                value = int(raw)
+            except ValueError:
+                raise BadRequestError(f"{name} must be an integer, got {raw!r}") from None
+            if value < low or (high is not None and value > high):
+                bound = f"between {low} and {high}" if high is not None else f">= {low}"
+                raise BadRequestError(f"{name} must be {bound}, got {value}")
+            values[name] = value
+        return self._log.page(values["since"], values["limit"])
+
+    def _record(self, outcome: _Outcome, ts: float, latency_ms: float) -> None:
+        with self._lock:
+            self._log.append(
+                ts=ts,
+                path=outcome.path,
+                query=outcome.query,
+                status=outcome.status,
+                latency_ms=latency_ms,
+                body=outcome.body,
+                faults=outcome.faults,
+                keep_body=outcome.path == PRICE_PATH,
+            )
+
+    # -- HTTP server ------------------------------------------------------
+
+    def _serve_one(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        started = time.perf_counter()
+        path, _, query = handler.path.partition("?")
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length > 0 else b""
+        try:
+            outcome = self._process(method, path, query, body)
+        except Exception:  # noqa: BLE001 - a bug must not kill the server thread
+            logger.exception("simulator failed on %s %s", method, path)
+            outcome = _json_outcome(500, {"error": "internal simulator error"})
+        if outcome.delay_s > 0:
+            time.sleep(outcome.delay_s)  # outside the lock: other requests keep flowing
+        try:
+            handler.send_response(outcome.status)
+            for key, value in outcome.headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Length", str(len(outcome.body)))
+            handler.end_headers()
+            handler.wfile.write(outcome.body)
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            logger.info("client went away before %s %s was answered", method, path)
+        if outcome.record:
+            self._record(outcome, ts=self._clock(), latency_ms=(time.perf_counter() - started) * 1000.0)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 8090) -> ThreadingHTTPServer:
+        """Serve over HTTP from a daemon thread.
+
+        Args:
+            host: Interface to bind.
+            port: TCP port (0 picks a free one; read ``server.server_address``).
+
+        Returns:
+            The running server; call ``.shutdown()`` then ``.server_close()`` to stop it.
+
+        Raises:
+            PortInUseError: The port is taken.
+        """
+        handler = type("SimulatorHandler", (_Handler,), {"simulator": self})
+        try:
+            server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError("CoinGecko simulator", port) from None
+            raise
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name=f"simulator-{port}", daemon=True)
+        thread.start()
+        logger.info("simulator serving %s on http://%s:%d", ",".join(self.coins), host, server.server_address[1])
+        return server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    simulator: Simulator
+    server_version = "dataops-simulator/1.0"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self.simulator._serve_one(self, "GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.simulator._serve_one(self, "POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self.simulator._serve_one(self, "DELETE")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self.simulator._serve_one(self, "PUT")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        # Only the request line, never headers (API keys may travel in them).
+        logger.debug("%s %s", self.address_string(), format % args)
+

@@ -1,0 +1,123 @@
+"""The tools and JVM artifacts the local stack needs: Java, Maven, the jars and Flink.
+
+The jars are fetched and built by ``mvn package`` (rebuilt when a pom or a Java
+source changes); the Flink distribution is installed from PyPI wheels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dataops.config import PROJECT_ROOT
+from dataops.errors import StackError, ToolMissingError
+from dataops.paths import StatePaths, last_lines
+
+# FLINK_KAFKA_JAR, the fourth jar, is defined in paths.py (StatePaths.flink_connector_jar).
+KAFKA_JAR = "kafka_2.13-4.4.0.jar"
+HTTP_SOURCE_JAR = "dataops-http-source-1.0.0.jar"
+ICEBERG_SINK_JARS = ("iceberg-kafka-connect-1.12.0.jar", "kafka44-appinfoparser-shim-1.0.0.jar")
+# The Flink distribution ships inside these PyPI wheels; installed without their
+# Python dependencies (the project only submits SQL jobs, no Python workers).
+FLINK_WHEELS = ("apache-flink==2.2.1", "apache-flink-libraries==2.2.1")
+
+
+def java_version() -> str | None:
+    """The ``java -version`` banner's first line, or None when Java is missing."""
+    java = shutil.which("java")
+    if not java:
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    lines = (out.stderr or out.stdout).strip().splitlines()
+    return lines[0] if lines else "java (unknown version)"
+
+
+def require_java() -> str:
+    """The path of ``java``.
+
+    Raises:
+        ToolMissingError: Java is not installed.
+    """
+    java = shutil.which("java")
+    if not java:
+        raise ToolMissingError(
+            "java is not installed",
+            "install OpenJDK 17 (`conda env create -f environment.yml` or `apt-get install openjdk-17-jdk-headless`)",
+        )
+    return java
+
+
+def _jars(paths: StatePaths) -> list[Path]:
+    return [
+        paths.lib / KAFKA_JAR,
+        paths.plugins / "http-source" / HTTP_SOURCE_JAR,
+        *(paths.plugins / "iceberg-sink" / jar for jar in ICEBERG_SINK_JARS),
+        paths.flink_connector_jar,
+    ]
+
+
+def _maven_inputs_digest() -> str:
+    """Digest of the poms and Java sources: a change rebuilds the JVM side."""
+    files = [PROJECT_ROOT / "pom.xml", *sorted((PROJECT_ROOT / "lib").glob("**/pom.xml"))]
+    files += sorted(f for f in (PROJECT_ROOT / "lib").glob("**/src/**/*") if f.is_file())
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(PROJECT_ROOT)).encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def _maven_stamp(paths: StatePaths) -> Path:
+    return paths.root / "build" / "maven-inputs.sha256"
+
+
+def _jvm_side_current(paths: StatePaths) -> bool:
+    stamp = _maven_stamp(paths)
+    return all(j.exists() for j in _jars(paths)) and stamp.exists() and stamp.read_text() == _maven_inputs_digest()
+
+
+def _flink_installed(paths: StatePaths) -> bool:
+    return any((paths.flink_home / "lib").glob("flink-dist-*.jar"))
+
+
+def artifacts_present(paths: StatePaths) -> bool:
+    """True when every JVM artifact (built from the current poms) and the Flink distribution are there."""
+    return _jvm_side_current(paths) and _flink_installed(paths)
+
+
+def _run_logged(cmd: list[str], log: Path, what: str, hint: str) -> None:
+    with log.open("w") as fh:
+        rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT).returncode
+    if rc != 0:
+        raise StackError(f"{what} failed ({last_lines(log, 3)})", f"see {log}; {hint}")
+
+
+def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
+    """Fetch the JVM artifacts from Maven Central, build the project's jars (``mvn package``)
+    and install the Flink distribution from PyPI; each step only when needed."""
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise ToolMissingError(
+            "mvn (Apache Maven) is not installed",
+            "install it (`conda env create -f environment.yml` or `apt-get install maven`), then run `make up`",
+        )
+    require_java()
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    if not _jvm_side_current(paths):
+        if not quiet:
+            print("Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from Maven Central…", flush=True)
+        cmd = [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
+        _run_logged(cmd, paths.log_file("mvn"), "mvn package", "check access to Maven Central")
+        _maven_stamp(paths).parent.mkdir(parents=True, exist_ok=True)
+        _maven_stamp(paths).write_text(_maven_inputs_digest())
+    if not _flink_installed(paths):
+        if not quiet:
+            print("Installing the Flink distribution from PyPI (first run only, ~300 MB)…", flush=True)
+        cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
+               "--target", str(paths.flink_python), *FLINK_WHEELS]  # fmt: skip
+        _run_logged(cmd, paths.log_file("pip-flink"), "installing Flink", "check access to PyPI")
+    if not artifacts_present(paths):
+        raise StackError("the JVM artifacts are incomplete after installing", f"delete {paths.root} and run `make up`")

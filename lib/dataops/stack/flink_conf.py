@@ -1,0 +1,83 @@
+"""Flink's configuration for the local stack: its ``config.yaml`` and the JVM options it needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dataops.config import Settings
+from dataops.paths import StatePaths
+
+FLINK_JAVA_OPTS = [
+    # The module opens Flink 2.x needs on Java 17 (env.java.opts.all of its stock config).
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    *(
+        f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
+        for pkg in (
+            "java.lang", "java.net", "java.io", "java.nio", "sun.nio.ch", "java.lang.reflect", "java.text",
+            "java.time", "java.util", "java.util.concurrent", "java.util.concurrent.atomic",
+            "java.util.concurrent.locks",
+        )
+    ),
+]  # fmt: skip
+
+
+def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
+    """Write Flink's config.yaml (and make its data folders); returns the config folder.
+
+    The log4j config is written with the command line (``engines._flink_cmd``).
+    """
+    import yaml
+
+    conf_dir = paths.conf / "flink"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    data = paths.data / "flink"
+    config = {
+        "jobmanager": {
+            "bind-host": s.host,
+            "rpc": {"address": s.host, "port": s.flink_rpc_port},
+            "memory": {"process": {"size": s.flink_jobmanager_memory}},
+            "execution": {"failover-strategy": "region"},
+        },
+        "taskmanager": {
+            "bind-host": s.host,
+            "host": s.host,
+            "rpc": {"port": s.flink_taskmanager_port},
+            "numberOfTaskSlots": 2,
+            "memory": {
+                "process": {"size": s.flink_taskmanager_memory},
+                "managed": {"size": "64m"},  # hashmap state + pure SQL: managed memory unused
+                "jvm-metaspace": {"size": "192m"},
+            },
+        },
+        "parallelism": {"default": 1},
+        "rest": {"address": s.host, "bind-address": s.host, "port": s.flink_port},
+        "blob": {"server": {"port": s.flink_blob_port}},
+        # A killed taskmanager is noticed in seconds, not the default 50 s.
+        "heartbeat": {"interval": 2000, "timeout": 10000},
+        "state": {"backend": {"type": "hashmap"}},
+        "execution": {
+            "checkpointing": {
+                "dir": paths.flink_checkpoints.as_uri(),
+                "savepoint-dir": (data / "savepoints").as_uri(),
+                "externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+                "num-retained": 3,
+            }
+        },
+        "restart-strategy": {
+            "type": "exponential-delay",
+            "exponential-delay": {
+                "initial-backoff": "1s",
+                "max-backoff": "30s",
+                "backoff-multiplier": 2.0,
+                "reset-backoff-threshold": "5min",
+                "attempts-before-reset-backoff": 1000000,
+            },
+        },
+        "io": {"tmp": {"dirs": str(data / "tmp")}},
+        "web": {"tmpdir": str(data / "web"), "upload": {"dir": str(data / "web-upload")}},
+    }
+    for sub in ("checkpoints", "savepoints", "tmp", "web", "web-upload"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    (conf_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return conf_dir

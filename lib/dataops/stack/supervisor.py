@@ -1,0 +1,263 @@
+"""The process supervisor of the local stack: start, stop and inspect its components.
+
+Every component is a child process detached into its own session, with a pid
+file under ``<state_dir>/run``, a log under ``<state_dir>/logs`` and its data
+under ``<state_dir>/data``. :meth:`Stack.up` is idempotent and starts only what
+is not running; :meth:`Stack.down` stops only the processes whose pid files it
+wrote (pid and start time must both match, so a recycled pid is never killed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from typing import Iterable
+
+import pandas as pd
+import psutil
+
+from dataops.config import PROJECT_ROOT, Settings
+from dataops.errors import PortInUseError, StackError
+from dataops.stack.artifacts import artifacts_present, install_artifacts, require_java
+from dataops.stack.engines import Component, components, port_open
+from dataops.paths import last_lines
+
+logger = logging.getLogger(__name__)
+
+
+def _fmt_uptime(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class Stack:
+    """Start, stop and inspect the local stack.
+
+    Args:
+        settings: The loaded settings (profile ``local``).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = settings.paths
+        self._components = {c.name: c for c in components(settings)}
+
+    # ---- lookup ----------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._components)
+
+    def component(self, name: str) -> Component:
+        try:
+            return self._components[name]
+        except KeyError:
+            raise StackError(f"unknown component '{name}'", f"choose one of: {', '.join(self.names)}") from None
+
+    def _record(self, name: str) -> dict | None:
+        path = self.paths.pid_file(name)
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def process(self, name: str) -> psutil.Process | None:
+        """The live process this stack started for ``name``, or None."""
+        rec = self._record(name)
+        if not rec:
+            return None
+        try:
+            proc = psutil.Process(rec["pid"])
+            if abs(proc.create_time() - rec["create_time"]) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return proc
+        except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
+            return None
+
+    def mark_changed(self) -> None:
+        """Record that the pipeline set-up just changed something (see :meth:`last_change`)."""
+        self.paths.run.mkdir(parents=True, exist_ok=True)
+        self.paths.changed_marker.write_text(f"{time.time()}\n")
+
+    def last_change(self) -> float | None:
+        """UNIX time of the newest component start or pipeline change: from then on, every
+        layer should report (None when nothing runs)."""
+        starts = [rec.get("started_at") for name in self.names if self.process(name) and (rec := self._record(name))]
+        try:
+            starts.append(float(self.paths.changed_marker.read_text()))
+        except (FileNotFoundError, ValueError):
+            pass
+        starts = [float(t) for t in starts if t]
+        return max(starts) if starts else None
+
+    def pid(self, name: str) -> int | None:
+        proc = self.process(name)
+        return proc.pid if proc else None
+
+    # ---- start -------------------------------------------------------------
+    def up(self, names: Iterable[str] | None = None, progress: bool = True) -> pd.DataFrame:
+        """Start every component that is not running and wait until healthy.
+
+        Idempotent: running components are left alone. Returns :meth:`status`.
+
+        Raises:
+            PortInUseError: A port is taken by a process this stack did not start.
+            ToolMissingError: Java or Maven is missing.
+            StackError: A component exited or did not become healthy in time.
+        """
+        wanted = [self.component(n) for n in (names or self.names)]
+        self.paths.make()
+        if any(c.java for c in wanted):
+            require_java()
+            if not artifacts_present(self.paths):
+                install_artifacts(self.paths, quiet=not progress)
+        for comp in wanted:
+            t0 = time.monotonic()
+            if self.process(comp.name):
+                self._wait_healthy(comp)
+                if progress:
+                    print(f"  ✔ {comp.name:<10} already running (pid {self.pid(comp.name)})", flush=True)
+                continue
+            self.paths.pid_file(comp.name).unlink(missing_ok=True)
+            for port in comp.ports:
+                if port_open(self.settings.host, port):
+                    raise PortInUseError(comp.name, port)
+            if progress:
+                print(f"  … {comp.name:<10} starting on port {comp.port}", flush=True)
+            self._start(comp)
+            self._wait_healthy(comp)
+            if progress:
+                print(f"  ✔ {comp.name:<10} healthy in {time.monotonic() - t0:.1f} s", flush=True)
+        return self.status()
+
+    def _start(self, comp: Component) -> None:
+        cmd = comp.command(self.settings, self.paths)
+        log = self.paths.log_file(comp.name)
+        if log.exists() and log.stat().st_size > 50 * 2**20:
+            log.replace(log.with_suffix(".log.1"))
+        env = {**os.environ, **self.settings.as_env()}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT / "lib"), env.get("PYTHONPATH")]))
+        with log.open("a") as fh:
+            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {comp.name} =====\n")
+            fh.flush()
+            proc = subprocess.Popen(
+                cmd,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.paths.root,
+                env=env,
+                start_new_session=True,  # survives the CLI / notebook that started it
+            )
+        rec = {
+            "pid": proc.pid,
+            "create_time": psutil.Process(proc.pid).create_time(),
+            "started_at": time.time(),
+            "ports": list(comp.ports),
+            "cmd": cmd,
+        }
+        self.paths.pid_file(comp.name).write_text(json.dumps(rec))
+
+    def _wait_healthy(self, comp: Component) -> None:
+        deadline = time.monotonic() + comp.start_timeout
+        while time.monotonic() < deadline:
+            if comp.healthy(self.settings):
+                return
+            if not self.process(comp.name):
+                self.paths.pid_file(comp.name).unlink(missing_ok=True)
+                raise StackError(
+                    f"{comp.name} exited during start-up ({last_lines(self.paths.log_file(comp.name), 1)})",
+                    f"see `dataops logs {comp.name}`",
+                )
+            time.sleep(0.3)
+        raise StackError(
+            f"{comp.name} did not become healthy within {comp.start_timeout:.0f} s",
+            f"see `dataops logs {comp.name}`, then `make down && make up`",
+        )
+
+    # ---- stop --------------------------------------------------------------
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
+        """Stop one component this stack started. ``SIGKILL`` simulates a crash.
+
+        Returns:
+            True when a process was stopped.
+        """
+        self.component(name)
+        proc = self.process(name)
+        if proc is None:
+            self.paths.pid_file(name).unlink(missing_ok=True)
+            return False
+        try:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=timeout)
+            except psutil.TimeoutExpired:
+                logger.warning("%s did not stop within %.0f s; killing it", name, timeout)
+                proc.kill()
+                proc.wait(timeout=10)
+        except psutil.NoSuchProcess:
+            pass
+        self.paths.pid_file(name).unlink(missing_ok=True)
+        return True
+
+    def down(self, progress: bool = True) -> list[str]:
+        """Stop, in reverse order, every component this stack started."""
+        stopped = []
+        for name in reversed(self.names):
+            if self.stop(name):
+                stopped.append(name)
+                if progress:
+                    print(f"  ✔ {name:<10} stopped", flush=True)
+        if progress and not stopped:
+            print("  nothing to stop: no component started by this project is running", flush=True)
+        return stopped
+
+    # ---- inspect -----------------------------------------------------------
+    def status(self) -> pd.DataFrame:
+        """One row per component: pid, port, health, uptime, address."""
+        rows = []
+        for comp in self._components.values():
+            proc = self.process(comp.name)
+            rec = self._record(comp.name) if proc else None
+            healthy = comp.healthy(self.settings)
+            if proc and healthy:
+                health = "up"
+            elif proc:
+                health = "starting" if time.time() - rec["started_at"] < comp.start_timeout else "unhealthy"
+            elif healthy:
+                health = "up (not started by this project)"
+            else:
+                health = "down"
+            rows.append(
+                {
+                    "component": comp.name,
+                    "pid": proc.pid if proc else None,
+                    "port": comp.port,
+                    "health": health,
+                    "uptime": _fmt_uptime(time.time() - rec["started_at"]) if rec else "",
+                    "address": comp.url,
+                }
+            )
+        return pd.DataFrame(rows).astype({"pid": "Int64"})
+
+    def logs(self, name: str, lines: int = 50) -> str:
+        """The last ``lines`` lines of a component's log (or of ``flink-submit`` / ``mvn``)."""
+        if name not in ("flink-submit", "mvn", "pip-flink"):
+            self.component(name)
+        path = self.paths.log_file(name)
+        if not path.exists():
+            return f"(no log yet for {name}: it has not been started)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def rss_mb(self) -> dict[str, float]:
+        """Resident memory of each running component (with its children), in MB."""
+        out = {}
+        for name in self.names:
+            proc = self.process(name)
+            if proc:
+                procs = [proc, *proc.children(recursive=True)]
+                out[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
+        return out
