@@ -132,6 +132,11 @@ class Settings(BaseSettings):
         return f"{self.host}:{self.kafka_port}"
 
     @property
+    def iceberg_sink_group(self) -> str:
+        """The consumer group of the Iceberg sink (Kafka Connect names a sink's group ``connect-<name>``)."""
+        return f"connect-{self.iceberg_connector_name}"
+
+    @property
     def simulator_url(self) -> str:
         return f"http://{self.host}:{self.simulator_port}"
 

@@ -250,7 +250,7 @@ class IcebergLayer:
                 break
 
         topic = self.settings.topic_exploded
-        group = f"connect-{self.settings.iceberg_connector_name}"
+        group = self.settings.iceberg_sink_group
         kafka = KafkaLayer(self.settings)
         try:
             groups = kafka.consumer_groups(group)

@@ -99,3 +99,26 @@ def test_a_broken_contract_is_one_clear_line(tmp_path, monkeypatch):
     path.write_text("{")
     with pytest.raises(ConfigError, match="malformed record contract"):
         load_contract("usd", str(path))
+
+
+def test_the_quality_suite_takes_coins_and_currency_from_the_settings(tmp_path):
+    from dataops.errors import SuiteError
+    from dataops.quality import load_suite, run_suite
+    from dataops.quality.suite import SUITE_PATH
+
+    suite = load_suite(settings=settings(vs_currency="eur", coins="bitcoin,solana"))
+    assert suite.expected_coins == ("bitcoin", "solana") and suite.contract.price == "eur"
+    ranges = next(c for c in suite.checks if c.name == "raw_value_ranges")
+    assert ranges.params["field"] == "eur"
+    complete = next(c for c in suite.checks if c.name == "raw_completeness")
+    assert complete.params["fields"] == ["eur", "eur_market_cap", "eur_24h_vol", "eur_24h_change", "last_updated_at"]
+    entry = {"eur": 90000.0, "eur_market_cap": 1.0e12, "eur_24h_vol": 1.0e9, "eur_24h_change": 1.0, "last_updated_at": 1_750_000_000}
+    report = run_suite(suite, polls=[{"bitcoin": entry, "solana": {**entry, "eur": 150.0}}], now=1_750_000_010)
+    assert report.results.set_index("check").loc["raw_schema", "status"] == "passed", report.results.to_dict("records")
+    assert report.results.set_index("check").loc["raw_completeness", "status"] == "passed"
+    usd = load_suite(settings=settings())
+    assert usd.expected_coins == tuple(settings().coins)
+    bad = tmp_path / "suite.yaml"
+    bad.write_text("expected_coins: [bitcoin]\n" + SUITE_PATH.read_text().replace("../schemas/", str(SUITE_PATH.parent.parent / "schemas") + "/"))
+    with pytest.raises(SuiteError, match="DATAOPS_COINS"):
+        load_suite(bad)

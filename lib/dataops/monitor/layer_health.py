@@ -109,7 +109,7 @@ def health(
         out.append(row("Kafka Connect", "red" if len(bad) else "green", detail))
     # The lag of the pipeline's two readers: Flink commits offsets on its first checkpoint,
     # the Iceberg sink on its first table commit.
-    readers = {settings.flink_job_name: "Flink (primer checkpoint)", f"connect-{settings.iceberg_connector_name}": "el sink de Iceberg (primer commit)"}
+    readers = {settings.flink_job_name: "Flink (primer checkpoint)", settings.iceberg_sink_group: "el sink de Iceberg (primer commit)"}
     lag_rows = latest[(latest["metric"] == "topic_lag") & latest.get("group", pd.Series(dtype=str)).isin(readers)] if len(latest) else latest
     silent = [what for group, what in readers.items() if lag_rows.empty or group not in set(lag_rows["group"])]
     if silent:

@@ -190,7 +190,7 @@ class Monitor:
                     out.append(Sample("messages_produced", grown, {"topic": topic}, now))
                     out.append(Sample("throughput", grown / elapsed, {"topic": topic}, now))
                 self._offsets[topic] = total
-        readers = {self.settings.flink_job_name, f"connect-{self.settings.iceberg_connector_name}"}
+        readers = {self.settings.flink_job_name, self.settings.iceberg_sink_group}
         if time.monotonic() - self._groups_at > 60 or not readers <= set(self._groups):
             # Listing every group is the monitor's most expensive call: once a minute is enough,
             # except while the pipeline's readers have not joined yet (a fresh stack).
