@@ -48,6 +48,15 @@ def changed_contract(tmp_path, monkeypatch):
     contract.load_contract.cache_clear()
 
 
+def test_every_rendered_statement_is_sql_not_a_stray_placeholder():
+    """A placeholder inside a comment would be filled with several lines and break the job."""
+    for s in (settings(), settings(vs_currency="eur")):
+        for statement in plan_statements(EXPLODE_SQL.read_text(), job_params(s)):
+            code = [line for line in statement.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+            assert code and code[0].split()[0] in ("CREATE", "EXECUTE"), statement[:300]
+            assert "${" not in statement
+
+
 def test_default_contract_is_the_schema_file():
     c = load_contract()
     assert c.names == tuple(json.loads(contract.EXPLODED_SCHEMA.read_text())["properties"])

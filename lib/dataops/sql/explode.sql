@@ -1,9 +1,9 @@
 -- The course's explode job: one raw CoinGecko /simple/price poll per Kafka record
 -- -> one row per coin. Pure Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2).
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
--- Placeholders (filled by dataops.flink_submit): ${bootstrap} ${source_topic} ${good_topic}
---   ${dlq_topic} ${group_id} ${txn_prefix}, ${cur} (the vs_currency setting) and
---   ${exploded_columns} (the exploded row's columns, from the record contract)
+-- Placeholders (filled by dataops.flink_submit, named here without their $ and braces):
+--   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
+--   vs_currency setting) and exploded_columns (the exploded row's columns, from the record contract)
 -- Statements are separated by a line holding only ';'. Views are registered as Table
 -- objects (dataops.flink_submit), so both sinks share one plan of the JSON extraction.
 -- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
