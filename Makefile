@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PLOTLY_RENDERER ?= plotly_mimetype
 
-.PHONY: help venv install up run lab test test-unit down status clean
+.PHONY: help venv install up run lab learner grade test test-unit down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,8 +29,14 @@ up: venv  ## start the local pipeline and set it up (idempotent)
 run: up  ## the main job: start the pipeline, execute every notebook headless into build/
 	$(BIN)/dataops notebooks --instructor
 
-lab: up  ## start the pipeline, then JupyterLab
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: up  ## start the pipeline, then JupyterLab on the learner notebooks (INSTRUCTOR=1: the masters)
+	$(BIN)/jupyter lab --notebook-dir=$(if $(INSTRUCTOR),notebooks,notebooks/learner)
+
+learner: venv  ## regenerate the learner notebooks (notebooks/learner) from the instructor masters (nbgrader)
+	$(BIN)/dataops learner
+
+grade: up  ## grade a learner's notebooks by the course rubric: make grade NOTEBOOKS="path/01_x.ipynb path/02_y.ipynb"
+	$(BIN)/dataops grade $(or $(NOTEBOOKS),notebooks/learner)
 
 test: venv  ## the whole test suite (starts the local stack once)
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from dataops.errors import DataOpsError
@@ -31,13 +32,10 @@ def _print_frame(df) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     p = _pipeline(args)
     print("Starting the local pipeline…", flush=True)
-    p.stack.up(args.components or None)
-    if not args.no_setup and not args.components:
-        print("Setting up the pipeline (topics, connector)…", flush=True)
-        _print_frame(p.setup())
-        if args.ready_timeout > 0:
-            print(f"Waiting for every layer to report (at most {args.ready_timeout:g} s)…", flush=True)
-            _print_frame(p.wait_ready(args.ready_timeout))
+    if args.components:
+        p.stack.up(args.components)
+    else:
+        p.up(setup=not args.no_setup, ready_timeout_s=args.ready_timeout if args.ready_timeout > 0 else None)
     print()
     _print_frame(p.status())
     return 0
@@ -175,9 +173,39 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 def cmd_notebooks(args: argparse.Namespace) -> int:
     from dataops.runner import run_notebooks
 
-    results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor})
-    _print_frame(results)
+    results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor},
+                            html_dir=None if args.no_html else args.html)  # fmt: skip
+    print()
+    _print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
     return 0 if (results["status"] == "ok").all() else 1
+
+
+def cmd_learner(args: argparse.Namespace) -> int:
+    from dataops.course import assignments
+
+    if args.check:
+        stale = assignments.stale()
+        if stale:
+            print(f"error: learner notebooks out of date: {', '.join(stale)}: run `make learner` and commit notebooks/learner", file=sys.stderr)
+            return 1
+        print("learner notebooks are up to date")
+        return 0
+    for path in assignments.generate():
+        print(f"  ✔ {path.relative_to(path.parents[2])}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from dataops.course.grading import grade
+
+    report = grade(args.notebooks, student=args.student)
+    _print_frame(report.exercises)
+    print()
+    _print_frame(report.rubric)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+        print(f"\n(also in {args.json})")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,8 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
     p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
-    p.add_argument("--instructor", action="store_true", help="fill in the exercise solutions")
+    p.add_argument("--instructor", action="store_true", help="instructor mode (notebook 01: a live view of the metrics)")
+    p.add_argument("--html", default="build/html", help="where the HTML reports go (default build/html)")
+    p.add_argument("--no-html", action="store_true", help="do not write HTML reports")
     p.set_defaults(func=cmd_notebooks)
+
+    p = sub.add_parser("learner", help="generate the learner notebooks (notebooks/learner) from the masters with nbgrader")
+    p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
+    p.set_defaults(func=cmd_learner)
+
+    p = sub.add_parser("grade", help="grade a learner's notebooks by the course rubric (nbgrader autograde, running pipeline)")
+    p.add_argument("notebooks", nargs="+", help="the learner's notebooks, or a folder holding them")
+    p.add_argument("--student", default="alumno", help="the learner's id (default alumno)")
+    p.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
+    p.set_defaults(func=cmd_grade)
     return parser
 
 

@@ -78,6 +78,11 @@ class StatePaths:
         return self.root / "alerts" / "alerts.jsonl"
 
     @property
+    def last_up(self) -> Path:
+        """How long the last ``up`` took, and how many components it started (JSON)."""
+        return self.run / "last-up.json"
+
+    @property
     def changed_marker(self) -> Path:
         """When the pipeline set-up last changed something (a UNIX time)."""
         return self.run / "pipeline-changed"

@@ -7,6 +7,7 @@ place that knows which object serves a layer in each profile.
 
 from __future__ import annotations
 
+import json
 import platform
 import shutil
 import sys
@@ -151,12 +152,27 @@ class Pipeline:
         Raises:
             StackError: A component did not start, or a layer is not ready in time (one line says which).
         """
+        t0 = time.monotonic()
+        running = sum(1 for name in self.stack.names if self.stack.process(name))
         self.stack.up(progress=progress)
         if setup:
-            self.setup()
+            steps = self.setup()
+            if progress:
+                print(steps.to_string(index=False), flush=True)
             if ready_timeout_s is not None:
+                if progress:
+                    print(f"Waiting for every layer to report (at most {ready_timeout_s:g} s)…", flush=True)
                 self.wait_ready(ready_timeout_s, progress=progress)
+                record = {"seconds": round(time.monotonic() - t0, 1), "started": len(self.stack.names) - running, "at": time.time()}
+                self.settings.paths.last_up.write_text(json.dumps(record))
         return self.status()
+
+    def last_up(self) -> dict | None:
+        """The last ``up`` that ended ready: ``seconds`` it took, components it ``started``, ``at`` (UNIX time)."""
+        try:
+            return json.loads(self.settings.paths.last_up.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def down(self) -> list[str]:
         return self.stack.down()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -11,48 +12,107 @@ import pandas as pd
 
 from dataops.config import PROJECT_ROOT
 
+RESULT_COLUMNS = ["notebook", "version", "block", "minutes", "status", "seconds", "checks", "error"]
 
-def notebook_paths() -> list[Path]:
-    """The course notebooks, in order (``notebooks/NN_title.ipynb``)."""
-    return sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+def notebook_paths(learner: bool = False) -> list[Path]:
+    """The course notebooks, in order: the instructor masters (``notebooks/NN_title.ipynb``)
+    or the learner versions (``notebooks/learner/``)."""
+    folder = PROJECT_ROOT / "notebooks" / ("learner" if learner else "")
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def self_checks(path: Path) -> dict[str, int]:
+    """The self-check lines an executed notebook printed: ✔ passed, ✘ failed, … not done yet."""
+    counts = {"✔": 0, "✘": 0, "…": 0}
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade") or cell.get("cell_type") != "code":
+            continue
+        text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        last = [line for line in text.splitlines() if line.startswith(("✔", "✘", "…"))][-1:]  # the exercise's verdict
+        for line in last:
+            counts[line[0]] += 1
+    return counts
+
+
+def _checks_text(counts: dict[str, int]) -> str:
+    parts = [f"{n} {mark}" for mark, n in counts.items() if n]
+    return " ".join(parts).replace("…", "sin hacer") or "—"
+
+
+# Figures as plotly's mime bundle (JupyterLab draws it) and as HTML with plotly.js inlined
+# once per notebook, so an HTML export draws them offline in any browser.
+REPORT_RENDERER = "plotly_mimetype+notebook"
+
+
+def export_html(notebook: Path, target: Path) -> Path:
+    """The executed notebook as one HTML file that opens offline (the course's pre-generated reports)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    return target
 
 
 def run_notebooks(
     notebooks: Iterable[str | Path] | None = None,
     output_dir: str | Path = "build/notebooks",
     parameters: dict[str, Any] | None = None,
+    html_dir: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Run each notebook with papermill; one row per notebook: status and seconds.
+    """Run each notebook with papermill; one row per notebook: block, minutes planned, status,
+    seconds, self-checks (✔, ✘, not done) and the error.
 
-    A failing notebook does not stop the others; its row says why.
+    Default: every master, then every learner version (into ``output_dir/learner``). A failing
+    notebook does not stop the others; its row says why. With ``html_dir``, each executed
+    notebook is also written there as an HTML report whose figures draw offline.
     """
     import papermill as pm
 
-    # Figures render as plain mime bundles when no browser is around.
-    os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype")
+    from dataops.course.catalog import load_course
+
+    # Headless, figures render as mime bundles (plus inlined plotly.js when reports are wanted).
+    previous = os.environ.get("PLOTLY_RENDERER")
+    os.environ["PLOTLY_RENDERER"] = REPORT_RENDERER if html_dir else (previous or "plotly_mimetype")
+    try:
+        return _run(pm, load_course(), notebooks, output_dir, parameters, html_dir)
+    finally:
+        if previous is None:
+            os.environ.pop("PLOTLY_RENDERER", None)
+        else:
+            os.environ["PLOTLY_RENDERER"] = previous
+
+
+def _run(pm, course, notebooks, output_dir, parameters, html_dir) -> pd.DataFrame:
     out = Path(output_dir)
     if not out.is_absolute():
         out = PROJECT_ROOT / out
-    out.mkdir(parents=True, exist_ok=True)
+    html = None if html_dir is None else (Path(html_dir) if Path(html_dir).is_absolute() else PROJECT_ROOT / html_dir)
+    paths = [Path(n) for n in notebooks] if notebooks else [*notebook_paths(), *notebook_paths(learner=True)]
     rows = []
-    for nb in [Path(n) for n in notebooks] if notebooks else notebook_paths():
+    for nb in paths:
+        version = "learner" if nb.parent.name == "learner" else "master"
+        target = (out / "learner" if version == "learner" else out) / nb.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        block = course.block_of(nb)
         t0 = time.monotonic()
         accepted = pm.inspect_notebook(str(nb)).keys()
         params = {k: v for k, v in (parameters or {}).items() if k in accepted}
         try:
-            pm.execute_notebook(
-                str(nb),
-                str(out / nb.name),
-                parameters=params,
-                cwd=str(nb.parent),
-                progress_bar=False,
-                kernel_name="python3",
-            )
+            pm.execute_notebook(str(nb), str(target), parameters=params, cwd=str(nb.parent), progress_bar=False, kernel_name="python3")
             status, error = "ok", ""
         except pm.PapermillExecutionError as exc:
             status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"[:200]
         except Exception as exc:  # noqa: BLE001 - report and go on with the next notebook
             status, error = "failed", f"{type(exc).__name__}: {exc}"[:200]
-        rows.append({"notebook": nb.name, "status": status, "seconds": round(time.monotonic() - t0, 1), "error": error})
-        print(f"  {'✔' if status == 'ok' else '✘'} {nb.name} ({rows[-1]['seconds']} s)", flush=True)
-    return pd.DataFrame(rows, columns=["notebook", "status", "seconds", "error"])
+        checks = _checks_text(self_checks(target)) if target.exists() else "—"
+        if html is not None and target.exists():
+            export_html(target, (html / "learner" if version == "learner" else html) / f"{nb.stem}.html")
+        rows.append({"notebook": nb.stem, "version": version, "block": block.block if block else None,
+                     "minutes": block.minutes if block else None, "status": status,
+                     "seconds": round(time.monotonic() - t0, 1), "checks": checks, "error": error})  # fmt: skip
+        print(f"  {'✔' if status == 'ok' else '✘'} {version:<7} {nb.name} ({rows[-1]['seconds']} s, self-checks: {checks})", flush=True)
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)

@@ -1,0 +1,13 @@
+"""The course around the notebooks: the course map, the exercises' self-checks, the learner
+versions generated from the instructor masters (nbgrader), and grading by the rubric.
+
+One module per concern: :mod:`~dataops.course.catalog` (blocks, minutes, rubric),
+:mod:`~dataops.course.selfcheck` (the ✔/✘ result), :mod:`~dataops.course.block1` and
+:mod:`~dataops.course.block2` (each block's exercises), :mod:`~dataops.course.assignments`
+(learner versions), :mod:`~dataops.course.grading` (``dataops grade``).
+"""
+
+from dataops.course.catalog import Block, Course, load_course
+from dataops.course.selfcheck import SelfCheck
+
+__all__ = ["Block", "Course", "SelfCheck", "load_course"]

@@ -1,0 +1,82 @@
+"""The course map (``data/course/course.yaml``): blocks, notebooks, minutes, rubric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from dataops.config import DATA_DIR, PROJECT_ROOT
+from dataops.errors import ConfigError
+
+COURSE_FILE = DATA_DIR / "course" / "course.yaml"
+NOTEBOOKS = PROJECT_ROOT / "notebooks"  # the instructor masters
+LEARNER = NOTEBOOKS / "learner"  # the learner versions, generated from the masters
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of the course and its notebook."""
+
+    block: int
+    notebook: str  # file stem, e.g. 02_diseno_dataops
+    title: str
+    minutes: int
+    deliverable: str
+    category: str | None  # the rubric line its graded exercises count for
+
+    @property
+    def master(self) -> Path:
+        return NOTEBOOKS / f"{self.notebook}.ipynb"
+
+    @property
+    def learner(self) -> Path:
+        return LEARNER / f"{self.notebook}.ipynb"
+
+
+@dataclass(frozen=True)
+class Course:
+    title: str
+    blocks: tuple[Block, ...]
+    rubric: dict[str, dict]
+
+    def block_of(self, notebook: str | Path) -> Block | None:
+        stem = Path(notebook).stem
+        return next((b for b in self.blocks if b.notebook == stem), None)
+
+    def table(self) -> pd.DataFrame:
+        """The course map: block, notebook (✘ when it does not exist yet), minutes, deliverable, points."""
+        rows = [
+            {
+                "block": b.block,
+                "title": b.title,
+                "notebook": b.notebook if b.master.exists() else f"{b.notebook} (pendiente)",
+                "minutes": b.minutes,
+                "deliverable": b.deliverable,
+                "points": self.rubric[b.category]["points"] if b.category else 0,
+            }
+            for b in self.blocks
+        ]
+        return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=4)
+def load_course(path: str | Path | None = None) -> Course:
+    """Read the course map (default ``data/course/course.yaml``)."""
+    where = Path(path) if path else COURSE_FILE
+    try:
+        doc = yaml.safe_load(where.read_text(encoding="utf-8"))
+        blocks = tuple(Block(**b) for b in doc["blocks"])
+        rubric = {str(k): dict(v) for k, v in doc["rubric"].items()}
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read the course map {where.name}", f"{type(exc).__name__}: {exc}") from None
+    unknown = {b.category for b in blocks if b.category} - set(rubric)
+    if unknown:
+        raise ConfigError(f"{where.name}: block categories {sorted(unknown)} are not in the rubric", f"use one of {', '.join(rubric)}")
+    total = sum(int(r["points"]) for r in rubric.values())
+    if total != 100:
+        raise ConfigError(f"{where.name}: the rubric adds up to {total}, not 100", "fix the points of data/course/course.yaml")
+    return Course(str(doc.get("title", "")), blocks, rubric)

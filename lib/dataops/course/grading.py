@@ -1,0 +1,164 @@
+"""Grading by the course's rubric: nbgrader autogrades a learner's notebooks against the
+running pipeline with the masters' hidden checks, and the points go to the rubric's lines.
+
+Each graded cell of a master (nbgrader ``grade: true``) is one exercise; its block's
+``category`` (``data/course/course.yaml``) says which rubric line it counts for, scaled to
+that line's points. Participation is the share of reflection questions answered in the
+learner's own words (answer cells whose ``grade_id`` starts with ``reflexion``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from dataops.course.assignments import ASSIGNMENT, TEXT_STUB, nbgrader_api
+from dataops.course.block1 import reflection_answered
+from dataops.course.catalog import Course, load_course
+from dataops.errors import ConfigError, DataOpsError
+
+REFLECTION_PREFIX = "reflexion"
+EXERCISE_COLUMNS = ["notebook", "exercise", "category", "points", "max_points", "passed", "hint"]
+RUBRIC_COLUMNS = ["category", "label", "points", "max_points", "detail"]
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """``exercises``: one row per graded cell; ``rubric``: one row per rubric line plus the total."""
+
+    exercises: pd.DataFrame
+    rubric: pd.DataFrame
+
+    @property
+    def total(self) -> float:
+        return float(self.rubric.loc[self.rubric["category"] == "total", "points"].iloc[0])
+
+    def to_dict(self) -> dict:
+        return {"total": self.total, "rubric": self.rubric.to_dict("records"), "exercises": self.exercises.to_dict("records")}
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _hint(cell: dict) -> str:
+    """What a graded cell printed or raised: its ✘ lines, or the exception's one line."""
+    lines = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            lines += [l for l in "".join(out.get("text", "")).splitlines() if l.startswith(("✘", "…"))]
+        elif out.get("output_type") == "error" and not lines:  # the self-check's own lines say more
+            lines.append(f"{out.get('ename')}: {out.get('evalue', '')}".strip()[:200])
+    return " | ".join(lines[:3])
+
+
+def reflections(path: Path) -> list[tuple[str, bool]]:
+    """``(grade_id, answered)`` of each reflection answer cell of a notebook."""
+    out = []
+    for cell in _cells(path):
+        gid = str(_meta(cell).get("grade_id", ""))
+        if gid.startswith(REFLECTION_PREFIX):
+            text = _source(cell).replace(TEXT_STUB, "")
+            out.append((gid, reflection_answered(text)))
+    return out
+
+
+def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course | None = None, timeout_s: int = 600) -> GradeReport:
+    """Autograde a learner's notebooks (nbgrader, hidden checks of the masters) and score them by the rubric.
+
+    Args:
+        paths: The learner's notebooks (``NN_title.ipynb``), or folders holding them.
+        student: The learner's id in nbgrader's gradebook.
+        course: The course map (default ``data/course/course.yaml``).
+        timeout_s: Longest a cell may run.
+
+    Raises:
+        ConfigError: A notebook is not one of the course's.
+        DataOpsError: nbgrader could not autograde.
+    """
+    course = course or load_course()
+    notebooks: list[Path] = []
+    for p in map(Path, paths):
+        notebooks += sorted(p.glob("[0-9][0-9]_*.ipynb")) if p.is_dir() else [p]
+    if not notebooks:
+        raise ConfigError("no notebook to grade", "pass the learner's notebooks (or their folder), e.g. notebooks/learner")
+    blocks = {}
+    for nb in notebooks:
+        block = course.block_of(nb)
+        if block is None or not block.master.exists():
+            raise ConfigError(f"{nb.name} is not a notebook of the course", "name it like the masters in notebooks/")
+        blocks[nb.name] = block
+    with tempfile.TemporaryDirectory(prefix="dataops-grade-") as tmp:
+        root = Path(tmp)
+        src, sub = root / "source" / ASSIGNMENT, root / "submitted" / student / ASSIGNMENT
+        src.mkdir(parents=True)
+        sub.mkdir(parents=True)
+        for nb in notebooks:
+            shutil.copy(blocks[nb.name].master, src / nb.name)
+            shutil.copy(nb, sub / nb.name)
+        api = nbgrader_api(root, ExecutePreprocessor={"timeout": timeout_s})
+        warnings.filterwarnings("ignore", module="nbgrader")  # its gradebook's SQLAlchemy session warnings
+        for step, what in ((lambda: api.generate_assignment(ASSIGNMENT, force=True, create=True), "register the masters"),
+                           (lambda: api.autograde(ASSIGNMENT, student, force=True, create=True), "autograde the notebooks")):  # fmt: skip
+            result = step()
+            if not result.get("success"):
+                log = (result.get("error") or result.get("log") or "").strip().splitlines()
+                raise DataOpsError(f"nbgrader could not {what} ({(log or ['?'])[-1][:200]})", "see `dataops logs` and run the notebook by hand")
+        scores = {}
+        with api.gradebook as gb:
+            for nb in gb.find_submission(ASSIGNMENT, student).notebooks:
+                for g in nb.grades:
+                    scores[(nb.name + ".ipynb", g.name)] = (float(g.score or 0.0), float(g.max_score or 0.0))
+        rows = []
+        for nb in notebooks:
+            block = blocks[nb.name]
+            graded = root / "autograded" / student / ASSIGNMENT / nb.name
+            for cell in _cells(graded):
+                meta = _meta(cell)
+                if not meta.get("grade") or cell.get("cell_type") != "code":
+                    continue
+                got, top = scores.get((nb.name, meta["grade_id"]), (0.0, float(meta.get("points", 0))))
+                rows.append({"notebook": nb.stem, "exercise": meta["grade_id"], "category": block.category or "—",
+                             "points": got, "max_points": top, "passed": got >= top, "hint": "" if got >= top else _hint(cell)})  # fmt: skip
+        answered = [ok for nb in notebooks for _, ok in reflections(nb)]
+    exercises = pd.DataFrame(rows, columns=EXERCISE_COLUMNS)
+    return GradeReport(exercises, _rubric(course, exercises, answered, {blocks[n].notebook for n in blocks}))
+
+
+def _rubric(course: Course, exercises: pd.DataFrame, answered: list[bool], graded: set[str]) -> pd.DataFrame:
+    rows = []
+    for category, line in course.rubric.items():
+        top = float(line["points"])
+        if category == "participation":
+            possible = sum(len(reflections(b.master)) for b in course.blocks if b.master.exists())
+            share = sum(answered) / possible if possible else 0.0
+            rows.append((category, line["label"], round(top * share, 1), top, f"{sum(answered)}/{possible} reflexiones respondidas"))
+            continue
+        mine = exercises[exercises["category"] == category]
+        notebooks = [b.notebook for b in course.blocks if b.category == category]
+        if mine.empty:
+            missing = [n for n in notebooks if n not in graded]
+            why = f"cuaderno {', '.join(missing)} no entregado o aún no existe" if missing else "sin ejercicios puntuables"
+            rows.append((category, line["label"], 0.0, top, why))
+            continue
+        share = mine["points"].sum() / mine["max_points"].sum() if mine["max_points"].sum() else 0.0
+        rows.append((category, line["label"], round(top * share, 1), top, f"{int(mine['passed'].sum())}/{len(mine)} ejercicios"))
+    frame = pd.DataFrame(rows, columns=RUBRIC_COLUMNS)
+    total = pd.DataFrame([("total", "Total", round(frame["points"].sum(), 1), 100.0, "")], columns=RUBRIC_COLUMNS)
+    return pd.concat([frame, total], ignore_index=True)

@@ -1,0 +1,85 @@
+"""Answers to the exercises, kept as test data: the right ones, and known-wrong ones that each
+self-check (and so the grader) must reject. The code strings are what a learner would type in
+the answer cell of notebooks/learner/02_diseno_dataops.ipynb (keyed by the cell's grade_id)."""
+
+from __future__ import annotations
+
+import textwrap
+
+# ---- Exercise 3.1: schema change -----------------------------------------------------------
+SCHEMA_RIGHT = {"topico": "crypto-prices-dlq",
+                "motivo": "Flink comprueba cada moneda contra el contrato y la que no cumple va a la dead letter queue con su motivo"}
+SCHEMA_WRONG = {
+    "tópico equivocado": {"topico": "crypto-prices", "motivo": SCHEMA_RIGHT["motivo"]},
+    "solo el nombre copiado de la celda de arriba": {"topico": "crypto-prices-dlq", "motivo": "crypto-prices-dlq"},
+    "un motivo sin mecanismo": {"topico": "crypto-prices-dlq", "motivo": "porque sí, es lo que pasa siempre en estos casos cuando algo va mal"},
+}
+
+
+# ---- Exercise 3.2: frozen prices ------------------------------------------------------------
+def frozen_right(rows):
+    rows = rows.sort_values(["coin_id", "ts"])
+    same = rows.groupby("coin_id")["usd"].diff().eq(0)
+    run = same.groupby([rows["coin_id"], (~same).groupby(rows["coin_id"]).cumsum()]).cumsum()
+    return set(rows.loc[run >= 4, "coin_id"])
+
+
+def frozen_flags_every_coin(rows):
+    return set(rows["coin_id"])
+
+
+def frozen_ignores_run_length(rows):  # any two equal prices in a row
+    rows = rows.sort_values(["coin_id", "ts"])
+    return set(rows.loc[rows.groupby("coin_id")["usd"].diff().eq(0), "coin_id"])
+
+
+def frozen_first_coin_only(rows):
+    first = rows["coin_id"].iloc[0]
+    return {c for c in frozen_right(rows[rows["coin_id"] == first])}
+
+
+def frozen_never(rows):
+    return set()
+
+
+FROZEN_WRONG = {
+    "marca todas las monedas": frozen_flags_every_coin,
+    "ignora la longitud de la racha": frozen_ignores_run_length,
+    "solo mira la primera moneda": frozen_first_coin_only,
+    "nunca detecta nada": frozen_never,
+}
+
+
+# ---- Exercise 3.3: a metric of your own -------------------------------------------------------
+def metric_right(rows):
+    return rows.groupby("event_time")["usd_24h_change"].std().dropna()
+
+
+METRIC_WRONG = {
+    "el ejemplo copiado": ("spread_btc_eth", metric_right),
+    "una métrica que el monitor ya mide": ("throughput", metric_right),
+    "un valor constante": ("mi_constante", lambda rows: 42.0),
+    "no es un número": ("mi_texto", lambda rows: "alto"),
+}
+
+
+# ---- Exercise 4: three alerts (code, run where hist_* exist) ----------------------------------
+ALERTS_RIGHT = textwrap.dedent("""
+    alerta_eth = widgets.design_alert(hist_eth, "price", 3000, "<", severity="HIGH", labels={"coin": "ethereum"}, name="eth")[0]
+    alerta_api = widgets.design_alert(hist_api, "api_error_rate", 5, ">", window_s=60, severity="CRITICAL", name="api")[0]
+    alerta_calidad = widgets.design_alert(hist_cal, "data_completeness", 80, "<", for_s=30, severity="HIGH", name="calidad")[0]
+""")
+ALERTS_WRONG = {
+    "una alerta de ETH que siempre suena": ALERTS_RIGHT.replace('"price", 3000, "<"', '"price", 0, ">"'),
+    "la alerta de ETH mira bitcoin": ALERTS_RIGHT.replace('labels={"coin": "ethereum"}', 'labels={"coin": "bitcoin"}'),
+    "la alerta de la API mira la latencia": ALERTS_RIGHT.replace('"api_error_rate", 5, ">"', '"api_response_time", 100, ">"'),
+    "falta una alerta": ALERTS_RIGHT.replace('alerta_calidad = widgets.design_alert(hist_cal, "data_completeness", 80, "<", for_s=30, severity="HIGH", name="calidad")[0]', "alerta_calidad = None"),
+}
+
+# ---- A submission with one known-wrong answer per exercise (for the grader) -------------------
+WRONG_SUBMISSION = {
+    "respuesta_1": f"respuesta_1 = {SCHEMA_WRONG['solo el nombre copiado de la celda de arriba']!r}",
+    "detectar_congelados": "def detectar_congelados(rows):\n    return set(rows['coin_id'])",
+    "mi_metrica": "mi_metrica = 'spread_btc_eth'\ndef calcular_metrica(filas):\n    return filas['usd'].mean()",
+    "alertas": ALERTS_WRONG["una alerta de ETH que siempre suena"],
+}

@@ -1,0 +1,80 @@
+"""The course as a learner and an instructor meet it: masters pass every self-check, learner
+versions run with every exercise "not done yet", and the grader scores by the rubric honestly."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dataops.course.grading import grade
+from dataops.runner import run_notebooks, self_checks
+from tests.course import answers
+
+pytestmark = pytest.mark.notebooks
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+LEARNER = NOTEBOOKS / "learner"
+BLOCK2 = "02_diseno_dataops.ipynb"
+
+
+def drawn_figures(html: Path) -> int:
+    """Plotly figures a headless Chromium drew when it opened the report (offline, file://)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("needs chromium (Debian's `chromium` package; .ci/run installs it)")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+                          "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+    return dom.count('class="main-svg"')
+
+
+def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipeline, tmp_path):
+    row = run_notebooks([NOTEBOOKS / BLOCK2], output_dir=tmp_path, html_dir=tmp_path / "html").iloc[0]
+    assert row["status"] == "ok", row["error"]
+    assert self_checks(tmp_path / BLOCK2) == {"✔": 4, "✘": 0, "…": 0}
+    report = tmp_path / "html" / "02_diseno_dataops.html"
+    assert not re.search(r"<script[^>]+src=\"[^\"]*plotly", report.read_text())  # plotly.js is inlined, not fetched
+    assert drawn_figures(report) >= 2  # the risk matrix and the alert designer at least
+
+
+def test_the_learner_version_runs_and_says_not_done_yet(pipeline, tmp_path):
+    text = (LEARNER / BLOCK2).read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "dispersion_cambio_24h" not in text
+    row = run_notebooks([LEARNER / BLOCK2], output_dir=tmp_path).iloc[0]
+    assert row["status"] == "ok", row["error"]
+    assert self_checks(tmp_path / "learner" / BLOCK2) == {"✔": 0, "✘": 0, "…": 4}
+
+
+def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
+    """A learner's block 2 with these answers typed into its answer cells."""
+    nb = json.loads((LEARNER / BLOCK2).read_text())
+    for cell in nb["cells"]:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if gid in answers_by_id:
+            cell["source"] = answers_by_id[gid]
+    path = tmp_path / "entrega" / BLOCK2
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_the_grader_is_honest(pipeline, tmp_path):
+    masters = grade([NOTEBOOKS / "01_pipeline_existente.ipynb", NOTEBOOKS / BLOCK2], student="instructor")
+    assert len(masters.exercises) == 4 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
+    rubric = masters.rubric.set_index("category")
+    assert rubric.loc["participation", "points"] == 10
+    assert "no entregado o aún no existe" in rubric.loc["automation", "detail"]
+
+    blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")
+    assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")
+    assert blank.total == 0
+
+    wrong = grade([_submission(tmp_path, answers.WRONG_SUBMISSION)], student="respuestas-erroneas")
+    assert len(wrong.exercises) == 4 and (wrong.exercises["points"] == 0).all(), wrong.exercises.to_dict("records")
+    assert wrong.exercises["hint"].str.contains("✘").all(), wrong.exercises.to_dict("records")

@@ -1,0 +1,118 @@
+"""The block 2 self-checks accept the right answers and give ✘ to every known-wrong one."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataops import scenarios, widgets
+from dataops.config import load_settings
+from dataops.course import block1, block2
+from tests.course import answers
+
+pytestmark = pytest.mark.unit
+SETTINGS = load_settings(env_file="/nonexistent")
+
+
+def test_schema_answer():
+    assert block2.check_schema_change(answers.SCHEMA_RIGHT, SETTINGS).passed
+    assert not block2.check_schema_change({"topico": "", "motivo": ""}, SETTINGS).done
+
+
+@pytest.mark.parametrize("case", sorted(answers.SCHEMA_WRONG))
+def test_schema_answer_rejects(case):
+    result = block2.check_schema_change(answers.SCHEMA_WRONG[case], SETTINGS)
+    assert result.done and not result.passed and "✘" in str(result), str(result)
+
+
+def test_frozen_detector():
+    assert block2.check_frozen_detector(answers.frozen_right).passed
+    blank = block2.check_frozen_detector(lambda rows: None)  # the learner's stub returns None
+    assert not blank.done and "sin hacer" in str(blank)
+
+
+@pytest.mark.parametrize("case", sorted(answers.FROZEN_WRONG))
+def test_frozen_detector_rejects(case):
+    result = block2.check_frozen_detector(answers.FROZEN_WRONG[case])
+    assert result.done and not result.passed, str(result)
+
+
+def test_frozen_detector_that_raises_is_a_cross_not_a_crash():
+    result = block2.check_frozen_detector(lambda rows: rows["no_such_column"])
+    assert not result.passed and "KeyError" in str(result)
+
+
+def test_custom_metric():
+    assert block2.check_custom_metric("dispersion_cambio_24h", answers.metric_right).passed
+    assert not block2.check_custom_metric("", None).done
+
+
+@pytest.mark.parametrize("case", sorted(answers.METRIC_WRONG))
+def test_custom_metric_rejects(case):
+    name, fn = answers.METRIC_WRONG[case]
+    result = block2.check_custom_metric(name, fn)
+    assert result.done and not result.passed, str(result)
+
+
+def _alerts(code: str):
+    hist_eth, hist_api, hist_cal = (scenarios.render_history(s)[0] for s in ("eth_flash_crash", "api_outage", "schema_drift"))
+    scope = {"widgets": widgets, "hist_eth": hist_eth, "hist_api": hist_api, "hist_cal": hist_cal}
+    exec(code, scope)  # noqa: S102 - the answer as a learner types it
+    return scope["alerta_eth"], scope["alerta_api"], scope["alerta_calidad"]
+
+
+def test_alerts():
+    assert block2.check_alerts(*_alerts(answers.ALERTS_RIGHT)).passed
+    assert not block2.check_alerts(None, None, None).done
+
+
+@pytest.mark.parametrize("case", sorted(answers.ALERTS_WRONG))
+def test_alerts_reject(case):
+    result = block2.check_alerts(*_alerts(answers.ALERTS_WRONG[case]))
+    assert result.done and not result.passed, str(result)
+
+
+def test_reflections_need_an_answer_of_ones_own():
+    assert block1.reflection_answered("Midiendo el lag, la frescura y los errores de la API con alertas por niveles en cada capa.")
+    assert not block1.reflection_answered("✏️ Tu respuesta aquí (con tus palabras).")
+    assert not block1.reflection_answered("no sé")
+
+
+def test_block1_tables():
+    assert list(block1.comparison().columns) == ["DevOps", "DataOps", "MLOps"]
+    owners = block1.who_owns_what()
+    assert len(owners) == 4 and (owners["cuántos"] > 0).all()
+    assert set(block1.ecosystem()["bloque"]) <= {1, 2, 3, 4, 5, 6}
+
+
+def test_the_learner_notebooks_are_generated_from_the_masters():
+    from dataops.course import assignments
+
+    assert assignments.stale() == [], "run `make learner` and commit notebooks/learner"
+
+
+def test_navigation_links_point_to_notebooks_that_exist():
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "notebooks"
+    for folder in (root, root / "learner"):
+        notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+        assert notebooks
+        for path in notebooks:
+            text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+            links = re.findall(r"\]\(([^)]+\.ipynb)\)", text)
+            assert links, f"{path.name} links to no other notebook"
+            assert all((folder / link).exists() for link in links), (path.name, links)
+
+
+def test_the_readme_course_map_follows_the_course_file():
+    from pathlib import Path
+
+    from dataops.course import load_course
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    course = load_course()
+    for block in course.blocks:
+        assert f"`{block.notebook}`" in readme, block.notebook
+    assert course.table()["points"].sum() + course.rubric["participation"]["points"] == 100
