@@ -134,13 +134,14 @@ class RowContract:
         return Schema(*(NestedField(i, c.name, kind(c), required=False) for i, c in enumerate(self.columns, start=1)))
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_json(path: Path, what: str = "record contract", error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    """A JSON file of the project (a schema); a missing or malformed one is one line naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read the record contract {path}", exc.strerror or str(exc)) from None
+        raise error(f"cannot read {what} {path}", exc.strerror or str(exc)) from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"malformed record contract {path.name} line {exc.lineno}", exc.msg) from None
+        raise error(f"malformed {what} {path.name} line {exc.lineno}", exc.msg) from None
 
 
 def _column(name: str, spec: dict[str, Any], required: set[str], where: str) -> Column:
@@ -161,7 +162,7 @@ def _column(name: str, spec: dict[str, Any], required: set[str], where: str) -> 
 def load_contract(currency: str = DEFAULT_CURRENCY, path: str | Path | None = None) -> RowContract:
     """The row contract from ``data/schemas/exploded_row.json`` (or ``path``), for ``currency``."""
     where = Path(path) if path else EXPLODED_SCHEMA
-    schema = for_currency(_read(where), currency)
+    schema = for_currency(read_json(where), currency)
     props = schema.get("properties")
     if not isinstance(props, dict) or KEY not in props:
         raise ConfigError(f"{where.name} defines no {KEY!r} property", "the exploded row is keyed by coin_id")
@@ -177,4 +178,4 @@ def contract_for(settings: Settings) -> RowContract:
 
 def raw_poll_schema(currency: str = DEFAULT_CURRENCY) -> dict[str, Any]:
     """The JSON schema of one ``/simple/price`` poll, fields named for ``currency``."""
-    return for_currency(_read(RAW_SCHEMA), currency)
+    return for_currency(read_json(RAW_SCHEMA), currency)

@@ -10,7 +10,6 @@ Checks are data (``data/quality/suite.yaml``); :func:`load_suite` reads them int
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import pandas as pd
 import yaml
 
 from dataops.config import DATA_DIR, Settings, load_settings
-from dataops.contract import DEFAULT_CURRENCY, RowContract, contract_for, currency_name, for_currency, load_contract
+from dataops.contract import DEFAULT_CURRENCY, RowContract, contract_for, currency_name, for_currency, load_contract, read_json
 from dataops.errors import SuiteError
 
 SUITE_PATH = DATA_DIR / "quality" / "suite.yaml"
@@ -232,9 +231,4 @@ def _load_ranges(ref: Any, suite_path: Path) -> dict[str, tuple[float, float]]:
 
 
 def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SuiteError(f"cannot read JSON schema {path}", exc.strerror or str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise SuiteError(f"malformed JSON schema {path.name} line {exc.lineno}", exc.msg) from None
+    return read_json(path, "JSON schema", SuiteError)
