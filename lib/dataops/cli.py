@@ -195,6 +195,13 @@ def cmd_learner(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset(args: argparse.Namespace) -> int:
+    from dataops.course.reset import reset
+
+    _print_frame(reset(_pipeline(args)))
+    return 0
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from dataops.course.grading import grade
 
@@ -286,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("learner", help="generate the learner notebooks (notebooks/learner) from the masters with nbgrader")
     p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
     p.set_defaults(func=cmd_learner)
+
+    p = sub.add_parser("reset", help="start the next class clean: clear faults, resume connectors, drop learners' topics and metrics, set up again")
+    p.set_defaults(func=cmd_reset)
 
     p = sub.add_parser("grade", help="grade a learner's notebooks by the course rubric (nbgrader autograde, running pipeline)")
     p.add_argument("notebooks", nargs="+", help="the learner's notebooks, or a folder holding them")

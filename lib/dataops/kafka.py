@@ -230,6 +230,19 @@ class KafkaLayer:
             return "updated " + ", ".join(changed)
         return "exists"
 
+    def delete_topic(self, name: str, wait_s: float = 15.0) -> None:
+        """Delete a topic (its data is gone) and wait until the metadata no longer lists it."""
+        admin = self.admin()  # held: a collected client ends its own pending futures
+        fut = admin.delete_topics([name], operation_timeout=30)[name]
+        try:
+            fut.result(timeout=30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise DataOpsError(f"deleting topic {name} failed: {exc.args[0].str()}") from None
+        deadline = time.monotonic() + wait_s
+        while name in self.topic_names() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
 
 def _record(msg) -> Record:
     value = msg.value()

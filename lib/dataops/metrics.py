@@ -142,6 +142,26 @@ class MetricsStore:
         cur = self._conn().execute("DELETE FROM samples WHERE ts < ?", (cutoff,))
         return cur.rowcount
 
+    def delete(self, metrics: Iterable[str]) -> int:
+        """Delete every series (and its samples) of these metrics. Returns how many samples went."""
+        names = list(metrics)
+        if not names:
+            return 0
+        marks = ",".join("?" * len(names))
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ids = [r[0] for r in conn.execute(f"SELECT id FROM series WHERE metric IN ({marks})", names)]
+            id_marks = ",".join("?" * len(ids))
+            gone = conn.execute(f"DELETE FROM samples WHERE series_id IN ({id_marks})", ids).rowcount if ids else 0
+            conn.execute(f"DELETE FROM series WHERE metric IN ({marks})", names)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._series = {k: v for k, v in self._series.items() if k[0] not in names}
+        return gone
+
     # ---- read ------------------------------------------------------------------
     def metrics(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT DISTINCT metric FROM series ORDER BY metric")]

@@ -154,6 +154,11 @@ def setup(settings: Settings) -> pd.DataFrame:
 _NO_OP = ("exists", "unchanged", "running")
 
 
+def changes(steps: pd.DataFrame) -> pd.DataFrame:
+    """The :func:`setup` steps that created, updated or (re)submitted something."""
+    return steps[~steps["action"].astype(str).str.startswith(_NO_OP)]
+
+
 def changed(steps: pd.DataFrame) -> bool:
     """True when a :func:`setup` step created, updated or (re)submitted something."""
-    return any(not str(action).startswith(_NO_OP) for action in steps["action"])
+    return not changes(steps).empty

@@ -144,3 +144,12 @@ def test_health_thresholds_come_from_the_alert_rules():
     assert health(_latest(lag), settings, thresholds=health_thresholds(stricter)).set_index("layer").loc["Kafka", "state"] == "red"
     with pytest.raises(alerts.AlertConfigError, match="topic_lag"):
         health_thresholds([r for r in rules if r.name != "processing_lag"])
+
+
+def test_delete_removes_a_metrics_series_and_samples_only(store):
+    store.write([Sample("mine", 1.0, {"a": "1"}, 1.0), Sample("mine", 2.0, {"a": "2"}, 2.0), Sample("topic_lag", 3.0, {}, 3.0)])
+    assert store.delete(["mine"]) == 2
+    assert store.metrics() == ["topic_lag"] and len(store.query("topic_lag")) == 1
+    assert store.delete(["mine"]) == 0 and store.delete([]) == 0
+    store.write([Sample("mine", 5.0, {"a": "1"}, 5.0)])  # written again after the delete: a new series
+    assert store.query("mine")["value"].tolist() == [5.0]

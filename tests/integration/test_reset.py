@@ -1,0 +1,30 @@
+"""`dataops reset` brings a class's leftovers back to what a fresh `up` gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataops import setup
+from dataops.course.reset import internal_topic, reset
+from dataops.metrics import METRICS, Sample
+
+pytestmark = pytest.mark.integration
+
+
+def test_reset_undoes_what_a_class_leaves_behind(pipeline):
+    p = pipeline
+    p.kafka.ensure_topic("crypto-alerts", 1, {"retention.ms": "86400000", "cleanup.policy": "delete"})
+    p.connect.pause(p.settings.iceberg_connector_name)
+    p.source.inject_fault("latency", duration_s=600, delay_s=0.2)
+    p.monitor.store.write([Sample("metrica_del_alumno", 1.0)])
+    try:
+        steps = reset(p).set_index("paso")["resultado"]
+    finally:
+        p.connect.resume(p.settings.iceberg_connector_name)  # never leave the session's sink paused
+    assert "crypto-alerts" in steps["tópicos añadidos"] and "metrica_del_alumno" in steps["métricas añadidas"]
+    assert p.source.faults().empty
+    assert not any("PAUSED" in states for states in p.connect.states().values())
+    user_topics = {t for t in p.kafka.topic_names() if not internal_topic(t)}
+    assert user_topics == set(setup.topic_specs(p.settings))
+    assert set(p.monitor.store.metrics()) <= set(METRICS)
+    assert p.health()["state"].isin(["green", "amber"]).all()
