@@ -137,7 +137,9 @@ class Pipeline:
         or change of the pipeline set-up (local); the monitor's first sample otherwise."""
         if self._local_stack is not None:
             return self._local_stack.last_change()
-        first = self.monitor.store.query("pipeline_availability", since=time.time() - 86400)
+        # Only the grace window matters: a monitor sampling for longer than it is "long enough".
+        window = self.settings.health_grace_s + 60
+        first = self.monitor.store.query("pipeline_availability", since=time.time() - window)
         return float(first["ts"].min().timestamp()) if len(first) else None
 
     # ---- the local stack ----------------------------------------------------
