@@ -31,8 +31,17 @@ def pipeline():
     stop_what_we_started()
 
 
+# A test's folder says what it needs: unit (nothing running), first_run and integration (the
+# real stack), notebooks (the stack and a kernel). `make test-unit` (-m unit) runs every unit test.
+FOLDER_MARKERS = {"unit": "unit", "first_run": "integration", "integration": "integration", "notebooks": "notebooks"}
+
+
 def pytest_collection_modifyitems(items):
-    """Notebook cells collected by nbval carry the ``notebooks`` marker."""
+    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``."""
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
+            continue
+        folder = item.path.parent.name
+        if folder in FOLDER_MARKERS and not any(item.iter_markers(FOLDER_MARKERS[folder])):
+            item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[folder]))

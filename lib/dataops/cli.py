@@ -42,7 +42,15 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    _pipeline(args).down()
+    from dataops.errors import ConfigError
+    from dataops.pipeline import connect
+
+    try:
+        p = _pipeline(args)
+    except ConfigError as exc:  # a broken .env must not keep the stack running
+        print(f"warning: {exc}; stopping with the default settings", file=sys.stderr)
+        p = connect(profile="local", env_file="/dev/null")
+    p.down()
     return 0
 
 
@@ -215,6 +223,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dataops", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["local", "confluent"], help="override DATAOPS_PROFILE")
@@ -277,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scenario", help="list the incident scenarios, backtest the rules on one, or replay it live")
     p.add_argument("name", nargs="?", help="scenario name (none: list them)")
     p.add_argument("--replay", action="store_true", help="inject its faults into the running simulator (a stopped consumer pauses the Iceberg sink)")
-    p.add_argument("--speed", type=float, default=1.0, help="replay speed-up (default 1)")
+    p.add_argument("--speed", type=_positive, default=1.0, help="replay speed-up (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the rendered history (default 0)")
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.set_defaults(func=cmd_scenario)
@@ -305,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _crash_log() -> Path:
+    """Where an unexpected error's traceback goes (the state folder's logs, else a temp file)."""
+    import tempfile
+
+    from dataops.config import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / ".stack" / "logs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    return folder / "cli-errors.log"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -314,6 +346,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback on the terminal: one line, the rest in a log
+        import time
+        import traceback
+
+        log = _crash_log()
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} dataops {' '.join(sys.argv[1:])}\n{traceback.format_exc()}")
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        print(f"error: unexpected {type(exc).__name__}: {first}: the traceback is in {log}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

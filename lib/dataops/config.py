@@ -8,6 +8,7 @@ import. Secrets are :class:`pydantic.SecretStr` and print as ``**********``.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
 
     # Local stack
     host: str = "127.0.0.1"
+    allow_remote_host: bool = Field(default=False, description="let `up` listen on a non-loopback host (no authentication!)")
     simulator_port: int = PORTS["simulator"]
     kafka_port: int = PORTS["kafka"]
     kafka_controller_port: int = PORTS["kafka_controller"]
@@ -207,14 +209,18 @@ def check_env_file(path: Path) -> None:
     """Fail with one line per problem when ``.env`` has a line that is not ``KEY=VALUE``."""
     from dotenv.parser import parse_stream
 
-    with path.open(encoding="utf-8") as fh:
-        for binding in parse_stream(fh):
-            if binding.error:
-                line = binding.original.line
-                raise ConfigError(
-                    f"{path.name} line {line} is not KEY=VALUE: {binding.original.string.strip()[:40]!r}",
-                    f"fix or delete that line in {path}",
-                )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path.name} line {line} is not UTF-8 text", f"save {path} as UTF-8 (or delete that line)") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.line
+            raise ConfigError(
+                f"{path.name} line {line} is not KEY=VALUE: {binding.original.string.strip()[:40]!r}",
+                f"fix or delete that line in {path}",
+            )
 
 
 def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from dataops.contract import contract_for
+from dataops.errors import DataOpsError
 from dataops.iceberg import IcebergLayer
 
 
@@ -74,7 +75,12 @@ class DuckLayer:
         with warnings.catch_warnings():
             # DuckDB's own DataFrame conversion trips a pandas 3 deprecation warning.
             warnings.simplefilter("ignore", category=Warning)
-            return self.con.execute(sql, params or []).df()
+            try:
+                return self.con.execute(sql, params or []).df()
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise DataOpsError(f"DuckDB could not run the query: {first[:200]}",
+                                   f"check the SQL; the exploded rows are the view {self.view}") from None  # fmt: skip
 
     def per_coin(self) -> pd.DataFrame:
         """The course's first query: records per coin, average price, first and last event time."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from dataops import subproc
 from dataops.config import PROJECT_ROOT, Settings
 from dataops.contract import contract_for
 from dataops.errors import StackError
@@ -87,7 +87,9 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     ]  # fmt: skip
     if restore:
         cmd += ["--restore", str(restore)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    log = paths.log_file("flink-submit")
+    out = subproc.run(cmd, "submitting the Flink job", f"see {log} and `dataops logs flink-jobmanager`", 300,
+                      capture_output=True, text=True, env=env)  # fmt: skip
     log = paths.log_file("flink-submit")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as fh:

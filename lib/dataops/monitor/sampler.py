@@ -378,11 +378,15 @@ class Monitor:
         last_prune = time.monotonic()
         while not self._stop.is_set() and (iterations is None or done < iterations):
             t0 = time.monotonic()
-            self.sample()
+            try:
+                self.sample()
+                if time.monotonic() - last_prune > 3600:
+                    self.store.prune()
+                    last_prune = time.monotonic()
+            except Exception:  # noqa: BLE001 - one bad sample is logged and counted; the next one runs
+                self.errors["sample"] += 1
+                logger.exception("sample %d failed; the monitor goes on", done + 1)
             done += 1
-            if time.monotonic() - last_prune > 3600:
-                self.store.prune()
-                last_prune = time.monotonic()
             self._stop.wait(max(self.interval_s - (time.monotonic() - t0), 0.1))
 
     def start(self) -> Monitor:

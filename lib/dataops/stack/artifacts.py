@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataops import subproc
 from dataops.config import PROJECT_ROOT
 from dataops.errors import StackError, ToolMissingError
 from dataops.paths import StatePaths, last_lines
@@ -30,7 +31,7 @@ def java_version() -> str | None:
     java = shutil.which("java")
     if not java:
         return None
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    out = subproc.run([java, "-version"], "java -version", "check the Java installation", 30, capture_output=True, text=True)
     lines = (out.stderr or out.stdout).strip().splitlines()
     return lines[0] if lines else "java (unknown version)"
 
@@ -88,9 +89,13 @@ def artifacts_present(paths: StatePaths) -> bool:
     return _jvm_side_current(paths) and _flink_installed(paths)
 
 
+INSTALL_TIMEOUT_S = 1800.0  # a download that has not finished in 30 min is hung
+
+
 def _run_logged(cmd: list[str], log: Path, what: str, hint: str) -> None:
     with log.open("w") as fh:
-        rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT).returncode
+        rc = subproc.run(cmd, what, f"see {log}; {hint}", INSTALL_TIMEOUT_S,
+                         stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT).returncode  # fmt: skip
     if rc != 0:
         raise StackError(f"{what} failed ({last_lines(log, 3)})", f"see {log}; {hint}")
 

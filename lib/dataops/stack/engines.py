@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Callable
 
 import requests
 
+from dataops import subproc
 from dataops.config import Settings
 from dataops.errors import StackError
 from dataops.stack.artifacts import require_java
@@ -165,12 +165,11 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
         cluster_id = "-"
         while cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        out = subprocess.run(
+        out = subproc.run(
             _java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+            "formatting Kafka storage", f"delete {data} and run `make up` again", 120,
+            capture_output=True, text=True,
+        )  # fmt: skip
         if out.returncode != 0:
             raise StackError(
                 f"formatting Kafka storage failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
@@ -238,10 +237,11 @@ def _flink_cmd(kind: str) -> Callable[[Settings, StatePaths], list[str]]:
         jars = sorted(str(j) for j in lib.glob("*.jar") if not j.name.startswith("flink-dist"))
         classpath = ":".join([*jars, *map(str, lib.glob("flink-dist-*.jar"))])
         # Flink's memory model turns process sizes into JVM flags and dynamic properties.
-        out = subprocess.run(
+        out = subproc.run(
             [java, "-cp", f"{paths.flink_home / 'bin' / 'bash-java-utils.jar'}:{classpath}",
              "org.apache.flink.runtime.util.bash.BashJavaUtils", params, "--configDir", str(conf_dir)],
-            capture_output=True, text=True, timeout=60,
+            f"Flink's memory configuration for the {kind}", f"check {conf_dir / 'config.yaml'}", 60,
+            capture_output=True, text=True,
         )  # fmt: skip
         result = [ln.split(":", 1)[1] for ln in out.stdout.splitlines() if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
         if out.returncode != 0 or len(result) < 2:

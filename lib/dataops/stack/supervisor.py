@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import ipaddress
 import os
+import socket
 import signal
 import subprocess
 import time
@@ -21,7 +23,7 @@ import pandas as pd
 import psutil
 
 from dataops.config import PROJECT_ROOT, Settings
-from dataops.errors import PortInUseError, StackError
+from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.stack.artifacts import artifacts_present, install_artifacts, require_java
 from dataops.stack.engines import Component, components, port_open
 from dataops.paths import last_lines
@@ -32,6 +34,19 @@ logger = logging.getLogger(__name__)
 def _fmt_uptime(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _ended(proc: psutil.Process, timeout: float) -> bool:
+    """True once the process is gone, or a zombie: dead, only waiting for a parent that may
+    be gone too (a killed CLI or test session) to reap it."""
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except psutil.TimeoutExpired:
+        try:
+            return proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
 
 
 class Stack:
@@ -98,6 +113,20 @@ class Stack:
         return proc.pid if proc else None
 
     # ---- start -------------------------------------------------------------
+    def _check_host(self) -> None:
+        """The simulator, Connect and Flink have no authentication: they listen on loopback
+        unless the settings say a remote address is meant."""
+        host = self.settings.host
+        try:
+            loopback = ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+        except (OSError, ValueError):
+            loopback = False
+        if not loopback and not self.settings.allow_remote_host:
+            raise ConfigError(
+                f"DATAOPS_HOST={host} is not a loopback address, and the simulator, Connect and Flink have no authentication",
+                "use 127.0.0.1, or set DATAOPS_ALLOW_REMOTE_HOST=true if every machine on that network may reach them",
+            )
+
     def up(self, names: Iterable[str] | None = None, progress: bool = True) -> pd.DataFrame:
         """Start every component that is not running and wait until healthy.
 
@@ -109,6 +138,7 @@ class Stack:
             StackError: A component exited or did not become healthy in time.
         """
         wanted = [self.component(n) for n in (names or self.names)]
+        self._check_host()
         self.paths.make()
         if any(c.java for c in wanted):
             require_java()
@@ -192,12 +222,11 @@ class Stack:
             return False
         try:
             proc.send_signal(sig)
-            try:
-                proc.wait(timeout=timeout)
-            except psutil.TimeoutExpired:
+            if not _ended(proc, timeout):
                 logger.warning("%s did not stop within %.0f s; killing it", name, timeout)
                 proc.kill()
-                proc.wait(timeout=10)
+                if not _ended(proc, 10):
+                    raise StackError(f"{name} (pid {proc.pid}) did not die after SIGKILL", f"check it with `ps -p {proc.pid}`")
         except psutil.NoSuchProcess:
             pass
         self.paths.pid_file(name).unlink(missing_ok=True)
