@@ -19,10 +19,10 @@ from typing import Iterable
 
 import pandas as pd
 
-from dataops.course.assignments import ASSIGNMENT, TEXT_STUB, nbgrader_api
+from dataops.course.assignments import ASSIGNMENT, TEXT_STUB, check, nbgrader_api
 from dataops.course.block1 import reflection_answered
 from dataops.course.catalog import Course, load_course
-from dataops.errors import ConfigError, DataOpsError
+from dataops.errors import ConfigError
 
 REFLECTION_PREFIX = "reflexion"
 EXERCISE_COLUMNS = ["notebook", "exercise", "category", "points", "max_points", "passed", "hint"]
@@ -90,7 +90,7 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
 
     Raises:
         ConfigError: A notebook is not one of the course's.
-        DataOpsError: nbgrader could not autograde.
+        DataOpsError: nbgrader could not autograde (one line).
     """
     course = course or load_course()
     notebooks: list[Path] = []
@@ -112,19 +112,7 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
         for nb in notebooks:
             shutil.copy(blocks[nb.name].master, src / nb.name)
             shutil.copy(nb, sub / nb.name)
-        api = nbgrader_api(root, ExecutePreprocessor={"timeout": timeout_s})
-        warnings.filterwarnings("ignore", module="nbgrader")  # its gradebook's SQLAlchemy session warnings
-        for step, what in ((lambda: api.generate_assignment(ASSIGNMENT, force=True, create=True), "register the masters"),
-                           (lambda: api.autograde(ASSIGNMENT, student, force=True, create=True), "autograde the notebooks")):  # fmt: skip
-            result = step()
-            if not result.get("success"):
-                log = (result.get("error") or result.get("log") or "").strip().splitlines()
-                raise DataOpsError(f"nbgrader could not {what} ({(log or ['?'])[-1][:200]})", "see `dataops logs` and run the notebook by hand")
-        scores = {}
-        with api.gradebook as gb:
-            for nb in gb.find_submission(ASSIGNMENT, student).notebooks:
-                for g in nb.grades:
-                    scores[(nb.name + ".ipynb", g.name)] = (float(g.score or 0.0), float(g.max_score or 0.0))
+        scores = _autograde(root, student, timeout_s)
         rows = []
         for nb in notebooks:
             block = blocks[nb.name]
@@ -139,6 +127,22 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
         answered = [ok for nb in notebooks for _, ok in reflections(nb)]
     exercises = pd.DataFrame(rows, columns=EXERCISE_COLUMNS)
     return GradeReport(exercises, _rubric(course, exercises, answered, {blocks[n].notebook for n in blocks}))
+
+
+def _autograde(root: Path, student: str, timeout_s: int) -> dict[tuple[str, str], tuple[float, float]]:
+    """nbgrader's autograde of ``student`` in the course folder ``root``: (notebook, grade_id) -> (score, max)."""
+    api = nbgrader_api(root, ExecutePreprocessor={"timeout": timeout_s})
+    hint = "run the notebook by hand to see the failing cell"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="nbgrader")  # its gradebook's SQLAlchemy session warnings
+        check(api.generate_assignment(ASSIGNMENT, force=True, create=True), "register the masters", hint)
+        check(api.autograde(ASSIGNMENT, student, force=True, create=True), "autograde the notebooks", hint)
+        with api.gradebook as gb:
+            return {
+                (nb.name + ".ipynb", g.name): (float(g.score or 0.0), float(g.max_score or 0.0))
+                for nb in gb.find_submission(ASSIGNMENT, student).notebooks
+                for g in nb.grades
+            }
 
 
 def _rubric(course: Course, exercises: pd.DataFrame, answered: list[bool], graded: set[str]) -> pd.DataFrame:
