@@ -108,3 +108,7 @@ class BadRequestError(DataOpsError):
     def __init__(self, message: str, kind: str = "invalid_request") -> None:
         self.kind = kind
         super().__init__(message)
+
+
+class DeclarationError(ConfigError):
+    """The pipeline declaration (``data/pipeline/pipeline.yaml`` or an extension) is invalid."""

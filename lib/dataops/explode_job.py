@@ -24,13 +24,14 @@ logger = logging.getLogger(__name__)
 EXPLODE_SQL = Path(__file__).with_name("sql") / "explode.sql"
 
 
-def _job_ids_file(settings: Settings) -> Path:
+def job_ids_file(settings: Settings) -> Path:
+    """The ids of every run of the job (its checkpoints are found through them)."""
     return settings.paths.flink_checkpoints / f".{settings.flink_job_name}.job-ids"
 
 
 def latest_checkpoint(settings: Settings) -> Path | None:
     """Newest retained checkpoint of any earlier run of the explode job."""
-    ids_file = _job_ids_file(settings)
+    ids_file = job_ids_file(settings)
     if not ids_file.exists():
         return None
     root = ids_file.parent
@@ -105,7 +106,7 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
             f"submitting the Flink job failed ({result.get('error') or (out.stderr.strip().splitlines() or ['?'])[-1][:200]})",
             f"see {log}",
         )
-    ids = _job_ids_file(settings)
+    ids = job_ids_file(settings)
     ids.parent.mkdir(parents=True, exist_ok=True)
     with ids.open("a") as fh:
         fh.write(result["jid"] + "\n")

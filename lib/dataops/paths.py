@@ -87,6 +87,11 @@ class StatePaths:
         """When the pipeline set-up last changed something (a UNIX time)."""
         return self.run / "pipeline-changed"
 
+    @property
+    def applied(self) -> Path:
+        """What the last ``pipeline apply`` declared, per resource (JSON): tells drift from an update."""
+        return self.run / "pipeline-applied.json"
+
     def pid_file(self, component: str) -> Path:
         return self.run / f"{component}.json"
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from dataops import layers
-from dataops import setup as _setup
+from dataops import automation
 from dataops import stack as _stack
 from dataops.config import Settings, load_settings
 from dataops.errors import DataOpsError, StackError
@@ -187,11 +187,38 @@ class Pipeline:
         return self.stack.logs(component, lines)
 
     def setup(self) -> pd.DataFrame:
-        """The course's setup-pipeline: topics and connector, idempotently."""
-        steps = _setup.setup(self.settings)
-        if self._local_stack is not None and _setup.changed(steps):
+        """Apply the project's pipeline declaration (no end-to-end wait); one row per resource: what was done.
+
+        Raises:
+            StackError: A step failed (one line: which, and what to do).
+        """
+        report = self.apply(validate=False)
+        if not report.attrs["ok"]:
+            bad = report[report["estado"] == automation.engine.FAILED].iloc[0]
+            raise StackError(f"pipeline set-up failed at {bad['paso']}: {bad['detalle']}", bad["arreglo"] or None)
+        return pd.DataFrame(report.attrs["actions"], columns=["step", "action"])
+
+    # ---- the pipeline as code -------------------------------------------------
+    def declaration(self, extra: str | None = None) -> automation.Declaration:
+        """The project's pipeline declaration, extended by ``extra`` (YAML text or a file)."""
+        return automation.load(self.settings, extra=extra)
+
+    def plan(self, declaration: automation.Declaration | str | None = None) -> pd.DataFrame:
+        """Desired vs actual per resource: create / update / unchanged / drift (``attrs['pending']``)."""
+        return automation.plan(self, declaration)
+
+    def apply(self, declaration: automation.Declaration | str | None = None, validate: bool = True,
+              progress: bool = False, within_s: float = 60.0) -> pd.DataFrame:  # fmt: skip
+        """Make the pipeline what the declaration says; the course's step report (``attrs['ok']``)."""
+        report = automation.apply(self, declaration, validate=validate, progress=progress, within_s=within_s)
+        if self._local_stack is not None and report.attrs["changed"]:
             self._local_stack.mark_changed()
-        return steps
+        return report
+
+    def validate(self, declaration: automation.Declaration | str | None = None, progress: bool = False,
+                 within_s: float = 60.0) -> pd.DataFrame:  # fmt: skip
+        """The checks alone (read-only), in the step report's format."""
+        return automation.validate(self, declaration, progress=progress, within_s=within_s)
 
     # ---- environment --------------------------------------------------------
     def check_environment(self) -> pd.DataFrame:

@@ -83,3 +83,30 @@ WRONG_SUBMISSION = {
     "mi_metrica": "mi_metrica = 'spread_btc_eth'\ndef calcular_metrica(filas):\n    return filas['usd'].mean()",
     "alertas": ALERTS_WRONG["una alerta de ETH que siempre suena"],
 }
+
+
+# ---- Block 3, practice 2: the automation extended (YAML typed into mi_extension) -------------
+EXTENSION_RIGHT = """
+topics:
+  - name: crypto-alerts
+    partitions: 1
+    config: {retention.ms: "86400000", cleanup.policy: delete}
+preflight:
+  - {name: api-precios-responde, kind: http, url: "${source_api_url}/ping"}
+validation:
+  - {name: mensajes-fluyen, kind: topic_flowing, topic: "${topic_exploded}", within_s: 30}
+"""
+# wrong answer → the self-check line that must get ✘
+EXTENSION_WRONG = {
+    "tres particiones": (EXTENSION_RIGHT.replace("partitions: 1", "partitions: 3"), "con 1 partición"),
+    "retención de 7 días": (EXTENSION_RIGHT.replace('"86400000"', '"604800000"'), "retención de 1 día"),
+    "política compact": (EXTENSION_RIGHT.replace("cleanup.policy: delete", "cleanup.policy: compact"), "política de borrado"),
+    "un chequeo previo que solo mira el puerto": (
+        EXTENSION_RIGHT.replace('{name: api-precios-responde, kind: http, url: "${source_api_url}/ping"}',
+                                '{name: puerto-abierto, kind: tcp, host: "${host}", port: "${simulator_port}"}'),
+        "falla con la API caída"),
+    "un chequeo previo al panel de control del simulador": (
+        EXTENSION_RIGHT.replace("${source_api_url}/ping", "${simulator_url}/_sim/health"), "falla con la API caída"),
+    "sin chequeo de flujo": (EXTENSION_RIGHT.split("validation:")[0], "fluyen de punta a punta"),
+    "flujo sobre un tópico sin tráfico": (EXTENSION_RIGHT.replace('topic: "${topic_exploded}"', "topic: crypto-alerts"), "fluyen de punta a punta"),
+}

@@ -11,33 +11,18 @@ starts (this folder sorts first), so the two never compete for the 2 cores.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from dataops.config import PORTS, PROJECT_ROOT
+from dataops.paths import StatePaths
+from dataops.stack.artifacts import share_downloads
 from dataops.runner import run_notebooks
 
 pytestmark = pytest.mark.integration
 
 SHIFT = 300  # 8090 → 8390, 9092 → 9392, …: clear of the default stack and of the test session's
-ARTIFACTS = ("lib", "plugins", "flink", "build/maven-inputs.sha256")
-
-
-def _share_artifacts(src: Path, dst: Path) -> None:
-    """Hard-link the downloads of the project's state folder into ``dst`` (when it has them)."""
-    for name in ARTIFACTS:
-        source = src / name
-        if not source.exists():
-            continue
-        target = dst / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, copy_function=os.link, symlinks=True)
-        else:
-            os.link(source, target)
-
 
 @pytest.fixture
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -46,7 +31,7 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     state = tmp_path / "state"
     state.mkdir()
-    _share_artifacts(Path(os.environ.get("DATAOPS_STATE_DIR", PROJECT_ROOT / ".stack")), state)
+    share_downloads(StatePaths(Path(os.environ.get("DATAOPS_STATE_DIR", PROJECT_ROOT / ".stack"))), StatePaths(state))
     assert not any((state / d).exists() for d in ("data", "run", "logs", "conf"))
     monkeypatch.setenv("DATAOPS_STATE_DIR", str(state))
     monkeypatch.setenv("DATAOPS_PROFILE", "local")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from dataops import setup
 from dataops.course.reset import internal_topic, reset
 from dataops.metrics import METRICS, Sample
 
@@ -26,6 +25,6 @@ def test_reset_undoes_what_a_class_leaves_behind(pipeline):
     assert p.source.faults().empty
     assert not any("PAUSED" in states for states in p.connect.states().values())
     user_topics = {t for t in p.kafka.topic_names() if not internal_topic(t)}
-    assert user_topics == set(setup.topic_specs(p.settings))
+    assert user_topics == {t.name for t in p.declaration().topics}
     assert set(p.monitor.store.metrics()) <= set(METRICS)
     assert p.health()["state"].isin(["green", "amber"]).all()

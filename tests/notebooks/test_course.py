@@ -20,6 +20,7 @@ pytestmark = pytest.mark.notebooks
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LEARNER = NOTEBOOKS / "learner"
 BLOCK2 = "02_diseno_dataops.ipynb"
+BLOCK3 = "03_automatizacion.ipynb"
 
 
 def drawn_figures(html: Path) -> int:
@@ -43,12 +44,24 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
     assert drawn_figures(report) >= 2  # the risk matrix and the alert designer at least
 
 
-def test_the_learner_version_runs_and_says_not_done_yet(pipeline, tmp_path):
-    text = (LEARNER / BLOCK2).read_text()
-    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "dispersion_cambio_24h" not in text
-    row = run_notebooks([LEARNER / BLOCK2], output_dir=tmp_path).iloc[0]
+def test_block_3_master_passes_every_self_check(pipeline, tmp_path):
+    row = run_notebooks([NOTEBOOKS / BLOCK3], output_dir=tmp_path).iloc[0]
     assert row["status"] == "ok", row["error"]
-    assert self_checks(tmp_path / "learner" / BLOCK2) == {"✔": 0, "✘": 0, "…": 4}
+    assert self_checks(tmp_path / BLOCK3) == {"✔": 2, "✘": 0, "…": 0}
+
+
+# notebook → (a word of its solutions that the learner version must not contain, its exercises)
+LEARNER_CASES = {BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2)}
+
+
+@pytest.mark.parametrize("name", LEARNER_CASES)
+def test_the_learner_version_runs_and_says_not_done_yet(pipeline, tmp_path, name):
+    solution_word, exercises = LEARNER_CASES[name]
+    text = (LEARNER / name).read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and solution_word not in text
+    row = run_notebooks([LEARNER / name], output_dir=tmp_path).iloc[0]
+    assert row["status"] == "ok", row["error"]
+    assert self_checks(tmp_path / "learner" / name) == {"✔": 0, "✘": 0, "…": exercises}
 
 
 def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
@@ -65,11 +78,12 @@ def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
 
 
 def test_the_grader_is_honest(pipeline, tmp_path):
-    masters = grade([NOTEBOOKS / "01_pipeline_existente.ipynb", NOTEBOOKS / BLOCK2], student="instructor")
-    assert len(masters.exercises) == 4 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
+    masters = grade([NOTEBOOKS / "01_pipeline_existente.ipynb", NOTEBOOKS / BLOCK2, NOTEBOOKS / BLOCK3], student="instructor")
+    assert len(masters.exercises) == 6 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
     rubric = masters.rubric.set_index("category")
     assert rubric.loc["participation", "points"] == 10
-    assert "no entregado o aún no existe" in rubric.loc["automation", "detail"]
+    assert rubric.loc["automation", "points"] == 25
+    assert "no entregado o aún no existe" in rubric.loc["testing", "detail"]
 
     blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")
     assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dataops import setup
+from dataops.automation.resources import forget_applied
 from dataops.metrics import METRICS
 
 
@@ -29,10 +30,11 @@ def reset(p: Any, ready_timeout_s: float = 120.0) -> pd.DataFrame:
     for name in paused:
         p.connect.resume(name)
     steps.append(("conectores en pausa", f"reanudados: {', '.join(paused)}" if paused else "ninguno"))
-    declared = set(setup.topic_specs(p.settings))
+    declared = {t.name for t in p.declaration().topics}
     extra = sorted(t for t in p.kafka.topic_names() if t not in declared and not internal_topic(t))
     for name in extra:
         p.kafka.delete_topic(name)
+    forget_applied(p.settings, [f"topic/{name}" for name in extra])  # a later apply creates them, not "drift"
     steps.append(("tópicos añadidos", f"borrados: {', '.join(extra)}" if extra else "ninguno"))
     custom = sorted(m for m in p.monitor.store.metrics() if m not in METRICS)
     gone = p.monitor.store.delete(custom)

@@ -126,3 +126,19 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
         _run_logged(cmd, paths.log_file("pip-flink"), "installing Flink", "check access to PyPI")
     if not artifacts_present(paths):
         raise StackError("the JVM artifacts are incomplete after installing", f"delete {paths.root} and run `make up`")
+
+
+def share_downloads(src: StatePaths, dst: StatePaths) -> None:
+    """Hard-link the downloads of one state folder (Kafka jars, connector plugins, the Flink
+    distribution, the Maven stamp) into another, so a fresh stack beside it needs no download."""
+    import os
+
+    for source in (src.lib, src.plugins, src.root / "flink", _maven_stamp(src)):
+        if not source.exists():
+            continue
+        target = dst.root / source.relative_to(src.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, copy_function=os.link, symlinks=True, dirs_exist_ok=True)
+        else:
+            os.link(source, target)

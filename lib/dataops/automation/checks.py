@@ -1,0 +1,169 @@
+"""The checks of ``apply`` and ``validate``: built-in prerequisites, the environment,
+the declared pre-flight and validation checks, and the end-to-end one.
+
+Every check returns a :class:`Outcome`: passed or not, what it saw, and on failure one
+line saying what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from dataops import layers
+from dataops.automation.declaration import Check, Declaration
+from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
+from dataops.errors import DataOpsError
+
+
+@dataclass
+class Outcome:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def prerequisites(p: Any) -> list[Outcome]:
+    """Java and the engines reachable (local profile), or the cloud cluster (confluent)."""
+    from dataops import stack
+    from dataops.stack.engines import port_open
+
+    s: Settings = p.settings
+    if not layers.offers(s.profile, "stack"):  # a cloud profile: the cluster is the prerequisite
+        try:
+            p.kafka.topic_names()
+            return [Outcome("Kafka (Confluent Cloud)", True, s.bootstrap_servers)]
+        except DataOpsError as exc:
+            return [Outcome("Kafka (Confluent Cloud)", False, exc.message, exc.hint or "check DATAOPS_KAFKA_BOOTSTRAP and the API key")]
+    java = stack.java_version()
+    version = java.split('"')[1] if java and '"' in java else java
+    out = [Outcome("java", bool(java), version or "no encontrado", "install OpenJDK 17: `apt-get install openjdk-17-jdk-headless`")]
+    engines = [("API de precios (simulador)", s.simulator_port, "simulator_port"), ("Kafka", s.kafka_port, "kafka_port"),
+               ("Kafka Connect", s.connect_port, "connect_port"), ("Flink", s.flink_port, "flink_port")]  # fmt: skip
+    for name, port, setting in engines:
+        ok = port_open(s.host, port)
+        out.append(Outcome(name, ok, f":{port}" if ok else f"no responde en {s.host}:{port}",
+                           f"start the stack (`make up`) or fix {ENV_PREFIX}{setting.upper()} in .env"))  # fmt: skip
+    return out
+
+
+def environment(s: Settings) -> list[Outcome]:
+    """The profile, where the settings came from, and the settings that profile needs."""
+    env_file = Path(os.environ.get(f"{ENV_PREFIX}ENV_FILE") or PROJECT_ROOT / ".env")
+    source = f".env ({env_file})" if env_file.exists() else "valores por defecto (no hay .env)"
+    out = [Outcome("perfil", True, f"{s.profile}, configuración de {source}")]
+    if not layers.offers(s.profile, "stack"):
+        for name in ("kafka_bootstrap", "kafka_api_key", "kafka_api_secret"):
+            try:
+                s.require(name)
+                out.append(Outcome(name, True, "definida"))
+            except DataOpsError as exc:
+                out.append(Outcome(name, False, exc.message, exc.hint or ""))
+    return out
+
+
+def init_env(example: Path | None = None, target: Path | None = None) -> str:
+    """Copy ``.env.example`` to ``.env`` when there is none; never overwrite one. Returns what it did."""
+    example = example or PROJECT_ROOT / ".env.example"
+    target = target or Path(os.environ.get(f"{ENV_PREFIX}ENV_FILE") or PROJECT_ROOT / ".env")
+    if target.exists():
+        return f"{target.name} ya existe: no lo toco"
+    target.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    return f"{target.name} creado a partir de {example.name} (perfil local)"
+
+
+def run_check(p: Any, check: Check) -> Outcome:
+    """Run one declared check."""
+    try:
+        return _CHECKS[check.kind](p, check)
+    except DataOpsError as exc:
+        return Outcome(check.name, False, exc.message, exc.hint or "")
+
+
+def _http(p: Any, c: Check) -> Outcome:
+    try:
+        status = requests.get(c.url, timeout=c.timeout_s).status_code
+    except requests.RequestException as exc:
+        return Outcome(c.name, False, f"{c.url} no responde ({type(exc).__name__})",
+                       "check the URL (host, port) in the declaration or .env, and that the service runs")  # fmt: skip
+    ok = status == c.status
+    return Outcome(c.name, ok, f"{c.url} → HTTP {status}", "" if ok else f"the service answers {status}, expected {c.status}: is it down or rate-limited?")
+
+
+def _tcp(p: Any, c: Check) -> Outcome:
+    from dataops.stack.engines import port_open
+
+    ok = port_open(str(c.host), int(c.port or 0), timeout=c.timeout_s)
+    return Outcome(c.name, ok, f"{c.host}:{c.port} {'acepta conexiones' if ok else 'no responde'}", "start the service or fix host/port")
+
+
+def _topic_flowing(p: Any, c: Check) -> Outcome:
+    topic = str(c.topic)
+    if topic not in p.kafka.topic_names():
+        return Outcome(c.name, False, f"el topic {topic} no existe", "run `dataops pipeline apply`")
+    before = sum(p.kafka.end_offsets(topic).values())
+    deadline = time.monotonic() + c.within_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(p.kafka.end_offsets(topic).values())
+        if now > before:
+            return Outcome(c.name, True, f"{now - before} mensajes nuevos en {topic}")
+    return Outcome(c.name, False, f"ningún mensaje nuevo en {topic} en {c.within_s:g} s",
+                   "see `dataops status` and `dataops logs connect`; is a connector paused or the API down?")  # fmt: skip
+
+
+def _table_fresh(p: Any, c: Check) -> Outcome:
+    """A poll newer than the check's start, seen as rows of the table through DuckDB."""
+    from dataops.duck import DuckLayer
+
+    table = str(c.table)
+    start = time.time()
+    duck = DuckLayer(p.iceberg, tables=(table,), threads=1)
+    try:
+        deadline = time.monotonic() + c.within_s
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            try:
+                got = duck.query(f"SELECT count(*) AS n, count(DISTINCT coin_id) AS coins FROM {table} "
+                                 "WHERE processed_at >= to_timestamp(?)", [start]).iloc[0]  # fmt: skip
+            except DataOpsError:
+                continue  # no commit yet: the table has no data file to scan
+            if got["n"] > 0:
+                waited = time.time() - start
+                return Outcome(c.name, True, f"{int(got['n'])} filas nuevas ({int(got['coins'])} monedas) en DuckDB tras {waited:.0f} s")
+    finally:
+        duck.close()
+    return Outcome(c.name, False, f"ninguna fila nueva en {table} en {c.within_s:g} s",
+                   "follow the data: `dataops status`, then the connector, the Flink job and the sink (`dataops logs COMPONENT`)")  # fmt: skip
+
+
+def _connector_running(p: Any, c: Check) -> Outcome:
+    states = p.connect.states().get(str(c.target))
+    if states is None:
+        return Outcome(c.name, False, f"el conector {c.target} no existe", "run `dataops pipeline apply`")
+    ok = all(s == "RUNNING" for s in states)
+    return Outcome(c.name, ok, f"{c.target}: {'/'.join(states)}", "see `dataops logs connect`; `dataops pipeline apply` restarts it")
+
+
+def _job_running(p: Any, c: Check) -> Outcome:
+    live = p.flink.live_job(str(c.target))
+    ok = bool(live) and live["state"] == "RUNNING"
+    return Outcome(c.name, ok, f"{c.target}: {live['state'] if live else 'no está en marcha'}",
+                   "see `dataops logs flink-jobmanager`; `dataops pipeline apply` resubmits it")  # fmt: skip
+
+
+_CHECKS = {"http": _http, "tcp": _tcp, "topic_flowing": _topic_flowing, "table_fresh": _table_fresh,
+           "connector_running": _connector_running, "job_running": _job_running}  # fmt: skip
+
+
+def end_to_end(decl: Declaration, managed: bool, within_s: float = 60.0) -> list[Check]:
+    """The built-in end-to-end check (a fresh poll seen in DuckDB, per sink), then the declared ones."""
+    built_in = [Check(name=f"poll nuevo visible en DuckDB ({s.table})", kind="table_fresh", table=s.table, within_s=within_s)
+                for s in decl.sinks] if managed else []  # fmt: skip
+    return built_in + list(decl.validation)

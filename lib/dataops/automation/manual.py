@@ -1,0 +1,132 @@
+"""The block 3 demo: the pipeline set up by hand, one call per resource, in a scratch namespace,
+beside the one-command path; both measured on the spot.
+
+Each manual call prints the command a person would type for it (``kafka-topics.sh``,
+``curl`` to Kafka Connect, ``flink run``…). Scratch names carry a prefix
+(``demo-manual-crypto-prices``…) so the course's pipeline is never touched.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pandas as pd
+
+from dataops.automation import checks as _checks
+from dataops.automation import resources as res
+from dataops.automation.declaration import Declaration, load
+from dataops.automation.engine import scratch_settings
+from dataops.config import Settings
+
+
+def scratch_declaration(settings: Settings, prefix: str) -> Declaration:
+    """The project's declaration with every name under ``prefix`` (topics, connector, job, table, sink)."""
+    return load(scratch_settings(settings, prefix))
+
+
+def _commands(p: Any, r: res.Resource) -> str:
+    s = p.settings
+    if r.kind == "topic":
+        configs = " ".join(f"--config {k}={v}" for k, v in r.spec.config.items())
+        return f"kafka-topics.sh --bootstrap-server {s.host}:{s.kafka_port} --create --topic {r.name} --partitions {r.spec.partitions} {configs}"
+    if r.kind in ("connector", "sink"):
+        return f"curl -X PUT {s.connect_url}/connectors/{r.name}/config -H 'Content-Type: application/json' -d @{r.name}.json"
+    if r.kind == "job":
+        return f"sql-client.sh -f explode.sql   # {r.spec.source} → {r.spec.sink}, then wait for RUNNING in {s.flink_url}"
+    return f"pyiceberg create table {r.name} --schema exploded_row.json"
+
+
+class ManualSetup:
+    """The manual path: call :meth:`topic`, :meth:`connector`, :meth:`table`, :meth:`job`,
+    :meth:`sink` and :meth:`check` one by one, then :meth:`summary` and :meth:`cleanup`."""
+
+    def __init__(self, p: Any, prefix: str = "demo-manual") -> None:
+        self.p = p
+        self.prefix = prefix
+        self.decl = scratch_declaration(p.settings, prefix)
+        self._resources = {(r.kind, r.name): r for r in res.resources(self.decl, p.settings)}
+        self.steps: list[tuple[str, float, str]] = []
+
+    def _run(self, what: str, command: str, action: Callable[[], str]) -> None:
+        t0 = time.monotonic()
+        done = action()
+        seconds = time.monotonic() - t0
+        self.steps.append((what, seconds, done))
+        print(f"  paso {len(self.steps)}: {what} → {done} ({seconds:.1f} s)\n      a mano sería: {command}", flush=True)
+
+    def _one(self, kind: str, name: str) -> None:
+        r = self._resources[(kind, name)]
+        current, problem = res.actual(self.p, r)
+        self._run(r.label, _commands(self.p, r), lambda: res.make_so(self.p, r, current, problem))
+
+    def topic(self, short: str) -> None:
+        """Create one topic, e.g. ``topic("crypto-prices")`` (the scratch prefix is added)."""
+        self._one("topic", f"{self.prefix}-{short}")
+
+    def connector(self) -> None:
+        self._one("connector", self.decl.connectors[0].name)
+
+    def table(self) -> None:
+        self._one("table", self.decl.tables[0].name)
+
+    def job(self) -> None:
+        self._one("job", self.decl.jobs[0].name)
+
+    def sink(self) -> None:
+        self._one("sink", self.decl.sinks[0].name)
+
+    def check(self, within_s: float = 60.0) -> None:
+        """Look for a fresh poll in DuckDB, by hand."""
+        check = _checks.end_to_end(self.decl, True, within_s)[0]
+
+        def look() -> str:
+            outcome = _checks.run_check(self.p, check)
+            return outcome.detail if outcome.ok else f"✘ {outcome.detail}"
+
+        table = self.decl.tables[0].name
+        self._run("comprobar en DuckDB", f"duckdb -c \"SELECT count(*) FROM {table} WHERE processed_at > now() - INTERVAL 1 MINUTE\"", look)
+
+    def summary(self) -> dict[str, Any]:
+        """Steps, seconds, and what the path left behind (resources that exist now)."""
+        return {"camino": "a mano", "pasos": len(self.steps), "segundos": round(sum(s for _, s, _ in self.steps), 1),
+                "dejó": left_behind(self.p, self.decl)}  # fmt: skip
+
+    def cleanup(self) -> pd.DataFrame:
+        return _destroy(self.p, self.decl)
+
+
+def left_behind(p: Any, decl: Declaration) -> str:
+    """The declaration's resources that exist now, counted by kind (e.g. ``4 topics, 1 connector…``)."""
+    counts: dict[str, int] = {}
+    for r in res.resources(decl, p.settings):
+        if res.actual(p, r)[0] is not None:
+            counts[r.kind] = counts.get(r.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nada"
+
+
+def automated(p: Any, prefix: str = "demo-auto", progress: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The one-command path in a scratch namespace: its summary and its step report."""
+    from dataops.automation.engine import apply
+
+    decl = scratch_declaration(p.settings, prefix)
+    t0 = time.monotonic()
+    report = apply(p, decl, progress=progress)
+    summary = {"camino": "un comando", "pasos": 1, "segundos": round(time.monotonic() - t0, 1), "dejó": left_behind(p, decl)}
+    return summary, report
+
+
+def compare(*summaries: dict[str, Any]) -> pd.DataFrame:
+    """The paths side by side: steps, seconds, what each left behind."""
+    return pd.DataFrame(list(summaries), columns=["camino", "pasos", "segundos", "dejó"])
+
+
+def _destroy(p: Any, decl: Declaration) -> pd.DataFrame:
+    from dataops.automation.engine import destroy
+
+    return destroy(p, decl)
+
+
+def cleanup(p: Any, prefix: str) -> pd.DataFrame:
+    """Remove a scratch namespace's resources."""
+    return _destroy(p, scratch_declaration(p.settings, prefix))

@@ -1,0 +1,345 @@
+"""Each declared resource: what it should be, what it is, how to make it so.
+
+A resource's *desired* and *actual* states are flat dicts of strings, so a plan is a
+dict difference. What the last ``apply`` declared is kept (``StatePaths.applied``):
+an actual state that differs from a declaration nobody changed since was changed by hand
+(drift); one that differs from a changed declaration is an update.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from dataops import layers
+from dataops.automation.declaration import Connector, Declaration, Job, Sink, Table, Topic
+from dataops.config import Settings
+from dataops.errors import DataOpsError
+
+# The course's steps, in order; each resource belongs to one.
+STEP_TOPICS, STEP_CONNECTOR, STEP_JOB, STEP_SINK = "topics", "conector", "job de Flink", "sink de Iceberg"
+CONNECTOR_CLASS = "org.dataops.connect.http.HttpSourceConnector"
+
+
+@dataclass
+class Resource:
+    """One declared resource; ``key`` is ``kind/name``."""
+
+    kind: str  # topic | connector | job | table | sink
+    name: str
+    step: str
+    spec: Any
+    desired: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+def job_settings(settings: Settings, job: Job) -> Settings:
+    """The settings the explode job's SQL is filled from, with the declared names."""
+    return settings.model_copy(update={"topic_raw": job.source, "topic_exploded": job.sink,
+                                       "topic_dlq": job.dead_letter, "flink_job_name": job.name})  # fmt: skip
+
+
+def sink_settings(settings: Settings, sink: Sink) -> Settings:
+    return settings.model_copy(update={"topic_exploded": sink.topic, "iceberg_table": sink.table,
+                                       "topic_iceberg_control": sink.control_topic,
+                                       "iceberg_connector_name": sink.name,
+                                       "iceberg_commit_interval_s": sink.commit_interval_s})  # fmt: skip
+
+
+def connector_config(settings: Settings, spec: Connector) -> dict[str, str]:
+    """The HTTP source connector's Connect config: one record per poll, the body as a string value."""
+    config = {
+        "connector.class": CONNECTOR_CLASS,
+        "tasks.max": "1",
+        "http.url": spec.url,
+        "http.poll.interval.ms": str(int(spec.poll_interval_s * 1000)),
+        "kafka.topic": spec.topic,
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "exactly.once.support": "required",
+        **spec.config,
+    }
+    if not layers.offers(settings.profile, "stack") and settings.coingecko_api_key is not None:  # the real API
+        config["http.api.key"] = settings.coingecko_api_key.get_secret_value()
+    return config
+
+
+def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
+    """The Iceberg sink ("Tableflow"), exactly once.
+
+    The task writes data files, then commits the input offsets and its control events
+    in one Kafka transaction; the coordinator commits the table every ``commit_interval_s``.
+    """
+    from dataops.iceberg import IcebergLayer
+
+    s = sink_settings(settings, spec)
+    timeouts = {"session.timeout.ms": "10000", "heartbeat.interval.ms": "3000"}
+    return {
+        "connector.class": "org.apache.iceberg.connect.IcebergSinkConnector",
+        "tasks.max": "1",
+        "topics": spec.topic,
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "consumer.override.isolation.level": "read_committed",
+        **{f"consumer.override.{k}": v for k, v in timeouts.items()},
+        "iceberg.tables": spec.table,
+        # The table is created by pyiceberg with typed timestamps; auto-create would make strings.
+        "iceberg.tables.auto-create-enabled": "false",
+        "iceberg.tables.evolve-schema-enabled": "false",
+        "iceberg.control.topic": spec.control_topic,
+        "iceberg.control.commit.interval-ms": str(int(spec.commit_interval_s * 1000)),
+        "iceberg.control.commit.timeout-ms": "10000",
+        **IcebergLayer(s).java_catalog_config(),
+        "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}",
+        **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
+    }
+
+
+def resources(decl: Declaration, settings: Settings, managed: bool = True) -> list[Resource]:
+    """The declaration's resources in apply order, with their desired states.
+
+    Args:
+        managed: False in the ``confluent`` profile: only topics are ours there.
+    """
+    from dataops.contract import contract_for
+    from dataops.explode_job import job_params
+
+    out = [Resource("topic", t.name, STEP_TOPICS, t, {"partitions": str(t.partitions), **t.config}) for t in decl.topics]
+    if not managed:
+        return out
+    out += [Resource("connector", c.name, STEP_CONNECTOR, c, connector_config(settings, c)) for c in decl.connectors]
+    out += [Resource("job", j.name, STEP_JOB, j, job_params(job_settings(settings, j))) for j in decl.jobs]
+    columns = ",".join(contract_for(settings).iceberg_schema().column_names)
+    out += [Resource("table", t.name, STEP_SINK, t, {"columns": columns}) for t in decl.tables]
+    out += [Resource("sink", s.name, STEP_SINK, s, sink_config(settings, s)) for s in decl.sinks]
+    return out
+
+
+# ---- what runs ------------------------------------------------------------------
+
+
+def actual(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
+    """The resource's current state (None: it does not exist) and a problem with it ("" when none)."""
+    if r.kind == "topic":
+        return _topic_state(p, r)
+    if r.kind in ("connector", "sink"):
+        current = p.connect.config(r.name)
+        if current is None:
+            return None, ""
+        states = p.connect.states().get(r.name, [])
+        problem = "" if states and all(s == "RUNNING" for s in states) else f"state {'/'.join(states) or 'UNASSIGNED'}"
+        if "FAILED" in states:
+            problem = f"FAILED: {_failure(p, r.name)}"
+        return {k: v for k, v in current.items() if k != "name"}, problem
+    if r.kind == "job":
+        live = p.flink.live_job(r.name)
+        if live is None:
+            return None, ""
+        problem = "" if live["state"] == "RUNNING" else f"state {live['state']}"
+        return dict(applied(p.settings).get(r.key) or r.desired), problem  # Flink does not echo the params back
+    if r.kind == "table":
+        try:
+            table = p.iceberg.table(r.name)
+        except DataOpsError:
+            return None, ""
+        return {"columns": ",".join(table.schema().column_names)}, ""
+    raise ValueError(r.kind)
+
+
+def _topic_state(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
+    from confluent_kafka.admin import ConfigResource
+
+    md = p.kafka._metadata()
+    topic = md.topics.get(r.name)
+    if topic is None:
+        return None, ""
+    resource = ConfigResource("TOPIC", r.name)
+    admin = p.kafka.admin()  # held: a collected client ends its own pending futures
+    current = admin.describe_configs([resource])[resource].result(timeout=30)
+    state = {"partitions": str(len(topic.partitions))}
+    state.update({k: current[k].value for k in r.desired if k in current})
+    return state, ""
+
+
+def _failure(p: Any, name: str) -> str:
+    try:
+        status = p.connect.status(name)
+    except DataOpsError:
+        return "see `dataops logs connect`"
+    traces = [t.get("trace", "") for t in [status.get("connector", {}), *status.get("tasks", [])] if t.get("state") == "FAILED"]
+    first = next((t.strip().splitlines()[0] for t in traces if t.strip()), "see `dataops logs connect`")
+    return first[:160]
+
+
+def diff(desired: dict[str, str], current: dict[str, str] | None) -> dict[str, tuple[str | None, str | None]]:
+    """Field → (current, desired) for every field that differs."""
+    if current is None:
+        return {}
+    keys = list(desired) + [k for k in current if k not in desired]
+    return {k: (current.get(k), desired.get(k)) for k in keys if current.get(k) != desired.get(k)}
+
+
+def describe(changes: dict[str, tuple[str | None, str | None]], secret: Callable[[str], bool] = lambda k: k.endswith((".key", "password", "secret"))) -> str:
+    """``field: old → new`` for each change (secret values masked, long ones shortened)."""
+
+    def show(key: str, value: str | None) -> str:
+        if value is None:
+            return "∅"
+        if secret(key):
+            return "****"
+        return value if len(value) <= 48 else value[:45] + "…"
+
+    return "; ".join(f"{k}: {show(k, a)} → {show(k, b)}" for k, (a, b) in changes.items())
+
+
+# ---- the record of what apply declared --------------------------------------------
+
+
+def applied(settings: Settings) -> dict[str, dict[str, str]]:
+    try:
+        return json.loads(settings.paths.applied.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def record_applied(settings: Settings, r: Resource) -> None:
+    record = applied(settings)
+    record[r.key] = r.desired
+    path = settings.paths.applied
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def forget_applied(settings: Settings, keys: list[str]) -> None:
+    record = {k: v for k, v in applied(settings).items() if k not in keys}
+    path = settings.paths.applied
+    if path.parent.exists():
+        path.write_text(json.dumps(record, indent=1, sort_keys=True))
+
+
+# ---- making it so -----------------------------------------------------------------
+
+
+def make_so(p: Any, r: Resource, current: dict[str, str] | None, problem: str) -> str:
+    """Create, update or repair one resource; returns what was done (one short line)."""
+    if r.kind == "topic":
+        return _apply_topic(p, r, current)
+    if r.kind in ("connector", "sink"):
+        from dataops.setup import wait_running
+
+        if current is None or diff(r.desired, current):
+            p.connect.put_config(r.name, r.desired)
+            done = "created" if current is None else "updated"
+        else:
+            done = "unchanged"
+        if problem.startswith("FAILED") or (done == "updated" and problem):
+            p.connect.restart(r.name)
+            done = f"{done}, restarted (was {problem.split(':')[0]})"
+            _wait_not_failed(p, r.name)  # the restart is asynchronous: the old FAILED shows for a moment
+        wait_running(p.connect, r.name)
+        return done
+    if r.kind == "job":
+        from dataops.explode_job import ensure_explode_job
+
+        s = job_settings(p.settings, r.spec)
+        if current is not None and diff(r.desired, current):
+            p.flink.cancel(p.flink.live_job(r.name)["jid"])
+            return "resubmitted: " + ensure_explode_job(s)
+        return ensure_explode_job(s)
+    if r.kind == "table":
+        from dataops.iceberg import IcebergLayer
+
+        if current is not None and diff(r.desired, current):
+            raise DataOpsError(f"table {r.name} has other columns than the contract ({describe(diff(r.desired, current))})",
+                               "the sink cannot write it: drop the table or restore data/schemas/exploded_row.json")  # fmt: skip
+        return IcebergLayer(p.settings).ensure_table(r.name)
+    raise ValueError(r.kind)
+
+
+def _wait_not_failed(p: Any, name: str, wait_s: float = 10.0) -> None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and "FAILED" in p.connect.states().get(name, []):
+        time.sleep(0.5)
+
+
+def _apply_topic(p: Any, r: Resource, current: dict[str, str] | None) -> str:
+    spec: Topic = r.spec
+    if current is None:
+        return p.kafka.ensure_topic(spec.name, spec.partitions, spec.config)
+    done = []
+    if int(current["partitions"]) < spec.partitions:
+        from confluent_kafka.admin import NewPartitions
+
+        admin = p.kafka.admin()  # held until the future is done
+        admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[spec.name].result(timeout=30)
+        done.append(f"partitions {current['partitions']} → {spec.partitions}")
+    action = p.kafka.ensure_topic(spec.name, spec.partitions, spec.config)
+    if action.startswith("updated"):
+        done.append(action.removeprefix("updated "))
+    return "updated " + ", ".join(done) if done else "exists"
+
+
+def impossible(r: Resource, current: dict[str, str] | None) -> str:
+    """Why a change cannot be applied ("" when it can)."""
+    if r.kind == "topic" and current is not None and int(current["partitions"]) > r.spec.partitions:
+        return (f"topic {r.name} has {current['partitions']} partitions; Kafka cannot remove partitions "
+                f"(declare {current['partitions']} or more, or delete the topic by hand)")  # fmt: skip
+    return ""
+
+
+def destroy(p: Any, r: Resource) -> str:
+    """Remove one resource (for scratch namespaces); returns what was done."""
+    if r.kind == "topic":
+        present = r.name in p.kafka.topic_names()
+        p.kafka.delete_topic(r.name)
+        return "deleted" if present else "absent"
+    if r.kind in ("connector", "sink"):
+        if p.connect.config(r.name) is None:
+            return "absent"
+        p.connect.delete(r.name)
+        if r.kind == "sink":
+            _delete_group(p, f"connect-{r.name}")
+        return "deleted"
+    if r.kind == "job":
+        from dataops.explode_job import job_ids_file
+
+        live = p.flink.live_job(r.name)
+        if live is not None:
+            p.flink.cancel(live["jid"])
+        job_ids_file(job_settings(p.settings, r.spec)).unlink(missing_ok=True)  # never resume a scratch job's checkpoint
+        _delete_group(p, r.name)
+        return "canceled" if live else "absent"
+    if r.kind == "table":
+        import shutil
+        from urllib.parse import urlparse
+
+        try:
+            location = p.iceberg.table(r.name).location()
+            p.iceberg.catalog().drop_table(r.name)
+        except Exception:  # noqa: BLE001 - pyiceberg's NoSuchTableError and friends
+            return "absent"
+        if p.iceberg.local and location.startswith("file:"):  # the SQL catalog does not purge its files
+            shutil.rmtree(urlparse(location).path, ignore_errors=True)
+        return "dropped"
+    raise ValueError(r.kind)
+
+
+def _delete_group(p: Any, group: str) -> None:
+    """Drop a consumer group's committed offsets (a scratch resource's leftovers); absent is fine."""
+    admin = p.kafka.admin()
+    try:
+        admin.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+    except Exception:  # noqa: BLE001 - GROUP_ID_NOT_FOUND, or still shutting down: nothing to keep
+        pass

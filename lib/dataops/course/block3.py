@@ -1,0 +1,160 @@
+"""Block 3's exercise: customise the automation (a topic ``crypto-alerts``, a pre-flight check
+that the prices API answers, an end-to-end flow check), with a self-check that reads the
+broker's real configuration and the step report, and takes the API down for a moment to see
+whether the pre-flight check notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from dataops.automation import checks as _checks
+from dataops.automation.declaration import Declaration
+from dataops.course.selfcheck import SelfCheck
+from dataops.errors import DataOpsError
+
+ALERTS_TOPIC = "crypto-alerts"
+ONE_DAY_MS = "86400000"
+FLOW_KINDS = ("topic_flowing", "table_fresh")
+OUTAGE_S = 6.0
+
+
+def _broker_config(p: Any, topic: str) -> dict[str, str] | None:
+    """Partitions and the two configs of ``topic`` as the broker reports them (None: no such topic)."""
+    from confluent_kafka.admin import ConfigResource
+
+    md = p.kafka._metadata()
+    if topic not in md.topics:
+        return None
+    admin = p.kafka.admin()
+    resource = ConfigResource("TOPIC", topic)
+    current = admin.describe_configs([resource])[resource].result(timeout=30)
+    return {"partitions": str(len(md.topics[topic].partitions)),
+            **{k: current[k].value for k in ("retention.ms", "cleanup.policy")}}  # fmt: skip
+
+
+def _preflight_under_outage(p: Any, extension: Declaration) -> tuple[list[_checks.Outcome], list[_checks.Outcome]]:
+    """The learner's pre-flight checks with the API up, then during a short injected outage."""
+    up = [_checks.run_check(p, c) for c in extension.preflight]
+    fault = p.source.inject_fault("outage", duration_s=OUTAGE_S)
+    try:
+        down = [_checks.run_check(p, c) for c in extension.preflight]
+    finally:
+        p.source.clear_faults(fault["id"])
+    return up, down
+
+
+def check_setup(p: Any, report: pd.DataFrame | None) -> SelfCheck:
+    """Practice 1: ``report`` is what one ``p.apply()`` returned: every course step ✔, end to end
+    included, and a plan with nothing pending afterwards."""
+    from dataops.automation.engine import OK, STEPS
+
+    check = SelfCheck("Práctica 1 · montaje automático", todo="monta el pipeline con un comando: informe = p.apply(...)")
+    if report is None:
+        check.done = False
+        return check
+    if not isinstance(report, pd.DataFrame) or "estado" not in report:
+        check.add("informe es el resultado de p.apply()", False, f"es un {type(report).__name__}")
+        return check
+    marks = dict(zip(report["paso"], report["estado"]))
+    for step in STEPS:
+        check.add(f"paso {step}", marks.get(step) == OK,
+                  "validación omitida: no uses validate=False" if step == STEPS[-1] and marks.get(step) == "–"
+                  else f"estado {marks.get(step, 'ausente')}: lee su columna arreglo")  # fmt: skip
+    pending = p.plan().attrs["pending"]
+    check.add("después, el plan no tiene nada pendiente (lo que corre es lo declarado)", not pending,
+              "mira p.plan(): alguien cambió algo a mano después de aplicar")  # fmt: skip
+    return check
+
+
+def check_custom_setup(p: Any, extension: str, report: pd.DataFrame | None) -> SelfCheck:
+    """``extension``: the learner's YAML (topics, preflight, validation) added to the declaration;
+    ``report``: what ``p.apply(extension)`` returned."""
+    check = SelfCheck("Práctica 2 · automatización a medida", todo="escribe mi_extension y aplícala con p.apply(mi_extension)")
+    if not isinstance(extension, str) or ALERTS_TOPIC not in extension:
+        check.done = False
+        return check
+    try:
+        p.declaration(extension)  # refers only to what the project's declaration and it declare
+        mine = _parse_alone(p, extension)
+    except DataOpsError as exc:
+        check.add("tu extensión es una declaración válida", False, str(exc))
+        return check
+    topic = mine.topic(ALERTS_TOPIC)
+    check.add(f"declara el tópico {ALERTS_TOPIC}", topic is not None, "añade una entrada en topics: con name: crypto-alerts")
+    if topic is not None:
+        check.add("con 1 partición", topic.partitions == 1, f"declaraste {topic.partitions}")
+        check.add("retención de 1 día (retention.ms = 86 400 000)", topic.config.get("retention.ms") == ONE_DAY_MS,
+                  f"declaraste {topic.config.get('retention.ms', 'nada')}: 1 día son 24 × 3600 × 1000 ms")  # fmt: skip
+        check.add("política de borrado (cleanup.policy = delete)", topic.config.get("cleanup.policy") == "delete",
+                  f"declaraste {topic.config.get('cleanup.policy', 'nada')}")  # fmt: skip
+    real = _broker_config(p, ALERTS_TOPIC)
+    wanted = {"partitions": "1", "retention.ms": ONE_DAY_MS, "cleanup.policy": "delete"}
+    check.add("en el broker, crypto-alerts existe con 1 partición, 1 día y delete", real == wanted,
+              "¿aplicaste la extensión? el broker tiene " + (str(real) if real else "ningún crypto-alerts"))  # fmt: skip
+    check.add("un chequeo previo (preflight) propio", bool(mine.preflight), "añade una entrada en preflight:")
+    if mine.preflight:
+        up, down = _preflight_under_outage(p, mine)
+        check.add("tu chequeo previo pasa con la API en marcha", all(o.ok for o in up),
+                  "; ".join(f"{o.name}: {o.detail}" for o in up if not o.ok))  # fmt: skip
+        check.add("tu chequeo previo falla con la API caída (se provoca un corte de unos segundos)", not all(o.ok for o in down),
+                  "siguió pasando: ¿preguntas a la API de precios (kind: http a /api/v3/…) o solo a un puerto?")  # fmt: skip
+    flows = [c for c in mine.validation if c.kind in FLOW_KINDS and (c.topic in _data_topics(p) or c.table)]
+    check.add("un chequeo de que los mensajes fluyen de punta a punta", bool(flows),
+              f"añade en validation: un chequeo kind: topic_flowing sobre {p.settings.topic_exploded} (o table_fresh)")  # fmt: skip
+    ok_report = isinstance(report, pd.DataFrame) and bool(report.attrs.get("ok"))
+    names = [c.name for c in (*mine.preflight, *mine.validation)]
+    text = " ".join(report["detalle"].astype(str)) if isinstance(report, pd.DataFrame) else ""
+    check.add("el informe de apply: todos los pasos ✔, tus chequeos incluidos", ok_report and all(n in text for n in names),
+              "vuelve a ejecutar informe = p.apply(mi_extension) y mira la fila con ✘")  # fmt: skip
+    return check
+
+
+def _data_topics(p: Any) -> set[str]:
+    s = p.settings
+    return {s.topic_raw, s.topic_exploded}
+
+
+def _parse_alone(p: Any, extension: str) -> Declaration:
+    from dataops.automation.declaration import parse
+
+    return parse(extension, p.settings, "mi_extension")
+
+
+# ---- troubleshooting: a scratch topic and connector to break on purpose ---------------------------
+LAB_TOPIC, LAB_CONNECTOR = "crypto-lab-averias", "crypto-lab-source"
+LAB = f"""
+topics:
+  - {{name: {LAB_TOPIC}, partitions: 1, config: {{retention.ms: "3600000", cleanup.policy: delete}}}}
+connectors:
+  - {{name: {LAB_CONNECTOR}, kind: http_source, url: "${{price_url}}", topic: {LAB_TOPIC}, poll_interval_s: 30}}
+"""
+
+
+def lab_declaration(p: Any) -> Declaration:
+    """Only the practice resources (to clean them up)."""
+    return _parse_alone(p, LAB)
+
+
+def delete_topic_by_hand(p: Any) -> str:
+    """Avería 2: someone deletes the practice topic outside the automation."""
+    p.kafka.delete_topic(LAB_TOPIC)
+    return f"borrado a mano: {LAB_TOPIC}"
+
+
+def break_connector_by_hand(p: Any, wait_s: float = 20.0) -> str:
+    """Avería 3: someone edits the practice connector's URL by hand; its task fails. Waits for FAILED."""
+    import time
+
+    config = {k: v for k, v in (p.connect.config(LAB_CONNECTOR) or {}).items() if k != "name"}
+    if not config:
+        raise DataOpsError(f"the connector {LAB_CONNECTOR} does not exist", "run p.apply(block3.LAB) first")
+    config["http.url"] = "http://api precios/v3"  # a space: not a URL
+    p.connect.put_config(LAB_CONNECTOR, config)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if "FAILED" in p.connect.states().get(LAB_CONNECTOR, []):
+            return f"{LAB_CONNECTOR}: FAILED"
+        time.sleep(0.5)
+    return f"{LAB_CONNECTOR}: {'/'.join(p.connect.states().get(LAB_CONNECTOR, []))}"
