@@ -72,7 +72,7 @@ def check_custom_setup(p: Any, extension: str, report: pd.DataFrame | None) -> S
     """``extension``: the learner's YAML (topics, preflight, validation) added to the declaration;
     ``report``: what ``p.apply(extension)`` returned."""
     check = SelfCheck("Práctica 2 · automatización a medida", todo="escribe mi_extension y aplícala con p.apply(mi_extension)")
-    if not isinstance(extension, str) or ALERTS_TOPIC not in extension:
+    if not isinstance(extension, str) or not extension.strip():
         check.done = False
         return check
     try:
@@ -80,6 +80,9 @@ def check_custom_setup(p: Any, extension: str, report: pd.DataFrame | None) -> S
         mine = _parse_alone(p, extension)
     except DataOpsError as exc:
         check.add("tu extensión es una declaración válida", False, str(exc))
+        return check
+    if not (mine.topics or mine.preflight or mine.validation or mine.connectors):
+        check.done = False  # only comments: the stub as handed out
         return check
     topic = mine.topic(ALERTS_TOPIC)
     check.add(f"declara el tópico {ALERTS_TOPIC}", topic is not None, "añade una entrada en topics: con name: crypto-alerts")
