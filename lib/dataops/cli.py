@@ -168,15 +168,19 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
     suite = quality.load_suite(args.suite)
     p = _pipeline(args)
-    if args.table:
-        report = quality.run_on_table(p.iceberg, suite, minutes=args.minutes)
-    else:
-        report = quality.run_on_topic(p.kafka, p.settings.topic_raw, suite, n=args.polls)
+    layer = "table" if args.table else args.layer
+    report = quality.run_on_layer(p, layer, suite, n=args.polls, minutes=args.minutes)
     _print_frame(report.results[["check", "status", "failing_rows", "message"]])
-    if math.isnan(report.score):
+    if args.report:
+        print(f"\nreport: {report.to_json(args.report)}")
+    summary = report.summary()
+    if summary["success_rate"] is None:
         print("\nscore: not enough data yet (no check had records to judge): wait for a few polls and run it again")
         return 1
-    print(f"\nscore: {report.score:.1f}% ({'ok' if report.score >= 80 else 'below the HIGH level of 80%'})")
+    print(f"\n{layer}: {summary['passed']}/{summary['passed'] + summary['failed']} passed, "
+          f"success rate {summary['success_rate']:.1f}% ({summary['band']})")  # fmt: skip
+    if args.min_success is not None:
+        return 0 if summary["success_rate"] >= args.min_success else 1
     return 0 if report.passed else 1
 
 
@@ -328,10 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", type=float, metavar="SECONDS", help="keep evaluating; print and log each fired/resolved alert")
     p.set_defaults(func=cmd_alerts)
 
-    p = sub.add_parser("quality", help="run the data-quality suite on the raw topic or the Iceberg table (exit 1 on a failure)")
-    p.add_argument("--table", action="store_true", help="check the Iceberg table instead of the raw topic")
-    p.add_argument("--polls", type=int, default=500, help="newest raw polls checked (default 500)")
-    p.add_argument("--minutes", type=float, default=60.0, help="table rows of the last minutes (default 60)")
+    p = sub.add_parser("quality", help="run the data-quality suite on one layer (exit 1 on a failure, or below --min-success)")
+    p.add_argument("--layer", choices=["raw", "exploded", "table"], default="raw",
+                   help="raw polls (crypto-prices), exploded rows (crypto-prices-exploded) or the Iceberg table (default raw)")
+    p.add_argument("--table", action="store_true", help="the same as --layer table")
+    p.add_argument("--report", type=Path, help="write the JSON report to this file or folder (e.g. build/reports)")
+    p.add_argument("--min-success", type=float, default=None,
+                   help="exit 1 when the success rate (%%) is below this, instead of on any failure (a CI gate)")
+    p.add_argument("--polls", type=int, default=500, help="newest raw polls (or exploded rows) checked (default 500)")
+    p.add_argument("--minutes", type=float, default=None, help="only records of the last minutes (table: default 60; topics: all of --polls)")
     p.add_argument("--suite", help="suite YAML (default data/quality/suite.yaml)")
     p.set_defaults(func=cmd_quality)
 

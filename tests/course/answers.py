@@ -110,3 +110,62 @@ EXTENSION_WRONG = {
     "sin chequeo de flujo": (EXTENSION_RIGHT.split("validation:")[0], "fluyen de punta a punta"),
     "flujo sobre un tópico sin tráfico": (EXTENSION_RIGHT.replace('topic: "${topic_exploded}"', "topic: crypto-alerts"), "fluyen de punta a punta"),
 }
+
+
+# ---- Block 4, practice 4: tests of your own (functions of the exploded rows) -------------------
+_LIMITS = {"bitcoin": 15, "ethereum": 20, "solana": 25, "cardano": 30, "binancecoin": 20}
+
+
+def volatility_right(filas):
+    limite = filas["coin_id"].map(_LIMITS).fillna(25)
+    return filas["usd_24h_change"].abs() > limite
+
+
+def market_cap_right(filas):
+    cap, precio = filas["usd_market_cap"], filas["usd"]
+    return (cap < precio) | ((cap == 0) & (precio > 0))
+
+
+def correlation_right(filas):
+    cambios = filas.pivot_table(index="event_time", columns="coin_id", values="usd_24h_change")
+    btc, eth = cambios["bitcoin"], cambios["ethereum"]
+    raros = cambios.index[((btc > 10) & (eth < -5)) | ((btc < -10) & (eth > 5))]
+    return filas["event_time"].isin(raros) & filas["coin_id"].isin(["bitcoin", "ethereum"])
+
+
+def _always(value):
+    return lambda filas: filas["coin_id"].map(lambda _: value).astype(bool)
+
+
+def _first_coin_only(right):
+    def fn(filas):
+        first = filas["coin_id"].iloc[0]
+        return right(filas) & (filas["coin_id"] == first)
+    return fn
+
+
+VOLATILITY_WRONG = {
+    "siempre pasa": _always(False),
+    "siempre falla": _always(True),
+    "un 20 % para todas las monedas": lambda filas: filas["usd_24h_change"].abs() > 20,
+    "solo mira la primera moneda": _first_coin_only(volatility_right),
+    "olvida las caídas (sin valor absoluto)": lambda filas: filas["usd_24h_change"] > filas["coin_id"].map(_LIMITS).fillna(25),
+    "el límite incluido (>=)": lambda filas: filas["usd_24h_change"].abs() >= filas["coin_id"].map(_LIMITS).fillna(25),
+    "devuelve un número": lambda filas: 3,
+    "lanza una excepción": lambda filas: filas["cambio_24h"],
+}
+MARKET_CAP_WRONG = {
+    "siempre pasa": _always(False),
+    "siempre falla": _always(True),
+    "marca los nulls": lambda filas: ~(filas["usd_market_cap"] >= filas["usd"]),
+    "usa <= (el caso igual falla)": lambda filas: filas["usd_market_cap"] <= filas["usd"],
+    "solo mira la primera moneda": _first_coin_only(market_cap_right),
+}
+CORRELATION_WRONG = {
+    "siempre pasa": _always(False),
+    "solo una dirección": lambda filas: correlation_right(filas) & (
+        filas.groupby("event_time")["usd_24h_change"].transform("max") > 10),
+    "ignora ETH": lambda filas: (filas["coin_id"] == "bitcoin") & (filas["usd_24h_change"].abs() > 10),
+    "cualquier par de monedas": lambda filas: filas["event_time"].isin(
+        filas.groupby("event_time")["usd_24h_change"].agg(lambda s: s.max() > 10 and s.min() < -5).pipe(lambda s: s[s].index)),
+}

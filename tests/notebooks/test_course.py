@@ -21,6 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LEARNER = NOTEBOOKS / "learner"
 BLOCK2 = "02_diseno_dataops.ipynb"
 BLOCK3 = "03_automatizacion.ipynb"
+BLOCK4 = "04_testing_calidad.ipynb"
 
 
 def drawn_figures(html: Path) -> int:
@@ -44,14 +45,15 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
     assert drawn_figures(report) >= 2  # the risk matrix and the alert designer at least
 
 
-def test_block_3_master_passes_every_self_check(pipeline, tmp_path):
-    row = run_notebooks([NOTEBOOKS / BLOCK3], output_dir=tmp_path).iloc[0]
+@pytest.mark.parametrize("name, exercises", [(BLOCK3, 2), (BLOCK4, 3)])
+def test_blocks_3_and_4_masters_pass_every_self_check(pipeline, tmp_path, name, exercises):
+    row = run_notebooks([NOTEBOOKS / name], output_dir=tmp_path).iloc[0]
     assert row["status"] == "ok", row["error"]
-    assert self_checks(tmp_path / BLOCK3) == {"✔": 2, "✘": 0, "…": 0}
+    assert self_checks(tmp_path / name) == {"✔": exercises, "✘": 0, "…": 0}
 
 
 # notebook → (a word of its solutions that the learner version must not contain, its exercises)
-LEARNER_CASES = {BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2)}
+LEARNER_CASES = {BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2), BLOCK4: ("pivot_table", 3)}
 
 
 @pytest.mark.parametrize("name", LEARNER_CASES)
@@ -78,12 +80,12 @@ def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
 
 
 def test_the_grader_is_honest(pipeline, tmp_path):
-    masters = grade([NOTEBOOKS / "01_pipeline_existente.ipynb", NOTEBOOKS / BLOCK2, NOTEBOOKS / BLOCK3], student="instructor")
-    assert len(masters.exercises) == 6 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
+    masters = grade([NOTEBOOKS / name for name in ("01_pipeline_existente.ipynb", BLOCK2, BLOCK3, BLOCK4)], student="instructor")
+    assert len(masters.exercises) == 9 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
     rubric = masters.rubric.set_index("category")
     assert rubric.loc["participation", "points"] == 10
-    assert rubric.loc["automation", "points"] == 25
-    assert "no entregado o aún no existe" in rubric.loc["testing", "detail"]
+    assert rubric.loc["automation", "points"] == 25 and rubric.loc["testing", "points"] == 25
+    assert "no entregado o aún no existe" in rubric.loc["monitoring", "detail"]
 
     blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")
     assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")

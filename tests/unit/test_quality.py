@@ -91,9 +91,9 @@ def test_truncated_json_is_a_schema_failure_not_an_exception(suite: Suite) -> No
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
-        (lambda e: e.update(usd_price=e.pop("usd")), "missing required key 'usd'"),  # renamed field
-        (lambda e: e.update(usd=str(e["usd"])), "expected number, got string"),  # retyped field
-        (lambda e: e.update(last_updated_at="2025-06-15T00:00:00+00:00"), "expected integer"),
+        (lambda e: e.update(usd_price=e.pop("usd")), "'usd' is a required property"),  # renamed field
+        (lambda e: e.update(usd=str(e["usd"])), "is not of type 'number'"),  # retyped field
+        (lambda e: e.update(last_updated_at="2025-06-15T00:00:00+00:00"), "is not of type 'integer'"),
     ],
 )
 def test_schema_drift_is_caught(suite: Suite, mutate, needle: str) -> None:
@@ -107,14 +107,16 @@ def test_schema_drift_is_caught(suite: Suite, mutate, needle: str) -> None:
     assert not result(report, "raw_completeness").passed
 
 
-def test_validator_subset() -> None:
+def test_validator_draft_2020_12() -> None:
     schema = {"type": "object", "required": ["a"], "additionalProperties": False,
               "properties": {"a": {"type": ["integer", "null"], "minimum": 0}}}  # fmt: skip
     assert validate({"a": 3}, schema) == []
     assert validate({"a": None}, schema) == []
-    assert validate({"a": -1}, schema) == ["$.a: -1 < minimum 0"]
-    assert validate({"a": True}, schema)[0].startswith("$.a: expected integer|null")
-    assert validate({"b": 1}, schema) == ["$: missing required key 'a'", "$: unexpected key 'b'"]
+    assert validate({"a": -1}, schema) == ["$.a: -1 is less than the minimum of 0"]
+    assert validate({"a": True}, schema) == ["$.a: True is not of type 'integer', 'null'"]
+    assert validate({"a": float("nan")}, schema) == ["$.a: nan is not of type 'integer', 'null'"]  # JSON has no NaN
+    assert validate({"b": 1}, schema) == ["$: 'a' is a required property", "$: Additional properties are not allowed ('b' was unexpected)"]
+    assert validate({"t": "ayer"}, {"properties": {"t": {"format": "date-time"}}}) == ["$.t: 'ayer' is not a 'date-time'"]
 
 
 def test_row_schema_catches_wrong_type_and_missing_column(suite: Suite) -> None:

@@ -7,7 +7,9 @@ parameters and a readable failure message; :func:`run_suite` runs EVERY check
 
 Modules: ``suite`` (model and YAML loading), ``schema`` (JSON-schema validator),
 ``polls`` (parsing and exploding raw polls), ``checks`` (one runner per check type),
-``run`` (running a suite on data, a topic or the table).
+``run`` (running a suite on data, a topic or the table, or a layer: raw, exploded, table),
+``custom`` (tests of your own, registered with :func:`custom_test`), ``report`` (the JSON
+report and the course's success bands).
 
 Example::
 
@@ -19,7 +21,9 @@ Example::
 from dataops.errors import SchemaError, SuiteError
 from dataops.quality.checks import frozen_runs, runs_for_check
 from dataops.quality.polls import TimedPoll, explode_polls, parse_poll
-from dataops.quality.run import run_on_table, run_on_topic, run_suite
+from dataops.quality.custom import CustomTest, custom_test
+from dataops.quality.report import band, compare_layers, history, read_json
+from dataops.quality.run import LAYERS, run_on_layer, run_on_table, run_on_topic, run_suite
 from dataops.quality.schema import validate
 from dataops.quality.suite import (
     CHECK_TYPES,
@@ -32,6 +36,14 @@ from dataops.quality.suite import (
 )
 
 __all__ = [
+    "LAYERS",
+    "CustomTest",
+    "band",
+    "compare_layers",
+    "custom_test",
+    "history",
+    "read_json",
+    "run_on_layer",
     "CHECK_TYPES",
     "DATASETS",
     "Check",

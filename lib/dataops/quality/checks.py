@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dataops.quality.polls import _normalise_rows, parse_poll
-from dataops.quality.schema import validate
+from dataops.quality.schema import failing_rows, validate
 from dataops.contract import DEFAULT_CURRENCY
 from dataops.quality.suite import SAMPLE_SIZE, Check, CheckResult, Suite
 
@@ -39,8 +39,12 @@ def _check_schema(check: Check, suite: Suite, raw: list[Any] | None, frame: pd.D
         for i, poll in enumerate(raw):
             value, error = parse_poll(poll)
             records.append((f"poll {i}", value, error))
-    else:
-        records = [(f"row {i}", _json_row(row), None) for i, row in enumerate(frame.to_dict("records"))]
+    else:  # rows: column by column; only the sample rows are validated one by one, for their messages
+        bad = failing_rows(frame, schema)
+        shown = frame[bad].head(SAMPLE_SIZE)
+        samples = [f"row {i}: {(validate(_json_row(row), schema) or ['?'])[0]}" for i, row in zip(shown.index, shown.to_dict("records"))]
+        failing = int(bad.sum())
+        return _result(check, failing == 0, failing, samples, f"{failing}/{len(frame)} registros inválidos")
     failing, samples = 0, []
     for where, value, error in records:
         errors = [error] if error else validate(value, schema)
@@ -86,8 +90,9 @@ def _check_value_ranges(check: Check, suite: Suite, raw: list[Any] | None, frame
     if name not in frame or not len(frame):
         return _result(check, True, 0, [])
     present = frame[frame[name].notna()]
-    low = present["coin_id"].map(lambda c: ranges.get(c, (math.nan, math.nan))[0]).astype("float64")
-    high = present["coin_id"].map(lambda c: ranges.get(c, (math.nan, math.nan))[1]).astype("float64")
+    codes, coins = pd.factorize(present["coin_id"])  # one lookup per coin, not per row; unknown coin: NaN
+    low = np.array([ranges.get(c, (math.nan, math.nan))[0] for c in coins], dtype="float64")[codes]
+    high = np.array([ranges.get(c, (math.nan, math.nan))[1] for c in coins], dtype="float64")[codes]
     values = present[name].astype("float64")
     bad = present[~((values >= low) & (values <= high))]  # unknown coins (no range) fail too
     samples = [
@@ -115,10 +120,14 @@ def _check_completeness(check: Check, suite: Suite, raw: list[Any] | None, frame
         group = _poll_key(check, frame)
         missing: list[str] = []
         if group in frame:
-            for key, part in frame.groupby(group, sort=True):
-                lost = sorted(set(coins) - set(part["coin_id"]))
-                if lost:
-                    missing.append(f"{group} {key}: falta {', '.join(lost)}")
+            # Column-wise: expected coins seen per poll; only the polls shown are looked at one by one.
+            seen = frame[frame["coin_id"].isin(coins)].groupby(group, sort=True)["coin_id"].nunique()
+            seen = seen.reindex(pd.unique(frame[group]), fill_value=0).sort_index()
+            short = seen[seen < len(set(coins))]
+            for key in short.index[:SAMPLE_SIZE]:
+                lost = sorted(set(coins) - set(frame.loc[frame[group] == key, "coin_id"]))
+                missing.append(f"{group} {key}: falta {', '.join(lost)}")
+            missing += [f"{group} {key}" for key in short.index[SAMPLE_SIZE:]]
         if missing:
             ok = False
             failing += len(missing)
@@ -189,33 +198,34 @@ def frozen_runs(
     runs: list[dict[str, Any]] = []
     for coin, rows in data.groupby("coin_id", sort=True):
         values = rows[price_field].to_numpy()
-        keys = rows[order].to_numpy()
+        keys = rows[order]  # read lazily: a tz-aware column turned into an array is a slow object array
         positions = rows["_pos"].to_numpy()
-        times = pd.to_datetime(rows[clock], utc=True, errors="coerce").to_numpy() if clock else None
+        times = pd.to_datetime(rows[clock], utc=True, errors="coerce").dt.tz_localize(None).to_numpy() if clock else None
         stamps = rows["last_updated_at"].to_numpy() if timestamp_advances and "last_updated_at" in rows else None
-        start = 0
-        for i in range(1, len(values) + 1):
-            if i < len(values) and values[i] == values[start]:
-                continue
+        # Runs of identical prices, found column-wise; only the long ones are looked at one by one.
+        breaks = np.ones(len(values), dtype=bool)
+        breaks[1:] = values[1:] != values[:-1]
+        starts = np.flatnonzero(breaks)
+        ends = np.append(starts[1:], len(values))
+        long_runs = (ends - starts) >= min_polls
+        for start, i in zip(starts[long_runs].tolist(), ends[long_runs].tolist()):
             length = i - start
-            if length >= min_polls:
-                first, last = keys[start], keys[i - 1]
-                span = float((times[i - 1] - times[start]) / np.timedelta64(1, "s")) if times is not None else math.nan
-                lo, hi = positions[start] + half_gap, positions[i - 1] + half_gap
-                moved = any(((c > lo) & (c <= hi)).any() for other, c in changes.items() if other != str(coin))
-                reason = ""
-                if moved:
-                    reason = "market_moves"
-                elif stamps is not None and len(set(pd.Series(stamps[start:i]).dropna())) > 1:
-                    reason = "timestamp_advances"
-                elif max_static_s is not None and not math.isnan(span) and span >= max_static_s:
-                    reason = "time_passes"
-                if reason:
-                    runs.append(
-                        {"coin_id": str(coin), "price": values[start], "polls": length, "first": first, "last": last,
-                         "span_s": span, "reason": reason, "ongoing": i == len(values)}
-                    )  # fmt: skip
-            start = i
+            first, last = keys.iloc[start], keys.iloc[i - 1]
+            span = float((times[i - 1] - times[start]) / np.timedelta64(1, "s")) if times is not None else math.nan
+            lo, hi = positions[start] + half_gap, positions[i - 1] + half_gap
+            moved = any(((c > lo) & (c <= hi)).any() for other, c in changes.items() if other != str(coin))
+            reason = ""
+            if moved:
+                reason = "market_moves"
+            elif stamps is not None and len(set(pd.Series(stamps[start:i]).dropna())) > 1:
+                reason = "timestamp_advances"
+            elif max_static_s is not None and not math.isnan(span) and span >= max_static_s:
+                reason = "time_passes"
+            if reason:
+                runs.append(
+                    {"coin_id": str(coin), "price": values[start], "polls": length, "first": first, "last": last,
+                     "span_s": span, "reason": reason, "ongoing": i == len(values)}
+                )  # fmt: skip
     return pd.DataFrame(runs, columns=FROZEN_COLUMNS)
 
 

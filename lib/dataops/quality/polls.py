@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataops.quality.schema import _TYPES, _short
+from dataops.quality.schema import _finite_integer, _finite_number, _short
 from dataops.contract import RowContract, load_contract
 
 
@@ -55,7 +55,7 @@ def explode_polls(polls: Iterable[Any], contract: RowContract | None = None) -> 
             row: dict[str, Any] = {"poll": index, "poll_time": stamp, "coin_id": str(coin)}
             for name in fields:
                 item = entry.get(name)
-                ok = _TYPES["integer" if name in integers else "number"](item)
+                ok = (_finite_integer if name in integers else _finite_number)(None, item)
                 row[name] = item if ok else None
             rows.append(row)
     frame = pd.DataFrame(rows, columns=["poll", "poll_time", "coin_id", *fields])

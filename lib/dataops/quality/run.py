@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -50,10 +51,25 @@ def run_suite(
             results.append(_RUNNERS[check.type](check, suite, raw, frame, ref))
         except (KeyError, TypeError, ValueError) as exc:  # a bad parameter fails its check, not the suite
             results.append(_result(check, False, 0, [], f"check could not run: {type(exc).__name__}: {exc}"))
+    results += _run_custom(suite, data)
     frame = pd.DataFrame([r.__dict__ for r in results], columns=RESULT_COLUMNS)
     frame["passed"] = frame["passed"].astype(bool)
     frame["failing_rows"] = frame["failing_rows"].astype("int64")
     return QualityReport(frame)
+
+
+def _run_custom(suite: Suite, data: dict[str, tuple[list[Any] | None, pd.DataFrame]]) -> list[CheckResult]:
+    """The suite's tests of your own, each on the exploded rows of what was given, isolated."""
+    from dataops.quality.custom import CUSTOM_TYPE, run_custom
+
+    frame = data["exploded_row"][1] if "exploded_row" in data else data["raw_poll"][1] if "raw_poll" in data else None
+    out = []
+    for test in suite.custom:
+        if frame is None or not len(frame):
+            out.append(CheckResult(test.name, test.dataset, CUSTOM_TYPE, "no_data", False, 0, "", f"{NO_DATA}: 0 registros"))
+        else:
+            out.append(run_custom(test, frame))
+    return out
 
 
 def _lacking_data(check: Check, raw: list[Any] | None, frame: pd.DataFrame) -> str:
@@ -70,14 +86,20 @@ def _lacking_data(check: Check, raw: list[Any] | None, frame: pd.DataFrame) -> s
     return ""
 
 
-def run_on_topic(kafka_layer: Any, topic: str, suite: Suite, n: int = 500, now: Any = None) -> QualityReport:
+def run_on_topic(kafka_layer: Any, topic: str, suite: Suite, n: int = 500, now: Any = None, minutes: float | None = None) -> QualityReport:
     """Check the ``n`` newest records of a raw topic (through ``KafkaLayer.latest``), oldest first,
-    with their Kafka timestamps as ``poll_time``."""
-    frame = kafka_layer.latest(topic, n=n)
+    with their Kafka timestamps as ``poll_time``; with ``minutes``, only those of the last minutes."""
+    frame = _recent(kafka_layer.latest(topic, n=n), minutes, now)
     polls = [] if not len(frame) else [
         TimedPoll(value, int(ts.value // 1_000_000)) for value, ts in zip(frame["value"][::-1], frame["timestamp"][::-1])
     ]  # fmt: skip
     return run_suite(suite, polls=polls, now=now)
+
+
+def _recent(frame: pd.DataFrame, minutes: float | None, now: Any) -> pd.DataFrame:
+    if minutes is None or not len(frame):
+        return frame
+    return frame[frame["timestamp"] >= _timestamp(now) - pd.Timedelta(minutes=minutes)]
 
 
 def run_on_table(iceberg_layer: Any, suite: Suite, minutes: float = 60, now: Any = None) -> QualityReport:
@@ -87,6 +109,29 @@ def run_on_table(iceberg_layer: Any, suite: Suite, minutes: float = 60, now: Any
     if len(rows) and "event_time" in rows:
         rows = rows[rows["event_time"] >= ref - pd.Timedelta(minutes=minutes)].reset_index(drop=True)
     return run_suite(suite, rows=rows, now=ref)
+
+
+LAYERS = ("raw", "exploded", "table")
+
+
+def run_on_layer(p: Any, layer: str, suite: Suite, n: int = 500, minutes: float | None = None, now: Any = None) -> QualityReport:
+    """The suite on one layer of the pipeline: ``raw`` (the newest ``n`` polls of the raw topic),
+    ``exploded`` (the newest ``n`` rows of the exploded topic) or ``table`` (the Iceberg table's
+    last ``minutes``, default 60). With ``minutes``, the topics' records are limited to those
+    minutes too. The report's ``layer`` says which."""
+    if layer == "raw":
+        report = run_on_topic(p.kafka, p.settings.topic_raw, suite, n=n, now=now, minutes=minutes)
+    elif layer == "exploded":
+        latest = _recent(p.kafka.latest(p.settings.topic_exploded, n=n), minutes, now)
+        rows = pd.DataFrame(list(latest["payload"][::-1])) if len(latest) else pd.DataFrame()
+        report = run_suite(suite, rows=rows, now=now)
+    elif layer == "table":
+        report = run_on_table(p.iceberg, suite, minutes=60 if minutes is None else minutes, now=now)
+    else:
+        from dataops.errors import ConfigError
+
+        raise ConfigError(f"unknown layer {layer!r}", f"use one of {', '.join(LAYERS)}")
+    return replace(report, layer=layer)
 
 
 def _timestamp(value: Any) -> pd.Timestamp:

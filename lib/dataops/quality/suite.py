@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,17 @@ class Suite:
     price_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     contract: RowContract = field(default_factory=load_contract)
+    custom: tuple[Any, ...] = ()
+
+    def with_tests(self, *tests: Any) -> Suite:
+        """This suite plus tests of your own (functions of the rows, see :mod:`dataops.quality.custom`);
+        a test with the name of one already in the suite replaces it."""
+        from dataops.quality.custom import as_custom_test
+
+        added = [as_custom_test(t) for t in tests]
+        names = {t.name for t in added}
+        kept = tuple(t for t in self.custom if t.name not in names)
+        return replace(self, custom=kept + tuple(added))
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,20 @@ class QualityReport:
     """
 
     results: pd.DataFrame
+    layer: str = ""
+    at: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+
+    def summary(self) -> dict[str, Any]:
+        """The course's summary: total, passed, failed, no data, success rate and its band."""
+        from dataops.quality.report import summary
+
+        return summary(self)
+
+    def to_json(self, path: str | Path | None = None) -> Path:
+        """Write the JSON report (``build/reports/quality-<layer>-<UTC time>.json`` by default)."""
+        from dataops.quality.report import write_json
+
+        return write_json(self, path)
 
     def _judged(self) -> pd.DataFrame:
         return self.results[self.results["status"] != "no_data"] if len(self.results) else self.results
