@@ -92,6 +92,10 @@ class StatePaths:
         """What the last ``pipeline apply`` declared, per resource (JSON): tells drift from an update."""
         return self.run / "pipeline-applied.json"
 
+    def lock_file(self, name: str) -> Path:
+        """An exclusive lock (:mod:`dataops.locks`), e.g. ``pipeline`` for ``up`` and ``apply``."""
+        return self.run / f"{name}.lock"
+
     def pid_file(self, component: str) -> Path:
         return self.run / f"{component}.json"
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from dataops import layers
-from dataops import automation
+from dataops import automation, locks
 from dataops import stack as _stack
 from dataops.config import Settings, load_settings
 from dataops.errors import DataOpsError, StackError
@@ -154,6 +154,10 @@ class Pipeline:
         Raises:
             StackError: A component did not start, or a layer is not ready in time (one line says which).
         """
+        with locks.exclusive(self.settings.paths.lock_file("up"), "`dataops up`", progress=progress):
+            return self._up(setup, progress, ready_timeout_s)
+
+    def _up(self, setup: bool, progress: bool, ready_timeout_s: float | None) -> pd.DataFrame:
         t0 = time.monotonic()
         running = sum(1 for name in self.stack.names if self.stack.process(name))
         self.stack.up(progress=progress)

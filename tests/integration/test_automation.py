@@ -170,3 +170,24 @@ def test_practice_2_self_check_rejects_each_known_wrong_answer(pipeline):
     finally:
         p.apply(answers.EXTENSION_RIGHT, validate=False)
     assert OK in set(report["estado"])
+
+
+def test_two_applies_at_once_submit_the_job_once(pipeline):
+    import threading
+
+    decl = automation.scratch_declaration(pipeline.settings, "t-twice")
+    reports: list = []
+    try:
+        threads = [threading.Thread(target=lambda: reports.append(pipeline.apply(decl, validate=False))) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert len(reports) == 2 and all(r.attrs["ok"] for r in reports), [r.to_dict("records") for r in reports]
+        job = decl.jobs[0].name
+        actions = sorted(dict(r.attrs["actions"])[f"job {job}"] for r in reports)
+        assert actions[0].startswith("running") and actions[1] == "submitted", actions
+        jobs = pipeline.flink.jobs()
+        assert len(jobs[(jobs["name"] == job) & (jobs["state"] == "RUNNING")]) == 1, jobs
+    finally:
+        automation.destroy(pipeline, decl)

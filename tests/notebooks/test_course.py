@@ -53,7 +53,8 @@ def test_blocks_3_and_4_masters_pass_every_self_check(pipeline, tmp_path, name, 
 
 
 # notebook → (a word of its solutions that the learner version must not contain, its exercises)
-LEARNER_CASES = {BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2), BLOCK4: ("pivot_table", 3)}
+LEARNER_CASES = {"00_entorno.ipynb": ("BEGIN SOLUTION", 0), "01_pipeline_existente.ipynb": ("Midiendo en cada capa", 0),
+                 BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2), BLOCK4: ("pivot_table", 3)}
 
 
 @pytest.mark.parametrize("name", LEARNER_CASES)

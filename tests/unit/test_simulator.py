@@ -531,10 +531,22 @@ def test_served_log_entries(sim: Simulator, clock: FakeClock) -> None:
         assert set(entry) == {"seq", "ts", "path", "query", "status", "latency_ms", "digest", "faults", "body"}
         assert entry["latency_ms"] >= 0
     assert json.loads(call(sim, "/_sim/health")[2])["served"] == 4
+    assert json.loads(call(sim, "/_sim/health")[2])["last_seq"] == 4
     assert [e["seq"] for e in json.loads(call(sim, "/_sim/requests", "since=2")[2])] == [3, 4]
     assert [e["seq"] for e in json.loads(call(sim, "/_sim/requests", "since=1&limit=2")[2])] == [2, 3]
     assert call(sim, "/_sim/requests", "since=abc")[0] == 400
     assert call(sim, "/_sim/requests", "limit=0")[0] == 400
+
+
+def test_last_seq_is_the_newest_entry_beyond_what_memory_keeps(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from dataops.simulator import served
+
+    monkeypatch.setattr(served, "MAX_LOG_IN_MEMORY", 3)
+    log = served.ServedLog(tmp_path / "served.jsonl")
+    for _ in range(7):
+        log.append(ts=T0, path="/api/v3/ping", query="", status=200, latency_ms=0.1, body=b"{}", faults=[], keep_body=False)
+    assert log.last_seq == 7 and [e["seq"] for e in log.page(0, 10)] == [5, 6, 7]  # the oldest ones left memory
+    assert served.ServedLog(tmp_path / "served.jsonl").last_seq == 7  # and it continues after a restart
 
 
 def test_log_file_continues_across_restart(tmp_path: Path, clock: FakeClock) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataops import layers
+from dataops import layers, locks
 from dataops.automation import checks as _checks
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
@@ -134,6 +134,12 @@ def apply(p: Any, decl: Declaration | str | None = None, validate: bool = True, 
     the report's ✘ row says what to do (``dataops pipeline apply`` exits 1 on it).
     """
     decl = declaration(p, decl)
+    # One apply at a time on this state folder: two would both submit the Flink job.
+    with locks.exclusive(p.settings.paths.lock_file("apply"), "`dataops pipeline apply`", progress=progress):
+        return _apply(p, decl, validate, progress, within_s)
+
+
+def _apply(p: Any, decl: Declaration, validate: bool, progress: bool, within_s: float) -> pd.DataFrame:
     report = _Report(progress)
     if not _preflight(p, decl, report):
         return _finish(report, [])

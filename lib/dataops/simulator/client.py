@@ -286,6 +286,11 @@ class SimulatorLayer:
         frame["ts"] = pd.to_datetime(frame["ts"].astype("float64"), unit="s", utc=True)
         return frame
 
+    def last_seq(self) -> int:
+        """The ``seq`` of the newest answer in the served log (0 when there is none), from the
+        simulator's health: no page of the log (capped at ``limit`` entries) is read."""
+        return int(self.health().get("last_seq", 0))
+
     def requests(self, last: int = 50) -> pd.DataFrame:
         """The ``last`` requests the simulator answered, newest first (a view of :meth:`served`).
 
@@ -295,13 +300,6 @@ class SimulatorLayer:
         """
         if last < 1:
             raise DataOpsError(f"last must be >= 1, got {last}", "ask for at least one request")
-        # The log holds every answer since the simulator started (seq is contiguous), so the
-        # newest seq is about first_seq + served - 1: fetch only the tail from there.
-        served = int(self.health().get("served", 0))
-        head = self._control_json("GET", "/_sim/requests", params={"since": "0", "limit": "1"})
-        since = 0
-        if head:
-            since = max(0, int(head[0]["seq"]) - 1 + served - last)
-        frame = self.served(since=since)
+        frame = self.served(since=max(0, self.last_seq() - last))
         frame = frame.sort_values("seq", ascending=False).head(last).reset_index(drop=True)
         return frame[REQUEST_COLUMNS]

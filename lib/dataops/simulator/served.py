@@ -117,6 +117,11 @@ class ServedLog:
             self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
             self._file.flush()
 
+    @property
+    def last_seq(self) -> int:
+        """The ``seq`` of the newest entry (0 before the first)."""
+        return self._seq
+
     def page(self, since: int, limit: int) -> list[dict[str, Any]]:
         """At most ``limit`` entries with ``seq > since``, oldest first (from memory)."""
         start = bisect_right(self._entries, since, key=lambda e: e["seq"])

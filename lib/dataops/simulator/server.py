@@ -291,6 +291,7 @@ class Simulator:
             "refresh_s": self.refresh_s,
             "started_at": self.started_at,
             "served": self._log.served,
+            "last_seq": self._log.last_seq,
         }
 
     def _create_fault(self, body: bytes, now: float) -> Fault:
