@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dataops.course import block3
 from dataops.course.reset import internal_topic, reset
 from dataops.metrics import METRICS, Sample
 
@@ -13,6 +14,7 @@ pytestmark = pytest.mark.integration
 def test_reset_undoes_what_a_class_leaves_behind(pipeline):
     p = pipeline
     p.kafka.ensure_topic("crypto-alerts", 1, {"retention.ms": "86400000", "cleanup.policy": "delete"})
+    assert p.apply(block3.LAB, validate=False).attrs["ok"]  # a practice's topic and connector, left behind
     p.connect.pause(p.settings.iceberg_connector_name)
     p.source.inject_fault("latency", duration_s=90, delay_s=0.2)
     p.monitor.store.write([Sample("metrica_del_alumno", 1.0)])
@@ -22,6 +24,8 @@ def test_reset_undoes_what_a_class_leaves_behind(pipeline):
         p.connect.resume(p.settings.iceberg_connector_name)
         p.source.clear_faults()
     assert "crypto-alerts" in steps["tópicos añadidos"] and "metrica_del_alumno" in steps["métricas añadidas"]
+    assert block3.LAB_CONNECTOR in steps["conectores añadidos"] and block3.LAB_CONNECTOR not in p.connect.states()
+    assert block3.LAB_TOPIC in steps["tópicos añadidos"]
     assert p.source.faults().empty
     assert not any("PAUSED" in states for states in p.connect.states().values())
     user_topics = {t for t in p.kafka.topic_names() if not internal_topic(t)}

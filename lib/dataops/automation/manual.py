@@ -47,6 +47,7 @@ class ManualSetup:
         self.decl = scratch_declaration(p.settings, prefix)
         self._resources = {(r.kind, r.name): r for r in res.resources(self.decl, p.settings)}
         self.steps: list[tuple[str, float, str]] = []
+        _destroy(p, self.decl)  # leftovers of an interrupted demo: the manual path starts from nothing
 
     def _run(self, what: str, command: str, action: Callable[[], str]) -> None:
         t0 = time.monotonic()
@@ -110,6 +111,7 @@ def automated(p: Any, prefix: str = "demo-auto", progress: bool = True) -> tuple
     from dataops.automation.engine import apply
 
     decl = scratch_declaration(p.settings, prefix)
+    _destroy(p, decl)  # leftovers of an interrupted demo: the automated path starts from nothing too
     t0 = time.monotonic()
     report = apply(p, decl, progress=progress)
     summary = {"camino": "un comando", "pasos": 1, "segundos": round(time.monotonic() - t0, 1), "dejó": left_behind(p, decl)}
