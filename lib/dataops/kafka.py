@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -229,6 +230,16 @@ class KafkaLayer:
             admin.incremental_alter_configs([update])[update].result(timeout=30)
             return "updated " + ", ".join(changed)
         return "exists"
+
+    def topic_config(self, name: str, keys: Iterable[str]) -> dict[str, str] | None:
+        """``partitions`` and the given config keys of a topic as the broker reports them (None: no such topic)."""
+        topic = self._metadata().topics.get(name)
+        if topic is None:
+            return None
+        admin = self.admin()  # held: a collected client ends its own pending futures
+        resource = ConfigResource("TOPIC", name)
+        current = admin.describe_configs([resource])[resource].result(timeout=30)
+        return {"partitions": str(len(topic.partitions)), **{k: current[k].value for k in keys if k in current}}
 
     def delete_topic(self, name: str, wait_s: float = 15.0) -> None:
         """Delete a topic (its data is gone) and wait until the metadata no longer lists it."""

@@ -227,18 +227,11 @@ class _FakeCloudKafka:
     def __init__(self, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
         self.state = topics
 
-    def _metadata(self):
-        return SimpleNamespace(topics={n: SimpleNamespace(partitions=dict.fromkeys(range(k))) for n, (k, _) in self.state.items()})
-
-    def admin(self):
-        state = self.state
-
-        class Admin:
-            def describe_configs(self, resources):
-                return {r: SimpleNamespace(result=lambda timeout, r=r: {k: SimpleNamespace(value=v) for k, v in state[r.name][1].items()})
-                        for r in resources}  # fmt: skip
-
-        return Admin()
+    def topic_config(self, name, keys):
+        if name not in self.state:
+            return None
+        partitions, config = self.state[name]
+        return {"partitions": str(partitions), **{k: v for k, v in config.items() if k in keys}}
 
 
 def test_confluent_plan_covers_topics_and_lists_cloud_managed_resources(make_settings, tmp_path):

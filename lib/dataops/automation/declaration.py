@@ -136,8 +136,7 @@ SECTIONS = ("topics", "connectors", "jobs", "tables", "sinks", "preflight", "val
 
 def values(settings: Settings) -> dict[str, str]:
     """What ``${name}`` can stand for: every setting (secrets excluded) and a few derived addresses."""
-    found = {k: v for k, v in settings.as_env().items()}
-    out = {k.removeprefix("DATAOPS_").lower(): v for k, v in found.items()}
+    out = {k.removeprefix("DATAOPS_").lower(): v for k, v in settings.as_env().items()}
     for name in _DERIVED:
         try:
             out[name] = str(getattr(settings, name) if name != "price_url" else settings.price_url())

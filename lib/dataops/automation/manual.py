@@ -16,7 +16,7 @@ import pandas as pd
 from dataops.automation import checks as _checks
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
-from dataops.automation.engine import scratch_settings
+from dataops.automation.engine import apply, destroy, scratch_settings
 from dataops.config import Settings
 
 
@@ -47,7 +47,7 @@ class ManualSetup:
         self.decl = scratch_declaration(p.settings, prefix)
         self._resources = {(r.kind, r.name): r for r in res.resources(self.decl, p.settings)}
         self.steps: list[tuple[str, float, str]] = []
-        _destroy(p, self.decl)  # leftovers of an interrupted demo: the manual path starts from nothing
+        destroy(p, self.decl)  # leftovers of an interrupted demo: the manual path starts from nothing
 
     def _run(self, what: str, command: str, action: Callable[[], str]) -> None:
         t0 = time.monotonic()
@@ -94,7 +94,7 @@ class ManualSetup:
                 "dejó": left_behind(self.p, self.decl)}  # fmt: skip
 
     def cleanup(self) -> pd.DataFrame:
-        return _destroy(self.p, self.decl)
+        return destroy(self.p, self.decl)
 
 
 def left_behind(p: Any, decl: Declaration) -> str:
@@ -108,10 +108,8 @@ def left_behind(p: Any, decl: Declaration) -> str:
 
 def automated(p: Any, prefix: str = "demo-auto", progress: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
     """The one-command path in a scratch namespace: its summary and its step report."""
-    from dataops.automation.engine import apply
-
     decl = scratch_declaration(p.settings, prefix)
-    _destroy(p, decl)  # leftovers of an interrupted demo: the automated path starts from nothing too
+    destroy(p, decl)  # leftovers of an interrupted demo: the automated path starts from nothing too
     t0 = time.monotonic()
     report = apply(p, decl, progress=progress)
     summary = {"camino": "un comando", "pasos": 1, "segundos": round(time.monotonic() - t0, 1), "dejó": left_behind(p, decl)}
@@ -123,12 +121,6 @@ def compare(*summaries: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(list(summaries), columns=["camino", "pasos", "segundos", "dejó"])
 
 
-def _destroy(p: Any, decl: Declaration) -> pd.DataFrame:
-    from dataops.automation.engine import destroy
-
-    return destroy(p, decl)
-
-
 def cleanup(p: Any, prefix: str) -> pd.DataFrame:
     """Remove a scratch namespace's resources."""
-    return _destroy(p, scratch_declaration(p.settings, prefix))
+    return destroy(p, scratch_declaration(p.settings, prefix))

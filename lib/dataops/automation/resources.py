@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from dataops import layers
-from dataops.automation.declaration import Connector, Declaration, Job, Sink, Table, Topic
+from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
 from dataops.config import Settings
 from dataops.errors import DataOpsError
 
@@ -131,7 +131,7 @@ def resources(decl: Declaration, settings: Settings, managed: bool = True) -> li
 def actual(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
     """The resource's current state (None: it does not exist) and a problem with it ("" when none)."""
     if r.kind == "topic":
-        return _topic_state(p, r)
+        return p.kafka.topic_config(r.name, [k for k in r.desired if k != "partitions"]), ""
     if r.kind in ("connector", "sink"):
         current = p.connect.config(r.name)
         if current is None:
@@ -154,21 +154,6 @@ def actual(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
             return None, ""
         return {"columns": ",".join(table.schema().column_names)}, ""
     raise ValueError(r.kind)
-
-
-def _topic_state(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
-    from confluent_kafka.admin import ConfigResource
-
-    md = p.kafka._metadata()
-    topic = md.topics.get(r.name)
-    if topic is None:
-        return None, ""
-    resource = ConfigResource("TOPIC", r.name)
-    admin = p.kafka.admin()  # held: a collected client ends its own pending futures
-    current = admin.describe_configs([resource])[resource].result(timeout=30)
-    state = {"partitions": str(len(topic.partitions))}
-    state.update({k: current[k].value for k in r.desired if k in current})
-    return state, ""
 
 
 def _failure(p: Any, name: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from dataops.automation import checks as _checks
-from dataops.automation.declaration import Declaration
+from dataops.automation.declaration import Declaration, parse
 from dataops.course.selfcheck import SelfCheck
 from dataops.errors import DataOpsError
 
@@ -18,20 +18,6 @@ ALERTS_TOPIC = "crypto-alerts"
 ONE_DAY_MS = "86400000"
 FLOW_KINDS = ("topic_flowing", "table_fresh")
 OUTAGE_S = 6.0
-
-
-def _broker_config(p: Any, topic: str) -> dict[str, str] | None:
-    """Partitions and the two configs of ``topic`` as the broker reports them (None: no such topic)."""
-    from confluent_kafka.admin import ConfigResource
-
-    md = p.kafka._metadata()
-    if topic not in md.topics:
-        return None
-    admin = p.kafka.admin()
-    resource = ConfigResource("TOPIC", topic)
-    current = admin.describe_configs([resource])[resource].result(timeout=30)
-    return {"partitions": str(len(md.topics[topic].partitions)),
-            **{k: current[k].value for k in ("retention.ms", "cleanup.policy")}}  # fmt: skip
 
 
 def _preflight_under_outage(p: Any, extension: Declaration) -> tuple[list[_checks.Outcome], list[_checks.Outcome]]:
@@ -92,7 +78,7 @@ def check_custom_setup(p: Any, extension: str, report: pd.DataFrame | None) -> S
                   f"declaraste {topic.config.get('retention.ms', 'nada')}: 1 día son 24 × 3600 × 1000 ms")  # fmt: skip
         check.add("política de borrado (cleanup.policy = delete)", topic.config.get("cleanup.policy") == "delete",
                   f"declaraste {topic.config.get('cleanup.policy', 'nada')}")  # fmt: skip
-    real = _broker_config(p, ALERTS_TOPIC)
+    real = p.kafka.topic_config(ALERTS_TOPIC, ["retention.ms", "cleanup.policy"])
     wanted = {"partitions": "1", "retention.ms": ONE_DAY_MS, "cleanup.policy": "delete"}
     check.add("en el broker, crypto-alerts existe con 1 partición, 1 día y delete", real == wanted,
               "¿aplicaste la extensión? el broker tiene " + (str(real) if real else "ningún crypto-alerts"))  # fmt: skip
@@ -120,8 +106,6 @@ def _data_topics(p: Any) -> set[str]:
 
 
 def _parse_alone(p: Any, extension: str) -> Declaration:
-    from dataops.automation.declaration import parse
-
     return parse(extension, p.settings, "mi_extension")
 
 

@@ -84,11 +84,14 @@ def _judge(check: SelfCheck, fn: Callable, groups: list[tuple[str, str, list[tup
     return check
 
 
-def _not_done(check: SelfCheck, fn: Any) -> bool:
+def _exercise(title: str, todo: str, fn: Any, groups: list[tuple[str, str, list[tuple[dict[str, Any], bool]]]],
+              key: Callable[[pd.DataFrame], pd.Series] | None = None) -> SelfCheck:  # fmt: skip
+    """One Practice 4 exercise: "not done" while ``fn`` is missing, else judged on ``groups``."""
+    check = SelfCheck(title, todo=todo)
     if fn is None:
         check.done = False
-        return True
-    return False
+        return check
+    return _judge(check, fn, groups, key)
 
 
 # ---- 1 · extreme volatility ---------------------------------------------------------------------
@@ -115,10 +118,7 @@ def volatility_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]
 
 def check_volatility(fn: Any) -> SelfCheck:
     """``fn(filas)``: the rows whose |usd_24h_change| is above their coin's limit."""
-    check = SelfCheck("Práctica 4 · volatilidad extrema", todo="escribe volatilidad_extrema(filas)")
-    if _not_done(check, fn):
-        return check
-    return _judge(check, fn, volatility_cases())
+    return _exercise("Práctica 4 · volatilidad extrema", "escribe volatilidad_extrema(filas)", fn, volatility_cases())
 
 
 # ---- 2 · market-cap consistency ------------------------------------------------------------------
@@ -139,10 +139,8 @@ def market_cap_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]
 
 def check_market_cap(fn: Any) -> SelfCheck:
     """``fn(filas)``: the rows whose market cap is below the price, or 0 with a price."""
-    check = SelfCheck("Práctica 4 · consistencia de la capitalización", todo="escribe capitalizacion_inconsistente(filas)")
-    if _not_done(check, fn):
-        return check
-    return _judge(check, fn, market_cap_cases())
+    return _exercise("Práctica 4 · consistencia de la capitalización", "escribe capitalizacion_inconsistente(filas)", fn,
+                     market_cap_cases())
 
 
 # ---- 3 · BTC/ETH divergence -----------------------------------------------------------------------
@@ -172,10 +170,8 @@ def correlation_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]
 
 def check_correlation(fn: Any) -> SelfCheck:
     """``fn(filas)``: the BTC and ETH rows of the polls where they move apart (judged per poll)."""
-    check = SelfCheck("Práctica 4 · correlación BTC/ETH", todo="escribe correlacion_btc_eth(filas)")
-    if _not_done(check, fn):
-        return check
-    return _judge(check, fn, correlation_cases(), key=lambda rows: rows["event_time"])
+    return _exercise("Práctica 4 · correlación BTC/ETH", "escribe correlacion_btc_eth(filas)", fn, correlation_cases(),
+                     key=lambda rows: rows["event_time"])
 
 
 # ---- fault-driven analysis ----------------------------------------------------------------------
