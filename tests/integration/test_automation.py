@@ -13,6 +13,7 @@ from dataops.automation.engine import FAILED, OK, SKIPPED, STEPS
 from dataops.course import block3
 from dataops.errors import DeclarationError
 from tests.course import answers
+from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +97,20 @@ def test_the_three_troubleshooting_cases_are_named_and_repaired(pipeline):
         assert p.connect.states()[block3.LAB_CONNECTOR] == ["RUNNING", "RUNNING"]
     finally:
         automation.destroy(p, block3.lab_declaration(p))
+
+
+def test_a_connector_paused_by_hand_is_drift_and_apply_resumes_it(pipeline):
+    p = pipeline
+    sink = p.settings.iceberg_connector_name
+    p.connect.pause(sink)
+    try:
+        wait_for(lambda: "PAUSED" in p.connect.states()[sink], 30, "the sink to pause")
+        assert p.plan().set_index("recurso").loc[f"sink {sink}", "plan"] == "drift"
+        report = p.apply(validate=False)
+        assert report.attrs["ok"] and "resumed (was paused)" in report.set_index("paso").loc["sink de Iceberg", "detalle"]
+        assert set(p.connect.states()[sink]) == {"RUNNING"}
+    finally:
+        p.connect.resume(sink)
 
 
 def test_a_broken_declaration_changes_nothing(pipeline, tmp_path):

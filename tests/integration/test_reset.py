@@ -7,6 +7,7 @@ import pytest
 from dataops.course import block3
 from dataops.course.reset import internal_topic, reset
 from dataops.metrics import METRICS, Sample
+from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -16,6 +17,7 @@ def test_reset_undoes_what_a_class_leaves_behind(pipeline):
     p.kafka.ensure_topic("crypto-alerts", 1, {"retention.ms": "86400000", "cleanup.policy": "delete"})
     assert p.apply(block3.LAB, validate=False).attrs["ok"]  # a practice's topic and connector, left behind
     p.connect.pause(p.settings.iceberg_connector_name)
+    wait_for(lambda: "PAUSED" in p.connect.states()[p.settings.iceberg_connector_name], 30, "the sink to pause")
     p.source.inject_fault("latency", duration_s=90, delay_s=0.2)
     p.monitor.store.write([Sample("metrica_del_alumno", 1.0)])
     try:

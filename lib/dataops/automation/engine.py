@@ -71,7 +71,7 @@ def _plan_row(p: Any, r: res.Resource, last: dict[str, dict[str, str]]) -> list[
         by_hand = last.get(r.key) == r.desired
         return [r.label, "drift" if by_hand else "update", f"{problem}; {text}" if problem else text]
     if problem:
-        return [r.label, "drift", f"{problem} (apply restarts it)"]
+        return [r.label, "drift", f"{problem} (apply resumes or restarts it)"]
     return [r.label, "unchanged", ""]
 
 

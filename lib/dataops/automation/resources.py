@@ -233,6 +233,9 @@ def make_so(p: Any, r: Resource, current: dict[str, str] | None, problem: str) -
             p.connect.restart(r.name)
             done = f"{done}, restarted (was {problem.split(':')[0]})"
             _wait_not_failed(p, r.name)  # the restart is asynchronous: the old FAILED shows for a moment
+        if "PAUSED" in p.connect.states().get(r.name, []):  # declared means running: a pause by hand is drift
+            p.connect.resume(r.name)
+            done = f"{done}, resumed (was paused)"
         wait_running(p.connect, r.name)
         return done
     if r.kind == "job":
