@@ -21,6 +21,7 @@ from dataops.errors import (
     UnknownFaultError,
 )
 from dataops.monitor import Monitor, start_monitoring
+from dataops.panel import fault_panel
 from dataops.pipeline import Pipeline, connect
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "UnknownCoinError",
     "UnknownFaultError",
     "connect",
+    "fault_panel",
     "load_settings",
     "start_monitoring",
 ]

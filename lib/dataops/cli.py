@@ -117,9 +117,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_fault(args: argparse.Namespace) -> int:
     src = _pipeline(args).source
-    if args.clear:
-        src.clear_faults()
-        print("all faults cleared")
+    if args.clear or args.name == "clear":
+        print(f"{src.clear_faults()} fault(s) cleared")
         return 0
     if not args.name:
         _print_frame(src.faults())
@@ -135,6 +134,24 @@ def cmd_fault(args: argparse.Namespace) -> int:
             params[key] = value
     fault = src.inject_fault(args.name, duration_s=args.duration, **params)
     print(json.dumps(fault))
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from dataops.monitor import start_monitoring
+    from dataops.monitor.dashboard import console
+
+    p = _pipeline(args)
+    if not args.console:
+        _print_frame(p.monitor.latest())
+        return 0
+    monitor = start_monitoring(args.topic or None, interval_s=args.interval, settings=p.settings, dashboard=False)
+    try:
+        console(monitor, interval_s=args.interval, iterations=args.count, log=p.settings.paths.alert_log)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        monitor.stop()
     return 0
 
 
@@ -315,11 +332,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("fault", help="inject a fault into the CoinGecko simulator, list or clear faults")
-    p.add_argument("name", nargs="?", help="rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike")
+    p.add_argument("name", nargs="?", help="rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike; `clear` clears them all")
     p.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
     p.add_argument("--clear", action="store_true", help="clear every active fault")
     p.set_defaults(func=cmd_fault)
+
+    p = sub.add_parser("monitor", help="the newest metrics; with --console, live lines per topic and an ALERT line when a rule fires")
+    p.add_argument("--console", action="store_true", help="print messages so far and messages/s per topic every --interval; Ctrl-C stops")
+    p.add_argument("--topic", action="append", help="topic to show, repeatable (default crypto-prices and crypto-prices-exploded)")
+    p.add_argument("--interval", type=_positive, default=5.0, help="seconds between lines (default 5)")
+    p.add_argument("--count", type=int, default=None, help="stop after this many rounds (default: until Ctrl-C)")
+    p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("sql", help="run a DuckDB query on the Iceberg table (crypto_prices_exploded)")
     p.add_argument("query", help='e.g. "SELECT coin_id, count(*) FROM crypto_prices_exploded GROUP BY 1"')

@@ -224,6 +224,8 @@ def render_history(
         for i in range(1, n):
             noise[i] = 0.98 * noise[i - 1] + shocks[i]
         prices[coin] = CATALOG[coin].price_usd * np.exp(noise)
+    level = np.random.default_rng(seed + 1).normal(0.0, 2.0, len(sc.coins))  # own draws: the other series stay as they were
+    change = {coin: level[i] + 100.0 * (prices[coin] / prices[coin][0] - 1.0) for i, coin in enumerate(sc.coins)}  # 24h change, %
 
     error = np.abs(rng.normal(0.0, 0.3, n)).clip(0, 2)
     response = float(base.get("response_time_ms", 120)) + rng.normal(0.0, 10.0, n)
@@ -282,6 +284,8 @@ def render_history(
             depth = np.where(since < ramp, since / ramp, 1.0 - recovery * (since - ramp) / max(length - ramp, 1e-9))
             if coin in prices:
                 prices[coin][w] *= 1.0 + (factor - 1.0) * depth[w]
+                told = inc.params.get("change_24h")  # what the API reports, else the move itself
+                change[coin][w] = float(told) if told is not None else change[coin][w] + 100.0 * (factor - 1.0) * depth[w]
         elif kind in ("schema_drift", "malformed"):
             completeness[w] = float(eff.get("completeness", 0))
             accuracy[w] = float(eff.get("accuracy", 0))
@@ -297,7 +301,7 @@ def render_history(
             connector_state[w] = str(eff["connector_state"])
 
     for coin in sc.coins:
-        series.append(("price", {"coin": coin}, prices[coin]))
+        series += [("price", {"coin": coin}, prices[coin]), ("price_change_24h", {"coin": coin}, change[coin])]
     series += [
         ("api_error_rate", {}, error.clip(0, 100)),
         ("api_response_time", {}, response.clip(1, None)),

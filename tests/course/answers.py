@@ -169,3 +169,44 @@ CORRELATION_WRONG = {
     "cualquier par de monedas": lambda filas: filas["event_time"].isin(
         filas.groupby("event_time")["usd_24h_change"].agg(lambda s: s.max() > 10 and s.min() < -5).pipe(lambda s: s[s].index)),
 }
+
+# ---- block 5 · Practice 6: the Ethereum alerts ------------------------------------------------
+ETH_RULES_RIGHT = """
+- name: ETH_PRICE_HIGH
+  metric: price
+  labels: {coin: ethereum}
+  condition: threshold
+  op: ">"
+  value: 5000
+  severity: MEDIUM
+  description: Ethereum por encima de 5.000 USD
+- name: ETH_CRASH
+  metric: price_change_24h
+  labels: {coin: ethereum}
+  condition: threshold
+  op: "<"
+  value: -15
+  severity: HIGH
+  description: Ethereum cae más de un 15 % en 24 h
+"""
+
+
+def _eth(old: str, new: str) -> str:
+    assert old in ETH_RULES_RIGHT, old
+    return ETH_RULES_RIGHT.replace(old, new, 1)
+
+
+# known-wrong answer -> a check (substring) it must fail
+ETH_RULES_WRONG = {
+    "siempre dispara (precio > 0)": (_eth("value: 5000", "value: 0"), "ETH_PRICE_HIGH: en silencio 24 h"),
+    "sin etiqueta de moneda": (_eth("price\n  labels: {coin: ethereum}\n", "price\n"), "ETH_PRICE_HIGH: solo ethereum"),
+    "la caída de otra moneda": (_eth("price_change_24h\n  labels: {coin: ethereum}", "price_change_24h\n  labels: {coin: bitcoin}"),
+                                "ETH_CRASH: dispara cuando"),
+    "nivel equivocado": (_eth("severity: MEDIUM", "severity: HIGH"), "ETH_PRICE_HIGH: nivel MEDIUM"),
+    "umbral de caída demasiado flojo (−10 %)": (_eth("value: -15", "value: -10"), "ETH_CRASH: en silencio cuando ETH en ~4.850"),
+    "umbral de precio demasiado bajo (4.000)": (_eth("value: 5000", "value: 4000"), "ETH_PRICE_HIGH: en silencio cuando ETH en ~4.850"),
+    "dirección al revés (precio < 5.000)": (_eth('op: ">"', 'op: "<"'), "ETH_PRICE_HIGH: en silencio 24 h"),
+    "la caída mirada en el precio": (_eth("metric: price_change_24h", "metric: price"), "ETH_CRASH: dispara cuando"),
+    "falta ETH_CRASH": (ETH_RULES_RIGHT.split("- name: ETH_CRASH")[0], "ETH_CRASH: existe"),
+    "YAML roto": (ETH_RULES_RIGHT.replace("labels: {coin: ethereum}", "labels: {coin: ethereum", 1), "tus reglas se leen"),
+}

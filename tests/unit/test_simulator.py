@@ -427,6 +427,17 @@ def test_spike(clock: FakeClock, params: dict[str, Any], coin: str, factor: floa
     assert got[other] == ref[other]
 
 
+def test_spike_can_report_a_24h_change(clock: FakeClock) -> None:
+    told, twin = Simulator(clock=clock), Simulator(clock=clock)
+    inject(told, "spike", coin="ethereum", factor=0.8, change_24h=-20)
+    query = f"ids=bitcoin,ethereum&vs_currencies=usd&{ALL}"
+    got, ref = price(told, query), price(twin, query)
+    assert got["ethereum"]["usd_24h_change"] == -20 and got["ethereum"]["usd"] == pytest.approx(ref["ethereum"]["usd"] * 0.8)
+    assert got["bitcoin"] == ref["bitcoin"]
+    status, body = inject(told, "spike", coin="ethereum", change_24h=-100)
+    assert status == 400 and "change_24h must be > -100" in body["error"]
+
+
 def test_faults_combine(sim: Simulator) -> None:
     inject(sim, "missing_coin", coin="ethereum")
     inject(sim, "schema_drift")

@@ -30,6 +30,7 @@ from dataops.alerts.notifiers import (
     WebhookNotifier,
     render_card,
 )
+from dataops.alerts.receiver import WebhookReceiver
 from dataops.alerts.rules import (
     AGGS,
     ALERTS_DIR,
@@ -44,6 +45,7 @@ from dataops.alerts.rules import (
     Rule,
     load_levels,
     load_rules,
+    parse_rules,
 )
 from dataops.errors import AlertConfigError, AlertDeliveryError
 
@@ -71,11 +73,13 @@ __all__ = [
     "Notifier",
     "Rule",
     "WebhookNotifier",
+    "WebhookReceiver",
     "backtest",
     "episodes",
     "evaluate",
     "load_levels",
     "load_rules",
+    "parse_rules",
     "render_card",
     "timeline",
 ]

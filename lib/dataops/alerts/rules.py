@@ -165,6 +165,10 @@ def _read_yaml(path: Path, key: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AlertConfigError(f"cannot read {path}", exc.strerror or str(exc)) from None
+    return _parse_yaml(text, path, key)
+
+
+def _parse_yaml(text: str, path: Path | str, key: str) -> Any:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -172,6 +176,8 @@ def _read_yaml(path: Path, key: str) -> Any:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise AlertConfigError(f"{path}{line}: malformed YAML ({problem})", "fix the indentation or quoting on that line") from None
+    if isinstance(data, list) and key == "rules" and not isinstance(path, Path):
+        return data  # rules typed in a notebook cell: the list alone is enough
     if not isinstance(data, dict) or key not in data:
         raise AlertConfigError(f"{path} has no `{key}:` section", f"start the file with `{key}:`")
     return data[key]
@@ -210,8 +216,20 @@ def load_rules(path: str | Path | None = None, levels: Mapping[str, Level] | Non
         AlertConfigError: One line naming the file and what is wrong.
     """
     path = Path(path or RULES_FILE)
+    return _rules(_read_yaml(path, "rules"), path, levels)
+
+
+def parse_rules(text: str, where: str = "tus reglas", levels: Mapping[str, Level] | None = None) -> list[Rule]:
+    """Rules written as YAML text (a ``rules:`` section or just the list of ``- name: ...``).
+
+    Raises:
+        AlertConfigError: One line naming ``where`` and what is wrong.
+    """
+    return _rules(_parse_yaml(text, where, "rules"), where, levels)
+
+
+def _rules(raw: Any, path: Path | str, levels: Mapping[str, Level] | None) -> list[Rule]:
     allowed = set(levels or load_levels())
-    raw = _read_yaml(path, "rules")
     if not isinstance(raw, list):
         raise AlertConfigError(f"{path}: `rules` must be a list", "write each rule as `- name: ...`")
     rules: list[Rule] = []

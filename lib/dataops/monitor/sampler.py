@@ -57,6 +57,7 @@ class Monitor:
         self._served_seq: int | None = None
         self._offsets: dict[str, int] = {}
         self._last_ts: float | None = None
+        self._elapsed: float | None = None
         self._poll_times: dict[int, float] = {}
         self._tails: dict[str, _Tail] = {}
         self._procs: dict[str, psutil.Process] = {}
@@ -74,6 +75,7 @@ class Monitor:
         self._raw_window: deque[tuple[float, Any]] = deque()  # (Kafka timestamp s, TimedPoll)
         self._quality_at = -math.inf
         self._suite: Any = None
+        self.dashboard: Any = None  # the live view start_monitoring shows in a notebook
 
     # ---- clients (created once; a monitor must be cheap) ----------------------
     def _layer(self, name: str) -> Any:
@@ -109,7 +111,7 @@ class Monitor:
     def sample(self, now: float | None = None) -> list[Sample]:
         """Measure every layer once; returns the samples (also written to the store)."""
         now = now or time.time()
-        elapsed = now - self._last_ts if self._last_ts else None
+        elapsed = self._elapsed = now - self._last_ts if self._last_ts else None
         self._last_ts = now
         out: list[Sample] = []
         up: dict[str, bool] = {}
@@ -258,13 +260,17 @@ class Monitor:
                 out.append(Sample("data_completeness", 0.0, {}, now))
             return True
         price = self.contract.price
-        newest: dict[str, tuple[int, float]] = {}
+        newest: dict[str, tuple[int, float, Any]] = {}
         for row in rows:
             if isinstance(row.get(price), (int, float)) and row.get("coin_id"):
                 stamp = int(row.get("last_updated_at") or 0)
-                if stamp >= newest.get(row["coin_id"], (-1, 0.0))[0]:
-                    newest[row["coin_id"]] = (stamp, float(row[price]))
-        out.extend(Sample("price", value, {"coin": coin}, now) for coin, (_, value) in newest.items())
+                if stamp >= newest.get(row["coin_id"], (-1,))[0]:
+                    newest[row["coin_id"]] = (stamp, float(row[price]), row.get("usd_24h_change"))
+        out.extend(Sample("price", value, {"coin": coin}, now) for coin, (_, value, _) in newest.items())
+        out.extend(Sample("price_change_24h", float(change), {"coin": coin}, now)
+                   for coin, (_, _, change) in newest.items() if isinstance(change, (int, float)))  # fmt: skip
+        if self._elapsed:
+            out.append(Sample("price_updates", 60.0 * len(rows) / self._elapsed, {}, now))
         latencies = []
         for row in rows:
             polled = self._poll_times.get(int(row.get("last_updated_at") or 0))
@@ -279,6 +285,7 @@ class Monitor:
             by_tick.setdefault(int(row.get("last_updated_at") or 0), set()).add(row.get("coin_id"))
         coverage = sum(len(c & expected) for c in by_tick.values()) / (len(by_tick) * len(expected))
         out.append(Sample("data_completeness", 100.0 * complete * coverage, {}, now))
+        out.append(Sample("coin_coverage", 100.0 * coverage, {}, now))
         judged = [r for r in rows if r.get("coin_id") in self.ranges and isinstance(r.get(price), (int, float))]
         if judged:
             inside = sum(self.ranges[r["coin_id"]]["min"] <= r[price] <= self.ranges[r["coin_id"]]["max"] for r in judged)
@@ -335,9 +342,14 @@ class Monitor:
             if valid_through
             else snap.timestamp_ms - int(self.settings.iceberg_commit_interval_s * 1000)
         )
+        landed = []  # API answer (the poll's Kafka timestamp) → the commit that made its rows visible
         while self._pending and self._pending[0][0] <= horizon_ms:
             _, event_time = self._pending.popleft()
             self._committed_event = max(self._committed_event or 0.0, event_time)
+            if (polled := self._poll_times.get(int(event_time))) is not None:
+                landed.append(max(snap.timestamp_ms / 1000 - polled, 0.0))
+        if landed:
+            out.append(Sample("e2e_latency", sum(landed) / len(landed), {}, now))
         if self._committed_event is None:
             from dataops.duck import DuckLayer
 
@@ -398,6 +410,8 @@ class Monitor:
         return self
 
     def stop(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +19,16 @@ from dataops.monitor.sampler import Monitor
 logger = logging.getLogger(__name__)
 
 
-def start_monitoring(topics: Iterable[str] | None = None, interval_s: float = 5.0, settings: Settings | None = None) -> Monitor:
-    """The course's ``monitor.start_monitoring([...])``.
+def start_monitoring(
+    topics: Iterable[str] | None = None, interval_s: float = 5.0, settings: Settings | None = None, dashboard: bool | None = None
+) -> Monitor:
+    """The course's ``monitor.start_monitoring([...])``: a live dashboard of these topics.
 
     When the stack's ``monitor`` component is already sampling, the returned monitor
     only reads its store; otherwise it samples in a background thread of this process.
+    In a notebook (or with ``dashboard=True``) a live dashboard is shown under the cell and
+    redrawn every ``interval_s``; ``monitor.stop()`` ends it (and the sampling), and so does
+    the end of the kernel.
     """
     settings = settings or load_settings()
     monitor = Monitor(settings, topics, interval_s)
@@ -32,7 +38,22 @@ def start_monitoring(topics: Iterable[str] | None = None, interval_s: float = 5.
         already = False
     if not already:
         monitor.start()
+    if dashboard is None:
+        dashboard = _in_kernel()
+    if dashboard:
+        from dataops.monitor.dashboard import Dashboard
+
+        monitor.dashboard = Dashboard(monitor, topics, interval_s=interval_s).start(display=_in_kernel())
+    atexit.register(monitor.stop)
     return monitor
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
 
 
 def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float = 60.0) -> ThreadingHTTPServer:

@@ -29,6 +29,7 @@ __all__ = [
     "Fault",
     "FaultState",
     "drift",
+    "fault_params",
     "frozen_quotes",
     "latency_s",
     "parse_fault",
@@ -65,7 +66,8 @@ _FAULT_PARAMS: dict[str, dict[str, tuple[type, Any]]] = {
     "schema_drift": {"mode": (str, "rename")},
     "freeze": {"keep_timestamps": (bool, False), "coin": (str, _MISSING)},
     "missing_coin": {"coin": (str, "cardano")},
-    "spike": {"coin": (str, "bitcoin"), "factor": (float, 1.5)},
+    # change_24h: the 24h change (%) the API reports for that coin while the fault lasts
+    "spike": {"coin": (str, "bitcoin"), "factor": (float, 1.5), "change_24h": (float, _MISSING)},
 }
 _DRIFT_MODES = ("rename", "retype")
 
@@ -101,6 +103,11 @@ class Fault:
 
 
 # -- definition and validation ------------------------------------------------
+
+
+def fault_params(name: str) -> dict[str, tuple[type, Any]]:
+    """A fault's parameters: ``{param: (type, default)}``; a default of None means "absent unless given"."""
+    return {key: (kind, None if default is _MISSING else default) for key, (kind, default) in _FAULT_PARAMS[name].items()}
 
 
 def _typed(name: str, value: Any, expected: type) -> Any:
@@ -180,6 +187,8 @@ def _validate(name: str, params: dict[str, Any], coins: list[str]) -> None:
         raise BadRequestError(f"unknown mode {params['mode']!r}; choose one of {', '.join(_DRIFT_MODES)}")
     if name == "spike" and params["factor"] <= 0:
         raise BadRequestError(f"factor must be > 0, got {params['factor']}")
+    if name == "spike" and params.get("change_24h", 0.0) <= -100:
+        raise BadRequestError(f"change_24h must be > -100 (%), got {params['change_24h']}")
 
 
 # -- the active faults -------------------------------------------------------

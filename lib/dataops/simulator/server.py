@@ -236,6 +236,8 @@ class Simulator:
             factor = math.prod(f.params["factor"] for f in faults if f.name == "spike" and f.params["coin"] == coin)
             price_usd = quote.price_usd * factor
             market_cap_usd = price_usd * CATALOG[coin].supply
+            told = [f.params["change_24h"] for f in faults if f.name == "spike" and f.params["coin"] == coin and "change_24h" in f.params]
+            change_pct = told[-1] if told else quote.change_pct
             entry: dict[str, Any] = {}
             for cur in currencies:
                 rate = RATES[cur]
@@ -245,7 +247,7 @@ class Simulator:
                 if with_vol:
                     entry[f"{cur}_24h_vol"] = number(quote.volume_usd * rate)
                 if with_change:
-                    entry[f"{cur}_24h_change"] = number(quote.change_pct)
+                    entry[f"{cur}_24h_change"] = number(change_pct)
             if with_updated:
                 entry["last_updated_at"] = quote.updated_at
             for fault in faults:
