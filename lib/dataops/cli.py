@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from dataops.course import cli as course_cli
 from dataops.errors import DataOpsError
 
 
@@ -180,6 +180,20 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         time.sleep(args.watch)
 
 
+def cmd_prometheus_rules(args: argparse.Namespace) -> int:
+    from dataops import alerts
+
+    rules = alerts.load_rules(args.rules)
+    text = alerts.to_prometheus_yaml(rules)
+    if not args.out:
+        print(text, end="")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"{len(rules)} alerting rules in {args.out} (check: promtool check rules {args.out})")
+    return 0
+
+
 def cmd_quality(args: argparse.Namespace) -> int:
     from dataops import quality
 
@@ -226,51 +240,6 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     history, incidents = scenarios.render_history(scenario, seed=args.seed)
     report = alerts.backtest(alerts.load_rules(args.rules), history, incidents)
     _print_frame(report[["rule", "severity", "episodes", "precision", "detected", "recall", "mean_delay_s"]])
-    return 0
-
-
-def cmd_notebooks(args: argparse.Namespace) -> int:
-    from dataops.runner import run_notebooks
-
-    results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor},
-                            html_dir=None if args.no_html else args.html)  # fmt: skip
-    print()
-    _print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
-    return 0 if (results["status"] == "ok").all() else 1
-
-
-def cmd_learner(args: argparse.Namespace) -> int:
-    from dataops.course import assignments
-
-    if args.check:
-        stale = assignments.stale()
-        if stale:
-            print(f"error: learner notebooks out of date: {', '.join(stale)}: run `make learner` and commit notebooks/learner", file=sys.stderr)
-            return 1
-        print("learner notebooks are up to date")
-        return 0
-    for path in assignments.generate():
-        print(f"  ✔ {path.relative_to(path.parents[2])}")
-    return 0
-
-
-def cmd_reset(args: argparse.Namespace) -> int:
-    from dataops.course.reset import reset
-
-    _print_frame(reset(_pipeline(args)))
-    return 0
-
-
-def cmd_grade(args: argparse.Namespace) -> int:
-    from dataops.course.grading import grade
-
-    report = grade(args.notebooks, student=args.student)
-    _print_frame(report.exercises)
-    print()
-    _print_frame(report.rubric)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
-        print(f"\n(also in {args.json})")
     return 0
 
 
@@ -356,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", type=float, metavar="SECONDS", help="keep evaluating; print and log each fired/resolved alert")
     p.set_defaults(func=cmd_alerts)
 
+    p = sub.add_parser("prometheus-rules", help="the alert rules as a Prometheus rule file (YAML on stdout, or --out FILE)")
+    p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
+    p.add_argument("--out", type=Path, help="write the rule file here instead of printing it")
+    p.set_defaults(func=cmd_prometheus_rules)
+
     p = sub.add_parser("quality", help="run the data-quality suite on one layer (exit 1 on a failure, or below --min-success)")
     p.add_argument("--layer", choices=["raw", "exploded", "table"], default="raw",
                    help="raw polls (crypto-prices), exploded rows (crypto-prices-exploded) or the Iceberg table (default raw)")
@@ -376,26 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.set_defaults(func=cmd_scenario)
 
-    p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
-    p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
-    p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
-    p.add_argument("--instructor", action="store_true", help="instructor mode (notebook 01: a live view of the metrics)")
-    p.add_argument("--html", default="build/html", help="where the HTML reports go (default build/html)")
-    p.add_argument("--no-html", action="store_true", help="do not write HTML reports")
-    p.set_defaults(func=cmd_notebooks)
-
-    p = sub.add_parser("learner", help="generate the learner notebooks (notebooks/learner) from the masters with nbgrader")
-    p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
-    p.set_defaults(func=cmd_learner)
-
-    p = sub.add_parser("reset", help="start the next class clean: clear faults, resume connectors, drop learners' topics and metrics, set up again")
-    p.set_defaults(func=cmd_reset)
-
-    p = sub.add_parser("grade", help="grade a learner's notebooks by the course rubric (nbgrader autograde, running pipeline)")
-    p.add_argument("notebooks", nargs="+", help="the learner's notebooks, or a folder holding them")
-    p.add_argument("--student", default="alumno", help="the learner's id (default alumno)")
-    p.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
-    p.set_defaults(func=cmd_grade)
+    course_cli.add_commands(sub, _pipeline, _print_frame)
     return parser
 
 

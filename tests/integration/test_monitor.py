@@ -106,7 +106,7 @@ def test_monitor_component_serves_prometheus_and_the_course_call_attaches(pipeli
         30,
         "the monitor's first samples",
     )
-    assert "# TYPE dataops_data_freshness gauge" in text
+    assert "# TYPE dataops_data_freshness_seconds gauge" in text
     monitor = dataops.start_monitoring(["crypto-prices", "crypto-prices-exploded"])
     try:
         assert monitor._thread is None  # the component samples; the notebook only reads

@@ -65,8 +65,8 @@ def test_reader_and_writer_in_two_processes_never_lock(tmp_path):
 def test_prometheus_text_format(store):
     store.write([Sample("topic_lag", 3, {"topic": "crypto-prices", "group": 'we"ird'}, 1_700_000_000.5)])
     text = prometheus_text(store.latest())
-    assert "# TYPE dataops_topic_lag gauge" in text
-    assert 'dataops_topic_lag{group="we\\"ird",topic="crypto-prices"} 3.0 1700000000500' in text
+    assert "# TYPE dataops_topic_lag_messages gauge" in text
+    assert 'dataops_topic_lag_messages{group="we\\"ird",topic="crypto-prices"} 3.0 1700000000500' in text
 
 
 def _latest(rows):

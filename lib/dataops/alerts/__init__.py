@@ -12,7 +12,8 @@ The course's severity levels and rules live in ``data/alerts/levels.yaml`` and
 
 One module per concern: :mod:`~dataops.alerts.rules` (levels and rules as data),
 :mod:`~dataops.alerts.evaluation` (status, timeline, episodes), :mod:`~dataops.alerts.backtesting`,
-:mod:`~dataops.alerts.notifiers` and :mod:`~dataops.alerts.manager`.
+:mod:`~dataops.alerts.notifiers`, :mod:`~dataops.alerts.manager` and :mod:`~dataops.alerts.prometheus`
+(the rules as a Prometheus rule file).
 """
 
 from dataops.alerts.backtesting import backtest
@@ -30,6 +31,7 @@ from dataops.alerts.notifiers import (
     WebhookNotifier,
     render_card,
 )
+from dataops.alerts.prometheus import to_prometheus_rules, to_prometheus_yaml
 from dataops.alerts.receiver import WebhookReceiver
 from dataops.alerts.rules import (
     AGGS,
@@ -82,4 +84,6 @@ __all__ = [
     "parse_rules",
     "render_card",
     "timeline",
+    "to_prometheus_rules",
+    "to_prometheus_yaml",
 ]

@@ -237,3 +237,10 @@ def alert_log(p: Any, last: int = 6) -> pd.DataFrame:
     lines = path.read_text(encoding="utf-8").splitlines()[-last:] if path.exists() else []
     frame = pd.DataFrame([json.loads(line) for line in lines])
     return frame[[c for c in ("ts", "kind", "severity", "rule", "labels", "value") if c in frame]] if len(frame) else frame
+
+
+def threads_left() -> list[str]:
+    """The project's background threads still alive (dashboards, panels, webhook receivers, samplers)."""
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("dataops-") and t.is_alive()]

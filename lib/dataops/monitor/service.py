@@ -1,19 +1,19 @@
 """Running the monitor: as the course starts it from a notebook, or as the stack component
-(sample forever, serve ``/metrics`` in Prometheus text format)."""
+(sample forever, serve ``/metrics`` with prometheus_client)."""
 
 from __future__ import annotations
 
 import argparse
 import atexit
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Iterable
+from wsgiref.simple_server import WSGIServer
 
 import requests
+from prometheus_client import start_http_server
 
 from dataops.config import Settings, load_settings
-from dataops.metrics import MetricsStore, prometheus_text
+from dataops.metrics import MetricsStore, prometheus_registry
 from dataops.monitor.sampler import Monitor
 
 logger = logging.getLogger(__name__)
@@ -56,26 +56,13 @@ def _in_kernel() -> bool:
     return getattr(get_ipython(), "kernel", None) is not None
 
 
-def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float = 60.0) -> ThreadingHTTPServer:
-    """Expose the newest samples on ``/metrics`` in Prometheus text format."""
+def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float = 60.0) -> WSGIServer:
+    """Expose the newest samples (not older than ``max_age_s``) on ``/metrics``, read at each scrape.
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
-            if self.path.split("?")[0] != "/metrics":
-                self.send_error(404, "try /metrics")
-                return
-            body = prometheus_text(store.latest(max_age_s=max_age_s)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-            return
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="dataops-prometheus", daemon=True).start()
+    prometheus_client serves them as text 0.0.4, or OpenMetrics when the scraper asks for it,
+    from a background thread; ``server.shutdown()`` stops it.
+    """
+    server, _ = start_http_server(port, addr=host, registry=prometheus_registry(lambda: store.latest(max_age_s=max_age_s)))
     return server
 
 

@@ -33,6 +33,10 @@ _AXIS = {
     "pipeline_availability": ("Disponibilidad (%)", "%"),
     "cpu_percent": ("CPU (%)", "%"),
     "rss_mb": ("Memoria (MB)", "MB"),
+    "price_change_24h": ("Cambio 24 h (%)", "%"),
+    "price_updates": ("Actualizaciones/min", "/min"),
+    "coin_coverage": ("Cobertura (%)", "%"),
+    "e2e_latency": ("Latencia e2e (s)", "s"),
 }
 _TIME_AXIS = "Hora (UTC)"
 _NOT_LABELS = ("ts", "metric", "value")

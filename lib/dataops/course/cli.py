@@ -1,0 +1,78 @@
+"""The course's commands of the ``dataops`` CLI: notebooks, learner, reset, grade."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+
+def add_commands(sub: Any, pipeline: Callable[[argparse.Namespace], Any], print_frame: Callable[[Any], None]) -> None:
+    """Add the course's subcommands to ``sub`` (``pipeline``/``print_frame``: the CLI's helpers)."""
+
+    def cmd_notebooks(args: argparse.Namespace) -> int:
+        from dataops.runner import run_notebooks
+
+        results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor},
+                                html_dir=None if args.no_html else args.html)  # fmt: skip
+        print()
+        print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
+        return 0 if (results["status"] == "ok").all() else 1
+
+
+    def cmd_learner(args: argparse.Namespace) -> int:
+        from dataops.course import assignments
+
+        if args.check:
+            stale = assignments.stale()
+            if stale:
+                print(f"error: learner notebooks out of date: {', '.join(stale)}: run `make learner` and commit notebooks/learner", file=sys.stderr)
+                return 1
+            print("learner notebooks are up to date")
+            return 0
+        for path in assignments.generate():
+            print(f"  ✔ {path.relative_to(path.parents[2])}")
+        return 0
+
+
+    def cmd_reset(args: argparse.Namespace) -> int:
+        from dataops.course.reset import reset
+
+        print_frame(reset(pipeline(args)))
+        return 0
+
+
+    def cmd_grade(args: argparse.Namespace) -> int:
+        from dataops.course.grading import grade
+
+        report = grade(args.notebooks, student=args.student)
+        print_frame(report.exercises)
+        print()
+        print_frame(report.rubric)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+            print(f"\n(also in {args.json})")
+        return 0
+
+    p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
+    p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
+    p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
+    p.add_argument("--instructor", action="store_true", help="instructor mode (notebook 01: a live view of the metrics)")
+    p.add_argument("--html", default="build/html", help="where the HTML reports go (default build/html)")
+    p.add_argument("--no-html", action="store_true", help="do not write HTML reports")
+    p.set_defaults(func=cmd_notebooks)
+
+    p = sub.add_parser("learner", help="generate the learner notebooks (notebooks/learner) from the masters with nbgrader")
+    p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
+    p.set_defaults(func=cmd_learner)
+
+    p = sub.add_parser("reset", help="start the next class clean: clear faults, resume connectors, drop learners' topics and metrics, set up again")
+    p.set_defaults(func=cmd_reset)
+
+    p = sub.add_parser("grade", help="grade a learner's notebooks by the course rubric (nbgrader autograde, running pipeline)")
+    p.add_argument("notebooks", nargs="+", help="the learner's notebooks, or a folder holding them")
+    p.add_argument("--student", default="alumno", help="the learner's id (default alumno)")
+    p.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
+    p.set_defaults(func=cmd_grade)
