@@ -171,6 +171,11 @@ class MetricsStore:
         return gone
 
     # ---- read ------------------------------------------------------------------
+    def newest_ts(self) -> float | None:
+        """UNIX time of the newest sample of any series (None: the store is empty)."""
+        row = self._conn().execute("SELECT MAX(ts) FROM samples").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def metrics(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT DISTINCT metric FROM series ORDER BY metric")]
 

@@ -92,7 +92,7 @@ class Pipeline:
         shown = False
         while True:
             h = monitor_health(self.monitor.latest(), self.settings, expected_since=self._expected_since(),
-                               thresholds=self._health_thresholds())
+                               thresholds=self._health_thresholds(), newest_ts=self.monitor.store.newest_ts())
             waiting = h.loc[h["state"] == "waiting", "layer"].tolist()
             left = deadline - time.monotonic()
             if not waiting or left <= 0:

@@ -12,6 +12,7 @@ import pytest
 
 import dataops
 from dataops.course import block5
+from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +68,33 @@ def test_fault_clear_on_the_cli(pipeline):
     out = cli("fault", "clear")
     assert out.returncode == 0 and out.stdout.strip() == "1 fault(s) cleared", out.stdout + out.stderr
     assert pipeline.source.faults().empty
+
+
+def _status(p, rule_name: str) -> str:
+    from dataops import alerts
+
+    rule = next(r for r in alerts.load_rules() if r.name == rule_name)
+    return str(alerts.evaluate([rule], p.metrics(minutes=5))["status"].iloc[0])
+
+
+def test_pipeline_down_is_critical_when_the_sink_stops_and_resolves_after(pipeline):
+    p = pipeline
+    sink = p.settings.iceberg_connector_name
+    p.connect.pause(sink)
+    try:
+        wait_for(lambda: _status(p, "pipeline_down") == "firing", 120, "pipeline_down to fire")
+    finally:
+        p.connect.resume(sink)
+    wait_for(lambda: _status(p, "pipeline_down") == "ok", 90, "pipeline_down to resolve")
+
+
+def test_a_killed_monitor_is_reported_not_quiet(pipeline):
+    p = pipeline
+    p.stack.process("monitor").kill()
+    try:
+        row = wait_for(lambda: (lambda h: h if h.loc["Monitor", "state"] == "red" else None)(p.health(progress=False).set_index("layer")),
+                       90, "the health to report the dead monitor")  # fmt: skip
+        assert "dataops up" in row.loc["Monitor", "detail"]
+    finally:
+        p.up(progress=False)
+    wait_for(lambda: p.health(progress=False).set_index("layer").loc["Monitor", "state"] == "green", 60, "the monitor back")

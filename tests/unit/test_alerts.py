@@ -240,6 +240,20 @@ def test_dedup_resolve_and_refire():
     assert list(mgr.history()["kind"]) == ["fired", "resolved", "fired"] and len(recs["log"].events) == 3
 
 
+def test_a_silent_monitor_is_unknown_not_resolved():
+    mgr, recs = manager("notebook", "log")
+    h = history(frame("topic_lag", [2000, 2100], topic="a"), frame("topic_lag", [1, 2], topic="b"))
+    assert list(mgr.process(alerts.evaluate([LAG], h))["kind"]) == ["fired"]
+    later = T0 + pd.Timedelta(hours=1)  # nothing written for an hour: every series is stale
+    assert mgr.process(alerts.evaluate([LAG], h, now=later)).empty
+    assert mgr.unknown and list(mgr.active()["state"]) == ["firing"] and len(recs["log"].events) == 1
+    # One series stopping while another still reports is that series' business: it resolves.
+    alive = frame("topic_lag", [1] * 400, topic="b")
+    gone = history(frame("topic_lag", [2000, 2100], topic="a"), alive)
+    ev = mgr.process(alerts.evaluate([LAG], gone, now=alive["ts"].iloc[-1]))
+    assert not mgr.unknown and list(ev["kind"]) == ["resolved"] and mgr.active().empty
+
+
 def test_pending_then_firing_in_manager():
     mgr, _ = manager("notebook", "log")
     rule = Rule("stale", "data_freshness", value=600, for_s=60, severity="MEDIUM")

@@ -87,7 +87,7 @@ def test_health_is_green_when_everything_is_fine_and_red_per_broken_layer():
         ("pipeline_availability", "", "", "", 100.0),
     ]
     h = health(_latest(fine), settings)
-    assert list(h["layer"]) == ["Fuente", "Kafka Connect", "Kafka", "Flink", "Iceberg", "DuckDB"]
+    assert list(h["layer"]) == ["Fuente", "Kafka Connect", "Kafka", "Flink", "Iceberg", "DuckDB", "Monitor"]
     assert (h["state"] == "green").all(), h
     broken = [r for r in fine if r[0] not in ("connector_status", "data_freshness")]
     broken += [("connector_status", "src", "PAUSED", "", 0.0), ("data_freshness", "", "", "", 900.0)]
@@ -97,6 +97,15 @@ def test_health_is_green_when_everything_is_fine_and_red_per_broken_layer():
     assert h.loc["Iceberg", "state"] == "red"
     assert h.loc["Kafka", "state"] == "red"
     assert h.loc["Flink", "state"] == "green"
+
+
+def test_a_monitor_that_stopped_writing_is_red_not_quiet():
+    settings = load_settings(env_file="/nonexistent")
+    rows = [("api_error_rate", "", "", "", 0.0), ("flink_job_running", "", "", "", 1.0)]
+    now = time.time()
+    assert health(_latest(rows), settings, now=now).set_index("layer").loc["Monitor", "state"] == "green"
+    dead = health(_latest(rows), settings, now=now + 120).set_index("layer").loc["Monitor"]
+    assert dead["state"] == "red" and "hace 120 s" in dead["detail"] and "dataops up" in dead["detail"], dead.to_dict()
 
 
 def test_no_sample_yet_is_waiting_with_what_it_waits_for_then_red_past_the_bound():

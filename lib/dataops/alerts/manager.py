@@ -62,6 +62,7 @@ class AlertManager:
         self._states: dict[tuple[str, str, str], _State] = {}
         self._history: list[dict[str, Any]] = []
         self._undelivered: list[_Undelivered] = []
+        self.unknown = False  # True while every series is stale (the monitor wrote nothing recent)
 
     def add_notifier(self, notifier: Notifier) -> None:
         """Add or replace the notifier of a channel."""
@@ -81,9 +82,15 @@ class AlertManager:
         now_ts = _to_ts(now) if now is not None else pd.Timestamp.now(tz="UTC")
         self.retry(now_ts)
         events: list[AlertEvent] = []
+        # Every series stale means the monitor itself went quiet: unknown, so nothing resolves.
+        # One series stale while others report (a deleted consumer group's lag) resolves as before.
+        reported = results[results["status"].isin(["firing", "pending", "ok", "stale"])] if len(results) else results
+        self.unknown = bool(len(reported)) and bool((reported["status"] == "stale").all())
+        if self.unknown:
+            return self._dispatch([])
         for row in results.to_dict("records"):
             status = row.get("status")
-            if status == "stale":  # the series stopped reporting: its alert resolves
+            if status == "stale":  # this series stopped reporting while others go on: its alert resolves
                 status = "ok"
             if status not in ("firing", "pending", "ok"):
                 continue

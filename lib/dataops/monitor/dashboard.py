@@ -62,7 +62,7 @@ def take_snapshot(monitor: Any, topics: Iterable[str], since: float, rules: list
     })  # fmt: skip
     kpis = {"frescura (s)": _value(latest, "data_freshness"), "calidad (%)": _value(latest, "quality_score"),
             "cobertura (%)": _value(latest, "coin_coverage"), "latencia e2e (s)": _value(latest, "e2e_latency")}  # fmt: skip
-    layers = health(latest, monitor.settings, thresholds=thresholds)
+    layers = health(latest, monitor.settings, thresholds=thresholds, newest_ts=monitor.store.newest_ts())
     firing = pd.DataFrame(columns=["rule", "severity", "metric", "labels", "value", "since"])
     if rules:
         results = alerts.evaluate(rules, monitor.history(minutes=HISTORY_MIN), now=pd.Timestamp(now, unit="s", tz="UTC"))

@@ -49,6 +49,7 @@ def health(
     now: float | None = None,
     grace_s: float | None = None,
     thresholds: Mapping[str, tuple[float, float]] | None = None,
+    newest_ts: float | None = None,
 ) -> pd.DataFrame:
     """Green/amber/red per layer from the newest samples (thresholds: the course's alert rules).
 
@@ -66,6 +67,8 @@ def health(
         now: Reference time (default: now).
         grace_s: How long a missing sample may stay ``waiting`` (default ``settings.health_grace_s``).
         thresholds: ``metric -> (amber, red)`` (default :func:`health_thresholds` of the alert rules).
+        newest_ts: UNIX time of the store's newest sample, however old (default: the newest in ``latest``,
+            which a reader may have cut to recent samples); it says whether the monitor is alive.
 
     Returns:
         One row per layer: ``layer``, ``state`` (one of :data:`HEALTH_STATES`), ``detail``.
@@ -135,4 +138,13 @@ def health(
     else:
         a = float(avail.iloc[0]) if not avail.empty else 0.0
         out.append(row("DuckDB", "green", f"disponibilidad {a:.0f} %"))
+    # The monitor itself: a dead monitor must not read as "all quiet" (its silence is unknown, not fine).
+    limit = 3 * settings.monitor_interval_s + 15
+    newest = newest_ts if newest_ts is not None else pd.to_datetime(latest["ts"], utc=True).max().timestamp() if len(latest) else None
+    if newest is None:
+        out.append(no_sample("Monitor", "la primera muestra del monitor", "el monitor no escribe muestras (`dataops status`)"))
+    elif now - newest > limit:
+        out.append(row("Monitor", "red", f"última muestra hace {now - newest:.0f} s (límite {limit:.0f} s): ¿parado? `dataops up` lo arranca"))
+    else:
+        out.append(row("Monitor", "green", f"última muestra hace {max(now - newest, 0):.0f} s"))
     return pd.DataFrame(out, columns=["layer", "state", "detail"])
