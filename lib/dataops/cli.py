@@ -36,6 +36,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         p.stack.up(args.components)
     else:
         p.up(setup=not args.no_setup, ready_timeout_s=args.ready_timeout if args.ready_timeout > 0 else None)
+    if args.with_:
+        p.stack.up(args.with_)
     print()
     _print_frame(p.status())
     return 0
@@ -261,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("up", help="start the local pipeline (idempotent) and set it up")
     p.add_argument("components", nargs="*", help="only these components (no set-up)")
     p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
+    p.add_argument("--with", dest="with_", action="append", default=[], metavar="COMPONENT",
+                   help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules)")
     p.add_argument("--ready-timeout", type=float, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.set_defaults(func=cmd_up)

@@ -37,6 +37,7 @@ PORTS = {
     "flink_blob": 6124,
     "flink_taskmanager": 6122,
     "monitor": 9108,
+    "prometheus": 9090,  # optional: `dataops up --with prometheus`
 }
 
 
@@ -79,6 +80,7 @@ class Settings(BaseSettings):
     flink_blob_port: int = PORTS["flink_blob"]
     flink_taskmanager_port: int = PORTS["flink_taskmanager"]
     monitor_port: int = PORTS["monitor"]
+    prometheus_port: int = PORTS["prometheus"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42

@@ -98,3 +98,25 @@ def test_a_killed_monitor_is_reported_not_quiet(pipeline):
     finally:
         p.up(progress=False)
     wait_for(lambda: p.health(progress=False).set_index("layer").loc["Monitor", "state"] == "green", 60, "the monitor back")
+
+
+def test_prometheus_fires_the_exported_rule_for_the_same_incident(pipeline):
+    import os
+    import shutil
+
+    from tests.course import answers
+
+    if shutil.which("prometheus") is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus is missing: .ci/run installs Debian's prometheus package")
+        pytest.skip("needs Debian's prometheus package (the server is an optional component)")
+    p = pipeline
+    p.stack.up(["prometheus"], progress=False)
+    try:
+        assert "prometheus" in set(p.status()["component"])
+        seen = block5.both_engines(p, answers.ETH_RULES_RIGHT).set_index("motor")["ETH_CRASH disparó tras (s)"]
+        assert seen.notna().all() and seen["Prometheus"] <= 60, seen.to_dict()
+    finally:
+        p.stack.stop("prometheus")
+    assert "prometheus" not in set(p.status()["component"])
+    assert "dataops up --with prometheus" in block5.both_engines(p, answers.ETH_RULES_RIGHT)

@@ -40,6 +40,7 @@ def isolated(tmp_path):
         flink_blob_port=_free_port(),
         flink_taskmanager_port=_free_port(),
         monitor_port=_free_port(),
+        prometheus_port=_free_port(),
     )
 
 
@@ -151,3 +152,39 @@ def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
     engines._kafka_cmd(isolated, st.paths)
     cluster_id = seen[0][seen[0].index("-t") + 1]
     assert not cluster_id.startswith("-") and len(cluster_id) == 22
+
+
+def test_prometheus_is_optional_and_reloads_the_exported_rules(isolated, monkeypatch):
+    """The optional server: not in a plain stack; `up prometheus` runs the real binary with the
+    exported rules; a reload swaps them; `down` stops it; missing, it is one line on how to get it."""
+    import os
+    import shutil
+
+    from dataops import alerts
+    from dataops.stack import prometheus
+
+    stack = stack_mod.Stack(isolated)
+    assert "prometheus" not in stack.names and stack.optional == ["prometheus"]
+    if shutil.which("prometheus") is None:
+        if os.environ.get("CI"):
+            pytest.fail("prometheus is missing: .ci/run installs Debian's prometheus package")
+        pytest.skip("needs Debian's prometheus package")
+    try:
+        stack.up(["prometheus"], progress=False)
+        assert "prometheus" in set(stack.status()["component"])
+        config = (prometheus.folder(isolated.paths) / "prometheus.yml").read_text()
+        assert f"127.0.0.1:{isolated.monitor_port}" in config
+        assert "alert: pipeline_down" in (prometheus.folder(isolated.paths) / "rules.yml").read_text()
+        eth = alerts.parse_rules("- {name: ETH_CRASH, metric: price_change_24h, labels: {coin: ethereum}, op: '<', value: -15, severity: HIGH}")
+        prometheus.load_rules(isolated, eth)
+        import requests
+
+        groups = requests.get(f"{prometheus.url(isolated)}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        assert [r["name"] for g in groups for r in g["rules"]] == ["ETH_CRASH"]
+        assert prometheus.firing(isolated).empty  # nothing scraped: nothing fires
+    finally:
+        stack.down(progress=False)
+    assert "prometheus" not in set(stack.status()["component"])
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ToolMissingError, match="apt-get install prometheus"):
+        prometheus.binary()

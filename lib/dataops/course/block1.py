@@ -83,7 +83,7 @@ def _stack_names() -> list[str]:
     from dataops.config import load_settings
     from dataops.stack import components
 
-    return [c.name for c in components(load_settings())]
+    return [c.name for c in components(load_settings()) if not c.optional]
 
 
 def before_after(p: Any) -> pd.DataFrame:

@@ -206,6 +206,40 @@ def eth_drill(p: Any, answer: Any, manager: alerts.AlertManager, timeout_s: floa
     return check
 
 
+def both_engines(p: Any, answer: Any, timeout_s: float = 120.0, step_s: float = 1.0) -> pd.DataFrame | str:
+    """The ETH crash once more, watched by this project's alert engine and by a real Prometheus
+    server evaluating the same rule exported to PromQL: seconds until each fires.
+
+    Returns one line saying how to get Prometheus when it is not running (it is optional).
+    """
+    from dataops.stack import prometheus
+
+    if not prometheus.healthy(p.settings):
+        return f"Prometheus no está en marcha (es opcional): `dataops up --with prometheus`; si falta el programa, {prometheus.HOW_TO_GET}."
+    check = SelfCheck("dos motores")
+    rules = _rules(answer, check) if answer is not None else None
+    crash = (rules or {}).get("ETH_CRASH")
+    if crash is None:
+        return "escribe reglas_eth (con ETH_CRASH) y pasa su autocomprobación primero"
+    prometheus.load_rules(p.settings, [*alerts.load_rules(), crash])
+    fault = p.source.inject_fault("spike", duration_s=timeout_s + 30, coin="ethereum", factor=0.9, change_24h=-20.0)
+    seen: dict[str, float] = {}
+    t0 = time.monotonic()
+    try:
+        while len(seen) < 2 and time.monotonic() - t0 < timeout_s:
+            if "dataops" not in seen and (alerts.evaluate([crash], p.metrics(minutes=5))["status"] == "firing").any():
+                seen["dataops"] = time.monotonic() - t0
+            if "Prometheus" not in seen:
+                now = prometheus.firing(p.settings)
+                if ((now["rule"] == "ETH_CRASH") & (now["state"] == "firing")).any():
+                    seen["Prometheus"] = time.monotonic() - t0
+            time.sleep(step_s)
+    finally:
+        p.source.clear_faults(fault["id"])
+    return pd.DataFrame([{"motor": engine, "ETH_CRASH disparó tras (s)": round(seen[engine], 1) if engine in seen else None}
+                         for engine in ("dataops", "Prometheus")])  # fmt: skip
+
+
 def check_dashboard(monitor: Any, wait_s: float = 60.0) -> SelfCheck:
     """Practice 5: a live dashboard of both topics that refreshes by itself and counts messages."""
     check = SelfCheck("Práctica 5 · monitorización en vivo", todo="arranca monitor = dataops.start_monitoring([...])")

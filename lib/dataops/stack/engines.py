@@ -21,6 +21,7 @@ import requests
 from dataops import subproc
 from dataops.config import Settings
 from dataops.errors import StackError
+from dataops.stack import prometheus
 from dataops.stack.artifacts import require_java
 from dataops.stack.flink_conf import FLINK_JAVA_OPTS, flink_conf_dir
 from dataops.paths import StatePaths
@@ -39,6 +40,7 @@ class Component:
         healthy: True when the component answers.
         start_timeout: Seconds to wait for health after start.
         java: Needs Java and the Maven artifacts.
+        optional: Started only when asked for (``dataops up --with NAME``), not by a plain ``up``.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Component:
     healthy: Callable[[Settings], bool]
     start_timeout: float = 60.0
     java: bool = False
+    optional: bool = False
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -324,5 +327,15 @@ def components(s: Settings) -> list[Component]:
             lambda st, paths: [sys.executable, "-m", "dataops.monitor", "--interval", str(st.monitor_interval_s)],
             lambda st: _http_ok(f"http://{st.host}:{st.monitor_port}/metrics"),
             start_timeout=30,
+        ),
+        Component(
+            "prometheus",
+            s.prometheus_port,
+            (s.prometheus_port,),
+            f"http://{s.host}:{s.prometheus_port}",
+            prometheus.command,
+            prometheus.healthy,
+            start_timeout=30,
+            optional=True,
         ),
     ]

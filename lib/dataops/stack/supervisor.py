@@ -64,7 +64,12 @@ class Stack:
     # ---- lookup ----------------------------------------------------------
     @property
     def names(self) -> list[str]:
-        return list(self._components)
+        """The components a plain ``up`` starts (the optional ones only when asked for)."""
+        return [n for n, c in self._components.items() if not c.optional]
+
+    @property
+    def optional(self) -> list[str]:
+        return [n for n, c in self._components.items() if c.optional]
 
     def component(self, name: str) -> Component:
         try:
@@ -235,7 +240,7 @@ class Stack:
     def down(self, progress: bool = True) -> list[str]:
         """Stop, in reverse order, every component this stack started."""
         stopped = []
-        for name in reversed(self.names):
+        for name in reversed(list(self._components)):
             if self.stop(name):
                 stopped.append(name)
                 if progress:
@@ -251,6 +256,8 @@ class Stack:
         for comp in self._components.values():
             proc = self.process(comp.name)
             rec = self._record(comp.name) if proc else None
+            if comp.optional and not proc:
+                continue  # not asked for: not part of this stack
             healthy = comp.healthy(self.settings)
             if proc and healthy:
                 health = "up"
@@ -284,7 +291,7 @@ class Stack:
     def rss_mb(self) -> dict[str, float]:
         """Resident memory of each running component (with its children), in MB."""
         out = {}
-        for name in self.names:
+        for name in self._components:
             proc = self.process(name)
             if proc:
                 procs = [proc, *proc.children(recursive=True)]
