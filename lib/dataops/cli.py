@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from dataops.ci import cli as ci_cli
 from dataops.course import cli as course_cli
 from dataops.errors import DataOpsError
 
@@ -173,7 +174,11 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     if not args.watch:
         results = alerts.evaluate(rules, p.metrics(minutes=args.minutes))
         _print_frame(results[columns] if args.all else results[results["status"] != "ok"][columns])
-        return 1 if (results["status"] == "firing").any() else 0
+        firing = results[results["status"] == "firing"]
+        if args.fail_on:  # a post-deploy gate: only these levels fail it
+            firing = firing[firing["severity"].isin([level.upper() for level in args.fail_on])]
+            print(f"\n{len(firing)} firing at {'/'.join(level.upper() for level in args.fail_on)}: {'✘' if len(firing) else '✔'}")
+        return 1 if len(firing) else 0
     log = p.settings.paths.alert_log
     manager = alerts.AlertManager(notifiers=[alerts.ConsoleNotifier(), alerts.LogFileNotifier(log)])
     print(f"Evaluating {len(rules)} rules every {args.watch:g} s (events also in {log}); Ctrl-C to stop.", flush=True)
@@ -200,9 +205,13 @@ def cmd_quality(args: argparse.Namespace) -> int:
     from dataops import quality
 
     suite = quality.load_suite(args.suite)
-    p = _pipeline(args)
-    layer = "table" if args.table else args.layer
-    report = quality.run_on_layer(p, layer, suite, n=args.polls, minutes=args.minutes)
+    if args.samples:
+        from dataops.ci.checks import sample_quality
+
+        layer, report = "samples", sample_quality(suite=suite)
+    else:
+        layer = "table" if args.table else args.layer
+        report = quality.run_on_layer(_pipeline(args), layer, suite, n=args.polls, minutes=args.minutes)
     _print_frame(report.results[["check", "status", "failing_rows", "message"]])
     if args.report:
         print(f"\nreport: {report.to_json(args.report)}")
@@ -327,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.add_argument("--all", action="store_true", help="also list the rules that are ok")
     p.add_argument("--watch", type=float, metavar="SECONDS", help="keep evaluating; print and log each fired/resolved alert")
+    p.add_argument("--fail-on", action="append", metavar="LEVEL", help="exit 1 only when an alert of this level fires (repeatable; e.g. CRITICAL)")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("prometheus-rules", help="the alert rules as a Prometheus rule file (YAML on stdout, or --out FILE)")
@@ -338,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", choices=["raw", "exploded", "table"], default="raw",
                    help="raw polls (crypto-prices), exploded rows (crypto-prices-exploded) or the Iceberg table (default raw)")
     p.add_argument("--table", action="store_true", help="the same as --layer table")
+    p.add_argument("--samples", action="store_true", help="the recorded samples in data/samples instead of a live layer (no stack needed)")
     p.add_argument("--report", type=Path, help="write the JSON report to this file or folder (e.g. build/reports)")
     p.add_argument("--min-success", type=float, default=None,
                    help="exit 1 when the success rate (%%) is below this, instead of on any failure (a CI gate)")
@@ -355,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scenario)
 
     course_cli.add_commands(sub, _pipeline, _print_frame)
+    ci_cli.add_commands(sub, _print_frame)
     return parser
 
 

@@ -1,0 +1,52 @@
+"""The CI commands of the ``dataops`` CLI: ci, schemas, check-config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _report(problems: list[str], what: str) -> int:
+    for line in problems:
+        print(f"  ✘ {line}")
+    print(f"{what}: {'✔ ok' if not problems else f'✘ {len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
+def add_commands(sub: Any, print_frame: Callable[[Any], None]) -> None:
+    """Add ``ci``, ``schemas`` and ``check-config`` to ``sub``."""
+
+    def cmd_ci(args: argparse.Namespace) -> int:
+        from dataops.ci import workflow
+
+        print(f"Running the workflow's jobs locally ({args.repo.resolve()}):", flush=True)
+        table = workflow.run(args.repo, only=args.jobs or None, skip=args.skip)
+        print()
+        print_frame(table)
+        return 1 if (table["estado"] == workflow.FAILED).any() else 0
+
+    def cmd_schemas(args: argparse.Namespace) -> int:
+        from dataops.ci.checks import schema_problems
+
+        return _report(schema_problems(args.against), "schemas" + (f" (vs {args.against})" if args.against else ""))
+
+    def cmd_check_config(args: argparse.Namespace) -> int:
+        from dataops.ci.checks import WORKFLOW, config_problems
+
+        return _report(config_problems(None if args.no_workflow else args.workflow or WORKFLOW), "configuration")
+
+    p = sub.add_parser("ci", help="run the GitHub workflow's jobs locally in dependency order (✔/✘ table; exit 1 on a failure)")
+    p.add_argument("jobs", nargs="*", help="only these jobs (default: all, in needs: order)")
+    p.add_argument("--skip", action="append", default=[], metavar="JOB", help="do not run this job (repeatable), e.g. integration-tests")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the repository whose workflow runs (default: here)")
+    p.set_defaults(func=cmd_ci)
+
+    p = sub.add_parser("schemas", help="the recorded samples fit data/schemas; with --against REF, no backward-incompatible change")
+    p.add_argument("--against", metavar="GIT_REF", help="compare each schema with its version at this revision, e.g. HEAD~1 or origin/main")
+    p.set_defaults(func=cmd_schemas)
+
+    p = sub.add_parser("check-config", help="the declaration, rules, levels, suite and scenarios parse and refer to what exists; lint the workflow")
+    p.add_argument("--workflow", type=Path, default=None, help="the workflow file to lint (default .github/workflows/dataops.yml)")
+    p.add_argument("--no-workflow", action="store_true", help="do not lint a workflow")
+    p.set_defaults(func=cmd_check_config)
