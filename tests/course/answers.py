@@ -210,3 +210,42 @@ ETH_RULES_WRONG = {
     "falta ETH_CRASH": (ETH_RULES_RIGHT.split("- name: ETH_CRASH")[0], "ETH_CRASH: existe"),
     "YAML roto": (ETH_RULES_RIGHT.replace("labels: {coin: ethereum}", "labels: {coin: ethereum", 1), "tus reglas se leen"),
 }
+
+# ---- block 6 · Practice 7: the workflow ------------------------------------------------------------
+WORKFLOW_RIGHT = """
+name: dataops
+on:
+  push:
+  pull_request:
+jobs:
+  data-quality:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v6
+      - run: make venv
+      - run: .venv/bin/dataops quality --samples --min-success 100
+  deploy:
+    needs: data-quality
+    if: github.ref == 'refs/heads/main'
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v6
+      - run: make up && .venv/bin/dataops pipeline apply
+"""
+
+
+def _wf(old: str, new: str) -> str:
+    assert old in WORKFLOW_RIGHT, old
+    return WORKFLOW_RIGHT.replace(old, new, 1)
+
+
+# known-wrong workflow -> a check (substring) it must fail
+WORKFLOW_WRONG = {
+    "deploy sin esperar a los tests": (_wf("    needs: data-quality\n", ""), "deploy espera a todos los tests"),
+    "deploy en cada rama": (_wf("    if: github.ref == 'refs/heads/main'\n", ""), "deploy solo en main"),
+    "deploy en otra rama": (_wf("refs/heads/main", "refs/heads/develop"), "deploy solo en main"),
+    "solo en push": (_wf("  pull_request:\n", ""), "push y en pull request"),
+    "sin test de calidad": (_wf("quality --samples --min-success 100", "check-config"), "prueba la calidad"),
+    "sin deploy": (WORKFLOW_RIGHT.split("  deploy:")[0], "un job despliega"),
+    "job sin runs-on (no pasa el linter)": (_wf("  data-quality:\n    runs-on: ubuntu-24.04\n", "  data-quality:\n"), "pasa el linter"),
+}

@@ -8,9 +8,10 @@ from typing import Any, Callable
 
 
 def _report(problems: list[str], what: str) -> int:
-    for line in problems:
-        print(f"  ✘ {line}")
+    """The verdict, then each problem (the last line printed is the first problem: what CI shows)."""
     print(f"{what}: {'✔ ok' if not problems else f'✘ {len(problems)} problem(s)'}")
+    for line in reversed(problems):
+        print(f"  ✘ {line}")
     return 1 if problems else 0
 
 

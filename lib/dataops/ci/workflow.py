@@ -73,7 +73,7 @@ def order(jobs: dict[str, Job]) -> list[str]:
 
 
 def branch(repo: Path) -> str:
-    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True)
+    done = subprocess.run(["git", "-C", str(repo), "symbolic-ref", "--short", "HEAD"], capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -91,7 +91,9 @@ def run_job(job: Job, repo: Path, echo: Callable[[str], None] | None = print, en
                               env={**os.environ, "CI_LOCAL": "1", **(env or {})})  # fmt: skip
         if done.returncode != 0:
             tail = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-            return False, f"step {i} ({str(label).strip().splitlines()[0][:60]}) failed: {tail[-1][:200] if tail else f'exit {done.returncode}'}"
+            short = str(label).strip().splitlines()[0]
+            short = short if len(short) <= 50 else short[:49] + "…"
+            return False, f"step {i} ({short}) failed: {tail[-1].strip()[:200] if tail else f'exit {done.returncode}'}"
     return True, f"{sum('run' in s for s in job.steps)} step(s)"
 
 
@@ -118,7 +120,7 @@ def run(repo: Path = Path("."), only: list[str] | None = None, skip: list[str] |
         if only and name not in only:
             continue
         blocked = [d for d in job.needs if state.get(d, OK if only else SKIPPED) != OK]
-        if name in (assume or {}):
+        if name in (assume or {}) and not failed:
             state[name] = OK
             rows.append([name, OK, 0.0, f"no ejecutado aquí, dado por bueno: {assume[name]}"])
             if echo:

@@ -16,7 +16,8 @@ from dataops.ci import checks, workflow
 from dataops.config import PROJECT_ROOT
 from dataops.course.selfcheck import SelfCheck
 
-WORKFLOW_PATH = Path(".github/workflows/dataops.yml")
+WORKFLOW_PATH = Path(".github/workflows/dataops.yml")  # the project's (what `dataops ci` runs)
+PRACTICE_PATH = Path(".github/workflows/curso.yml")  # Practice 7's, beside it
 FEATURE = "feature/new-crypto-validation"
 BREAKING = "feature/usd-24h-change-not-null"
 INTEGRATION = "integration-tests"
@@ -95,10 +96,10 @@ def breaking_schema(repo: Path) -> str:
 
 # ---- Practice 7 -----------------------------------------------------------------------------------
 def place_workflow(repo: Path | None, text: str | None) -> str | None:
-    """Write the learner's workflow to ``.github/workflows/dataops.yml`` in the clone and commit it."""
+    """Write the learner's workflow to ``.github/workflows/curso.yml`` in the clone and commit it."""
     if repo is None or text is None:
         return None
-    return commit(repo, WORKFLOW_PATH, text, "CI/CD: the course's workflow")
+    return commit(repo, PRACTICE_PATH, text, "CI/CD: the course's workflow")
 
 
 def _runs(job: workflow.Job) -> str:
@@ -109,11 +110,11 @@ def check_workflow(repo: Path | None) -> SelfCheck:
     """Practice 7: the workflow is committed, lints clean, runs on push and pull request, tests the
     data, and deploys only on main after every other job."""
     check = SelfCheck("Práctica 7 · el workflow de CI/CD", todo="escribe mi_workflow y ejecuta la celda que lo pone en el repositorio")
-    path = None if repo is None else Path(repo) / WORKFLOW_PATH
-    if path is None or not path.exists() or not git(repo, "log", "--oneline", "-1", "--", str(WORKFLOW_PATH)):
+    path = None if repo is None else Path(repo) / PRACTICE_PATH
+    if path is None or not path.exists() or not git(repo, "log", "--oneline", "-1", "--", str(PRACTICE_PATH)):
         check.done = False
         return check
-    check.add("está confirmado en git (commit)", not git(repo, "status", "--porcelain", "--", str(WORKFLOW_PATH)), "haz git add y git commit")
+    check.add("está confirmado en git (commit)", not git(repo, "status", "--porcelain", "--", str(PRACTICE_PATH)), "haz git add y git commit")
     problems = checks.lint_workflow(path)
     if not check.add("pasa el linter (esquema de workflows de GitHub)", not problems, problems[0] if problems else ""):
         return check

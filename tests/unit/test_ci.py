@@ -1,0 +1,150 @@
+"""CI/CD without the stack: schema compatibility, the configuration check, the workflow lint, the
+local runner's order and gating, each job failing on its own kind of bad change, and Practice 7's
+self-check on known-wrong workflows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dataops.ci import checks, workflow
+from dataops.config import PROJECT_ROOT
+from dataops.course import block6
+from tests.course import answers
+
+pytestmark = pytest.mark.unit
+ROW = json.loads((PROJECT_ROOT / "data" / "schemas" / "exploded_row.json").read_text())
+
+
+def _changed(**edits) -> dict:
+    new = json.loads(json.dumps(ROW))
+    for field, spec in edits.items():
+        if spec is None:
+            new["properties"].pop(field)
+        else:
+            new["properties"][field] = spec
+    return new
+
+
+@pytest.mark.parametrize("new, reason", [
+    (_changed(usd_24h_change={"type": "number"}), "usd_24h_change: type null/number → number"),
+    (_changed(usd={"type": "number", "exclusiveMinimum": 10}), "usd: exclusiveMinimum 0 → 10"),
+    (_changed(coin_id=None), "coin_id: removed"),
+    ({**ROW, "required": [*ROW["required"], "source"], "properties": {**ROW["properties"], "source": {"type": "string"}}}, "source: newly required"),
+])  # fmt: skip
+def test_a_backward_incompatible_schema_change_is_named_with_its_field_and_reason(new, reason):
+    problems = checks.incompatible(ROW, new)
+    assert any(reason in p for p in problems), problems
+
+
+def test_compatible_changes_pass():
+    wider = _changed(usd_24h_change={"type": ["number", "null", "string"]})
+    optional = {**ROW, "properties": {**ROW["properties"], "source": {"type": "string"}}, "additionalProperties": True}
+    assert checks.incompatible(ROW, ROW) == [] and checks.incompatible(ROW, wider) == [] and checks.incompatible(ROW, optional) == []
+
+
+def test_the_project_passes_its_own_checks():
+    assert checks.schema_problems() == []
+    assert checks.config_problems() == []
+    report = checks.sample_quality()
+    assert report.passed and report.summary()["success_rate"] == 100.0
+
+
+def test_the_workflow_lint_names_a_broken_workflow(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: x\non: push\njobs:\n  a:\n    steps:\n      - run: echo\n")  # no runs-on
+    assert checks.lint_workflow(bad)
+    assert checks.lint_workflow(checks.WORKFLOW) == []
+
+
+def test_config_problems_name_the_file_and_the_unknown_thing(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(PROJECT_ROOT / "data", data, symlinks=True)
+    rules = data / "alerts" / "rules.yaml"
+    rules.write_text(rules.read_text().replace("metric: topic_lag", "metric: topic_lagg"))
+    (data / "pipeline" / "pipeline.yaml").write_text(
+        (data / "pipeline" / "pipeline.yaml").read_text().replace("partitions: 1", "partitions: -1", 1))
+    problems = checks.config_problems(workflow=None, data=data)
+    assert any("rule processing_lag reads topic_lagg" in p for p in problems), problems
+    assert any(p.startswith("pipeline.yaml") and "partitions" in p for p in problems), problems
+
+
+def _toy(tmp_path: Path, jobs: str) -> Path:
+    repo = tmp_path / "toy"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "dataops.yml").write_text("name: t\non: push\njobs:\n" + jobs)
+    subprocess.run(["git", "init", "-q", "-b", "feature/x", str(repo)], check=True)
+    return repo
+
+
+def test_the_runner_follows_needs_stops_at_a_failure_and_keeps_deploy_to_main(tmp_path):
+    repo = _toy(tmp_path, """
+  deploy: {needs: [b], if: "github.ref == 'refs/heads/main'", runs-on: u, steps: [{run: touch deployed}]}
+  b: {needs: a, runs-on: u, steps: [{run: touch b}]}
+  a: {runs-on: u, steps: [{uses: actions/checkout@v6}, {run: touch a}]}
+""")
+    table = workflow.run(repo, echo=None).set_index("job")
+    assert list(table.index) == ["a", "b", "deploy"] and list(table["estado"]) == ["✔", "✔", "–"]
+    assert "solo en main" in table.loc["deploy", "detalle"] and not (repo / "deployed").exists()
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "-b", "main"], check=True)
+    assert list(workflow.run(repo, echo=None)["estado"]) == ["✔", "✔", "✔"] and (repo / "deployed").exists()
+    (repo / ".github" / "workflows" / "dataops.yml").write_text(
+        (repo / ".github" / "workflows" / "dataops.yml").read_text().replace("touch a", "echo 'a broke' && false"))
+    table = workflow.run(repo, echo=None).set_index("job")
+    assert table.loc["a", "estado"] == "✘" and "a broke" in table.loc["a", "detalle"]
+    assert table.loc["deploy", "estado"] == "–" and table.loc["b", "estado"] == "–"
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    return block6.scratch_repo(tmp_path_factory.mktemp("ci"))
+
+
+def _ci(clone, *jobs):
+    env = {"PYTHONPATH": str(clone / "lib")}
+    return workflow.run(clone, only=list(jobs), echo=None, env=env).set_index("job")
+
+
+@pytest.mark.parametrize("job, path, old, new, why", [
+    ("schema-validation", "data/schemas/exploded_row.json", '"type": ["number", "null"]}', '"type": "number"}', "usd_24h_change"),
+    ("infrastructure-validation", "data/alerts/rules.yaml", "metric: frozen_coins", "metric: frozen_coinz", "frozen_coinz"),
+    ("infrastructure-validation", "data/pipeline/pipeline.yaml", "partitions: 1", "partitions: -1", "partitions"),
+    ("data-quality", "data/quality/price_ranges.yaml", "bitcoin: {min: 20000, max: 150000}", "bitcoin: {min: 20000, max: 50000}", "success rate"),
+])  # fmt: skip
+def test_each_job_fails_on_its_own_kind_of_bad_change(clone, job, path, old, new, why):
+    block6.git(clone, "checkout", "-q", "-B", f"bad-{job}", "main")
+    text = (clone / path).read_text()
+    assert old in text, (path, old)
+    block6.commit(clone, path, text.replace(old, new, 1), f"a bad change for {job}")
+    table = _ci(clone, job)
+    assert table.loc[job, "estado"] == "✘" and why in table.loc[job, "detalle"], table.loc[job, "detalle"]
+
+
+def test_practice_7_passes_the_right_workflow(clone):
+    block6.git(clone, "checkout", "-q", "-B", "practice-right", "main")
+    assert block6.check_workflow(clone).done is False  # not placed yet: not done, whatever the project's workflow says
+    block6.place_workflow(clone, answers.WORKFLOW_RIGHT)
+    check = block6.check_workflow(clone)
+    assert check.passed, str(check)
+
+
+@pytest.mark.parametrize("case", answers.WORKFLOW_WRONG)
+def test_practice_7_rejects_each_known_wrong_workflow(clone, case):
+    text, where = answers.WORKFLOW_WRONG[case]
+    block6.git(clone, "checkout", "-q", "-B", f"practice-{abs(hash(case))}", "main")
+    block6.place_workflow(clone, text)
+    check = block6.check_workflow(clone)
+    assert not check.passed and any(where in f for f in check.failed), (case, check.failed)
+
+
+def test_dataops_ci_on_the_project_itself():
+    out = subprocess.run([sys.executable, "-m", "dataops.cli", "ci", "schema-validation", "data-quality", "infrastructure-validation"],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("✔") >= 3 and "✘" not in out.stdout
