@@ -210,8 +210,12 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
         layer, report = "samples", sample_quality(suite=suite)
     else:
+        p = _pipeline(args)
+        if args.when_up and not all(p.stack.process(name) for name in ("kafka", "flink-taskmanager")):
+            print("the project's stack is not running: live run skipped (`make up` starts it)")
+            return 0
         layer = "table" if args.table else args.layer
-        report = quality.run_on_layer(_pipeline(args), layer, suite, n=args.polls, minutes=args.minutes)
+        report = quality.run_on_layer(p, layer, suite, n=args.polls, minutes=args.minutes)
     _print_frame(report.results[["check", "status", "failing_rows", "message"]])
     if args.report:
         print(f"\nreport: {report.to_json(args.report)}")
@@ -349,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="raw polls (crypto-prices), exploded rows (crypto-prices-exploded) or the Iceberg table (default raw)")
     p.add_argument("--table", action="store_true", help="the same as --layer table")
     p.add_argument("--samples", action="store_true", help="the recorded samples in data/samples instead of a live layer (no stack needed)")
+    p.add_argument("--when-up", action="store_true", help="only when this project's stack is running (else exit 0 saying so): a CI step")
     p.add_argument("--report", type=Path, help="write the JSON report to this file or folder (e.g. build/reports)")
     p.add_argument("--min-success", type=float, default=None,
                    help="exit 1 when the success rate (%%) is below this, instead of on any failure (a CI gate)")

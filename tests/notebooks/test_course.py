@@ -23,6 +23,7 @@ BLOCK2 = "02_diseno_dataops.ipynb"
 BLOCK3 = "03_automatizacion.ipynb"
 BLOCK4 = "04_testing_calidad.ipynb"
 BLOCK5 = "05_monitoreo.ipynb"
+BLOCK6 = "06_cicd.ipynb"
 
 
 def drawn_figures(html: Path) -> int:
@@ -49,7 +50,7 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
 # notebook → (a word of its solutions that the learner version must not contain, its exercises)
 LEARNER_CASES = {"00_entorno.ipynb": ("BEGIN SOLUTION", 0), "01_pipeline_existente.ipynb": ("Midiendo en cada capa", 0),
                  BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2), BLOCK4: ("pivot_table", 3),
-                 BLOCK5: ("value: -15", 3)}
+                 BLOCK5: ("value: -15", 3), BLOCK6: ("needs: data-quality", 1)}
 
 
 @pytest.mark.parametrize("name", LEARNER_CASES)
@@ -77,15 +78,16 @@ def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
 
 def test_the_grader_is_honest(pipeline, tmp_path):
     # The masters run here once, under nbgrader: every graded self-check of blocks 2-5 must pass.
-    masters = grade([NOTEBOOKS / name for name in ("01_pipeline_existente.ipynb", BLOCK2, BLOCK3, BLOCK4, BLOCK5)], student="instructor")
-    assert len(masters.exercises) == 12 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
+    masters = grade([NOTEBOOKS / name for name in ("01_pipeline_existente.ipynb", BLOCK2, BLOCK3, BLOCK4, BLOCK5, BLOCK6)],
+                    student="instructor")  # fmt: skip
+    assert len(masters.exercises) == 13 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
     per_block = masters.exercises.groupby("notebook").size().to_dict()
-    assert per_block == {"02_diseno_dataops": 4, "03_automatizacion": 2, "04_testing_calidad": 3, "05_monitoreo": 3}, per_block
+    assert per_block == {"02_diseno_dataops": 4, "03_automatizacion": 2, "04_testing_calidad": 3, "05_monitoreo": 3, "06_cicd": 1}, per_block
     rubric = masters.rubric.set_index("category")
     assert rubric.loc["participation", "points"] == 10
     assert rubric.loc["automation", "points"] == 25 and rubric.loc["testing", "points"] == 25
-    assert rubric.loc["monitoring", "points"] == 25
-    assert "no entregado o aún no existe" in rubric.loc["cicd", "detail"]
+    assert rubric.loc["monitoring", "points"] == 25 and rubric.loc["cicd", "points"] == 15
+    assert masters.total == 100
 
     blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")
     assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")

@@ -143,8 +143,11 @@ def test_practice_7_rejects_each_known_wrong_workflow(clone, case):
     assert not check.passed and any(where in f for f in check.failed), (case, check.failed)
 
 
-def test_dataops_ci_on_the_project_itself():
+def test_dataops_ci_on_the_project_itself(tmp_path):
+    import os
+
+    env = {**os.environ, "DATAOPS_STATE_DIR": str(tmp_path)}  # no stack of its own: the live quality step says it skips
     out = subprocess.run([sys.executable, "-m", "dataops.cli", "ci", "schema-validation", "data-quality", "infrastructure-validation"],
-                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("✔") >= 3 and "✘" not in out.stdout

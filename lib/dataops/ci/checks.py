@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,8 @@ def sample_quality(samples: Path = SAMPLES, suite: Any = None) -> Any:
 def lint_workflow(path: Path = WORKFLOW) -> list[str]:
     """The workflow against GitHub's workflow JSON schema (check-jsonschema's vendored copy), and
     ``actionlint`` when it is installed."""
-    exe = shutil.which("check-jsonschema") or str(Path(__import__("sys").executable).with_name("check-jsonschema"))
+    beside = Path(sys.executable).with_name("check-jsonschema")  # this environment's, a dependency of the project
+    exe = str(beside) if beside.exists() else shutil.which("check-jsonschema") or "check-jsonschema"
     out = []
     done = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", "-o", "text", str(path)], capture_output=True, text=True)
     if done.returncode != 0:
