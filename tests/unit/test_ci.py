@@ -106,24 +106,20 @@ def clone(tmp_path_factory):
     return block6.scratch_repo(tmp_path_factory.mktemp("ci"))
 
 
-def _ci(clone, *jobs):
-    env = {"PYTHONPATH": str(clone / "lib")}
-    return workflow.run(clone, only=list(jobs), echo=None, env=env).set_index("job")
-
-
 @pytest.mark.parametrize("job, path, old, new, why", [
     ("schema-validation", "data/schemas/exploded_row.json", '"type": ["number", "null"]}', '"type": "number"}', "usd_24h_change"),
     ("infrastructure-validation", "data/alerts/rules.yaml", "metric: frozen_coins", "metric: frozen_coinz", "frozen_coinz"),
     ("infrastructure-validation", "data/pipeline/pipeline.yaml", "partitions: 1", "partitions: -1", "partitions"),
     ("data-quality", "data/quality/price_ranges.yaml", "bitcoin: {min: 20000, max: 150000}", "bitcoin: {min: 20000, max: 50000}", "success rate"),
 ])  # fmt: skip
-def test_each_job_fails_on_its_own_kind_of_bad_change(clone, job, path, old, new, why):
-    block6.git(clone, "checkout", "-q", "-B", f"bad-{job}", "main")
-    text = (clone / path).read_text()
+def test_each_job_fails_on_its_own_kind_of_bad_change_and_deploy_is_skipped(tmp_path, job, path, old, new, why):
+    repo = block6.scratch_repo(tmp_path)  # on main: only the failure keeps deploy from running
+    text = (repo / path).read_text()
     assert old in text, (path, old)
-    block6.commit(clone, path, text.replace(old, new, 1), f"a bad change for {job}")
-    table = _ci(clone, job)
+    block6.commit(repo, path, text.replace(old, new, 1), f"a bad change for {job}")
+    table = workflow.run(repo, echo=None, env={"PYTHONPATH": str(repo / "lib")}, assume=block6.ASSUMED).set_index("job")
     assert table.loc[job, "estado"] == "✘" and why in table.loc[job, "detalle"], table.loc[job, "detalle"]
+    assert (table["estado"] == "✘").sum() == 1 and table.loc["deploy", "estado"] == "–", table.to_dict("records")
 
 
 def test_practice_7_passes_the_right_workflow(clone):
