@@ -153,8 +153,10 @@ def closing_checklist(p: Any, repo: Path | None, practice: SelfCheck | None = No
     def item(area: str, what: str, ok: bool, figure: str) -> None:
         rows.append((area, what, "✔" if ok else "✘", figure))
 
-    pending = p.plan().attrs.get("pending", [])
-    item("automatización", "el pipeline declarado coincide con lo que corre", not pending, f"{len(pending)} cambios pendientes")
+    plan = p.plan()
+    pending = plan[~plan["plan"].isin(["unchanged", "cloud-managed"])]
+    item("automatización", "el pipeline declarado coincide con lo que corre", pending.empty,
+         f"{len(pending)} cambios pendientes" + (f" ({', '.join(pending['recurso'])})" if len(pending) else ""))  # fmt: skip
     up = p.last_up()
     item("automatización", "montaje con un comando", up is not None, f"{up['seconds']:.0f} s" if up else "sin registro de `up`")
     summary = quality.run_on_layer(p, "exploded", quality.load_suite(), minutes=3).summary()
