@@ -79,6 +79,8 @@ def test_the_json_report_has_the_summary_and_one_entry_per_test(tmp_path):
     assert s["success_rate"] == round(report.score, 1) and s["band"] == band(report.score)
     assert {"name", "status", "failing_rows", "message"} <= set(data["tests"][0])
     assert history(tmp_path)["success_rate"].tolist() == [s["success_rate"]]
+    again = [report.to_json(tmp_path) for _ in range(2)]  # the same report twice in one millisecond: nothing overwritten
+    assert len({path, *again}) == 3 and len(history(tmp_path)) == 3
 
 
 # ---- Practice 4's self-checks: the right answer ✔, each known-wrong one ✘ --------------------------

@@ -54,9 +54,13 @@ def as_dict(report: Any) -> dict[str, Any]:
 def write_json(report: Any, path: str | Path | None = None) -> Path:
     """Write the report; ``path`` may be a file or a folder (default ``build/reports/``)."""
     target = Path(path) if path else REPORTS_DIR
-    if target.suffix != ".json":
-        stamp = report.at.strftime("%Y%m%dT%H%M%SZ")
-        target = target / f"quality-{report.layer or 'datos'}-{stamp}.json"
+    if target.suffix != ".json":  # named to the millisecond; a second report in the same one gets -2, -3…
+        stamp = report.at.strftime("%Y%m%dT%H%M%S") + f"{report.at.microsecond // 1000:03d}Z"
+        base = target / f"quality-{report.layer or 'datos'}-{stamp}"
+        target, n = base.with_suffix(".json"), 1
+        while target.exists():
+            n += 1
+            target = base.with_name(f"{base.name}-{n}.json")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(as_dict(report), ensure_ascii=False, indent=2), encoding="utf-8")
     return target
