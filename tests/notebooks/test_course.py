@@ -78,17 +78,17 @@ def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
 
 
 def test_the_grader_is_honest(pipeline, tmp_path):
-    # The masters run here once, under nbgrader: every graded self-check of blocks 2-6 must pass.
-    # 01 (reflections, no graded cell) is not handed in: its three reflections count as unanswered.
-    masters = grade([NOTEBOOKS / name for name in (BLOCK2, BLOCK3, BLOCK4, BLOCK5, BLOCK6)], student="instructor")
+    # The masters run here under nbgrader: every graded self-check of blocks 2-6 passes, and they score 100.
+    masters = grade([NOTEBOOKS / name for name in ("01_pipeline_existente.ipynb", BLOCK2, BLOCK3, BLOCK4, BLOCK5, BLOCK6)],
+                    student="instructor")  # fmt: skip
     assert len(masters.exercises) == 13 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
     per_block = masters.exercises.groupby("notebook").size().to_dict()
     assert per_block == {"02_diseno_dataops": 4, "03_automatizacion": 2, "04_testing_calidad": 3, "05_monitoreo": 3, "06_cicd": 1}, per_block
     rubric = masters.rubric.set_index("category")
-    assert rubric.loc["participation", "points"] == 5  # 03's three reflections answered, 01's three not handed in
+    assert rubric.loc["participation", "points"] == 10
     assert rubric.loc["automation", "points"] == 25 and rubric.loc["testing", "points"] == 25
     assert rubric.loc["monitoring", "points"] == 25 and rubric.loc["cicd", "points"] == 15
-    assert masters.total == 95
+    assert masters.total == 100
 
     blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")  # 01: unanswered reflections
     assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")
