@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -47,12 +48,28 @@ REPORT_RENDERER = "plotly_mimetype+notebook"
 
 
 def export_html(notebook: Path, target: Path) -> Path:
-    """The executed notebook as one HTML file that opens offline (the course's pre-generated reports)."""
+    """The executed notebook as one HTML file that opens offline (the course's pre-generated reports).
+
+    Plotly's figures carry their script inline; mermaid diagrams use ``assets/mermaid.min.js`` beside
+    the report (fetched once from the npm registry) instead of the template's CDN import.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(notebook, as_version=4))
+    from dataops.config import load_settings
+    from dataops.report_assets import mermaid_js
+
+    exporter = HTMLExporter(template_name="lab", mermaid_layout_elk_js_url="")
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     target.parent.mkdir(parents=True, exist_ok=True)
+    cdn = f'(await import("{exporter.mermaid_js_url}")).default'
+    script = mermaid_js(load_settings().paths) if 'class="mermaid"' in body and cdn in body else None
+    if script is not None:
+        local = target.parent / "assets" / "mermaid.min.js"
+        if not local.exists() or local.stat().st_size != script.stat().st_size:
+            local.parent.mkdir(exist_ok=True)
+            shutil.copyfile(script, local)
+        body = body.replace(cdn, "window.mermaid").replace("</head>", '<script src="assets/mermaid.min.js"></script>\n</head>', 1)
     target.write_text(body, encoding="utf-8")
     return target
 

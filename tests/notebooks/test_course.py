@@ -26,8 +26,8 @@ BLOCK5 = "05_monitoreo.ipynb"
 BLOCK6 = "06_cicd.ipynb"
 
 
-def drawn_figures(html: Path) -> int:
-    """Plotly figures a headless Chromium drew when it opened the report (offline, file://)."""
+def drawn_figures(html: Path) -> tuple[int, int]:
+    """Plotly figures and mermaid diagrams a headless Chromium drew when it opened the report (offline, file://)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         if os.environ.get("CI"):
@@ -35,7 +35,7 @@ def drawn_figures(html: Path) -> int:
         pytest.skip("needs chromium (Debian's `chromium` package; .ci/run installs it)")
     dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
                           "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120).stdout  # fmt: skip
-    return dom.count('class="main-svg"')
+    return dom.count('class="main-svg"'), dom.count('class="jp-Mermaid jp-RenderedMermaid"')  # a failed diagram adds jp-mod-warning
 
 
 def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipeline, tmp_path):
@@ -44,7 +44,9 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
     assert self_checks(tmp_path / BLOCK2) == {"✔": 4, "✘": 0, "…": 0}
     report = tmp_path / "html" / "02_diseno_dataops.html"
     assert not re.search(r"<script[^>]+src=\"[^\"]*plotly", report.read_text())  # plotly.js is inlined, not fetched
-    assert drawn_figures(report) >= 2  # the risk matrix and the alert designer at least
+    figures, diagrams = drawn_figures(report)
+    assert figures >= 2  # the risk matrix and the alert designer at least
+    assert diagrams == 2 and (tmp_path / "html" / "assets" / "mermaid.min.js").exists()  # both diagrams, no CDN
 
 
 # notebook → (a word of its solutions that the learner version must not contain, its exercises)
