@@ -45,7 +45,8 @@ def take_snapshot(monitor: Any, topics: Iterable[str], since: float, rules: list
 
     now = time.time()
     latest = monitor.latest()
-    produced = monitor.store.query("messages_produced", since=since)
+    names = list(topics)
+    produced = monitor.store.query("messages_produced", since=since) if names else pd.DataFrame()
     counted = produced.groupby("topic")["value"].sum() if len(produced) else pd.Series(dtype=float)
 
     def per_topic(metric: str, how: str) -> pd.Series:
@@ -53,7 +54,6 @@ def take_snapshot(monitor: Any, topics: Iterable[str], since: float, rules: list
         return rows.groupby("topic")["value"].agg(how) if len(rows) else pd.Series(dtype=float)
 
     rate, lag = per_topic("throughput", "sum"), per_topic("topic_lag", "max")
-    names = list(topics)
     table = pd.DataFrame({
         "tópico": names,
         "mensajes": [int(counted.get(t, 0)) for t in names],
