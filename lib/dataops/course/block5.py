@@ -78,6 +78,11 @@ def _history(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _rules(answer: Any, check: SelfCheck) -> dict[str, alerts.Rule] | None:
+    """The learner's rules by name; None when there are none to judge (``check`` then says why:
+    not done yet, or a ✘ saying they cannot be read)."""
+    if answer is None:
+        check.done = False
+        return None
     try:
         if isinstance(answer, str):
             rules = alerts.parse_rules(answer)
@@ -96,9 +101,6 @@ def check_eth_alerts(answer: Any) -> SelfCheck:
     name, severity, label, and a backtest on hidden histories: each fires on its incident within
     its level's response time, and stays silent on the others and on a clean day."""
     check = SelfCheck("Práctica 6 · alertas de Ethereum", todo="escribe reglas_eth con ETH_PRICE_HIGH y ETH_CRASH")
-    if answer is None:
-        check.done = False
-        return check
     rules = _rules(answer, check)
     if rules is None:
         return check
@@ -166,9 +168,6 @@ def eth_drill(p: Any, answer: Any, manager: alerts.AlertManager, timeout_s: floa
     """
     check = SelfCheck("Práctica 6 · las alertas en vivo", todo="escribe reglas_eth arriba y vuelve a ejecutar esta celda")
     check.table = pd.DataFrame()
-    if answer is None:
-        check.done = False
-        return check
     rules = _rules(answer, check)
     if rules is None:
         return check
@@ -217,7 +216,7 @@ def both_engines(p: Any, answer: Any, timeout_s: float = 120.0, step_s: float = 
     if not prometheus.healthy(p.settings):
         return f"Prometheus no está en marcha (es opcional): `dataops up --with prometheus`; si falta el programa, {prometheus.HOW_TO_GET}."
     check = SelfCheck("dos motores")
-    rules = _rules(answer, check) if answer is not None else None
+    rules = _rules(answer, check)
     crash = (rules or {}).get("ETH_CRASH")
     if crash is None:
         return "escribe reglas_eth (con ETH_CRASH) y pasa su autocomprobación primero"
