@@ -20,11 +20,12 @@ LEVELS = {"bitcoin": 95000.0, "ethereum": 3500.0, "binancecoin": 650.0, "cardano
 SUPPLY = {"bitcoin": 19.8e6, "ethereum": 120.5e6, "binancecoin": 145e6, "cardano": 35.5e9, "solana": 470e6}
 
 
-def polls(start: int, minutes: int, seed: int = 7):
+def polls(start: int, count: int, seed: int = 7, interval_s: int = 60):
+    """``count`` raw polls, ``interval_s`` apart from unix time ``start``: a random walk per coin."""
     rng = random.Random(seed)
     price = dict(LEVELS)
-    for i in range(minutes):
-        ts = start + 60 * i
+    for i in range(count):
+        ts = start + interval_s * i
         body = {}
         for coin in LEVELS:
             price[coin] *= 1 + rng.gauss(0, 0.001)
@@ -38,27 +39,29 @@ def polls(start: int, minutes: int, seed: int = 7):
         yield json.dumps(body, separators=(",", ":"))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--timeout", type=float, default=900)
-    args = ap.parse_args()
-    p = running_pipeline()
-    minutes = args.days * 24 * 60
-    # A window in the past that no live poll reaches and no earlier backfill used:
-    # it ends where the oldest row (or 400 days ago) begins.
+def free_window(p, seconds: int, align: int = 60) -> int:
+    """The start of a past window of ``seconds`` that no live poll reaches and no earlier backfill
+    used: it ends where the oldest row (or 400 days ago) begins."""
     oldest = p.sql("SELECT min(last_updated_at) AS t FROM crypto_prices_exploded")["t"][0]
     horizon = int(time.time()) - 400 * 86400
     end_at = min(int(oldest), horizon) if oldest == oldest and oldest is not None else horizon
-    start = (end_at // 60) * 60 - args.days * 86400
-    end = start + 60 * minutes
-    rows = minutes * len(LEVELS)
-    count_sql = f"SELECT count(*) AS n FROM crypto_prices_exploded WHERE last_updated_at >= {start} AND last_updated_at < {end}"
-    before = int(p.sql(count_sql)["n"][0])
+    return (end_at // align) * align - seconds
 
+
+def window_rows(p, start: int, end: int) -> int:
+    sql = f"SELECT count(*) AS n FROM crypto_prices_exploded WHERE last_updated_at >= {start} AND last_updated_at < {end}"
+    return int(p.sql(sql)["n"][0])
+
+
+def backfill(p, start: int, count: int, interval_s: int, timeout: float) -> tuple[int, float, float]:
+    """Produce ``count`` polls from ``start`` straight into the raw topic and wait until DuckDB
+    counts all their rows. Returns (rows that arrived, seconds producing, seconds in all)."""
+    end = start + interval_s * count
+    rows = count * len(LEVELS)
+    before = window_rows(p, start, end)
     producer = Producer(p.settings.kafka_config(**{"linger.ms": 50, "enable.idempotence": True, "compression.type": "lz4"}))
     t0 = time.time()
-    for i, value in enumerate(polls(start, minutes)):
+    for i, value in enumerate(polls(start, count, interval_s=interval_s)):
         while True:
             try:
                 producer.produce(p.settings.topic_raw, value.encode())
@@ -69,20 +72,30 @@ def main() -> None:
             producer.poll(0)
     producer.flush(120)
     produced_s = time.time() - t0
-
     n = before
-    while time.time() - t0 < args.timeout:
-        n = int(p.sql(count_sql)["n"][0])
+    while time.time() - t0 < timeout:
+        n = window_rows(p, start, end)
         if n - before >= rows:
             break
         time.sleep(1)
-    elapsed = time.time() - t0
+    return n - before, produced_s, time.time() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--timeout", type=float, default=900)
+    args = ap.parse_args()
+    p = running_pipeline()
+    minutes = args.days * 24 * 60
+    start = free_window(p, args.days * 86400)
+    arrived, produced_s, elapsed = backfill(p, start, minutes, 60, args.timeout)
     print(f"backfill_records={minutes}")
-    print(f"backfill_rows={n - before}")
+    print(f"backfill_rows={arrived}")
     print(f"backfill_produce_s={produced_s:.1f}")
     print(f"backfill_s={elapsed:.1f}")
-    if n - before < rows:
-        raise SystemExit(f"only {n - before} of {rows} rows reached Iceberg within {args.timeout:.0f} s")
+    if arrived < minutes * len(LEVELS):
+        raise SystemExit(f"only {arrived} of {minutes * len(LEVELS)} rows reached Iceberg within {args.timeout:.0f} s")
 
 
 if __name__ == "__main__":

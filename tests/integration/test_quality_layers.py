@@ -28,6 +28,16 @@ def test_the_suite_runs_on_each_layer_and_passes(pipeline):
         assert report.passed, (layer, report.failures()[["check", "failing_rows", "sample"]].to_dict("records"))
 
 
+def test_the_table_layer_judges_only_the_window_up_to_now(pipeline):
+    """Rows after ``now`` (or before its window) are not the report's: a suite run as of a day
+    before the stack started sees no rows, not today's."""
+    oldest = float(pipeline.sql("SELECT min(last_updated_at) AS t FROM crypto_prices_exploded")["t"][0])
+    report = quality.run_on_layer(pipeline, "table", quality.load_suite(), minutes=60, now=oldest - 86_400)
+    assert (report.results["status"] == "no_data").all(), report.results.to_dict("records")
+    recent = quality.run_on_layer(pipeline, "table", quality.load_suite(), minutes=60)
+    assert (recent.results["status"] != "no_data").any()
+
+
 def test_the_cli_writes_the_report_and_gates_on_the_success_rate(pipeline, tmp_path):
     out = subprocess.run([sys.executable, "-m", "dataops.cli", "quality", "--layer", "exploded", "--polls", "120", "--minutes", "0.5", "--report",
                           str(tmp_path), "--min-success", "80"], capture_output=True, text=True, timeout=300)  # fmt: skip

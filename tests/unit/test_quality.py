@@ -291,7 +291,8 @@ def test_thin_wrappers_with_fakes(suite: Suite) -> None:
             return pd.DataFrame({"value": [json.dumps(p) for p in items], "timestamp": stamps})[::-1]  # newest first
 
     class FakeIceberg:
-        def read(self) -> pd.DataFrame:
+        def read(self, row_filter=None) -> pd.DataFrame:  # the window is also applied after the scan
+            assert row_filter is not None
             old = rows_of([poll(-500)])
             return pd.concat([old, rows_of(items)], ignore_index=True)
 
