@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 
 import pandas as pd
@@ -10,8 +12,9 @@ import pytest
 
 from dataops.config import load_settings
 from dataops.metrics import MetricsStore
-from dataops.monitor import QUALITY_EVERY_S, QUALITY_WINDOW_S, Monitor
+from dataops.monitor import QUALITY_EVERY_S, QUALITY_WINDOW_S, Monitor, sampler
 from dataops.quality import TimedPoll
+from dataops.quality import suite as suite_module
 
 BASE = {"bitcoin": 95_000.0, "ethereum": 3_500.0, "binancecoin": 650.0, "cardano": 0.75, "solana": 180.0}
 
@@ -75,3 +78,23 @@ def test_no_quality_score_before_the_window_holds_enough_polls(monitor: Monitor)
     """A fresh stack: 3 polls cannot show a 5-poll frozen run, so no score rather than a 100 % on nothing."""
     assert feed(monitor, time.time(), 3) == {}
     assert set(feed(monitor, time.time() + 60, 6)) == {"quality_score", "frozen_coins"}
+
+
+def test_an_edited_suite_is_picked_up_without_restarting_the_monitor(monitor: Monitor, tmp_path, monkeypatch) -> None:
+    """A learner's edit of suite.yaml (or reset restoring it) reaches the running monitor's next pass."""
+    data = tmp_path / "data"
+    for name in ("quality", "schemas"):
+        shutil.copytree(sampler.DATA_DIR / name, data / name)
+    monkeypatch.setattr(sampler, "DATA_DIR", data)
+    monkeypatch.setattr(suite_module, "SUITE_PATH", data / "quality" / "suite.yaml")
+    now = time.time()
+    assert feed(monitor, now, 40, frozen_from=15)["quality_score"] < 100
+    suite_yaml = data / "quality" / "suite.yaml"
+    doc = suite_module.yaml.safe_load(suite_yaml.read_text())
+    for dataset in ("raw_poll", "exploded_row"):  # the learner drops the frozen and duplicate checks
+        doc[dataset] = [c for c in doc[dataset] if c["type"] not in ("frozen_prices", "duplicate")]
+    suite_yaml.write_text(suite_module.yaml.safe_dump(doc))
+    os.utime(suite_yaml, (now + 5, now + 5))
+    out: list = []
+    monitor._quality(now + 2 + QUALITY_EVERY_S, out)
+    assert {s.metric: s.value for s in out}.get("quality_score") == 100.0

@@ -40,7 +40,9 @@ def add_commands(sub: Any, pipeline: Callable[[argparse.Namespace], Any], print_
     def cmd_reset(args: argparse.Namespace) -> int:
         from dataops.course.reset import reset
 
-        print_frame(reset(pipeline(args)))
+        from dataops.config import DATA_DIR
+
+        print_frame(reset(pipeline(args), data_dir=None if args.keep_files else DATA_DIR))
         return 0
 
 
@@ -68,7 +70,9 @@ def add_commands(sub: Any, pipeline: Callable[[argparse.Namespace], Any], print_
     p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
     p.set_defaults(func=cmd_learner)
 
-    p = sub.add_parser("reset", help="start the next class clean: clear faults, resume connectors, drop learners' topics and metrics, set up again")
+    p = sub.add_parser("reset", help="start the next class clean: clear faults, resume connectors, drop learners' topics and metrics, "
+                                     "restore the rules, suite and declaration under data/ (edits copied to .stack/reset/), set up again")
+    p.add_argument("--keep-files", action="store_true", help="leave the files under data/ as they are (an instructor's uncommitted edits)")
     p.set_defaults(func=cmd_reset)
 
     p = sub.add_parser("grade", help="grade a learner's notebooks by the course rubric (nbgrader autograde, running pipeline)")

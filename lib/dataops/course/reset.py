@@ -3,17 +3,25 @@
 Clears the simulator's faults, resumes paused connectors, deletes the connectors and cancels
 the Flink jobs the declaration does not have (a demo's or a practice's), deletes the topics
 learners created (every topic the set-up does not declare, except Kafka's and Connect's internal
-ones), deletes the metrics learners wrote (every series the monitor does not record), then
-runs the set-up again, which recreates what a learner deleted by hand and resubmits the job.
+ones), deletes the metrics learners wrote (every series the monitor does not record), puts
+the course's files (alert rules, quality suite, pipeline declaration, schemas, scenarios under
+``data/``) back to their committed versions, keeping a copy of every edit under the state
+folder's ``reset/``, then runs the set-up again, which recreates what a learner deleted by
+hand and resubmits the job.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dataops import setup
+from dataops.config import DATA_DIR
 from dataops.automation.resources import forget_applied
 from dataops.metrics import METRICS
 
@@ -23,8 +31,55 @@ def internal_topic(name: str) -> bool:
     return name.startswith("_")
 
 
-def reset(p: Any, ready_timeout_s: float = 120.0) -> pd.DataFrame:
-    """Bring the running pipeline back to a fresh ``up``; one row per step: what it did."""
+# What learners edit during a class (data/…): rules in block 5, the suite in block 4, the declaration in block 3.
+COURSE_FILES = ("alerts", "quality", "pipeline", "schemas", "scenarios")
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def restore_course_files(data_dir: Path, backup_root: Path) -> tuple[list[str], Path | None]:
+    """Put ``data_dir``'s course files back to the versions committed in its git checkout.
+
+    Every edited, added or deleted file is first copied to ``backup_root/<timestamp>/``, so no
+    learner's (or instructor's) edit is lost. Returns the paths restored, relative to the
+    checkout, and the backup folder (None when nothing was edited).
+
+    Raises:
+        FileNotFoundError / subprocess.CalledProcessError: No git, or ``data_dir`` not in a checkout
+        (an installed copy has nothing to compare with).
+    """
+    data_dir = data_dir.resolve()
+    root = Path(_git(data_dir, "rev-parse", "--show-toplevel").strip())
+    prefix = data_dir.relative_to(root)
+    specs = [str(prefix / name) for name in COURSE_FILES]
+    status = _git(root, "status", "--porcelain", "--untracked-files=all", "-z", "--", *specs)
+    changed = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
+    if not changed:
+        return [], None
+    backup = backup_root / time.strftime("%Y%m%d-%H%M%S")
+    for rel in changed:
+        source = root / rel
+        if source.is_file():
+            (backup / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, backup / rel)
+    tracked = set(_git(root, "ls-files", "-z", "--", *changed).split("\0")) - {""}
+    deleted_in_index = [rel for rel in changed if rel not in tracked and not (root / rel).exists()]
+    for rel in changed:
+        if rel not in tracked and (root / rel).is_file():
+            (root / rel).unlink()  # a file a learner added (copied above)
+    restore = sorted(tracked | set(deleted_in_index))
+    if restore:
+        _git(root, "checkout", "HEAD", "--", *restore)
+    return changed, backup
+
+
+def reset(p: Any, ready_timeout_s: float = 120.0, data_dir: Path | None = DATA_DIR) -> pd.DataFrame:
+    """Bring the running pipeline back to a fresh ``up``; one row per step: what it did.
+
+    ``data_dir=None`` keeps the course files as they are (``dataops reset --keep-files``).
+    """
     steps = []
     steps.append(("fallos del simulador", f"{p.source.clear_faults()} quitados"))
     paused = [name for name, states in p.connect.states().items() if "PAUSED" in states]
@@ -51,6 +106,15 @@ def reset(p: Any, ready_timeout_s: float = 120.0) -> pd.DataFrame:
     custom = sorted(m for m in p.monitor.store.metrics() if m not in METRICS)
     gone = p.monitor.store.delete(custom)
     steps.append(("métricas añadidas", f"borradas: {', '.join(custom)} ({gone} muestras)" if custom else "ninguna"))
+    if data_dir is None:
+        steps.append(("ficheros del curso (data/)", "sin tocar (--keep-files)"))
+    else:
+        try:
+            changed, backup = restore_course_files(data_dir, p.settings.state_dir / "reset")
+            done = f"restaurados: {', '.join(changed)}; tus cambios, copiados en {backup}" if changed else "sin cambios"
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            done = f"no comprobados: {data_dir} no está en un checkout de git ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        steps.append(("ficheros del curso (data/)", done))
     redone = setup.changes(p.setup())
     steps.append(("montaje (pipeline setup)", "; ".join(f"{s}: {a}" for s, a in zip(redone["step"], redone["action"])) or "nada que rehacer"))
     if ready_timeout_s:

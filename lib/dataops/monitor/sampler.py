@@ -31,6 +31,17 @@ QUALITY_WINDOW_S = 300.0  # rows the quality suite judges: the last 5 minutes
 QUALITY_EVERY_S = 15.0  # how often the suite runs (it costs more than a sample)
 
 
+def _suite_stamp() -> tuple[float, ...]:
+    """When the suite's files last changed: the monitor reloads the suite when this moves."""
+    stamps = []
+    for path in sorted((DATA_DIR / "quality").glob("*.yaml")) + sorted((DATA_DIR / "schemas").glob("*.json")):
+        try:
+            stamps.append(path.stat().st_mtime)
+        except OSError:
+            stamps.append(-1.0)
+    return tuple(stamps)
+
+
 class Monitor:
     """Samples the pipeline's metrics into a :class:`MetricsStore`.
 
@@ -75,6 +86,7 @@ class Monitor:
         self._raw_window: deque[tuple[float, Any]] = deque()  # (Kafka timestamp s, TimedPoll)
         self._quality_at = -math.inf
         self._suite: Any = None
+        self._suite_stamp: tuple[float, ...] = ()
         self.dashboard: Any = None  # the live view start_monitoring shows in a notebook
 
     # ---- clients (created once; a monitor must be cheap) ----------------------
@@ -303,12 +315,14 @@ class Monitor:
         if now - self._quality_at < QUALITY_EVERY_S or not (self._window or self._raw_window):
             return
         self._quality_at = now
-        if self._suite is None:
+        stamp = _suite_stamp()
+        if self._suite is None or stamp != self._suite_stamp:  # a learner's edit, or reset restoring it
+            self._suite_stamp = stamp
             try:
                 self._suite = quality.load_suite()
             except quality.SuiteError as exc:
                 self._suite = False
-                logger.error("quality metrics disabled: %s", exc)
+                logger.error("quality metrics disabled until the suite is fixed: %s", exc)
         if self._suite is False:
             return
         rows = pd.DataFrame([row for _, row in self._window]) if self._window else None
