@@ -53,6 +53,9 @@ def add_commands(sub: Any, pipeline: Callable[[argparse.Namespace], Any], print_
         print_frame(report.exercises)
         print()
         print_frame(report.rubric)
+        if len(report.crashes):
+            print("\nCeldas que fallaron fuera de los ejercicios (no restan puntos, pero algo del cuaderno no funcionó):")
+            print_frame(report.crashes)
         if args.json:
             Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
             print(f"\n(also in {args.json})")

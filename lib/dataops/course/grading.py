@@ -13,7 +13,7 @@ import json
 import shutil
 import warnings
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -26,22 +26,27 @@ from dataops.errors import ConfigError
 
 REFLECTION_PREFIX = "reflexion"
 EXERCISE_COLUMNS = ["notebook", "exercise", "category", "points", "max_points", "passed", "hint"]
+CRASH_COLUMNS = ["notebook", "cell", "error"]
 RUBRIC_COLUMNS = ["category", "label", "points", "max_points", "detail"]
 
 
 @dataclass(frozen=True)
 class GradeReport:
-    """``exercises``: one row per graded cell; ``rubric``: one row per rubric line plus the total."""
+    """``exercises``: one row per graded cell; ``rubric``: one row per rubric line plus the total;
+    ``crashes``: the cells outside the exercises that raised (notebook, cell number, error line):
+    a demo that broke, which no exercise's points show."""
 
     exercises: pd.DataFrame
     rubric: pd.DataFrame
+    crashes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CRASH_COLUMNS))
 
     @property
     def total(self) -> float:
         return float(self.rubric.loc[self.rubric["category"] == "total", "points"].iloc[0])
 
     def to_dict(self) -> dict:
-        return {"total": self.total, "rubric": self.rubric.to_dict("records"), "exercises": self.exercises.to_dict("records")}
+        return {"total": self.total, "rubric": self.rubric.to_dict("records"), "exercises": self.exercises.to_dict("records"),
+                "crashes": self.crashes.to_dict("records")}
 
 
 def _cells(path: Path) -> list[dict]:
@@ -113,7 +118,7 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
             shutil.copy(blocks[nb.name].master, src / nb.name)
             shutil.copy(nb, sub / nb.name)
         scores = _autograde(root, student, timeout_s)
-        rows = []
+        rows, crashes = [], []
         for nb in notebooks:
             block = blocks[nb.name]
             graded = root / "autograded" / student / ASSIGNMENT / nb.name
@@ -124,9 +129,22 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
                 got, top = scores.get((nb.name, meta["grade_id"]), (0.0, float(meta.get("points", 0))))
                 rows.append({"notebook": nb.stem, "exercise": meta["grade_id"], "category": block.category or "—",
                              "points": got, "max_points": top, "passed": got >= top, "hint": "" if got >= top else _hint(cell)})  # fmt: skip
+            crashes += _crashes(graded, nb.stem)
         answered = [ok for nb in notebooks for _, ok in reflections(nb)]
     exercises = pd.DataFrame(rows, columns=EXERCISE_COLUMNS)
-    return GradeReport(exercises, _rubric(course, exercises, answered, {blocks[n].notebook for n in blocks}))
+    rubric = _rubric(course, exercises, answered, {blocks[n].notebook for n in blocks})
+    return GradeReport(exercises, rubric, pd.DataFrame(crashes, columns=CRASH_COLUMNS))
+
+
+def _crashes(graded: Path, notebook: str) -> list[dict]:
+    """The code cells outside the exercises whose execution raised."""
+    out = []
+    for number, cell in enumerate(_cells(graded), start=1):
+        if cell.get("cell_type") != "code" or _meta(cell).get("grade"):
+            continue
+        for err in (o for o in cell.get("outputs", []) if o.get("output_type") == "error"):
+            out.append({"notebook": notebook, "cell": number, "error": f"{err.get('ename')}: {err.get('evalue', '')}".strip()[:200]})
+    return out
 
 
 def _autograde(root: Path, student: str, timeout_s: int) -> dict[tuple[str, str], tuple[float, float]]:
