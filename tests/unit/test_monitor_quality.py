@@ -12,7 +12,7 @@ import pytest
 
 from dataops.config import load_settings
 from dataops.metrics import MetricsStore
-from dataops.monitor import QUALITY_EVERY_S, QUALITY_WINDOW_S, Monitor, sampler
+from dataops.monitor import QUALITY_EVERY_S, QUALITY_MAX_ROWS, QUALITY_WINDOW_S, Monitor, sampler
 from dataops.quality import TimedPoll
 from dataops.quality import suite as suite_module
 
@@ -98,3 +98,21 @@ def test_an_edited_suite_is_picked_up_without_restarting_the_monitor(monitor: Mo
     out: list = []
     monitor._quality(now + 2 + QUALITY_EVERY_S, out)
     assert {s.metric: s.value for s in out}.get("quality_score") == 100.0
+
+
+def test_a_flood_of_rows_is_judged_on_a_capped_window(monitor: Monitor) -> None:
+    """A backfill lands days of rows within seconds: the pass judges the newest QUALITY_MAX_ROWS, so
+    each sample's work stays bounded (issue: the monitor's cost must not grow with traffic)."""
+    now = time.time()
+    polls = QUALITY_MAX_ROWS // len(BASE) * 2  # twice the cap, all within the 5-minute window's Kafka time
+    start = now - 1
+    for i in range(polls):
+        rows = rows_at(now - 5 * (polls - i), i)
+        for row in rows:
+            monitor._window.append((start, row))
+    assert len(monitor._window) == QUALITY_MAX_ROWS
+    newest = max(row["last_updated_at"] for _, row in monitor._window)
+    assert newest == max(r["last_updated_at"] for r in rows_at(now - 5, polls - 1))  # the newest rows were kept
+    out: list = []
+    monitor._quality(now + 1, out)
+    assert {s.metric for s in out} == {"quality_score", "frozen_coins"}

@@ -14,13 +14,14 @@ notebook, or as the stack component).
 
 from dataops.metrics import METRICS
 from dataops.monitor.layer_health import HEALTH_STATES, health, health_thresholds
-from dataops.monitor.sampler import QUALITY_EVERY_S, QUALITY_WINDOW_S, Monitor
+from dataops.monitor.sampler import QUALITY_EVERY_S, QUALITY_MAX_ROWS, QUALITY_WINDOW_S, Monitor
 from dataops.monitor.service import serve_prometheus, start_monitoring
 
 __all__ = [
     "HEALTH_STATES",
     "METRICS",
     "QUALITY_EVERY_S",
+    "QUALITY_MAX_ROWS",
     "QUALITY_WINDOW_S",
     "Monitor",
     "health",

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 PRICE_RANGES = DATA_DIR / "quality" / "price_ranges.yaml"
 QUALITY_WINDOW_S = 300.0  # rows the quality suite judges: the last 5 minutes
 QUALITY_EVERY_S = 15.0  # how often the suite runs (it costs more than a sample)
+# The window's cap, 10x what 5 minutes hold at the default rate (5 coins every 5 s): after a
+# backfill of days in seconds, the pass judges the newest rows, and its cost stays bounded.
+QUALITY_MAX_ROWS = 3_000
+QUALITY_MAX_POLLS = QUALITY_MAX_ROWS // 5
 
 
 def _suite_stamp() -> tuple[float, ...]:
@@ -82,8 +86,8 @@ class Monitor:
         self._groups: list[str] = []
         self._groups_at = -math.inf
         self.errors: Counter[str] = Counter()
-        self._window: deque[tuple[float, dict[str, Any]]] = deque()  # (Kafka timestamp s, exploded row)
-        self._raw_window: deque[tuple[float, Any]] = deque()  # (Kafka timestamp s, TimedPoll)
+        self._window: deque[tuple[float, dict[str, Any]]] = deque(maxlen=QUALITY_MAX_ROWS)  # (Kafka timestamp s, exploded row)
+        self._raw_window: deque[tuple[float, Any]] = deque(maxlen=QUALITY_MAX_POLLS)  # (Kafka timestamp s, TimedPoll)
         self._quality_at = -math.inf
         self._suite: Any = None
         self._suite_stamp: tuple[float, ...] = ()
