@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
 # ---- Exercise 3.1: schema change -----------------------------------------------------------
 SCHEMA_RIGHT = {"topico": "crypto-prices-dlq",
                 "motivo": "Flink comprueba cada moneda contra el contrato y la que no cumple va a la dead letter queue con su motivo"}
@@ -168,6 +170,93 @@ CORRELATION_WRONG = {
     "ignora ETH": lambda filas: (filas["coin_id"] == "bitcoin") & (filas["usd_24h_change"].abs() > 10),
     "cualquier par de monedas": lambda filas: filas["event_time"].isin(
         filas.groupby("event_time")["usd_24h_change"].agg(lambda s: s.max() > 10 and s.min() < -5).pipe(lambda s: s[s].index)),
+}
+
+# ---- Block 4, extra challenges (optional, no points) ------------------------------------------
+def frozen_10min_right(filas):
+    filas = filas.sort_values(["coin_id", "event_time"])
+    racha = filas["usd"].ne(filas.groupby("coin_id")["usd"].shift()).cumsum()
+    tiempo = filas.groupby(racha)["event_time"]
+    return (tiempo.transform("max") - tiempo.transform("min")).dt.total_seconds() >= 600
+
+
+def _frozen_runs(filas, sort=("coin_id", "event_time"), by_coin=True):
+    filas = filas.sort_values(list(sort)) if sort else filas
+    previo = filas.groupby("coin_id")["usd"].shift() if by_coin else filas["usd"].shift()
+    return filas, filas["usd"].ne(previo).cumsum()
+
+
+def _frozen_minutes(filas, runs, op=">="):
+    tiempo = filas.groupby(runs)["event_time"]
+    span = (tiempo.transform("max") - tiempo.transform("min")).dt.total_seconds()
+    return span >= 600 if op == ">=" else span > 600
+
+
+def _frozen_polls(filas, n):
+    filas, runs = _frozen_runs(filas)
+    return filas.groupby(runs)["usd"].transform("size") >= n
+
+
+def _frozen_by_price(filas):  # one "run" per coin and price, however many changes in between
+    tiempo = filas.groupby(["coin_id", "usd"])["event_time"]
+    return (tiempo.transform("max") - tiempo.transform("min")).dt.total_seconds() >= 600
+
+
+FROZEN_10MIN_WRONG = {
+    "siempre pasa": _always(False),
+    "siempre falla": _always(True),
+    "cuenta 21 sondeos en vez de 10 minutos": lambda filas: _frozen_polls(filas, 21),
+    "cualquier repetición es congelado": lambda filas: _frozen_polls(filas, 2),
+    "agrupa por precio y no por racha": _frozen_by_price,
+    "no ordena por event_time": lambda filas: _frozen_minutes(*_frozen_runs(filas, sort=None)),
+    "no agrupa por moneda": lambda filas: _frozen_minutes(*_frozen_runs(filas, sort=("event_time",), by_coin=False)),
+    "más de 10 min (>)": lambda filas: _frozen_minutes(*_frozen_runs(filas), op=">"),
+    "solo mira la primera moneda": _first_coin_only(frozen_10min_right),
+}
+
+
+def outliers_right(filas):
+    precio = filas.groupby("coin_id")["usd"]
+    return (filas["usd"] - precio.transform("mean")).abs() > 3 * precio.transform("std")
+
+
+def _outliers(filas, k=3, ddof=1, absolute=True):
+    precio = filas.groupby("coin_id")["usd"]
+    dev = filas["usd"] - precio.transform("mean")
+    return (dev.abs() if absolute else dev) > k * precio.transform(lambda s: s.std(ddof=ddof))
+
+
+OUTLIERS_WRONG = {
+    "siempre pasa": _always(False),
+    "siempre falla": _always(True),
+    "media y desviación globales": lambda filas: (filas["usd"] - filas["usd"].mean()).abs() > 3 * filas["usd"].std(),
+    "solo mira la primera moneda": _first_coin_only(outliers_right),
+    "olvida las caídas (sin valor absoluto)": lambda filas: _outliers(filas, absolute=False),
+    "desviación poblacional (ddof=0)": lambda filas: _outliers(filas, ddof=0),
+    "2 desviaciones en vez de 3": lambda filas: _outliers(filas, k=2),
+    "marca los nulls": lambda filas: ~((filas["usd"] - filas.groupby("coin_id")["usd"].transform("mean")).abs()
+                                       <= 3 * filas.groupby("coin_id")["usd"].transform("std")),
+    "devuelve un número": lambda filas: 3,
+}
+
+
+def api_health_right(tiempos_ms, umbral_ms):
+    return bool(tiempos_ms.quantile(0.95) <= umbral_ms)
+
+
+API_HEALTH_WRONG = {
+    "siempre sana": lambda tiempos_ms, umbral_ms: True,
+    "nunca sana": lambda tiempos_ms, umbral_ms: False,
+    "mira la media": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.mean() <= umbral_ms),
+    "mira el máximo": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.max() <= umbral_ms),
+    "mira la mediana": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.median() <= umbral_ms),
+    "mira el p90": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.quantile(0.90) <= umbral_ms),
+    "mira el p99": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.quantile(0.99) <= umbral_ms),
+    "umbral fijo de 1000 ms": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.quantile(0.95) <= 1000),
+    "p95 < umbral (el igual no es sana)": lambda tiempos_ms, umbral_ms: bool(tiempos_ms.quantile(0.95) < umbral_ms),
+    "np.percentile con los NaN": lambda tiempos_ms, umbral_ms: bool(np.percentile(tiempos_ms, 95) <= umbral_ms),
+    "devuelve el p95": lambda tiempos_ms, umbral_ms: tiempos_ms.quantile(0.95),
+    "solo responde cuando está sana": lambda tiempos_ms, umbral_ms: True if tiempos_ms.quantile(0.95) <= umbral_ms else None,
 }
 
 # ---- block 5 · Practice 6: the Ethereum alerts ------------------------------------------------

@@ -4,6 +4,10 @@ does not see. Each case group prints ✔ or ✘ with a hint of the kind of case 
 
 A learner's test is a function of the exploded rows that returns the rows that fail: a
 boolean Series (True = fails) or a DataFrame of the failing rows.
+
+The block's optional extra challenges (no points) are self-checked the same way: prices frozen
+for 10 minutes, outliers beyond 3 standard deviations of their coin, and the API's health from
+the p95 of its response times (a function of a series that returns True or False).
 """
 
 from __future__ import annotations
@@ -172,6 +176,167 @@ def check_correlation(fn: Any) -> SelfCheck:
     """``fn(filas)``: the BTC and ETH rows of the polls where they move apart (judged per poll)."""
     return _exercise("Práctica 4 · correlación BTC/ETH", "escribe correlacion_btc_eth(filas)", fn, correlation_cases(),
                      key=lambda rows: rows["event_time"])
+
+
+# ---- extra challenges (optional, no points) ------------------------------------------------------
+_NOON = pd.Timestamp("2026-01-01 12:00", tz="UTC")
+
+
+def _track(coin: str, day: int, fails: bool, points: list[tuple[int, int]]) -> list[tuple[dict[str, Any], bool]]:
+    """``coin``'s rows at ``(second, level)`` of case day ``day``: price = its usual one moved by level ‰.
+
+    Each case group lives on its own day at a price of its own, so no run of equal prices spans two groups.
+    """
+    rows = []
+    for second, level in points:
+        when = _NOON + pd.Timedelta(days=day, seconds=second)
+        row = _row(coin, 1.0, 0, price=_PRICES.get(coin, 1.0) * (1 + day / 100) * (1 + level / 1000))
+        row.update(event_time=when, last_updated_at=int(when.timestamp()))
+        rows.append((row, fails))
+    return rows
+
+
+def _moving(coin: str, day: int, end_s: int, step_s: int = 30) -> list[tuple[dict[str, Any], bool]]:
+    """A coin whose price changes at every poll from 0 to ``end_s``."""
+    return _track(coin, day, False, [(s, i) for i, s in enumerate(range(0, end_s + 1, step_s))])
+
+
+def _still(coin: str, day: int, fails: bool, seconds: Any, step_s: int = 30) -> list[tuple[dict[str, Any], bool]]:
+    """A price that changes one poll before ``seconds``, stays put at every one of them, then changes again."""
+    seconds = list(seconds)
+    return _track(coin, day, fails, [(seconds[0] - step_s, -1)] + [(s, 0) for s in seconds] + [(seconds[-1] + step_s, 1)])
+
+
+def _levels(coin: str, day: int, levels: list[int], step_s: int = 30) -> list[tuple[dict[str, Any], bool]]:
+    """One poll every ``step_s`` at each price level in turn (repeated levels are short runs)."""
+    return _track(coin, day, False, [(i * step_s, level) for i, level in enumerate(levels)])
+
+
+def frozen_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]]]:
+    return [
+        ("BTC congelado 12 min mientras las demás se mueven", "marca la moneda cuyo precio no cambia en 10 min (agrupa por coin_id y ordena por event_time)",
+         _still("bitcoin", 0, True, range(0, 721, 30)) + _moving("ethereum", 0, 780) + _moving("solana", 0, 780)),
+        ("exactamente 10 min sin cambiar ya es congelado", "usa >= 10 min: de la primera a la última fila de la racha van 10 min justos",
+         _still("ethereum", 1, True, range(0, 601, 30)) + _moving("cardano", 1, 660)),
+        ("9 min 55 s sin cambiar todavía no", "9 min 55 s no llegan a 10 min: mide de la primera a la última fila con el mismo precio",
+         _still("cardano", 2, False, [*range(5, 576, 30), 600]) + _moving("bitcoin", 2, 660)),
+        ("rachas cortas de 2 a 4 sondeos iguales son normales", "la API repite el precio mientras dura su caché: unos pocos sondeos iguales no son 10 min",
+         _levels("solana", 3, [0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 6, 6, 7])
+         + _levels("binancecoin", 3, [i // 4 for i in range(24)]) + _levels("cardano", 3, [i // 2 for i in range(24)])),
+        ("cuentan los minutos, no los sondeos", "mide el tiempo con event_time: 3 sondeos en 10 min sí son congelado, 25 sondeos en 8 min no",
+         _still("binancecoin", 4, True, [0, 300, 600], step_s=300) + _still("dogecoin", 4, False, range(0, 481, 20), step_s=20)),
+        ("un precio que vuelve al mismo valor empieza otra racha", "la racha se corta cuando el precio cambia, aunque luego vuelva al valor de antes",
+         _track("ethereum", 5, False, [(s, 0) for s in range(0, 301, 30)] + [(330, 2)] + [(s, 0) for s in range(360, 661, 30)])),
+        ("varias monedas a la vez, cada una con su racha", "juzga cada moneda por separado: BTC 15 min y ADA 11 min sí, SOL 6 min no",
+         _still("bitcoin", 6, True, range(0, 901, 30)) + _still("cardano", 6, True, range(240, 901, 30))
+         + _still("solana", 6, False, range(0, 361, 30)) + _moving("ethereum", 6, 930)),
+    ]  # fmt: skip
+
+
+def check_frozen_10min(fn: Any) -> SelfCheck:
+    """``fn(filas)``: the rows of runs of one price that last 10 min or more of ``event_time`` (judged per coin and case)."""
+    return _exercise("Reto extra · precios congelados 10 min", "escribe congelado_10_min(filas)", fn, frozen_cases(),
+                     key=lambda rows: rows["coin_id"] + rows["event_time"].dt.strftime("@%Y-%m-%d"))
+
+
+_WOBBLE = [-9, -7, -5, -3, -1, 1, 3, 5, 7, 9] * 2  # a coin's ordinary history: steps around its usual price
+# With a 13th point at +3 steps that point is exactly 3 sample σ from the mean; the cases put it at 2.9 and 3.1
+# steps (2.98 σ and 3.02 σ): exact equality is not a fair case in floating point (pandas' grouped std is
+# Welford's, off by an ulp one way or the other depending on row order).
+_EDGE = [-1, -1, -1] + [0] * 9
+
+
+def _history(coin: str, step: float, *extra: tuple[float, bool]) -> list[tuple[dict[str, Any], bool]]:
+    """``coin``'s ordinary history (its usual price ± a few ``step``), then ``extra`` prices with their verdict."""
+    prices = [(_PRICES[coin] + step * w, False) for w in _WOBBLE] + list(extra)
+    return [(_row(coin, 1.0, i, price=price), fails) for i, (price, fails) in enumerate(prices)]
+
+
+def _edge(coin: str, step: float, top: float, fails: bool) -> list[tuple[dict[str, Any], bool]]:
+    """12 prices around ``coin``'s usual one and a 13th ``top`` steps above (see ``_EDGE``)."""
+    prices = [(_PRICES[coin] + step * e, False) for e in _EDGE] + [(_PRICES[coin] + step * top, fails)]
+    return [(_row(coin, 1.0, i, price=price), f) for i, (price, f) in enumerate(prices)]
+
+
+def outlier_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]]]:
+    return [
+        ("un salto de ETH muy por encima de su media es outlier", "compara cada precio con la media y la desviación típica de su moneda",
+         _history("ethereum", 1.0, (3560.0, True))),
+        ("las caídas cuentan igual que las subidas (valor absoluto)", "un precio muy por debajo de la media también es outlier",
+         _history("dogecoin", 0.0005, (0.08, True))),
+        ("escalas distintas: media y desviación por moneda", "una media global mezcla BTC (65 000 USD) con ADA (0,45 USD): agrupa por coin_id",
+         _history("cardano", 0.0002, (0.46, True)) + [(_row("bitcoin", 1.0, i, price=p), False) for i, p in enumerate([65000.0, 65100.0, 64900.0])]),
+        ("justo por debajo de 3 σ (2,98 σ) no es outlier", "el límite es 3 desviaciones típicas, con la .std() de pandas (muestral, ddof=1)",
+         _edge("solana", 2.0, 2.9, False)),
+        ("justo por encima de 3 σ (3,02 σ) sí es outlier", "más de 3 desviaciones típicas de la media de su moneda es outlier",
+         _edge("binancecoin", 4.0, 3.1, True)),
+        ("precio constante o una sola fila: no hay outliers", "sin variación (σ = 0 o sin σ) ningún precio se aleja de la media",
+         [(_row("tether", 1.0, i, price=1.0), False) for i in range(10)] + [(_row("ripple", 1.0, 0, price=0.5), False)]),
+        ("sin precio (null) no es outlier", "un null lo vigila el test de completitud: NaN > 3σ es False",
+         [(_row("ethereum", 1.0, 30, price=np.nan), False)]),
+    ]  # fmt: skip
+
+
+def check_outliers(fn: Any) -> SelfCheck:
+    """``fn(filas)``: the rows whose price is more than 3 sample σ from their coin's mean."""
+    return _exercise("Reto extra · outliers por moneda", "escribe outliers_precio(filas)", fn, outlier_cases())
+
+
+def _latencies(fast: int, slow: int = 0, slow_ms: float = 1500.0, missing: int = 0, seed: int = 0) -> pd.Series:
+    """Response times in ms, shuffled: ``fast`` between 80 and 300, ``slow`` at ``slow_ms``, ``missing`` NaN."""
+    rng = np.random.default_rng(seed)
+    values = np.r_[rng.integers(80, 301, fast).astype(float), np.full(slow, float(slow_ms)), np.full(missing, np.nan)]
+    return pd.Series(rng.permutation(values), name="value")
+
+
+def api_health_cases() -> list[tuple[str, str, list[tuple[pd.Series, float, bool]]]]:
+    """``(case, hint, [(response times in ms, threshold in ms, healthy?)])``."""
+    return [
+        ("todo rápido: sana", "con todas las respuestas por debajo del umbral la API está sana", [(_latencies(100, seed=1), 1000, True)]),
+        ("3 picos de 30 s entre 100 respuestas: sigue sana", "unos pocos picos no deciden: ni el máximo, ni la media, ni el p99 (mira el p95)",
+         [(_latencies(97, 3, 30_000, seed=2), 1000, True)]),
+        ("una cola lenta sostenida (10 % a 1,5 s): no sana", "la media, la mediana y el p90 esconden la cola lenta: mira el p95",
+         [(_latencies(90, 10, 1500, seed=3), 1000, False)]),
+        ("todo lento: no sana", "con todas las respuestas por encima del umbral la API no está sana", [(_latencies(0, 100, 1800), 1000, False)]),
+        ("el umbral es el que recibes", "compara con umbral_ms, no con un número fijo (un p95 de 800 ms: no sana con 500, sana con 2000)",
+         [(_latencies(90, 10, 800, seed=4), 500, False), (_latencies(90, 10, 800, seed=4), 2000, True)]),
+        ("justo en el umbral sigue sana (falla por encima)", "usa <=: un p95 igual al umbral no lo supera; 1 ms más, sí",
+         [(_latencies(90, 10, 1000, seed=5), 1000, True), (_latencies(90, 10, 1001, seed=5), 1000, False)]),
+        ("los huecos (NaN) no cuentan", "quita los NaN antes del percentil (el .quantile() de pandas ya los ignora)",
+         [(_latencies(90, 0, missing=10, seed=6), 1000, True), (_latencies(72, 8, 1500, missing=20, seed=7), 1000, False)]),
+        ("sin muestras no está sana", "sin ningún tiempo de respuesta no puedes decir que la API esté sana",
+         [(pd.Series([], dtype=float, name="value"), 1000, False)]),
+    ]  # fmt: skip
+
+
+def check_api_health(fn: Any) -> SelfCheck:
+    """``fn(tiempos_ms, umbral_ms)``: True when the p95 of the response times does not exceed the threshold."""
+    check = SelfCheck("Reto extra · salud de la API (p95)", todo="escribe api_sana(tiempos_ms, umbral_ms)")
+    if fn is None:
+        check.done = False
+        return check
+    groups = api_health_cases()
+    answers = []
+    for _, _, cases in groups:
+        for times, threshold, _ in cases:
+            ok, out = run_learner_code(check, "tu función se ejecuta sobre los casos ocultos", fn, times.copy(), threshold)
+            if not ok:
+                return check
+            answers.append(out)
+    if all(out is None for out in answers):  # the stub as handed out: the function body is still empty
+        check.done = False
+        return check
+    wrong = [out for out in answers if not isinstance(out, (bool, np.bool_))]
+    if wrong:
+        check.add("devuelve True o False", False, f"devolvió {type(wrong[0]).__name__}: devuelve True (sana) o False (no sana)")
+        return check
+    check.add("no dice siempre que está sana", not all(answers), "tu función dice siempre True: ¿comparas el percentil con el umbral?")
+    check.add("dice alguna vez que está sana", any(answers), "tu función dice siempre False: no reconoce una API sana")
+    got = iter(answers)
+    for label, hint, cases in groups:
+        verdicts = [bool(next(got)) == healthy for _, _, healthy in cases]
+        check.add(label, all(verdicts), hint)
+    return check
 
 
 # ---- fault-driven analysis ----------------------------------------------------------------------
