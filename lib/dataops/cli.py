@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from dataops import maintenance
 from dataops.ci import cli as ci_cli
 from dataops.course import cli as course_cli
 from dataops.errors import DataOpsError
@@ -370,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.set_defaults(func=cmd_scenario)
 
+    maintenance.add_commands(sub, _pipeline, _print_frame)
     course_cli.add_commands(sub, _pipeline, _print_frame)
     ci_cli.add_commands(sub, _print_frame)
     return parser

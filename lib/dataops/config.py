@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     topic_dlq: str = "crypto-prices-dlq"
     flink_job_name: str = "crypto-explode"
     iceberg_commit_interval_s: float = Field(default=5.0, gt=0, le=60)
+    maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^\w+\.\w+$", description="namespace.table of the exploded rows")
     topic_iceberg_control: str = "crypto-iceberg-control"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import logging
+import threading
 from typing import Iterable
 from wsgiref.simple_server import WSGIServer
 
@@ -66,6 +67,21 @@ def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float
     return server
 
 
+def maintain_forever(settings: Settings, stop: threading.Event) -> None:
+    """``dataops maintain`` on the table every ``maintenance_interval_s``, beside the sampling;
+    a failed pass is one logged line, and the next pass runs."""
+    from dataops import layers, maintenance
+
+    layer = layers.build(settings, "iceberg")
+    if not getattr(layer, "local", False):
+        return  # Tableflow maintains its own tables
+    while not stop.wait(settings.maintenance_interval_s):
+        try:
+            maintenance.maintain(layer)
+        except Exception as exc:  # noqa: BLE001 - the table may not exist yet, or the catalog be busy
+            logger.warning("table maintenance skipped: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Sample the pipeline's metrics; serve them on /metrics.")
     ap.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
@@ -74,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     monitor = Monitor(settings, interval_s=args.interval)
     serve_prometheus(monitor.store, settings.host, settings.monitor_port)
+    if settings.maintenance_interval_s:
+        threading.Thread(target=maintain_forever, args=(settings, monitor._stop), name="dataops-maintenance", daemon=True).start()
     logger.info("monitor sampling every %.1f s into %s; Prometheus on :%d/metrics", args.interval, monitor.store.path, settings.monitor_port)
     monitor.run()
     return 0
