@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from dataops import dlq_cli
 from dataops import maintenance
 from dataops.ci import cli as ci_cli
 from dataops.course import cli as course_cli
@@ -371,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.set_defaults(func=cmd_scenario)
 
+    dlq_cli.add_commands(sub, _pipeline, _print_frame, _positive)
     maintenance.add_commands(sub, _pipeline, _print_frame)
     course_cli.add_commands(sub, _pipeline, _print_frame)
     ci_cli.add_commands(sub, _print_frame)

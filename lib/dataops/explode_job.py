@@ -70,6 +70,8 @@ def job_params(settings: Settings) -> dict[str, str]:
         "txn_prefix": settings.flink_job_name,
         "cur": contract.price,
         "exploded_columns": contract.flink_columns(),
+        **contract.flink_extraction(),
+        "coin_checks": contract.flink_checks(),
     }
 
 

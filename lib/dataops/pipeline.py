@@ -39,6 +39,7 @@ class Pipeline:
         duck: DuckDB with the Iceberg table queryable by name (local).
         schema_registry: Subjects and schemas (``confluent``).
         stack: The local stack's processes (local).
+        dlq: The dead letters, by reason, and their replay.
 
     A layer the profile does not offer answers any use with one line saying what to use instead.
     """
@@ -68,6 +69,15 @@ class Pipeline:
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query on the newest Iceberg data."""
         return self.duck.query(query)
+
+    @property
+    def dlq(self):
+        """The dead letters: ``p.dlq.by_reason()``, ``p.dlq.replay(...)`` (:class:`dataops.dlq.DeadLetters`)."""
+        from dataops.dlq import DeadLetters
+
+        if "dlq" not in self._layers:
+            self._layers["dlq"] = DeadLetters(self)
+        return self._layers["dlq"]
 
     # ---- monitoring -------------------------------------------------------------
     @property

@@ -77,6 +77,7 @@ class Sink(_Strict):
     table: str
     control_topic: str
     commit_interval_s: float = Field(default=5.0, gt=0, le=60)
+    dead_letter: str | None = None  # where a record the sink cannot convert goes, with its reason
 
 
 class Check(_Strict):
@@ -246,7 +247,7 @@ def _check_references(decl: Declaration, root: yaml.Node | None, base: Declarati
     for i, j in enumerate(decl.jobs):
         refs += [(("jobs", i, f), getattr(j, f)) for f in ("source", "sink", "dead_letter")]
     for i, s in enumerate(decl.sinks):
-        refs += [(("sinks", i, f), getattr(s, f)) for f in ("topic", "control_topic")]
+        refs += [(("sinks", i, f), getattr(s, f)) for f in ("topic", "control_topic", "dead_letter") if getattr(s, f) is not None]
         if s.table not in tables:
             refuse(("sinks", i, "table"), f"sink {s.name} writes table {s.table!r}, which is not declared", "add it under tables:")
     for loc, name in refs:

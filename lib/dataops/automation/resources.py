@@ -78,6 +78,7 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
 
     The task writes data files, then commits the input offsets and its control events
     in one Kafka transaction; the coordinator commits the table every ``commit_interval_s``.
+    With a ``dead_letter`` topic, a record it cannot convert goes there (:func:`sink_dead_letters`).
     """
     from dataops.iceberg import IcebergLayer
 
@@ -102,6 +103,34 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
         **IcebergLayer(s).java_catalog_config(),
         "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}",
         **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
+        **(sink_dead_letters(settings, spec.dead_letter) if spec.dead_letter else {}),
+    }
+
+
+def sink_dead_letters(settings: Settings, topic: str) -> dict[str, str]:
+    """Connect's error handling for the Iceberg sink: a bad record goes to ``topic`` and the task goes on.
+
+    Connect tolerates (``errors.tolerance=all``) only what fails in the converter or in a
+    transform; the Iceberg sink (1.12) has no errant-record reporter, so a record that fails
+    inside its ``put()`` (a JSON value that is not an object, a number field holding text)
+    still stops the task. A ``Cast`` transform to the contract's numeric types makes those
+    records fail one stage earlier, where Connect sends them to ``topic`` with the error in
+    the ``__connect.errors.*`` headers. Timestamps are left to the sink: only the Flink job,
+    which derives them from a checked ``last_updated_at``, writes this topic.
+    """
+    from dataops.contract import contract_for
+
+    contract = contract_for(settings)
+    casts = [f"{c.name}:{'int64' if c.json_type == 'integer' else 'float64'}" for c in contract.columns if c.numeric]
+    return {
+        "errors.tolerance": "all",
+        "errors.log.enable": "true",
+        "errors.deadletterqueue.topic.name": topic,
+        "errors.deadletterqueue.topic.replication.factor": "1",
+        "errors.deadletterqueue.context.headers.enable": "true",
+        "transforms": "contract",
+        "transforms.contract.type": "org.apache.kafka.connect.transforms.Cast$Value",
+        "transforms.contract.spec": ",".join(casts),
     }
 
 

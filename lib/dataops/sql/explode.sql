@@ -3,7 +3,10 @@
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
 -- Placeholders (filled by dataops.flink_submit, named here without their $ and braces):
 --   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
---   vs_currency setting) and exploded_columns (the exploded row's columns, from the record contract)
+--   vs_currency setting) and, from the record contract (data/schemas/exploded_row.json through
+--   dataops.contract): exploded_columns (the exploded row's columns), coin_fields, coin_wrapped,
+--   coin_wrapped_names and coin_typed (each coin field's extraction) and coin_checks (the
+--   rejection reasons: types, finiteness, minimum/exclusiveMinimum/maximum, pattern).
 -- Statements are separated by a line holding only ';'. Views are registered as Table
 -- objects (dataops.flink_submit), so both sinks share one plan of the JSON extraction.
 -- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
@@ -67,17 +70,30 @@ CREATE TEMPORARY TABLE dead_letters (
 )
 ;
 -- Poll level: can the record be read at all? (IS JSON never throws; truncated JSON -> FALSE)
+-- JSON has no NaN or Infinity, but Python's json.dumps writes them: a body that is not JSON only
+-- because of such a bare literal is read with the literal quoted ("NaN", "Infinity"), so the coin
+-- that carries it goes to the dead letters as non_finite and the other coins of the poll still flow.
+-- A body that is JSON is never rewritten; `raw` in the dead letters is always the original.
 CREATE TEMPORARY VIEW polls AS
 SELECT
-  body, src_topic, src_partition, src_offset, src_timestamp,
+  body, doc, src_topic, src_partition, src_offset, src_timestamp,
   CASE
     WHEN body IS NULL                 THEN 'null_value'
-    WHEN NOT (body IS JSON)           THEN 'unparseable_json'
-    WHEN NOT (body IS JSON OBJECT)    THEN 'not_a_json_object'
-    WHEN CARDINALITY(JSON_QUERY(JSON_QUERY(body, '$.keys()'), '$' RETURNING ARRAY<STRING>)) = 0
+    WHEN NOT (doc IS JSON)            THEN 'unparseable_json'
+    WHEN NOT (doc IS JSON OBJECT)     THEN 'not_a_json_object'
+    WHEN CARDINALITY(JSON_QUERY(JSON_QUERY(doc, '$.keys()'), '$' RETURNING ARRAY<STRING>)) = 0
                                       THEN 'empty_poll'
   END AS poll_error
-FROM raw_polls
+FROM (
+  SELECT
+    body, src_topic, src_partition, src_offset, src_timestamp,
+    CASE WHEN body IS JSON THEN body  -- (Flink's REGEXP_REPLACE has no $1: one pass per literal)
+         ELSE REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(body,
+                '(?<=[:\[,]\s{0,16})NaN(?=\s*[,}\]])', '"NaN"'),
+                '(?<=[:\[,]\s{0,16})-Infinity(?=\s*[,}\]])', '"-Infinity"'),
+                '(?<=[:\[,]\s{0,16})\+?Infinity(?=\s*[,}\]])', '"Infinity"')
+    END AS doc
+  FROM raw_polls)
 ;
 -- One row per top-level key (coin id), whatever the coins are, parsing the poll once per path:
 -- '$.keys()' (Jayway) yields a Set: JSON_QUERY(... RETURNING ARRAY) cannot cast it (-> NULL),
@@ -91,11 +107,12 @@ SELECT
   c.coin_id, c.entry
 FROM polls AS p
 CROSS JOIN UNNEST(MAP_FROM_ARRAYS(
-    JSON_QUERY(JSON_QUERY(p.body, '$.keys()'), '$' RETURNING ARRAY<STRING>),
-    JSON_QUERY(p.body, '$.*' RETURNING ARRAY<STRING>))) AS c (coin_id, entry)
+    JSON_QUERY(JSON_QUERY(p.doc, '$.keys()'), '$' RETURNING ARRAY<STRING>),
+    JSON_QUERY(p.doc, '$.*' RETURNING ARRAY<STRING>))) AS c (coin_id, entry)
 WHERE p.poll_error IS NULL
 ;
--- Typed, strict extraction. Never use JSON_VALUE(... RETURNING DOUBLE) on untrusted input:
+-- Typed, strict extraction (the SQL comes from the record contract, dataops.contract).
+-- Never use JSON_VALUE(... RETURNING DOUBLE) on untrusted input:
 -- on a JSON *string* it throws ClassCastException and fails the job (NULL/DEFAULT ON ERROR do not catch it).
 -- JSON_QUERY(... WITH WRAPPER) gives '[95000.1]' for a number and '["95000.1"]' for a string;
 -- stripping the brackets and TRY_CAST-ing accepts JSON numbers only.
@@ -103,46 +120,29 @@ WHERE p.poll_error IS NULL
 CREATE TEMPORARY VIEW coin_typed AS
 SELECT
   e.body, e.src_topic, e.src_partition, e.src_offset, e.src_timestamp, e.coin_id, e.entry,
-  w.is_object, w.w_price, w.w_cap, w.w_vol, w.w_chg, w.w_ts,
-  TRY_CAST(SUBSTRING(w.w_price FROM 2 FOR CHAR_LENGTH(w.w_price) - 2) AS DOUBLE) AS ${cur},
-  TRY_CAST(SUBSTRING(w.w_cap FROM 2 FOR CHAR_LENGTH(w.w_cap) - 2) AS DOUBLE) AS ${cur}_market_cap,
-  TRY_CAST(SUBSTRING(w.w_vol FROM 2 FOR CHAR_LENGTH(w.w_vol) - 2) AS DOUBLE) AS ${cur}_24h_vol,
-  TRY_CAST(SUBSTRING(w.w_chg FROM 2 FOR CHAR_LENGTH(w.w_chg) - 2) AS DOUBLE) AS ${cur}_24h_change,
-  TRY_CAST(SUBSTRING(w.w_ts  FROM 2 FOR CHAR_LENGTH(w.w_ts)  - 2) AS BIGINT) AS last_updated_at
+  w.is_object,
+  ${coin_typed}
 FROM coin_entries AS e
 CROSS JOIN UNNEST(ARRAY[ROW(
     e.entry IS JSON OBJECT,
-    JSON_QUERY(e.entry, '$.${cur}'             WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.${cur}_market_cap'  WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.${cur}_24h_vol'     WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.${cur}_24h_change'  WITH WRAPPER),
-    JSON_QUERY(e.entry, '$.last_updated_at' WITH WRAPPER))]) AS w (is_object, w_price, w_cap, w_vol, w_chg, w_ts)
+    ${coin_wrapped})]) AS w (is_object, ${coin_wrapped_names})
 ;
--- The contract, per coin. First violation wins.
+-- The contract, per coin: the rules of data/schemas/exploded_row.json, in dataops.contract's
+-- order (the coin id's pattern; per field: missing, non-finite, type, bounds). First violation wins.
 CREATE TEMPORARY VIEW coin_rows AS
 SELECT
-  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry,
-  ${cur}, ${cur}_market_cap, ${cur}_24h_vol, ${cur}_24h_change, last_updated_at,
+  body, src_topic, src_partition, src_offset, src_timestamp, coin_id, entry, ${coin_fields},
   CASE
-    WHEN NOT is_object                          THEN 'entry_not_an_object'
-    WHEN w_price IS NULL                         THEN 'missing_or_null:${cur}'
-    WHEN ${cur} IS NULL                          THEN 'not_a_number:${cur}'
-    WHEN ${cur} <= 0                             THEN 'non_positive:${cur}'
-    WHEN w_ts IS NULL                            THEN 'missing_or_null:last_updated_at'
-    WHEN last_updated_at IS NULL                 THEN 'not_an_integer:last_updated_at'
-    WHEN last_updated_at NOT BETWEEN 1230768000 AND 4102444800
-                                                 THEN 'out_of_range:last_updated_at'  -- not epoch seconds (2009..2100)
-    WHEN w_cap IS NOT NULL AND ${cur}_market_cap IS NULL THEN 'not_a_number:${cur}_market_cap'
-    WHEN w_vol IS NOT NULL AND ${cur}_24h_vol    IS NULL THEN 'not_a_number:${cur}_24h_vol'
-    WHEN w_chg IS NOT NULL AND ${cur}_24h_change IS NULL THEN 'not_a_number:${cur}_24h_change'
+    WHEN NOT is_object THEN 'entry_not_an_object'
+    ${coin_checks}
   END AS reason
 FROM coin_typed
 ;
 EXECUTE STATEMENT SET
 BEGIN
-INSERT INTO exploded
+INSERT INTO exploded (coin_id, ${coin_fields}, event_time, processed_at)
 SELECT
-  coin_id, ${cur}, ${cur}_market_cap, ${cur}_24h_vol, ${cur}_24h_change, last_updated_at,
+  coin_id, ${coin_fields},
   TO_TIMESTAMP_LTZ(last_updated_at, 0) AS event_time,
   CURRENT_TIMESTAMP                    AS processed_at
 FROM coin_rows
