@@ -31,7 +31,7 @@ from backfill import backfill, free_window
 from dataops import maintenance
 
 
-def query_s(p, repeat: int = 5) -> float:
+def query_s(p, repeat: int = 15) -> float:
     """Median seconds of the course's per-coin query (a warm-up run first)."""
     p.duck.per_coin()
     times = []
@@ -45,7 +45,7 @@ def query_s(p, repeat: int = 5) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--polls", type=int, default=17_280)
-    ap.add_argument("--maintain-every", type=float, default=30.0, help="seconds between maintenance passes during the soak")
+    ap.add_argument("--maintain-every", type=float, default=5.0, help="seconds between maintenance passes during the soak")
     ap.add_argument("--timeout", type=float, default=900)
     args = ap.parse_args()
     p = running_pipeline()

@@ -141,3 +141,30 @@ def test_a_monitor_started_before_the_topics_exist_reads_them_once_created(pipel
     finally:
         m.stop()
         admin.delete_topics([topic], operation_timeout=10)[topic].result(timeout=15)
+
+
+def test_a_flood_is_read_from_its_newest_records_and_the_rest_counted_as_skipped(pipeline):
+    """After a backfill of days in seconds, a sample reads at most max_backlog records per partition."""
+    from confluent_kafka import Producer
+
+    from dataops.monitor.tail import _Tail
+
+    topic = f"monitor-flood-{uuid.uuid4().hex[:8]}"
+    pipeline.kafka.ensure_topic(topic, 1, {"retention.ms": "600000"})
+    try:
+        tail = _Tail(pipeline.settings, topic)
+        producer = Producer(pipeline.settings.kafka_config())
+        for i in range(3_000):
+            producer.produce(topic, str(i).encode())
+        producer.flush(30)
+        got: list = []
+        wait_for(lambda: got.extend(tail.drain(max_backlog=100)) or tail.skipped + len(got) >= 3_000, 30, "the flood to be seen")
+        assert tail.skipped >= 2_000 and len(got) <= 1_000, (tail.skipped, len(got))
+        assert got[-1].value() == b"2999"  # the newest records are the ones read
+        producer.produce(topic, b"3000")
+        producer.flush(10)
+        after = wait_for(lambda: tail.drain(max_backlog=100), 10, "the next record")
+        assert [m.value() for m in after] == [b"3000"]  # a quiet topic is read record by record again
+        tail.close()
+    finally:
+        pipeline.kafka.delete_topic(topic)

@@ -33,6 +33,8 @@ QUALITY_EVERY_S = 15.0  # how often the suite runs (it costs more than a sample)
 # backfill of days in seconds, the pass judges the newest rows, and its cost stays bounded.
 QUALITY_MAX_ROWS = 3_000
 QUALITY_MAX_POLLS = QUALITY_MAX_ROWS // 5
+# Records a sample reads per partition at most (the newest): 10x what 5 s bring at a poll a second.
+MAX_BACKLOG = 500
 
 
 def _suite_stamp() -> tuple[float, ...]:
@@ -238,7 +240,7 @@ class Monitor:
         """Prices, quality KPIs and processing latency from the records flowing through the topics."""
         from dataops.quality import TimedPoll
 
-        for record in self._tail(self.settings.topic_raw).drain():
+        for record in self._tail(self.settings.topic_raw).drain(max_backlog=MAX_BACKLOG // 5):
             stamp_ms = record.timestamp()[1]
             self._raw_window.append((stamp_ms / 1000, TimedPoll(record.value(), stamp_ms)))
             try:
@@ -248,7 +250,9 @@ class Monitor:
                 continue
             self._poll_times[tick] = stamp_ms / 1000
         rows = []
-        for record in self._tail(self.settings.topic_exploded).drain():
+        exploded = self._tail(self.settings.topic_exploded)
+        skipped = exploded.skipped
+        for record in exploded.drain(max_backlog=MAX_BACKLOG):
             try:
                 row = json.loads(record.value())
                 self._pending.append((record.timestamp()[1], pd.Timestamp(row["event_time"]).timestamp()))
@@ -286,7 +290,7 @@ class Monitor:
         out.extend(Sample("price_change_24h", float(change), {"coin": coin}, now)
                    for coin, (_, _, change) in newest.items() if isinstance(change, (int, float)))  # fmt: skip
         if self._elapsed:
-            out.append(Sample("price_updates", 60.0 * len(rows) / self._elapsed, {}, now))
+            out.append(Sample("price_updates", 60.0 * (len(rows) + exploded.skipped - skipped) / self._elapsed, {}, now))
         latencies = []
         for row in rows:
             polled = self._poll_times.get(int(row.get("last_updated_at") or 0))

@@ -6,7 +6,9 @@ Every runner takes ``(check, suite, raw, frame, now)`` and returns one :class:`C
 
 from __future__ import annotations
 
+import json
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,23 +37,41 @@ def _check_schema(check: Check, suite: Suite, raw: list[Any] | None, frame: pd.D
     if schema is None:
         raise KeyError(f"schema {check.params.get('schema')!r} not loaded")
     if raw is not None:
-        records: list[tuple[str, Any, str | None]] = []
+        key = json.dumps(schema, sort_keys=True)
+        failing, samples = 0, []
         for i, poll in enumerate(raw):
-            value, error = parse_poll(poll)
-            records.append((f"poll {i}", value, error))
-    else:  # rows: column by column; only the sample rows are validated one by one, for their messages
-        bad = failing_rows(frame, schema)
-        shown = frame[bad].head(SAMPLE_SIZE)
-        samples = [f"row {i}: {(validate(_json_row(row), schema) or ['?'])[0]}" for i, row in zip(shown.index, shown.to_dict("records"))]
-        failing = int(bad.sum())
-        return _result(check, failing == 0, failing, samples, f"{failing}/{len(frame)} registros inválidos")
-    failing, samples = 0, []
-    for where, value, error in records:
-        errors = [error] if error else validate(value, schema)
-        if errors:
-            failing += 1
-            samples.append(f"{where}: {errors[0]}" + (f" (+{len(errors) - 1})" if len(errors) > 1 else ""))
-    return _result(check, failing == 0, failing, samples, f"{failing}/{len(records)} registros inválidos")
+            errors = _poll_errors(poll, schema, key)
+            if errors:
+                failing += 1
+                samples.append(f"poll {i}: {errors[0]}" + (f" (+{len(errors) - 1})" if len(errors) > 1 else ""))
+        return _result(check, failing == 0, failing, samples, f"{failing}/{len(raw)} registros inválidos")
+    # rows: column by column; only the sample rows are validated one by one, for their messages
+    bad = failing_rows(frame, schema)
+    shown = frame[bad].head(SAMPLE_SIZE)
+    samples = [f"row {i}: {(validate(_json_row(row), schema) or ['?'])[0]}" for i, row in zip(shown.index, shown.to_dict("records"))]
+    failing = int(bad.sum())
+    return _result(check, failing == 0, failing, samples, f"{failing}/{len(frame)} registros inválidos")
+
+
+# The monitor judges the same polls of its window pass after pass: a poll's verdict is kept by
+# its text (and the schema's), so each poll is parsed and validated once.
+_VERDICTS: OrderedDict[tuple[str, str | bytes], list[str]] = OrderedDict()
+_VERDICTS_MAX = 5_000
+
+
+def _poll_errors(poll: Any, schema: Mapping[str, Any], schema_key: str) -> list[str]:
+    raw = poll.value if hasattr(poll, "value") and not isinstance(poll, (str, bytes, dict)) else poll
+    key = (schema_key, raw) if isinstance(raw, (str, bytes)) else None
+    if key is not None and key in _VERDICTS:
+        _VERDICTS.move_to_end(key)
+        return _VERDICTS[key]
+    value, error = parse_poll(raw)
+    errors = [error] if error else validate(value, schema)
+    if key is not None:
+        _VERDICTS[key] = errors
+        if len(_VERDICTS) > _VERDICTS_MAX:
+            _VERDICTS.popitem(last=False)
+    return errors
 
 
 def _json_row(row: Mapping[str, Any]) -> dict[str, Any]:
