@@ -182,7 +182,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print(f"\n{len(firing)} firing at {'/'.join(level.upper() for level in args.fail_on)}: {'✘' if len(firing) else '✔'}")
         return 1 if len(firing) else 0
     log = p.settings.paths.alert_log
-    manager = alerts.AlertManager(notifiers=[alerts.ConsoleNotifier(), alerts.LogFileNotifier(log)])
+    logfile = alerts.LogFileNotifier(log, p.settings.log_max_bytes, p.settings.log_backups)
+    manager = alerts.AlertManager(notifiers=[alerts.ConsoleNotifier(), logfile])
     print(f"Evaluating {len(rules)} rules every {args.watch:g} s (events also in {log}); Ctrl-C to stop.", flush=True)
     while True:
         manager.process(alerts.evaluate(rules, p.metrics(minutes=args.minutes)))

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
+    log_max_mb: float = Field(default=16.0, gt=0, description="size at which the served log and the alert log rotate")
+    log_backups: int = Field(default=4, ge=1, le=100, description="rotated files of each of those logs kept besides the current one")
     kafka_heap: str = "512m"
     connect_heap: str = "512m"
     flink_jobmanager_memory: str = "768m"
@@ -93,6 +95,11 @@ class Settings(BaseSettings):
     flink_parallelism: int = Field(default=1, ge=1, le=2, description="the taskmanager has 2 slots")
     topic_dlq: str = "crypto-prices-dlq"
     flink_job_name: str = "crypto-explode"
+    flink_restore: Literal["checkpoint", "offsets"] = Field(
+        default="checkpoint",
+        description="where a resubmitted explode job starts: its newest complete checkpoint, or (set it by hand "
+        "when `up` says that checkpoint cannot be used) the offsets the consumer group committed",
+    )
     iceberg_commit_interval_s: float = Field(default=5.0, gt=0, le=60)
     maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
@@ -127,6 +134,11 @@ class Settings(BaseSettings):
     def paths(self) -> StatePaths:
         """The state folder's layout (the one place that joins state paths)."""
         return StatePaths(Path(self.state_dir))
+
+    @property
+    def log_max_bytes(self) -> int:
+        """``log_max_mb`` in bytes: where the served log and the alert log rotate."""
+        return int(self.log_max_mb * 1024 * 1024)
 
     @property
     def bootstrap_servers(self) -> str:

@@ -74,6 +74,18 @@ class StackError(DataOpsError):
     """A component of the local stack failed to start or to be set up."""
 
 
+class CheckpointError(StackError):
+    """The Flink job cannot resume from its newest checkpoint, and no older position is exact.
+
+    Attributes:
+        checkpoint: The ``chk-N`` folder that could not be used.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, checkpoint: str = "") -> None:
+        self.checkpoint = checkpoint
+        super().__init__(message, hint)
+
+
 class UnknownFaultError(DataOpsError, ValueError):
     """A fault name the simulator does not know."""
 

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from dataops import subproc
-from dataops.config import PROJECT_ROOT, Settings
+from dataops.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
+from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.contract import contract_for
-from dataops.errors import StackError
+from dataops.errors import CheckpointError, DataOpsError, StackError
 from dataops.flink import FlinkLayer
 
 logger = logging.getLogger(__name__)
@@ -29,14 +30,17 @@ def job_ids_file(settings: Settings) -> Path:
     return settings.paths.flink_checkpoints / f".{settings.flink_job_name}.job-ids"
 
 
-def latest_checkpoint(settings: Settings) -> Path | None:
-    """Newest retained checkpoint of any earlier run of the explode job."""
+def restore_choice(settings: Settings) -> RestoreChoice:
+    """Where a resubmission of the explode job would resume (see :mod:`dataops.checkpoints`)."""
     ids_file = job_ids_file(settings)
     if not ids_file.exists():
-        return None
-    root = ids_file.parent
-    metas = [m for jid in ids_file.read_text().split() for m in (root / jid).glob("chk-*/_metadata")]
-    return max(metas, key=lambda m: m.stat().st_mtime).parent if metas else None
+        return RestoreChoice()
+    return choose(ids_file.parent, runs(ids_file.read_text()))
+
+
+def latest_checkpoint(settings: Settings) -> Path | None:
+    """Newest complete checkpoint of the explode job's runs (None when there is none or it is unusable)."""
+    return restore_choice(settings).checkpoint
 
 
 def job_config(settings: Settings) -> dict[str, str]:
@@ -110,32 +114,82 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
         )
     ids = job_ids_file(settings)
     ids.parent.mkdir(parents=True, exist_ok=True)
-    with ids.open("a") as fh:
-        fh.write(result["jid"] + "\n")
+    with ids.open("a") as fh:  # a run from the offsets supersedes the checkpoints of earlier runs
+        fh.write(f"{result['jid']} from={restore or FROM_OFFSETS}\n")
     return result["jid"]
 
 
+def _note(settings: Settings, line: str, warn: bool = False) -> None:
+    """One line about the restore in the submit log (``.stack/logs/flink-submit.log``) and the logger."""
+    (logger.warning if warn else logger.info)("%s: %s", settings.flink_job_name, line)
+    log = settings.paths.log_file("flink-submit")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} restore: {line}\n")
+
+
+def _refuse(settings: Settings, chk: Path, why: str, flink_said: bool = False) -> CheckpointError:
+    where = f"{chk.parent.name}/{chk.name}"
+    _note(settings, f"cannot resume from {where}: {why}", warn=True)
+    first = "if `dataops up` fails the same way again, " if flink_said else "restore its _metadata from a copy, or "
+    return CheckpointError(
+        f"cannot resume the Flink job from {chk.name} ({why}); an older checkpoint would write its rows again",
+        f"{first}`{ENV_PREFIX}FLINK_RESTORE=offsets dataops up` starts from the offsets that checkpoint committed "
+        f"(rows repeat only if the crash fell between its commit and the offsets'); see {where} and "
+        f"{settings.paths.log_file('flink-submit')}",
+        checkpoint=str(chk),
+    )
+
+
+def _failure(client: FlinkLayer, jid: str) -> str:
+    try:
+        return client.failure(jid)
+    except DataOpsError:  # the reason is a courtesy: never hide the failure behind another one
+        return ""
+
+
 def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
-    """Submit the explode job unless a copy is alive; resume from the last checkpoint.
+    """Submit the explode job unless a copy is alive; resume from its newest complete checkpoint.
+
+    Never falls back silently: checkpoint folders that never completed are passed over (safe:
+    their transactions were never committed) and named in the answer; a checkpoint that
+    looks complete but cannot be used stops here with a :class:`CheckpointError`, because
+    an older checkpoint would write its rows to Kafka again. ``DATAOPS_FLINK_RESTORE=offsets``
+    starts from the consumer group's committed offsets instead, on purpose.
 
     Returns:
-        What was done: ``running`` (left alone), ``submitted`` or ``resumed from chk-N``.
+        What was done, on one line: ``running`` (left alone), ``submitted …`` or ``resumed from chk-N …``.
+
+    Raises:
+        CheckpointError: The newest checkpoint cannot be used.
+        StackError: The job could not be submitted or did not start.
     """
     client = FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
     live = client.live_job(settings.flink_job_name)
     if live:
         return f"running ({live['state']})"
-    restore = latest_checkpoint(settings)
+    if settings.flink_restore == FROM_OFFSETS:
+        choice, done = RestoreChoice(), f"submitted from the committed consumer offsets ({ENV_PREFIX}FLINK_RESTORE=offsets)"
+    else:
+        choice = restore_choice(settings)
+        done = choice.describe()
+    if choice.refused is not None:
+        raise _refuse(settings, *choice.refused)
+    if choice.skipped or settings.flink_restore == FROM_OFFSETS:
+        _note(settings, done)
+    restore = choice.checkpoint
     try:
         jid = submit_sql_job(settings, restore)
-    except StackError:
+    except StackError as exc:
         if restore is None:
             raise
-        # An incompatible checkpoint (the SQL changed): start from the committed group offsets.
-        logger.warning("could not resume from %s; submitting from the committed offsets", restore)
-        restore = None
-        jid = submit_sql_job(settings, None)
+        raise _refuse(settings, restore, exc.message, flink_said=True) from None
     state = client.wait_running(jid, wait_s)
     if state != "RUNNING":
-        raise StackError(f"the Flink job {settings.flink_job_name} is {state}", "see `dataops logs flink-jobmanager`")
-    return f"resumed from {restore.name}" if restore else "submitted"
+        cause = _failure(client, jid) if state == "FAILED" else ""
+        if restore is not None and state == "FAILED":
+            why = f"Flink could not restore it: {cause or 'see `dataops logs flink-jobmanager`'}"
+            raise _refuse(settings, restore, why, flink_said=True)
+        raise StackError(f"the Flink job {settings.flink_job_name} is {state}" + (f" ({cause})" if cause else ""),
+                         "see `dataops logs flink-jobmanager`")  # fmt: skip
+    return done

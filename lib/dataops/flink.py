@@ -304,6 +304,12 @@ class FlinkLayer:
             "last_checkpoint_size_bytes": last.get("state_size"),
         }
 
+    def failure(self, jid: str) -> str:
+        """Why a job failed, in one line: the root cause of its newest exception ("" if Flink keeps none)."""
+        detail = self._get_or_none(f"/jobs/{jid}/exceptions") or {}
+        entries = (detail.get("exceptionHistory") or {}).get("entries") or []
+        return root_cause(detail.get("root-exception") or (entries[0].get("stacktrace") if entries else "") or "")
+
     def cancel(self, jid: str) -> None:
         """Cancel a job (its last checkpoint is retained, so a resubmission resumes from it)."""
         try:
@@ -327,6 +333,20 @@ class FlinkLayer:
                 return state
             time.sleep(0.3)
         return state
+
+
+def root_cause(stacktrace: str, width: int = 240) -> str:
+    """A Java stack trace in one line: its deepest ``Caused by`` that carries a message."""
+    lines = [line.strip() for line in stacktrace.splitlines()]
+    causes = [lines[0]] if lines and lines[0] else []
+    causes += [line.removeprefix("Caused by:").strip() for line in lines if line.startswith("Caused by:")]
+    if not causes:
+        return ""
+    with_text = [c for c in causes if ": " in c]
+    text = with_text[-1] if with_text else causes[-1]
+    if causes[-1] != text:  # the deepest one says only its class (java.io.EOFException): say both
+        text = f"{causes[-1]} in {text}"
+    return text[:width]
 
 
 def _ts_ms(value: Any) -> pd.Timestamp:

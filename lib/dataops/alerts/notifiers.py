@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import requests
 
+from dataops import rotation
 from dataops.errors import AlertDeliveryError
 
 
@@ -150,23 +151,35 @@ class ConsoleNotifier:
 
 
 class LogFileNotifier:
-    """Appends each event as one JSON line to a file."""
+    """Appends each event as one JSON line to a file that rotates by size.
+
+    Args:
+        path: The log; default the state folder's alert log (then ``max_bytes`` and
+            ``backups`` default to the settings' ``log_max_mb`` and ``log_backups``).
+        max_bytes: Size at which the file becomes ``<path>.1`` and a new one starts.
+        backups: Rotated files kept besides the current one (read them all with
+            :func:`dataops.rotation.read_lines`).
+    """
 
     channel = "log"
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, max_bytes: int | None = None, backups: int | None = None) -> None:
         if path is None:  # the state folder's alert log (settings read now, never at import)
             from dataops.config import load_settings
 
-            path = load_settings().paths.alert_log
+            settings = load_settings()
+            path = settings.paths.alert_log
+            max_bytes = settings.log_max_bytes if max_bytes is None else max_bytes
+            backups = settings.log_backups if backups is None else backups
         self.path = Path(path)
+        self.max_bytes = rotation.DEFAULT_MAX_BYTES if max_bytes is None else int(max_bytes)
+        self.backups = rotation.DEFAULT_BACKUPS if backups is None else int(backups)
         self._lock = threading.Lock()
 
     def send(self, event: AlertEvent) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(event.to_dict(), ensure_ascii=False)
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        with self._lock:  # other processes writing the same log: a file lock in append_line
+            rotation.append_line(self.path, line, self.max_bytes, self.backups)
         return self.path
 
 

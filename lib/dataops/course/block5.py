@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataops import alerts, scenarios
+from dataops import alerts, rotation, scenarios
 from dataops.course.selfcheck import SelfCheck
 
 # The course's key metrics: (kind, metric, what the learner reads, unit)
@@ -137,7 +137,7 @@ def check_eth_alerts(answer: Any) -> SelfCheck:
 def alert_manager(p: Any, slack: alerts.WebhookReceiver | None = None, display: bool | None = None) -> alerts.AlertManager:
     """An alert manager routed by the course's levels: notebook cards, the alert log, and the local
     Slack webhook (when given)."""
-    notifiers: list[Any] = [alerts.NotebookNotifier(display), alerts.LogFileNotifier(p.settings.paths.alert_log)]
+    notifiers: list[Any] = [alerts.NotebookNotifier(display), alerts.LogFileNotifier(p.settings.paths.alert_log, p.settings.log_max_bytes, p.settings.log_backups)]
     if slack is not None:
         notifiers.append(alerts.WebhookNotifier(slack.url, name="slack"))
     return alerts.AlertManager(notifiers=notifiers)
@@ -265,9 +265,8 @@ def check_dashboard(monitor: Any, wait_s: float = 60.0) -> SelfCheck:
 
 
 def alert_log(p: Any, last: int = 6) -> pd.DataFrame:
-    """The newest lines of the alert log (one JSON event per line)."""
-    path = p.settings.paths.alert_log
-    lines = path.read_text(encoding="utf-8").splitlines()[-last:] if path.exists() else []
+    """The newest lines of the alert log (one JSON event per line, across its rotated files)."""
+    lines = rotation.read_lines(p.settings.paths.alert_log, last)
     frame = pd.DataFrame([json.loads(line) for line in lines])
     return frame[[c for c in ("ts", "kind", "severity", "rule", "labels", "value") if c in frame]] if len(frame) else frame
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from dataops import rotation
 from dataops.ci import checks, workflow
 from dataops.config import PROJECT_ROOT
 from dataops.course.selfcheck import SelfCheck
@@ -166,8 +167,7 @@ def closing_checklist(p: Any, repo: Path | None, practice: SelfCheck | None = No
     item("testing", "informes de calidad generados", bool(reports), f"{len(reports)} informes en build/reports")
     health = p.health(progress=False).set_index("layer")
     item("monitoreo", "métricas en tiempo real", health.loc["Monitor", "state"] == "green", health.loc["Monitor", "detail"])
-    log = p.settings.paths.alert_log
-    events = len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+    events = len(rotation.read_lines(p.settings.paths.alert_log))
     item("monitoreo", "las alertas disparan y quedan en el registro", events > 0, f"{events} eventos en el registro de alertas")
     passed = practice is not None and practice.passed
     item("CI/CD", "workflow configurado (práctica 7)", passed, "✔ autocomprobación" if passed else "práctica 7 sin completar")

@@ -163,11 +163,10 @@ class Monitor:
         return out
 
     def _source(self, now: float, out: list[Sample]) -> tuple[int, int] | bool:
-        since = self._served_seq if self._served_seq is not None else 0
-        served = self._layer("source").served(since=since, limit=100_000)
         if self._served_seq is None:  # first sample: only remember where we are
-            self._served_seq = int(served["seq"].iloc[-1]) if len(served) else 0
+            self._served_seq = self._layer("source").last_seq()
             return (0, 0)
+        served = self._layer("source").served(since=self._served_seq, limit=100_000)
         if len(served):
             self._served_seq = int(served["seq"].iloc[-1])
         polls = served[served["path"].str.endswith("/simple/price")]

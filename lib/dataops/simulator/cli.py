@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 
+from dataops import rotation
 from dataops.errors import DataOpsError
 from dataops.simulator.market import DEFAULT_COINS, KNOWN_COINS
 from dataops.simulator.server import Simulator
@@ -44,13 +45,20 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated coin ids (default: %(default)s; known: {', '.join(KNOWN_COINS)})",
     )
     parser.add_argument("--log", default=None, help="JSON-lines file of the served log (appended)")
+    parser.add_argument("--log-max-mb", type=float, default=rotation.DEFAULT_MAX_BYTES / 2**20,
+                        help="size at which the served log rotates (default: %(default)g)")
+    parser.add_argument("--log-backups", type=int, default=rotation.DEFAULT_BACKUPS,
+                        help="rotated served-log files kept besides the current one (default: %(default)s)")
     args = parser.parse_args(argv)
     if not args.refresh_s > 0:
         parser.error("--refresh-s must be > 0")
+    if not args.log_max_mb > 0 or args.log_backups < 1:
+        parser.error("--log-max-mb must be > 0 and --log-backups >= 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     try:
-        sim = Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log)
+        sim = Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log,
+                        log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups)
         server = sim.serve(args.host, args.port)
     except DataOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)

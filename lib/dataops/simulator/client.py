@@ -81,10 +81,13 @@ class SimulatorLayer:
             raise ServiceUnavailableError(COMPONENT, self.base_url) from None
 
     def _control_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._control(method, path, **kwargs).json()
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         response = self._request(method, path, **kwargs)
         if response.status_code >= 400:
             raise HTTPError(COMPONENT, response.status_code, method, path, hint=_error_message(response))
-        return response.json()
+        return response
 
     # -- price API ----------------------------------------------------------
 
@@ -279,11 +282,17 @@ class SimulatorLayer:
 
         Returns:
             Columns ``seq, ts`` (UTC timestamp), ``path, query, status, latency_ms,
-            digest, faults, body``.
+            digest, faults, body``; ``attrs["oldest_seq"]``: the oldest entry the
+            simulator still keeps (its log rotates). A ``since`` before it gets the
+            entries from there on: the ones in between are no longer kept.
         """
-        entries = self._control_json("GET", "/_sim/requests", params={"since": str(since), "limit": str(limit)})
-        frame = pd.DataFrame(entries, columns=SERVED_COLUMNS)
+        response = self._control("GET", "/_sim/requests", params={"since": str(since), "limit": str(limit)})
+        frame = pd.DataFrame(response.json(), columns=SERVED_COLUMNS)
         frame["ts"] = pd.to_datetime(frame["ts"].astype("float64"), unit="s", utc=True)
+        oldest = int(response.headers.get("X-Oldest-Seq", 1))
+        frame.attrs["oldest_seq"] = oldest
+        if since + 1 < oldest:
+            logger.info("served log asked from seq %d, but it keeps seq %d on (older ones rotated away)", since + 1, oldest)
         return frame
 
     def last_seq(self) -> int:

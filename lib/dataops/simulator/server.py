@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from dataops import rotation
 from dataops.errors import BadRequestError, PortInUseError
 from dataops.simulator.faults import (
     Fault,
@@ -84,6 +85,8 @@ class Simulator:
         refresh_s: Seconds between two price ticks.
         log_path: JSON-lines file the served log is appended to; ``seq`` continues
             after the last entry already in it.
+        log_max_bytes: Size at which the served log's file rotates.
+        log_backups: Rotated files of the served log kept besides the current one.
         clock: Source of unix time (inject a fake one in tests).
 
     Raises:
@@ -97,6 +100,8 @@ class Simulator:
         refresh_s: float = 1.0,
         log_path: str | Path | None = None,
         clock: Callable[[], float] = time.time,
+        log_max_bytes: int = rotation.DEFAULT_MAX_BYTES,
+        log_backups: int = rotation.DEFAULT_BACKUPS,
     ) -> None:
         wanted = select_coins(coins)
         if not refresh_s > 0:
@@ -109,7 +114,7 @@ class Simulator:
         self.started_at = clock()
         self._market = Market(wanted, seed, self.refresh_s, self.started_at)
         self._faults = FaultState()
-        self._log = ServedLog(log_path)
+        self._log = ServedLog(log_path, log_max_bytes, log_backups)
         self.log_path = self._log.path
 
     def close(self) -> None:
@@ -155,6 +160,12 @@ class Simulator:
         if len(path) > 1:
             path = path.rstrip("/")
         method = method.upper()
+        if path == CONTROL_PREFIX + "/requests" and method == "GET":
+            # The served log has its own locks: a page read from its files never holds up the API.
+            try:
+                return self._requests(query)
+            except BadRequestError as exc:
+                return _json_outcome(400, {"error": exc.message, "kind": exc.kind})
         with self._lock:
             now = self._clock()
             if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
@@ -281,7 +292,7 @@ class Simulator:
                 return _json_outcome(404, {"error": f"no active fault with id {parts[1]!r}"})
             return _json_outcome(200, {"cleared": 1})
         if route == "requests" and len(parts) == 1:
-            return _json_outcome(200, self._requests(query)) if method == "GET" else _not_allowed("GET")
+            return _not_allowed("GET")  # GET is answered before the lock, in _process
         return _json_outcome(404, {"error": f"unknown control path {path}"})
 
     def _health(self) -> dict[str, Any]:
@@ -294,6 +305,7 @@ class Simulator:
             "started_at": self.started_at,
             "served": self._log.served,
             "last_seq": self._log.last_seq,
+            "oldest_seq": self._log.oldest_seq,
         }
 
     def _create_fault(self, body: bytes, now: float) -> Fault:
@@ -304,7 +316,8 @@ class Simulator:
 
     # -- served log -------------------------------------------------------
 
-    def _requests(self, query: str) -> list[dict[str, Any]]:
+    def _requests(self, query: str) -> _Outcome:
+        """A page of the served log; ``X-Oldest-Seq`` says where what is kept begins."""
         params = parse_qs(query)
         values: dict[str, int] = {}
         for name, default, low, high in (("since", 0, 0, None), ("limit", 10_000, 1, MAX_REQUESTS_LIMIT)):
@@ -317,7 +330,8 @@ class Simulator:
                 bound = f"between {low} and {high}" if high is not None else f">= {low}"
                 raise BadRequestError(f"{name} must be {bound}, got {value}")
             values[name] = value
-        return self._log.page(values["since"], values["limit"])
+        oldest = self._log.oldest_seq
+        return _json_outcome(200, self._log.page(values["since"], values["limit"]), **{"X-Oldest-Seq": str(oldest)})
 
     def _record(self, outcome: _Outcome, ts: float, latency_ms: float) -> None:
         with self._lock:

@@ -128,6 +128,8 @@ def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
         "--refresh-s", str(s.simulator_refresh_s),
         "--coins", ",".join(s.coins),
         "--log", str(paths.data / "simulator" / "served.jsonl"),
+        "--log-max-mb", str(s.log_max_mb),
+        "--log-backups", str(s.log_backups),
     ]  # fmt: skip
 
 
