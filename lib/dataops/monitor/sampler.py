@@ -117,6 +117,15 @@ class Monitor:
             self._admin = AdminClient(self.settings.kafka_config(log_level=3))
         return self._consumer, self._admin
 
+    def _reset_kafka(self) -> None:
+        """Drop the Kafka clients: the next sample builds new ones."""
+        consumer, self._consumer, self._admin = self._consumer, None, None
+        if consumer is not None:
+            try:
+                consumer.close()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
+
     def _tail(self, topic: str) -> _Tail:
         tail = self._tails.get(topic)
         if tail is None or not tail.ready:  # the monitor may start before `pipeline setup` creates the topics
@@ -152,7 +161,9 @@ class Monitor:
             except Exception as exc:  # noqa: BLE001 - a layer that is down is a measurement, not a crash
                 up[name] = False
                 self.errors[name] += 1
-                logger.debug("sampling %s failed: %s", name, exc)
+                logger.debug("sampling %s failed: %r", name, exc)
+                if name == "kafka":
+                    self._reset_kafka()  # after a broker restart, a client's queued requests may never answer
         dlq = next((s.value for s in out if s.metric == "dlq_records"), 0.0)
         if polls:
             out.append(Sample("error_rate", 100.0 * (failed_polls + dlq) / polls, {}, now))
@@ -220,7 +231,7 @@ class Monitor:
             ]
             self._groups_at = time.monotonic()
         for gid in self._groups:
-            result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(gid)])[gid].result(timeout=3)
+            result = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(gid)], request_timeout=3)[gid].result(timeout=5)
             lag: dict[str, int] = {}
             for tp in result.topic_partitions:
                 if tp.topic in self.topics and tp.offset >= 0 and (tp.topic, tp.partition) in ends:

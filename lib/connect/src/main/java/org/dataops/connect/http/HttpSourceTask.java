@@ -7,9 +7,16 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+import org.apache.kafka.clients.producer.RecordMetadata;
 
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.header.ConnectHeaders;
@@ -21,11 +28,21 @@ import org.slf4j.LoggerFactory;
 /**
  * The poller. Each tick makes one GET; a 2xx answer becomes one record whose
  * value is the body exactly as received. Anything else is skipped and counted.
+ *
+ * <p>An API answer cannot be asked for again, so a polled record is kept until the
+ * worker says it committed ({@link #commitRecord}). When its transaction fails (the
+ * broker went away) the task fails; the task that replaces it in this worker sends
+ * the kept records again, except those the committed source offset already covers
+ * (offsets commit in the same transaction as the records, so none is sent twice).
+ * Only a killed worker loses what it kept: the poll in flight.
  */
 public class HttpSourceTask extends SourceTask {
 
     private static final Logger log = LoggerFactory.getLogger(HttpSourceTask.class);
     private static final long SLEEP_SLICE_MS = 200L;
+    private static final int MAX_KEPT = 10_000;
+    /** Polled records not yet committed, per topic and URL: they outlive a failed task, not the worker. */
+    private static final ConcurrentMap<String, ConcurrentNavigableMap<Long, SourceRecord>> KEPT = new ConcurrentHashMap<>();
 
     private HttpSourceConfig config;
     private HttpClient client;
@@ -35,6 +52,8 @@ public class HttpSourceTask extends SourceTask {
     private long pollSeq;
     private long served;
     private long skipped;
+    private ConcurrentNavigableMap<Long, SourceRecord> kept;
+    private List<SourceRecord> resend = Collections.emptyList();
 
     @Override
     public String version() {
@@ -52,13 +71,34 @@ public class HttpSourceTask extends SourceTask {
         if (offset != null && offset.get("poll") instanceof Number) {
             pollSeq = ((Number) offset.get("poll")).longValue();
         }
+        kept = KEPT.computeIfAbsent(config.topic() + " " + config.url(), k -> new ConcurrentSkipListMap<>());
+        kept.headMap(pollSeq, true).clear();  // committed with their offsets
+        if (!kept.isEmpty()) {
+            resend = new ArrayList<>(kept.values());
+            log.warn("HTTP source re-sending {} poll(s) that were answered but not committed (polls {}..{})",
+                    resend.size(), kept.firstKey(), kept.lastKey());
+            pollSeq = Math.max(pollSeq, kept.lastKey());
+        }
         nextPollAt = System.currentTimeMillis();
         log.info("HTTP source polling {} every {} ms into {} (resuming after poll {})",
                 redact(config.url()), config.intervalMs(), config.topic(), pollSeq);
     }
 
     @Override
+    public void commitRecord(SourceRecord record, RecordMetadata metadata) {
+        Object seq = record.sourceOffset().get("poll");
+        if (seq instanceof Number && kept != null) {
+            kept.remove(((Number) seq).longValue());
+        }
+    }
+
+    @Override
     public List<SourceRecord> poll() throws InterruptedException {
+        if (!resend.isEmpty()) {
+            List<SourceRecord> again = resend;
+            resend = Collections.emptyList();
+            return again;
+        }
         long wait = nextPollAt - System.currentTimeMillis();
         if (wait > 0) {
             // Return often so the worker can stop or commit between polls.
@@ -108,6 +148,11 @@ public class HttpSourceTask extends SourceTask {
         Map<String, Object> offset = Map.of("poll", pollSeq, "ts", started);
         SourceRecord record = new SourceRecord(sourcePartition, offset, config.topic(), null,
                 null, null, Schema.STRING_SCHEMA, body, started, headers);
+        kept.put(pollSeq, record);
+        while (kept.size() > MAX_KEPT) {
+            log.warn("HTTP source dropping kept poll {}: {} polls were never committed", kept.firstKey(), MAX_KEPT);
+            kept.pollFirstEntry();
+        }
         if (log.isDebugEnabled()) {
             log.debug("HTTP poll {}: status {} in {} ms, {} bytes", pollSeq, status, latency, body.length());
         }
