@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     connect_heap: str = "512m"
     flink_jobmanager_memory: str = "768m"
     flink_taskmanager_memory: str = "1024m"
-    flink_checkpoint_interval_s: float = Field(default=3.0, gt=0)
+    flink_checkpoint_interval_s: float = Field(default=1.0, gt=0)
     flink_parallelism: int = Field(default=1, ge=1, le=2, description="the taskmanager has 2 slots")
     topic_dlq: str = "crypto-prices-dlq"
     flink_job_name: str = "crypto-explode"
@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         description="where a resubmitted explode job starts: its newest complete checkpoint, or (set it by hand "
         "when `up` says that checkpoint cannot be used) the offsets the consumer group committed",
     )
-    iceberg_commit_interval_s: float = Field(default=5.0, gt=0, le=60)
+    iceberg_commit_interval_s: float = Field(default=2.0, gt=0, le=60)
     maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^\w+\.\w+$", description="namespace.table of the exploded rows")

@@ -6,6 +6,7 @@ itself runs in a child process, :mod:`dataops.flink_submit`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -77,6 +78,13 @@ def job_params(settings: Settings) -> dict[str, str]:
         **contract.flink_extraction(),
         "coin_checks": contract.flink_checks(),
     }
+
+
+def job_spec(settings: Settings) -> dict[str, str]:
+    """What makes the running job the declared one: its parameters, its checkpoint interval and
+    the SQL text itself (a change to any of them resubmits the job from its checkpoint)."""
+    sql = hashlib.sha256(EXPLODE_SQL.read_bytes()).hexdigest()[:12]
+    return {**job_params(settings), "checkpoint_interval": job_config(settings)["execution.checkpointing.interval"], "sql": sql}
 
 
 def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from dataops.config import load_settings
 from dataops.metrics import MetricsStore
-from dataops.monitor import QUALITY_EVERY_S, QUALITY_MAX_ROWS, QUALITY_WINDOW_S, Monitor, sampler
+from dataops.monitor import QUALITY_EVERY_S, QUALITY_MAX_ROWS, QUALITY_WINDOW_S, Monitor
 from dataops.quality import TimedPoll
 from dataops.quality import suite as suite_module
 
@@ -84,8 +84,8 @@ def test_an_edited_suite_is_picked_up_without_restarting_the_monitor(monitor: Mo
     """A learner's edit of suite.yaml (or reset restoring it) reaches the running monitor's next pass."""
     data = tmp_path / "data"
     for name in ("quality", "schemas"):
-        shutil.copytree(sampler.DATA_DIR / name, data / name)
-    monkeypatch.setattr(sampler, "DATA_DIR", data)
+        shutil.copytree(suite_module.DATA_DIR / name, data / name)
+    monkeypatch.setattr(suite_module, "DATA_DIR", data)
     monkeypatch.setattr(suite_module, "SUITE_PATH", data / "quality" / "suite.yaml")
     now = time.time()
     assert feed(monitor, now, 40, frozen_from=15)["quality_score"] < 100

@@ -141,13 +141,13 @@ def resources(decl: Declaration, settings: Settings, managed: bool = True) -> li
         managed: False in the ``confluent`` profile: only topics are ours there.
     """
     from dataops.contract import contract_for
-    from dataops.explode_job import job_params
+    from dataops.explode_job import job_spec
 
     out = [Resource("topic", t.name, STEP_TOPICS, t, {"partitions": str(t.partitions), **t.config}) for t in decl.topics]
     if not managed:
         return out
     out += [Resource("connector", c.name, STEP_CONNECTOR, c, connector_config(settings, c)) for c in decl.connectors]
-    out += [Resource("job", j.name, STEP_JOB, j, job_params(job_settings(settings, j))) for j in decl.jobs]
+    out += [Resource("job", j.name, STEP_JOB, j, job_spec(job_settings(settings, j))) for j in decl.jobs]
     columns = ",".join(contract_for(settings).iceberg_schema().column_names)
     out += [Resource("table", t.name, STEP_SINK, t, {"columns": columns}) for t in decl.tables]
     out += [Resource("sink", s.name, STEP_SINK, s, sink_config(settings, s)) for s in decl.sinks]

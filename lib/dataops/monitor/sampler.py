@@ -37,16 +37,6 @@ QUALITY_MAX_POLLS = QUALITY_MAX_ROWS // 5
 MAX_BACKLOG = 500
 
 
-def _suite_stamp() -> tuple[float, ...]:
-    """When the suite's files last changed: the monitor reloads the suite when this moves."""
-    stamps = []
-    for path in sorted((DATA_DIR / "quality").glob("*.yaml")) + sorted((DATA_DIR / "schemas").glob("*.json")):
-        try:
-            stamps.append(path.stat().st_mtime)
-        except OSError:
-            stamps.append(-1.0)
-    return tuple(stamps)
-
 
 class Monitor:
     """Samples the pipeline's metrics into a :class:`MetricsStore`.
@@ -333,7 +323,7 @@ class Monitor:
         if now - self._quality_at < QUALITY_EVERY_S or not (self._window or self._raw_window):
             return
         self._quality_at = now
-        stamp = _suite_stamp()
+        stamp = quality.files_stamp()
         if self._suite is None or stamp != self._suite_stamp:  # a learner's edit, or reset restoring it
             self._suite_stamp = stamp
             try:

@@ -32,6 +32,7 @@ from dataops.quality.suite import (
     CheckResult,
     QualityReport,
     Suite,
+    files_stamp,
     load_suite,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "TimedPoll",
     "explode_polls",
     "frozen_runs",
+    "files_stamp",
     "load_suite",
     "parse_poll",
     "run_on_table",

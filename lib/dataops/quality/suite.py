@@ -157,6 +157,18 @@ class QualityReport:
         return f"QualityReport(score={score}, checks={len(self.results)}, failed={len(self.failures())})"
 
 
+def files_stamp() -> tuple[float, ...]:
+    """When the default suite's files (``data/quality``, ``data/schemas``) last changed: the
+    monitor reloads the suite when this moves (a learner's edit, or ``reset`` restoring it)."""
+    stamps = []
+    for path in sorted(SUITE_PATH.parent.glob("*.yaml")) + sorted((DATA_DIR / "schemas").glob("*.json")):
+        try:
+            stamps.append(path.stat().st_mtime)
+        except OSError:
+            stamps.append(-1.0)
+    return tuple(stamps)
+
+
 def load_suite(path: str | Path | None = None, settings: Settings | None = None) -> Suite:
     """Read a suite YAML (default ``data/quality/suite.yaml``).
 
