@@ -132,8 +132,10 @@ def test_iceberg_files_sum_to_the_row_count(pipeline):
     assert int(files["records"].sum()) == before
     assert (files["records"] > 0).all() and (files["size_bytes"] > 0).all()
     assert files["path"].str.endswith(".parquet").all() and files["path"].is_unique
-    assert set(files["snapshot_id"]) <= set(ice.snapshots()["snapshot_id"])
-    assert files["added_at"].notna().all() and files["sequence_number"].is_monotonic_increasing
+    # a file's adding snapshot may have expired (`dataops maintain` keeps an hour): then its time is unknown
+    kept = files["snapshot_id"].isin(set(ice.snapshots()["snapshot_id"]))
+    assert kept.any() and files.loc[kept, "added_at"].notna().all() and files.loc[~kept, "added_at"].isna().all()
+    assert files["sequence_number"].is_monotonic_increasing
 
 
 def test_iceberg_schema_history_has_the_eight_columns(pipeline):

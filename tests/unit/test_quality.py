@@ -299,3 +299,21 @@ def test_thin_wrappers_with_fakes(suite: Suite) -> None:
     assert run_on_topic(FakeKafka(), "crypto-prices", suite, now=NOW).passed
     report = run_on_table(FakeIceberg(), suite, minutes=60, now=datetime.fromtimestamp(T0 + 300, UTC))
     assert report.passed, report.failures().to_dict("records")
+
+
+def test_a_poisoned_record_in_the_exploded_topic_is_an_invalid_row_not_a_crash(suite: Suite) -> None:
+    from types import SimpleNamespace
+
+    from dataops.quality import run_on_layer
+
+    good = rows_of(polls(3)).to_dict("records")
+
+    class FakeKafka:
+        def latest(self, topic: str, n: int = 1) -> pd.DataFrame:
+            payloads = [None, "not an object", *good]  # what a producer wrote straight to the topic, then the job's rows
+            return pd.DataFrame({"payload": payloads[::-1], "timestamp": pd.Timestamp(NOW)})  # newest first
+
+    p = SimpleNamespace(kafka=FakeKafka(), settings=SimpleNamespace(topic_exploded="crypto-prices-exploded"))
+    report = run_on_layer(p, "exploded", suite, now=NOW)
+    schema = report.results.set_index("check").loc["row_schema"]
+    assert schema["status"] == "failed" and schema["failing_rows"] == 2

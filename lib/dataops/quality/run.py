@@ -131,7 +131,9 @@ def run_on_layer(p: Any, layer: str, suite: Suite, n: int = 500, minutes: float 
         report = run_on_topic(p.kafka, p.settings.topic_raw, suite, n=n, now=now, minutes=minutes)
     elif layer == "exploded":
         latest = _recent(p.kafka.latest(p.settings.topic_exploded, n=n), minutes, now)
-        rows = pd.DataFrame(list(latest["payload"][::-1])) if len(latest) else pd.DataFrame()
+        # a record that is not a JSON object (a poisoned one) is a row with no field: the schema check fails it
+        payloads = [row if isinstance(row, dict) else {} for row in latest["payload"][::-1]] if len(latest) else []
+        rows = pd.DataFrame(payloads)
         report = run_suite(suite, rows=rows, now=now)
     elif layer == "table":
         report = run_on_table(p.iceberg, suite, minutes=60 if minutes is None else minutes, now=now)
