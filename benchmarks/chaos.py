@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from _common import running_pipeline
 
+from dataops.contract import contract_for
 from dataops.reliability import compare, served_rows
 
 COMPONENTS = ("kafka", "connect", "flink-jobmanager", "flink-taskmanager", "monitor", "simulator")
@@ -111,8 +112,7 @@ def main() -> None:
     collector.join()
     collector.fetch()
     served = served_rows(collector.frame(), p.settings)
-    table = p.iceberg.read(columns=("coin_id", "last_updated_at", p.contract.price)) if hasattr(p, "contract") else \
-        p.iceberg.read(columns=("coin_id", "last_updated_at", "usd"))  # fmt: skip
+    table = p.iceberg.read(columns=("coin_id", "last_updated_at", contract_for(p.settings).price))
     # judge only what was served before the settle wait began (later polls may still be in flight)
     served = served[served["served_at"] <= pd.Timestamp(settle_until - 90, unit="s", tz="UTC")]
     result = compare(served, table, p.settings)
