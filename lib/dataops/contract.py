@@ -175,24 +175,35 @@ class RowContract:
     def flink_extraction(self) -> dict[str, str]:
         """The SQL that pulls each coin field out of a coin's JSON entry, as ``${placeholders}``.
 
-        A field is first taken ``WITH WRAPPER`` (``[95000.1]`` for a number, ``["95000.1"]`` for
-        a string, NULL when missing or null), then typed: only a JSON number TRY_CASTs.
+        Three steps, each a row the next one reads (so nothing is computed twice): the field
+        ``WITH WRAPPER`` (``w_<field>``: ``[95000.1]`` for a number, ``["95000.1"]`` for a string,
+        NULL when missing or null); for a numeric field, the double its text reads as, quotes
+        trimmed (``num_<field>``: what the non-finite rule judges); then the typed column, where
+        only a JSON number (never a string) counts.
         """
         wrapped = [f"JSON_QUERY(e.entry, '$.{n}' WITH WRAPPER)" for n in self.coin_fields]
-        typed = []
+        numeric = [n for n in self.coin_fields if self.column(n).numeric]
+        numbers = [f"TRY_CAST(TRIM(BOTH '\"' FROM {_token(f'w.w_{n}')}) AS DOUBLE)" for n in numeric]
+        values = []
         for name in self.coin_fields:
-            c, w = self.column(name), f"w_{name}"
+            c, w, d = self.column(name), f"w.w_{name}", f"n.num_{name}"
             if c.json_type == "string":
-                typed.append(f"CASE WHEN {w} LIKE '[\"%' THEN JSON_VALUE(e.entry, '$.{name}') END AS {name}")
+                values.append(f"CASE WHEN {w} LIKE '[\"%' THEN JSON_VALUE(e.entry, '$.{name}') END")
             elif c.json_type == "integer":  # as JSON Schema: 1.7E9 and 5.0 are integers, 5.5 is not
-                d = f"TRY_CAST({_token(w)} AS DOUBLE)"
-                typed.append(f"CASE WHEN {d} = FLOOR({d}) AND ABS({d}) < 9.2E18 THEN CAST({d} AS BIGINT) END AS {name}")
+                values.append(f"CASE WHEN {w} NOT LIKE '[\"%' AND {d} = FLOOR({d}) AND ABS({d}) < 9.2E18 "
+                              f"THEN CAST({d} AS BIGINT) END")  # fmt: skip
             else:
-                typed.append(f"TRY_CAST({_token(w)} AS DOUBLE) AS {name}")
+                values.append(f"CASE WHEN {w} NOT LIKE '[\"%' THEN {d} END")
+        if not numbers:  # a ROW needs one field
+            numbers, numeric = ["CAST(NULL AS DOUBLE)"], ["_none"]
         return {
             "coin_wrapped": ",\n    ".join(wrapped),
             "coin_wrapped_names": ", ".join(f"w_{n}" for n in self.coin_fields),
-            "coin_typed": ",\n  ".join(f"w.w_{n}" for n in self.coin_fields) + ",\n  " + ",\n  ".join(typed),
+            "coin_numbers": ",\n    ".join(numbers),
+            "coin_number_names": ", ".join(f"num_{n}" for n in numeric),
+            "coin_values": ",\n    ".join(values),
+            "coin_typed": ",\n  ".join([f"w.w_{n}" for n in self.coin_fields] + [f"n.num_{n}" for n in numeric]
+                                       + [f"t.{n}" for n in self.coin_fields]),  # fmt: skip
             "coin_fields": ", ".join(self.coin_fields),
         }
 
@@ -259,8 +270,9 @@ class Rule:
         if self.kind == "missing":
             return f"{w} IS NULL"
         if self.kind == "finite":  # a JSON number or a quoted one ("NaN": how the job reads the bare literal)
-            # Compared as text: Calcite turns NOT (x BETWEEN …) into x < … OR x > …, which NaN passes.
-            return f"CAST(TRY_CAST(TRIM(BOTH '\"' FROM {_token(w)}) AS DOUBLE) AS STRING) IN ('NaN', 'Infinity', '-Infinity')"
+            # Not NOT (x BETWEEN …): Calcite turns it into x < … OR x > …, which NaN passes. A double
+            # beyond the largest finite one is infinite; Java reads NaN only from text that says NaN.
+            return f"num_{f} IS NOT NULL AND (ABS(num_{f}) > {_MAX_DOUBLE} OR POSITION('NaN' IN {w}) > 0)"
         if self.kind == "type":
             return f"{w} IS NOT NULL AND {f} IS NULL"
         if self.kind == "pattern":
@@ -289,6 +301,9 @@ class Rule:
         limit = self.limit
         return {"minimum": value < limit, "exclusive_minimum": value <= limit,
                 "maximum": value > limit, "exclusive_maximum": value >= limit}[self.kind]  # fmt: skip
+
+
+_MAX_DOUBLE = "1.7976931348623157E308"  # Java's Double.MAX_VALUE
 
 
 def _sql_number(x: float) -> str:

@@ -19,7 +19,7 @@ from dataops.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.contract import contract_for
 from dataops.errors import CheckpointError, DataOpsError, StackError
-from dataops.flink import FlinkLayer
+from dataops.flink import FlinkLayer, root_cause
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +81,12 @@ def job_params(settings: Settings) -> dict[str, str]:
 
 
 def job_spec(settings: Settings) -> dict[str, str]:
-    """What makes the running job the declared one: its parameters, its checkpoint interval and
-    the SQL text itself (a change to any of them resubmits the job from its checkpoint)."""
+    """What makes the running job the declared one: its parameters, its checkpoint interval, its
+    parallelism and the SQL text itself (a change to any of them resubmits the job from its checkpoint)."""
     sql = hashlib.sha256(EXPLODE_SQL.read_bytes()).hexdigest()[:12]
-    return {**job_params(settings), "checkpoint_interval": job_config(settings)["execution.checkpointing.interval"], "sql": sql}
+    config = job_config(settings)
+    return {**job_params(settings), "checkpoint_interval": config["execution.checkpointing.interval"],
+            "parallelism": config["parallelism.default"], "sql": sql}  # fmt: skip
 
 
 def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
@@ -117,7 +119,7 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
             break
     if out.returncode != 0 or "jid" not in result:
         raise StackError(
-            f"submitting the Flink job failed ({result.get('error') or (out.stderr.strip().splitlines() or ['?'])[-1][:200]})",
+            f"submitting the Flink job failed ({result.get('error') or root_cause(out.stderr.strip()) or '?'})",
             f"see {log}",
         )
     ids = job_ids_file(settings)

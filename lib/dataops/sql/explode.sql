@@ -5,7 +5,8 @@
 --   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
 --   vs_currency setting) and, from the record contract (data/schemas/exploded_row.json through
 --   dataops.contract): exploded_columns (the exploded row's columns), coin_fields, coin_wrapped,
---   coin_wrapped_names and coin_typed (each coin field's extraction) and coin_checks (the
+--   coin_wrapped_names, coin_numbers, coin_number_names, coin_values and coin_typed (each coin
+--   field's extraction) and coin_checks (the
 --   rejection reasons: types, finiteness, minimum/exclusiveMinimum/maximum, pattern).
 -- Statements are separated by a line holding only ';'. Views are registered as Table
 -- objects (dataops.flink_submit), so both sinks share one plan of the JSON extraction.
@@ -74,49 +75,51 @@ CREATE TEMPORARY TABLE dead_letters (
 -- because of such a bare literal is read with the literal quoted ("NaN", "Infinity"), so the coin
 -- that carries it goes to the dead letters as non_finite and the other coins of the poll still flow.
 -- A body that is JSON is never rewritten; `raw` in the dead letters is always the original.
-CREATE TEMPORARY VIEW polls AS
-SELECT
-  body, doc, src_topic, src_partition, src_offset, src_timestamp,
-  CASE
-    WHEN body IS NULL                 THEN 'null_value'
-    WHEN NOT (doc IS JSON)            THEN 'unparseable_json'
-    WHEN NOT (doc IS JSON OBJECT)     THEN 'not_a_json_object'
-    WHEN CARDINALITY(JSON_QUERY(JSON_QUERY(doc, '$.keys()'), '$' RETURNING ARRAY<STRING>)) = 0
-                                      THEN 'empty_poll'
-  END AS poll_error
-FROM (
-  SELECT
-    body, src_topic, src_partition, src_offset, src_timestamp,
-    CASE WHEN body IS JSON THEN body  -- (Flink's REGEXP_REPLACE has no $1: one pass per literal)
-         ELSE REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(body,
-                '(?<=[:\[,]\s{0,16})NaN(?=\s*[,}\]])', '"NaN"'),
-                '(?<=[:\[,]\s{0,16})-Infinity(?=\s*[,}\]])', '"-Infinity"'),
-                '(?<=[:\[,]\s{0,16})\+?Infinity(?=\s*[,}\]])', '"Infinity"')
-    END AS doc
-  FROM raw_polls)
-;
--- One row per top-level key (coin id), whatever the coins are, parsing the poll once per path:
+-- Cost: every JSON function parses its argument again, and an expression used twice in a view is
+-- computed twice (no common-subexpression reuse). A table-function argument, though, is evaluated
+-- once per row: so each step below is a CROSS JOIN UNNEST(ARRAY[ROW(...)]) whose columns the next
+-- steps reuse, and the poll is parsed four times, each coin entry once per field.
 -- '$.keys()' (Jayway) yields a Set: JSON_QUERY(... RETURNING ARRAY) cannot cast it (-> NULL),
 -- but as a STRING it serialises to a JSON array, which the outer JSON_QUERY turns into ARRAY<STRING>.
 -- '$.*' gives the values in the same (document) order; MAP_FROM_ARRAYS + UNNEST(map) pairs them.
--- Doing it inside UNNEST(...) matters: a table-function argument is evaluated once per poll, while
--- an expression in a view is inlined into every place that uses it (no common-subexpression reuse).
+CREATE TEMPORARY VIEW polls AS
+SELECT
+  r.body, d.doc, k.coin_ids, k.entries, r.src_topic, r.src_partition, r.src_offset, r.src_timestamp,
+  CASE
+    WHEN r.body IS NULL                          THEN 'null_value'
+    WHEN NOT k.is_object AND NOT (d.doc IS JSON) THEN 'unparseable_json'
+    WHEN NOT k.is_object                         THEN 'not_a_json_object'
+    WHEN CARDINALITY(k.coin_ids) = 0             THEN 'empty_poll'
+  END AS poll_error
+FROM raw_polls AS r
+CROSS JOIN UNNEST(ARRAY[ROW(
+    CASE WHEN r.body IS JSON THEN r.body  -- (Flink's REGEXP_REPLACE has no $1: one pass per literal)
+         ELSE REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(r.body,
+                '(?<=[:\[,]\s{0,16})NaN(?=\s*[,}\]])', '"NaN"'),
+                '(?<=[:\[,]\s{0,16})-Infinity(?=\s*[,}\]])', '"-Infinity"'),
+                '(?<=[:\[,]\s{0,16})\+?Infinity(?=\s*[,}\]])', '"Infinity"')
+    END)]) AS d (doc)
+CROSS JOIN UNNEST(ARRAY[ROW(
+    d.doc IS JSON OBJECT,
+    JSON_QUERY(JSON_QUERY(d.doc, '$.keys()'), '$' RETURNING ARRAY<STRING>),
+    JSON_QUERY(d.doc, '$.*' RETURNING ARRAY<STRING>))]) AS k (is_object, coin_ids, entries)
+;
+-- One row per top-level key (coin id), whatever the coins are.
 CREATE TEMPORARY VIEW coin_entries AS
 SELECT
   p.body, p.src_topic, p.src_partition, p.src_offset, p.src_timestamp,
   c.coin_id, c.entry
 FROM polls AS p
-CROSS JOIN UNNEST(MAP_FROM_ARRAYS(
-    JSON_QUERY(JSON_QUERY(p.doc, '$.keys()'), '$' RETURNING ARRAY<STRING>),
-    JSON_QUERY(p.doc, '$.*' RETURNING ARRAY<STRING>))) AS c (coin_id, entry)
+CROSS JOIN UNNEST(MAP_FROM_ARRAYS(p.coin_ids, p.entries)) AS c (coin_id, entry)
 WHERE p.poll_error IS NULL
 ;
--- Typed, strict extraction (the SQL comes from the record contract, dataops.contract).
+-- Typed, strict extraction (the SQL comes from the record contract, dataops.contract), in three
+-- steps: w_<field> the field's JSON, num_<field> its number, then the typed column.
 -- Never use JSON_VALUE(... RETURNING DOUBLE) on untrusted input:
 -- on a JSON *string* it throws ClassCastException and fails the job (NULL/DEFAULT ON ERROR do not catch it).
 -- JSON_QUERY(... WITH WRAPPER) gives '[95000.1]' for a number and '["95000.1"]' for a string;
--- stripping the brackets and TRY_CAST-ing accepts JSON numbers only.
--- UNNEST(ARRAY[ROW(...)]) again evaluates each JSON_QUERY once per coin (see above).
+-- the number is read from the text between the brackets, quotes trimmed (a quoted "NaN" is how
+-- the job reads a bare NaN), and only a JSON number (not a string) becomes the typed column.
 CREATE TEMPORARY VIEW coin_typed AS
 SELECT
   e.body, e.src_topic, e.src_partition, e.src_offset, e.src_timestamp, e.coin_id, e.entry,
@@ -126,6 +129,10 @@ FROM coin_entries AS e
 CROSS JOIN UNNEST(ARRAY[ROW(
     e.entry IS JSON OBJECT,
     ${coin_wrapped})]) AS w (is_object, ${coin_wrapped_names})
+CROSS JOIN UNNEST(ARRAY[ROW(
+    ${coin_numbers})]) AS n (${coin_number_names})
+CROSS JOIN UNNEST(ARRAY[ROW(
+    ${coin_values})]) AS t (${coin_fields})
 ;
 -- The contract, per coin: the rules of data/schemas/exploded_row.json, in dataops.contract's
 -- order (the coin id's pattern; per field: missing, non-finite, type, bounds). First violation wins.
