@@ -175,25 +175,26 @@ class RowContract:
     def flink_extraction(self) -> dict[str, str]:
         """The SQL that pulls each coin field out of a coin's JSON entry, as ``${placeholders}``.
 
-        Three steps, each a row the next one reads (so nothing is computed twice): the field
-        ``WITH WRAPPER`` (``w_<field>``: ``[95000.1]`` for a number, ``["95000.1"]`` for a string,
-        NULL when missing or null); for a numeric field, the double its text reads as, quotes
-        trimmed (``num_<field>``: what the non-finite rule judges); then the typed column, where
-        only a JSON number (never a string) counts.
+        Steps, each a row the next one reads (so nothing is computed twice), from ``m.fields``
+        (the entry's members, ``JSON_MEMBERS``): the field's JSON text (``w_<field>``:
+        ``95000.1`` for a number, ``"95000.1"`` for a string, NULL when missing or null); for a
+        numeric field, the double that text reads as, quotes trimmed (``num_<field>``: what the
+        non-finite rule judges); then the typed column, where only a JSON number (never a
+        string) counts.
         """
-        wrapped = [f"JSON_QUERY(e.entry, '$.{n}' WITH WRAPPER)" for n in self.coin_fields]
+        wrapped = [f"m.fields['{n}']" for n in self.coin_fields]
         numeric = [n for n in self.coin_fields if self.column(n).numeric]
-        numbers = [f"TRY_CAST(TRIM(BOTH '\"' FROM {_token(f'w.w_{n}')}) AS DOUBLE)" for n in numeric]
+        numbers = [f"TRY_CAST(TRIM(BOTH '\"' FROM w.w_{n}) AS DOUBLE)" for n in numeric]
         values = []
         for name in self.coin_fields:
             c, w, d = self.column(name), f"w.w_{name}", f"n.num_{name}"
             if c.json_type == "string":
-                values.append(f"CASE WHEN {w} LIKE '[\"%' THEN JSON_VALUE(e.entry, '$.{name}') END")
+                values.append(f"CASE WHEN {w} LIKE '\"%' THEN JSON_VALUE(e.entry, '$.{name}') END")
             elif c.json_type == "integer":  # as JSON Schema: 1.7E9 and 5.0 are integers, 5.5 is not
-                values.append(f"CASE WHEN {w} NOT LIKE '[\"%' AND {d} = FLOOR({d}) AND ABS({d}) < 9.2E18 "
+                values.append(f"CASE WHEN {w} NOT LIKE '\"%' AND {d} = FLOOR({d}) AND ABS({d}) < 9.2E18 "
                               f"THEN CAST({d} AS BIGINT) END")  # fmt: skip
             else:
-                values.append(f"CASE WHEN {w} NOT LIKE '[\"%' THEN {d} END")
+                values.append(f"CASE WHEN {w} NOT LIKE '\"%' THEN {d} END")
         if not numbers:  # a ROW needs one field
             numbers, numeric = ["CAST(NULL AS DOUBLE)"], ["_none"]
         return {
@@ -232,11 +233,6 @@ class RowContract:
 
 # What Java's Double.parseDouble (Flink's TRY_CAST) reads as a number, so Python judges a string alike.
 _JAVA_NUMBER = re.compile(r"\s*[+-]?(NaN|Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*")
-
-
-def _token(wrapped: str) -> str:
-    """SQL: the JSON text of a value taken WITH WRAPPER (``[95000.1]`` → ``95000.1``)."""
-    return f"SUBSTRING({wrapped} FROM 2 FOR CHAR_LENGTH({wrapped}) - 2)"
 
 
 def _java_double(value: Any) -> float | None:

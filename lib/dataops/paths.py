@@ -13,6 +13,7 @@ from pathlib import Path
 # Defined here rather than with the other jar names (artifacts.py) because
 # StatePaths.flink_connector_jar needs it and artifacts imports this module.
 FLINK_KAFKA_JAR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
+FLINK_UDF_JAR = "dataops-flink-udf-1.0.0.jar"  # the explode job's JSON_MEMBERS (lib/stack/flink-udf)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class StatePaths:
     @property
     def flink_connector_jar(self) -> Path:
         return self.root / "flink" / "connectors" / FLINK_KAFKA_JAR
+
+    @property
+    def flink_udf_jar(self) -> Path:
+        return self.root / "flink" / "connectors" / FLINK_UDF_JAR
 
     @property
     def iceberg(self) -> Path:

@@ -33,7 +33,8 @@ def _commands(p: Any, r: res.Resource) -> str:
     if r.kind in ("connector", "sink"):
         return f"curl -X PUT {s.connect_url}/connectors/{r.name}/config -H 'Content-Type: application/json' -d @{r.name}.json"
     if r.kind == "job":
-        return f"sql-client.sh -f explode.sql   # {r.spec.source} → {r.spec.sink}, then wait for RUNNING in {s.flink_url}"
+        return (f"sql-client.sh -j {s.paths.flink_udf_jar.name} -f explode.sql   "
+                f"# {r.spec.source} → {r.spec.sink}, then wait for RUNNING in {s.flink_url}")
     return f"pyiceberg create table {r.name} --schema exploded_row.json"
 
 

@@ -1,5 +1,6 @@
 -- The course's explode job: one raw CoinGecko /simple/price poll per Kafka record
--- -> one row per coin. Pure Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2).
+-- -> one row per coin. Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2) and one
+-- Java function of the project's, JSON_MEMBERS (below).
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
 -- Placeholders (filled by dataops.flink_submit, named here without their $ and braces):
 --   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
@@ -70,26 +71,28 @@ CREATE TEMPORARY TABLE dead_letters (
   'properties.transaction.timeout.ms' = '600000'
 )
 ;
+-- JSON_MEMBERS(json) (lib/stack/flink-udf, Java): a JSON object's members, name -> value as JSON
+-- text (numbers as written, strings quoted, a null value as NULL), read in one pass; NULL when the
+-- text is not a JSON object. Flink's own JSON functions parse the whole text again for every path
+-- asked of it: with them the job spent most of its time parsing the same poll a dozen times.
+CREATE TEMPORARY FUNCTION JSON_MEMBERS AS 'org.dataops.flink.JsonMembers' LANGUAGE JAVA
+;
 -- Poll level: can the record be read at all? (IS JSON never throws; truncated JSON -> FALSE)
 -- JSON has no NaN or Infinity, but Python's json.dumps writes them: a body that is not JSON only
 -- because of such a bare literal is read with the literal quoted ("NaN", "Infinity"), so the coin
 -- that carries it goes to the dead letters as non_finite and the other coins of the poll still flow.
 -- A body that is JSON is never rewritten; `raw` in the dead letters is always the original.
--- Cost: every JSON function parses its argument again, and an expression used twice in a view is
--- computed twice (no common-subexpression reuse). A table-function argument, though, is evaluated
--- once per row: so each step below is a CROSS JOIN UNNEST(ARRAY[ROW(...)]) whose columns the next
--- steps reuse, and the poll is parsed four times, each coin entry once per field.
--- '$.keys()' (Jayway) yields a Set: JSON_QUERY(... RETURNING ARRAY) cannot cast it (-> NULL),
--- but as a STRING it serialises to a JSON array, which the outer JSON_QUERY turns into ARRAY<STRING>.
--- '$.*' gives the values in the same (document) order; MAP_FROM_ARRAYS + UNNEST(map) pairs them.
+-- An expression used twice in a view is computed twice (no common-subexpression reuse), but a
+-- table-function argument is evaluated once per row: so each step below is a
+-- CROSS JOIN UNNEST(ARRAY[ROW(...)]) whose columns the next steps reuse.
 CREATE TEMPORARY VIEW polls AS
 SELECT
-  r.body, d.doc, k.coin_ids, k.entries, r.src_topic, r.src_partition, r.src_offset, r.src_timestamp,
+  r.body, d.doc, k.coins, r.src_topic, r.src_partition, r.src_offset, r.src_timestamp,
   CASE
-    WHEN r.body IS NULL                          THEN 'null_value'
-    WHEN NOT k.is_object AND NOT (d.doc IS JSON) THEN 'unparseable_json'
-    WHEN NOT k.is_object                         THEN 'not_a_json_object'
-    WHEN CARDINALITY(k.coin_ids) = 0             THEN 'empty_poll'
+    WHEN r.body IS NULL                        THEN 'null_value'
+    WHEN k.coins IS NULL AND NOT (d.doc IS JSON) THEN 'unparseable_json'
+    WHEN k.coins IS NULL                       THEN 'not_a_json_object'
+    WHEN CARDINALITY(k.coins) = 0              THEN 'empty_poll'
   END AS poll_error
 FROM raw_polls AS r
 CROSS JOIN UNNEST(ARRAY[ROW(
@@ -99,10 +102,7 @@ CROSS JOIN UNNEST(ARRAY[ROW(
                 '(?<=[:\[,]\s{0,16})-Infinity(?=\s*[,}\]])', '"-Infinity"'),
                 '(?<=[:\[,]\s{0,16})\+?Infinity(?=\s*[,}\]])', '"Infinity"')
     END)]) AS d (doc)
-CROSS JOIN UNNEST(ARRAY[ROW(
-    d.doc IS JSON OBJECT,
-    JSON_QUERY(JSON_QUERY(d.doc, '$.keys()'), '$' RETURNING ARRAY<STRING>),
-    JSON_QUERY(d.doc, '$.*' RETURNING ARRAY<STRING>))]) AS k (is_object, coin_ids, entries)
+CROSS JOIN UNNEST(ARRAY[ROW(JSON_MEMBERS(d.doc))]) AS k (coins)
 ;
 -- One row per top-level key (coin id), whatever the coins are.
 CREATE TEMPORARY VIEW coin_entries AS
@@ -110,24 +110,22 @@ SELECT
   p.body, p.src_topic, p.src_partition, p.src_offset, p.src_timestamp,
   c.coin_id, c.entry
 FROM polls AS p
-CROSS JOIN UNNEST(MAP_FROM_ARRAYS(p.coin_ids, p.entries)) AS c (coin_id, entry)
+CROSS JOIN UNNEST(p.coins) AS c (coin_id, entry)
 WHERE p.poll_error IS NULL
 ;
--- Typed, strict extraction (the SQL comes from the record contract, dataops.contract), in three
--- steps: w_<field> the field's JSON, num_<field> its number, then the typed column.
--- Never use JSON_VALUE(... RETURNING DOUBLE) on untrusted input:
--- on a JSON *string* it throws ClassCastException and fails the job (NULL/DEFAULT ON ERROR do not catch it).
--- JSON_QUERY(... WITH WRAPPER) gives '[95000.1]' for a number and '["95000.1"]' for a string;
--- the number is read from the text between the brackets, quotes trimmed (a quoted "NaN" is how
--- the job reads a bare NaN), and only a JSON number (not a string) becomes the typed column.
+-- Typed, strict extraction (the SQL comes from the record contract, dataops.contract), in steps:
+-- the entry's members; w_<field> the field's JSON text (NULL when missing or null); num_<field>
+-- the double that text reads as, quotes trimmed (a quoted "NaN" is how the job reads a bare NaN);
+-- then the typed column, where only a JSON number (never a string) counts.
 CREATE TEMPORARY VIEW coin_typed AS
 SELECT
   e.body, e.src_topic, e.src_partition, e.src_offset, e.src_timestamp, e.coin_id, e.entry,
   w.is_object,
   ${coin_typed}
 FROM coin_entries AS e
+CROSS JOIN UNNEST(ARRAY[ROW(JSON_MEMBERS(e.entry))]) AS m (fields)
 CROSS JOIN UNNEST(ARRAY[ROW(
-    e.entry IS JSON OBJECT,
+    m.fields IS NOT NULL,
     ${coin_wrapped})]) AS w (is_object, ${coin_wrapped_names})
 CROSS JOIN UNNEST(ARRAY[ROW(
     ${coin_numbers})]) AS n (${coin_number_names})

@@ -17,7 +17,7 @@ from dataops.config import PROJECT_ROOT
 from dataops.errors import StackError, ToolMissingError
 from dataops.paths import StatePaths, last_lines
 
-# FLINK_KAFKA_JAR, the fourth jar, is defined in paths.py (StatePaths.flink_connector_jar).
+# FLINK_KAFKA_JAR and FLINK_UDF_JAR, the Flink jars, are defined in paths.py (StatePaths.flink_*_jar).
 KAFKA_JAR = "kafka_2.13-4.4.0.jar"
 HTTP_SOURCE_JAR = "dataops-http-source-1.0.0.jar"
 ICEBERG_SINK_JARS = ("iceberg-kafka-connect-1.12.0.jar", "kafka44-appinfoparser-shim-1.0.0.jar")
@@ -57,6 +57,7 @@ def _jars(paths: StatePaths) -> list[Path]:
         paths.plugins / "http-source" / HTTP_SOURCE_JAR,
         *(paths.plugins / "iceberg-sink" / jar for jar in ICEBERG_SINK_JARS),
         paths.flink_connector_jar,
+        paths.flink_udf_jar,
     ]
 
 
