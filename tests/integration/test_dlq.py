@@ -119,16 +119,23 @@ def test_a_record_the_sink_cannot_convert_goes_to_the_dlq_and_materialisation_go
     t = old_ts()
     dlq_start = p.kafka.end_offsets(p.settings.topic_dlq)
     row = {"coin_id": "bitcoin", **entry(t), "event_time": "2010-01-01T00:00:00Z", "processed_at": None}
-    produce(p, p.settings.topic_exploded, ["not json at all", "[1, 2]", json.dumps({**row, "usd": "ninety"})], key=b"bitcoin")
+    # Timestamps the sink's own parser refuses (inside its put(), where Connect tolerates nothing):
+    # a word, a 13th month, a boolean.
+    bad_times = [{**row, "event_time": "yesterday"}, {**row, "event_time": "2010-13-01T00:00:00Z"},
+                 {**row, "processed_at": True}]  # fmt: skip
+    produce(p, p.settings.topic_exploded, ["not json at all", "[1, 2]", json.dumps({**row, "usd": "ninety"}),
+                                           *map(json.dumps, bad_times)], key=b"bitcoin")  # fmt: skip
     seq = last_seq(p)
 
     def sink_letters():
         found = [d for d in letters_since(p, dlq_start) if d["source"] == "sink"]
-        return found if len(found) >= 3 else None
+        return found if len(found) >= 6 else None
 
-    letters = wait_for(sink_letters, 60, "the three unconvertible rows in the dead letters")
-    assert sorted(d["reason"] for d in letters) == ["sink_cannot_convert", "sink_cannot_convert", "sink_unreadable"]
-    assert any("ninety" in d["detail"] for d in letters), [d["detail"] for d in letters]
+    letters = wait_for(sink_letters, 60, "the six unconvertible rows in the dead letters")
+    assert sorted(d["reason"] for d in letters) == ["sink_cannot_convert"] * 5 + ["sink_unreadable"]
+    details = [d["detail"] for d in letters]
+    assert any("ninety" in d for d in details), details
+    assert sum("field event_time" in d for d in details) == 2 and sum("field processed_at" in d for d in details) == 1, details
     states = p.connect.states()[p.settings.iceberg_connector_name]
     assert states == ["RUNNING", "RUNNING"], states
     # Materialisation goes on: the polls served after the bad rows land in the table.

@@ -111,6 +111,9 @@ def test_the_iceberg_sink_sends_what_it_cannot_convert_to_the_dead_letters():
     assert config["errors.deadletterqueue.context.headers.enable"] == "true"
     assert config["transforms.contract.type"] == "org.apache.kafka.connect.transforms.Cast$Value"
     assert config["transforms.contract.spec"] == "usd:float64,usd_market_cap:float64,usd_24h_vol:float64,usd_24h_change:float64,last_updated_at:int64"
+    assert config["transforms"] == "contract,timestamps"
+    assert config["transforms.timestamps.type"] == "org.dataops.connect.transforms.TimestampGuard"
+    assert config["transforms.timestamps.fields"] == "event_time,processed_at"
     assert "errors.tolerance" not in sink_config(s, spec.model_copy(update={"dead_letter": None}))
 
 

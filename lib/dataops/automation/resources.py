@@ -113,10 +113,10 @@ def sink_dead_letters(settings: Settings, topic: str) -> dict[str, str]:
     Connect tolerates (``errors.tolerance=all``) only what fails in the converter or in a
     transform; the Iceberg sink (1.12) has no errant-record reporter, so a record that fails
     inside its ``put()`` (a JSON value that is not an object, a number field holding text)
-    still stops the task. A ``Cast`` transform to the contract's numeric types makes those
-    records fail one stage earlier, where Connect sends them to ``topic`` with the error in
-    the ``__connect.errors.*`` headers. Timestamps are left to the sink: only the Flink job,
-    which derives them from a checked ``last_updated_at``, writes this topic.
+    still stops the task. Two transforms make those records fail one stage earlier, where
+    Connect sends them to ``topic`` with the error in the ``__connect.errors.*`` headers: a
+    ``Cast`` to the contract's numeric types, and the project's ``TimestampGuard``
+    (``lib/connect``), which reads the contract's timestamps as the sink would.
     """
     from dataops.contract import contract_for
 
@@ -128,9 +128,11 @@ def sink_dead_letters(settings: Settings, topic: str) -> dict[str, str]:
         "errors.deadletterqueue.topic.name": topic,
         "errors.deadletterqueue.topic.replication.factor": "1",
         "errors.deadletterqueue.context.headers.enable": "true",
-        "transforms": "contract",
+        "transforms": "contract,timestamps",
         "transforms.contract.type": "org.apache.kafka.connect.transforms.Cast$Value",
         "transforms.contract.spec": ",".join(casts),
+        "transforms.timestamps.type": "org.dataops.connect.transforms.TimestampGuard",
+        "transforms.timestamps.fields": ",".join(c.name for c in contract.columns if c.timestamp),
     }
 
 
