@@ -38,6 +38,23 @@ from dataops.errors import DataOpsError
 
 logger = logging.getLogger(__name__)
 
+
+class _GoneAlready(logging.Filter):
+    """Drops pyiceberg's warning about an old metadata file it could not delete because it is gone:
+    both writers (the sink and maintenance) delete the files beyond the last ten, and the other
+    one got there first. A file that still exists keeps its warning."""
+
+    PREFIX = "Failed to delete metadata file "
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith(self.PREFIX):
+            return True
+        return os.path.exists(unquote(urlsplit(message.removeprefix(self.PREFIX)).path))
+
+
+logging.getLogger("pyiceberg.catalog").addFilter(_GoneAlready())
+
 METADATA_VERSIONS = 10
 SMALL_FILE_BYTES = 8 * 1024 * 1024
 MIN_SMALL_FILES = 20  # fewer small files than this are left for a later pass
