@@ -24,6 +24,7 @@ from dataops.flink import FlinkLayer, root_cause
 logger = logging.getLogger(__name__)
 
 EXPLODE_SQL = Path(__file__).with_name("sql") / "explode.sql"
+UDF_SOURCES = PROJECT_ROOT / "lib" / "stack" / "flink-udf" / "src"  # JSON_MEMBERS
 
 
 def job_ids_file(settings: Settings) -> Path:
@@ -85,11 +86,15 @@ def job_params(settings: Settings) -> dict[str, str]:
 
 def job_spec(settings: Settings) -> dict[str, str]:
     """What makes the running job the declared one: its parameters, its checkpoint interval, its
-    parallelism and the SQL text itself (a change to any of them resubmits the job from its checkpoint)."""
+    parallelism, the SQL text itself and the source of its Java function (a change to any of them
+    resubmits the job from its checkpoint)."""
     sql = hashlib.sha256(EXPLODE_SQL.read_bytes()).hexdigest()[:12]
+    udf = hashlib.sha256()
+    for java in sorted(UDF_SOURCES.glob("**/*.java")):
+        udf.update(java.read_bytes())
     config = job_config(settings)
     return {**job_params(settings), "checkpoint_interval": config["execution.checkpointing.interval"],
-            "parallelism": config["parallelism.default"], "sql": sql}  # fmt: skip
+            "parallelism": config["parallelism.default"], "sql": sql, "udf": udf.hexdigest()[:12]}  # fmt: skip
 
 
 def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
