@@ -37,7 +37,6 @@ QUALITY_MAX_POLLS = QUALITY_MAX_ROWS // 5
 MAX_BACKLOG = 500
 
 
-
 class Monitor:
     """Samples the pipeline's metrics into a :class:`MetricsStore`.
 
