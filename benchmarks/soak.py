@@ -28,7 +28,7 @@ import time
 from _common import running_pipeline
 from backfill import backfill, free_window
 
-from dataops import maintenance
+from dataops.iceberg import maintenance
 
 
 def query_s(p, repeat: int = 15) -> float:

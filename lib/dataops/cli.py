@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dataops import dlq_cli
-from dataops import maintenance
+from dataops.dlq import cli as dlq_cli
+from dataops.iceberg import maintenance
 from dataops.ci import cli as ci_cli
 from dataops.course import cli as course_cli
 from dataops.errors import DataOpsError

@@ -1,7 +1,7 @@
 """The ``Pipeline`` facade: one attribute per layer, built for the active profile.
 
 ``connect()`` loads the settings and returns a :class:`Pipeline`; each layer object
-(``p.kafka``, ``p.flink``, …) is built on first use by :mod:`dataops.layers`, the one
+(``p.kafka``, ``p.flink``, …) is built on first use by :mod:`dataops.profiles`, the one
 place that knows which object serves a layer in each profile.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataops import layers
+from dataops import profiles as layers
 from dataops import automation, locks
 from dataops import stack as _stack
 from dataops.config import Settings, load_settings
@@ -72,8 +72,8 @@ class Pipeline:
 
     @property
     def dlq(self):
-        """The dead letters: ``p.dlq.by_reason()``, ``p.dlq.replay(...)`` (:class:`dataops.dlq.DeadLetters`)."""
-        from dataops.dlq import DeadLetters
+        """The dead letters: ``p.dlq.by_reason()``, ``p.dlq.replay(...)`` (:class:`dataops.dlq.layer.DeadLetters`)."""
+        from dataops.dlq.layer import DeadLetters
 
         if "dlq" not in self._layers:
             self._layers["dlq"] = DeadLetters(self)

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 
 from dataops.errors import StackError
-from dataops.kafka_connect import ConnectLayer
+from dataops.kafka_connect.layer import ConnectLayer
 
 
 def wait_running(client: ConnectLayer, name: str, wait_s: float = 60.0) -> str:

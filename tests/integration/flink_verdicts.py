@@ -1,7 +1,7 @@
 """Run the explode job's own SQL on a few raw bodies in a local Flink (no Kafka), print its verdicts.
 
 A child process of ``tests/integration/test_dlq.py`` with the Flink wheels on ``PYTHONPATH``:
-the job's function and views (``polls``, ``coin_rows``) are planned from ``lib/dataops/sql/explode.sql``
+the job's function and views (``polls``, ``coin_rows``) are planned from ``lib/dataops/flink/explode.sql``
 exactly as submitted, over a ``raw_polls`` made of the given bodies instead of the Kafka topic.
 Reads a JSON list of bodies on stdin; prints one JSON line: a list of
 ``[body index, poll_error, coin_id, reason]``.
@@ -20,8 +20,8 @@ def main() -> int:
     from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
 
     from dataops.config import load_settings
-    from dataops.explode_job import EXPLODE_SQL, job_params
-    from dataops.flink_submit import VIEW, plan_statements
+    from dataops.flink.job import EXPLODE_SQL, job_params
+    from dataops.flink.submit import VIEW, plan_statements
 
     bodies = json.load(sys.stdin)
     settings = load_settings(env_file="/nonexistent")

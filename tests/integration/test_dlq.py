@@ -48,7 +48,7 @@ def table_keys(p, timestamps) -> set[tuple[str, int]]:
 
 
 def letters_since(p, start) -> list[dict]:
-    from dataops.dlq import parse_letter
+    from dataops.dlq.layer import parse_letter
 
     fields = load_contract().coin_fields
     return [parse_letter(r, fields) for r in p.kafka.read(p.settings.topic_dlq, start)]

@@ -191,8 +191,8 @@ def test_missing_table_is_one_clear_line_for_every_iceberg_inspector(pipeline):
 
 def test_a_layer_that_is_down_is_one_line_naming_it():
     from dataops.errors import ServiceUnavailableError
-    from dataops.flink import FlinkLayer
-    from dataops.simulator import SimulatorLayer
+    from dataops.flink.layer import FlinkLayer
+    from dataops.source import SimulatorLayer
 
     for call, component in (
         (lambda: FlinkLayer("http://127.0.0.1:1", timeout=2).job_details(), "Flink"),

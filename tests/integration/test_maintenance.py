@@ -9,7 +9,7 @@ from collections import Counter
 import pyarrow as pa
 import pytest
 
-from dataops import maintenance
+from dataops.iceberg import maintenance
 from dataops.contract import contract_for
 from tests.integration.helpers import wait_for
 

@@ -90,7 +90,7 @@ def test_every_module_is_of_a_readable_size():
 def test_the_profile_builds_layers_in_one_place():
     """Only the settings (addresses per profile) and the layer registry read the profile to decide."""
     branching = re.compile(r"\bprofile\s*[!=]=")
-    allowed = {"dataops.config", "dataops.layers", "dataops.setup", "dataops.schema_registry", "dataops.stack.engines"}
+    allowed = {"dataops.config", "dataops.profiles", "dataops.setup", "dataops.registry.layer", "dataops.stack.engines"}
     offenders = {name for name, path in MODULES.items() if branching.search(path.read_text(encoding="utf-8"))}
     assert offenders <= allowed, offenders - allowed
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from dataops import explode_job
-from dataops.checkpoints import JAVA_STREAM, MAGIC, choose, metadata_problem, runs
+from dataops.flink import job as explode_job
+from dataops.flink.checkpoints import JAVA_STREAM, MAGIC, choose, metadata_problem, runs
 from dataops.config import load_settings
 from dataops.errors import CheckpointError, StackError
-from dataops.flink import root_cause
+from dataops.flink.layer import root_cause
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,8 @@ import pytest
 from dataops import contract
 from dataops.config import load_settings
 from dataops.contract import load_contract
-from dataops.explode_job import EXPLODE_SQL, job_params
-from dataops.flink_submit import plan_statements
+from dataops.flink.job import EXPLODE_SQL, job_params
+from dataops.flink.submit import plan_statements
 
 pytestmark = pytest.mark.unit
 

@@ -13,11 +13,11 @@ from dataops.automation.declaration import Sink
 from dataops.automation.resources import sink_config
 from dataops.config import load_settings
 from dataops.contract import load_contract
-from dataops.dlq import parse_letter, read_jsonl, summarise
+from dataops.dlq.layer import parse_letter, read_jsonl, summarise
 from dataops.errors import DataOpsError
-from dataops.explode_job import EXPLODE_SQL, job_params
-from dataops.flink_submit import plan_statements
-from dataops.kafka import Record
+from dataops.flink.job import EXPLODE_SQL, job_params
+from dataops.flink.submit import plan_statements
+from dataops.kafka.layer import Record
 from dataops.quality.schema import validate
 
 pytestmark = pytest.mark.unit

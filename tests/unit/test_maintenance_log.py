@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import dataops.maintenance  # noqa: F401  (installs the filter)
+import dataops.iceberg.maintenance  # noqa: F401  (installs the filter)
 
 pytestmark = pytest.mark.unit
 

@@ -67,7 +67,7 @@ def test_the_wheel_ships_the_sql_and_data_files_the_library_reads(tmp_path):
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    needed = {"dataops/sql/explode.sql", "dataops/data/alerts/rules.yaml", "dataops/data/alerts/levels.yaml",
+    needed = {"dataops/flink/explode.sql", "dataops/data/alerts/rules.yaml", "dataops/data/alerts/levels.yaml",
               "dataops/data/quality/suite.yaml", "dataops/data/quality/price_ranges.yaml",
               "dataops/data/schemas/exploded_row.json", "dataops/data/schemas/raw_poll.json",
               "dataops/data/scenarios/api_outage.yaml"}  # fmt: skip

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from dataops import ConfigError, DataOpsError, load_settings
-from dataops.schema_registry import SchemaRegistryLayer
+from dataops.registry.layer import SchemaRegistryLayer
 
 pytestmark = pytest.mark.unit
 

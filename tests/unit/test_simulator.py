@@ -20,12 +20,11 @@ from dataops.simulator import (
     DEFAULT_COINS,
     FAULTS,
     KNOWN_COINS,
-    PRICE_COLUMNS,
     RATES,
     Simulator,
-    SimulatorLayer,
     main,
 )
+from dataops.source import PRICE_COLUMNS, SimulatorLayer
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ import pytest
 from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, load_settings
 from dataops import stack as stack_mod
 from dataops.config import PROJECT_ROOT
-from dataops.kafka import KafkaLayer
+from dataops.kafka.layer import KafkaLayer
 from dataops import subproc
 from dataops.stack import artifacts, engines
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from dataops import layers
+from dataops import profiles as layers
 from dataops.automation.declaration import Check, Declaration
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.errors import DataOpsError
@@ -120,7 +120,7 @@ def _topic_flowing(p: Any, c: Check) -> Outcome:
 
 def _table_fresh(p: Any, c: Check) -> Outcome:
     """A poll newer than the check's start, seen as rows of the table through DuckDB."""
-    from dataops.duck import DuckLayer
+    from dataops.duck.layer import DuckLayer
 
     table = str(c.table)
     start = time.time()

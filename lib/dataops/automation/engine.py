@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataops import layers, locks
+from dataops import profiles as layers, locks
 from dataops.automation import checks as _checks
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
@@ -78,7 +78,7 @@ def _plan_row(p: Any, r: res.Resource, last: dict[str, dict[str, str]]) -> list[
 def _cloud_rows(decl: Declaration) -> list[list[str]]:
     rows = [[f"connector {c.name}", "cloud-managed", "confluent connect cluster create --config-file http-source.json"] for c in decl.connectors]
     rows += [[f"flink statement {j.name}", "cloud-managed",
-              f"confluent flink statement create {j.name} --sql \"…\" --compute-pool POOL_ID (the SQL of lib/dataops/sql/explode.sql; "
+              f"confluent flink statement create {j.name} --sql \"…\" --compute-pool POOL_ID (the SQL of lib/dataops/flink/explode.sql; "
               "its JSON_MEMBERS function first: confluent flink artifact create, jar of lib/stack/flink-udf)"]
              for j in decl.jobs]  # fmt: skip
     rows += [[f"tableflow {s.topic}", "cloud-managed", f"confluent tableflow topic enable {s.topic} --storage-type MANAGED"] for s in decl.sinks]

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from dataops import layers
+from dataops import profiles as layers
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
 from dataops.config import Settings
 from dataops.errors import DataOpsError
@@ -80,7 +80,7 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
     in one Kafka transaction; the coordinator commits the table every ``commit_interval_s``.
     With a ``dead_letter`` topic, a record it cannot convert goes there (:func:`sink_dead_letters`).
     """
-    from dataops.iceberg import IcebergLayer
+    from dataops.iceberg.layer import IcebergLayer
 
     s = sink_settings(settings, spec)
     timeouts = {"session.timeout.ms": "10000", "heartbeat.interval.ms": "3000"}
@@ -143,7 +143,7 @@ def resources(decl: Declaration, settings: Settings, managed: bool = True) -> li
         managed: False in the ``confluent`` profile: only topics are ours there.
     """
     from dataops.contract import contract_for
-    from dataops.explode_job import job_spec
+    from dataops.flink.job import job_spec
 
     out = [Resource("topic", t.name, STEP_TOPICS, t, {"partitions": str(t.partitions), **t.config}) for t in decl.topics]
     if not managed:
@@ -270,7 +270,7 @@ def make_so(p: Any, r: Resource, current: dict[str, str] | None, problem: str) -
         wait_running(p.connect, r.name)
         return done
     if r.kind == "job":
-        from dataops.explode_job import ensure_explode_job
+        from dataops.flink.job import ensure_explode_job
 
         s = job_settings(p.settings, r.spec)
         if current is not None and diff(r.desired, current):
@@ -278,7 +278,7 @@ def make_so(p: Any, r: Resource, current: dict[str, str] | None, problem: str) -
             return "resubmitted: " + ensure_explode_job(s)
         return ensure_explode_job(s)
     if r.kind == "table":
-        from dataops.iceberg import IcebergLayer
+        from dataops.iceberg.layer import IcebergLayer
 
         if current is not None and diff(r.desired, current):
             raise DataOpsError(f"table {r.name} has other columns than the contract ({describe(diff(r.desired, current))})",
@@ -332,7 +332,7 @@ def destroy(p: Any, r: Resource) -> str:
             _delete_group(p, f"connect-{r.name}")
         return "deleted"
     if r.kind == "job":
-        from dataops.explode_job import job_ids_file
+        from dataops.flink.job import job_ids_file
 
         live = p.flink.live_job(r.name)
         if live is not None:

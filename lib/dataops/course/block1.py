@@ -71,7 +71,7 @@ def who_owns_what() -> pd.DataFrame:
     levels = alerts.load_levels()
     schemas = sorted((DATA_DIR / "schemas").glob("*.json"))
     rows = [
-        ("ingeniería de datos", "lib/dataops/sql/explode.sql, data/schemas/", "contratos de datos", len(schemas)),
+        ("ingeniería de datos", "lib/dataops/flink/explode.sql, data/schemas/", "contratos de datos", len(schemas)),
         ("ciencia de datos", "data/quality/suite.yaml", "checks de calidad", len(suite.checks)),
         ("plataforma", "pom.xml, Makefile, lib/dataops/stack/", "componentes del stack local", len(_stack_names())),
         ("negocio", "data/alerts/levels.yaml, rules.yaml", "niveles de servicio y reglas", len(levels) + len(rules)),

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from dataops import layers
+from dataops import profiles as layers
 from dataops.config import Settings
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import psutil
 import yaml
 
-from dataops import layers
+from dataops import profiles as layers
 from dataops.config import DATA_DIR, Settings
 from dataops.contract import contract_for
 from dataops.metrics import MetricsStore, Sample
@@ -86,8 +86,8 @@ class Monitor:
 
     # ---- clients (created once; a monitor must be cheap) ----------------------
     def _layer(self, name: str) -> Any:
-        """A layer object of the profile (:mod:`dataops.layers`), built once, with short timeouts."""
-        from dataops import layers
+        """A layer object of the profile (:mod:`dataops.profiles`), built once, with short timeouts."""
+        from dataops import profiles as layers
 
         if name not in self._layers:
             layer = layers.build(self.settings, name)
@@ -372,7 +372,7 @@ class Monitor:
         if landed:
             out.append(Sample("e2e_latency", sum(landed) / len(landed), {}, now))
         if self._committed_event is None:
-            from dataops.duck import DuckLayer
+            from dataops.duck.layer import DuckLayer
 
             duck = DuckLayer(iceberg, threads=1)
             newest = duck.query(f"SELECT max(event_time) AS t FROM {duck.view}")["t"][0]

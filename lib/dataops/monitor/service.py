@@ -70,7 +70,7 @@ def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float
 def maintain_forever(settings: Settings, stop: threading.Event) -> None:
     """``dataops maintain`` on the table every ``maintenance_interval_s``, beside the sampling;
     a failed pass is one logged line, and the next pass runs."""
-    from dataops import layers, maintenance
+    from dataops import profiles as layers, maintenance
 
     layer = layers.build(settings, "iceberg")
     if not getattr(layer, "local", False):

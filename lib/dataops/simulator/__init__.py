@@ -1,15 +1,14 @@
-"""A local, CoinGecko-compatible price API with fault injection, and its client.
+"""A local, CoinGecko-compatible price API with fault injection.
 
 The simulator serves ``/api/v3/ping`` and ``/api/v3/simple/price`` like the
 public API, driven by a seeded random walk per coin (:mod:`.market`), shaped
 by injected faults (:mod:`.faults`), with a control API under ``/_sim/`` and a
 served log, the ground truth the later layers are compared against
-(:mod:`.server`, :mod:`.served`). :class:`SimulatorLayer` (:mod:`.client`)
+(:mod:`.server`, :mod:`.served`). :class:`~dataops.source.SimulatorLayer`
 talks to a running one. Run it with ``python -m dataops.simulator --help``.
 """
 
 from dataops.simulator.cli import main
-from dataops.simulator.client import PRICE_COLUMNS, SimulatorLayer
 from dataops.simulator.faults import FAULTS, Fault
 from dataops.simulator.market import CATALOG, DEFAULT_COINS, KNOWN_COINS, RATES, CoinSpec
 from dataops.simulator.server import Simulator
@@ -19,11 +18,9 @@ __all__ = [
     "DEFAULT_COINS",
     "FAULTS",
     "KNOWN_COINS",
-    "PRICE_COLUMNS",
     "RATES",
     "CoinSpec",
     "Fault",
     "Simulator",
-    "SimulatorLayer",
     "main",
 ]

@@ -2,14 +2,14 @@
 
 One module per concern: :mod:`~dataops.paths` (the state folder, shared with the rest of the library),
 :mod:`~dataops.stack.artifacts` (Java, Maven, the jars and Flink),
-:mod:`~dataops.stack.engines` and :mod:`~dataops.stack.flink_conf` (what each
+:mod:`~dataops.stack.engines` and :mod:`~dataops.flink.conf` (what each
 component runs) and :mod:`~dataops.stack.supervisor` (:class:`Stack`: up, down,
 status, logs).
 """
 
 from dataops.stack.artifacts import artifacts_present, install_artifacts, java_version, require_java
 from dataops.stack.engines import Component, components
-from dataops.stack.flink_conf import flink_conf_dir
+from dataops.flink.conf import flink_conf_dir
 from dataops.paths import StatePaths
 from dataops.stack.supervisor import Stack
 

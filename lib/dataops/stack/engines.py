@@ -3,7 +3,7 @@
 One :class:`Component` per process (simulator, Kafka, Connect, Flink's
 jobmanager and taskmanager, monitor): its ports, the command line that starts it
 (writing its configuration files first) and its health probe. Flink's
-``config.yaml`` is written by :mod:`dataops.stack.flink_conf`.
+``config.yaml`` is written by :mod:`dataops.flink.conf`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataops.config import Settings
 from dataops.errors import StackError
 from dataops.stack import prometheus
 from dataops.stack.artifacts import require_java
-from dataops.stack.flink_conf import FLINK_JAVA_OPTS, flink_conf_dir
+from dataops.flink.conf import FLINK_JAVA_OPTS, flink_conf_dir
 from dataops.paths import StatePaths
 
 

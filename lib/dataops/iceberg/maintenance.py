@@ -141,7 +141,7 @@ def compact(layer: Any, name: str | None = None, small_bytes: int = SMALL_FILE_B
     for attempt in range(1, COMMIT_RETRIES + 1):
         try:
             with table.transaction() as tx:
-                with tx.update_snapshot(snapshot_properties={"dataops.maintenance": "compaction"}).overwrite() as ow:
+                with tx.update_snapshot(snapshot_properties={"dataops.iceberg.maintenance": "compaction"}).overwrite() as ow:
                     for f in small:
                         ow.delete_data_file(f)
                     for f in written:

@@ -89,49 +89,49 @@ def build(settings: Settings, layer: str, pipeline: Pipeline | None = None) -> A
 
 # ---- the two profiles -------------------------------------------------------------------
 def _simulator(settings: Settings, p: Pipeline) -> Any:
-    from dataops.simulator.client import SimulatorLayer
+    from dataops.source.layer import SimulatorLayer
 
     return SimulatorLayer(settings.simulator_url)
 
 
 def _kafka(settings: Settings, p: Pipeline) -> Any:
-    from dataops.kafka import KafkaLayer
+    from dataops.kafka.layer import KafkaLayer
 
     return KafkaLayer(settings)
 
 
 def _connect(settings: Settings, p: Pipeline) -> Any:
-    from dataops.kafka_connect import ConnectLayer
+    from dataops.kafka_connect.layer import ConnectLayer
 
     return ConnectLayer(settings.connect_url)
 
 
 def _flink(settings: Settings, p: Pipeline) -> Any:
-    from dataops.flink import FlinkLayer
+    from dataops.flink.layer import FlinkLayer
 
     return FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
 
 
 def _iceberg_local(settings: Settings, p: Pipeline) -> Any:
-    from dataops.iceberg import IcebergLayer, sql_catalog
+    from dataops.iceberg.layer import IcebergLayer, sql_catalog
 
     return IcebergLayer(settings, sql_catalog)
 
 
 def _iceberg_tableflow(settings: Settings, p: Pipeline) -> Any:
-    from dataops.iceberg import IcebergLayer, tableflow_catalog
+    from dataops.iceberg.layer import IcebergLayer, tableflow_catalog
 
     return IcebergLayer(settings, tableflow_catalog)
 
 
 def _duck(settings: Settings, p: Pipeline | None) -> Any:
-    from dataops.duck import DuckLayer
+    from dataops.duck.layer import DuckLayer
 
     return DuckLayer(p.iceberg if p is not None else build(settings, "iceberg"))
 
 
 def _schema_registry(settings: Settings, p: Pipeline) -> Any:
-    from dataops.schema_registry import SchemaRegistryLayer
+    from dataops.registry.layer import SchemaRegistryLayer
 
     return SchemaRegistryLayer(settings)
 

@@ -1,7 +1,7 @@
 """Flink layer: the session cluster's REST API (jobs, vertices, checkpoints).
 
 The course's explode job (its SQL, configuration and submission) lives in
-:mod:`dataops.explode_job`.
+:mod:`dataops.flink.job`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The course's explode job: its Flink SQL, configuration, submission and resumption.
 
-Inspection of the running job is :class:`dataops.flink.FlinkLayer`; the planning
-itself runs in a child process, :mod:`dataops.flink_submit`.
+Inspection of the running job is :class:`dataops.flink.layer.FlinkLayer`; the planning
+itself runs in a child process, :mod:`dataops.flink.submit`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 
 from dataops import subproc
-from dataops.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
+from dataops.flink.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.contract import contract_for
 from dataops.errors import CheckpointError, DataOpsError, StackError
-from dataops.flink import FlinkLayer, root_cause
+from dataops.flink.layer import FlinkLayer, root_cause
 
 logger = logging.getLogger(__name__)
 
-EXPLODE_SQL = Path(__file__).with_name("sql") / "explode.sql"
+EXPLODE_SQL = Path(__file__).with_name("explode.sql")
 UDF_SOURCES = PROJECT_ROOT / "lib" / "stack" / "flink-udf" / "src"  # JSON_MEMBERS
 
 
@@ -33,7 +33,7 @@ def job_ids_file(settings: Settings) -> Path:
 
 
 def restore_choice(settings: Settings) -> RestoreChoice:
-    """Where a resubmission of the explode job would resume (see :mod:`dataops.checkpoints`)."""
+    """Where a resubmission of the explode job would resume (see :mod:`dataops.flink.checkpoints`)."""
     ids_file = job_ids_file(settings)
     if not ids_file.exists():
         return RestoreChoice()
@@ -68,7 +68,7 @@ def job_config(settings: Settings) -> dict[str, str]:
 
 
 def job_params(settings: Settings) -> dict[str, str]:
-    """The ``${placeholders}`` of ``sql/explode.sql``: names from the settings, columns from the contract."""
+    """The ``${placeholders}`` of ``explode.sql``: names from the settings, columns from the contract."""
     contract = contract_for(settings)
     return {
         "bootstrap": f"{settings.host}:{settings.kafka_port}",
@@ -105,7 +105,7 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     env["PYTHONPATH"] = os.pathsep.join([str(paths.flink_python), str(PROJECT_ROOT / "lib")])
     env["_python_worker_execution_mode"] = "process"
     cmd = [
-        sys.executable, "-m", "dataops.flink_submit",
+        sys.executable, "-m", "dataops.flink.submit",
         "--sql", str(EXPLODE_SQL),
         "--params", json.dumps(params),
         "--config", json.dumps(job_config(settings)),

@@ -51,7 +51,7 @@ class IcebergLayer:
     Args:
         settings: The loaded settings.
         catalog_factory: Builds the catalog (:func:`sql_catalog`, the default, or
-            :func:`tableflow_catalog`; :mod:`dataops.layers` picks it by profile). The
+            :func:`tableflow_catalog`; :mod:`dataops.profiles` picks it by profile). The
             catalog is built once, on first use, and reused.
     """
 
@@ -231,7 +231,7 @@ class IcebergLayer:
         Returns:
             Columns ``topic, partition, covered, end_offset, lag, last_commit_at, valid_through``.
         """
-        from dataops.kafka import KafkaLayer
+        from dataops.kafka.layer import KafkaLayer
 
         if not self.local:
             raise ConfigError(

@@ -1,6 +1,6 @@
 """Submit a Flink SQL file to the session cluster (runs in a child process).
 
-Run by :func:`dataops.explode_job.submit_sql_job` with the Flink wheels on ``PYTHONPATH``:
+Run by :func:`dataops.flink.job.submit_sql_job` with the Flink wheels on ``PYTHONPATH``:
 pyflink starts its own JVM gateway to plan the job, so it stays out of the
 notebook's process. Prints one JSON line: ``{"jid": ..., "restored_from": ...}``.
 """

@@ -16,7 +16,7 @@ import pandas as pd
 
 from dataops.contract import contract_for
 from dataops.errors import DataOpsError
-from dataops.iceberg import IcebergLayer
+from dataops.iceberg.layer import IcebergLayer
 
 
 def extension_file(name: str) -> Path:

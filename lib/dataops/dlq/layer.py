@@ -55,7 +55,7 @@ def _short(text: str, width: int = 80) -> str:
 
 
 def parse_letter(record: Any, row_fields: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One dead-letter record (:class:`dataops.kafka.Record`) as a row of :data:`LETTER_COLUMNS`."""
+    """One dead-letter record (:class:`dataops.kafka.layer.Record`) as a row of :data:`LETTER_COLUMNS`."""
     letter = f"{record.topic}/{record.partition}/{record.offset}"
     when = pd.to_datetime(record.timestamp_ms, unit="ms", utc=True)
     headers = {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v) for k, v in (record.headers or {}).items()}

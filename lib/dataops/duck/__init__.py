@@ -1,0 +1,5 @@
+"""The DuckDB layer: the Iceberg table queryable by name (:mod:`.layer`)."""
+
+from dataops.duck.layer import DuckLayer
+
+__all__ = ["DuckLayer"]

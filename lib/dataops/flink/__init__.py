@@ -1,0 +1,7 @@
+"""The Flink layer: the session cluster and its jobs (:mod:`.layer`), the explode job's spec and
+submission (:mod:`.job`, :mod:`.submit`), its checkpoints (:mod:`.checkpoints`), the engine's
+configuration (:mod:`.conf`) and local start (:mod:`.engine`)."""
+
+from dataops.flink.layer import FlinkLayer
+
+__all__ = ["FlinkLayer"]

@@ -1,0 +1,5 @@
+"""The Kafka Connect layer: connectors and tasks (:mod:`.layer`), the worker's local start (:mod:`.engine`)."""
+
+from dataops.kafka_connect.layer import ConnectLayer
+
+__all__ = ["ConnectLayer"]

@@ -1,0 +1,6 @@
+"""The source layer: the CoinGecko API as the pipeline polls it (:mod:`.layer`), the simulator's
+local start (:mod:`.engine`). The simulator itself is :mod:`dataops.simulator`."""
+
+from dataops.source.layer import PRICE_COLUMNS, SimulatorLayer
+
+__all__ = ["PRICE_COLUMNS", "SimulatorLayer"]
