@@ -29,7 +29,7 @@ from _common import dataops, running_pipeline
 
 from dataops import automation
 from dataops.config import PORTS
-from dataops.stack.artifacts import share_downloads
+from dataops.artifacts import share_downloads
 
 SHIFT = 500
 

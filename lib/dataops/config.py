@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dataops import profiles
+from dataops.coins import DEFAULT_COINS
 from dataops.errors import ConfigError
 from dataops.paths import StatePaths
 
@@ -24,7 +26,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The rule, suite, schema and scenario files the library reads: package data (in the
 # checkout, ``lib/dataops/data`` is a link to the top-level ``data/`` folder).
 DATA_DIR = Path(__file__).parent / "data"
-DEFAULT_COINS = ("bitcoin", "ethereum", "binancecoin", "cardano", "solana")
 
 # The fixed ports of the local stack (documented in the README).
 PORTS = {
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    profile: Literal["local", "confluent"] = "local"
+    profile: str = Field(default="local", description="a registered profile (dataops.profiles): local, confluent, …")
     state_dir: Path = Field(default=PROJECT_ROOT / ".stack", description="where the local stack writes")
 
     # Pipeline shape (both profiles)
@@ -122,6 +123,13 @@ class Settings(BaseSettings):
     coingecko_url: str = "https://api.coingecko.com/api/v3"
     coingecko_api_key: SecretStr | None = None
 
+    @field_validator("profile")
+    @classmethod
+    def _registered_profile(cls, value: str) -> str:
+        if value not in profiles.names():
+            raise ValueError(f"unknown profile {value!r}: use one of {', '.join(profiles.names())}")
+        return value
+
     @field_validator("coins", mode="before")
     @classmethod
     def _split_coins(cls, value: Any) -> Any:
@@ -136,6 +144,11 @@ class Settings(BaseSettings):
         return StatePaths(Path(self.state_dir))
 
     @property
+    def runs(self) -> profiles.Profile:
+        """The active :class:`~dataops.profiles.Profile`: what runs where, and which object serves each layer."""
+        return profiles.get(self.profile)
+
+    @property
     def log_max_bytes(self) -> int:
         """``log_max_mb`` in bytes: where the served log and the alert log rotate."""
         return int(self.log_max_mb * 1024 * 1024)
@@ -143,7 +156,7 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         """Kafka bootstrap servers of the active profile."""
-        if self.profile == "confluent":
+        if self.runs.kafka_from_settings:
             self.require("kafka_bootstrap")
             return str(self.kafka_bootstrap)
         return f"{self.host}:{self.kafka_port}"
@@ -160,7 +173,7 @@ class Settings(BaseSettings):
     @property
     def source_api_url(self) -> str:
         """Base URL of the CoinGecko API (the simulator in the local profile)."""
-        if self.profile == "confluent":
+        if self.runs.real_api:
             return self.coingecko_url.rstrip("/")
         return f"{self.simulator_url}/api/v3"
 
@@ -184,7 +197,7 @@ class Settings(BaseSettings):
     def kafka_config(self, **extra: Any) -> dict[str, Any]:
         """librdkafka configuration for the active profile (secrets included: never print it)."""
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
-        if self.profile == "confluent":
+        if self.runs.kafka_auth == "sasl_plain":
             self.require("kafka_api_key", "kafka_api_secret")
             conf.update(
                 {

@@ -31,10 +31,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dataops.config import DATA_DIR, Settings
 from dataops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyiceberg.schema import Schema
 
 SCHEMA_DIR = DATA_DIR / "schemas"
 EXPLODED_SCHEMA = SCHEMA_DIR / "exploded_row.json"
@@ -217,7 +220,7 @@ class RowContract:
         width = max(len(c.name) for c in self.columns) + 1
         return f",\n{indent}".join(f"{c.name:<{width}}{c.flink_type}" for c in self.columns)
 
-    def iceberg_schema(self):
+    def iceberg_schema(self) -> Schema:
         """The Iceberg table's schema (pyiceberg), field ids in file order, every field optional
         (the sink writes what Flink wrote; the quality suite judges nulls)."""
         from pyiceberg.schema import Schema

@@ -12,18 +12,27 @@ import platform
 import shutil
 import sys
 import time
+from types import TracebackType
 from typing import Any
 
 import pandas as pd
 
-from dataops import profiles as layers
+from dataops import profiles
 from dataops import automation, locks
 from dataops import stack as _stack
 from dataops.config import Settings, load_settings
+from dataops.dlq.protocol import DeadLetterQueue
+from dataops.duck.protocol import Duck
 from dataops.errors import DataOpsError, StackError
-from dataops.monitor import Monitor
+from dataops.flink.protocol import Flink
+from dataops.iceberg.protocol import Iceberg
+from dataops.kafka.protocol import Kafka
+from dataops.kafka_connect.protocol import Connect
+from dataops.monitor import MetricsReader
 from dataops.monitor import health as monitor_health
 from dataops.monitor import health_thresholds
+from dataops.registry.protocol import SchemaRegistry
+from dataops.source.protocol import Source
 
 
 class Pipeline:
@@ -31,6 +40,7 @@ class Pipeline:
 
     Attributes:
         settings: The loaded :class:`~dataops.config.Settings`.
+        profile: The active :class:`~dataops.profiles.Profile` (``settings.runs``).
         source: The CoinGecko API (the simulator, local profile).
         kafka: The Kafka layer (Confluent Cloud in ``confluent``).
         connect: Kafka Connect's connectors and tasks (local).
@@ -42,49 +52,93 @@ class Pipeline:
         dlq: The dead letters, by reason, and their replay.
 
     A layer the profile does not offer answers any use with one line saying what to use instead.
+    Each layer attribute is typed with its package's protocol (:class:`dataops.kafka.protocol.Kafka`,
+    …): what a notebook may call on it, the calls that change something marked ``@action``.
     """
 
-    LAYERS = ("source", "kafka", "connect", "flink", "iceberg", "duck", "schema_registry", "stack")
+    LAYERS = profiles.LAYERS
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.profile: profiles.Profile = settings.runs
         self._layers: dict[str, Any] = {}
-        self._monitor: Monitor | None = None
+        self._monitor: MetricsReader | None = None
         self._thresholds: dict[str, tuple[float, float]] | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        if name in Pipeline.LAYERS:
-            if name not in self._layers:
-                self._layers[name] = layers.build(self.settings, name, self)
-            return self._layers[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def _layer(self, name: str) -> Any:
+        """What the profile built for ``name`` (or an :class:`~dataops.profiles.Unavailable` saying
+        why not); each property below names the layer's protocol."""
+        if name not in self._layers:
+            self._layers[name] = self.profile.build(name, self.settings, self)
+        return self._layers[name]
+
+    @property
+    def source(self) -> Source:
+        layer: Source = self._layer("source")
+        return layer
+
+    @property
+    def kafka(self) -> Kafka:
+        layer: Kafka = self._layer("kafka")
+        return layer
+
+    @property
+    def connect(self) -> Connect:
+        layer: Connect = self._layer("connect")
+        return layer
+
+    @property
+    def flink(self) -> Flink:
+        layer: Flink = self._layer("flink")
+        return layer
+
+    @property
+    def iceberg(self) -> Iceberg:
+        layer: Iceberg = self._layer("iceberg")
+        return layer
+
+    @property
+    def duck(self) -> Duck:
+        layer: Duck = self._layer("duck")
+        return layer
+
+    @property
+    def schema_registry(self) -> SchemaRegistry:
+        layer: SchemaRegistry = self._layer("schema_registry")
+        return layer
+
+    @property
+    def stack(self) -> _stack.Stack:
+        layer: _stack.Stack = self._layer("stack")
+        return layer
 
     def __repr__(self) -> str:
         return f"Pipeline(profile={self.settings.profile!r}, kafka={self.settings.bootstrap_servers!r})"
 
     @property
     def _local_stack(self) -> _stack.Stack | None:
-        return self.stack if layers.offers(self.settings.profile, "stack") else None
+        return self.stack if self.profile.runs_stack else None
 
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB query on the newest Iceberg data."""
         return self.duck.query(query)
 
     @property
-    def dlq(self):
+    def dlq(self) -> DeadLetterQueue:
         """The dead letters: ``p.dlq.by_reason()``, ``p.dlq.replay(...)`` (:class:`dataops.dlq.layer.DeadLetters`)."""
         from dataops.dlq.layer import DeadLetters
 
         if "dlq" not in self._layers:
             self._layers["dlq"] = DeadLetters(self)
-        return self._layers["dlq"]
+        layer: DeadLetterQueue = self._layers["dlq"]
+        return layer
 
     # ---- monitoring -------------------------------------------------------------
     @property
-    def monitor(self) -> Monitor:
-        """Reads the metrics store that the stack's monitor component writes."""
+    def monitor(self) -> MetricsReader:
+        """Reads the metrics store that the stack's monitor component writes (samples nothing)."""
         if self._monitor is None:
-            self._monitor = Monitor(self.settings, interval_s=self.settings.monitor_interval_s)
+            self._monitor = MetricsReader(self.settings, interval_s=self.settings.monitor_interval_s)
         return self._monitor
 
     def metrics(self, metric: str | list[str] | None = None, minutes: float = 15.0) -> pd.DataFrame:
@@ -183,12 +237,13 @@ class Pipeline:
                 self.settings.paths.last_up.write_text(json.dumps(record))
         return self.status()
 
-    def last_up(self) -> dict | None:
+    def last_up(self) -> dict[str, Any] | None:
         """The last ``up`` that ended ready: ``seconds`` it took, components it ``started``, ``at`` (UNIX time)."""
         try:
-            return json.loads(self.settings.paths.last_up.read_text())
+            record: dict[str, Any] = json.loads(self.settings.paths.last_up.read_text())
         except (FileNotFoundError, ValueError):
             return None
+        return record
 
     def down(self) -> list[str]:
         return self.stack.down()
@@ -277,7 +332,7 @@ def _one_line_errors_in_notebooks() -> None:
     if shell is None:
         return
 
-    def show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython's signature
+    def show(shell: object, etype: type[BaseException], value: BaseException, tb: TracebackType | None, tb_offset: int | None = None) -> list[str]:  # noqa: ARG001 - IPython's signature
         return [f"{etype.__name__}: {value}"]
 
     shell.set_custom_exc((DataOpsError,), show)

@@ -1,7 +1,9 @@
-"""Execute the course notebooks headless with papermill (the main job, `make run`)."""
+"""Execute the course notebooks headless with papermill (the main job, `make run`), and the
+``dataops notebooks`` command that does it."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -11,6 +13,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from dataops.cli_registry import CliContext, SubParsers
 from dataops.config import PROJECT_ROOT
 
 RESULT_COLUMNS = ["notebook", "version", "block", "minutes", "status", "seconds", "checks", "error"]
@@ -133,3 +136,22 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir) -> pd.DataFram
                      "seconds": round(time.monotonic() - t0, 1), "checks": checks, "error": error})  # fmt: skip
         print(f"  {'✔' if status == 'ok' else '✘'} {version:<7} {nb.name} ({rows[-1]['seconds']} s, self-checks: {checks})", flush=True)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def cmd_notebooks(args: argparse.Namespace, ctx: CliContext) -> int:
+    results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor},
+                            html_dir=None if args.no_html else args.html)  # fmt: skip
+    print()
+    ctx.print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
+    return 0 if (results["status"] == "ok").all() else 1
+
+
+def add_commands(sub: SubParsers) -> None:
+    """Add ``notebooks`` to ``sub``."""
+    p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
+    p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
+    p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
+    p.add_argument("--instructor", action="store_true", help="instructor mode (notebook 01: a live view of the metrics)")
+    p.add_argument("--html", default="build/html", help="where the HTML reports go (default build/html)")
+    p.add_argument("--no-html", action="store_true", help="do not write HTML reports")
+    p.set_defaults(func=cmd_notebooks)

@@ -17,7 +17,7 @@ import pytest
 
 from dataops.config import PORTS, PROJECT_ROOT
 from dataops.paths import StatePaths
-from dataops.stack.artifacts import share_downloads
+from dataops.artifacts import share_downloads
 from dataops.runner import run_notebooks
 
 pytestmark = pytest.mark.integration

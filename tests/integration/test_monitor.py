@@ -127,10 +127,10 @@ def test_a_monitor_started_before_the_topics_exist_reads_them_once_created(pipel
     admin = pipeline.kafka.admin()
     try:
         m.sample()
-        assert not m._tails[topic].ready
+        assert not m.samplers["rows"]._tails[topic].ready
         pipeline.kafka.ensure_topic(topic, 1, {})
         m.sample()  # the tail is rebuilt, positioned at the (empty) end
-        assert m._tails[topic].ready
+        assert m.samplers["rows"]._tails[topic].ready
         row = {"coin_id": "bitcoin", "usd": 95000.0, "usd_market_cap": 1.0, "usd_24h_vol": 1.0, "usd_24h_change": 0.1,
                "last_updated_at": int(time.time()), "event_time": "2026-01-01T00:00:00Z", "processed_at": "2026-01-01T00:00:01Z"}  # fmt: skip
         producer = Producer(settings.kafka_config())

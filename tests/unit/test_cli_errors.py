@@ -11,10 +11,12 @@ from dataops.stack import Stack
 
 
 def test_an_unexpected_error_is_one_line_with_the_log_of_its_traceback(monkeypatch, capsys):
-    def boom(args):
+    from dataops.stack import cli as stack_cli
+
+    def boom(args, ctx):
         raise RuntimeError("something nobody foresaw\nsecond line")
 
-    monkeypatch.setattr(cli, "cmd_status", boom)
+    monkeypatch.setattr(stack_cli, "cmd_status", boom)
     assert cli.main(["status"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: unexpected RuntimeError: something nobody foresaw: the traceback is in ")

@@ -81,7 +81,7 @@ def test_a_field_changed_in_the_schema_file_reaches_every_layer(changed_contract
     iceberg = [f.name for f in contract.contract_for(s).iceberg_schema().fields]  # Iceberg
     assert iceberg == list(names)
     monitor = Monitor(s, store=MetricsStore(tmp_path / "m.db"))  # the monitor's completeness columns
-    assert monitor.contract.names == names
+    assert monitor.samplers["rows"].contract.names == names
 
 
 def test_the_currency_setting_renames_every_price_field():

@@ -13,6 +13,7 @@ import pytest
 from dataops.config import load_settings
 from dataops.metrics import MetricsStore
 from dataops.monitor import QUALITY_EVERY_S, QUALITY_MAX_ROWS, QUALITY_WINDOW_S, Monitor
+from dataops.monitor.rows import RowsSampler
 from dataops.quality import TimedPoll
 from dataops.quality import suite as suite_module
 
@@ -34,11 +35,14 @@ def rows_at(t: float, i: int, frozen_from: int | None = None) -> list[dict]:
 
 
 @pytest.fixture()
-def monitor(tmp_path) -> Monitor:
-    return Monitor(load_settings(state_dir=str(tmp_path / "state")), store=MetricsStore(tmp_path / "m.db"))
+def monitor(tmp_path) -> RowsSampler:
+    """The rows sampler of a monitor: it keeps the quality window and runs the suite."""
+    sampler = Monitor(load_settings(state_dir=str(tmp_path / "state")), store=MetricsStore(tmp_path / "m.db")).samplers["rows"]
+    assert isinstance(sampler, RowsSampler)
+    return sampler
 
 
-def feed(monitor: Monitor, now: float, polls: int, frozen_from: int | None = None) -> dict[str, float]:
+def feed(monitor: RowsSampler, now: float, polls: int, frozen_from: int | None = None) -> dict[str, float]:
     start = now - 5 * (polls - 1)
     for i in range(polls):
         rows = rows_at(start + 5 * i, i, frozen_from)
@@ -51,18 +55,18 @@ def feed(monitor: Monitor, now: float, polls: int, frozen_from: int | None = Non
     return {s.metric: s.value for s in out}
 
 
-def test_healthy_rows_score_100_and_nothing_frozen(monitor: Monitor) -> None:
+def test_healthy_rows_score_100_and_nothing_frozen(monitor: RowsSampler) -> None:
     values = feed(monitor, time.time(), 40)
     assert values == {"quality_score": 100.0, "frozen_coins": 0.0}
 
 
-def test_a_freeze_longer_than_max_static_s_freezes_every_coin_and_lowers_the_score(monitor: Monitor) -> None:
+def test_a_freeze_longer_than_max_static_s_freezes_every_coin_and_lowers_the_score(monitor: RowsSampler) -> None:
     values = feed(monitor, time.time(), 40, frozen_from=15)  # 25 polls (125 s) of the same snapshot
     assert values["frozen_coins"] == 5
     assert values["quality_score"] == pytest.approx(100 * 8 / 11)  # raw and row frozen_prices, row duplicates fail
 
 
-def test_the_suite_runs_every_quality_every_s_on_the_last_window(monitor: Monitor) -> None:
+def test_the_suite_runs_every_quality_every_s_on_the_last_window(monitor: RowsSampler) -> None:
     now = time.time()
     assert feed(monitor, now, 10)
     out: list = []
@@ -74,13 +78,13 @@ def test_the_suite_runs_every_quality_every_s_on_the_last_window(monitor: Monito
     assert all(ts >= now + 1 + QUALITY_EVERY_S - QUALITY_WINDOW_S for ts, _ in monitor._window)
 
 
-def test_no_quality_score_before_the_window_holds_enough_polls(monitor: Monitor) -> None:
+def test_no_quality_score_before_the_window_holds_enough_polls(monitor: RowsSampler) -> None:
     """A fresh stack: 3 polls cannot show a 5-poll frozen run, so no score rather than a 100 % on nothing."""
     assert feed(monitor, time.time(), 3) == {}
     assert set(feed(monitor, time.time() + 60, 6)) == {"quality_score", "frozen_coins"}
 
 
-def test_an_edited_suite_is_picked_up_without_restarting_the_monitor(monitor: Monitor, tmp_path, monkeypatch) -> None:
+def test_an_edited_suite_is_picked_up_without_restarting_the_monitor(monitor: RowsSampler, tmp_path, monkeypatch) -> None:
     """A learner's edit of suite.yaml (or reset restoring it) reaches the running monitor's next pass."""
     data = tmp_path / "data"
     for name in ("quality", "schemas"):
@@ -100,7 +104,7 @@ def test_an_edited_suite_is_picked_up_without_restarting_the_monitor(monitor: Mo
     assert {s.metric: s.value for s in out}.get("quality_score") == 100.0
 
 
-def test_a_flood_of_rows_is_judged_on_a_capped_window(monitor: Monitor) -> None:
+def test_a_flood_of_rows_is_judged_on_a_capped_window(monitor: RowsSampler) -> None:
     """A backfill lands days of rows within seconds: the pass judges the newest QUALITY_MAX_ROWS, so
     each sample's work stays bounded (issue: the monitor's cost must not grow with traffic)."""
     now = time.time()

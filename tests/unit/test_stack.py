@@ -14,7 +14,8 @@ from dataops import stack as stack_mod
 from dataops.config import PROJECT_ROOT
 from dataops.kafka.layer import KafkaLayer
 from dataops import subproc
-from dataops.stack import artifacts, engines
+from dataops import artifacts, engine
+from dataops.kafka import engine as kafka_engine
 
 pytestmark = pytest.mark.unit
 
@@ -143,13 +144,13 @@ def test_cli_bad_rules_or_suite_file_is_one_line(tmp_path, capsys):
 def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
     # A leading '-' makes kafka-storage read the id as an option (seen in CI once in 64 runs).
     ids = iter([b"\xfb" + bytes(15), bytes(16)])  # the first encodes to '-w…'
-    monkeypatch.setattr(engines.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
+    monkeypatch.setattr(kafka_engine.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
     seen = []
     monkeypatch.setattr(subproc.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or type("R", (), {"returncode": 0, "stdout": "", "stderr": ""})())
-    monkeypatch.setattr(engines, "require_java", lambda: "java")
+    monkeypatch.setattr(engine, "require_java", lambda: "java")
     st = stack_mod.Stack(isolated)
     st.paths.make()
-    engines._kafka_cmd(isolated, st.paths)
+    kafka_engine._kafka_cmd(isolated, st.paths)
     cluster_id = seen[0][seen[0].index("-t") + 1]
     assert not cluster_id.startswith("-") and len(cluster_id) == 22
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import requests
 
-from dataops import profiles as layers
 from dataops.automation.declaration import Check, Declaration
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.errors import DataOpsError
@@ -32,10 +31,10 @@ class Outcome:
 def prerequisites(p: Any) -> list[Outcome]:
     """Java and the engines reachable (local profile), or the cloud cluster (confluent)."""
     from dataops import stack
-    from dataops.stack.engines import port_open
+    from dataops.engine import port_open
 
     s: Settings = p.settings
-    if not layers.offers(s.profile, "stack"):  # a cloud profile: the cluster is the prerequisite
+    if not s.runs.runs_stack:  # the cluster elsewhere is the prerequisite
         try:
             p.kafka.topic_names()
             return [Outcome("Kafka (Confluent Cloud)", True, s.bootstrap_servers)]
@@ -58,13 +57,12 @@ def environment(s: Settings) -> list[Outcome]:
     env_file = Path(os.environ.get(f"{ENV_PREFIX}ENV_FILE") or PROJECT_ROOT / ".env")
     source = f".env ({env_file})" if env_file.exists() else "valores por defecto (no hay .env)"
     out = [Outcome("perfil", True, f"{s.profile}, configuración de {source}")]
-    if not layers.offers(s.profile, "stack"):
-        for name in ("kafka_bootstrap", "kafka_api_key", "kafka_api_secret"):
-            try:
-                s.require(name)
-                out.append(Outcome(name, True, "definida"))
-            except DataOpsError as exc:
-                out.append(Outcome(name, False, exc.message, exc.hint or ""))
+    for name in s.runs.required:
+        try:
+            s.require(name)
+            out.append(Outcome(name, True, "definida"))
+        except DataOpsError as exc:
+            out.append(Outcome(name, False, exc.message, exc.hint or ""))
     return out
 
 
@@ -97,7 +95,7 @@ def _http(p: Any, c: Check) -> Outcome:
 
 
 def _tcp(p: Any, c: Check) -> Outcome:
-    from dataops.stack.engines import port_open
+    from dataops.engine import port_open
 
     ok = port_open(str(c.host), int(c.port or 0), timeout=c.timeout_s)
     return Outcome(c.name, ok, f"{c.host}:{c.port} {'acepta conexiones' if ok else 'no responde'}", "start the service or fix host/port")

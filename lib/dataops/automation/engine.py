@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from dataops import profiles as layers, locks
+from dataops import locks
 from dataops.automation import checks as _checks
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
@@ -27,7 +27,7 @@ OK, FAILED, SKIPPED = "✔", "✘", "–"
 
 def _managed(settings: Settings) -> bool:
     """True where connectors, jobs and the table are ours to create (the local stack)."""
-    return layers.offers(settings.profile, "connect")
+    return {"connector", "job", "sink"} <= settings.runs.manages
 
 
 def declaration(p: Any, declaration: Declaration | str | None = None) -> Declaration:

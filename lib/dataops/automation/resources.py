@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from dataops import profiles as layers
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
 from dataops.config import Settings
 from dataops.errors import DataOpsError
@@ -68,7 +67,7 @@ def connector_config(settings: Settings, spec: Connector) -> dict[str, str]:
         "exactly.once.support": "required",
         **spec.config,
     }
-    if not layers.offers(settings.profile, "stack") and settings.coingecko_api_key is not None:  # the real API
+    if settings.runs.real_api and settings.coingecko_api_key is not None:
         config["http.api.key"] = settings.coingecko_api_key.get_secret_value()
     return config
 

@@ -93,16 +93,9 @@ def schema_problems(against: str | None = None, schemas: Path = SCHEMAS, samples
 # ---- data quality on recorded samples -----------------------------------------------------------
 def sample_quality(samples: Path = SAMPLES, suite: Any = None) -> Any:
     """The quality suite on the recorded polls and rows (judged as of one second after the newest)."""
-    import pandas as pd
+    from dataops.quality.samples import run_on_samples
 
-    from dataops import quality
-
-    suite = suite or quality.load_suite()
-    polls = _lines(samples / "raw_polls.jsonl")
-    newest = max(int(e["last_updated_at"]) for poll in polls for e in poll.values() if isinstance(e, dict) and "last_updated_at" in e)
-    timed = [quality.TimedPoll(json.dumps(p), 1000 * (newest - 30 * (len(polls) - 1 - i))) for i, p in enumerate(polls)]
-    rows = pd.DataFrame(_lines(samples / "exploded_rows.jsonl"))
-    return quality.run_suite(suite, polls=timed, rows=rows, now=newest + 1)
+    return run_on_samples(samples, suite)
 
 
 # ---- infrastructure validation ------------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+
+from dataops.cli_registry import CliContext, SubParsers
 
 
 def _report(problems: list[str], what: str) -> int:
@@ -15,28 +16,30 @@ def _report(problems: list[str], what: str) -> int:
     return 1 if problems else 0
 
 
-def add_commands(sub: Any, print_frame: Callable[[Any], None]) -> None:
+def cmd_ci(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.ci import workflow
+
+    print(f"Running the workflow's jobs locally ({args.repo.resolve()}):", flush=True)
+    table = workflow.run(args.repo, only=args.jobs or None, skip=args.skip)
+    print()
+    ctx.print_frame(table)
+    return 1 if (table["estado"] == workflow.FAILED).any() else 0
+
+
+def cmd_schemas(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.ci.checks import schema_problems
+
+    return _report(schema_problems(args.against), "schemas" + (f" (vs {args.against})" if args.against else ""))
+
+
+def cmd_check_config(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.ci.checks import WORKFLOW, config_problems
+
+    return _report(config_problems(None if args.no_workflow else args.workflow or WORKFLOW), "configuration")
+
+
+def add_commands(sub: SubParsers) -> None:
     """Add ``ci``, ``schemas`` and ``check-config`` to ``sub``."""
-
-    def cmd_ci(args: argparse.Namespace) -> int:
-        from dataops.ci import workflow
-
-        print(f"Running the workflow's jobs locally ({args.repo.resolve()}):", flush=True)
-        table = workflow.run(args.repo, only=args.jobs or None, skip=args.skip)
-        print()
-        print_frame(table)
-        return 1 if (table["estado"] == workflow.FAILED).any() else 0
-
-    def cmd_schemas(args: argparse.Namespace) -> int:
-        from dataops.ci.checks import schema_problems
-
-        return _report(schema_problems(args.against), "schemas" + (f" (vs {args.against})" if args.against else ""))
-
-    def cmd_check_config(args: argparse.Namespace) -> int:
-        from dataops.ci.checks import WORKFLOW, config_problems
-
-        return _report(config_problems(None if args.no_workflow else args.workflow or WORKFLOW), "configuration")
-
     p = sub.add_parser("ci", help="run the GitHub workflow's jobs locally in dependency order (✔/✘ table; exit 1 on a failure)")
     p.add_argument("jobs", nargs="*", help="only these jobs (default: all, in needs: order)")
     p.add_argument("--skip", action="append", default=[], metavar="JOB", help="do not run this job (repeatable), e.g. integration-tests")

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from dataops import alerts, scenarios
+from dataops.coins import DEFAULT_COINS
 from dataops.config import Settings, load_settings
 from dataops.course.selfcheck import SelfCheck, run_learner_code
 from dataops.metrics import METRICS
 
-COINS = ("bitcoin", "ethereum", "binancecoin", "cardano", "solana")
+COINS: tuple[str, ...] = DEFAULT_COINS  # the pipeline's default coins (dataops.coins)
 EXAMPLE_METRIC = "spread_btc_eth"  # the example the notebook gives: not an answer of your own
 _REASON_WORDS = ("flink", "dlq", "dead", "cola", "contrato", "esquema", "schema", "valid", "motivo", "reason", "descart", "separ")
 

@@ -17,12 +17,13 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from dataops.coins import DEFAULT_COINS
 from dataops.course.selfcheck import SelfCheck, run_learner_code
 
 # The exercise sheet's limits of |24 h change| in %; any other coin: DEFAULT_LIMIT.
 VOLATILITY_LIMITS = {"bitcoin": 15.0, "ethereum": 20.0, "solana": 25.0, "cardano": 30.0, "binancecoin": 20.0}
 DEFAULT_LIMIT = 25.0
-COINS = ("bitcoin", "ethereum", "binancecoin", "cardano", "solana")
+COINS: tuple[str, ...] = DEFAULT_COINS  # the pipeline's default coins (dataops.coins)
 _PRICES = {"bitcoin": 65000.0, "ethereum": 3500.0, "binancecoin": 580.0, "cardano": 0.45, "solana": 150.0, "dogecoin": 0.12}
 
 

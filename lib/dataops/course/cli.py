@@ -1,4 +1,5 @@
-"""The course's commands of the ``dataops`` CLI: notebooks, learner, reset, grade."""
+"""The course's commands of the ``dataops`` CLI: learner, reset, grade (``notebooks`` is
+:mod:`dataops.runner`'s)."""
 
 from __future__ import annotations
 
@@ -6,69 +7,51 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+
+from dataops.cli_registry import CliContext, SubParsers
 
 
-def add_commands(sub: Any, pipeline: Callable[[argparse.Namespace], Any], print_frame: Callable[[Any], None]) -> None:
-    """Add the course's subcommands to ``sub`` (``pipeline``/``print_frame``: the CLI's helpers)."""
+def cmd_learner(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.course import assignments
 
-    def cmd_notebooks(args: argparse.Namespace) -> int:
-        from dataops.runner import run_notebooks
-
-        results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor},
-                                html_dir=None if args.no_html else args.html)  # fmt: skip
-        print()
-        print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
-        return 0 if (results["status"] == "ok").all() else 1
-
-
-    def cmd_learner(args: argparse.Namespace) -> int:
-        from dataops.course import assignments
-
-        if args.check:
-            stale = assignments.stale()
-            if stale:
-                print(f"error: learner notebooks out of date: {', '.join(stale)}: run `make learner` and commit notebooks/learner", file=sys.stderr)
-                return 1
-            print("learner notebooks are up to date")
-            return 0
-        for path in assignments.generate():
-            print(f"  ✔ {path.relative_to(path.parents[2])}")
+    if args.check:
+        stale = assignments.stale()
+        if stale:
+            print(f"error: learner notebooks out of date: {', '.join(stale)}: run `make learner` and commit notebooks/learner", file=sys.stderr)
+            return 1
+        print("learner notebooks are up to date")
         return 0
+    for path in assignments.generate():
+        print(f"  ✔ {path.relative_to(path.parents[2])}")
+    return 0
 
 
-    def cmd_reset(args: argparse.Namespace) -> int:
-        from dataops.course.reset import reset
+def cmd_reset(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.config import DATA_DIR
+    from dataops.course.reset import reset
 
-        from dataops.config import DATA_DIR
-
-        print_frame(reset(pipeline(args), data_dir=None if args.keep_files else DATA_DIR))
-        return 0
+    ctx.print_frame(reset(ctx.pipeline(args), data_dir=None if args.keep_files else DATA_DIR))
+    return 0
 
 
-    def cmd_grade(args: argparse.Namespace) -> int:
-        from dataops.course.grading import grade
+def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.course.grading import grade
 
-        report = grade(args.notebooks, student=args.student)
-        print_frame(report.exercises)
-        print()
-        print_frame(report.rubric)
-        if len(report.crashes):
-            print("\nCeldas que fallaron fuera de los ejercicios (no restan puntos, pero algo del cuaderno no funcionó):")
-            print_frame(report.crashes)
-        if args.json:
-            Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
-            print(f"\n(also in {args.json})")
-        return 0
+    report = grade(args.notebooks, student=args.student)
+    ctx.print_frame(report.exercises)
+    print()
+    ctx.print_frame(report.rubric)
+    if len(report.crashes):
+        print("\nCeldas que fallaron fuera de los ejercicios (no restan puntos, pero algo del cuaderno no funcionó):")
+        ctx.print_frame(report.crashes)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+        print(f"\n(also in {args.json})")
+    return 0
 
-    p = sub.add_parser("notebooks", help="execute the notebooks headless with papermill into build/")
-    p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
-    p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
-    p.add_argument("--instructor", action="store_true", help="instructor mode (notebook 01: a live view of the metrics)")
-    p.add_argument("--html", default="build/html", help="where the HTML reports go (default build/html)")
-    p.add_argument("--no-html", action="store_true", help="do not write HTML reports")
-    p.set_defaults(func=cmd_notebooks)
 
+def add_commands(sub: SubParsers) -> None:
+    """Add ``learner``, ``reset`` and ``grade`` to ``sub``."""
     p = sub.add_parser("learner", help="generate the learner notebooks (notebooks/learner) from the masters with nbgrader")
     p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
     p.set_defaults(func=cmd_learner)

@@ -4,38 +4,40 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+
+from dataops.cli_registry import CliContext, SubParsers, positive
 
 
-def add_commands(sub: Any, pipeline: Callable[[argparse.Namespace], Any], print_frame: Callable[[Any], None],
-                 positive: Callable[[str], float]) -> None:  # fmt: skip
-    """Add ``dlq`` (and its ``export`` / ``replay``) to the ``dataops`` command's sub-parsers."""
-
-    def cmd_dlq(args: argparse.Namespace) -> int:
-        dlq = pipeline(args).dlq
-        summary = dlq.by_reason(minutes=args.minutes)
-        if summary.empty:
-            print(f"no dead letters in {dlq.topic}" + (f" in the last {args.minutes:g} min" if args.minutes else ""))
-            return 0
-        print_frame(summary)
-        print(f"\n{int(summary['count'].sum())} dead letters in {dlq.topic}; `dataops dlq export FILE` to fix them, `dataops dlq replay FILE` to send them back")
+def cmd_dlq(args: argparse.Namespace, ctx: CliContext) -> int:
+    dlq = ctx.pipeline(args).dlq
+    summary = dlq.by_reason(minutes=args.minutes)
+    if summary.empty:
+        print(f"no dead letters in {dlq.topic}" + (f" in the last {args.minutes:g} min" if args.minutes else ""))
         return 0
+    ctx.print_frame(summary)
+    print(f"\n{int(summary['count'].sum())} dead letters in {dlq.topic}; `dataops dlq export FILE` to fix them, `dataops dlq replay FILE` to send them back")
+    return 0
 
-    def cmd_dlq_export(args: argparse.Namespace) -> int:
-        n = pipeline(args).dlq.export(args.file, reason=args.reason, minutes=args.minutes)
-        print(f"{n} dead letters in {args.file}: fix the entries (one JSON object per line), then `dataops dlq replay {args.file}`")
+
+def cmd_dlq_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    n = ctx.pipeline(args).dlq.export(args.file, reason=args.reason, minutes=args.minutes)
+    print(f"{n} dead letters in {args.file}: fix the entries (one JSON object per line), then `dataops dlq replay {args.file}`")
+    return 0
+
+
+def cmd_dlq_replay(args: argparse.Namespace, ctx: CliContext) -> int:
+    report = ctx.pipeline(args).dlq.replay(args.file, reason=args.reason, wait_s=args.wait, dry_run=args.dry_run)
+    if report.empty:
+        print("nothing to replay")
         return 0
+    ctx.print_frame(report)
+    counts = report["status"].value_counts()
+    print("\n" + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    return 1 if counts.get("sent", 0) else 0
 
-    def cmd_dlq_replay(args: argparse.Namespace) -> int:
-        report = pipeline(args).dlq.replay(args.file, reason=args.reason, wait_s=args.wait, dry_run=args.dry_run)
-        if report.empty:
-            print("nothing to replay")
-            return 0
-        print_frame(report)
-        counts = report["status"].value_counts()
-        print("\n" + ", ".join(f"{n} {status}" for status, n in counts.items()))
-        return 1 if counts.get("sent", 0) else 0
 
+def add_commands(sub: SubParsers) -> None:
+    """Add ``dlq`` (and its ``export`` / ``replay``) to ``sub``."""
     p = sub.add_parser("dlq", help="the dead letters by reason (reason, count, newest, example); export and replay them",
                        description="The dead letters (crypto-prices-dlq): what the Flink job or the Iceberg sink rejected, by reason. "
                                    "To send them back: `dataops dlq export FILE`, fix the entries in FILE, `dataops dlq replay FILE`.")

@@ -26,14 +26,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from dataops.config import Settings
 from dataops.contract import KEY, contract_for
 from dataops.errors import DataOpsError
+from dataops.iceberg.protocol import Iceberg
+from dataops.kafka.protocol import Kafka
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +132,19 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+class Layers(Protocol):
+    """What :class:`DeadLetters` reads of the pipeline (a :class:`dataops.Pipeline` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def kafka(self) -> Kafka: ...
+
+    @property
+    def iceberg(self) -> Iceberg: ...
+
+
 class DeadLetters:
     """The pipeline's dead letters (``p.dlq``).
 
@@ -136,7 +152,7 @@ class DeadLetters:
         pipeline: A connected :class:`dataops.Pipeline`.
     """
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Layers) -> None:
         self.p = pipeline
         self.settings = pipeline.settings
         self.contract = contract_for(self.settings)
@@ -256,7 +272,7 @@ class DeadLetters:
                         r["detail"] = f"not in the table after {wait_s:g} s: see `dataops dlq` and `dataops status`"
         return pd.DataFrame(rows, columns=REPLAY_COLUMNS)
 
-    def _entries(self, items: Iterable[dict[str, Any]]):
+    def _entries(self, items: Iterable[dict[str, Any]]) -> Iterator[tuple[int, Any, Any, str]]:
         """``(line, coin_id, entry, problem)`` per coin entry of each input line (a ``raw`` line may hold several)."""
         for number, item in enumerate(items, start=1):
             if "entry" in item:
@@ -280,7 +296,9 @@ class DeadLetters:
             return set()
         from pyiceberg.expressions import In
 
-        rows = self.p.iceberg.read(columns=(KEY, "last_updated_at"), row_filter=In("last_updated_at", sorted({ts for _, ts in keys})))
+        # pyiceberg's In takes (term, literals) in its own __new__/__init__; type checkers see pydantic's field constructor
+        in_keys = In("last_updated_at", sorted({ts for _, ts in keys}))  # type: ignore[call-arg, arg-type]
+        rows = self.p.iceberg.read(columns=(KEY, "last_updated_at"), row_filter=in_keys)
         return keys & set(zip(rows[KEY], rows["last_updated_at"].astype("int64")))
 
     def _produce(self, polls: list[dict[str, Any]]) -> None:
@@ -305,3 +323,9 @@ class DeadLetters:
             if found == keys or time.monotonic() >= deadline:
                 return found
             time.sleep(1.0)
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.dlq.protocol import DeadLetterQueue
+
+    _CHECKED: type[DeadLetterQueue] = DeadLetters

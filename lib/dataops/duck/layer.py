@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -22,7 +23,7 @@ from dataops.iceberg.layer import IcebergLayer
 def extension_file(name: str) -> Path:
     """The ``.duckdb_extension`` file shipped by the ``duckdb-extension-<name>`` wheel."""
     module = importlib.import_module(f"duckdb_extension_{name}")
-    return Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    return Path(str(module.__file__)).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
 
 
 def _metadata_path(location: str) -> str:
@@ -47,7 +48,10 @@ class DuckLayer:
         self.view = iceberg.settings.iceberg_table.split(".", 1)[1]  # the exploded rows, by their short name
         self.price = contract_for(iceberg.settings).price
         self._locations: dict[str, str] = {}
-        config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
         if threads:
             config["threads"] = threads
         self.con = duckdb.connect(config=config)
@@ -69,7 +73,7 @@ class DuckLayer:
             self.con.execute(f'CREATE OR REPLACE VIEW "{namespace}"."{table}" AS {scan}')
             self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {scan}')
 
-    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL on the newest data and return a DataFrame."""
         self.refresh()
         with warnings.catch_warnings():
@@ -111,3 +115,8 @@ class DuckLayer:
     def close(self) -> None:
         self.con.close()
 
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.duck.protocol import Duck
+
+    _CHECKED: type[Duck] = DuckLayer

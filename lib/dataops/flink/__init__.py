@@ -3,5 +3,6 @@ submission (:mod:`.job`, :mod:`.submit`), its checkpoints (:mod:`.checkpoints`),
 configuration (:mod:`.conf`) and local start (:mod:`.engine`)."""
 
 from dataops.flink.layer import FlinkLayer
+from dataops.flink.protocol import Flink
 
-__all__ = ["FlinkLayer"]
+__all__ = ["Flink", "FlinkLayer"]

@@ -25,7 +25,7 @@ FLINK_JAVA_OPTS = [
 def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
     """Write Flink's config.yaml (and make its data folders); returns the config folder.
 
-    The log4j config is written with the command line (``engines._flink_cmd``).
+    The log4j config is written with the command line (:func:`dataops.flink.engine._flink_cmd`).
     """
     import yaml
 

@@ -2,7 +2,7 @@
 -- -> one row per coin. Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2) and one
 -- Java function of the project's, JSON_MEMBERS (below).
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
--- Placeholders (filled by dataops.flink_submit, named here without their $ and braces):
+-- Placeholders (filled by dataops.flink.submit, named here without their $ and braces):
 --   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
 --   vs_currency setting) and, from the record contract (data/schemas/exploded_row.json through
 --   dataops.contract): exploded_columns (the exploded row's columns), coin_fields, coin_wrapped,
@@ -10,7 +10,7 @@
 --   field's extraction) and coin_checks (the
 --   rejection reasons: types, finiteness, minimum/exclusiveMinimum/maximum, pattern).
 -- Statements are separated by a line holding only ';'. Views are registered as Table
--- objects (dataops.flink_submit), so both sinks share one plan of the JSON extraction.
+-- objects (dataops.flink.submit), so both sinks share one plan of the JSON extraction.
 -- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
 
 CREATE TEMPORARY TABLE raw_polls (

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from dataops import subproc
 from dataops.flink.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
@@ -120,7 +121,7 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     with log.open("a") as fh:
         fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} submit (restore={restore}) =====\n")
         fh.write(out.stdout + out.stderr)
-    result = {}
+    result: dict[str, Any] = {}
     for line in reversed(out.stdout.strip().splitlines()):
         if line.startswith("{"):
             result = json.loads(line)
@@ -130,11 +131,12 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
             f"submitting the Flink job failed ({result.get('error') or root_cause(out.stderr.strip()) or '?'})",
             f"see {log}",
         )
+    jid: str = result["jid"]
     ids = job_ids_file(settings)
     ids.parent.mkdir(parents=True, exist_ok=True)
     with ids.open("a") as fh:  # a run from the offsets supersedes the checkpoints of earlier runs
-        fh.write(f"{result['jid']} from={restore or FROM_OFFSETS}\n")
-    return result["jid"]
+        fh.write(f"{jid} from={restore or FROM_OFFSETS}\n")
+    return jid
 
 
 def _note(settings: Settings, line: str, warn: bool = False) -> None:

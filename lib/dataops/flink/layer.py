@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import requests
 
 from dataops.config import Settings
 from dataops.errors import DataOpsError, HTTPError, ServiceUnavailableError
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NaTType
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +54,16 @@ class FlinkLayer:
         self.timeout = timeout
         self.job_name = job_name
 
-    def _get(self, path: str) -> Any:
+    def _get(self, path: str) -> dict[str, Any]:
+        """GET a JSON object of Flink's REST API."""
         try:
             resp = requests.get(f"{self.url}{path}", timeout=self.timeout)
         except requests.RequestException:
             raise ServiceUnavailableError("Flink", self.url) from None
         if resp.status_code >= 400:
             raise HTTPError("Flink", resp.status_code, "GET", path, resp.text[:200])
-        return resp.json()
+        answer: dict[str, Any] = resp.json()
+        return answer
 
     def overview(self) -> dict[str, Any]:
         return self._get("/overview")
@@ -82,7 +87,8 @@ class FlinkLayer:
 
     def live_job(self, name: str) -> dict[str, Any] | None:
         """The job named ``name`` that is not finished, canceled or failed (restarting counts)."""
-        for job in self._get("/jobs/overview")["jobs"]:
+        jobs: list[dict[str, Any]] = self._get("/jobs/overview")["jobs"]
+        for job in jobs:
             if job["name"] == name and job["state"] not in TERMINAL:
                 return job
         return None
@@ -326,7 +332,7 @@ class FlinkLayer:
         state = "?"
         while time.monotonic() < deadline:
             detail = self.job(jid)
-            state = detail["state"]
+            state = str(detail["state"])
             if state == "RUNNING" and all(v["status"] == "RUNNING" for v in detail["vertices"]):
                 return state
             if state in TERMINAL:
@@ -349,6 +355,12 @@ def root_cause(stacktrace: str, width: int = 240) -> str:
     return text[:width]
 
 
-def _ts_ms(value: Any) -> pd.Timestamp:
+def _ts_ms(value: Any) -> pd.Timestamp | NaTType:
     """A Flink epoch-millisecond timestamp as UTC (NaT when unset: Flink writes 0 or -1)."""
     return pd.to_datetime(value, unit="ms", utc=True) if isinstance(value, (int, float)) and value > 0 else pd.NaT
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.flink.protocol import Flink
+
+    _CHECKED: type[Flink] = FlinkLayer

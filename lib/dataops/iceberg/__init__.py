@@ -1,5 +1,6 @@
 """The Iceberg layer: the catalog and the table (:mod:`.layer`), its maintenance (:mod:`.maintenance`)."""
 
 from dataops.iceberg.layer import IcebergLayer
+from dataops.iceberg.protocol import Iceberg
 
-__all__ = ["IcebergLayer"]
+__all__ = ["Iceberg", "IcebergLayer"]

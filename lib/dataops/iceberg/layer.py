@@ -9,13 +9,19 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
 from dataops.config import Settings
 from dataops.contract import contract_for
 from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
+
+if TYPE_CHECKING:  # pyiceberg is imported where it is used (the local profile may never need it)
+    from pandas.api.typing import NaTType
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.table import Table
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +32,7 @@ SCHEMA_COLUMNS = ["schema_id", "current", "field_id", "name", "type", "required"
 LAG_COLUMNS = ["topic", "partition", "covered", "end_offset", "lag", "last_commit_at", "valid_through"]
 
 
-def sql_catalog(layer: IcebergLayer):
+def sql_catalog(layer: IcebergLayer) -> Catalog:
     """The local profile's catalog: pyiceberg's SqlCatalog on the SQLite file the Iceberg sink shares."""
     from pyiceberg.catalog.sql import SqlCatalog
 
@@ -34,7 +40,7 @@ def sql_catalog(layer: IcebergLayer):
     return SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{layer.catalog_file}", warehouse=layer.warehouse.as_uri())
 
 
-def tableflow_catalog(layer: IcebergLayer):
+def tableflow_catalog(layer: IcebergLayer) -> Catalog:
     """The confluent profile's catalog: Tableflow's Iceberg REST catalog, authenticated with a
     Tableflow API key and secret (``DATAOPS_TABLEFLOW_*``)."""
     from pyiceberg.catalog.rest import RestCatalog
@@ -55,11 +61,11 @@ class IcebergLayer:
             catalog is built once, on first use, and reused.
     """
 
-    def __init__(self, settings: Settings, catalog_factory: Callable[[IcebergLayer], Any] | None = None) -> None:
+    def __init__(self, settings: Settings, catalog_factory: Callable[[IcebergLayer], Catalog] | None = None) -> None:
         self.settings = settings
         self.root = settings.paths.iceberg
         self._factory = catalog_factory or sql_catalog
-        self._catalog: Any = None
+        self._catalog: Catalog | None = None
 
     @property
     def catalog_file(self) -> Path:
@@ -85,7 +91,7 @@ class IcebergLayer:
             "iceberg.catalog.io-impl": "org.apache.iceberg.hadoop.HadoopFileIO",
         }
 
-    def catalog(self):
+    def catalog(self) -> Catalog:
         """The catalog (built on first use, then reused)."""
         if self._catalog is None:
             self._catalog = self._factory(self)
@@ -107,7 +113,7 @@ class IcebergLayer:
         except TableAlreadyExistsError:
             return "exists"
 
-    def table(self, name: str | None = None):
+    def table(self, name: str | None = None) -> Table:
         """Load a table; a missing one is one clear line."""
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
@@ -212,7 +218,8 @@ class IcebergLayer:
         if snap is None:
             raise DataOpsError(f"table {name} has no commit yet",
                                f"wait for the Iceberg sink ({self.settings.iceberg_connector_name}) to commit")
-        return max(time.time() - snap.timestamp_ms / 1000, 0.0)
+        age: float = time.time() - snap.timestamp_ms / 1000
+        return max(age, 0.0)
 
     def materialization_lag(self, name: str | None = None) -> pd.DataFrame:
         """How far the table is behind its source topic (``settings.topic_exploded``), per partition.
@@ -242,7 +249,7 @@ class IcebergLayer:
         snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
         current = table.current_snapshot()
         last_commit = pd.to_datetime(current.timestamp_ms, unit="ms", utc=True) if current else pd.NaT
-        valid_through = pd.NaT
+        valid_through: pd.Timestamp | NaTType = pd.NaT
         for snap in reversed(snapshots):
             props = snap.summary.additional_properties if snap.summary else {}
             if VALID_THROUGH in props:
@@ -259,7 +266,8 @@ class IcebergLayer:
         except DataOpsError:
             raise DataOpsError(f"the Iceberg sink has committed no offset yet (no consumer group {group})",
                                "check the connector with p.connect.connectors() (`make up` deploys it)") from None
-        covered = {int(r.partition): int(r.committed) for r in groups[groups["topic"] == topic].itertuples()}
+        mine = groups[groups["topic"] == topic]
+        covered = {int(part): int(offset) for part, offset in zip(mine["partition"], mine["committed"])}
         ends = kafka.end_offsets(topic)  # read after the group: lag is never negative
         rows = [
             {
@@ -275,7 +283,8 @@ class IcebergLayer:
         ]
         return pd.DataFrame(rows, columns=LAG_COLUMNS)
 
-    def read(self, name: str | None = None, columns: tuple[str, ...] | None = None, row_filter: Any = None) -> pd.DataFrame:
+    def read(self, name: str | None = None, columns: tuple[str, ...] | None = None,
+             row_filter: BooleanExpression | str | None = None) -> pd.DataFrame:  # fmt: skip
         """The table (or some columns) as a DataFrame, through pyiceberg."""
         kwargs: dict[str, Any] = {}
         if columns:
@@ -283,3 +292,9 @@ class IcebergLayer:
         if row_filter is not None:
             kwargs["row_filter"] = row_filter
         return self.table(name).scan(**kwargs).to_pandas()
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.iceberg.protocol import Iceberg
+
+    _CHECKED: type[Iceberg] = IcebergLayer

@@ -29,12 +29,17 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
 from dataops.errors import DataOpsError
+from dataops.iceberg.protocol import Iceberg
+
+if TYPE_CHECKING:
+    from pyiceberg.manifest import DataFile, ManifestFile
+    from pyiceberg.table import Table
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +84,7 @@ def _local_path(uri: str) -> Path | None:
     return None
 
 
-def set_table_properties(table: Any, versions: int = METADATA_VERSIONS) -> bool:
+def set_table_properties(table: Table, versions: int = METADATA_VERSIONS) -> bool:
     """Make every writer keep only the last ``versions`` metadata files, and let a compaction
     commit over the sink's appends (snapshot isolation: the files it rewrote must still be
     there, and new files added meanwhile do not conflict). True when something changed."""
@@ -92,7 +97,7 @@ def set_table_properties(table: Any, versions: int = METADATA_VERSIONS) -> bool:
     return True
 
 
-def _live_data_files(table: Any) -> list[Any]:
+def _live_data_files(table: Table) -> list[DataFile]:
     snapshot = table.current_snapshot()
     if snapshot is None:
         return []
@@ -101,7 +106,7 @@ def _live_data_files(table: Any) -> list[Any]:
             if entry.data_file.content.value == 0]  # fmt: skip
 
 
-def compact(layer: Any, name: str | None = None, small_bytes: int = SMALL_FILE_BYTES, min_files: int = MIN_SMALL_FILES,
+def compact(layer: Iceberg, name: str | None = None, small_bytes: int = SMALL_FILE_BYTES, min_files: int = MIN_SMALL_FILES,
             target_rows: int = TARGET_ROWS) -> Compaction:  # fmt: skip
     """Rewrite the table's small data files as few large ones, in one snapshot.
 
@@ -131,7 +136,7 @@ def compact(layer: Any, name: str | None = None, small_bytes: int = SMALL_FILE_B
                            "run `dataops maintain` again; if it repeats, the table's files are damaged")  # fmt: skip
     if "event_time" in rows.column_names:
         rows = rows.sort_by([("event_time", "ascending"), ("coin_id", "ascending")])
-    written: list[Any] = []
+    written: list[DataFile] = []
     for start in range(0, rows.num_rows, target_rows):
         written += list(_dataframe_to_data_files(table.metadata, rows.slice(start, target_rows), table.io))
     if sum(f.record_count for f in written) != expected:
@@ -162,7 +167,7 @@ def compact(layer: Any, name: str | None = None, small_bytes: int = SMALL_FILE_B
                        "run `dataops maintain` again when the pipeline is quieter")  # fmt: skip
 
 
-def _protected(table: Any) -> set[int]:
+def _protected(table: Table) -> set[int]:
     """The current snapshot and its ancestors back to the sink's newest commit (just the current
     one when no ancestor is the sink's)."""
     chain = []
@@ -175,7 +180,7 @@ def _protected(table: Any) -> set[int]:
     return set(chain[:1])
 
 
-def expire_snapshots(layer: Any, name: str | None = None, keep_s: float = 3600.0) -> int:
+def expire_snapshots(layer: Iceberg, name: str | None = None, keep_s: float = 3600.0) -> int:
     """Expire the snapshots older than ``keep_s`` (see the module's rules). Returns how many."""
     from pyiceberg.exceptions import CommitFailedException
 
@@ -195,10 +200,10 @@ def expire_snapshots(layer: Any, name: str | None = None, keep_s: float = 3600.0
                        "run `dataops maintain` again when the pipeline is quieter")  # fmt: skip
 
 
-def referenced_files(table: Any) -> set[str]:
+def referenced_files(table: Table) -> set[str]:
     """Every file a kept snapshot or metadata file of ``table`` needs, as local paths."""
     refs: set[str] = {table.metadata_location, *(e.metadata_file for e in table.metadata.metadata_log)}
-    manifests = {}
+    manifests: dict[str, ManifestFile] = {}
     for snap in table.metadata.snapshots:
         refs.add(snap.manifest_list)
         manifests.update((m.manifest_path, m) for m in snap.manifests(table.io))
@@ -210,7 +215,7 @@ def referenced_files(table: Any) -> set[str]:
     return {str(p) for p in map(_local_path, refs) if p is not None}
 
 
-def remove_orphans(layer: Any, name: str | None = None, orphan_age_s: float = 3600.0) -> int:
+def remove_orphans(layer: Iceberg, name: str | None = None, orphan_age_s: float = 3600.0) -> int:
     """Delete the files under the table's folder that nothing references and that are older than
     ``orphan_age_s``. Returns how many. A table outside the local disk is left alone (0)."""
     table = layer.table(name)
@@ -232,7 +237,7 @@ def remove_orphans(layer: Any, name: str | None = None, orphan_age_s: float = 36
     return removed
 
 
-def table_stats(layer: Any, name: str | None = None) -> dict[str, int]:
+def table_stats(layer: Iceberg, name: str | None = None) -> dict[str, int]:
     """Snapshots, live data files, and files on disk under the table's folder."""
     table = layer.table(name)
     root = _local_path(table.metadata.location)
@@ -240,7 +245,7 @@ def table_stats(layer: Any, name: str | None = None) -> dict[str, int]:
     return {"snapshots": len(table.metadata.snapshots), "data_files": len(_live_data_files(table)), "files_on_disk": on_disk}
 
 
-def maintain(layer: Any, name: str | None = None, keep_s: float = 3600.0, orphan_age_s: float = 3600.0,
+def maintain(layer: Iceberg, name: str | None = None, keep_s: float = 3600.0, orphan_age_s: float = 3600.0,
              min_files: int = MIN_SMALL_FILES) -> pd.DataFrame:  # fmt: skip
     """The four steps of the module on one table; one row per step: ``paso, resultado``."""
     t0 = time.monotonic()
@@ -259,32 +264,3 @@ def maintain(layer: Any, name: str | None = None, keep_s: float = 3600.0, orphan
                            f"{after['files_on_disk']} ({time.monotonic() - t0:.1f} s)"))  # fmt: skip
     logger.info("maintenance of %s: %s", name or "the table", "; ".join(f"{a}: {b}" for a, b in steps))
     return pd.DataFrame(steps, columns=["paso", "resultado"])
-
-
-
-def add_commands(sub: Any, pipeline: Any, print_frame: Any) -> None:
-    """``dataops maintain``: the module's four steps, now (the monitor runs them every 10 minutes)."""
-
-    def seconds(text: str) -> float:
-        import argparse
-
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
-        return value
-
-    def cmd_maintain(args: Any) -> int:
-        p = pipeline(args)
-        print_frame(maintain(p.iceberg, args.table, keep_s=args.keep_s, orphan_age_s=args.orphan_age_s))
-        return 0
-
-    p = sub.add_parser("maintain", help="compact the table's small files, expire old snapshots, delete orphan files "
-                                        "(the monitor runs it every maintenance_interval_s)")  # fmt: skip
-    p.add_argument("--table", help="namespace.table (default: the exploded rows' table)")
-    p.add_argument("--keep-s", type=seconds, default=3600.0, help="keep the snapshots of the last this many seconds (default 3600)")
-    p.add_argument("--orphan-age-s", type=seconds, default=3600.0,
-                   help="delete unreferenced files only when older than this (default 3600; a sink's file in flight is younger)")  # fmt: skip
-    p.set_defaults(func=cmd_maintain)

@@ -1,5 +1,6 @@
 """The Kafka layer: topics, records, consumer groups (:mod:`.layer`), the broker's local start (:mod:`.engine`)."""
 
-from dataops.kafka.layer import KafkaLayer, Record, records_frame
+from dataops.kafka.layer import KafkaLayer, records_frame
+from dataops.kafka.protocol import Kafka, Record
 
-__all__ = ["KafkaLayer", "Record", "records_frame"]
+__all__ = ["Kafka", "KafkaLayer", "Record", "records_frame"]

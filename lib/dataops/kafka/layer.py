@@ -6,31 +6,20 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ClusterMetadata, ConfigEntry, ConfigResource, NewTopic
 
 from dataops.config import Settings
 from dataops.errors import DataOpsError, ServiceUnavailableError
+from dataops.kafka.protocol import Record
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Record:
-    """One Kafka record as read back."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: str | None
-    value: str | None
-    headers: dict[str, bytes]
+__all__ = ["KafkaLayer", "Record", "records_frame"]
 
 
 class KafkaLayer:
@@ -48,7 +37,7 @@ class KafkaLayer:
         # log_level 4: librdkafka info lines (e.g. queue purges on close) are noise here
         return AdminClient(self.settings.kafka_config(log_level=4))
 
-    def _metadata(self, timeout: float = 5.0):
+    def _metadata(self, timeout: float = 5.0) -> ClusterMetadata:
         try:
             md = self.admin().list_topics(timeout=timeout)
         except KafkaException:
@@ -108,11 +97,12 @@ class KafkaLayer:
                 msg = consumer.poll(0.5)
                 if msg is None:
                     continue
-                if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                error = msg.error()
+                if error:
+                    if error.code() == KafkaError._PARTITION_EOF:
                         pending.discard(msg.partition())
                         continue
-                    raise DataOpsError(f"reading {topic} failed: {msg.error().str()}")
+                    raise DataOpsError(f"reading {topic} failed: {error.str()}")
                 out.append(_record(msg))
             return out
         finally:
@@ -255,13 +245,16 @@ class KafkaLayer:
             time.sleep(0.2)
 
 
-def _record(msg) -> Record:
+def _record(msg: Message) -> Record:
     value = msg.value()
     key = msg.key()
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:  # only an error event lacks them
+        raise DataOpsError(f"Kafka returned a record without its topic, partition or offset ({msg.error()})")
     return Record(
-        topic=msg.topic(),
-        partition=msg.partition(),
-        offset=msg.offset(),
+        topic=topic,
+        partition=partition,
+        offset=offset,
         timestamp_ms=msg.timestamp()[1],
         key=key.decode("utf-8", "replace") if key is not None else None,
         value=value.decode("utf-8", "replace") if value is not None else None,
@@ -287,3 +280,9 @@ def records_frame(records: list[Record]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["partition", "offset", "timestamp", "value", "payload"])
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.kafka.protocol import Kafka
+
+    _CHECKED: type[Kafka] = KafkaLayer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import requests
@@ -44,18 +44,21 @@ class ConnectLayer:
     def config(self, name: str) -> dict[str, str] | None:
         """The connector's config, or None when it does not exist."""
         try:
-            return self._request("GET", f"/connectors/{name}/config")
+            config: dict[str, str] = self._request("GET", f"/connectors/{name}/config")
         except HTTPError as exc:
             if exc.status == 404:
                 return None
             raise
+        return config
 
     def put_config(self, name: str, config: dict[str, str]) -> dict[str, Any]:
         """Create or update a connector (idempotent)."""
-        return self._request("PUT", f"/connectors/{name}/config", json=config)
+        answer: dict[str, Any] = self._request("PUT", f"/connectors/{name}/config", json=config)
+        return answer
 
     def status(self, name: str) -> dict[str, Any]:
-        return self._request("GET", f"/connectors/{name}/status")
+        status: dict[str, Any] = self._request("GET", f"/connectors/{name}/status")
+        return status
 
     def pause(self, name: str) -> None:
         self._request("PUT", f"/connectors/{name}/pause")
@@ -100,3 +103,9 @@ class ConnectLayer:
                     }
                 )
         return pd.DataFrame(rows, columns=["connector", "type", "state", "task", "task_state", "worker", "error"])
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.kafka_connect.protocol import Connect
+
+    _CHECKED: type[Connect] = ConnectLayer

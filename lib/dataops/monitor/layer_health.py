@@ -7,7 +7,6 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from dataops import profiles as layers
 from dataops.config import Settings
 
 
@@ -96,7 +95,7 @@ def health(
 
     out = []
     err = values("api_error_rate")
-    if not layers.offers(settings.profile, "source"):
+    if "source" not in settings.runs.sampled:
         out.append(row("Fuente", "green", "CoinGecko (cloud): sin registro local"))
     elif err.empty:
         out.append(no_sample("Fuente", "el primer sondeo de la API", "sin sondeos de la API"))

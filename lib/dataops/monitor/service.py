@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from dataops.config import Settings, load_settings
 from dataops.metrics import MetricsStore, prometheus_registry
-from dataops.monitor.sampler import Monitor
+from dataops.monitor.scheduler import Monitor
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +70,11 @@ def serve_prometheus(store: MetricsStore, host: str, port: int, max_age_s: float
 def maintain_forever(settings: Settings, stop: threading.Event) -> None:
     """``dataops maintain`` on the table every ``maintenance_interval_s``, beside the sampling;
     a failed pass is one logged line, and the next pass runs."""
-    from dataops import profiles as layers, maintenance
+    from dataops.iceberg import maintenance
 
-    layer = layers.build(settings, "iceberg")
-    if not getattr(layer, "local", False):
+    if not settings.runs.maintains_table:
         return  # Tableflow maintains its own tables
+    layer = settings.runs.build("iceberg", settings)
     while not stop.wait(settings.maintenance_interval_s):
         try:
             maintenance.maintain(layer)

@@ -8,8 +8,8 @@ parameters and a readable failure message; :func:`run_suite` runs EVERY check
 Modules: ``suite`` (model and YAML loading), ``schema`` (JSON-schema validator),
 ``polls`` (parsing and exploding raw polls), ``checks`` (one runner per check type),
 ``run`` (running a suite on data, a topic or the table, or a layer: raw, exploded, table),
-``custom`` (tests of your own, registered with :func:`custom_test`), ``report`` (the JSON
-report and the course's success bands).
+``custom_model`` (a test of your own and :func:`custom_test`, its decorator), ``custom``
+(running them), ``report`` (the JSON report and the course's success bands).
 
 Example::
 

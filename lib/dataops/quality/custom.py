@@ -16,45 +16,16 @@ inside one is that test's ✘ with the exception's one line, and the rest of the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from dataops.quality.custom_model import CustomTest, as_custom_test, custom_test
 from dataops.quality.suite import SAMPLE_SIZE, CheckResult
+
+__all__ = ["CUSTOM_TYPE", "CustomTest", "as_custom_test", "custom_test", "run_custom"]
 
 CUSTOM_TYPE = "custom"
 _SHOWN = ("coin_id", "usd", "usd_24h_change", "usd_market_cap", "event_time")
-
-
-@dataclass(frozen=True)
-class CustomTest:
-    """A learner's (or a team's) test: ``fn(rows) -> failing rows``."""
-
-    name: str
-    fn: Callable[[pd.DataFrame], Any]
-    message: str = ""
-    dataset: str = "exploded_row"
-
-    def __call__(self, rows: pd.DataFrame) -> Any:  # still callable as the plain function it decorates
-        return self.fn(rows)
-
-
-def custom_test(name: str | None = None, message: str = "", dataset: str = "exploded_row") -> Callable[[Callable], CustomTest]:
-    """Decorator: make a function of the rows a suite test (see the module docstring)."""
-
-    def wrap(fn: Callable[[pd.DataFrame], Any]) -> CustomTest:
-        test_name = name or fn.__name__
-        return CustomTest(test_name, fn, message or f"Test propio {test_name}: hay filas que no lo cumplen", dataset)
-
-    return wrap
-
-
-def as_custom_test(test: CustomTest | Callable[[pd.DataFrame], Any]) -> CustomTest:
-    """A bare function is registered under its own name."""
-    return test if isinstance(test, CustomTest) else custom_test()(test)
 
 
 def run_custom(test: CustomTest, rows: pd.DataFrame) -> CheckResult:

@@ -11,7 +11,7 @@ Checks are data (``data/quality/suite.yaml``); :func:`load_suite` reads them int
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import yaml
 from dataops.config import DATA_DIR, Settings, load_settings
 from dataops.contract import DEFAULT_CURRENCY, RowContract, contract_for, currency_name, for_currency, load_contract, read_json
 from dataops.errors import SuiteError
+from dataops.quality.custom_model import CustomTest, as_custom_test
 
 SUITE_PATH = DATA_DIR / "quality" / "suite.yaml"
 CHECK_TYPES: tuple[str, ...] = ("schema", "freshness", "value_ranges", "completeness", "duplicate", "frozen_prices")
@@ -69,13 +70,11 @@ class Suite:
     price_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     contract: RowContract = field(default_factory=load_contract)
-    custom: tuple[Any, ...] = ()
+    custom: tuple[CustomTest, ...] = ()
 
-    def with_tests(self, *tests: Any) -> Suite:
+    def with_tests(self, *tests: CustomTest | Callable[[pd.DataFrame], Any]) -> Suite:
         """This suite plus tests of your own (functions of the rows, see :mod:`dataops.quality.custom`);
         a test with the name of one already in the suite replaces it."""
-        from dataops.quality.custom import as_custom_test
-
         added = [as_custom_test(t) for t in tests]
         names = {t.name for t in added}
         kept = tuple(t for t in self.custom if t.name not in names)

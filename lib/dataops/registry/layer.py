@@ -7,7 +7,7 @@ call says so in one line.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import requests
@@ -29,7 +29,7 @@ class SchemaRegistryLayer:
 
     def _get(self, path: str) -> Any:
         s = self.settings
-        if s.profile == "local" and not s.schema_registry_url:
+        if "schema_registry" not in s.runs.layers and not s.schema_registry_url:
             raise ConfigError(
                 "the local pipeline has no Schema Registry (its topics carry schemaless JSON)",
                 "set DATAOPS_PROFILE=confluent and DATAOPS_SCHEMA_REGISTRY_URL to inspect one",
@@ -74,3 +74,9 @@ class SchemaRegistryLayer:
             item = self._get(f"/subjects/{subject}/versions/{version}")
             rows.append({"subject": subject, "version": version, "id": item["id"], "schema": item["schema"]})
         return pd.DataFrame(rows, columns=["subject", "version", "id", "schema"])
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.registry.protocol import SchemaRegistry
+
+    _CHECKED: type[SchemaRegistry] = SchemaRegistryLayer

@@ -1,4 +1,5 @@
-"""Command line of the simulator: ``python -m dataops.simulator --help``.
+"""Command line of the simulator: ``python -m dataops.simulator --help``, and the
+``dataops fault`` command that injects faults into a running one.
 
 Kept apart from :mod:`dataops.simulator.__main__` so that ``main`` can be
 imported (and re-exported by the package) without running anything.
@@ -7,19 +8,22 @@ imported (and re-exported by the package) without running anything.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 from dataops import rotation
+from dataops.cli_registry import CliContext, SubParsers
 from dataops.errors import DataOpsError
 from dataops.simulator.market import DEFAULT_COINS, KNOWN_COINS
 from dataops.simulator.server import Simulator
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["main"]
+__all__ = ["add_commands", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,3 +84,35 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
         sim.close()
     return 0
+
+
+def cmd_fault(args: argparse.Namespace, ctx: CliContext) -> int:
+    src = ctx.pipeline(args).source
+    if args.clear or args.name == "clear":
+        print(f"{src.clear_faults()} fault(s) cleared")
+        return 0
+    if not args.name:
+        ctx.print_frame(src.faults())
+        return 0
+    params: dict[str, Any] = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DataOpsError(f"--param {item!r} is not KEY=VALUE", "e.g. --param coin=ethereum")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    fault = src.inject_fault(args.name, duration_s=args.duration, **params)
+    print(json.dumps(fault))
+    return 0
+
+
+def add_commands(sub: SubParsers) -> None:
+    """Add ``fault`` (inject, list or clear the running simulator's faults) to ``sub``."""
+    p = sub.add_parser("fault", help="inject a fault into the CoinGecko simulator, list or clear faults")
+    p.add_argument("name", nargs="?", help="rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike; `clear` clears them all")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
+    p.add_argument("--clear", action="store_true", help="clear every active fault")
+    p.set_defaults(func=cmd_fault)

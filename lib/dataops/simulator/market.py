@@ -12,6 +12,7 @@ import random
 from array import array
 from dataclasses import dataclass
 
+from dataops.coins import DEFAULT_COINS
 from dataops.errors import DataOpsError, UnknownCoinError
 
 __all__ = [
@@ -64,7 +65,7 @@ CATALOG: dict[str, CoinSpec] = {
     )
 }
 KNOWN_COINS: tuple[str, ...] = tuple(CATALOG)
-DEFAULT_COINS: tuple[str, ...] = ("bitcoin", "ethereum", "binancecoin", "cardano", "solana")
+# DEFAULT_COINS (served when no coins are asked for) is defined once, in dataops.coins.
 
 # Units of currency per 1 USD; fixed so every currency moves exactly like usd.
 RATES: dict[str, float] = {"usd": 1.0, "eur": 0.92, "gbp": 0.79, "jpy": 151.5}

@@ -1,82 +1,53 @@
-"""The simulator's HTTP side: request handling and the threaded HTTP server.
+"""The simulator's price API and its request handling.
 
 :class:`Simulator` answers ``/api/v3/ping`` and ``/api/v3/simple/price`` from
 the market model, shaped by the active faults, and a control API under
-``/_sim/`` (health, faults, the served log kept by :mod:`.served`). All the
-logic lives in :meth:`Simulator.handle`, a pure request -> response function
-with an injectable clock, so tests need neither sockets nor sleeps;
-:meth:`Simulator.serve` puts it behind a threaded HTTP server.
+``/_sim/`` (health, faults, the served log kept by :mod:`.served`; the routes
+are in :mod:`.control`). All the logic lives in :meth:`Simulator.handle`, a pure
+request -> response function with an injectable clock, so tests need neither
+sockets nor sleeps; :meth:`Simulator.serve` (:mod:`.httpd`) puts it behind a
+threaded HTTP server.
 """
 
 from __future__ import annotations
 
-import errno
-import json
-import logging
 import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from dataops import rotation
-from dataops.errors import BadRequestError, PortInUseError
+from dataops.errors import BadRequestError
+from dataops.simulator.control import CONTROL_PREFIX, ControlAPI
 from dataops.simulator.faults import (
     Fault,
     FaultState,
     drift,
     frozen_quotes,
     latency_s,
-    parse_fault,
     refusal,
     truncate,
 )
+from dataops.simulator.httpd import HTTPServing
 from dataops.simulator.market import CATALOG, RATES, Market, Quote, select_coins, split_csv
+from dataops.simulator.outcome import NOT_FOUND, Outcome, json_outcome, not_allowed
 from dataops.simulator.served import ServedLog
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["PING_PATH", "PRICE_PATH", "Simulator"]
 
 PING_PATH = "/api/v3/ping"
 PRICE_PATH = "/api/v3/simple/price"
 API_PREFIX = "/api/v3"
-CONTROL_PREFIX = "/_sim"
-MAX_REQUESTS_LIMIT = 100_000
-JSON_TYPE = "application/json"
-NOT_FOUND = {"error": "Incorrect path. Please check the API documentation."}
-
-
-@dataclass
-class _Outcome:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    path: str = ""
-    query: str = ""
-    record: bool = False
-    delay_s: float = 0.0
-    faults: list[str] = field(default_factory=list)
-
-
-def _json_outcome(status: int, payload: Any, **extra_headers: str) -> _Outcome:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return _Outcome(status, {"Content-Type": JSON_TYPE, **extra_headers}, body)
-
-
-def _not_allowed(allow: str) -> _Outcome:
-    return _json_outcome(405, {"error": "Method Not Allowed"}, Allow=allow)
 
 
 def _is_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() == "true"
 
 
-class Simulator:
+class Simulator(ControlAPI, HTTPServing):
     """CoinGecko-compatible API simulator with fault injection.
 
     Args:
@@ -152,7 +123,7 @@ class Simulator:
             self._record(outcome, ts=self._clock() + outcome.delay_s, latency_ms=elapsed * 1000.0)
         return outcome.status, dict(outcome.headers), outcome.body
 
-    def _process(self, method: str, path: str, query: str, body: bytes) -> _Outcome:
+    def _process(self, method: str, path: str, query: str, body: bytes) -> Outcome:
         if "?" in path:
             path, _, extra = path.partition("?")
             query = f"{query}&{extra}" if query else extra
@@ -165,7 +136,7 @@ class Simulator:
             try:
                 return self._requests(query)
             except BadRequestError as exc:
-                return _json_outcome(400, {"error": exc.message, "kind": exc.kind})
+                return json_outcome(400, {"error": exc.message, "kind": exc.kind})
         with self._lock:
             now = self._clock()
             if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
@@ -174,10 +145,10 @@ class Simulator:
                 try:
                     return self._control(method, path, query, body, now)
                 except BadRequestError as exc:
-                    return _json_outcome(400, {"error": exc.message, "kind": exc.kind})
-            return _json_outcome(404, NOT_FOUND)
+                    return json_outcome(400, {"error": exc.message, "kind": exc.kind})
+            return json_outcome(404, NOT_FOUND)
 
-    def _api(self, method: str, path: str, query: str, now: float) -> _Outcome:
+    def _api(self, method: str, path: str, query: str, now: float) -> Outcome:
         self._market.advance(now)
         faults = self._faults.active(now)
         names = list(dict.fromkeys(f.name for f in faults))
@@ -185,15 +156,15 @@ class Simulator:
         refused = refusal(faults, now)
         if refused is not None:
             status, payload, headers = refused
-            outcome = _json_outcome(status, payload, **headers)
+            outcome = json_outcome(status, payload, **headers)
         elif method != "GET":
-            outcome = _not_allowed("GET")
+            outcome = not_allowed("GET")
         elif path == PING_PATH:
-            outcome = _json_outcome(200, {"gecko_says": "(V3) To the Moon!"})
+            outcome = json_outcome(200, {"gecko_says": "(V3) To the Moon!"})
         elif path == PRICE_PATH:
             outcome = self._simple_price(query, faults)
         else:
-            outcome = _json_outcome(404, NOT_FOUND)
+            outcome = json_outcome(404, NOT_FOUND)
 
         if outcome.status == 200 and "malformed" in names:
             outcome.body = truncate(outcome.body)
@@ -203,7 +174,7 @@ class Simulator:
         outcome.delay_s, outcome.faults = delay, names
         return outcome
 
-    def _simple_price(self, query: str, faults: list[Fault]) -> _Outcome:
+    def _simple_price(self, query: str, faults: list[Fault]) -> Outcome:
         params = parse_qs(query, keep_blank_values=True)
 
         def first(name: str) -> str | None:
@@ -212,16 +183,16 @@ class Simulator:
 
         ids_raw, vs_raw = first("ids"), first("vs_currencies")
         if ids_raw is None or not ids_raw.strip():
-            return _json_outcome(400, {"error": "Missing parameter ids"})
+            return json_outcome(400, {"error": "Missing parameter ids"})
         if vs_raw is None or not vs_raw.strip():
-            return _json_outcome(400, {"error": "Missing parameter vs_currencies"})
+            return json_outcome(400, {"error": "Missing parameter vs_currencies"})
         precision_raw = first("precision")
         precision: int | None = None
         if precision_raw is not None:
             text = precision_raw.strip().lower()
             if text != "full":
                 if not (text.isdigit() and 0 <= int(text) <= 18):
-                    return _json_outcome(
+                    return json_outcome(
                         400, {"error": "Invalid precision. Use 'full' or an integer from 0 to 18."}
                     )
                 precision = int(text)
@@ -265,75 +236,12 @@ class Simulator:
                 if fault.name == "schema_drift":
                     entry = drift(entry, currencies, fault.params["mode"])
             payload[coin] = entry
-        return _json_outcome(200, payload)
+        return json_outcome(200, payload)
 
     def _quotes(self, faults: list[Fault]) -> dict[str, Quote]:
         return frozen_quotes(self._market.quotes(), faults)
 
-    # -- control API ------------------------------------------------------
-
-    def _control(self, method: str, path: str, query: str, body: bytes, now: float) -> _Outcome:
-        parts = path.split("/")[2:]  # "/_sim/faults/x" -> ["faults", "x"]
-        route = parts[0] if parts else ""
-        if route == "health" and len(parts) == 1:
-            return _json_outcome(200, self._health()) if method == "GET" else _not_allowed("GET")
-        if route == "faults" and len(parts) == 1:
-            if method == "GET":
-                return _json_outcome(200, [f.to_dict() for f in self._faults.active(now)])
-            if method == "POST":
-                return _json_outcome(201, self._create_fault(body, now).to_dict())
-            if method == "DELETE":
-                return _json_outcome(200, {"cleared": self._faults.clear(now)})
-            return _not_allowed("GET, POST, DELETE")
-        if route == "faults" and len(parts) == 2:
-            if method != "DELETE":
-                return _not_allowed("DELETE")
-            if not self._faults.remove(parts[1], now):
-                return _json_outcome(404, {"error": f"no active fault with id {parts[1]!r}"})
-            return _json_outcome(200, {"cleared": 1})
-        if route == "requests" and len(parts) == 1:
-            return _not_allowed("GET")  # GET is answered before the lock, in _process
-        return _json_outcome(404, {"error": f"unknown control path {path}"})
-
-    def _health(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "coins": list(self.coins),
-            "currencies": list(RATES),
-            "seed": self.seed,
-            "refresh_s": self.refresh_s,
-            "started_at": self.started_at,
-            "served": self._log.served,
-            "last_seq": self._log.last_seq,
-            "oldest_seq": self._log.oldest_seq,
-        }
-
-    def _create_fault(self, body: bytes, now: float) -> Fault:
-        name, duration, params = parse_fault(body, self.coins)
-        self._market.advance(now)
-        snapshot = self._quotes(self._faults.active(now)) if name == "freeze" else None
-        return self._faults.add(name, params, now, duration, snapshot)
-
-    # -- served log -------------------------------------------------------
-
-    def _requests(self, query: str) -> _Outcome:
-        """A page of the served log; ``X-Oldest-Seq`` says where what is kept begins."""
-        params = parse_qs(query)
-        values: dict[str, int] = {}
-        for name, default, low, high in (("since", 0, 0, None), ("limit", 10_000, 1, MAX_REQUESTS_LIMIT)):
-            raw = params.get(name, [str(default)])[0].strip()
-            try:
-                value = int(raw)
-            except ValueError:
-                raise BadRequestError(f"{name} must be an integer, got {raw!r}") from None
-            if value < low or (high is not None and value > high):
-                bound = f"between {low} and {high}" if high is not None else f">= {low}"
-                raise BadRequestError(f"{name} must be {bound}, got {value}")
-            values[name] = value
-        oldest = self._log.oldest_seq
-        return _json_outcome(200, self._log.page(values["since"], values["limit"]), **{"X-Oldest-Seq": str(oldest)})
-
-    def _record(self, outcome: _Outcome, ts: float, latency_ms: float) -> None:
+    def _record(self, outcome: Outcome, ts: float, latency_ms: float) -> None:
         with self._lock:
             self._log.append(
                 ts=ts,
@@ -345,78 +253,3 @@ class Simulator:
                 faults=outcome.faults,
                 keep_body=outcome.path == PRICE_PATH,
             )
-
-    # -- HTTP server ------------------------------------------------------
-
-    def _serve_one(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        started = time.perf_counter()
-        path, _, query = handler.path.partition("?")
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length > 0 else b""
-        try:
-            outcome = self._process(method, path, query, body)
-        except Exception:  # noqa: BLE001 - a bug must not kill the server thread
-            logger.exception("simulator failed on %s %s", method, path)
-            outcome = _json_outcome(500, {"error": "internal simulator error"})
-        if outcome.delay_s > 0:
-            time.sleep(outcome.delay_s)  # outside the lock: other requests keep flowing
-        try:
-            handler.send_response(outcome.status)
-            for key, value in outcome.headers.items():
-                handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(outcome.body)))
-            handler.end_headers()
-            handler.wfile.write(outcome.body)
-            handler.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            logger.info("client went away before %s %s was answered", method, path)
-        if outcome.record:
-            self._record(outcome, ts=self._clock(), latency_ms=(time.perf_counter() - started) * 1000.0)
-
-    def serve(self, host: str = "127.0.0.1", port: int = 8090) -> ThreadingHTTPServer:
-        """Serve over HTTP from a daemon thread.
-
-        Args:
-            host: Interface to bind.
-            port: TCP port (0 picks a free one; read ``server.server_address``).
-
-        Returns:
-            The running server; call ``.shutdown()`` then ``.server_close()`` to stop it.
-
-        Raises:
-            PortInUseError: The port is taken.
-        """
-        handler = type("SimulatorHandler", (_Handler,), {"simulator": self})
-        try:
-            server = ThreadingHTTPServer((host, port), handler)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError("CoinGecko simulator", port) from None
-            raise
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name=f"simulator-{port}", daemon=True)
-        thread.start()
-        logger.info("simulator serving %s on http://%s:%d", ",".join(self.coins), host, server.server_address[1])
-        return server
-
-
-class _Handler(BaseHTTPRequestHandler):
-    simulator: Simulator
-    server_version = "dataops-simulator/1.0"
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        self.simulator._serve_one(self, "GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.simulator._serve_one(self, "POST")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self.simulator._serve_one(self, "DELETE")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self.simulator._serve_one(self, "PUT")
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-        # Only the request line, never headers (API keys may travel in them).
-        logger.debug("%s %s", self.address_string(), format % args)
-

@@ -2,5 +2,6 @@
 local start (:mod:`.engine`). The simulator itself is :mod:`dataops.simulator`."""
 
 from dataops.source.layer import PRICE_COLUMNS, SimulatorLayer
+from dataops.source.protocol import Source
 
-__all__ = ["PRICE_COLUMNS", "SimulatorLayer"]
+__all__ = ["PRICE_COLUMNS", "SimulatorLayer", "Source"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -46,8 +46,9 @@ def _error_message(response: requests.Response) -> str:
     except ValueError:
         return response.text[:200] or f"HTTP {response.status_code}"
     if isinstance(payload, dict):
-        if isinstance(payload.get("error"), str):
-            return payload["error"]
+        error = payload.get("error")
+        if isinstance(error, str):
+            return error
         status = payload.get("status")
         if isinstance(status, dict) and status.get("error_message"):
             return str(status["error_message"])
@@ -91,7 +92,7 @@ class SimulatorLayer:
 
     # -- price API ----------------------------------------------------------
 
-    def ping(self) -> dict:
+    def ping(self) -> dict[str, Any]:
         """Call ``/api/v3/ping``.
 
         Returns:
@@ -104,9 +105,10 @@ class SimulatorLayer:
         if response.status_code != 200:
             raise DataOpsError(f"ping answered {response.status_code}", _error_message(response))
         try:
-            return response.json()
+            answer: dict[str, Any] = response.json()
         except ValueError:
             raise DataOpsError("ping answered a body that is not valid JSON", response.text[:80]) from None
+        return answer
 
     def raw_price(
         self, ids: list[str] | str, vs_currencies: list[str] | str = "usd", **params: Any
@@ -211,15 +213,16 @@ class SimulatorLayer:
 
     # -- control API --------------------------------------------------------
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """``/_sim/health``: status, served coins, seed, refresh_s, started_at, served count."""
-        return self._control_json("GET", "/_sim/health")
+        health: dict[str, Any] = self._control_json("GET", "/_sim/health")
+        return health
 
     def coins(self) -> list[str]:
         """Coin ids the simulator serves."""
         return list(self.health()["coins"])
 
-    def inject_fault(self, name: str, duration_s: float = 30, **params: Any) -> dict:
+    def inject_fault(self, name: str, duration_s: float = 30, **params: Any) -> dict[str, Any]:
         """Activate a fault for ``duration_s`` seconds.
 
         Args:
@@ -238,7 +241,8 @@ class SimulatorLayer:
         body = {"name": name, "duration_s": duration_s, "params": params}
         response = self._request("POST", "/_sim/faults", json_body=body)
         if response.status_code == 201:
-            return response.json()
+            fault: dict[str, Any] = response.json()
+            return fault
         message = _error_message(response)
         kind = None
         try:
@@ -312,3 +316,9 @@ class SimulatorLayer:
         frame = self.served(since=max(0, self.last_seq() - last))
         frame = frame.sort_values("seq", ascending=False).head(last).reset_index(drop=True)
         return frame[REQUEST_COLUMNS]
+
+
+if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
+    from dataops.source.protocol import Source
+
+    _CHECKED: type[Source] = SimulatorLayer

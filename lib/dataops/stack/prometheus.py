@@ -17,6 +17,7 @@ import requests
 import yaml
 
 from dataops.config import Settings
+from dataops.engine import Component
 from dataops.errors import ToolMissingError
 from dataops.paths import StatePaths
 
@@ -75,6 +76,22 @@ def healthy(settings: Settings) -> bool:
         return requests.get(f"{url(settings)}/-/ready", timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def components(s: Settings) -> list[Component]:
+    """The optional server, as a component of the local stack (started only by ``up --with prometheus``)."""
+    return [
+        Component(
+            "prometheus",
+            s.prometheus_port,
+            (s.prometheus_port,),
+            f"http://{s.host}:{s.prometheus_port}",
+            command,
+            healthy,
+            start_timeout=30,
+            optional=True,
+        ),
+    ]
 
 
 def load_rules(settings: Settings, rules: Iterable[Any]) -> Path:

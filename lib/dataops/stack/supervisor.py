@@ -24,8 +24,9 @@ import psutil
 
 from dataops.config import PROJECT_ROOT, Settings
 from dataops.errors import ConfigError, PortInUseError, StackError
-from dataops.stack.artifacts import artifacts_present, install_artifacts, require_java
-from dataops.stack.engines import Component, components, port_open
+from dataops.artifacts import artifacts_present, install_artifacts, require_java
+from dataops.engine import Component, port_open
+from dataops.stack.engines import components
 from dataops.paths import last_lines
 
 logger = logging.getLogger(__name__)

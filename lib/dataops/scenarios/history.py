@@ -1,187 +1,25 @@
-"""Labelled incident scenarios: offline metric histories and live replays.
-
-A scenario is data (``data/scenarios/<name>.yaml``): a baseline and a list of
-incidents, each with a time window, the simulator fault (or caller action) that
-causes it, the alert rules expected to fire, and a label. From it:
-
-* :func:`render_history` builds, deterministically from a seed, a metric history
-  in the long format of ``MetricsStore.query()`` plus the labelled incidents a
-  backtest compares alerts against;
-* :func:`replay` injects the faults into a live simulator at their offsets.
-
-Incident YAML keys: ``start_s, end_s, fault`` (a simulator fault) or ``action``
-(``pause_consumer``, delegated to a callable), ``params`` (sent to the fault),
-``effect`` (render-only knobs, never sent), ``expected_rules``, ``label``.
-"""
+"""Offline history: a scenario rendered, deterministically from a seed, as a metric history
+in the long format of ``MetricsStore.query()`` plus the labelled incidents a backtest
+compares alerts against."""
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pandas as pd
-import yaml
 
-from dataops.config import DATA_DIR, Settings
-from dataops.errors import ScenarioError
+from dataops.config import Settings
 from dataops.monitor import QUALITY_WINDOW_S
-from dataops.simulator import CATALOG, DEFAULT_COINS, FAULTS
+from dataops.scenarios.loading import Incident, Scenario, resolve
+from dataops.simulator import CATALOG
 
-__all__ = [
-    "ACTIONS",
-    "Incident",
-    "Scenario",
-    "ScenarioError",
-    "load_scenario",
-    "render_history",
-    "replay",
-    "scenarios",
-]
+__all__ = ["CONNECTOR", "DEFAULT_START", "GROUP", "HISTORY_COLUMNS", "INCIDENT_COLUMNS", "LABELS", "TOPIC", "render_history"]
 
-SCENARIO_DIR = DATA_DIR / "scenarios"
-ACTIONS: tuple[str, ...] = ("pause_consumer",)
 DEFAULT_START = pd.Timestamp("2025-01-01T00:00:00Z")
 LABELS: tuple[str, ...] = ("coin", "connector", "group", "state", "topic")
 HISTORY_COLUMNS: list[str] = ["ts", "metric", *LABELS, "value"]
 INCIDENT_COLUMNS: list[str] = ["name", "rule", "start", "end", "fault", "label"]
 # The rendered series carry the pipeline's default names (one place: the settings).
 GROUP, TOPIC, CONNECTOR = (Settings.model_fields[f].default for f in ("flink_job_name", "topic_raw", "connector_name"))
-
-
-@dataclass(frozen=True)
-class Incident:
-    """One incident window of a scenario.
-
-    Attributes:
-        start_s: Offset of the start from the scenario start.
-        end_s: Offset of the end.
-        fault: Simulator fault name, or None for an action.
-        action: Caller-side action (``pause_consumer``), or None for a fault.
-        params: Fault parameters (sent to ``inject_fault``).
-        effect: Render-only knobs (``error_rate``, ``lag_per_s``...).
-        expected_rules: Alert rules that should fire during the window.
-        label: Human description (Spanish).
-    """
-
-    start_s: float
-    end_s: float
-    fault: str | None
-    action: str | None
-    params: Mapping[str, Any]
-    effect: Mapping[str, Any]
-    expected_rules: tuple[str, ...]
-    label: str
-
-    @property
-    def kind(self) -> str:
-        """The fault or action name."""
-        return self.fault or self.action or ""
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A labelled incident timeline (see module docstring)."""
-
-    name: str
-    description: str
-    duration_s: float
-    baseline: Mapping[str, Any] = field(default_factory=dict)
-    incidents: tuple[Incident, ...] = ()
-
-    @property
-    def coins(self) -> tuple[str, ...]:
-        """Coins of the rendered price series."""
-        return tuple(self.baseline.get("coins", DEFAULT_COINS))
-
-
-# ---------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------
-
-
-def _names(directory: Path = SCENARIO_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.yaml"))
-
-
-def load_scenario(name: str | Path) -> Scenario:
-    """Load ``data/scenarios/<name>.yaml`` (or a path to a YAML file).
-
-    Raises:
-        ScenarioError: Unknown name, malformed YAML or an invalid incident.
-    """
-    path = Path(name) if str(name).endswith((".yaml", ".yml")) else SCENARIO_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ScenarioError(f"unknown scenario {str(name)!r}", f"use one of {', '.join(_names())}")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"malformed YAML in {path.name}" + (f" line {mark.line + 1}" if mark else "")) from None
-    if not isinstance(doc, dict):
-        raise ScenarioError(f"scenario {path.name} must be a mapping")
-    try:
-        duration = float(doc["duration_s"])
-        incidents = tuple(_incident(item, duration, path.name) for item in doc.get("incidents") or [])
-        scenario = Scenario(
-            name=str(doc.get("name") or path.stem),
-            description=str(doc.get("description", "")),
-            duration_s=duration,
-            baseline=dict(doc.get("baseline") or {}),
-            incidents=incidents,
-        )
-    except KeyError as exc:
-        raise ScenarioError(f"scenario {path.name} misses key {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
-        raise ScenarioError(f"scenario {path.name} is invalid", str(exc)) from None
-    unknown = [c for c in scenario.coins if c not in CATALOG]
-    if unknown:
-        raise ScenarioError(f"scenario {path.name}: unknown coin(s) {', '.join(unknown)}")
-    return scenario
-
-
-def _incident(item: Any, duration: float, where: str) -> Incident:
-    if not isinstance(item, dict):
-        raise ValueError(f"incident {item!r} is not a mapping")
-    fault, action = item.get("fault"), item.get("action")
-    if (fault is None) == (action is None):
-        raise ValueError("each incident needs exactly one of fault / action")
-    if fault is not None and fault not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r} (use {', '.join(FAULTS)})")
-    if action is not None and action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r} (use {', '.join(ACTIONS)})")
-    start, end = float(item["start_s"]), float(item["end_s"])
-    if not 0 <= start < end <= duration:
-        raise ValueError(f"incident window {start:g}-{end:g} s outside 0-{duration:g} s")
-    rules = item.get("expected_rules") or []
-    if not isinstance(rules, list) or not rules:
-        raise ValueError("expected_rules must be a non-empty list")
-    return Incident(
-        start, end, fault, action, dict(item.get("params") or {}), dict(item.get("effect") or {}),
-        tuple(str(r) for r in rules), str(item.get("label", fault or action)),
-    )  # fmt: skip
-
-
-def scenarios() -> pd.DataFrame:
-    """Available scenarios: ``name, description, incidents`` (incident count), ``duration_s``."""
-    rows = []
-    for name in _names():
-        s = load_scenario(name)
-        rows.append({"name": s.name, "description": s.description, "incidents": len(s.incidents), "duration_s": s.duration_s})
-    return pd.DataFrame(rows, columns=["name", "description", "incidents", "duration_s"])
-
-
-def _resolve(scenario: Scenario | str) -> Scenario:
-    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-
-
-# ---------------------------------------------------------------------------
-# Offline history
-# ---------------------------------------------------------------------------
 
 
 def render_history(
@@ -203,7 +41,7 @@ def render_history(
         (``ts, metric, coin, connector, group, state, topic, value``; "" for absent labels),
         and the labelled incidents (``name, rule, start, end, fault, label``), one row per expected rule.
     """
-    sc = _resolve(scenario)
+    sc = resolve(scenario)
     origin = DEFAULT_START if start is None else pd.Timestamp(start)
     origin = origin.tz_localize("UTC") if origin.tzinfo is None else origin.tz_convert("UTC")
     rng = np.random.default_rng(seed)
@@ -358,50 +196,3 @@ def _incident_frame(sc: Scenario, origin: pd.Timestamp) -> pd.DataFrame:
         for rule in inc.expected_rules
     ]
     return pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
-
-
-# ---------------------------------------------------------------------------
-# Live replay
-# ---------------------------------------------------------------------------
-
-
-def replay(
-    scenario: Scenario | str,
-    client: Any,
-    pause_consumer: Callable[[float], Any] | None = None,
-    speed: float = 1.0,
-    sleep: Callable[[float], Any] = time.sleep,
-) -> pd.DataFrame:
-    """Inject a scenario's incidents into a live simulator at their offsets.
-
-    Faults go through ``client.inject_fault(fault, duration_s=..., **params)``; the
-    ``pause_consumer`` action calls ``pause_consumer(duration_s)`` (the caller's hook,
-    e.g. pausing a connector for that long). Offsets and durations are divided by ``speed``.
-    Time only advances through ``sleep`` (injectable for tests).
-
-    Returns:
-        One row per incident: ``offset_s, kind, duration_s, params, result``.
-
-    Raises:
-        ScenarioError: An action is needed but no callable was given, or ``speed`` <= 0.
-    """
-    sc = _resolve(scenario)
-    if speed <= 0 or not math.isfinite(speed):
-        raise ScenarioError(f"replay speed must be > 0, got {speed}")
-    if pause_consumer is None and any(i.action == "pause_consumer" for i in sc.incidents):
-        raise ScenarioError(f"scenario {sc.name} needs pause_consumer", "pass replay(..., pause_consumer=callable)")
-    elapsed = 0.0
-    rows = []
-    for inc in sorted(sc.incidents, key=lambda i: i.start_s):
-        offset = inc.start_s / speed
-        if offset > elapsed:
-            sleep(offset - elapsed)
-            elapsed = offset
-        duration = (inc.end_s - inc.start_s) / speed
-        if inc.fault is not None:
-            result = client.inject_fault(inc.fault, duration_s=duration, **dict(inc.params))
-        else:
-            assert pause_consumer is not None
-            result = pause_consumer(duration)
-        rows.append({"offset_s": offset, "kind": inc.kind, "duration_s": duration, "params": dict(inc.params), "result": result})
-    return pd.DataFrame(rows, columns=["offset_s", "kind", "duration_s", "params", "result"])

@@ -1,0 +1,109 @@
+"""What every engine of the local stack shares: the :class:`Component` and the helpers that start and probe one.
+
+One :class:`Component` per process: its ports, the command line that starts it (writing its
+configuration files first) and its health probe. Each layer package builds its own in its
+``engine`` module (:mod:`dataops.kafka.engine`, :mod:`dataops.flink.engine`, …);
+:mod:`dataops.stack.engines` puts them in start order.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+from dataops.artifacts import require_java
+from dataops.config import Settings
+from dataops.paths import StatePaths
+
+
+@dataclass(frozen=True)
+class Component:
+    """One process of the local stack.
+
+    Attributes:
+        name: Short name used by the CLI (`dataops logs NAME`).
+        port: Main port (shown by `status`).
+        ports: Every port it binds.
+        url: Its address (shown by `status`).
+        command: Builds the command line; may write config files first.
+        healthy: True when the component answers.
+        start_timeout: Seconds to wait for health after start.
+        java: Needs Java and the Maven artifacts.
+        optional: Started only when asked for (``dataops up --with NAME``), not by a plain ``up``.
+    """
+
+    name: str
+    port: int
+    ports: tuple[int, ...]
+    url: str
+    command: Callable[[Settings, StatePaths], list[str]]
+    healthy: Callable[[Settings], bool]
+    start_timeout: float = 60.0
+    java: bool = False
+    optional: bool = False
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def properties(values: dict[str, object]) -> str:
+    return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+def log4j_conf(paths: StatePaths) -> Path:
+    conf = paths.conf / "log4j2.properties"
+    conf.write_text(
+        properties(
+            {
+                "status": "warn",
+                "appender.out.type": "Console",
+                "appender.out.name": "OUT",
+                "appender.out.layout.type": "PatternLayout",
+                "appender.out.layout.pattern": "[%d] %p %m (%c{1})%n",
+                "rootLogger.level": "INFO",
+                "rootLogger.appenderRef.out.ref": "OUT",
+                # The chatty parts of the engines; warnings still show.
+                "logger.clients.name": "org.apache.kafka.clients",
+                "logger.clients.level": "WARN",
+                "logger.common.name": "org.apache.kafka.common",
+                "logger.common.level": "WARN",
+                "logger.raft.name": "org.apache.kafka.raft",
+                "logger.raft.level": "WARN",
+                "logger.reflections.name": "org.reflections",
+                "logger.reflections.level": "ERROR",
+            }
+        )
+    )
+    return conf
+
+
+def java_cmd(paths: StatePaths, heap: str, main: str, *args: str) -> list[str]:
+    return [
+        require_java(),
+        f"-Xmx{heap}",
+        "-Xms64m",
+        "-XX:+UseSerialGC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j_conf(paths)}",
+        "-cp",
+        f"{paths.lib}/*",
+        main,
+        *args,
+    ]

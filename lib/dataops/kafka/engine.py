@@ -1,0 +1,90 @@
+"""The Kafka broker's local start: one KRaft node (broker and controller), its storage formatted once."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from dataops import subproc
+from dataops.config import Settings
+from dataops.engine import Component, java_cmd, port_open, properties
+from dataops.errors import StackError
+from dataops.paths import StatePaths
+
+
+def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
+    data = paths.data / "kafka"
+    conf = paths.conf / "kafka.properties"
+    conf.write_text(
+        properties(
+            {
+                "process.roles": "broker,controller",
+                "node.id": 1,
+                "controller.quorum.voters": f"1@{s.host}:{s.kafka_controller_port}",
+                "listeners": f"PLAINTEXT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
+                "advertised.listeners": f"PLAINTEXT://{s.host}:{s.kafka_port}",
+                "controller.listener.names": "CONTROLLER",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "log.dirs": data,
+                "num.partitions": 1,
+                "auto.create.topics.enable": "false",
+                "offsets.topic.replication.factor": 1,
+                "offsets.topic.num.partitions": 3,
+                "transaction.state.log.replication.factor": 1,
+                "transaction.state.log.min.isr": 1,
+                "transaction.state.log.num.partitions": 3,
+                "share.coordinator.state.topic.replication.factor": 1,
+                "share.coordinator.state.topic.min.isr": 1,
+                "group.initial.rebalance.delay.ms": 0,
+                "num.io.threads": 2,
+                "num.network.threads": 2,
+                "num.recovery.threads.per.data.dir": 1,
+                "log.retention.check.interval.ms": 300000,
+            }
+        )
+    )
+    if not (data / "meta.properties").exists():
+        # Format once: a random cluster id in Kafka's base64url form.
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        out = subproc.run(
+            java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
+            "formatting Kafka storage", f"delete {data} and run `make up` again", 120,
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if out.returncode != 0:
+            raise StackError(
+                f"formatting Kafka storage failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
+                f"delete {data} and run `make up` again",
+            )
+    return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf))
+
+
+def _kafka_healthy(s: Settings) -> bool:
+    if not port_open(s.host, s.kafka_port):
+        return False
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        md = AdminClient({"bootstrap.servers": f"{s.host}:{s.kafka_port}"}).list_topics(timeout=3)
+        return bool(md.brokers)
+    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
+        return False
+
+
+def components(s: Settings) -> list[Component]:
+    """The broker, as a component of the local stack."""
+    return [
+        Component(
+            "kafka",
+            s.kafka_port,
+            (s.kafka_port, s.kafka_controller_port),
+            f"{s.host}:{s.kafka_port}",
+            _kafka_cmd,
+            _kafka_healthy,
+            start_timeout=90,
+            java=True,
+        ),
+    ]

@@ -1,0 +1,63 @@
+"""The Kafka Connect worker's local start: one distributed-mode worker with the project's plugins."""
+
+from __future__ import annotations
+
+from dataops.config import Settings
+from dataops.engine import Component, http_ok, java_cmd, properties
+from dataops.paths import StatePaths
+
+
+def _connect_cmd(s: Settings, paths: StatePaths) -> list[str]:
+    conf = paths.conf / "connect.properties"
+    conf.write_text(
+        properties(
+            {
+                "bootstrap.servers": f"{s.host}:{s.kafka_port}",
+                "group.id": "dataops-connect",
+                "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+                "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+                "config.storage.topic": "_connect-configs",
+                "offset.storage.topic": "_connect-offsets",
+                "status.storage.topic": "_connect-status",
+                "config.storage.replication.factor": 1,
+                "offset.storage.replication.factor": 1,
+                "status.storage.replication.factor": 1,
+                "offset.storage.partitions": 1,
+                "status.storage.partitions": 1,
+                # A sink task is called at least this often even without records: the Iceberg
+                # sink answers its coordinator's commit request then, so this bounds each commit.
+                "offset.flush.interval.ms": 250,
+                "listeners": f"http://{s.host}:{s.connect_port}",
+                "rest.advertised.host.name": s.host,
+                "rest.advertised.port": s.connect_port,
+                "plugin.path": paths.plugins,
+                "plugin.discovery": "service_load",
+                # Records and source offsets are written in one transaction per poll.
+                "exactly.once.source.support": "enabled",
+                # A restarted single worker gets its tasks back at once, not after 5 min.
+                "scheduled.rebalance.max.delay.ms": 0,
+                "task.shutdown.graceful.timeout.ms": 5000,
+            }
+        )
+    )
+    return java_cmd(paths, s.connect_heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf))
+
+
+def _connect_healthy(s: Settings) -> bool:
+    return http_ok(f"{s.connect_url}/connectors")
+
+
+def components(s: Settings) -> list[Component]:
+    """The Connect worker, as a component of the local stack."""
+    return [
+        Component(
+            "connect",
+            s.connect_port,
+            (s.connect_port,),
+            s.connect_url,
+            _connect_cmd,
+            _connect_healthy,
+            start_timeout=120,
+            java=True,
+        ),
+    ]

@@ -1,0 +1,44 @@
+"""Reading the monitor's metrics: what a notebook, ``p.metrics()``, ``p.health()`` and the
+dashboards read of the metrics store the monitor writes. Reading builds no sampler and
+measures nothing."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+import pandas as pd
+
+from dataops.config import Settings
+from dataops.metrics import MetricsStore
+
+
+class MetricsReader:
+    """The metrics store the monitor writes, read.
+
+    Args:
+        settings: The loaded settings.
+        topics: Topics the views show (default the raw and the exploded topic).
+        interval_s: Seconds between the monitor's samples (how old ``latest`` may be).
+        store: Where samples are; default ``<state>/data/metrics/metrics.db``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Iterable[str] | None = None,
+        interval_s: float = 5.0,
+        store: MetricsStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = list(topics or [settings.topic_raw, settings.topic_exploded])
+        self.interval_s = interval_s
+        self.store = store or MetricsStore(settings.paths.metrics_db)
+
+    def history(self, metric: str | Iterable[str] | None = None, minutes: float = 15.0) -> pd.DataFrame:
+        """The stored samples of the last ``minutes``."""
+        return self.store.query(metric, since=time.time() - minutes * 60)
+
+    def latest(self) -> pd.DataFrame:
+        """The newest sample of each series, not older than six sampling intervals (at least a minute)."""
+        return self.store.latest(max_age_s=max(60.0, 6 * self.interval_s))

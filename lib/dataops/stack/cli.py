@@ -1,0 +1,87 @@
+"""The stack's commands of the ``dataops`` CLI: up, down, status, logs, install, config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dataops.cli_registry import CliContext, SubParsers
+from dataops.errors import ConfigError
+
+
+def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
+    p = ctx.pipeline(args)
+    print("Starting the local pipeline…", flush=True)
+    if args.components:
+        p.stack.up(args.components)
+    else:
+        p.up(setup=not args.no_setup, ready_timeout_s=args.ready_timeout if args.ready_timeout > 0 else None)
+    if args.with_:
+        p.stack.up(args.with_)
+    print()
+    ctx.print_frame(p.status())
+    return 0
+
+
+def cmd_down(args: argparse.Namespace, ctx: CliContext) -> int:
+    try:
+        p = ctx.pipeline(args)
+    except ConfigError as exc:  # a broken .env must not keep the stack running
+        print(f"warning: {exc}; stopping with the default settings", file=sys.stderr)
+        p = ctx.connect(profile="local", env_file="/dev/null")
+    p.down()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    ctx.print_frame(ctx.pipeline(args).status())
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace, ctx: CliContext) -> int:
+    print(ctx.pipeline(args).logs(args.component, args.lines))
+    return 0
+
+
+def cmd_install(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops import stack
+
+    paths = ctx.pipeline(args).settings.paths
+    stack.install_artifacts(paths)
+    print(f"JVM artifacts in {paths.lib} and {paths.plugins}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, ctx: CliContext) -> int:
+    for key, value in ctx.pipeline(args).settings.masked().items():
+        print(f"{key:<28} {value}")
+    return 0
+
+
+def add_commands(sub: SubParsers) -> None:
+    """Add ``up``, ``down``, ``status``, ``logs``, ``install`` and ``config`` to ``sub``."""
+    p = sub.add_parser("up", help="start the local pipeline (idempotent) and set it up")
+    p.add_argument("components", nargs="*", help="only these components (no set-up)")
+    p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
+    p.add_argument("--with", dest="with_", action="append", default=[], metavar="COMPONENT",
+                   help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules)")
+    p.add_argument("--ready-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("down", help="stop what this project started")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="one table: component, pid, port, health, uptime")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="the last lines of a component's log")
+    p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn")
+    p.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("install", help="download the JVM artifacts with mvn (done by `up` when missing)")
+    p.set_defaults(func=cmd_install)
+
+    p = sub.add_parser("config", help="print the settings (secrets masked)")
+    p.set_defaults(func=cmd_config)
