@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from dataops.simulator.faults import FAULTS, fault_params
+from dataops.pipeline import Pipeline
 
 CHOICES = {"mode": ["rename", "retype"]}
 WHAT = {
@@ -28,7 +29,7 @@ class FaultPanel:
         refresh_s: Seconds between refreshes of the strip (0: never by itself).
     """
 
-    def __init__(self, p: Any = None, refresh_s: float = 5.0) -> None:
+    def __init__(self, p: Pipeline | None = None, refresh_s: float = 5.0) -> None:
         import ipywidgets as w
 
         from dataops import alerts
@@ -135,6 +136,6 @@ class FaultPanel:
         display(self.widget)
 
 
-def fault_panel(p: Any = None, refresh_s: float = 5.0) -> FaultPanel:
+def fault_panel(p: Pipeline | None = None, refresh_s: float = 5.0) -> FaultPanel:
     """The instructor's fault panel (display it by leaving it last in a cell)."""
     return FaultPanel(p, refresh_s)

@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ from dataops.config import Settings, load_settings
 from dataops.dlq.protocol import DeadLetterQueue
 from dataops.duck.protocol import Duck
 from dataops.errors import DataOpsError, StackError
+from dataops.facade import Layers
 from dataops.flink.protocol import Flink
 from dataops.iceberg.protocol import Iceberg
 from dataops.kafka.protocol import Kafka
@@ -336,3 +337,7 @@ def _one_line_errors_in_notebooks() -> None:
         return [f"{etype.__name__}: {value}"]
 
     shell.set_custom_exc((DataOpsError,), show)
+
+
+if TYPE_CHECKING:
+    _IS_LAYERS: type[Layers] = Pipeline  # what the code below the facade takes (mypy checks it)

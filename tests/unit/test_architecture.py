@@ -25,10 +25,10 @@ LEVELS: tuple[tuple[str, ...], ...] = (
      "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.report_assets", "dataops.cli_registry"),
     # the layers, one package each, and the simulator the source layer polls
     ("dataops.simulator", "dataops.source", "dataops.kafka", "dataops.kafka_connect", "dataops.flink",
-     "dataops.iceberg", "dataops.duck", "dataops.registry", "dataops.dlq"),
+     "dataops.iceberg", "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.facade"),
     # the profiles' registrations build the layers
     # what runs on the layers: the stack, quality, alerting, monitoring, the pipeline as code
-    ("dataops.profiles.local", "dataops.profiles.confluent", "dataops.setup",
+    ("dataops.profiles.local", "dataops.profiles.confluent",
      "dataops.stack", "dataops.quality", "dataops.alerts", "dataops.monitor", "dataops.automation",
      "dataops.scenarios", "dataops.reliability"),
     # the facade a notebook holds

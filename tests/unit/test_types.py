@@ -13,8 +13,8 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"
 PACKAGES = ["dataops.source", "dataops.kafka", "dataops.kafka_connect", "dataops.flink", "dataops.iceberg",
-            "dataops.duck", "dataops.registry", "dataops.dlq"]  # fmt: skip
-MODULES = ["dataops.pipeline", "dataops.protocols"]
+            "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.profiles"]  # fmt: skip
+MODULES = ["dataops.pipeline", "dataops.protocols", "dataops.facade"]
 
 
 def test_the_config_checks_these_packages_strictly():

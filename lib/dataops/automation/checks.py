@@ -11,13 +11,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from dataops.automation.declaration import Check, Declaration
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.errors import DataOpsError
+from dataops.facade import Layers
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Outcome:
     fix: str = ""
 
 
-def prerequisites(p: Any) -> list[Outcome]:
+def prerequisites(p: Layers) -> list[Outcome]:
     """Java and the engines reachable (local profile), or the cloud cluster (confluent)."""
     from dataops import stack
     from dataops.engine import port_open
@@ -76,7 +76,7 @@ def init_env(example: Path | None = None, target: Path | None = None) -> str:
     return f"{target.name} creado a partir de {example.name} (perfil local)"
 
 
-def run_check(p: Any, check: Check) -> Outcome:
+def run_check(p: Layers, check: Check) -> Outcome:
     """Run one declared check."""
     try:
         return _CHECKS[check.kind](p, check)
@@ -84,7 +84,7 @@ def run_check(p: Any, check: Check) -> Outcome:
         return Outcome(check.name, False, exc.message, exc.hint or "")
 
 
-def _http(p: Any, c: Check) -> Outcome:
+def _http(p: Layers, c: Check) -> Outcome:
     try:
         status = requests.get(c.url, timeout=c.timeout_s).status_code
     except requests.RequestException as exc:
@@ -94,14 +94,14 @@ def _http(p: Any, c: Check) -> Outcome:
     return Outcome(c.name, ok, f"{c.url} → HTTP {status}", "" if ok else f"the service answers {status}, expected {c.status}: is it down or rate-limited?")
 
 
-def _tcp(p: Any, c: Check) -> Outcome:
+def _tcp(p: Layers, c: Check) -> Outcome:
     from dataops.engine import port_open
 
     ok = port_open(str(c.host), int(c.port or 0), timeout=c.timeout_s)
     return Outcome(c.name, ok, f"{c.host}:{c.port} {'acepta conexiones' if ok else 'no responde'}", "start the service or fix host/port")
 
 
-def _topic_flowing(p: Any, c: Check) -> Outcome:
+def _topic_flowing(p: Layers, c: Check) -> Outcome:
     topic = str(c.topic)
     if topic not in p.kafka.topic_names():
         return Outcome(c.name, False, f"el topic {topic} no existe", "run `dataops pipeline apply`")
@@ -116,7 +116,7 @@ def _topic_flowing(p: Any, c: Check) -> Outcome:
                    "see `dataops status` and `dataops logs connect`; is a connector paused or the API down?")  # fmt: skip
 
 
-def _table_fresh(p: Any, c: Check) -> Outcome:
+def _table_fresh(p: Layers, c: Check) -> Outcome:
     """A poll newer than the check's start, seen as rows of the table through DuckDB."""
     from dataops.duck.layer import DuckLayer
 
@@ -141,7 +141,7 @@ def _table_fresh(p: Any, c: Check) -> Outcome:
                    "follow the data: `dataops status`, then the connector, the Flink job and the sink (`dataops logs COMPONENT`)")  # fmt: skip
 
 
-def _connector_running(p: Any, c: Check) -> Outcome:
+def _connector_running(p: Layers, c: Check) -> Outcome:
     states = p.connect.states().get(str(c.target))
     if states is None:
         return Outcome(c.name, False, f"el conector {c.target} no existe", "run `dataops pipeline apply`")
@@ -149,7 +149,7 @@ def _connector_running(p: Any, c: Check) -> Outcome:
     return Outcome(c.name, ok, f"{c.target}: {'/'.join(states)}", "see `dataops logs connect`; `dataops pipeline apply` restarts it")
 
 
-def _job_running(p: Any, c: Check) -> Outcome:
+def _job_running(p: Layers, c: Check) -> Outcome:
     live = p.flink.live_job(str(c.target))
     ok = bool(live) and live["state"] == "RUNNING"
     return Outcome(c.name, ok, f"{c.target}: {live['state'] if live else 'no está en marcha'}",

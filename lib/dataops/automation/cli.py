@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dataops.cli_registry import CliContext, Command, SubParsers, positive
 from dataops.errors import DataOpsError
+from dataops.facade import Layers
 
 if TYPE_CHECKING:
     from dataops.automation.declaration import Declaration
 
 
-def _declaration(p: Any, args: argparse.Namespace) -> Declaration:
+def _declaration(p: Layers, args: argparse.Namespace) -> Declaration:
     from dataops import automation
 
     return automation.load(p.settings, path=args.file, extra=args.extra)

@@ -18,6 +18,7 @@ from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
 from dataops.config import Settings
 from dataops.errors import DataOpsError
+from dataops.facade import Layers
 
 STEPS = ("prerrequisitos", "entorno", res.STEP_TOPICS, res.STEP_CONNECTOR, res.STEP_JOB, res.STEP_SINK, "validación end-to-end")
 PLAN_COLUMNS = ["recurso", "plan", "cambios"]
@@ -30,7 +31,7 @@ def _managed(settings: Settings) -> bool:
     return {"connector", "job", "sink"} <= settings.runs.manages
 
 
-def declaration(p: Any, declaration: Declaration | str | None = None) -> Declaration:
+def declaration(p: Layers, declaration: Declaration | str | None = None) -> Declaration:
     """A declaration object from None (the project's), YAML text of an extension, or a Declaration."""
     if isinstance(declaration, Declaration):
         return declaration
@@ -40,7 +41,7 @@ def declaration(p: Any, declaration: Declaration | str | None = None) -> Declara
 # ---- plan -----------------------------------------------------------------------
 
 
-def plan(p: Any, decl: Declaration | str | None = None) -> pd.DataFrame:
+def plan(p: Layers, decl: Declaration | str | None = None) -> pd.DataFrame:
     """Desired vs actual, one row per resource: create / update / unchanged / drift, with what changed.
 
     In the ``confluent`` profile the topics are planned through the Admin API; the connector,
@@ -55,7 +56,7 @@ def plan(p: Any, decl: Declaration | str | None = None) -> pd.DataFrame:
     return out
 
 
-def _plan_row(p: Any, r: res.Resource, last: dict[str, dict[str, str]]) -> list[str]:
+def _plan_row(p: Layers, r: res.Resource, last: dict[str, dict[str, str]]) -> list[str]:
     current, problem = res.actual(p, r)
     changes = res.diff(r.desired, current)
     if current is None:
@@ -117,7 +118,7 @@ def _gate(report: _Report, step: str, outcomes: list[_checks.Outcome], seconds: 
     return True
 
 
-def _preflight(p: Any, decl: Declaration, report: _Report) -> bool:
+def _preflight(p: Layers, decl: Declaration, report: _Report) -> bool:
     t0 = time.monotonic()
     outcomes = _checks.prerequisites(p) + [_checks.run_check(p, c) for c in decl.preflight]
     if not _gate(report, STEPS[0], outcomes, time.monotonic() - t0):
@@ -127,7 +128,7 @@ def _preflight(p: Any, decl: Declaration, report: _Report) -> bool:
     return _gate(report, STEPS[1], _checks.environment(p.settings), time.monotonic() - t0)
 
 
-def apply(p: Any, decl: Declaration | str | None = None, validate: bool = True, progress: bool = False,
+def apply(p: Layers, decl: Declaration | str | None = None, validate: bool = True, progress: bool = False,
           within_s: float = 60.0) -> pd.DataFrame:  # fmt: skip
     """Make the pipeline what the declaration says; the step report (``attrs['ok']``, ``attrs['changed']``).
 
@@ -140,7 +141,7 @@ def apply(p: Any, decl: Declaration | str | None = None, validate: bool = True, 
         return _apply(p, decl, validate, progress, within_s)
 
 
-def _apply(p: Any, decl: Declaration, validate: bool, progress: bool, within_s: float) -> pd.DataFrame:
+def _apply(p: Layers, decl: Declaration, validate: bool, progress: bool, within_s: float) -> pd.DataFrame:
     report = _Report(progress)
     if not _preflight(p, decl, report):
         return _finish(report, [])
@@ -172,7 +173,7 @@ def _apply(p: Any, decl: Declaration, validate: bool, progress: bool, within_s: 
     return _finish(report, actions)
 
 
-def _validation(p: Any, decl: Declaration, report: _Report, within_s: float) -> bool:
+def _validation(p: Layers, decl: Declaration, report: _Report, within_s: float) -> bool:
     t0 = time.monotonic()
     outcomes = [_checks.run_check(p, c) for c in _checks.end_to_end(decl, _managed(p.settings), within_s)]
     return _gate(report, STEPS[-1], outcomes, time.monotonic() - t0)
@@ -197,7 +198,7 @@ def _finish(report: _Report, actions: list[tuple[str, str]]) -> pd.DataFrame:
 NO_OP = ("exists", "unchanged", "running")
 
 
-def validate(p: Any, decl: Declaration | str | None = None, progress: bool = False, within_s: float = 60.0) -> pd.DataFrame:
+def validate(p: Layers, decl: Declaration | str | None = None, progress: bool = False, within_s: float = 60.0) -> pd.DataFrame:
     """The checks alone, read-only, in the same report: prerequisites, environment, each step's
     resources as declared and running, and the end-to-end checks."""
     decl = declaration(p, decl)
@@ -235,7 +236,7 @@ def validate(p: Any, decl: Declaration | str | None = None, progress: bool = Fal
     return _finish(report, [])
 
 
-def destroy(p: Any, decl: Declaration) -> pd.DataFrame:
+def destroy(p: Layers, decl: Declaration) -> pd.DataFrame:
     """Remove every resource of a (scratch) declaration, last step first; one row each."""
     rows = []
     for r in reversed(res.resources(decl, p.settings, _managed(p.settings))):

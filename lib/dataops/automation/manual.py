@@ -18,6 +18,7 @@ from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
 from dataops.automation.engine import apply, destroy, scratch_settings
 from dataops.config import Settings
+from dataops.facade import Layers
 
 
 def scratch_declaration(settings: Settings, prefix: str) -> Declaration:
@@ -25,7 +26,7 @@ def scratch_declaration(settings: Settings, prefix: str) -> Declaration:
     return load(scratch_settings(settings, prefix))
 
 
-def _commands(p: Any, r: res.Resource) -> str:
+def _commands(p: Layers, r: res.Resource) -> str:
     s = p.settings
     if r.kind == "topic":
         configs = " ".join(f"--config {k}={v}" for k, v in r.spec.config.items())
@@ -42,7 +43,7 @@ class ManualSetup:
     """The manual path: call :meth:`topic`, :meth:`connector`, :meth:`table`, :meth:`job`,
     :meth:`sink` and :meth:`check` one by one, then :meth:`summary` and :meth:`cleanup`."""
 
-    def __init__(self, p: Any, prefix: str = "demo-manual") -> None:
+    def __init__(self, p: Layers, prefix: str = "demo-manual") -> None:
         self.p = p
         self.prefix = prefix
         self.decl = scratch_declaration(p.settings, prefix)
@@ -98,7 +99,7 @@ class ManualSetup:
         return destroy(self.p, self.decl)
 
 
-def left_behind(p: Any, decl: Declaration) -> str:
+def left_behind(p: Layers, decl: Declaration) -> str:
     """The declaration's resources that exist now, counted by kind (e.g. ``4 topics, 1 connector…``)."""
     counts: dict[str, int] = {}
     for r in res.resources(decl, p.settings):
@@ -107,7 +108,7 @@ def left_behind(p: Any, decl: Declaration) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nada"
 
 
-def automated(p: Any, prefix: str = "demo-auto", progress: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
+def automated(p: Layers, prefix: str = "demo-auto", progress: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
     """The one-command path in a scratch namespace: its summary and its step report."""
     decl = scratch_declaration(p.settings, prefix)
     destroy(p, decl)  # leftovers of an interrupted demo: the automated path starts from nothing too
@@ -122,6 +123,6 @@ def compare(*summaries: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(list(summaries), columns=["camino", "pasos", "segundos", "dejó"])
 
 
-def cleanup(p: Any, prefix: str) -> pd.DataFrame:
+def cleanup(p: Layers, prefix: str) -> pd.DataFrame:
     """Remove a scratch namespace's resources."""
     return destroy(p, scratch_declaration(p.settings, prefix))

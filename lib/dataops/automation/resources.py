@@ -16,6 +16,7 @@ from typing import Any, Callable
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
 from dataops.config import Settings
 from dataops.errors import DataOpsError
+from dataops.facade import Layers
 
 # The course's steps, in order; each resource belongs to one.
 STEP_TOPICS, STEP_CONNECTOR, STEP_JOB, STEP_SINK = "topics", "conector", "job de Flink", "sink de Iceberg"
@@ -158,7 +159,7 @@ def resources(decl: Declaration, settings: Settings, managed: bool = True) -> li
 # ---- what runs ------------------------------------------------------------------
 
 
-def actual(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
+def actual(p: Layers, r: Resource) -> tuple[dict[str, str] | None, str]:
     """The resource's current state (None: it does not exist) and a problem with it ("" when none)."""
     if r.kind == "topic":
         return p.kafka.topic_config(r.name, [k for k in r.desired if k != "partitions"]), ""
@@ -186,7 +187,7 @@ def actual(p: Any, r: Resource) -> tuple[dict[str, str] | None, str]:
     raise ValueError(r.kind)
 
 
-def _failure(p: Any, name: str) -> str:
+def _failure(p: Layers, name: str) -> str:
     try:
         status = p.connect.status(name)
     except DataOpsError:
@@ -247,12 +248,12 @@ def forget_applied(settings: Settings, keys: list[str]) -> None:
 # ---- making it so -----------------------------------------------------------------
 
 
-def make_so(p: Any, r: Resource, current: dict[str, str] | None, problem: str) -> str:
+def make_so(p: Layers, r: Resource, current: dict[str, str] | None, problem: str) -> str:
     """Create, update or repair one resource; returns what was done (one short line)."""
     if r.kind == "topic":
         return _apply_topic(p, r, current)
     if r.kind in ("connector", "sink"):
-        from dataops.setup import wait_running
+        from dataops.kafka_connect.wait import wait_running
 
         if current is None or diff(r.desired, current):
             p.connect.put_config(r.name, r.desired)
@@ -286,13 +287,13 @@ def make_so(p: Any, r: Resource, current: dict[str, str] | None, problem: str) -
     raise ValueError(r.kind)
 
 
-def _wait_not_failed(p: Any, name: str, wait_s: float = 10.0) -> None:
+def _wait_not_failed(p: Layers, name: str, wait_s: float = 10.0) -> None:
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and "FAILED" in p.connect.states().get(name, []):
         time.sleep(0.5)
 
 
-def _apply_topic(p: Any, r: Resource, current: dict[str, str] | None) -> str:
+def _apply_topic(p: Layers, r: Resource, current: dict[str, str] | None) -> str:
     spec: Topic = r.spec
     if current is None:
         return p.kafka.ensure_topic(spec.name, spec.partitions, spec.config)
@@ -317,7 +318,7 @@ def impossible(r: Resource, current: dict[str, str] | None) -> str:
     return ""
 
 
-def destroy(p: Any, r: Resource) -> str:
+def destroy(p: Layers, r: Resource) -> str:
     """Remove one resource (for scratch namespaces); returns what was done."""
     if r.kind == "topic":
         present = r.name in p.kafka.topic_names()
@@ -354,7 +355,7 @@ def destroy(p: Any, r: Resource) -> str:
     raise ValueError(r.kind)
 
 
-def _delete_group(p: Any, group: str) -> None:
+def _delete_group(p: Layers, group: str) -> None:
     """Drop a consumer group's committed offsets (a scratch resource's leftovers); absent is fine."""
     admin = p.kafka.admin()
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 import pandas as pd
 
 from dataops import alerts, quality, scenarios
 from dataops.config import DATA_DIR, PROJECT_ROOT
+from dataops.pipeline import Pipeline
 
 REFLECTION_MIN_WORDS = 12  # an answer, not a word or two
 
@@ -42,7 +42,7 @@ def _seconds(value: float | None) -> str:
     return "sin medir todavía (ejecuta p.up())" if value is None else f"{value:.0f} s"
 
 
-def principles(p: Any) -> pd.DataFrame:
+def principles(p: Pipeline) -> pd.DataFrame:
     """The four principles, each with one number measured now on the running pipeline."""
     up = p.last_up()
     raw = p.kafka.latest(p.settings.topic_raw)
@@ -86,7 +86,7 @@ def _stack_names() -> list[str]:
     return [c.name for c in components(load_settings()) if not c.optional]
 
 
-def before_after(p: Any) -> pd.DataFrame:
+def before_after(p: Pipeline) -> pd.DataFrame:
     """Before and after DataOps in this project, the "after" measured here."""
     up = p.last_up()
     history, incidents = scenarios.render_history("api_outage")

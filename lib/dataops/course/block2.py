@@ -16,6 +16,7 @@ from dataops.coins import DEFAULT_COINS
 from dataops.config import Settings, load_settings
 from dataops.course.selfcheck import SelfCheck, run_learner_code
 from dataops.metrics import METRICS
+from dataops.pipeline import Pipeline
 
 COINS: tuple[str, ...] = DEFAULT_COINS  # the pipeline's default coins (dataops.coins)
 EXAMPLE_METRIC = "spread_btc_eth"  # the example the notebook gives: not an answer of your own
@@ -127,7 +128,7 @@ def check_custom_metric(name: str, compute: Callable[[pd.DataFrame], Any] | None
     return check
 
 
-def record_metric(p: Any, name: str, compute: Callable[[pd.DataFrame], Any] | None, rows: pd.DataFrame):
+def record_metric(p: Pipeline, name: str, compute: Callable[[pd.DataFrame], Any] | None, rows: pd.DataFrame):
     """Compute your metric on ``rows``, write it to the monitor's store and plot its last hour.
 
     A series indexed by time keeps its timestamps; a single number is stamped now.

@@ -5,7 +5,6 @@ whether the pre-flight check notices."""
 
 from __future__ import annotations
 
-from typing import Any
 
 import pandas as pd
 
@@ -13,6 +12,7 @@ from dataops.automation import checks as _checks
 from dataops.automation.declaration import Declaration, parse
 from dataops.course.selfcheck import SelfCheck
 from dataops.errors import DataOpsError
+from dataops.pipeline import Pipeline
 
 ALERTS_TOPIC = "crypto-alerts"
 ONE_DAY_MS = "86400000"
@@ -20,7 +20,7 @@ FLOW_KINDS = ("topic_flowing", "table_fresh")
 OUTAGE_S = 6.0
 
 
-def _preflight_under_outage(p: Any, extension: Declaration) -> tuple[list[_checks.Outcome], list[_checks.Outcome]]:
+def _preflight_under_outage(p: Pipeline, extension: Declaration) -> tuple[list[_checks.Outcome], list[_checks.Outcome]]:
     """The learner's pre-flight checks with the API up, then during a short injected outage."""
     up = [_checks.run_check(p, c) for c in extension.preflight]
     fault = p.source.inject_fault("outage", duration_s=OUTAGE_S)
@@ -31,7 +31,7 @@ def _preflight_under_outage(p: Any, extension: Declaration) -> tuple[list[_check
     return up, down
 
 
-def check_setup(p: Any, report: pd.DataFrame | None) -> SelfCheck:
+def check_setup(p: Pipeline, report: pd.DataFrame | None) -> SelfCheck:
     """Practice 1: ``report`` is what one ``p.apply()`` returned: every course step ✔, end to end
     included, and a plan with nothing pending afterwards."""
     from dataops.automation.engine import OK, STEPS
@@ -54,7 +54,7 @@ def check_setup(p: Any, report: pd.DataFrame | None) -> SelfCheck:
     return check
 
 
-def check_custom_setup(p: Any, extension: str, report: pd.DataFrame | None) -> SelfCheck:
+def check_custom_setup(p: Pipeline, extension: str, report: pd.DataFrame | None) -> SelfCheck:
     """``extension``: the learner's YAML (topics, preflight, validation) added to the declaration;
     ``report``: what ``p.apply(extension)`` returned."""
     check = SelfCheck("Práctica 2 · automatización a medida", todo="escribe mi_extension y aplícala con p.apply(mi_extension)")
@@ -100,12 +100,12 @@ def check_custom_setup(p: Any, extension: str, report: pd.DataFrame | None) -> S
     return check
 
 
-def _data_topics(p: Any) -> set[str]:
+def _data_topics(p: Pipeline) -> set[str]:
     s = p.settings
     return {s.topic_raw, s.topic_exploded}
 
 
-def _parse_alone(p: Any, extension: str) -> Declaration:
+def _parse_alone(p: Pipeline, extension: str) -> Declaration:
     return parse(extension, p.settings, "mi_extension")
 
 
@@ -119,18 +119,18 @@ connectors:
 """
 
 
-def lab_declaration(p: Any) -> Declaration:
+def lab_declaration(p: Pipeline) -> Declaration:
     """Only the practice resources (to clean them up)."""
     return _parse_alone(p, LAB)
 
 
-def delete_topic_by_hand(p: Any) -> str:
+def delete_topic_by_hand(p: Pipeline) -> str:
     """Avería 2: someone deletes the practice topic outside the automation."""
     p.kafka.delete_topic(LAB_TOPIC)
     return f"borrado a mano: {LAB_TOPIC}"
 
 
-def break_connector_by_hand(p: Any, wait_s: float = 20.0) -> str:
+def break_connector_by_hand(p: Pipeline, wait_s: float = 20.0) -> str:
     """Avería 3: someone edits the practice connector's URL by hand; its task fails. Waits for FAILED."""
     import time
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from dataops.coins import DEFAULT_COINS
 from dataops.course.selfcheck import SelfCheck, run_learner_code
+from dataops.pipeline import Pipeline
 
 # The exercise sheet's limits of |24 h change| in %; any other coin: DEFAULT_LIMIT.
 VOLATILITY_LIMITS = {"bitcoin": 15.0, "ethereum": 20.0, "solana": 25.0, "cardano": 30.0, "binancecoin": 20.0}
@@ -341,7 +342,7 @@ def check_api_health(fn: Any) -> SelfCheck:
 
 
 # ---- fault-driven analysis ----------------------------------------------------------------------
-def _window(p: Any, suite: Any, start: float, end: float) -> Any:
+def _window(p: Pipeline, suite: Any, start: float, end: float) -> Any:
     """The suite on the raw polls whose Kafka timestamp falls in [start, end)."""
     from dataops.quality import TimedPoll, run_suite
 
@@ -351,7 +352,7 @@ def _window(p: Any, suite: Any, start: float, end: float) -> Any:
     return run_suite(suite, polls=polls, now=end)
 
 
-def fault_drill(p: Any, fault: str, suite: Any, duration_s: float = 20.0, **params: Any) -> pd.DataFrame:
+def fault_drill(p: Pipeline, fault: str, suite: Any, duration_s: float = 20.0, **params: Any) -> pd.DataFrame:
     """Inject ``fault`` into the simulator and run the suite on the raw polls before, during and
     after it (``duration_s`` each); one row per check, ✔ / ✘ failing rows / … per phase."""
     import time

@@ -14,6 +14,7 @@ import pandas as pd
 
 from dataops import alerts, rotation, scenarios
 from dataops.course.selfcheck import SelfCheck
+from dataops.pipeline import Pipeline
 
 # The course's key metrics: (kind, metric, what the learner reads, unit)
 KEY_METRICS = [
@@ -36,7 +37,7 @@ ETH_RULES = {
 CLEAN_HOURS = 24
 
 
-def key_metrics(p: Any) -> pd.DataFrame:
+def key_metrics(p: Pipeline) -> pd.DataFrame:
     """The newest value of each key metric (one row per series; "—" while it has no sample)."""
     latest = p.monitor.latest()
     rows = []
@@ -134,7 +135,7 @@ def check_eth_alerts(answer: Any) -> SelfCheck:
 
 
 # ---- Practice 6 · live -----------------------------------------------------------------------------
-def alert_manager(p: Any, slack: alerts.WebhookReceiver | None = None, display: bool | None = None) -> alerts.AlertManager:
+def alert_manager(p: Pipeline, slack: alerts.WebhookReceiver | None = None, display: bool | None = None) -> alerts.AlertManager:
     """An alert manager routed by the course's levels: notebook cards, the alert log, and the local
     Slack webhook (when given)."""
     notifiers: list[Any] = [alerts.NotebookNotifier(display), alerts.LogFileNotifier(p.settings.paths.alert_log, p.settings.log_max_bytes, p.settings.log_backups)]
@@ -143,7 +144,7 @@ def alert_manager(p: Any, slack: alerts.WebhookReceiver | None = None, display: 
     return alerts.AlertManager(notifiers=notifiers)
 
 
-def _eth_price(p: Any) -> float:
+def _eth_price(p: Pipeline) -> float:
     prices = p.source.price(["ethereum"])
     return float(prices["price"].iloc[0])
 
@@ -158,7 +159,7 @@ def _until(predicate: Any, timeout_s: float, step_s: float) -> float | None:
     return None
 
 
-def eth_drill(p: Any, answer: Any, manager: alerts.AlertManager, timeout_s: float = 120.0, step_s: float = 2.0) -> SelfCheck:
+def eth_drill(p: Pipeline, answer: Any, manager: alerts.AlertManager, timeout_s: float = 120.0, step_s: float = 2.0) -> SelfCheck:
     """Make each ETH rule fire on the live simulator, then clear the fault and wait for it to resolve.
 
     ETH_PRICE_HIGH: ``spike`` on ethereum up to ~5.600 USD; ETH_CRASH: ``spike`` on ethereum with a
@@ -205,7 +206,7 @@ def eth_drill(p: Any, answer: Any, manager: alerts.AlertManager, timeout_s: floa
     return check
 
 
-def both_engines(p: Any, answer: Any, timeout_s: float = 120.0, step_s: float = 1.0) -> pd.DataFrame | str:
+def both_engines(p: Pipeline, answer: Any, timeout_s: float = 120.0, step_s: float = 1.0) -> pd.DataFrame | str:
     """The ETH crash once more, watched by this project's alert engine and by a real Prometheus
     server evaluating the same rule exported to PromQL: seconds until each fires.
 
@@ -264,7 +265,7 @@ def check_dashboard(monitor: Any, wait_s: float = 60.0) -> SelfCheck:
     return check
 
 
-def alert_log(p: Any, last: int = 6) -> pd.DataFrame:
+def alert_log(p: Pipeline, last: int = 6) -> pd.DataFrame:
     """The newest lines of the alert log (one JSON event per line, across its rotated files)."""
     lines = rotation.read_lines(p.settings.paths.alert_log, last)
     frame = pd.DataFrame([json.loads(line) for line in lines])

@@ -16,6 +16,7 @@ from dataops import rotation
 from dataops.ci import checks, workflow
 from dataops.config import PROJECT_ROOT
 from dataops.course.selfcheck import SelfCheck
+from dataops.pipeline import Pipeline
 
 WORKFLOW_PATH = Path(".github/workflows/dataops.yml")  # the project's (what `dataops ci` runs)
 PRACTICE_PATH = Path(".github/workflows/curso.yml")  # Practice 7's, beside it
@@ -46,7 +47,7 @@ def scratch_repo(folder: str | Path | None = None) -> Path:
     return repo
 
 
-def scratch_env(p: Any, repo: Path) -> dict[str, str]:
+def scratch_env(p: Pipeline, repo: Path) -> dict[str, str]:
     """The clone runs its own code and configuration against this project's running stack."""
     env = {"PYTHONPATH": str(repo / "lib"), "DATAOPS_STATE_DIR": str(Path(p.settings.state_dir).resolve())}
     if (PROJECT_ROOT / ".env").exists():
@@ -54,7 +55,7 @@ def scratch_env(p: Any, repo: Path) -> dict[str, str]:
     return env
 
 
-def run_ci(p: Any, repo: Path, echo: Any = print) -> pd.DataFrame:
+def run_ci(p: Pipeline, repo: Path, echo: Any = print) -> pd.DataFrame:
     """``dataops ci`` in the clone: every job of its workflow in order, the integration tests taken as passed."""
     return workflow.run(repo, env=scratch_env(p, repo), assume=ASSUMED, echo=echo)
 
@@ -145,7 +146,7 @@ def check_workflow(repo: Path | None) -> SelfCheck:
 
 
 # ---- the closing checklist ----------------------------------------------------------------------
-def closing_checklist(p: Any, repo: Path | None, practice: SelfCheck | None = None) -> pd.DataFrame:
+def closing_checklist(p: Pipeline, repo: Path | None, practice: SelfCheck | None = None) -> pd.DataFrame:
     """The syllabus's checklists, each item measured now on the pipeline and the clone (✔/✘ and the figure)."""
     from dataops import quality
 

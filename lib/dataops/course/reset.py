@@ -16,14 +16,13 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from dataops import setup
 from dataops.config import DATA_DIR
 from dataops.automation.resources import forget_applied
 from dataops.metrics import METRICS
+from dataops.pipeline import Pipeline
 
 
 def internal_topic(name: str) -> bool:
@@ -75,7 +74,7 @@ def restore_course_files(data_dir: Path, backup_root: Path) -> tuple[list[str], 
     return changed, backup
 
 
-def reset(p: Any, ready_timeout_s: float = 120.0, data_dir: Path | None = DATA_DIR) -> pd.DataFrame:
+def reset(p: Pipeline, ready_timeout_s: float = 120.0, data_dir: Path | None = DATA_DIR) -> pd.DataFrame:
     """Bring the running pipeline back to a fresh ``up``; one row per step: what it did.
 
     ``data_dir=None`` keeps the course files as they are (``dataops reset --keep-files``).
@@ -115,9 +114,17 @@ def reset(p: Any, ready_timeout_s: float = 120.0, data_dir: Path | None = DATA_D
         except (OSError, subprocess.SubprocessError, ValueError) as exc:
             done = f"no comprobados: {data_dir} no está en un checkout de git ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         steps.append(("ficheros del curso (data/)", done))
-    redone = setup.changes(p.setup())
+    redone = changes(p.setup())
     steps.append(("montaje (pipeline setup)", "; ".join(f"{s}: {a}" for s, a in zip(redone["step"], redone["action"])) or "nada que rehacer"))
     if ready_timeout_s:
         p.wait_ready(ready_timeout_s, progress=False)
         steps.append(("todas las capas", "informan y ninguna en rojo"))
     return pd.DataFrame(steps, columns=["paso", "resultado"])
+
+
+_NO_OP = ("exists", "unchanged", "running")
+
+
+def changes(steps: pd.DataFrame) -> pd.DataFrame:
+    """The set-up steps (:meth:`~dataops.pipeline.Pipeline.setup`) that created, updated or (re)submitted something."""
+    return steps[~steps["action"].astype(str).str.startswith(_NO_OP)]

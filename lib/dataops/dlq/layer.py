@@ -28,15 +28,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from dataops.config import Settings
 from dataops.contract import KEY, contract_for
 from dataops.errors import DataOpsError
-from dataops.iceberg.protocol import Iceberg
-from dataops.kafka.protocol import Kafka
+from dataops.facade import Layers
 
 logger = logging.getLogger(__name__)
 
@@ -130,19 +128,6 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
                                "a line is {\"coin_id\": …, \"entry\": {…}} or {\"raw\": \"<a whole poll>\"}")  # fmt: skip
         out.append(item)
     return out
-
-
-class Layers(Protocol):
-    """What :class:`DeadLetters` reads of the pipeline (a :class:`dataops.Pipeline` is one)."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def kafka(self) -> Kafka: ...
-
-    @property
-    def iceberg(self) -> Iceberg: ...
 
 
 class DeadLetters:

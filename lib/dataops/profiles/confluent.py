@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from dataops.config import Settings
+from dataops.facade import Layers
+from dataops.iceberg.protocol import Iceberg
 from dataops.profiles.base import Profile, register
+from dataops.registry.protocol import SchemaRegistry
 from dataops.profiles.local import kafka
 
 
-def tableflow(settings: Any, p: Any) -> Any:
+def tableflow(settings: Settings, p: Layers | None) -> Iceberg:
     from dataops.iceberg.layer import IcebergLayer, tableflow_catalog
 
     return IcebergLayer(settings, tableflow_catalog)
 
 
-def schema_registry(settings: Any, p: Any) -> Any:
+def schema_registry(settings: Settings, p: Layers | None) -> SchemaRegistry:
     from dataops.registry.layer import SchemaRegistryLayer
 
     return SchemaRegistryLayer(settings)

@@ -2,48 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from dataops.config import Settings
+from dataops.duck.protocol import Duck
+from dataops.facade import Layers
+from dataops.flink.protocol import Flink
+from dataops.iceberg.protocol import Iceberg
+from dataops.kafka.protocol import Kafka
+from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
+from dataops.source.protocol import Source
+
+if TYPE_CHECKING:
+    from dataops.stack import Stack
 
 
-def simulator(settings: Any, p: Any) -> Any:
+def simulator(settings: Settings, p: Layers | None) -> Source:
     from dataops.source.layer import SimulatorLayer
 
     return SimulatorLayer(settings.simulator_url)
 
 
-def kafka(settings: Any, p: Any) -> Any:
+def kafka(settings: Settings, p: Layers | None) -> Kafka:
     from dataops.kafka.layer import KafkaLayer
 
     return KafkaLayer(settings)
 
 
-def kafka_connect(settings: Any, p: Any) -> Any:
+def kafka_connect(settings: Settings, p: Layers | None) -> Connect:
     from dataops.kafka_connect.layer import ConnectLayer
 
     return ConnectLayer(settings.connect_url)
 
 
-def flink(settings: Any, p: Any) -> Any:
+def flink(settings: Settings, p: Layers | None) -> Flink:
     from dataops.flink.layer import FlinkLayer
 
     return FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
 
 
-def iceberg(settings: Any, p: Any) -> Any:
+def iceberg(settings: Settings, p: Layers | None) -> Iceberg:
     from dataops.iceberg.layer import IcebergLayer, sql_catalog
 
     return IcebergLayer(settings, sql_catalog)
 
 
-def duck(settings: Any, p: Any) -> Any:
+def duck(settings: Settings, p: Layers | None) -> Duck:
     from dataops.duck.layer import DuckLayer
+    from dataops.iceberg.layer import IcebergLayer
 
-    return DuckLayer(p.iceberg if p is not None else iceberg(settings, None))
+    table = p.iceberg if p is not None else iceberg(settings, None)
+    assert isinstance(table, IcebergLayer), "DuckDB reads the SQL catalog's files: the local IcebergLayer"
+    return DuckLayer(table)
 
 
-def stack(settings: Any, p: Any) -> Any:
+def stack(settings: Settings, p: Layers | None) -> Stack:
     from dataops.stack import Stack
 
     return Stack(settings)

@@ -12,6 +12,7 @@ import pandas as pd
 from dataops.quality.checks import _RUNNERS, _result
 from dataops.quality.polls import TimedPoll, _normalise_rows, explode_polls
 from dataops.quality.suite import NO_DATA, RESULT_COLUMNS, Check, CheckResult, QualityReport, Suite
+from dataops.facade import Layers
 
 
 def run_suite(
@@ -122,7 +123,7 @@ def run_on_table(iceberg_layer: Any, suite: Suite, minutes: float = 60, now: Any
 LAYERS = ("raw", "exploded", "table")
 
 
-def run_on_layer(p: Any, layer: str, suite: Suite, n: int = 500, minutes: float | None = None, now: Any = None) -> QualityReport:
+def run_on_layer(p: Layers, layer: str, suite: Suite, n: int = 500, minutes: float | None = None, now: Any = None) -> QualityReport:
     """The suite on one layer of the pipeline: ``raw`` (the newest ``n`` polls of the raw topic),
     ``exploded`` (the newest ``n`` rows of the exploded topic) or ``table`` (the Iceberg table's
     last ``minutes``, default 60). With ``minutes``, the topics' records are limited to those

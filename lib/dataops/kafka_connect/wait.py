@@ -1,18 +1,14 @@
-"""Helpers of the set-up: wait for a connector, and which steps changed something.
-
-The set-up itself is :mod:`dataops.automation` (the pipeline declaration, applied)."""
+"""Wait until a connector and its task run: what ``apply`` does after it creates or restarts one."""
 
 from __future__ import annotations
 
 import time
 
-import pandas as pd
-
 from dataops.errors import StackError
-from dataops.kafka_connect.layer import ConnectLayer
+from dataops.kafka_connect.protocol import Connect
 
 
-def wait_running(client: ConnectLayer, name: str, wait_s: float = 60.0) -> str:
+def wait_running(client: Connect, name: str, wait_s: float = 60.0) -> str:
     """Wait until the connector and its task are RUNNING; a FAILED task raises."""
     deadline = time.monotonic() + wait_s
     state = "UNASSIGNED"
@@ -35,16 +31,3 @@ def wait_running(client: ConnectLayer, name: str, wait_s: float = 60.0) -> str:
         state = "/".join(states)
         time.sleep(0.5)
     raise StackError(f"connector {name} is not RUNNING after {wait_s:.0f} s ({state})", "see `dataops logs connect`")
-
-
-_NO_OP = ("exists", "unchanged", "running")
-
-
-def changes(steps: pd.DataFrame) -> pd.DataFrame:
-    """The :func:`setup` steps that created, updated or (re)submitted something."""
-    return steps[~steps["action"].astype(str).str.startswith(_NO_OP)]
-
-
-def changed(steps: pd.DataFrame) -> bool:
-    """True when a :func:`setup` step created, updated or (re)submitted something."""
-    return not changes(steps).empty
