@@ -1,4 +1,5 @@
-"""Shared fixtures: the real local stack, started once per test session."""
+"""Shared fixtures: the real local stack, started once per test session. In CI no test may skip:
+a skip is a failure there (`SkipsFailInCI`), and every run ends with its count of skips."""
 
 from __future__ import annotations
 
@@ -45,3 +46,55 @@ def pytest_collection_modifyitems(items):
         folder = item.path.parent.name
         if folder in FOLDER_MARKERS and not any(item.iter_markers(FOLDER_MARKERS[folder])):
             item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[folder]))
+
+
+def in_ci() -> bool:
+    """True in CI: ``.ci/run`` exports ``DATAOPS_CI=1``; GitHub Actions (and most CI services) set ``CI=true``."""
+    dataops_ci = os.environ.get("DATAOPS_CI", "").strip().lower() not in ("", "0", "false", "no")
+    return dataops_ci or os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+class SkipsFailInCI:
+    """In CI, a test that skipped (a missing binary, a skip mark) fails with its skip reason: CI installs
+    what every test needs (``.ci/run``), so a skip there hides a test that never ran. xfail is untouched.
+    Every run ends with a ``skipped: N`` line."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def _fail(self, report):
+        if report.skipped and not hasattr(report, "wasxfail") and in_ci():
+            if isinstance(report.longrepr, tuple):
+                path, lineno, reason = report.longrepr
+                where = f" ({path}:{lineno})"
+            else:
+                reason, where = str(report.longrepr), ""
+            reason = reason.removeprefix("Skipped: ")
+            report.outcome = "failed"
+            report.longrepr = f"skipped in CI{where}: {reason}; in CI no test may skip: make .ci/run provide what it needs"
+            self.failed.append(report.nodeid)
+        return report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # the outermost wrapper: it sees the final report (xfail marked)
+    def pytest_runtest_makereport(self, item, call):
+        return self._fail((yield))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # a module that skips as it is collected (importorskip at the top)
+    def pytest_make_collect_report(self, collector):
+        return self._fail((yield))
+
+    def pytest_unconfigure(self, config):  # after pytest's own last line, so it ends every run's output
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        skipped = len([r for r in reporter.stats.get("skipped", []) if not hasattr(r, "wasxfail")])
+        n = len(self.failed)
+        extra = f" ({n} skip{'s' if n > 1 else ''} failed: in CI no test may skip)" if n else ""
+        reporter.write_line(f"skipped: {skipped}{extra}")
+
+
+def pytest_configure(config):
+    # Registered as a plugin, not as this conftest's own hooks: those would only see the tests under
+    # tests/, and the notebooks nbval collects in notebooks/ must not skip in CI either.
+    if not config.pluginmanager.has_plugin("dataops-skips-fail-in-ci"):
+        config.pluginmanager.register(SkipsFailInCI(), "dataops-skips-fail-in-ci")
