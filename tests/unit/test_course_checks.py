@@ -77,6 +77,23 @@ def test_reflections_need_an_answer_of_ones_own():
     assert not block1.reflection_answered("no sé")
 
 
+def test_the_reflection_prompts_state_the_words_the_check_wants():
+    import json
+    from pathlib import Path
+
+    wanted = f"al menos {block1.REFLECTION_MIN_WORDS} palabras"
+    masters = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    asking = 0
+    for path in masters:
+        cells = json.loads(path.read_text())["cells"]
+        if not any(c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith("reflexion") for c in cells):
+            continue
+        asking += 1
+        prose = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown" and not c.get("metadata", {}).get("nbgrader"))
+        assert wanted in prose.replace("**", ""), f"{path.name}: the reflection prompt must say {wanted!r}"
+    assert asking >= 2
+
+
 def test_block1_tables():
     assert list(block1.comparison().columns) == ["DevOps", "DataOps", "MLOps"]
     owners = block1.who_owns_what()

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 def start_monitoring(
     topics: Iterable[str] | None = None, interval_s: float = 5.0, settings: Settings | None = None, dashboard: bool | None = None
 ) -> Monitor:
-    """The course's ``monitor.start_monitoring([...])``: a live dashboard of these topics.
+    """The course's call, ``monitor = dataops.start_monitoring([...])`` (the same function as
+    ``dataops.monitor.start_monitoring``): a live dashboard of these topics.
 
     When the stack's ``monitor`` component is already sampling, the returned monitor
     only reads its store; otherwise it samples in a background thread of this process.
