@@ -12,6 +12,7 @@ import pytest
 from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, load_settings
 from dataops import stack as stack_mod
 from dataops.config import PROJECT_ROOT
+from dataops.errors import StackError
 from dataops.kafka.layer import KafkaLayer
 from dataops import subproc
 from dataops import artifacts, engine
@@ -90,7 +91,7 @@ def test_down_never_touches_a_process_it_did_not_start(isolated):
 
 
 def test_unknown_component_lists_the_known_ones(isolated):
-    with pytest.raises(Exception, match="unknown component 'zookeeper'.*simulator, kafka, connect, flink-jobmanager"):
+    with pytest.raises(StackError, match="unknown component 'zookeeper'.*simulator, kafka, connect, flink-jobmanager"):
         stack_mod.Stack(isolated).logs("zookeeper")
 
 
@@ -155,21 +156,29 @@ def test_kafka_cluster_ids_never_start_with_a_dash(isolated, monkeypatch):
     assert not cluster_id.startswith("-") and len(cluster_id) == 22
 
 
-def test_prometheus_is_optional_and_reloads_the_exported_rules(isolated, monkeypatch):
-    """The optional server: not in a plain stack; `up prometheus` runs the real binary with the
-    exported rules; a reload swaps them; `down` stops it; missing, it is one line on how to get it."""
-    import os
+def test_prometheus_is_optional_and_missing_it_is_one_line_on_how_to_get_it(isolated, monkeypatch):
+    import shutil
+
+    from dataops.stack import prometheus
+
+    stack = stack_mod.Stack(isolated)
+    assert "prometheus" not in stack.names and stack.optional == ["prometheus"]
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ToolMissingError, match="apt-get install prometheus") as missing:
+        prometheus.binary()
+    assert "\n" not in str(missing.value)
+
+
+def test_prometheus_runs_with_the_exported_rules_and_reloads_them(isolated):
+    """`up prometheus` runs the real binary with the exported rules; a reload swaps them; `down` stops it."""
     import shutil
 
     from dataops import alerts
     from dataops.stack import prometheus
 
     stack = stack_mod.Stack(isolated)
-    assert "prometheus" not in stack.names and stack.optional == ["prometheus"]
     if shutil.which("prometheus") is None:
-        if os.environ.get("CI"):
-            pytest.fail("prometheus is missing: .ci/run installs Debian's prometheus package")
-        pytest.skip("needs Debian's prometheus package")
+        pytest.skip("needs the prometheus server (Debian's prometheus package; .ci/run installs it)")
     try:
         stack.up(["prometheus"], progress=False)
         assert "prometheus" in set(stack.status()["component"])
@@ -186,6 +195,3 @@ def test_prometheus_is_optional_and_reloads_the_exported_rules(isolated, monkeyp
     finally:
         stack.down(progress=False)
     assert "prometheus" not in set(stack.status()["component"])
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(ToolMissingError, match="apt-get install prometheus"):
-        prometheus.binary()
