@@ -8,7 +8,6 @@ import io
 import threading
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,7 +119,6 @@ def test_the_console_prints_topic_lines_and_an_alert_line(fake_monitor, tmp_path
 
 
 def test_the_fault_panel_sends_what_its_widgets_say():
-    pytest.importorskip("ipywidgets")
     from dataops.panel import FaultPanel
 
     class _Source:
@@ -156,4 +154,4 @@ def test_the_fault_panel_sends_what_its_widgets_say():
     assert panel.inject("latency") is None and "✘ latency" in panel.message.value
     panel.buttons["clear"].click()
     assert "quitados" in panel.message.value
-    assert np.isfinite(len(panel.strip.value))
+    assert panel.strip.value.count("sin lectura: ") == 1  # monitor None: the strip says it cannot read, the panel goes on

@@ -57,7 +57,11 @@ def test_the_project_passes_its_own_checks():
 def test_the_workflow_lint_names_a_broken_workflow(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("name: x\non: push\njobs:\n  a:\n    steps:\n      - run: echo\n")  # no runs-on
-    assert checks.lint_workflow(bad)
+    problems = checks.lint_workflow(bad)
+    assert any(p.startswith("bad.yml: ") and "$.jobs.a: 'runs-on' is a required property" in p for p in problems), problems
+    good = tmp_path / "good.yml"
+    good.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo\n")
+    assert checks.lint_workflow(good) == []  # the same workflow with runs-on: the lint named the one problem
     assert checks.lint_workflow(checks.WORKFLOW) == []
 
 
