@@ -55,7 +55,14 @@ def letters_since(p, start) -> list[dict]:
 
 
 def test_the_flink_job_and_the_python_contract_judge_every_coin_alike():
-    """The job's own SQL, planned in a local Flink over poisoned bodies, gives the reasons contract.violation gives."""
+    """The job's own SQL, planned in a local Flink over poisoned bodies, gives the reasons contract.violation gives.
+    Needs the Flink wheels and the project's jars, not the running stack: installed here when missing
+    (whichever test ran before), in the state folder tests.integration.flink_verdicts reads them from."""
+    from dataops.artifacts import install_artifacts
+    from dataops.config import load_settings
+
+    state = load_settings(env_file="/nonexistent").paths  # the settings flink_verdicts loads
+    install_artifacts(state, quiet=True)  # each step only when needed
     ts = 1_790_000_000
     bodies = [
         '{"bitcoin": %s, "ethereum": {"usd": NaN, "last_updated_at": %d}, "solana": {"usd": 1, "usd_market_cap": -Infinity, "last_updated_at": %d}}'
@@ -67,7 +74,7 @@ def test_the_flink_job_and_the_python_contract_judge_every_coin_alike():
         '{"a": %s, "b": %s}' % (json.dumps(entry(ts)).replace("95000.5", "1e400"), json.dumps(entry(ts))),
         "not json", "[]", "{}",
     ]
-    paths = [str(PROJECT_ROOT / ".stack" / "flink" / "python"), str(PROJECT_ROOT / "lib"), str(PROJECT_ROOT)]
+    paths = [str(state.flink_python), str(PROJECT_ROOT / "lib"), str(PROJECT_ROOT)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     out = subprocess.run([sys.executable, "-m", "tests.integration.flink_verdicts"], input=json.dumps(bodies), env=env,
                          capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)  # fmt: skip
