@@ -114,7 +114,7 @@ def clone(tmp_path_factory):
     ("schema-validation", "data/schemas/exploded_row.json", '"type": ["number", "null"]}', '"type": "number"}', "usd_24h_change"),
     ("infrastructure-validation", "data/alerts/rules.yaml", "metric: frozen_coins", "metric: frozen_coinz", "frozen_coinz"),
     ("infrastructure-validation", "data/pipeline/pipeline.yaml", "partitions: 1", "partitions: -1", "partitions"),
-    ("data-quality", "data/quality/price_ranges.yaml", "bitcoin: {min: 20000, max: 150000}", "bitcoin: {min: 20000, max: 50000}", "success rate"),
+    ("data-quality", "data/quality/price_ranges.yaml", "bitcoin: {min: 1000, max: 200000}", "bitcoin: {min: 1000, max: 50000}", "success rate"),
 ])  # fmt: skip
 def test_each_job_fails_on_its_own_kind_of_bad_change_and_deploy_is_skipped(tmp_path, job, path, old, new, why):
     repo = block6.scratch_repo(tmp_path)  # on main: only the failure keeps deploy from running

@@ -20,12 +20,14 @@ import pandas as pd
 from dataops.coins import DEFAULT_COINS
 from dataops.course.selfcheck import SelfCheck, run_learner_code
 from dataops.pipeline import Pipeline
+from dataops.simulator.market import CATALOG
 
 # The exercise sheet's limits of |24 h change| in %; any other coin: DEFAULT_LIMIT.
 VOLATILITY_LIMITS = {"bitcoin": 15.0, "ethereum": 20.0, "solana": 25.0, "cardano": 30.0, "binancecoin": 20.0}
 DEFAULT_LIMIT = 25.0
 COINS: tuple[str, ...] = DEFAULT_COINS  # the pipeline's default coins (dataops.coins)
-_PRICES = {"bitcoin": 65000.0, "ethereum": 3500.0, "binancecoin": 580.0, "cardano": 0.45, "solana": 150.0, "dogecoin": 0.12}
+# Each coin's usual price: the level the simulator's walk reverts to (BTC ~95 000 USD, ADA ~0.75 USD).
+_PRICES = {coin: spec.price_usd for coin, spec in CATALOG.items()}
 
 
 def _row(coin: str, change: float | None = 1.0, poll: int = 0, cap: float | None = None, price: float | None = None) -> dict[str, Any]:
@@ -137,7 +139,7 @@ def market_cap_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]
         ("capitalización 0 con precio falla", "con precio, la capitalización no puede ser 0",
          [(_row("cardano", 1.0, 2, cap=0.0), True), (_row("ethereum", 1.0, 2, cap=0.0), True)]),
         ("capitalización igual al precio no falla (no es menor)", "usa < y no <=",
-         [(_row("binancecoin", 1.0, 3, cap=580.0), False)]),
+         [(_row("binancecoin", 1.0, 3, cap=_PRICES["binancecoin"]), False)]),
         ("sin dato de capitalización (null) no falla aquí", "un null lo vigila el test de completitud: NaN < precio es False",
          [(_row("ethereum", 1.0, 4, cap=np.nan), False)]),
     ]  # fmt: skip
@@ -266,8 +268,9 @@ def outlier_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]]]:
          _history("ethereum", 1.0, (3560.0, True))),
         ("las caídas cuentan igual que las subidas (valor absoluto)", "un precio muy por debajo de la media también es outlier",
          _history("dogecoin", 0.0005, (0.08, True))),
-        ("escalas distintas: media y desviación por moneda", "una media global mezcla BTC (65 000 USD) con ADA (0,45 USD): agrupa por coin_id",
-         _history("cardano", 0.0002, (0.46, True)) + [(_row("bitcoin", 1.0, i, price=p), False) for i, p in enumerate([65000.0, 65100.0, 64900.0])]),
+        ("escalas distintas: media y desviación por moneda", "una media global mezcla BTC (~95 000 USD) con ADA (~0,75 USD): agrupa por coin_id",
+         _history("cardano", 0.0002, (_PRICES["cardano"] + 0.01, True))
+         + [(_row("bitcoin", 1.0, i, price=_PRICES["bitcoin"] + d), False) for i, d in enumerate([0.0, 100.0, -100.0])]),
         ("justo por debajo de 3 σ (2,98 σ) no es outlier", "el límite es 3 desviaciones típicas, con la .std() de pandas (muestral, ddof=1)",
          _edge("solana", 2.0, 2.9, False)),
         ("justo por encima de 3 σ (3,02 σ) sí es outlier", "más de 3 desviaciones típicas de la media de su moneda es outlier",
