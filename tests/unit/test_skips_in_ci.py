@@ -87,3 +87,19 @@ def test_in_ci_a_module_that_skips_as_it_is_collected_fails(project, monkeypatch
 
 def test_the_project_registers_it(pytestconfig):
     assert pytestconfig.pluginmanager.has_plugin("dataops-skips-fail-in-ci")
+
+
+def test_ci_run_provides_every_binary_a_test_looks_for():
+    """Each binary a test (or the library code a test relies on for it) looks up with shutil.which is
+    one `.ci/run` installs, so the test cannot skip in CI."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*(root / "tests").rglob("*.py"), root / "lib/dataops/report_assets.py", root / "lib/dataops/stack/prometheus.py"]
+    looked_for = {b for f in sources for b in re.findall(r"""shutil\.which\(["']([\w.-]+)["']\)""", f.read_text())}
+    looked_for -= {"no-such-binary-dataops"}  # this file's own example
+    script = (root / ".ci" / "run").read_text()
+    provided = {b for line in re.findall(r"(?m)^\s*need (\S+(?: [\w.-]+)+)", script) for b in line.split()[1:]}
+    assert {"chromium", "promtool", "prometheus", "npm"} <= looked_for, looked_for  # the scan finds them
+    assert looked_for <= provided, looked_for - provided
+    assert "export DATAOPS_CI=1" in script and script.rstrip().endswith("make test")
