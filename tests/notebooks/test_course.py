@@ -91,6 +91,9 @@ def test_the_grader_is_honest(pipeline, tmp_path):
     assert rubric.loc["monitoring", "points"] == 25 and rubric.loc["cicd", "points"] == 15
     assert masters.total == 100
 
+    # Blank and wrong answers end to end for blocks 1-2; every graded cell of blocks 2-6 is checked blank
+    # and wrong on its own in tests/unit/test_grading_honesty.py (no stack): grading the notebooks of
+    # blocks 3-6 here as well would run each of them once more against the stack.
     blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")  # 01: unanswered reflections
     assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")
     assert blank.total == 0
