@@ -337,4 +337,12 @@ WORKFLOW_WRONG = {
     "sin test de calidad": (_wf("quality --samples --min-success 100", "check-config"), "prueba la calidad"),
     "sin deploy": (WORKFLOW_RIGHT.split("  deploy:")[0], "un job despliega"),
     "job sin runs-on (no pasa el linter)": (_wf("  data-quality:\n    runs-on: ubuntu-24.04\n", "  data-quality:\n"), "pasa el linter"),
+    "deploy también en pull requests": (_wf("refs/heads/main'", "refs/heads/main' || github.event_name == 'pull_request'"), "deploy solo en main"),
+    "deploy en toda rama que contenga main": (_wf("github.ref == 'refs/heads/main'", "contains(github.ref, 'main')"), "deploy solo en main"),
+}
+# the same right workflow, with other valid ways of saying "main only"
+WORKFLOW_RIGHT_VARIANTS = {
+    "github.ref_name": _wf("github.ref == 'refs/heads/main'", "github.ref_name == 'main'"),
+    "entre ${{ }}": _wf("github.ref == 'refs/heads/main'", "${{ github.ref == 'refs/heads/main' }}"),
+    "solo en push a main": _wf("github.ref == 'refs/heads/main'", "github.event_name == 'push' && github.ref_name == 'main'"),
 }

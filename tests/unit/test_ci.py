@@ -134,6 +134,49 @@ def test_practice_7_passes_the_right_workflow(clone):
     assert check.passed, str(check)
 
 
+@pytest.mark.parametrize("case", answers.WORKFLOW_RIGHT_VARIANTS)
+def test_practice_7_accepts_each_valid_way_of_saying_main_only(clone, case):
+    block6.git(clone, "checkout", "-q", "-B", f"practice-ok-{abs(hash(case))}", "main")
+    block6.place_workflow(clone, answers.WORKFLOW_RIGHT_VARIANTS[case])
+    check = block6.check_workflow(clone)
+    assert check.passed, (case, str(check))
+
+
+@pytest.mark.parametrize("condition", [
+    "github.ref == 'refs/heads/main'", "github.ref_name == 'main'", "'refs/heads/main' == github.ref", "'main' == github.ref_name",
+    "${{ github.ref == 'refs/heads/main' }}", "${{ github.ref_name == 'main' }}", "(github.ref == 'refs/heads/main')",
+    "github.ref == 'refs/heads/Main'",  # GitHub compares strings ignoring case
+    "github.event_name == 'push' && github.ref == 'refs/heads/main'", "success() && github.ref_name == 'main'",
+    "github.ref_name == 'main' && github.ref_type == 'branch'", "!(github.ref != 'refs/heads/main')",
+    "github.repository == 'equipo/datos' && github.ref == 'refs/heads/main'",  # an unmodelled context cannot widen it
+    "needs.data-quality.result == 'success' && github.ref_name == 'main'",
+])  # fmt: skip
+def test_a_main_only_condition_is_recognised_however_it_is_written(condition):
+    assert workflow.Job("deploy", [], condition, []).main_only, condition
+
+
+@pytest.mark.parametrize("condition", [
+    "", "always()", "github.ref == 'refs/heads/develop'", "github.ref != 'refs/heads/main'", "github.ref_name != 'main'",
+    "github.ref == 'refs/heads/main' || github.event_name == 'pull_request'", "github.ref == 'refs/heads/main' || true",
+    "github.base_ref == 'main'",  # a pull request into main is not main
+    "contains(github.ref, 'main')", "startsWith(github.ref, 'refs/heads/main')", "endsWith(github.ref_name, 'main')",
+    "github.repository == 'equipo/datos'",
+    'github.ref == "refs/heads/main"',  # GitHub's expressions quote strings with single quotes only
+    "github.ref == refs/heads/main", "github.ref == 'refs/heads/main' &&",
+])  # fmt: skip
+def test_a_condition_that_also_runs_elsewhere_or_never_is_not_main_only(condition):
+    assert not workflow.Job("deploy", [], condition, []).main_only, condition
+
+
+def test_the_local_runner_skips_a_ref_name_deploy_off_main(tmp_path):
+    repo = _toy(tmp_path, """
+  deploy: {if: "github.ref_name == 'main'", runs-on: u, steps: [{run: touch deployed}]}
+""")
+    assert list(workflow.run(repo, echo=None)["estado"]) == ["–"] and not (repo / "deployed").exists()
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "-b", "main"], check=True)
+    assert list(workflow.run(repo, echo=None)["estado"]) == ["✔"] and (repo / "deployed").exists()
+
+
 @pytest.mark.parametrize("case", answers.WORKFLOW_WRONG)
 def test_practice_7_rejects_each_known_wrong_workflow(clone, case):
     text, where = answers.WORKFLOW_WRONG[case]

@@ -9,7 +9,6 @@ asks for the main branch runs only when the repository is on ``main``.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ import pandas as pd
 import yaml
 
 from dataops.ci.checks import WORKFLOW
+from dataops.ci.conditions import runs_only_on
 from dataops.errors import ConfigError
 
 OK, FAILED, SKIPPED = "✔", "✘", "–"
-MAIN_ONLY = re.compile(r"github\.ref\s*==\s*'refs/heads/main'")
 
 
 @dataclass
@@ -35,7 +34,9 @@ class Job:
 
     @property
     def main_only(self) -> bool:
-        return bool(MAIN_ONLY.search(self.condition))
+        """Its ``if:`` runs it on main and nowhere else (``github.ref == 'refs/heads/main'``,
+        ``github.ref_name == 'main'``… see :mod:`~dataops.ci.conditions`)."""
+        return runs_only_on(self.condition)
 
 
 def load(path: Path = WORKFLOW) -> dict[str, Job]:

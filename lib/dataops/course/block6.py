@@ -141,7 +141,8 @@ def check_workflow(repo: Path | None) -> SelfCheck:
             todo += jobs[name].needs
     missing = sorted(j.name for j in tests if j.name not in before)
     check.add("deploy espera a todos los tests (needs:)", not missing, f"deploy no espera a: {', '.join(missing)}")
-    check.add("deploy solo en main (if:)", deploy.main_only, "añade if: github.ref == 'refs/heads/main' al job deploy")
+    check.add("deploy solo en main (if:)", deploy.main_only,
+              "añade al job deploy if: github.ref == 'refs/heads/main' (o github.ref_name == 'main'): solo main, ni otras ramas ni pull requests")  # fmt: skip
     return check
 
 
