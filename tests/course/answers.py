@@ -1,6 +1,10 @@
 """Answers to the exercises, kept as test data: the right ones, and known-wrong ones that each
 self-check (and so the grader) must reject. The code strings are what a learner would type in
-the answer cell of notebooks/learner/02_diseno_dataops.ipynb (keyed by the cell's grade_id)."""
+the answer cell of notebooks/learner/02_diseno_dataops.ipynb (keyed by the cell's grade_id).
+
+Each ``*_WRONG`` dict of blocks 2 and 4 has a ``*_FAILS_ON`` twin with the same keys: the self-check
+line (a substring of it) that known-wrong answer must get ✘ on, so a check that rejects it for
+another reason (or by accident) is caught."""
 
 from __future__ import annotations
 
@@ -15,6 +19,11 @@ SCHEMA_WRONG = {
     "tópico equivocado": {"topico": "crypto-prices", "motivo": SCHEMA_RIGHT["motivo"]},
     "solo el nombre copiado de la celda de arriba": {"topico": "crypto-prices-dlq", "motivo": "crypto-prices-dlq"},
     "un motivo sin mecanismo": {"topico": "crypto-prices-dlq", "motivo": "porque sí, es lo que pasa siempre en estos casos cuando algo va mal"},
+}
+SCHEMA_FAILS_ON = {
+    "tópico equivocado": "el tópico donde acaban los sondeos",
+    "solo el nombre copiado de la celda de arriba": "el motivo, con tus palabras (8 palabras o más)",
+    "un motivo sin mecanismo": "el motivo nombra el mecanismo",
 }
 
 
@@ -50,6 +59,12 @@ FROZEN_WRONG = {
     "solo mira la primera moneda": frozen_first_coin_only,
     "nunca detecta nada": frozen_never,
 }
+FROZEN_FAILS_ON = {
+    "marca todas las monedas": "mercado normal: nada congelado",
+    "ignora la longitud de la racha": "rachas de 2, 3 y 4 precios iguales no son congelación",
+    "solo mira la primera moneda": "solana congelada 6 muestras mientras las demás se mueven",
+    "nunca detecta nada": "una racha de exactamente 5 cuenta",
+}
 
 
 # ---- Exercise 3.3: a metric of your own -------------------------------------------------------
@@ -62,6 +77,12 @@ METRIC_WRONG = {
     "una métrica que el monitor ya mide": ("throughput", metric_right),
     "un valor constante": ("mi_constante", lambda rows: 42.0),
     "no es un número": ("mi_texto", lambda rows: "alto"),
+}
+METRIC_FAILS_ON = {
+    "el ejemplo copiado": "una métrica nueva, no una que el monitor ya mide ni el ejemplo",
+    "una métrica que el monitor ya mide": "una métrica nueva, no una que el monitor ya mide ni el ejemplo",
+    "un valor constante": "su valor depende de los datos",
+    "no es un número": "devuelve números",
 }
 
 
@@ -76,6 +97,12 @@ ALERTS_WRONG = {
     "la alerta de ETH mira bitcoin": ALERTS_RIGHT.replace('labels={"coin": "ethereum"}', 'labels={"coin": "bitcoin"}'),
     "la alerta de la API mira la latencia": ALERTS_RIGHT.replace('"api_error_rate", 5, ">"', '"api_response_time", 100, ">"'),
     "falta una alerta": ALERTS_RIGHT.replace('alerta_calidad = widgets.design_alert(hist_cal, "data_completeness", 80, "<", for_s=30, severity="HIGH", name="calidad")[0]', "alerta_calidad = None"),
+}
+ALERTS_FAILS_ON = {
+    "una alerta de ETH que siempre suena": "ETH: en silencio en 6 h sin incidentes",
+    "la alerta de ETH mira bitcoin": "ETH: vigila la serie price de coin=ethereum",
+    "la alerta de la API mira la latencia": "API: vigila api_error_rate",
+    "falta una alerta": "calidad: hay una regla",
 }
 
 # ---- A submission with one known-wrong answer per exercise (for the grader) -------------------
@@ -156,12 +183,29 @@ VOLATILITY_WRONG = {
     "devuelve un número": lambda filas: 3,
     "lanza una excepción": lambda filas: filas["cambio_24h"],
 }
+VOLATILITY_FAILS_ON = {
+    "siempre pasa": "marca alguna fila",
+    "siempre falla": "no marca todas las filas",
+    "un 20 % para todas las monedas": "SOL y ADA tienen límites más altos",
+    "solo mira la primera moneda": "ETH y BNB con su 20 %",
+    "olvida las caídas (sin valor absoluto)": "las caídas cuentan igual que las subidas",
+    "el límite incluido (>=)": "justo en el límite no es extremo",
+    "devuelve un número": "devuelve las filas que fallan",
+    "lanza una excepción": "tu función se ejecuta sobre los casos ocultos",
+}
 MARKET_CAP_WRONG = {
     "siempre pasa": _always(False),
     "siempre falla": _always(True),
     "marca los nulls": lambda filas: ~(filas["usd_market_cap"] >= filas["usd"]),
     "usa <= (el caso igual falla)": lambda filas: filas["usd_market_cap"] <= filas["usd"],
     "solo mira la primera moneda": _first_coin_only(market_cap_right),
+}
+MARKET_CAP_FAILS_ON = {
+    "siempre pasa": "marca alguna fila",
+    "siempre falla": "no marca todas las filas",
+    "marca los nulls": "sin dato de capitalización (null) no falla aquí",
+    "usa <= (el caso igual falla)": "capitalización igual al precio no falla",
+    "solo mira la primera moneda": "capitalización 0 con precio falla",
 }
 CORRELATION_WRONG = {
     "siempre pasa": _always(False),
@@ -170,6 +214,12 @@ CORRELATION_WRONG = {
     "ignora ETH": lambda filas: (filas["coin_id"] == "bitcoin") & (filas["usd_24h_change"].abs() > 10),
     "cualquier par de monedas": lambda filas: filas["event_time"].isin(
         filas.groupby("event_time")["usd_24h_change"].agg(lambda s: s.max() > 10 and s.min() < -5).pipe(lambda s: s[s].index)),
+}
+CORRELATION_FAILS_ON = {
+    "siempre pasa": "marca alguna fila",
+    "solo una dirección": "anomalía también al revés",
+    "ignora ETH": "ETH no llega al 5 %",
+    "cualquier par de monedas": "otras monedas no cuentan",
 }
 
 # ---- Block 4, extra challenges (optional, no points) ------------------------------------------
@@ -213,6 +263,17 @@ FROZEN_10MIN_WRONG = {
     "más de 10 min (>)": lambda filas: _frozen_minutes(*_frozen_runs(filas), op=">"),
     "solo mira la primera moneda": _first_coin_only(frozen_10min_right),
 }
+FROZEN_10MIN_FAILS_ON = {
+    "siempre pasa": "marca alguna fila",
+    "siempre falla": "no marca todas las filas",
+    "cuenta 21 sondeos en vez de 10 minutos": "cuentan los minutos, no los sondeos",
+    "cualquier repetición es congelado": "rachas cortas de 2 a 4 sondeos iguales son normales",
+    "agrupa por precio y no por racha": "un precio que vuelve al mismo valor empieza otra racha",
+    "no ordena por event_time": "BTC congelado 12 min mientras las demás se mueven",
+    "no agrupa por moneda": "varias monedas a la vez, cada una con su racha",
+    "más de 10 min (>)": "exactamente 10 min sin cambiar ya es congelado",
+    "solo mira la primera moneda": "varias monedas a la vez, cada una con su racha",
+}
 
 
 def outliers_right(filas):
@@ -238,6 +299,17 @@ OUTLIERS_WRONG = {
                                        <= 3 * filas.groupby("coin_id")["usd"].transform("std")),
     "devuelve un número": lambda filas: 3,
 }
+OUTLIERS_FAILS_ON = {
+    "siempre pasa": "marca alguna fila",
+    "siempre falla": "no marca todas las filas",
+    "media y desviación globales": "escalas distintas: media y desviación por moneda",
+    "solo mira la primera moneda": "las caídas cuentan igual que las subidas",
+    "olvida las caídas (sin valor absoluto)": "las caídas cuentan igual que las subidas",
+    "desviación poblacional (ddof=0)": "justo por debajo de 3 σ (2,98 σ) no es outlier",
+    "2 desviaciones en vez de 3": "justo por debajo de 3 σ (2,98 σ) no es outlier",
+    "marca los nulls": "sin precio (null) no es outlier",
+    "devuelve un número": "devuelve las filas que fallan",
+}
 
 
 def api_health_right(tiempos_ms, umbral_ms):
@@ -257,6 +329,20 @@ API_HEALTH_WRONG = {
     "np.percentile con los NaN": lambda tiempos_ms, umbral_ms: bool(np.percentile(tiempos_ms, 95) <= umbral_ms),
     "devuelve el p95": lambda tiempos_ms, umbral_ms: tiempos_ms.quantile(0.95),
     "solo responde cuando está sana": lambda tiempos_ms, umbral_ms: True if tiempos_ms.quantile(0.95) <= umbral_ms else None,
+}
+API_HEALTH_FAILS_ON = {
+    "siempre sana": "no dice siempre que está sana",
+    "nunca sana": "dice alguna vez que está sana",
+    "mira la media": "una cola lenta sostenida",
+    "mira el máximo": "3 picos de 30 s entre 100 respuestas",
+    "mira la mediana": "una cola lenta sostenida",
+    "mira el p90": "una cola lenta sostenida",
+    "mira el p99": "3 picos de 30 s entre 100 respuestas",
+    "umbral fijo de 1000 ms": "el umbral es el que recibes",
+    "p95 < umbral (el igual no es sana)": "justo en el umbral sigue sana",
+    "np.percentile con los NaN": "tu función se ejecuta sobre los casos ocultos",  # no samples: np.percentile raises
+    "devuelve el p95": "devuelve True o False",
+    "solo responde cuando está sana": "devuelve True o False",
 }
 
 # ---- block 5 · Practice 6: the Ethereum alerts ------------------------------------------------

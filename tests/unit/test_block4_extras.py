@@ -12,33 +12,40 @@ from tests.course import answers
 pytestmark = pytest.mark.unit
 
 EXTRAS = {
-    "congelados": (block4.check_frozen_10min, answers.frozen_10min_right, answers.FROZEN_10MIN_WRONG),
-    "outliers": (block4.check_outliers, answers.outliers_right, answers.OUTLIERS_WRONG),
-    "salud de la API": (block4.check_api_health, answers.api_health_right, answers.API_HEALTH_WRONG),
+    "congelados": (block4.check_frozen_10min, answers.frozen_10min_right, answers.FROZEN_10MIN_WRONG, answers.FROZEN_10MIN_FAILS_ON),
+    "outliers": (block4.check_outliers, answers.outliers_right, answers.OUTLIERS_WRONG, answers.OUTLIERS_FAILS_ON),
+    "salud de la API": (block4.check_api_health, answers.api_health_right, answers.API_HEALTH_WRONG, answers.API_HEALTH_FAILS_ON),
 }
 
 
 @pytest.mark.parametrize("name", EXTRAS)
 def test_the_right_answer_passes(name):
-    check, right, _ = EXTRAS[name]
+    check, right, _, _ = EXTRAS[name]
     result = check(right)
     assert result.passed and "✘" not in str(result), str(result)
 
 
 @pytest.mark.parametrize("name", EXTRAS)
 def test_a_blank_answer_is_not_done(name):
-    check, _, _ = EXTRAS[name]
+    check, _, _, _ = EXTRAS[name]
     for blank in (None, lambda *args: None):  # no function yet, or the learner's stub as handed out
         result = check(blank)
         assert not result.done and not result.passed and NOT_DONE in str(result), str(result)
 
 
-@pytest.mark.parametrize("name, wrong", [(n, w) for n, (_, _, ws) in EXTRAS.items() for w in ws])
-def test_each_known_wrong_answer_gets_a_cross_with_a_hint(name, wrong):
-    check, _, wrongs = EXTRAS[name]
+@pytest.mark.parametrize("name, wrong", [(n, w) for n, (_, _, ws, _) in EXTRAS.items() for w in ws])
+def test_each_known_wrong_answer_gets_a_cross_with_a_hint_on_the_line_it_is_wrong_about(name, wrong):
+    check, _, wrongs, fails_on = EXTRAS[name]
     result = check(wrongs[wrong])
     assert result.done and not result.passed and "✘" in str(result), (wrong, str(result))
     assert all(hint for case, ok, hint in result.items if not ok), str(result)
+    assert any(fails_on[wrong] in failed for failed in result.failed), (wrong, fails_on[wrong], result.failed)
+
+
+@pytest.mark.parametrize("name", EXTRAS)
+def test_every_known_wrong_answer_names_the_line_it_must_fail_on(name):
+    _, _, wrongs, fails_on = EXTRAS[name]
+    assert set(wrongs) == set(fails_on)
 
 
 @pytest.mark.parametrize("name", ["congelados", "outliers"])

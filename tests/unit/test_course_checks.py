@@ -13,6 +13,17 @@ pytestmark = pytest.mark.unit
 SETTINGS = load_settings(env_file="/nonexistent")
 
 
+def _fails_on(result, line: str) -> None:
+    """The known-wrong answer gets ✘ on the line it is wrong about (not only "not passed")."""
+    assert any(line in failed for failed in result.failed), (line, result.failed)
+
+
+@pytest.mark.parametrize("wrong, fails_on", [("SCHEMA_WRONG", "SCHEMA_FAILS_ON"), ("FROZEN_WRONG", "FROZEN_FAILS_ON"),
+                                             ("METRIC_WRONG", "METRIC_FAILS_ON"), ("ALERTS_WRONG", "ALERTS_FAILS_ON")])  # fmt: skip
+def test_every_known_wrong_answer_names_the_line_it_must_fail_on(wrong, fails_on):
+    assert set(getattr(answers, wrong)) == set(getattr(answers, fails_on))
+
+
 def test_schema_answer():
     assert block2.check_schema_change(answers.SCHEMA_RIGHT, SETTINGS).passed
     assert not block2.check_schema_change({"topico": "", "motivo": ""}, SETTINGS).done
@@ -22,6 +33,7 @@ def test_schema_answer():
 def test_schema_answer_rejects(case):
     result = block2.check_schema_change(answers.SCHEMA_WRONG[case], SETTINGS)
     assert result.done and not result.passed and "✘" in str(result), str(result)
+    _fails_on(result, answers.SCHEMA_FAILS_ON[case])
 
 
 def test_frozen_detector():
@@ -34,6 +46,7 @@ def test_frozen_detector():
 def test_frozen_detector_rejects(case):
     result = block2.check_frozen_detector(answers.FROZEN_WRONG[case])
     assert result.done and not result.passed, str(result)
+    _fails_on(result, answers.FROZEN_FAILS_ON[case])
 
 
 def test_frozen_detector_that_raises_is_a_cross_not_a_crash():
@@ -51,6 +64,7 @@ def test_custom_metric_rejects(case):
     name, fn = answers.METRIC_WRONG[case]
     result = block2.check_custom_metric(name, fn)
     assert result.done and not result.passed, str(result)
+    _fails_on(result, answers.METRIC_FAILS_ON[case])
 
 
 def _alerts(code: str):
@@ -69,6 +83,7 @@ def test_alerts():
 def test_alerts_reject(case):
     result = block2.check_alerts(*_alerts(answers.ALERTS_WRONG[case]))
     assert result.done and not result.passed, str(result)
+    _fails_on(result, answers.ALERTS_FAILS_ON[case])
 
 
 def test_reflections_need_an_answer_of_ones_own():

@@ -85,25 +85,32 @@ def test_the_json_report_has_the_summary_and_one_entry_per_test(tmp_path):
 
 # ---- Practice 4's self-checks: the right answer ✔, each known-wrong one ✘ --------------------------
 EXERCISES = {
-    "volatilidad": (block4.check_volatility, answers.volatility_right, answers.VOLATILITY_WRONG),
-    "capitalización": (block4.check_market_cap, answers.market_cap_right, answers.MARKET_CAP_WRONG),
-    "correlación": (block4.check_correlation, answers.correlation_right, answers.CORRELATION_WRONG),
+    "volatilidad": (block4.check_volatility, answers.volatility_right, answers.VOLATILITY_WRONG, answers.VOLATILITY_FAILS_ON),
+    "capitalización": (block4.check_market_cap, answers.market_cap_right, answers.MARKET_CAP_WRONG, answers.MARKET_CAP_FAILS_ON),
+    "correlación": (block4.check_correlation, answers.correlation_right, answers.CORRELATION_WRONG, answers.CORRELATION_FAILS_ON),
 }
 
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_the_right_answer_passes_and_a_blank_one_is_not_done(name):
-    check, right, _ = EXERCISES[name]
+    check, right, _, _ = EXERCISES[name]
     assert check(right).passed, str(check(right))
     assert not check(None).done
 
 
-@pytest.mark.parametrize("name, wrong", [(n, w) for n, (_, _, ws) in EXERCISES.items() for w in ws])
-def test_each_known_wrong_answer_gets_a_cross_with_a_hint(name, wrong):
-    check, _, wrongs = EXERCISES[name]
+@pytest.mark.parametrize("name, wrong", [(n, w) for n, (_, _, ws, _) in EXERCISES.items() for w in ws])
+def test_each_known_wrong_answer_gets_a_cross_with_a_hint_on_the_line_it_is_wrong_about(name, wrong):
+    check, _, wrongs, fails_on = EXERCISES[name]
     result = check(wrongs[wrong])
     assert result.done and not result.passed, (wrong, str(result))
     assert all(hint for case, ok, hint in result.items if not ok), str(result)
+    assert any(fails_on[wrong] in failed for failed in result.failed), (wrong, fails_on[wrong], result.failed)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_every_known_wrong_answer_names_the_line_it_must_fail_on(name):
+    _, _, wrongs, fails_on = EXERCISES[name]
+    assert set(wrongs) == set(fails_on)
 
 
 def test_compare_layers_marks_each_test_type_per_layer():
