@@ -432,3 +432,33 @@ WORKFLOW_RIGHT_VARIANTS = {
     "entre ${{ }}": _wf("github.ref == 'refs/heads/main'", "${{ github.ref == 'refs/heads/main' }}"),
     "solo en push a main": _wf("github.ref == 'refs/heads/main'", "github.event_name == 'push' && github.ref_name == 'main'"),
 }
+
+
+# ---- block 5 · Practice 5: the live dashboard ------------------------------------------------------
+# What a learner types in the answer cell; ``start_monitoring`` is ``dataops.start_monitoring`` in the
+# notebook (tests/unit/test_block5_known_wrong.py runs it offline with a stand-in over a metrics store).
+_TOPICS = '["crypto-prices", "crypto-prices-exploded"]'
+DASHBOARD_RIGHT = f"monitor = start_monitoring({_TOPICS})"
+# known-wrong answer -> the self-check line it must get ✘ on
+DASHBOARD_WRONG = {
+    "solo un tópico": ('monitor = start_monitoring(["crypto-prices"])', "vigila crypto-prices y crypto-prices-exploded"),
+    "un tópico mal escrito": ('monitor = start_monitoring(["crypto-prices", "crypto-price-exploded"])',
+                              "vigila crypto-prices y crypto-prices-exploded"),
+    "sin panel (dashboard=False)": (f"monitor = start_monitoring({_TOPICS}, dashboard=False)", "hay un panel en vivo"),
+    "el lector de métricas en vez del monitor": ("monitor = p.monitor", "hay un panel en vivo"),
+    "lo para en la misma celda": (f"monitor = start_monitoring({_TOPICS})\nmonitor.stop()", "se actualiza solo"),
+}
+
+# ---- block 5 · Practice 6 live: the drill (block5.eth_drill) ---------------------------------------
+# known-wrong rules -> the drill's line they must get ✘ on (the hidden histories catch more of them:
+# ETH_RULES_WRONG; these are the ones the live drill itself must catch)
+DRILL_WRONG = {
+    "YAML roto": (ETH_RULES_WRONG["YAML roto"][0], "tus reglas se leen"),
+    "falta ETH_CRASH": (ETH_RULES_WRONG["falta ETH_CRASH"][0], "ETH_CRASH: existe"),
+    "la caída de otra moneda": (ETH_RULES_WRONG["la caída de otra moneda"][0], "ETH_CRASH: dispara en vivo"),
+    "la caída mirada en el precio": (ETH_RULES_WRONG["la caída mirada en el precio"][0], "ETH_CRASH: dispara en vivo"),
+    "siempre dispara (precio > 0)": (ETH_RULES_WRONG["siempre dispara (precio > 0)"][0], "ETH_PRICE_HIGH: se resuelve al quitar el fallo"),
+    "dirección al revés (precio < 5.000)": (ETH_RULES_WRONG["dirección al revés (precio < 5.000)"][0],
+                                            "ETH_PRICE_HIGH: se resuelve al quitar el fallo"),
+    "nivel LOW: no llega a Slack": (_eth("severity: MEDIUM", "severity: LOW"), "ETH_PRICE_HIGH: llega a Slack"),
+}
