@@ -12,8 +12,9 @@ tests/notebooks/test_course.py grades the masters of every block end to end (nbg
 notebooks against the stack), and blocks 1-2 blank and wrong. Grading blocks 3-6 blank or wrong end to
 end would mean running each of those notebooks once more against the stack (they apply the declaration,
 start the live monitor, run the alert drill, clone the project for CI), which is why this test runs the
-graded cells alone instead. The wrong answers of the checks that need the stack (block 3's apply,
-block 5's dashboard and drill) are not run here; block 6's are in tests/unit/test_ci.py.
+graded cells alone instead. The wrong answers of the checks that drive the stack are not run here:
+block 3's apply needs it; block 5's dashboard and drill run offline in tests/unit/test_block5_known_wrong.py,
+block 6's workflows in tests/unit/test_ci.py.
 """
 
 from __future__ import annotations
@@ -165,9 +166,11 @@ def test_known_wrong_answers_score_0_and_the_right_one_its_points(scope, block, 
 
 
 def test_every_block_s_wrong_answers_are_run_here_or_in_another_unit_test():
-    with_stack = {"check_montaje", "check_extension", "check_monitorizacion", "check_simulacro"}  # need the running stack
-    elsewhere = {"check_workflow"}  # tests/unit/test_ci.py: answers.WORKFLOW_WRONG through block6.check_workflow
-    assert {g for _, g in GRADED} == set(RIGHT_AND_WRONG) | with_stack | elsewhere
+    with_stack = {"check_montaje", "check_extension"}  # block 3: p.apply on the running stack
+    elsewhere = {"check_monitorizacion": "test_block5_known_wrong.py", "check_simulacro": "test_block5_known_wrong.py",
+                 "check_workflow": "test_ci.py"}  # fmt: skip
+    assert {g for _, g in GRADED} == set(RIGHT_AND_WRONG) | with_stack | set(elsewhere)
+    assert all((Path(__file__).parent / test).exists() for test in elsewhere.values())
 
 
 def test_reflections_as_handed_out_count_for_no_participation():
