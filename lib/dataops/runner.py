@@ -107,11 +107,15 @@ def run_notebooks(
 
 
 def _run(pm, course, notebooks, output_dir, parameters, html_dir) -> pd.DataFrame:
+    from dataops.course.grading import read_notebook
+
     out = Path(output_dir)
     if not out.is_absolute():
         out = PROJECT_ROOT / out
     html = None if html_dir is None else (Path(html_dir) if Path(html_dir).is_absolute() else PROJECT_ROOT / html_dir)
     paths = [Path(n) for n in notebooks] if notebooks else [*notebook_paths(), *notebook_paths(learner=True)]
+    for nb in paths:  # a wrong path or a broken file is refused before anything runs
+        read_notebook(nb)
     rows = []
     for nb in paths:
         version = "learner" if nb.parent.name == "learner" else "master"

@@ -153,7 +153,7 @@ def test_a_bad_replay_file_is_one_line(tmp_path, capsys):
         read_jsonl(path)
     assert cli.main(["dlq", "replay", str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: cannot read") and "\n" not in err
+    assert err.startswith("error: the replay file ") and "missing.jsonl does not exist" in err and "\n" not in err
 
 
 def test_dlq_has_help(capsys):

@@ -155,16 +155,15 @@ class Rule:
 def _number(raw: Any, where: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise AlertConfigError(f"{where} has invalid threshold {raw!r} (not a number)", "write a plain number, e.g. 1000")
-    if np.isnan(raw):
-        raise AlertConfigError(f"{where} has invalid threshold NaN", "write a plain number, e.g. 1000")
+    if not np.isfinite(raw):
+        raise AlertConfigError(f"{where} has invalid threshold {raw} (not a finite number)", "write a plain number, e.g. 1000")
     return float(raw)
 
 
 def _read_yaml(path: Path, key: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AlertConfigError(f"cannot read {path}", exc.strerror or str(exc)) from None
+    from dataops.userfiles import read_text
+
+    text = read_text(path, f"the {key} file", AlertConfigError, empty_hint=f"start the file with `{key}:` (see data/alerts/{key}.yaml)")
     return _parse_yaml(text, path, key)
 
 

@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from dataops.config import DATA_DIR, Settings
-from dataops.errors import DeclarationError
+from dataops.errors import DataOpsError, DeclarationError
+from dataops.userfiles import read_text
 
 DECLARATION_PATH = DATA_DIR / "pipeline" / "pipeline.yaml"
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
@@ -136,26 +137,40 @@ SECTIONS = ("topics", "connectors", "jobs", "tables", "sinks", "preflight", "val
 
 
 def values(settings: Settings) -> dict[str, str]:
-    """What ``${name}`` can stand for: every setting (secrets excluded) and a few derived addresses."""
+    """What ``${name}`` can stand for: every setting (secrets excluded) and a few derived addresses.
+
+    A derived address the settings cannot give (the bootstrap of a profile missing its settings)
+    is left out; :func:`_fill` says why when a declaration uses it."""
     out = {k.removeprefix("DATAOPS_").lower(): v for k, v in settings.as_env().items()}
     for name in _DERIVED:
         try:
-            out[name] = str(getattr(settings, name) if name != "price_url" else settings.price_url())
-        except Exception:  # noqa: BLE001 - e.g. bootstrap in a profile missing its settings
+            out[name] = _derived(settings, name)
+        except Exception:  # noqa: BLE001 - reported by _fill with its cause, only if it is used
             continue
     return out
 
 
-def _fill(node: Any, known: dict[str, str], where: str, root: yaml.Node | None = None, loc: tuple[Any, ...] = ()) -> Any:
+def _derived(settings: Settings, name: str) -> str:
+    return str(getattr(settings, name) if name != "price_url" else settings.price_url())
+
+
+def _fill(node: Any, known: dict[str, str], where: str, root: yaml.Node | None = None, loc: tuple[Any, ...] = (),
+          settings: Settings | None = None) -> Any:  # fmt: skip
     if isinstance(node, dict):
-        return {str(k): _fill(v, known, where, root, (*loc, k)) for k, v in node.items()}
+        return {str(k): _fill(v, known, where, root, (*loc, k), settings) for k, v in node.items()}
     if isinstance(node, list):
-        return [_fill(v, known, where, root, (*loc, i)) for i, v in enumerate(node)]
+        return [_fill(v, known, where, root, (*loc, i), settings) for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
 
     def one(match: re.Match) -> str:
         name = match.group(1)
+        if name not in known and name in _DERIVED and settings is not None:
+            try:
+                return _derived(settings, name)
+            except DataOpsError as exc:  # e.g. DATAOPS_KAFKA_BOOTSTRAP not set: say that, not "unknown"
+                raise DeclarationError(f"{where} line {_line_of(root, loc)}: placeholder ${{{name}}} has no value: {exc.message}",
+                                       exc.hint) from None  # fmt: skip
         if name not in known:
             raise DeclarationError(f"{where} line {_line_of(root, loc)}: unknown placeholder ${{{name}}}",
                                    "use a setting name from `dataops config` (lower case)")  # fmt: skip
@@ -203,7 +218,7 @@ def parse(text: str, settings: Settings, source: str = "<text>", base: Declarati
     if unknown:
         line = _line_of(root, (unknown[0],))
         raise DeclarationError(f"{source} line {line}: unknown key {unknown[0]!r}", f"expected one of: {', '.join(SECTIONS)}")
-    filled = _fill(doc, values(settings), source, root)
+    filled = _fill(doc, values(settings), source, root, settings=settings)
     try:
         decl = Declaration(**{k: v or [] for k, v in filled.items()}, source=source)
     except ValidationError as exc:
@@ -268,19 +283,14 @@ def load(settings: Settings, path: str | Path | None = None, extra: str | Path |
         DeclarationError: The file is missing or wrong; the message has the file and the line.
     """
     path = Path(path) if path else DECLARATION_PATH
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DeclarationError(f"cannot read the pipeline declaration {path}", exc.strerror or str(exc)) from None
+    empty = f"declare its resources under {', '.join(SECTIONS[:5])} (see data/pipeline/pipeline.yaml)"
+    text = read_text(path, "pipeline declaration", DeclarationError, empty_hint=empty)
     decl = parse(text, settings, path.name)
     if extra is None:
         return decl
     if isinstance(extra, Path) or (isinstance(extra, str) and "\n" not in extra and extra.endswith((".yaml", ".yml"))):
         extra_path = Path(extra)
-        try:
-            extra_text, name = extra_path.read_text(encoding="utf-8"), extra_path.name
-        except OSError as exc:
-            raise DeclarationError(f"cannot read {extra_path}", exc.strerror or str(exc)) from None
+        extra_text, name = read_text(extra_path, "declaration extension", DeclarationError, empty_hint=empty), extra_path.name
     else:
         extra_text, name = str(extra), "extension"
     return decl.extended(parse(extra_text, settings, name, base=decl))

@@ -68,9 +68,19 @@ def incompatible(old: dict[str, Any], new: dict[str, Any], where: str = "") -> l
     return out
 
 
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``git -C repo *args``, its output captured; no git installed is one :class:`ConfigError` line."""
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        from dataops.errors import ConfigError
+
+        raise ConfigError("git is not installed", "install git (`apt-get install git`, or `conda install git`)") from None
+
+
 def _at_revision(path: Path, revision: str, repo: Path) -> dict[str, Any] | None:
     rel = path.resolve().relative_to(repo.resolve())
-    done = subprocess.run(["git", "-C", str(repo), "show", f"{revision}:{rel.as_posix()}"], capture_output=True, text=True)
+    done = git(repo, "show", f"{revision}:{rel.as_posix()}")
     return json.loads(done.stdout) if done.returncode == 0 else None
 
 
@@ -78,6 +88,11 @@ def schema_problems(against: str | None = None, schemas: Path = SCHEMAS, samples
     """Samples against their schemas, then (with ``against``, a git revision) each schema against its old version."""
     from dataops.quality.schema import validate
 
+    if against:
+        if git(repo, "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}").returncode != 0:
+            from dataops.errors import ConfigError
+
+            raise ConfigError(f"unknown git revision {against!r} in {repo}", "give a commit, branch or tag, e.g. HEAD~1 or origin/main")
     out = []
     for name, sample in SAMPLE_OF.items():
         schema = json.loads((schemas / name).read_text(encoding="utf-8"))
@@ -99,6 +114,24 @@ def sample_quality(samples: Path = SAMPLES, suite: Any = None) -> Any:
 
 
 # ---- infrastructure validation ------------------------------------------------------------------
+def read_workflow(path: Path) -> Any:
+    """A workflow file's YAML; one :class:`ConfigError` line when it is missing, not UTF-8, empty or not YAML."""
+    import yaml
+
+    from dataops.errors import ConfigError
+    from dataops.userfiles import read_text
+
+    text = read_text(path, "the workflow", hint="give a workflow file, e.g. .github/workflows/dataops.yml",
+                     empty_hint="a workflow has a `jobs:` section (see .github/workflows/dataops.yml)")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"malformed YAML in the workflow {path}{where} ({getattr(exc, 'problem', None) or 'syntax'})",
+                          "fix the indentation or quoting on that line") from None
+
+
 def lint_workflow(path: Path = WORKFLOW) -> list[str]:
     """The workflow against GitHub's workflow JSON schema (check-jsonschema's vendored copy), and
     ``actionlint`` when it is installed."""

@@ -33,8 +33,11 @@ def cmd_schemas(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.ci import workflow
     from dataops.ci.checks import WORKFLOW, config_problems
 
+    if args.workflow and not args.no_workflow:
+        workflow.load(args.workflow)  # a file that is no workflow at all is a wrong argument, not a problem found
     return _report(config_problems(None if args.no_workflow else args.workflow or WORKFLOW), "configuration")
 
 

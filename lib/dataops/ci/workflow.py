@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
-import yaml
 
-from dataops.ci.checks import WORKFLOW
+from dataops.ci.checks import WORKFLOW, git, read_workflow
 from dataops.ci.conditions import runs_only_on
 from dataops.errors import ConfigError
 
@@ -45,14 +44,18 @@ def load(path: Path = WORKFLOW) -> dict[str, Job]:
     Raises:
         ConfigError: The file is missing, is not YAML, or a job needs an unknown job.
     """
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the workflow {path}: {str(exc).splitlines()[0]}", "see .github/workflows/dataops.yml") from None
+    doc = read_workflow(path)
+    specs = doc.get("jobs") if isinstance(doc, dict) else None
+    if not isinstance(specs, dict) or not all(isinstance(spec, dict) for spec in specs.values()):
+        raise ConfigError(f"the workflow {path} has no `jobs:` mapping of job ids to jobs", "see .github/workflows/dataops.yml")
     jobs = {}
-    for name, spec in ((doc or {}).get("jobs") or {}).items():
-        needs = spec.get("needs") or []
-        jobs[name] = Job(name, [needs] if isinstance(needs, str) else list(needs), str(spec.get("if", "")), list(spec.get("steps") or []))
+    for name, spec in specs.items():
+        needs, steps = spec.get("needs") or [], spec.get("steps") or []
+        needs = [needs] if isinstance(needs, str) else needs
+        if not isinstance(needs, list) or not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+            raise ConfigError(f"job {name} of the workflow {path}: needs: must list job ids and steps: `- run:` / `- uses:` entries",
+                              "see .github/workflows/dataops.yml")  # fmt: skip
+        jobs[name] = Job(name, [str(n) for n in needs], str(spec.get("if", "")), steps)
     for job in jobs.values():
         unknown = [n for n in job.needs if n not in jobs]
         if unknown:
@@ -74,7 +77,7 @@ def order(jobs: dict[str, Job]) -> list[str]:
 
 
 def branch(repo: Path) -> str:
-    done = subprocess.run(["git", "-C", str(repo), "symbolic-ref", "--short", "HEAD"], capture_output=True, text=True)
+    done = git(repo, "symbolic-ref", "--short", "HEAD")
     return done.stdout.strip() if done.returncode == 0 else ""
 
 

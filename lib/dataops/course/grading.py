@@ -15,7 +15,7 @@ import warnings
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ from dataops.course.assignments import ASSIGNMENT, TEXT_STUB, check, nbgrader_ap
 from dataops.course.block1 import reflection_answered
 from dataops.course.catalog import Course, load_course
 from dataops.errors import ConfigError
+from dataops.userfiles import read_json
 
 REFLECTION_PREFIX = "reflexion"
 EXERCISE_COLUMNS = ["notebook", "exercise", "category", "points", "max_points", "passed", "hint"]
@@ -51,6 +52,14 @@ class GradeReport:
 
 def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def read_notebook(path: Path) -> dict[str, Any]:
+    """A notebook file's JSON; one :class:`ConfigError` line when it is missing, not UTF-8, not JSON or has no cells."""
+    doc = read_json(path, "notebook", hint="give a notebook (.ipynb) saved by Jupyter")
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
+        raise ConfigError(f"notebook {path} has no list of cells", "give a notebook (.ipynb) saved by Jupyter")
+    return doc
 
 
 def _meta(cell: dict) -> dict:
@@ -108,6 +117,7 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
         block = course.block_of(nb)
         if block is None or not block.master.exists():
             raise ConfigError(f"{nb.name} is not a notebook of the course", "name it like the masters in notebooks/")
+        read_notebook(nb)
         blocks[nb.name] = block
     with tempfile.TemporaryDirectory(prefix="dataops-grade-") as tmp:
         root = Path(tmp)

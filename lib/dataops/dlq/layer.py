@@ -35,6 +35,7 @@ import pandas as pd
 from dataops.contract import KEY, contract_for
 from dataops.errors import DataOpsError
 from dataops.facade import Layers
+from dataops.userfiles import read_text
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +110,8 @@ def summarise(letters: pd.DataFrame) -> pd.DataFrame:
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """The lines of a replay file; a line that is not a JSON object is one error naming it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataOpsError(f"cannot read {path}: {exc.strerror or exc}", "give the file `dataops dlq export` wrote") from None
-    except UnicodeDecodeError:
-        raise DataOpsError(f"{path} is not UTF-8 text", "save it as UTF-8") from None
+    text = read_text(path, "the replay file", DataOpsError, hint="give the file `dataops dlq export` wrote",
+                     empty_hint="write the dead letters to fix into it first: `dataops dlq export FILE`")
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -122,9 +119,9 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataOpsError(f"{path.name} line {number} is not JSON ({exc.msg})", "one JSON object per line, as `dataops dlq export` writes them") from None
+            raise DataOpsError(f"{path} line {number} is not JSON ({exc.msg})", "one JSON object per line, as `dataops dlq export` writes them") from None
         if not isinstance(item, dict) or not ({"entry", "raw"} & set(item)):
-            raise DataOpsError(f"{path.name} line {number} has neither 'entry' nor 'raw'",
+            raise DataOpsError(f"{path} line {number} has neither 'entry' nor 'raw'",
                                "a line is {\"coin_id\": …, \"entry\": {…}} or {\"raw\": \"<a whole poll>\"}")  # fmt: skip
         out.append(item)
     return out

@@ -22,6 +22,7 @@ import yaml
 from dataops.config import DATA_DIR, Settings, load_settings
 from dataops.contract import DEFAULT_CURRENCY, RowContract, contract_for, currency_name, for_currency, load_contract, read_json
 from dataops.errors import SuiteError
+from dataops.userfiles import read_text
 from dataops.quality.custom_model import CustomTest, as_custom_test
 
 SUITE_PATH = DATA_DIR / "quality" / "suite.yaml"
@@ -181,10 +182,9 @@ def load_suite(path: str | Path | None = None, settings: Settings | None = None)
     path = Path(path) if path else SUITE_PATH
     settings = settings or load_settings()
     contract = contract_for(settings)
+    text = read_text(path, "quality suite", SuiteError, empty_hint="write its checks under raw_poll: and exploded_row: (see data/quality/suite.yaml)")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SuiteError(f"cannot read quality suite {path}", exc.strerror or str(exc)) from None
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -236,6 +236,10 @@ def _for_contract(check: Check, contract: RowContract) -> Check:
     return Check(check.name, check.type, check.dataset, params, check.message)
 
 
+# Numeric check parameters: seconds, counts and percentages, each a finite number > 0.
+_POSITIVE_PARAMS = {"max_age_s", "max_static_s", "min_polls", "min_pct"}
+
+
 def _parse_check(entry: Any, dataset: str, where: str) -> Check:
     if not isinstance(entry, dict) or "name" not in entry or "type" not in entry:
         raise SuiteError(f"{where}: every {dataset} check needs a name and a type", f"got {entry!r}")
@@ -248,6 +252,10 @@ def _parse_check(entry: Any, dataset: str, where: str) -> Check:
     extra = set(entry) - {"name", "type", "params", "message"}
     if extra:
         raise SuiteError(f"{where}: unknown key(s) {', '.join(sorted(extra))} in check {entry['name']}")
+    for key in sorted(k for k in _POSITIVE_PARAMS & set(params) if params[k] is not None):
+        value = params[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+            raise SuiteError(f"{where}: check {entry['name']}: params.{key} is {value!r}", "give a number greater than 0")
     return Check(str(entry["name"]), kind, dataset, dict(params), str(entry.get("message") or entry["name"]))
 
 
@@ -257,9 +265,9 @@ def _load_ranges(ref: Any, suite_path: Path) -> dict[str, tuple[float, float]]:
     else:
         target = suite_path.parent / str(ref)
         try:
-            raw = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise SuiteError(f"cannot read price ranges {target.name}", type(exc).__name__) from None
+            raw = yaml.safe_load(read_text(target, "price ranges", SuiteError)) or {}
+        except yaml.YAMLError as exc:
+            raise SuiteError(f"malformed YAML in price ranges {target}", type(exc).__name__) from None
     try:
         return {str(c): (float(r["min"]), float(r["max"])) for c, r in raw.items()}
     except (TypeError, KeyError, ValueError, AttributeError):

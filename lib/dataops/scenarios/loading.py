@@ -5,6 +5,7 @@ A scenario is data (``data/scenarios/<name>.yaml``); see :mod:`dataops.scenarios
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from dataops.coins import DEFAULT_COINS
 from dataops.config import DATA_DIR
 from dataops.errors import ScenarioError
 from dataops.simulator import CATALOG, FAULTS
+from dataops.userfiles import read_text
 
 __all__ = ["ACTIONS", "SCENARIO_DIR", "Incident", "Scenario", "load_scenario", "resolve", "scenarios"]
 
@@ -80,18 +82,23 @@ def load_scenario(name: str | Path) -> Scenario:
     Raises:
         ScenarioError: Unknown name, malformed YAML or an invalid incident.
     """
-    path = Path(name) if str(name).endswith((".yaml", ".yml")) else SCENARIO_DIR / f"{name}.yaml"
-    if not path.is_file():
+    is_file = str(name).endswith((".yaml", ".yml"))
+    path = Path(name) if is_file else SCENARIO_DIR / f"{name}.yaml"
+    if not is_file and not path.is_file():
         raise ScenarioError(f"unknown scenario {str(name)!r}", f"use one of {', '.join(_names())}")
+    text = read_text(path, "scenario", ScenarioError, empty_hint="a scenario has name, duration_s and incidents (see data/scenarios/)")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"malformed YAML in {path.name}" + (f" line {mark.line + 1}" if mark else "")) from None
+        raise ScenarioError(f"malformed YAML in scenario {path}" + (f" line {mark.line + 1}" if mark else ""),
+                            "fix the indentation or quoting on that line") from None
     if not isinstance(doc, dict):
-        raise ScenarioError(f"scenario {path.name} must be a mapping")
+        raise ScenarioError(f"scenario {path} must be a mapping", "a scenario has name, duration_s and incidents (see data/scenarios/)")
     try:
         duration = float(doc["duration_s"])
+        if not (math.isfinite(duration) and duration > 0):
+            raise ValueError(f"duration_s must be a number of seconds > 0, got {doc['duration_s']!r}")
         incidents = tuple(_incident(item, duration, path.name) for item in doc.get("incidents") or [])
         scenario = Scenario(
             name=str(doc.get("name") or path.stem),
@@ -101,12 +108,13 @@ def load_scenario(name: str | Path) -> Scenario:
             incidents=incidents,
         )
     except KeyError as exc:
-        raise ScenarioError(f"scenario {path.name} misses key {exc.args[0]!r}") from None
+        raise ScenarioError(f"scenario {path} misses key {exc.args[0]!r}", f"add `{exc.args[0]}:` to it") from None
     except (TypeError, ValueError) as exc:
-        raise ScenarioError(f"scenario {path.name} is invalid", str(exc)) from None
+        raise ScenarioError(f"scenario {path} is invalid ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+                            "compare it with the scenarios in data/scenarios/") from None
     unknown = [c for c in scenario.coins if c not in CATALOG]
     if unknown:
-        raise ScenarioError(f"scenario {path.name}: unknown coin(s) {', '.join(unknown)}")
+        raise ScenarioError(f"scenario {path}: unknown coin(s) {', '.join(unknown)}", f"use coins of {', '.join(CATALOG)}")
     return scenario
 
 

@@ -1,0 +1,64 @@
+"""Reading a file the user named (a rules file, a suite, a declaration, a scenario, a workflow…).
+
+Whatever is wrong with it, missing, a folder, unreadable, not UTF-8 text, empty, is one
+:class:`~dataops.errors.DataOpsError` line that names the file and says what to do, never a
+``UnicodeDecodeError`` without the file's name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dataops.errors import ConfigError, DataOpsError
+
+__all__ = ["read_json", "read_text"]
+
+
+def read_text(
+    path: str | Path,
+    what: str,
+    error: type[DataOpsError] = ConfigError,
+    hint: str | None = None,
+    empty_hint: str | None = None,
+) -> str:
+    """The text of ``path``, decoded as UTF-8 (newlines as ``\\n``).
+
+    Args:
+        path: The file.
+        what: What the file is, for the message ("alert rules", "quality suite"…).
+        error: The error class raised.
+        hint: What to do when the file cannot be read (default: check the path).
+        empty_hint: When given, an empty (or blank) file is refused with this hint.
+
+    Raises:
+        DataOpsError: ``error``, one line naming the file and the fix.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist", hint or "check the path (a relative one starts at the current folder)") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a folder, not a file", hint or "give the path of the file itself") from None
+    except OSError as exc:
+        raise error(f"cannot read {what} {path} ({exc.strerror or type(exc).__name__})", hint or "check the file's permissions") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(f"{what} {path} line {line} is not UTF-8 text", "save the file as UTF-8 (or retype that line)") from None
+    if empty_hint is not None and not text.strip():
+        raise error(f"{what} {path} is empty", empty_hint)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_json(path: str | Path, what: str, error: type[DataOpsError] = ConfigError, hint: str | None = None) -> Any:
+    """The JSON document in ``path``: :func:`read_text`'s errors, an empty file, or JSON that does
+    not parse (with its line) as one ``error`` line."""
+    text = read_text(path, what, error, empty_hint=hint or f"give a {what} that is not empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{what} {path} line {exc.lineno} is not valid JSON ({exc.msg})", hint or "fix that line, or give another file") from None
