@@ -7,9 +7,10 @@ and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 from dataops import profiles, runner
 from dataops.alerts import cli as alerts_cli
@@ -19,7 +20,7 @@ from dataops.cli_registry import CliContext, CommandModule
 from dataops.course import cli as course_cli
 from dataops.dlq import cli as dlq_cli
 from dataops.duck import cli as duck_cli
-from dataops.errors import DataOpsError
+from dataops.errors import DataOpsError, UsageError
 from dataops.iceberg import cli as iceberg_cli
 from dataops.monitor import cli as monitor_cli
 from dataops.quality import cli as quality_cli
@@ -53,8 +54,18 @@ def _connect(profile: str | None = None, **overrides: Any) -> Pipeline:
     return pipeline.connect(profile, **overrides)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, except that a refused command line is one :class:`UsageError` line, not usage and an exit.
+
+    Its sub-command parsers are of this class too (``add_subparsers`` builds them with the parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dataops", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="dataops", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=profiles.names(), help="override DATAOPS_PROFILE")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
@@ -63,12 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _crash_log() -> Path:
-    """Where an unexpected error's traceback goes (the state folder's logs, else a temp file)."""
+    """Where an unexpected error's traceback goes: the logs of the settings' state folder
+    (``DATAOPS_STATE_DIR``), else a temp file."""
     import tempfile
 
-    from dataops.config import PROJECT_ROOT
+    from dataops.config import ENV_PREFIX, PROJECT_ROOT, load_settings
 
-    folder = PROJECT_ROOT / ".stack" / "logs"
+    try:
+        folder = load_settings().paths.logs
+    except Exception:  # noqa: BLE001 - e.g. a broken .env: the variable alone, else the default
+        folder = Path(os.environ.get(f"{ENV_PREFIX}STATE_DIR") or PROJECT_ROOT / ".stack") / "logs"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -77,7 +92,11 @@ def _crash_log() -> Path:
 
 
 def main(argv: Sequence[str] | None = None, ctx: CliContext | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args, ctx or CliContext(connect=_connect))
     except DataOpsError as exc:
@@ -89,9 +108,10 @@ def main(argv: Sequence[str] | None = None, ctx: CliContext | None = None) -> in
         import time
         import traceback
 
+        trace = traceback.format_exc()
         log = _crash_log()
         with log.open("a", encoding="utf-8") as fh:
-            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} dataops {' '.join(sys.argv[1:])}\n{traceback.format_exc()}")
+            fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} dataops {' '.join(sys.argv[1:] if argv is None else argv)}\n{trace}")
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         print(f"error: unexpected {type(exc).__name__}: {first}: the traceback is in {log}", file=sys.stderr)
         return 2

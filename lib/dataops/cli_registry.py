@@ -23,13 +23,15 @@ point (the pipeline of the chosen profile, how to print a table). So no package 
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CliContext", "Command", "CommandModule", "SubParsers", "non_negative_seconds", "positive", "print_frame"]
+__all__ = ["CliContext", "Command", "CommandModule", "SubParsers", "non_negative_int", "non_negative_seconds", "percent", "positive",
+           "positive_int", "print_frame"]
 
 # What ``ArgumentParser.add_subparsers`` returns: the ``sub`` every ``add_commands`` receives.
 if TYPE_CHECKING:
@@ -74,23 +76,58 @@ class CommandModule(Protocol):
     def add_commands(self, sub: SubParsers) -> None: ...
 
 
-def positive(text: str) -> float:
-    """An argument type: a number greater than 0."""
+def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number (NaN, Infinity and 1e999 are not)")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive(text: str) -> float:
+    """An argument type: a finite number greater than 0."""
+    value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
     return value
 
 
 def non_negative_seconds(text: str) -> float:
-    """An argument type: a number of seconds, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
+    """An argument type: a finite number of seconds, 0 or more."""
+    value = _number(text)
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+        raise argparse.ArgumentTypeError(f"{text} must be a number of seconds >= 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argument type: a whole number greater than 0."""
+    value = _integer(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argument type: a whole number, 0 or more."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def percent(text: str) -> float:
+    """An argument type: a percentage, from 0 to 100."""
+    value = _number(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage from 0 to 100")
     return value

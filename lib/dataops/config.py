@@ -54,6 +54,7 @@ class Settings(BaseSettings):
         env_file=None,  # set per call in load_settings, after validating the file
         extra="ignore",
         validate_default=True,
+        allow_inf_nan=False,  # DATAOPS_POLL_INTERVAL_S=inf is refused like -5
     )
 
     profile: str = Field(default="local", description="a registered profile (dataops.profiles): local, confluent, …")

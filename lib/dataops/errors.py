@@ -24,6 +24,10 @@ class ConfigError(DataOpsError):
     """Wrong or missing configuration (a variable, a profile, the ``.env`` file)."""
 
 
+class UsageError(ConfigError):
+    """A command line the ``dataops`` parser refuses (an unknown option, a value of the wrong kind)."""
+
+
 class ToolMissingError(DataOpsError):
     """A program the stack needs (java, mvn) is not installed."""
 
@@ -84,6 +88,10 @@ class CheckpointError(StackError):
     def __init__(self, message: str, hint: str | None = None, checkpoint: str = "") -> None:
         self.checkpoint = checkpoint
         super().__init__(message, hint)
+
+
+class TableNotFoundError(DataOpsError, LookupError):
+    """An Iceberg table (or its catalog) that does not exist yet."""
 
 
 class UnknownFaultError(DataOpsError, ValueError):

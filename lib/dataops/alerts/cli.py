@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dataops.cli_registry import CliContext, SubParsers, positive
+from dataops.cli_registry import CliContext, SubParsers, non_negative_int, positive
+from dataops.errors import AlertConfigError
 
 
 def cmd_alerts(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -15,6 +16,11 @@ def cmd_alerts(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops import alerts
 
     rules = alerts.load_rules(args.rules)
+    if args.fail_on:
+        levels = alerts.load_levels()
+        unknown = [level for level in args.fail_on if level.upper() not in levels]
+        if unknown:
+            raise AlertConfigError(f"--fail-on {unknown[0]}: unknown level", f"use one of {', '.join(levels)}")
     p = ctx.pipeline(args)
     columns = ["rule", "severity", "metric", "labels", "status", "value", "since"]
     if not args.watch:
@@ -55,6 +61,7 @@ def cmd_scenario(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print_frame(scenarios.scenarios())
         return 0
     scenario = scenarios.load_scenario(args.name)
+    rules = None if args.replay else alerts.load_rules(args.rules)  # a wrong file is refused before the history is rendered
     if args.replay:
         p = ctx.pipeline(args)
 
@@ -71,7 +78,7 @@ def cmd_scenario(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print_frame(scenarios.replay(scenario, p.source, pause_consumer=pause, speed=args.speed))
         return 0
     history, incidents = scenarios.render_history(scenario, seed=args.seed)
-    report = alerts.backtest(alerts.load_rules(args.rules), history, incidents)
+    report = alerts.backtest(rules, history, incidents)
     ctx.print_frame(report[["rule", "severity", "episodes", "precision", "detected", "recall", "mean_delay_s"]])
     return 0
 
@@ -79,10 +86,10 @@ def cmd_scenario(args: argparse.Namespace, ctx: CliContext) -> int:
 def add_commands(sub: SubParsers) -> None:
     """Add ``alerts``, ``prometheus-rules`` and ``scenario`` to ``sub``."""
     p = sub.add_parser("alerts", help="evaluate the alert rules on the monitor's metrics (exit 1 when one fires)")
-    p.add_argument("--minutes", type=float, default=15.0, help="history evaluated (default 15)")
+    p.add_argument("--minutes", type=positive, default=15.0, help="history evaluated (default 15)")
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.add_argument("--all", action="store_true", help="also list the rules that are ok")
-    p.add_argument("--watch", type=float, metavar="SECONDS", help="keep evaluating; print and log each fired/resolved alert")
+    p.add_argument("--watch", type=positive, metavar="SECONDS", help="keep evaluating; print and log each fired/resolved alert")
     p.add_argument("--fail-on", action="append", metavar="LEVEL", help="exit 1 only when an alert of this level fires (repeatable; e.g. CRITICAL)")
     p.set_defaults(func=cmd_alerts)
 
@@ -95,6 +102,6 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("name", nargs="?", help="scenario name (none: list them)")
     p.add_argument("--replay", action="store_true", help="inject its faults into the running simulator (a stopped consumer pauses the Iceberg sink)")
     p.add_argument("--speed", type=positive, default=1.0, help="replay speed-up (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the rendered history (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the rendered history (default 0)")
     p.add_argument("--rules", help="rules YAML (default data/alerts/rules.yaml)")
     p.set_defaults(func=cmd_scenario)

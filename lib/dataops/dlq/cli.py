@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dataops.cli_registry import CliContext, SubParsers, positive
+from dataops.cli_registry import CliContext, SubParsers, non_negative_seconds, positive
 
 
 def cmd_dlq(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -57,6 +57,6 @@ def add_commands(sub: SubParsers) -> None:
                                      "something sent has not landed within --wait.")
     ps.add_argument("file", type=Path, nargs="?", default=None, help="the JSONL file of `dataops dlq export`, fixed")
     ps.add_argument("--reason", help="without FILE: only the dead letters of this reason")
-    ps.add_argument("--wait", type=float, default=60.0, metavar="SECONDS", help="wait this long for the rows to land (default 60; 0: do not wait)")
+    ps.add_argument("--wait", type=non_negative_seconds, default=60.0, metavar="SECONDS", help="wait this long for the rows to land (default 60; 0: do not wait)")
     ps.add_argument("--dry-run", action="store_true", help="check and report, send nothing")
     ps.set_defaults(func=cmd_dlq_replay)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataops.cli_registry import CliContext, SubParsers, positive
+from dataops.cli_registry import CliContext, SubParsers, positive, positive_int
 
 
 def cmd_monitor(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -31,5 +31,5 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--console", action="store_true", help="print messages so far and messages/s per topic every --interval; Ctrl-C stops")
     p.add_argument("--topic", action="append", help="topic to show, repeatable (default crypto-prices and crypto-prices-exploded)")
     p.add_argument("--interval", type=positive, default=5.0, help="seconds between lines (default 5)")
-    p.add_argument("--count", type=int, default=None, help="stop after this many rounds (default: until Ctrl-C)")
+    p.add_argument("--count", type=positive_int, default=None, help="stop after this many rounds (default: until Ctrl-C)")
     p.set_defaults(func=cmd_monitor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dataops.cli_registry import CliContext, SubParsers
+from dataops.cli_registry import CliContext, SubParsers, percent, positive, positive_int
 
 
 def cmd_quality(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -47,9 +47,9 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--samples", action="store_true", help="the recorded samples in data/samples instead of a live layer (no stack needed)")
     p.add_argument("--when-up", action="store_true", help="only when this project's stack is running (else exit 0 saying so): a CI step")
     p.add_argument("--report", type=Path, help="write the JSON report to this file or folder (e.g. build/reports)")
-    p.add_argument("--min-success", type=float, default=None,
+    p.add_argument("--min-success", type=percent, default=None,
                    help="exit 1 when the success rate (%%) is below this, instead of on any failure (a CI gate)")
-    p.add_argument("--polls", type=int, default=500, help="newest raw polls (or exploded rows) checked (default 500)")
-    p.add_argument("--minutes", type=float, default=None, help="only records of the last minutes (table: default 60; topics: all of --polls)")
+    p.add_argument("--polls", type=positive_int, default=500, help="newest raw polls (or exploded rows) checked (default 500)")
+    p.add_argument("--minutes", type=positive, default=None, help="only records of the last minutes (table: default 60; topics: all of --polls)")
     p.add_argument("--suite", help="suite YAML (default data/quality/suite.yaml)")
     p.set_defaults(func=cmd_quality)

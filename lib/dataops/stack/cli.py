@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dataops.cli_registry import CliContext, SubParsers
+from dataops.cli_registry import CliContext, SubParsers, non_negative_seconds, positive_int
 from dataops.errors import ConfigError
 
 
 def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
     p = ctx.pipeline(args)
+    for name in (*args.components, *args.with_):  # an unknown name is refused before anything starts
+        p.stack.component(name)
     print("Starting the local pipeline…", flush=True)
     if args.components:
         p.stack.up(args.components)
@@ -65,7 +67,7 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="COMPONENT",
                    help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules)")
-    p.add_argument("--ready-timeout", type=float, default=120.0, metavar="SECONDS",
+    p.add_argument("--ready-timeout", type=non_negative_seconds, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.set_defaults(func=cmd_up)
 
@@ -77,7 +79,7 @@ def add_commands(sub: SubParsers) -> None:
 
     p = sub.add_parser("logs", help="the last lines of a component's log")
     p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn")
-    p.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default 50)")
+    p.add_argument("-n", "--lines", type=positive_int, default=50, help="how many lines (default 50)")
     p.set_defaults(func=cmd_logs)
 
     p = sub.add_parser("install", help="download the JVM artifacts with mvn (done by `up` when missing)")
