@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 from dataops import rotation
-from dataops.cli_registry import CliContext, SubParsers
+from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.errors import DataOpsError
 from dataops.simulator.market import DEFAULT_COINS, KNOWN_COINS
 from dataops.simulator.server import Simulator
@@ -99,6 +99,10 @@ def cmd_fault(args: argparse.Namespace, ctx: CliContext) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise DataOpsError(f"--param {item!r} is not KEY=VALUE", "e.g. --param coin=ethereum")
+        if key == "name":
+            raise DataOpsError(f"--param {item}: the fault's name is not a parameter", f"give it first: `dataops fault {value or 'latency'}`")
+        if key == "duration_s":
+            raise DataOpsError(f"--param {item}: the duration is not a parameter", f"give it as --duration {value or '30'}")
         try:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -112,7 +116,7 @@ def add_commands(sub: SubParsers) -> None:
     """Add ``fault`` (inject, list or clear the running simulator's faults) to ``sub``."""
     p = sub.add_parser("fault", help="inject a fault into the CoinGecko simulator, list or clear faults")
     p.add_argument("name", nargs="?", help="rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike; `clear` clears them all")
-    p.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    p.add_argument("--duration", type=positive, default=30.0, help="seconds (default 30)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
     p.add_argument("--clear", action="store_true", help="clear every active fault")
     p.set_defaults(func=cmd_fault)

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_DELAY_S",
     "Fault",
     "FaultState",
+    "check_fault",
     "drift",
     "fault_params",
     "frozen_quotes",
@@ -121,6 +122,8 @@ def _typed(name: str, value: Any, expected: type) -> Any:
         value = float(value) if ok else value
     else:
         ok = isinstance(value, expected)
+    if not ok and expected is float and isinstance(value, float):
+        raise BadRequestError(f"parameter {name!r} must be a finite number, got {value!r}")
     if not ok:
         raise BadRequestError(f"parameter {name!r} must be of type {expected.__name__}, got {value!r}")
     return value
@@ -145,6 +148,18 @@ def parse_fault(body: bytes, coins: list[str]) -> tuple[str, float, dict[str, An
         raise BadRequestError("the request body must be a JSON object") from None
     if not isinstance(spec, dict):
         raise BadRequestError("the request body must be a JSON object")
+    return check_fault(spec, coins)
+
+
+def check_fault(spec: dict[str, Any], coins: list[str] | tuple[str, ...]) -> tuple[str, float, dict[str, Any]]:
+    """Check a fault (``{"name": ..., "duration_s": ..., "params": {...}}``) against ``coins``.
+
+    The simulator checks each request with it; :class:`~dataops.source.SimulatorLayer` checks a
+    fault with it before sending it, so a wrong one is refused even when the simulator is down.
+
+    Raises:
+        BadRequestError: The fault is not valid (its ``kind`` says which way).
+    """
     name = spec.get("name")
     if name not in FAULTS:
         raise BadRequestError(f"unknown fault {name!r}; choose one of {', '.join(FAULTS)}", "unknown_fault")

@@ -15,7 +15,10 @@ from urllib.parse import urlencode
 import pandas as pd
 import requests
 
-from dataops.errors import DataOpsError, HTTPError, ServiceUnavailableError, UnknownCoinError, UnknownFaultError
+from dataops.errors import (BadRequestError, DataOpsError, HTTPError, ServiceUnavailableError, UnknownCoinError,
+                            UnknownFaultError)
+from dataops.simulator.faults import FAULTS, check_fault, fault_params
+from dataops.simulator.market import KNOWN_COINS
 from dataops.simulator.server import PING_PATH, PRICE_PATH
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,27 @@ def _error_message(response: requests.Response) -> str:
         if isinstance(status, dict) and status.get("error_message"):
             return str(status["error_message"])
     return response.text[:200]
+
+
+def fault_usage(name: str) -> str:
+    """What a fault takes, e.g. ``spike takes coin (str, default bitcoin), factor (float, default 1.5), …``."""
+    params = [f"{key} ({kind.__name__}{'' if default is None else f', default {default}'})"
+              for key, (kind, default) in fault_params(name).items()]  # fmt: skip
+    return f"{name} takes {', '.join(params) if params else 'no parameter'}, and duration_s, a number of seconds > 0"
+
+
+def check_fault_locally(name: str, duration_s: float, params: dict[str, Any]) -> None:
+    """Refuse what the simulator would refuse, before any request: an unknown fault, parameter
+    or coin, a value of the wrong type, NaN or Infinity (so the answer is the same when it is down)."""
+    if not isinstance(name, str) or name not in FAULTS:
+        raise UnknownFaultError(f"unknown fault {name!r}", f"choose one of {', '.join(FAULTS)}")
+    try:
+        check_fault({"name": name, "duration_s": duration_s, "params": params}, KNOWN_COINS)
+    except BadRequestError as exc:
+        if exc.kind == "unknown_coin":
+            raise UnknownCoinError(f"fault {name}: unknown coin {params.get('coin')!r}",
+                                   f"choose one of {', '.join(KNOWN_COINS)}") from None  # fmt: skip
+        raise DataOpsError(f"fault {name} refused: {exc.message}", fault_usage(name)) from None
 
 
 class SimulatorLayer:
@@ -147,13 +171,15 @@ class SimulatorLayer:
             DataOpsError: Unknown currency, or the API answered an error, a broken
                 body or an unexpected schema (see the active faults).
         """
+        wanted = [] if coins is None else [c.strip().lower() for c in ([coins] if isinstance(coins, str) else coins)]
+        wanted = [c for c in dict.fromkeys(wanted) if c]
+        unknown = [c for c in wanted if c not in KNOWN_COINS]  # refused even when the simulator is down
+        if unknown:
+            raise UnknownCoinError(f"unknown coin(s) {', '.join(map(repr, unknown))}", f"choose among {', '.join(KNOWN_COINS)}")
         health = self.health()
         served: list[str] = health["coins"]
         if coins is None:
             wanted = list(served)
-        else:
-            wanted = [c.strip().lower() for c in ([coins] if isinstance(coins, str) else coins)]
-            wanted = [c for c in dict.fromkeys(wanted) if c]
         unknown = [c for c in wanted if c not in served]
         if unknown:
             raise UnknownCoinError(f"coin(s) not served: {', '.join(unknown)}",
@@ -238,6 +264,7 @@ class SimulatorLayer:
             UnknownCoinError: The fault names a coin that is not served.
             DataOpsError: Any other invalid parameter.
         """
+        check_fault_locally(name, duration_s, params)
         body = {"name": name, "duration_s": duration_s, "params": params}
         response = self._request("POST", "/_sim/faults", json_body=body)
         if response.status_code == 201:
