@@ -38,6 +38,23 @@ def _git(root: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=30).stdout
 
 
+def status_paths(status: str) -> list[str]:
+    """The paths ``git status --porcelain -z`` lists: one ``XY path`` entry per file, and after a
+    rename or a copy (``R``/``C`` in ``XY``) its origin, as the next entry without the ``XY``."""
+    entries = status.split("\0")
+    out: list[str] = []
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        if len(entry) > 3:
+            out.append(entry[3:])
+            if {"R", "C"} & set(entry[:2]) and i + 1 < len(entries) and entries[i + 1]:
+                i += 1
+                out.append(entries[i])
+        i += 1
+    return out
+
+
 def restore_course_files(data_dir: Path, backup_root: Path) -> tuple[list[str], Path | None]:
     """Put ``data_dir``'s course files back to the versions committed in its git checkout.
 
@@ -54,7 +71,7 @@ def restore_course_files(data_dir: Path, backup_root: Path) -> tuple[list[str], 
     prefix = data_dir.relative_to(root)
     specs = [str(prefix / name) for name in COURSE_FILES]
     status = _git(root, "status", "--porcelain", "--untracked-files=all", "-z", "--", *specs)
-    changed = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
+    changed = sorted(set(status_paths(status)))
     if not changed:
         return [], None
     backup = backup_root / time.strftime("%Y%m%d-%H%M%S")
@@ -63,14 +80,15 @@ def restore_course_files(data_dir: Path, backup_root: Path) -> tuple[list[str], 
         if source.is_file():
             (backup / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, backup / rel)
-    tracked = set(_git(root, "ls-files", "-z", "--", *changed).split("\0")) - {""}
-    deleted_in_index = [rel for rel in changed if rel not in tracked and not (root / rel).exists()]
-    for rel in changed:
-        if rel not in tracked and (root / rel).is_file():
-            (root / rel).unlink()  # a file a learner added (copied above)
-    restore = sorted(tracked | set(deleted_in_index))
-    if restore:
-        _git(root, "checkout", "HEAD", "--", *restore)
+    committed = set(_git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *changed).split("\0")) - {""}
+    added = [rel for rel in changed if rel not in committed]  # by hand, with git add, or a rename's new name
+    if added:
+        _git(root, "rm", "--cached", "-q", "--ignore-unmatch", "--", *added)
+        for rel in added:
+            if (root / rel).is_file():
+                (root / rel).unlink()  # a file a learner added (copied above)
+    if committed:
+        _git(root, "checkout", "HEAD", "--", *sorted(committed))
     return changed, backup
 
 
@@ -112,7 +130,7 @@ def reset(p: Pipeline, ready_timeout_s: float = 120.0, data_dir: Path | None = D
             changed, backup = restore_course_files(data_dir, p.settings.state_dir / "reset")
             done = f"restaurados: {', '.join(changed)}; tus cambios, copiados en {backup}" if changed else "sin cambios"
         except (OSError, subprocess.SubprocessError, ValueError) as exc:
-            done = f"no comprobados: {data_dir} no está en un checkout de git ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            done = f"no comprobados: {_git_failure(exc, data_dir)}"
         steps.append(("ficheros del curso (data/)", done))
     redone = changes(p.setup())
     steps.append(("montaje (pipeline setup)", "; ".join(f"{s}: {a}" for s, a in zip(redone["step"], redone["action"])) or "nada que rehacer"))
@@ -120,6 +138,19 @@ def reset(p: Pipeline, ready_timeout_s: float = 120.0, data_dir: Path | None = D
         p.wait_ready(ready_timeout_s, progress=False)
         steps.append(("todas las capas", "informan y ninguna en rojo"))
     return pd.DataFrame(steps, columns=["paso", "resultado"])
+
+
+def _git_failure(exc: BaseException, data_dir: Path) -> str:
+    """Why the course files could not be restored, in one line: git's own words when git answered."""
+    if isinstance(exc, FileNotFoundError):
+        return "git no está instalado (instálalo, o usa --keep-files)"
+    if isinstance(exc, subprocess.CalledProcessError):
+        said = (exc.stderr or "").strip().splitlines()
+        reason = said[-1] if said else f"salió con {exc.returncode}"
+        if "not a git repository" in reason:
+            return f"{data_dir} no está en un checkout de git (usa --keep-files)"
+        return f"`git {' '.join(map(str, exc.cmd[3:5]))}` falló: {reason}"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 _NO_OP = ("exists", "unchanged", "running")
