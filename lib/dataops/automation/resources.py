@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
 from dataops.config import Settings
-from dataops.errors import DataOpsError
+from dataops.errors import DataOpsError, TableNotFoundError
 from dataops.facade import Layers
 
 # The course's steps, in order; each resource belongs to one.
@@ -328,9 +328,8 @@ def destroy(p: Layers, r: Resource) -> str:
         if p.connect.config(r.name) is None:
             return "absent"
         p.connect.delete(r.name)
-        if r.kind == "sink":
-            _delete_group(p, f"connect-{r.name}")
-        return "deleted"
+        kept = _delete_group(p, f"connect-{r.name}") if r.kind == "sink" else ""
+        return "deleted" + (f"; {kept}" if kept else "")
     if r.kind == "job":
         from dataops.flink.job import job_ids_file
 
@@ -338,27 +337,55 @@ def destroy(p: Layers, r: Resource) -> str:
         if live is not None:
             p.flink.cancel(live["jid"])
         job_ids_file(job_settings(p.settings, r.spec)).unlink(missing_ok=True)  # never resume a scratch job's checkpoint
-        _delete_group(p, r.name)
-        return "canceled" if live else "absent"
+        kept = _delete_group(p, r.name)
+        return ("canceled" if live else "absent") + (f"; {kept}" if kept else "")
     if r.kind == "table":
         import shutil
         from urllib.parse import urlparse
 
+        from pyiceberg.exceptions import NoSuchTableError
+
         try:
             location = p.iceberg.table(r.name).location()
-            p.iceberg.catalog().drop_table(r.name)
-        except Exception:  # noqa: BLE001 - pyiceberg's NoSuchTableError and friends
+        except TableNotFoundError:
             return "absent"
+        try:
+            p.iceberg.catalog().drop_table(r.name)
+        except NoSuchTableError:  # dropped by someone else meanwhile
+            return "absent"
+        except Exception as exc:  # noqa: BLE001 - the catalog's own errors: one line with the cause
+            raise DataOpsError(f"dropping table {r.name} failed: {type(exc).__name__}: {_first_line(exc)}",
+                               "check the catalog (`p.iceberg.tables()`), then run the clean-up again") from None
         if p.iceberg.local and location.startswith("file:"):  # the SQL catalog does not purge its files
             shutil.rmtree(urlparse(location).path, ignore_errors=True)
         return "dropped"
     raise ValueError(r.kind)
 
 
-def _delete_group(p: Layers, group: str) -> None:
-    """Drop a consumer group's committed offsets (a scratch resource's leftovers); absent is fine."""
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else "(no message)"
+
+
+def _delete_group(p: Layers, group: str) -> str:
+    """Drop a consumer group's committed offsets (a scratch resource's leftovers).
+
+    Returns "" when they are gone (or there were none), else why the group is still there, to be
+    shown beside what was done: a group with members (still shutting down), a broker that did not
+    answer…
+    """
+    from confluent_kafka import KafkaError, KafkaException
+
     admin = p.kafka.admin()
     try:
         admin.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
-    except Exception:  # noqa: BLE001 - GROUP_ID_NOT_FOUND, or still shutting down: nothing to keep
-        pass
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and error.code() == KafkaError.GROUP_ID_NOT_FOUND:
+            return ""
+        reason = error.str() if isinstance(error, KafkaError) else _first_line(exc)
+    except Exception as exc:  # noqa: BLE001 - e.g. a timeout: reported, not raised (the rest of the clean-up goes on)
+        reason = f"{type(exc).__name__}: {_first_line(exc)}"
+    else:
+        return ""
+    return f"consumer group {group} kept ({reason})"

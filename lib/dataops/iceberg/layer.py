@@ -15,7 +15,7 @@ import pandas as pd
 
 from dataops.config import Settings
 from dataops.contract import contract_for
-from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
+from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError, TableNotFoundError
 
 if TYPE_CHECKING:  # pyiceberg is imported where it is used (the local profile may never need it)
     from pandas.api.typing import NaTType
@@ -119,11 +119,11 @@ class IcebergLayer:
 
         name = name or self.settings.iceberg_table
         if self.local and not self.catalog_file.exists():
-            raise DataOpsError(f"table {name} does not exist yet (no catalog at {self.catalog_file})", "run `make up`")
+            raise TableNotFoundError(f"table {name} does not exist yet (no catalog at {self.catalog_file})", "run `make up`")
         try:
             return self.catalog().load_table(name)
         except (NoSuchTableError, NoSuchNamespaceError):
-            raise DataOpsError(f"table {name} does not exist yet", "run `make up` (pipeline setup creates it)") from None
+            raise TableNotFoundError(f"table {name} does not exist yet", "run `make up` (pipeline setup creates it)") from None
 
     # ---- inspection -----------------------------------------------------------
     def tables(self) -> pd.DataFrame:

@@ -9,6 +9,7 @@ health of each layer and the alerts firing. The dashboard redraws one HTML outpu
 from __future__ import annotations
 
 import html
+import logging
 import sys
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Any, Iterable, TextIO
 import pandas as pd
 
 from dataops.monitor.layer_health import health, health_thresholds
+
+logger = logging.getLogger(__name__)
 
 HISTORY_MIN = 10.0  # history the alert rules are evaluated on (their longest window is 5 min)
 STATE_COLOURS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "waiting": "#757575"}
@@ -123,6 +126,7 @@ class Dashboard:
         self.since = time.time()
         self.refreshes = 0
         self.errors = 0
+        self.last_error: str | None = None  # why the newest refresh failed (None: it worked)
         self.last: Snapshot | None = None
         self._handle: Any = None
         self._stop = threading.Event()
@@ -132,12 +136,31 @@ class Dashboard:
         """Read the store once and redraw; returns the HTML."""
         self.last = take_snapshot(self.monitor, self.topics, self.since, self.rules, self.thresholds)
         page = render_html(self.last)
+        self._draw(page)
+        self.refreshes += 1
+        self.last_error = None
+        return page
+
+    def _draw(self, page: str) -> None:
         if self._handle is not None:
             from IPython.display import HTML
 
             self._handle.update(HTML(page))
-        self.refreshes += 1
-        return page
+
+    def _failed(self, exc: Exception) -> None:
+        """A refresh that failed: counted, its cause kept in ``last_error``, logged once per cause
+        (one line), and shown under the last drawing until a refresh works again."""
+        text = str(exc).strip()
+        line = f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
+        self.errors += 1
+        if line != self.last_error:
+            logger.warning("dashboard: refresh failed, it goes on: %s", line)
+        self.last_error = line
+        banner = f"<div style='color:#c62828'>⚠ la última actualización falló: {html.escape(line)}</div>"
+        try:
+            self._draw((render_html(self.last) if self.last else "") + banner)
+        except Exception:  # noqa: BLE001 - the display itself is gone: the next refresh tries again
+            pass
 
     def show(self) -> Dashboard:
         """Display the dashboard once (a Jupyter output that later refreshes replace)."""
@@ -150,8 +173,8 @@ class Dashboard:
         while not self._stop.wait(self.interval_s):
             try:
                 self.refresh()
-            except Exception:  # noqa: BLE001 - a failed read shows on the next refresh; the view goes on
-                self.errors += 1
+            except Exception as exc:  # noqa: BLE001 - the view goes on; the cause is shown and kept
+                self._failed(exc)
 
     def start(self, display: bool = True) -> Dashboard:
         """Show it (when ``display``) and refresh it in a background thread until :meth:`stop`."""

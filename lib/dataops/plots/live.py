@@ -121,6 +121,7 @@ def live_view(
         return fig
 
     stopped = threading.Event()
+    object.__setattr__(widget, "last_error", None)
 
     def run() -> None:
         done = 0
@@ -130,8 +131,9 @@ def live_view(
                     break
                 try:
                     redraw(metric_timeseries(fetch(), metric, threshold))
-                except Exception:  # noqa: BLE001 - a failed refresh must not kill the view
-                    logger.warning("live_view(%s): refresh failed", metric, exc_info=True)
+                    object.__setattr__(widget, "last_error", None)
+                except Exception as exc:  # noqa: BLE001 - a failed refresh must not kill the view, nor fill the notebook
+                    _refresh_failed(widget, metric, exc)
                 done += 1
         finally:
             stopped.set()
@@ -145,6 +147,22 @@ def live_view(
         _LIVE[id(stopped)] = stopped
     thread.start()
     return widget
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__
+
+
+def _refresh_failed(widget: Any, metric: str, exc: BaseException) -> None:
+    """One warning line when a refresh fails (again only when the cause changes); the traceback
+    goes to the debug log, never into the notebook. ``widget.last_error`` keeps the cause."""
+    line = one_line(exc)
+    if getattr(widget, "last_error", None) != line:
+        logger.warning("live_view(%s): refresh failed, the view goes on: %s", metric, line)
+    logger.debug("live_view(%s): refresh failed", metric, exc_info=True)
+    object.__setattr__(widget, "last_error", line)
 
 
 def stop_live_views() -> int:
