@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ClusterMetadata, ConfigEntry, ConfigResource, NewTopic
 
 from dataops.config import Settings
+from dataops.engine import port_open
 from dataops.errors import DataOpsError, ServiceUnavailableError
 from dataops.kafka.protocol import Record
 
@@ -33,7 +34,15 @@ class KafkaLayer:
         self.settings = settings
 
     # ---- clients -------------------------------------------------------------
+    def _check_reachable(self) -> None:
+        """The local broker's port closed means it is down: say so at once, in one line (librdkafka
+        would retry for seconds and print a line on the terminal per attempt)."""
+        s = self.settings
+        if not s.runs.kafka_from_settings and not port_open(s.host, s.kafka_port):
+            raise ServiceUnavailableError("Kafka", s.bootstrap_servers)
+
     def admin(self) -> AdminClient:
+        self._check_reachable()
         # log_level 4: librdkafka info lines (e.g. queue purges on close) are noise here
         return AdminClient(self.settings.kafka_config(log_level=4))
 
@@ -47,6 +56,7 @@ class KafkaLayer:
         return md
 
     def _consumer(self, **extra: Any) -> Consumer:
+        self._check_reachable()
         conf = self.settings.kafka_config(
             **{
                 "group.id": f"dataops-inspect-{uuid.uuid4().hex[:8]}",

@@ -4,13 +4,15 @@ measures nothing."""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Iterable
 
 import pandas as pd
 
 from dataops.config import Settings
-from dataops.metrics import MetricsStore
+from dataops.errors import ConfigError
+from dataops.metrics import METRICS, MetricsStore
 
 
 class MetricsReader:
@@ -36,7 +38,20 @@ class MetricsReader:
         self.store = store or MetricsStore(settings.paths.metrics_db)
 
     def history(self, metric: str | Iterable[str] | None = None, minutes: float = 15.0) -> pd.DataFrame:
-        """The stored samples of the last ``minutes``."""
+        """The stored samples of the last ``minutes``.
+
+        Raises:
+            ConfigError: ``minutes`` is not a number > 0, or a metric is neither one the monitor
+                records nor one in the store (a learner's own).
+        """
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not (math.isfinite(minutes) and minutes > 0):
+            raise ConfigError(f"minutes={minutes!r} is not a number of minutes > 0", "e.g. p.metrics(\"throughput\", minutes=15)")
+        if metric is not None:
+            names = [metric] if isinstance(metric, str) else list(metric)
+            unknown = [m for m in names if m not in METRICS]
+            if unknown and (missing := [m for m in unknown if m not in set(self.store.metrics())]):
+                raise ConfigError(f"unknown metric {missing[0]!r}", f"use one of {', '.join(METRICS)} (or one you recorded)")
+            metric = names
         return self.store.query(metric, since=time.time() - minutes * 60)
 
     def latest(self) -> pd.DataFrame:
