@@ -11,6 +11,7 @@ import time
 import pytest
 
 from dataops import quality
+from dataops.config import DATA_DIR
 from dataops.course import block4
 
 pytestmark = pytest.mark.integration
@@ -45,9 +46,23 @@ def test_the_cli_writes_the_report_and_gates_on_the_success_rate(pipeline, tmp_p
     [path] = tmp_path.glob("quality-exploded-*.json")
     summary = json.loads(path.read_text())["summary"]
     assert summary["layer"] == "exploded" and summary["success_rate"] >= 80 and summary["band"] in ("excelente", "bueno")
+    # A gate the data cannot meet: the same suite, but bitcoin valid only between 1 and 2 USD.
+    quality_dir = DATA_DIR / "quality"
+    (tmp_path / "ranges.yaml").write_text(
+        (quality_dir / "price_ranges.yaml").read_text(encoding="utf-8").replace("bitcoin: {min: 1000, max: 200000}", "bitcoin: {min: 1, max: 2}"),
+        encoding="utf-8",
+    )  # fmt: skip
+    suite = (quality_dir / "suite.yaml").read_text(encoding="utf-8")
+    suite = suite.replace("../schemas/", f"{DATA_DIR / 'schemas'}/").replace("price_ranges: price_ranges.yaml", "price_ranges: ranges.yaml")
+    (tmp_path / "suite.yaml").write_text(suite, encoding="utf-8")
+    below = subprocess.run([sys.executable, "-m", "dataops.cli", "quality", "--layer", "exploded", "--polls", "120",
+                            "--suite", str(tmp_path / "suite.yaml"), "--min-success", "100"],
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert below.returncode == 1 and "row_value_ranges" in below.stdout, below.stdout + below.stderr
+    # A success rate over 100 % is no gate at all: one line, exit 2.
     impossible = subprocess.run([sys.executable, "-m", "dataops.cli", "quality", "--layer", "exploded", "--min-success", "101"],
                                 capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert impossible.returncode == 1
+    assert impossible.returncode == 2 and impossible.stderr.strip().count("\n") == 0 and "--min-success" in impossible.stderr
 
 
 # fault → the checks of the raw suite that must turn red while it lasts (every other judged one stays ✔)
