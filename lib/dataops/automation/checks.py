@@ -41,8 +41,7 @@ def prerequisites(p: Layers) -> list[Outcome]:
         except DataOpsError as exc:
             return [Outcome("Kafka (Confluent Cloud)", False, exc.message, exc.hint or "check DATAOPS_KAFKA_BOOTSTRAP and the API key")]
     java = stack.java_version()
-    version = java.split('"')[1] if java and '"' in java else java
-    out = [Outcome("java", bool(java), version or "no encontrado", "install OpenJDK 17: `apt-get install openjdk-17-jdk-headless`")]
+    out = [Outcome("java", bool(java), java or "no encontrado", "run `make venv` (Java from PyPI) or set DATAOPS_JAVA_HOME to a JDK 17 or 21")]
     engines = [("API de precios (simulador)", s.simulator_port, "simulator_port"), ("Kafka", s.kafka_port, "kafka_port"),
                ("Kafka Connect", s.connect_port, "connect_port"), ("Flink", s.flink_port, "flink_port")]  # fmt: skip
     for name, port, setting in engines:

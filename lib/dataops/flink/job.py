@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dataops import subproc
+from dataops import subproc, toolchain
 from dataops.flink.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.contract import contract_for
@@ -102,7 +102,7 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     """Plan and submit the explode job in a child process; returns the job id."""
     paths = settings.paths
     params = job_params(settings)
-    env = dict(os.environ)
+    env = toolchain.java_env()  # pyflink's gateway finds Java through JAVA_HOME
     env["PYTHONPATH"] = os.pathsep.join([str(paths.flink_python), str(PROJECT_ROOT / "lib")])
     env["_python_worker_execution_mode"] = "process"
     cmd = [
