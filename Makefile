@@ -25,8 +25,8 @@ install: venv  ## download the JVM artifacts (Kafka, Connect) with mvn
 up: venv  ## start the local pipeline and set it up (idempotent)
 	$(BIN)/dataops up
 
-run: up  ## the main job: start the pipeline, execute every notebook headless into build/
-	$(BIN)/dataops notebooks --instructor
+run: up  ## the main job: start the pipeline, execute every master headless into build/ (LEARNER=1: the learner versions too)
+	$(BIN)/dataops notebooks --instructor $(if $(LEARNER),--learner)
 
 lab: up  ## start the pipeline, then JupyterLab on the learner notebooks (INSTRUCTOR=1: the masters)
 	$(BIN)/jupyter lab --notebook-dir=$(if $(INSTRUCTOR),notebooks,notebooks/learner)

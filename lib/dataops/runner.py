@@ -82,11 +82,13 @@ def run_notebooks(
     output_dir: str | Path = "build/notebooks",
     parameters: dict[str, Any] | None = None,
     html_dir: str | Path | None = None,
+    learner: bool = False,
 ) -> pd.DataFrame:
     """Run each notebook with papermill; one row per notebook: block, minutes planned, status,
     seconds, self-checks (✔, ✘, not done) and the error.
 
-    Default: every master, then every learner version (into ``output_dir/learner``). A failing
+    Default: every master; with ``learner``, every learner version too (into ``output_dir/learner``),
+    a check for developers and CI rather than part of a learner's first run. A failing
     notebook does not stop the others; its row says why. With ``html_dir``, each executed
     notebook is also written there as an HTML report whose figures draw offline.
     """
@@ -98,7 +100,7 @@ def run_notebooks(
     previous = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = REPORT_RENDERER if html_dir else (previous or "plotly_mimetype")
     try:
-        return _run(pm, load_course(), notebooks, output_dir, parameters, html_dir)
+        return _run(pm, load_course(), notebooks, output_dir, parameters, html_dir, learner)
     finally:
         if previous is None:
             os.environ.pop("PLOTLY_RENDERER", None)
@@ -106,14 +108,15 @@ def run_notebooks(
             os.environ["PLOTLY_RENDERER"] = previous
 
 
-def _run(pm, course, notebooks, output_dir, parameters, html_dir) -> pd.DataFrame:
+def _run(pm, course, notebooks, output_dir, parameters, html_dir, learner) -> pd.DataFrame:
     from dataops.course.grading import read_notebook
+    from dataops.kernels import IpcKernelManager
 
     out = Path(output_dir)
     if not out.is_absolute():
         out = PROJECT_ROOT / out
     html = None if html_dir is None else (Path(html_dir) if Path(html_dir).is_absolute() else PROJECT_ROOT / html_dir)
-    paths = [Path(n) for n in notebooks] if notebooks else [*notebook_paths(), *notebook_paths(learner=True)]
+    paths = [Path(n) for n in notebooks] if notebooks else [*notebook_paths(), *(notebook_paths(learner=True) if learner else [])]
     for nb in paths:  # a wrong path or a broken file is refused before anything runs
         read_notebook(nb)
     rows = []
@@ -126,7 +129,8 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir) -> pd.DataFram
         accepted = pm.inspect_notebook(str(nb)).keys()
         params = {k: v for k, v in (parameters or {}).items() if k in accepted}
         try:
-            pm.execute_notebook(str(nb), str(target), parameters=params, cwd=str(nb.parent), progress_bar=False, kernel_name="python3")
+            pm.execute_notebook(str(nb), str(target), parameters=params, cwd=str(nb.parent), progress_bar=False,
+                                kernel_name="python3", kernel_manager_class=IpcKernelManager)  # fmt: skip
             status, error = "ok", ""
         except pm.PapermillExecutionError as exc:
             status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"[:200]
@@ -144,7 +148,7 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir) -> pd.DataFram
 
 def cmd_notebooks(args: argparse.Namespace, ctx: CliContext) -> int:
     results = run_notebooks(args.notebooks or None, output_dir=args.output, parameters={"instructor": args.instructor},
-                            html_dir=None if args.no_html else args.html)  # fmt: skip
+                            html_dir=None if args.no_html else args.html, learner=args.learner)  # fmt: skip
     print()
     ctx.print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
     return 0 if (results["status"] == "ok").all() else 1
@@ -156,6 +160,7 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("notebooks", nargs="*", help="notebook paths (default: notebooks/*.ipynb)")
     p.add_argument("--output", default="build/notebooks", help="output folder (default build/notebooks)")
     p.add_argument("--instructor", action="store_true", help="instructor mode (notebook 01: a live view of the metrics)")
+    p.add_argument("--learner", action="store_true", help="also execute the learner versions (notebooks/learner): a check for developers and CI")
     p.add_argument("--html", default="build/html", help="where the HTML reports go (default build/html)")
     p.add_argument("--no-html", action="store_true", help="do not write HTML reports")
     p.set_defaults(func=cmd_notebooks)
