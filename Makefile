@@ -6,6 +6,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export PLOTLY_RENDERER ?= plotly_mimetype
+# DATAOPS_PACK=DIR: install from a class pack (`dataops pack DIR`) with no other network access.
+PIP_PACK := $(if $(DATAOPS_PACK),--no-index --find-links "$(DATAOPS_PACK)/wheels")
 
 .PHONY: help venv install up run lab learner grade test test-unit down status clean
 
@@ -14,7 +16,7 @@ help:  ## list the targets
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(PIP_PACK) -e '.[dev]'
 	@touch $@
 
 venv: $(BIN)/.installed  ## create .venv and install the library

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataops import pack as pack_mod
 from dataops import subproc, toolchain
 from dataops.config import PROJECT_ROOT
 from dataops.errors import StackError
@@ -95,21 +96,27 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
     """Fetch the JVM artifacts from Maven Central, build the project's jars (``mvn package``)
     and install the Flink distribution from PyPI; each step only when needed."""
     env = toolchain.java_env()
+    pack = pack_mod.pack_dir()  # DATAOPS_PACK: install from the class pack, with no other network access
     paths.logs.mkdir(parents=True, exist_ok=True)
     if not _jvm_side_current(paths):
         if not quiet:
-            print("Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from Maven Central…", flush=True)
-        mvn = toolchain.find_maven(env)
-        cmd = [*mvn.command, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
-        _run_logged(cmd, paths.log_file("mvn"), "mvn package", "check access to Maven Central", env)
+            where = f"the class pack {pack}" if pack else "Maven Central"
+            print(f"Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from {where}…", flush=True)
+        if pack is None:
+            mvn, settings, hint = toolchain.find_maven(env), [], "check access to Maven Central"
+        else:  # the pack is Maven's one repository, and holds the Maven the wrapper pins
+            mvn = pack_mod.maven_from_pack(pack, paths.root / "tools")
+            settings, hint = ["-s", str(pack_mod.maven_settings(pack, paths.conf))], f"check the pack {pack}"
+        cmd = [*mvn.command, "-B", "-q", *settings, "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
+        _run_logged(cmd, paths.log_file("mvn"), "mvn package", hint, env)
         _maven_stamp(paths).parent.mkdir(parents=True, exist_ok=True)
         _maven_stamp(paths).write_text(_maven_inputs_digest())
     if not _flink_installed(paths):
         if not quiet:
-            print("Installing the Flink distribution from PyPI (first run only, ~300 MB)…", flush=True)
+            print(f"Installing the Flink distribution from {'the class pack' if pack else 'PyPI'} (first run only, ~300 MB)…", flush=True)
         cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
-               "--target", str(paths.flink_python), *FLINK_WHEELS]  # fmt: skip
-        _run_logged(cmd, paths.log_file("pip-flink"), "installing Flink", "check access to PyPI")
+               *(pack_mod.pip_args(pack) if pack else []), "--target", str(paths.flink_python), *FLINK_WHEELS]  # fmt: skip
+        _run_logged(cmd, paths.log_file("pip-flink"), "installing Flink", f"check the pack {pack}" if pack else "check access to PyPI")
     if not artifacts_present(paths):
         raise StackError("the JVM artifacts are incomplete after installing", f"delete {paths.root} and run `make up`")
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
-from dataops import profiles, runner
+from dataops import pack, profiles, runner
 from dataops.alerts import cli as alerts_cli
 from dataops.automation import cli as automation_cli
 from dataops.ci import cli as ci_cli
@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     runner,  # notebooks
     course_cli,  # learner, reset, grade
     ci_cli,  # ci, schemas, check-config
+    pack,  # pack
 )
 
 

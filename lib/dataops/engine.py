@@ -64,7 +64,20 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
 
 
 def properties(values: dict[str, object]) -> str:
-    return "".join(f"{k}={v}\n" for k, v in values.items())
+    """A Java ``.properties`` text. Java reads these files as ISO-8859-1, so every character
+    beyond ASCII is written as its ``\\uXXXX`` escape: a state folder under ``/home/José Pérez``
+    stays that path for Kafka, Connect and log4j (UTF-8 bytes would be read as ``JosÃ©``)."""
+    return "".join(f"{_ascii(k)}={_ascii(v)}\n" for k, v in values.items())
+
+
+def _ascii(value: object) -> str:
+    text = str(value)
+    if text.isascii():
+        return text
+    units = text.encode("utf-16-be")  # code points beyond the BMP become surrogate pairs, as Java's chars
+    return "".join(
+        chr(u) if u < 0x80 else f"\\u{u:04x}" for u in (int.from_bytes(units[i : i + 2], "big") for i in range(0, len(units), 2))
+    )
 
 
 def log4j_conf(paths: StatePaths) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import tarfile
@@ -52,6 +53,38 @@ def verify_tarball(path: Path, expected: str, what: str) -> None:
         )
 
 
+def mermaid_tarball(folder: Path) -> Path | None:
+    """mermaid's npm tarball, checked against its pinned integrity: from the class pack when
+    ``DATAOPS_PACK`` names one, else fetched into ``folder`` with ``npm pack``; None (with one
+    logged line saying what to do) when it cannot be had.
+
+    Raises:
+        DataOpsError: The tarball is not the pinned one (one line: what to do).
+    """
+    name, version = MERMAID
+    pack = os.environ.get("DATAOPS_PACK")
+    if pack:
+        packed = Path(pack) / "npm" / f"{name}-{version}.tgz"
+        if not packed.is_file():
+            logger.warning("%s is not in the pack %s: the HTML reports draw no mermaid diagram offline "
+                           "(rebuild the pack with `dataops pack`)", packed.name, pack)  # fmt: skip
+            return None
+        verify_tarball(packed, MERMAID_INTEGRITY, f"{name}@{version}")
+        return packed
+    npm = shutil.which("npm")
+    if npm is None:
+        logger.warning("npm is missing: the HTML reports draw no mermaid diagram offline (install Node.js and npm)")
+        return None
+    done = subprocess.run([npm, "pack", f"{name}@{version}", "--silent"], cwd=folder, capture_output=True, text=True, timeout=600)
+    packed_list = sorted(folder.glob(f"{name}-*.tgz"))
+    if done.returncode != 0 or not packed_list:
+        logger.warning("npm pack %s@%s failed (%s): the HTML reports draw no mermaid diagram offline", name, version,
+                       (done.stderr or done.stdout).strip().splitlines()[-1:] or "no output")  # fmt: skip
+        return None
+    verify_tarball(packed_list[0], MERMAID_INTEGRITY, f"{name}@{version}")
+    return packed_list[0]
+
+
 def mermaid_js(paths: StatePaths) -> Path | None:
     """mermaid's browser build (``dist/mermaid.min.js``), downloaded with ``npm pack`` the first time
     and checked against its pinned integrity; None (with one logged line saying what to do) when it
@@ -64,19 +97,11 @@ def mermaid_js(paths: StatePaths) -> Path | None:
     target = paths.lib / f"{name}-{version}.min.js"
     if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == MERMAID_JS_SHA256:
         return target
-    npm = shutil.which("npm")
-    if npm is None:
-        logger.warning("npm is missing: the HTML reports draw no mermaid diagram offline (install Node.js and npm)")
-        return None
     with tempfile.TemporaryDirectory(prefix="dataops-npm-") as tmp:
-        done = subprocess.run([npm, "pack", f"{name}@{version}", "--silent"], cwd=tmp, capture_output=True, text=True, timeout=600)
-        packed = sorted(Path(tmp).glob("*.tgz"))
-        if done.returncode != 0 or not packed:
-            logger.warning("npm pack %s@%s failed (%s): the HTML reports draw no mermaid diagram offline", name, version,
-                           (done.stderr or done.stdout).strip().splitlines()[-1:] or "no output")  # fmt: skip
+        packed = mermaid_tarball(Path(tmp))
+        if packed is None:
             return None
-        verify_tarball(packed[0], MERMAID_INTEGRITY, f"{name}@{version}")
-        with tarfile.open(packed[0]) as tar:
+        with tarfile.open(packed) as tar:
             data = tar.extractfile(MERMAID_FILE).read()  # type: ignore[union-attr]
     digest = hashlib.sha256(data).hexdigest()
     if digest != MERMAID_JS_SHA256:  # the pins disagree: the kept copy would never be used

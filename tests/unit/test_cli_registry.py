@@ -34,6 +34,7 @@ EXPECTED: dict[str, set[str]] = {
     "dataops.runner": {"notebooks"},
     "dataops.course.cli": {"learner", "reset", "grade"},
     "dataops.ci.cli": {"ci", "schemas", "check-config"},
+    "dataops.pack": {"pack"},
 }
 
 

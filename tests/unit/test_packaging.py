@@ -72,3 +72,18 @@ def test_the_wheel_ships_the_sql_and_data_files_the_library_reads(tmp_path):
               "dataops/data/schemas/exploded_row.json", "dataops/data/schemas/raw_poll.json",
               "dataops/data/scenarios/api_outage.yaml"}  # fmt: skip
     assert needed <= names, sorted(needed - names)
+
+
+def test_the_dev_container_runs_the_readme_commands_on_the_python_the_project_requires():
+    """A learner without a working laptop opens the course in a browser (Codespaces): the container runs
+    the README's main command, the one `tests/first_run/test_first_make_run.py` runs on a fresh clone."""
+    config = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert config["postCreateCommand"] == "make run" and "make run" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    for command in [config["postCreateCommand"], *config["postAttachCommand"].values()]:
+        target = command.removeprefix("make ").split()[0]
+        assert f"\n{target}:" in makefile, command
+    python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert ":3.11" in config["image"] and python == ">=3.11,<3.12"
+    assert "docker" not in json.dumps(config).lower().replace("dockerhub", "")  # no Docker-in-Docker feature

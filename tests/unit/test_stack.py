@@ -197,3 +197,15 @@ def test_prometheus_runs_with_the_exported_rules_and_reloads_them(isolated):
     finally:
         stack.down(progress=False)
     assert "prometheus" not in set(stack.status()["component"])
+
+
+def test_java_properties_keep_a_path_with_spaces_and_accents_as_java_reads_them():
+    """Java reads .properties as ISO-8859-1 with \\uXXXX escapes: decoded that way, the path is intact."""
+    from dataops.engine import properties
+
+    path = "/home/José Pérez/curso dataops/.stack/plugins"
+    text = properties({"plugin.path": path, "emoji": "x😀"})
+    assert text.isascii()
+    decoded = text.encode("latin-1").decode("unicode_escape").encode("utf-16", "surrogatepass").decode("utf-16")
+    assert decoded.splitlines() == [f"plugin.path={path}", "emoji=x😀"]
+    assert properties({"a": "plain"}) == "a=plain\n"
