@@ -20,7 +20,8 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, a conne
 
 
 def clone_tree(dest: Path) -> Path:
-    """Copy the checkout's files (no .venv, no state folder, nothing ignored) into ``dest``."""
+    """Copy the checkout's files (no .venv, no state folder, nothing ignored) into ``dest``, a git
+    repository of one commit, as a clone is."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=PROJECT_ROOT, capture_output=True, check=True).stdout  # fmt: skip
     for name in filter(None, listed.decode().split("\0")):
@@ -32,6 +33,10 @@ def clone_tree(dest: Path) -> Path:
         elif src.is_file():  # not deleted in the working tree
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, target)
+    # a clone is a git checkout (block 6 clones it in turn): one commit of those files
+    git = ["git", "-c", "user.name=newcomer", "-c", "user.email=newcomer@example.org", "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fresh clone"]):
+        subprocess.run([*git, *args], cwd=dest, check=True, capture_output=True)
     return dest
 
 

@@ -15,6 +15,7 @@ import yaml
 from dataops import rotation
 from dataops.ci import checks, workflow
 from dataops.config import PROJECT_ROOT
+from dataops.errors import DataOpsError
 from dataops.course.selfcheck import SelfCheck
 from dataops.pipeline import Pipeline
 
@@ -36,8 +37,14 @@ def git(repo: Path, *args: str) -> str:
 
 def scratch_repo(folder: str | Path | None = None) -> Path:
     """A clone of the project in a temporary folder (on ``main``), sharing this project's virtualenv."""
+    if not (PROJECT_ROOT / ".git").exists():
+        raise DataOpsError(f"el bloque 6 necesita el curso como clon de git y {PROJECT_ROOT} no lo es (¿se descargó como zip?)",
+                           "clónalo con `git clone URL-DEL-CURSO` y abre este cuaderno desde el clon")  # fmt: skip
     repo = Path(folder or tempfile.mkdtemp(prefix="dataops-ci-")) / "repo"
-    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(repo)], check=True, capture_output=True)
+    done = subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(repo)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataOpsError(f"git clone del curso falló: {(done.stderr or done.stdout).strip().splitlines()[-1:]}",
+                           "comprueba que git está instalado y que hay espacio en disco")  # fmt: skip
     git(repo, "checkout", "-q", "-B", "main")
     git(repo, "config", "user.email", "alumno@curso.local")
     git(repo, "config", "user.name", "Alumno DataOps")
