@@ -9,6 +9,47 @@ import pytest
 
 os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype")
 
+# The suite runs its own stack: its own state folder and every port shifted, so a stack a developer
+# left running (on the default ports, from .stack/) is neither reused nor stopped nor emptied. The
+# downloads are shared (hard links). DATAOPS_STATE_DIR set by hand keeps the old way: that folder.
+TEST_SHIFT = 700
+DEFAULT_ENV = {}  # what the suite changed, so unit tests (which check defaults) see none of it
+
+
+def _own_stack() -> None:
+    from pathlib import Path
+
+    from dataops.artifacts import artifacts_present, share_downloads
+    from dataops.config import PORTS, PROJECT_ROOT
+    from dataops.paths import StatePaths
+
+    if os.environ.get("DATAOPS_STATE_DIR"):
+        return
+    state = PROJECT_ROOT / ".stack" / "test"
+    DEFAULT_ENV["DATAOPS_STATE_DIR"] = str(state)
+    for name, port in PORTS.items():
+        var = f"DATAOPS_{name.upper()}_PORT"
+        if var not in os.environ:
+            DEFAULT_ENV[var] = str(port + TEST_SHIFT)
+    os.environ.update(DEFAULT_ENV)
+    main, mine = StatePaths(PROJECT_ROOT / ".stack"), StatePaths(Path(state))
+    if artifacts_present(main) and not artifacts_present(mine):
+        try:
+            share_downloads(main, mine)
+        except OSError:  # an older, partial copy there: `up` installs what is missing
+            pass
+
+
+_own_stack()
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_see_the_defaults(request, monkeypatch):
+    """Unit tests check default settings: the suite's own state folder and ports are not theirs."""
+    if request.node.get_closest_marker("unit") is not None:
+        for var in DEFAULT_ENV:
+            monkeypatch.delenv(var, raising=False)
+
 
 @pytest.fixture(scope="session")
 def pipeline():
