@@ -63,8 +63,33 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _escape_property(text: str) -> str:
+    """``text`` as a ``.properties`` value that ``java.util.Properties`` reads back unchanged.
+
+    Kafka and Connect load their files as ISO-8859-1, so a UTF-8 "é" (a state folder in
+    ``/home/José``) would come back as "Ã©": every character beyond ASCII is written as a
+    ``\\uXXXX`` escape (UTF-16, as Java reads it); backslashes and line breaks are escaped too.
+    """
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\n\r\t\f":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[ch])
+        elif ch == " " and i == 0:  # a leading blank would be taken for the separator's
+            out.append("\\ ")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            units = ch.encode("utf-16-be")
+            out.extend(f"\\u{int.from_bytes(units[j:j + 2], 'big'):04x}" for j in range(0, len(units), 2))
+    return "".join(out)
+
+
 def properties(values: dict[str, object]) -> str:
-    return "".join(f"{k}={v}\n" for k, v in values.items())
+    """A Java ``.properties`` file: one ``key=value`` line each, values escaped (spaces and
+    accents in paths included) so that Java reads back exactly ``str(value)``."""
+    return "".join(f"{k}={_escape_property(str(v))}\n" for k, v in values.items())
 
 
 def log4j_conf(paths: StatePaths) -> Path:
