@@ -283,7 +283,7 @@ def test_accents_need_a_utf8_locale_and_some_characters_break_the_engines(tmp_pa
     assert not bad.ok and "LC_ALL=C.UTF-8" in bad.fix and "DATAOPS_STATE_DIR" in bad.fix
     assert checks.paths_check(PROJECT_ROOT, accented, "ANSI_X3.4-1968", "darwin").ok  # macOS: always UTF-8
     assert checks.paths_check(PROJECT_ROOT, accented, "UTF-8", "linux").ok
-    for name in ("a:b", "50%", "O'Brien", "why?"):
+    for name in ("a:b", "50%", "O'Brien", "why?", "back\\slash"):
         row = checks.paths_check(PROJECT_ROOT, tmp_path / name / ".stack", "UTF-8", "linux")
         assert not row.ok and "DATAOPS_STATE_DIR" in row.fix, name
 

@@ -27,8 +27,9 @@ LOW_MEMORY = "`DATAOPS_LOW_MEMORY=1 make run`"
 STATE_DIR_FIX = "pon DATAOPS_STATE_DIR=/otra/carpeta en .env"
 # Characters a path must not have: ':' splits Java's classpath and PYTHONPATH; '?', '#' and '%'
 # are read as URL syntax in the catalog's SQLite URLs (jdbc:sqlite:, sqlite:///); a quote ends
-# DuckDB's SQL string literals. Spaces and accents are fine (tests/unit/test_doctor.py).
-BAD_PATH_CHARS = ":?#%'\"\\"
+# DuckDB's SQL string literals; Flink's Path turns a backslash into '/'. Spaces and accents are
+# fine (tests/unit/test_doctor.py).
+BAD_PATH_CHARS = ":?#%'\\"
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,10 @@ def paths_check(project: Path, state_dir: Path, codeset: str, platform: str = sy
     if accented and platform.startswith("linux") and not utf8:
         return Check(name, False, f"{accented[0]} tiene acentos y el idioma del sistema es {codeset}, no UTF-8: Java no abriría esa ruta",
                      f"`export LC_ALL=C.UTF-8` antes de `make run`, o {STATE_DIR_FIX} con una ruta sin acentos")
-    traits = sorted({t for p in (str(project), str(state_dir)) for t in _describe(p)})
-    if traits:
-        return Check(name, True, f"{state_dir}: tiene {' y '.join(traits)}, admitidos")
+    special = [p for p in dict.fromkeys((str(project), str(state_dir))) if _describe(p)]
+    if special:
+        traits = sorted({t for p in special for t in _describe(p)})
+        return Check(name, True, f"{', '.join(special)}: con {' y '.join(traits)}, admitidos")
     return Check(name, True, f"{state_dir}: sin espacios ni acentos")
 
 
