@@ -328,7 +328,7 @@ def test_disk_nearly_full(machine, monkeypatch):
 def test_the_pack_folder(machine, monkeypatch, tmp_path):
     _, baseline = machine()
     monkeypatch.setenv("DATAOPS_PACK", str(tmp_path / "pack"))
-    names = {n: n.replace("descargas (red)", "descargas (pack de la clase)") for n in states(baseline)}
+    downloads = ("descargas (red)", "descargas (pack de la clase)")
     for made, ok in ((None, False), ("maven", False), ("wheels", True)):
         if made:
             (tmp_path / "pack" / made).mkdir(parents=True)
@@ -336,12 +336,14 @@ def test_the_pack_folder(machine, monkeypatch, tmp_path):
         row = table[table["comprobación"] == "descargas (pack de la clase)"].iloc[0]
         assert (row["estado"] == "✔") is ok, made
         assert ok or "DATAOPS_PACK" in row["cómo arreglarlo"]
-        assert {names[n]: s for n, s in states(baseline).items() if n != "descargas (red)"} == \
-            {n: s for n, s in states(table).items() if n != "descargas (pack de la clase)"}
+        assert {n: s for n, s in states(table).items() if n not in downloads} == \
+            {n: s for n, s in states(baseline).items() if n not in downloads}
 
 
 def test_no_network_and_nothing_downloaded(machine, monkeypatch):
     """The registries "are" a local port nothing listens on: the connection is refused, for real."""
+    for proxy in ("https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
     _, baseline = machine()
     closed = free_port()
     monkeypatch.setattr(report, "REGISTRIES", {"PyPI (pypi.org:443)": ("127.0.0.1", closed)})
