@@ -19,6 +19,7 @@ from dataops.ci import cli as ci_cli
 from dataops.cli_registry import CliContext, CommandModule
 from dataops.course import cli as course_cli
 from dataops.dlq import cli as dlq_cli
+from dataops.doctor import cli as doctor_cli
 from dataops.duck import cli as duck_cli
 from dataops.errors import DataOpsError, UsageError
 from dataops.iceberg import cli as iceberg_cli
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 # Every module that adds sub-commands (see dataops.cli_registry), in the order `dataops --help` lists them.
 COMMAND_MODULES: tuple[CommandModule, ...] = (
+    doctor_cli,  # doctor
     stack_cli,  # up, down, status, logs, install, config
     automation_cli,  # pipeline plan|apply|setup|validate
     simulator_cli,  # fault

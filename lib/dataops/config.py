@@ -252,6 +252,11 @@ def check_env_file(path: Path) -> None:
             )
 
 
+def env_file_path(env_file: str | Path | None = None) -> Path:
+    """The dotenv file the settings are read from: ``env_file``, else ``$DATAOPS_ENV_FILE``, else ``<project>/.env``."""
+    return Path(env_file or os.environ.get(f"{ENV_PREFIX}ENV_FILE") or PROJECT_ROOT / ".env")
+
+
 def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from keyword args, environment, ``.env`` and defaults.
 
@@ -262,7 +267,7 @@ def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Setti
     Raises:
         ConfigError: A malformed ``.env`` or a value of the wrong type.
     """
-    path = Path(env_file or os.environ.get(f"{ENV_PREFIX}ENV_FILE") or PROJECT_ROOT / ".env")
+    path = env_file_path(env_file)
     if path.exists():
         check_env_file(path)
     try:

@@ -63,21 +63,33 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _escape_property(text: str) -> str:
+    """``text`` as a ``.properties`` value that ``java.util.Properties`` reads back unchanged.
+
+    Kafka and Connect load their files as ISO-8859-1, so a UTF-8 "é" (a state folder in
+    ``/home/José``) would come back as "Ã©": every character beyond ASCII is written as a
+    ``\\uXXXX`` escape (UTF-16, as Java reads it); backslashes and line breaks are escaped too.
+    """
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\n\r\t\f":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[ch])
+        elif ch == " " and i == 0:  # a leading blank would be taken for the separator's
+            out.append("\\ ")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            units = ch.encode("utf-16-be")
+            out.extend(f"\\u{int.from_bytes(units[j:j + 2], 'big'):04x}" for j in range(0, len(units), 2))
+    return "".join(out)
+
+
 def properties(values: dict[str, object]) -> str:
-    """A Java ``.properties`` text. Java reads these files as ISO-8859-1, so every character
-    beyond ASCII is written as its ``\\uXXXX`` escape: a state folder under ``/home/José Pérez``
-    stays that path for Kafka, Connect and log4j (UTF-8 bytes would be read as ``JosÃ©``)."""
-    return "".join(f"{_ascii(k)}={_ascii(v)}\n" for k, v in values.items())
-
-
-def _ascii(value: object) -> str:
-    text = str(value)
-    if text.isascii():
-        return text
-    units = text.encode("utf-16-be")  # code points beyond the BMP become surrogate pairs, as Java's chars
-    return "".join(
-        chr(u) if u < 0x80 else f"\\u{u:04x}" for u in (int.from_bytes(units[i : i + 2], "big") for i in range(0, len(units), 2))
-    )
+    """A Java ``.properties`` file: one ``key=value`` line each, values escaped (spaces and
+    accents in paths included) so that Java reads back exactly ``str(value)``."""
+    return "".join(f"{k}={_escape_property(str(v))}\n" for k, v in values.items())
 
 
 def log4j_conf(paths: StatePaths) -> Path:

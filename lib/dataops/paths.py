@@ -112,6 +112,17 @@ class StatePaths:
             d.mkdir(parents=True, exist_ok=True)
 
 
+def file_uri(path: Path) -> str:
+    """``path`` as the ``file://`` location the engines are given (Flink's checkpoints, the Iceberg
+    warehouse): the absolute path as is, spaces and accents unescaped.
+
+    Flink's and Hadoop's ``Path(String)`` and pyiceberg read such a location back as that very
+    path; the percent-escapes of ``Path.as_uri()`` (``Jos%C3%A9%20P%C3%A9rez``) they would
+    take literally, writing into a folder of that name instead.
+    """
+    return f"file://{Path(path).absolute()}"
+
+
 def last_lines(path: Path, n: int) -> str:
     """The last ``n`` lines of a log file on one line (for an error message)."""
     try:

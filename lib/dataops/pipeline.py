@@ -18,6 +18,7 @@ import pandas as pd
 
 from dataops import profiles
 from dataops import automation, locks, toolchain
+from dataops import doctor as _doctor
 from dataops import stack as _stack
 from dataops.config import Settings, load_settings
 from dataops.dlq.protocol import DeadLetterQueue
@@ -290,8 +291,13 @@ class Pipeline:
         return automation.validate(self, declaration, progress=progress, within_s=within_s)
 
     # ---- environment --------------------------------------------------------
+    def doctor(self) -> pd.DataFrame:
+        """Everything this machine needs, one row each: ``comprobación``, ``estado`` (✔/✘),
+        ``encontrado``, ``cómo arreglarlo``; ``attrs["ok"]`` when every row is ✔ (``dataops doctor``)."""
+        return _doctor.diagnose(self.settings, stack=self._local_stack)
+
     def check_environment(self) -> pd.DataFrame:
-        """Python, Java, Maven and the downloaded artifacts, one row each."""
+        """Python, Java, Maven and the downloaded artifacts, one row each (the whole machine: :meth:`doctor`)."""
         paths = self.settings.paths
         java = _stack.java_version()
         try:

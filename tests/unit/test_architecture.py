@@ -31,7 +31,7 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     # what runs on the layers: the stack, quality, alerting, monitoring, the pipeline as code
     ("dataops.profiles.local", "dataops.profiles.confluent",
      "dataops.stack", "dataops.quality", "dataops.alerts", "dataops.monitor", "dataops.automation",
-     "dataops.scenarios", "dataops.reliability"),
+     "dataops.scenarios", "dataops.reliability", "dataops.doctor"),
     # the facade a notebook holds
     ("dataops.pipeline",),
     # what notebooks and the course use on top of it

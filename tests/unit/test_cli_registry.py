@@ -22,6 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "dataops"
 
 # Every sub-command of `dataops`, by the module that registers it.
 EXPECTED: dict[str, set[str]] = {
+    "dataops.doctor.cli": {"doctor"},
     "dataops.stack.cli": {"up", "down", "status", "logs", "install", "config"},
     "dataops.automation.cli": {"pipeline"},
     "dataops.simulator.cli": {"fault"},

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"
 PACKAGES = ["dataops.source", "dataops.kafka", "dataops.kafka_connect", "dataops.flink", "dataops.iceberg",
-            "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.profiles"]  # fmt: skip
+            "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.profiles", "dataops.doctor"]  # fmt: skip
 MODULES = ["dataops.pipeline", "dataops.protocols", "dataops.facade"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataops.config import Settings
-from dataops.paths import StatePaths
+from dataops.paths import StatePaths, file_uri
 
 FLINK_JAVA_OPTS = [
     # The module opens Flink 2.x needs on Java 17 (env.java.opts.all of its stock config).
@@ -58,8 +58,8 @@ def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
         "state": {"backend": {"type": "hashmap"}},
         "execution": {
             "checkpointing": {
-                "dir": paths.flink_checkpoints.as_uri(),
-                "savepoint-dir": (data / "savepoints").as_uri(),
+                "dir": file_uri(paths.flink_checkpoints),
+                "savepoint-dir": file_uri(data / "savepoints"),
                 "externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
                 "num-retained": 3,
             }

@@ -21,6 +21,7 @@ from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.contract import contract_for
 from dataops.errors import CheckpointError, DataOpsError, StackError
 from dataops.flink.layer import FlinkLayer, root_cause
+from dataops.paths import file_uri
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def job_config(settings: Settings) -> dict[str, str]:
         "parallelism.default": str(settings.flink_parallelism),
         "execution.checkpointing.interval": f"{int(settings.flink_checkpoint_interval_s * 1000)} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "execution.checkpointing.dir": paths.flink_checkpoints.as_uri(),
+        "execution.checkpointing.dir": file_uri(paths.flink_checkpoints),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         # Chained operators hand rows on without a deep copy each (the SQL runtime does not keep
         # references to the rows it emits); the copies cost more than the job's own work.

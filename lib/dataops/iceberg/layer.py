@@ -16,6 +16,7 @@ import pandas as pd
 from dataops.config import Settings
 from dataops.contract import contract_for
 from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError, TableNotFoundError
+from dataops.paths import file_uri
 
 if TYPE_CHECKING:  # pyiceberg is imported where it is used (the local profile may never need it)
     from pandas.api.typing import NaTType
@@ -37,7 +38,7 @@ def sql_catalog(layer: IcebergLayer) -> Catalog:
     from pyiceberg.catalog.sql import SqlCatalog
 
     layer.warehouse.mkdir(parents=True, exist_ok=True)
-    return SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{layer.catalog_file}", warehouse=layer.warehouse.as_uri())
+    return SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{layer.catalog_file}", warehouse=file_uri(layer.warehouse))
 
 
 def tableflow_catalog(layer: IcebergLayer) -> Catalog:
@@ -86,7 +87,7 @@ class IcebergLayer:
             "iceberg.catalog": CATALOG_NAME,
             "iceberg.catalog.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
             "iceberg.catalog.uri": f"jdbc:sqlite:{self.catalog_file}",
-            "iceberg.catalog.warehouse": self.warehouse.as_uri(),
+            "iceberg.catalog.warehouse": file_uri(self.warehouse),
             "iceberg.catalog.jdbc.schema-version": "V1",
             "iceberg.catalog.io-impl": "org.apache.iceberg.hadoop.HadoopFileIO",
         }

@@ -82,7 +82,7 @@ class Stack:
         path = self.paths.pid_file(name)
         try:
             return json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (OSError, json.JSONDecodeError):  # missing, or no folder to hold it (state folder under a file)
             return None
 
     def process(self, name: str) -> psutil.Process | None:
@@ -113,6 +113,15 @@ class Stack:
             pass
         starts = [float(t) for t in starts if t]
         return max(starts) if starts else None
+
+    def foreign_ports(self, name: str) -> list[int]:
+        """The ports of component ``name`` that something this stack did not start listens on:
+        ``up`` refuses to start it on them (:class:`PortInUseError`). Empty while the component
+        this stack started for ``name`` runs (the ports are its own)."""
+        comp = self.component(name)
+        if self.process(name):
+            return []
+        return [port for port in comp.ports if port_open(self.settings.host, port)]
 
     def pid(self, name: str) -> int | None:
         proc = self.process(name)
@@ -158,9 +167,9 @@ class Stack:
                     print(f"  ✔ {comp.name:<10} already running (pid {self.pid(comp.name)})", flush=True)
                 continue
             self.paths.pid_file(comp.name).unlink(missing_ok=True)
-            for port in comp.ports:
-                if port_open(self.settings.host, port):
-                    raise PortInUseError(comp.name, port)
+            taken = self.foreign_ports(comp.name)
+            if taken:
+                raise PortInUseError(comp.name, taken[0])
             if progress:
                 print(f"  … {comp.name:<10} starting on port {comp.port}", flush=True)
             self._start(comp)
