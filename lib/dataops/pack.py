@@ -29,6 +29,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
+from xml.sax.saxutils import escape
 from pathlib import Path
 
 from dataops import subproc, toolchain
@@ -173,8 +174,10 @@ def maven_settings(pack: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     settings = folder / "maven-pack-settings.xml"
     url = (pack / "maven").resolve().as_uri()
+    # ~/.m2 of $HOME (Java alone would take the password database's home)
+    local = escape(str(Path.home() / ".m2" / "repository"))
     settings.write_text(
-        "<settings>\n  <mirrors>\n    <mirror>\n      <id>dataops-pack</id>\n      <mirrorOf>*</mirrorOf>\n"
+        f"<settings>\n  <localRepository>{local}</localRepository>\n  <mirrors>\n    <mirror>\n      <id>dataops-pack</id>\n      <mirrorOf>*</mirrorOf>\n"
         f"      <url>{url}</url>\n    </mirror>\n  </mirrors>\n</settings>\n"
     )
     return settings

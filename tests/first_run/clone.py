@@ -74,7 +74,8 @@ def registries_unreachable(env: dict[str, str]) -> dict[str, str]:
     out["PIP_INDEX_URL"] = UNREACHABLE + "/simple"
     out.pop("PIP_FIND_LINKS", None)  # a machine-wide wheel folder would be a registry too
     out["npm_config_registry"] = UNREACHABLE + "/"
-    out["MAVEN_OPTS"] = "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=9 -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9"
+    proxies = "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=9 -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9"
+    out["MAVEN_OPTS"] = f"{out.get('MAVEN_OPTS', '')} {proxies}".strip()
     out["MVNW_REPOURL"] = UNREACHABLE + "/maven2"
     return out
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,7 +21,6 @@ import pytest
 
 from dataops import pack as pack_mod
 from dataops.config import PROJECT_ROOT
-from dataops.paths import StatePaths
 
 from .clone import clone_tree, make, newcomer_env, path_without, registries_unreachable
 
@@ -42,8 +40,7 @@ def pack_digest() -> str:
 
 @pytest.fixture(scope="module")
 def class_pack() -> Path:
-    state = StatePaths(Path(os.environ.get("DATAOPS_STATE_DIR", PROJECT_ROOT / ".stack")))
-    pack = state.root / "cache" / "pack"
+    pack = PROJECT_ROOT / ".stack" / "cache" / "pack"  # a download cache, shared by every state folder
     stamp = pack / "inputs.sha256"
     if not (stamp.exists() and stamp.read_text() == pack_digest() and (pack / "pack.json").exists()):
         shutil.rmtree(pack, ignore_errors=True)
