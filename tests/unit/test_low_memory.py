@@ -174,3 +174,20 @@ def test_up_help_shows_low_memory_and_the_flag_reaches_the_settings():
     args.low_memory = False
     stack_cli.cmd_up(args, ctx)
     assert seen == [{"profile": None, "low_memory": True}, {"profile": None}]  # no flag: the settings decide
+
+
+def test_the_monitor_maintains_the_table_in_a_child_process_in_low_memory_mode(modes, monkeypatch, caplog):
+    from dataops.monitor import service
+
+    calls = []
+    answers = iter([SimpleNamespace(returncode=0, stdout=" paso  resultado\n compactación  22 → 1\n", stderr=""),
+                    SimpleNamespace(returncode=2, stdout="", stderr="error: the catalog is busy\n")])  # fmt: skip
+    monkeypatch.setattr(subproc.subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw["env"])) or next(answers))
+    with caplog.at_level("INFO", logger=service.__name__):
+        service._maintain_in_child(modes["low"])
+    cmd, env = calls[0]
+    assert cmd[1:] == ["-m", "dataops.cli", "maintain"]
+    assert env["DATAOPS_LOW_MEMORY"] == "True" and env["DATAOPS_STATE_DIR"] == str(modes["low"].state_dir)
+    assert "compactación 22 → 1" in caplog.text
+    with pytest.raises(RuntimeError, match="^error: the catalog is busy$"):
+        service._maintain_in_child(modes["low"])
