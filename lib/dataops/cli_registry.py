@@ -60,9 +60,10 @@ class CliContext:
     connect: Callable[..., Any]
     print_frame: Callable[[pd.DataFrame], None] = print_frame
 
-    def pipeline(self, args: argparse.Namespace) -> Any:
-        """The pipeline of the profile the command line chose (``--profile``, else the settings')."""
-        return self.connect(profile=args.profile)
+    def pipeline(self, args: argparse.Namespace, **overrides: Any) -> Any:
+        """The pipeline of the profile the command line chose (``--profile``, else the settings'),
+        with ``overrides`` of settings the command's own options set (``up --low-memory``)."""
+        return self.connect(profile=args.profile, **overrides)
 
 
 # Every command: the parsed arguments and the context in, the exit status out.

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dataops import profiles
@@ -39,6 +39,16 @@ PORTS = {
     "flink_taskmanager": 6122,
     "monitor": 9108,
     "prometheus": 9090,  # optional: `dataops up --with prometheus`
+}
+
+# The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
+# --low-memory``), each used unless that setting is given explicitly. The other knobs of the mode
+# (JVM flags, Flink's memory components, Kafka's cleaner buffer) live beside each engine.
+LOW_MEMORY_SIZES = {
+    "kafka_heap": "160m",
+    "connect_heap": "192m",
+    "flink_jobmanager_memory": "352m",  # heap 112m (see dataops.flink.conf)
+    "flink_taskmanager_memory": "424m",  # heap 160m: 48m framework + 112m task
 }
 
 
@@ -89,6 +99,7 @@ class Settings(BaseSettings):
     simulator_refresh_s: float = Field(default=1.0, gt=0)
     log_max_mb: float = Field(default=16.0, gt=0, description="size at which the served log and the alert log rotate")
     log_backups: int = Field(default=4, ge=1, le=100, description="rotated files of each of those logs kept besides the current one")
+    low_memory: bool = Field(default=False, description="start every component with small heaps and lean JVM flags (8 GB laptops)")
     kafka_heap: str = "512m"
     connect_heap: str = "512m"
     flink_jobmanager_memory: str = "768m"
@@ -130,6 +141,14 @@ class Settings(BaseSettings):
         if value not in profiles.names():
             raise ValueError(f"unknown profile {value!r}: use one of {', '.join(profiles.names())}")
         return value
+
+    @model_validator(mode="after")
+    def _low_memory_sizes(self) -> Settings:
+        if self.low_memory:
+            for name, size in LOW_MEMORY_SIZES.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, size)
+        return self
 
     @field_validator("coins", mode="before")
     @classmethod

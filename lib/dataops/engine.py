@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import requests
 
@@ -119,12 +119,49 @@ def log4j_conf(paths: StatePaths) -> Path:
     return conf
 
 
-def java_cmd(paths: StatePaths, heap: str, main: str, *args: str) -> list[str]:
+# The low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up --low-memory``): flags every JVM of the
+# stack gets after its own heap flags (so ``-Xms`` here wins, also over Flink's ``-Xms`` = ``-Xmx``).
+LOW_MEMORY_JVM_FLAGS = (
+    "-Xms16m",  # the heap grows as it is used; serial GC sizes the young generation from it
+    "-XX:MinHeapFreeRatio=10",  # grow and shrink the heap in small steps, and give back what a full GC frees
+    "-XX:MaxHeapFreeRatio=30",
+    # C1 only: no C2 compiler thread and arenas, less compiled code, less CPU while starting; heavy
+    # loads run slower (benchmarks/backfill.py: 25 s instead of 20), the course's 5-s polls do not notice.
+    "-XX:TieredStopAtLevel=1",
+    "-XX:CICompilerCount=1",
+    "-XX:ReservedCodeCacheSize=32m",
+    "-Djdk.nio.maxCachedBufferSize=262144",  # NIO keeps no large temporary direct buffer per thread
+)
+# …and the environment of every process it starts: glibc's malloc keeps two arenas, not 8 per core.
+LOW_MEMORY_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
+def low_memory_jvm_flags(s: Settings, metaspace: str | None = None, direct: str | None = None) -> list[str]:
+    """The JVM flags of the low-memory mode (none in the normal mode).
+
+    Args:
+        metaspace: Cap on class metadata (``-XX:MaxMetaspaceSize``), when the engine sets none itself.
+        direct: Cap on direct buffers (``-XX:MaxDirectMemorySize``), when the engine sets none itself.
+    """
+    if not s.low_memory:
+        return []
+    caps = [f"-XX:MaxMetaspaceSize={metaspace}"] if metaspace else []
+    caps += [f"-XX:MaxDirectMemorySize={direct}"] if direct else []
+    return [*LOW_MEMORY_JVM_FLAGS, *caps]
+
+
+def child_env(s: Settings) -> dict[str, str]:
+    """Environment variables every process of the stack gets besides the settings'."""
+    return dict(LOW_MEMORY_ENV) if s.low_memory else {}
+
+
+def java_cmd(paths: StatePaths, heap: str, main: str, *args: str, jvm_flags: Sequence[str] = ()) -> list[str]:
     return [
         require_java(),
         f"-Xmx{heap}",
-        "-Xms64m",
+        *(() if any(flag.startswith("-Xms") for flag in jvm_flags) else ("-Xms64m",)),
         "-XX:+UseSerialGC",
+        *jvm_flags,
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={log4j_conf(paths)}",
         "-cp",

@@ -16,10 +16,11 @@ pytestmark = pytest.mark.integration
 
 def test_status_shows_every_component_up(pipeline):
     status = pipeline.status()
-    assert list(status.columns) == ["component", "pid", "port", "health", "uptime", "address"]
+    assert list(status.columns) == ["component", "pid", "port", "health", "uptime", "address", "memory"]
     assert set(status["component"]) == {"simulator", "kafka", "connect", "flink-jobmanager", "flink-taskmanager", "monitor"}
     assert (status["health"] == "up").all(), status
     assert status["pid"].notna().all()
+    assert set(status["memory"]) <= {"normal", "low"}, status
 
 
 def test_setup_is_idempotent(pipeline):

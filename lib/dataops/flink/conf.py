@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dataops.config import Settings
 from dataops.paths import StatePaths, file_uri
@@ -21,6 +22,44 @@ FLINK_JAVA_OPTS = [
     ),
 ]  # fmt: skip
 
+# The low-memory mode's split of the process sizes (``flink_*_memory``; the heap is what is left).
+# Metaspace and the direct-memory parts are caps, not allocations (Flink turns them into
+# -XX:MaxMetaspaceSize and -XX:MaxDirectMemorySize); the network buffers are allocated at start,
+# and the explode job needs a few dozen (one network edge, to the dead letters' sink).
+LOW_MEMORY_TASKMANAGER = {
+    "framework": {"heap": {"size": "48m"}, "off-heap": {"size": "64m"}},
+    "network": {"min": "8m", "max": "8m"},  # 256 buffers of 32 KB
+    "managed": {"size": "16m"},  # hashmap state + pure SQL: managed memory unused
+    "jvm-metaspace": {"size": "128m"},
+    "jvm-overhead": {"min": "48m", "max": "48m"},
+}  # fmt: skip
+LOW_MEMORY_JOBMANAGER = {
+    "off-heap": {"size": "64m"},
+    "jvm-metaspace": {"size": "128m"},
+    "jvm-overhead": {"min": "48m", "max": "48m"},
+}  # fmt: skip
+
+
+# Flink's Netty (RPC, REST, shuffle; shaded, so its properties carry the shaded prefix) keeps one pool
+# arena per core, each holding a 4 MB chunk once used: one arena is plenty for the course's traffic.
+LOW_MEMORY_JAVA_OPTS = [
+    f"-Dorg.apache.flink.shaded.netty4.io.netty.allocator.{arenas}=1" for arenas in ("numDirectArenas", "numHeapArenas")
+]
+
+
+def memory_conf(s: Settings) -> dict[str, dict[str, Any]]:
+    """The ``memory`` sections of the jobmanager and the taskmanager, by component."""
+    jobmanager: dict[str, Any] = {"process": {"size": s.flink_jobmanager_memory}}
+    taskmanager: dict[str, Any] = {
+        "process": {"size": s.flink_taskmanager_memory},
+        "managed": {"size": "64m"},  # hashmap state + pure SQL: managed memory unused
+        "jvm-metaspace": {"size": "192m"},
+    }
+    if s.low_memory:
+        jobmanager.update(LOW_MEMORY_JOBMANAGER)
+        taskmanager.update(LOW_MEMORY_TASKMANAGER)
+    return {"jobmanager": jobmanager, "taskmanager": taskmanager}
+
 
 def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
     """Write Flink's config.yaml (and make its data folders); returns the config folder.
@@ -32,11 +71,12 @@ def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
     conf_dir = paths.conf / "flink"
     conf_dir.mkdir(parents=True, exist_ok=True)
     data = paths.data / "flink"
+    memory = memory_conf(s)
     config = {
         "jobmanager": {
             "bind-host": s.host,
             "rpc": {"address": s.host, "port": s.flink_rpc_port},
-            "memory": {"process": {"size": s.flink_jobmanager_memory}},
+            "memory": memory["jobmanager"],
             "execution": {"failover-strategy": "region"},
         },
         "taskmanager": {
@@ -44,11 +84,7 @@ def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
             "host": s.host,
             "rpc": {"port": s.flink_taskmanager_port},
             "numberOfTaskSlots": 2,
-            "memory": {
-                "process": {"size": s.flink_taskmanager_memory},
-                "managed": {"size": "64m"},  # hashmap state + pure SQL: managed memory unused
-                "jvm-metaspace": {"size": "192m"},
-            },
+            "memory": memory["taskmanager"],
         },
         "parallelism": {"default": 1},
         "rest": {"address": s.host, "bind-address": s.host, "port": s.flink_port},

@@ -13,9 +13,9 @@ import requests
 from dataops import subproc
 from dataops.artifacts import require_java
 from dataops.config import Settings
-from dataops.engine import Component, log4j_conf
+from dataops.engine import Component, log4j_conf, low_memory_jvm_flags
 from dataops.errors import StackError
-from dataops.flink.conf import FLINK_JAVA_OPTS, flink_conf_dir
+from dataops.flink.conf import FLINK_JAVA_OPTS, LOW_MEMORY_JAVA_OPTS, flink_conf_dir
 from dataops.paths import StatePaths
 
 
@@ -44,7 +44,8 @@ def _flink_cmd(kind: str) -> Callable[[Settings, StatePaths], list[str]]:
             raise StackError(f"Flink memory configuration failed for the {kind}", f"check {conf_dir / 'config.yaml'}")
         jvm_flags, dynamic = result[0].split(), result[1].split()
         return [
-            java, *jvm_flags, "-XX:+UseSerialGC", *FLINK_JAVA_OPTS,
+            java, *jvm_flags, "-XX:+UseSerialGC", *low_memory_jvm_flags(s), *FLINK_JAVA_OPTS,
+            *(LOW_MEMORY_JAVA_OPTS if s.low_memory else ()),
             f"-Dlog4j.configurationFile=file:{log4j_conf(paths)}",
             "-classpath", classpath, main, "--configDir", str(conf_dir), *dynamic,
         ]  # fmt: skip

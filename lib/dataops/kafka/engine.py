@@ -7,9 +7,11 @@ import uuid
 
 from dataops import subproc
 from dataops.config import Settings
-from dataops.engine import Component, java_cmd, port_open, properties
+from dataops.engine import Component, java_cmd, low_memory_jvm_flags, port_open, properties
 from dataops.errors import StackError
 from dataops.paths import StatePaths
+
+LOW_MEMORY_DEDUPE_BUFFER = 8 * 2**20  # bytes: about 350,000 keys per cleaning pass
 
 
 def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
@@ -41,6 +43,9 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
                 "num.network.threads": 2,
                 "num.recovery.threads.per.data.dir": 1,
                 "log.retention.check.interval.ms": 300000,
+                # The compaction's key map is allocated whole on the heap (128 MB by default); a
+                # smaller one cleans the compacted topics in more passes.
+                **({"log.cleaner.dedupe.buffer.size": LOW_MEMORY_DEDUPE_BUFFER} if s.low_memory else {}),
             }
         )
     )
@@ -59,7 +64,7 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
                 f"formatting Kafka storage failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
                 f"delete {data} and run `make up` again",
             )
-    return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf))
+    return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
 
 
 def _kafka_healthy(s: Settings) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataops.config import Settings
-from dataops.engine import Component, http_ok, java_cmd, properties
+from dataops.engine import Component, http_ok, java_cmd, low_memory_jvm_flags, properties
 from dataops.paths import StatePaths
 
 
@@ -40,7 +40,8 @@ def _connect_cmd(s: Settings, paths: StatePaths) -> list[str]:
             }
         )
     )
-    return java_cmd(paths, s.connect_heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf))
+    return java_cmd(paths, s.connect_heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf),
+                    jvm_flags=low_memory_jvm_flags(s, "192m", "64m"))
 
 
 def _connect_healthy(s: Settings) -> bool:

@@ -10,10 +10,11 @@ from dataops.errors import ConfigError
 
 
 def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
-    p = ctx.pipeline(args)
+    p = ctx.pipeline(args, **({"low_memory": True} if args.low_memory else {}))
     for name in (*args.components, *args.with_):  # an unknown name is refused before anything starts
         p.stack.component(name)
-    print("Starting the local pipeline…", flush=True)
+    mode = " in low-memory mode (components already running keep their mode)" if p.settings.low_memory else ""
+    print(f"Starting the local pipeline{mode}…", flush=True)
     if args.components:
         p.stack.up(args.components)
     else:
@@ -69,12 +70,15 @@ def add_commands(sub: SubParsers) -> None:
                    help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules)")
     p.add_argument("--ready-timeout", type=non_negative_seconds, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
+    p.add_argument("--low-memory", action="store_true",
+                   help="start the components with small heaps and lean JVM flags, about 1 GB in all (8 GB laptops; "
+                        "also DATAOPS_LOW_MEMORY=1); running components keep their mode: `dataops down` first")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("down", help="stop what this project started")
     p.set_defaults(func=cmd_down)
 
-    p = sub.add_parser("status", help="one table: component, pid, port, health, uptime")
+    p = sub.add_parser("status", help="one table: component, pid, port, health, uptime, address, memory mode")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("logs", help="the last lines of a component's log")

@@ -25,7 +25,7 @@ import psutil
 from dataops.config import PROJECT_ROOT, Settings
 from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.artifacts import artifacts_present, install_artifacts, require_java
-from dataops.engine import Component, port_open
+from dataops.engine import Component, child_env, port_open
 from dataops.stack.engines import components
 from dataops.paths import last_lines
 
@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 def _fmt_uptime(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _mode_of(rec: dict | None) -> str:
+    """The memory mode a pid record says its process was started in ("" without a record)."""
+    return ("low" if rec.get("low_memory") else "normal") if rec else ""
 
 
 def _ended(proc: psutil.Process, timeout: float) -> bool:
@@ -123,6 +128,14 @@ class Stack:
             return []
         return [port for port in comp.ports if port_open(self.settings.host, port)]
 
+    @property
+    def _mode(self) -> str:
+        return "low" if self.settings.low_memory else "normal"
+
+    def memory_mode(self, name: str) -> str:
+        """``low`` or ``normal``: the memory mode the running ``name`` was started in ("" when it is not running)."""
+        return _mode_of(self._record(name) if self.process(name) else None)
+
     def pid(self, name: str) -> int | None:
         proc = self.process(name)
         return proc.pid if proc else None
@@ -164,14 +177,17 @@ class Stack:
             if self.process(comp.name):
                 self._wait_healthy(comp)
                 if progress:
-                    print(f"  ✔ {comp.name:<10} already running (pid {self.pid(comp.name)})", flush=True)
+                    mode = self.memory_mode(comp.name)
+                    other = "" if mode == self._mode else f" in {mode} memory mode: `dataops down` first to restart it in {self._mode} mode"
+                    print(f"  ✔ {comp.name:<10} already running (pid {self.pid(comp.name)}){other}", flush=True)
                 continue
             self.paths.pid_file(comp.name).unlink(missing_ok=True)
             taken = self.foreign_ports(comp.name)
             if taken:
                 raise PortInUseError(comp.name, taken[0])
             if progress:
-                print(f"  … {comp.name:<10} starting on port {comp.port}", flush=True)
+                low = " (low memory)" if self.settings.low_memory else ""
+                print(f"  … {comp.name:<10} starting on port {comp.port}{low}", flush=True)
             self._start(comp)
             self._wait_healthy(comp)
             if progress:
@@ -183,7 +199,7 @@ class Stack:
         log = self.paths.log_file(comp.name)
         if log.exists() and log.stat().st_size > 50 * 2**20:
             log.replace(log.with_suffix(".log.1"))
-        env = {**os.environ, **self.settings.as_env()}
+        env = {**os.environ, **self.settings.as_env(), **child_env(self.settings)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT / "lib"), env.get("PYTHONPATH")]))
         with log.open("a") as fh:
             fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {comp.name} =====\n")
@@ -203,6 +219,7 @@ class Stack:
             "started_at": time.time(),
             "ports": list(comp.ports),
             "cmd": cmd,
+            "low_memory": self.settings.low_memory,
         }
         self.paths.pid_file(comp.name).write_text(json.dumps(rec))
 
@@ -261,7 +278,7 @@ class Stack:
 
     # ---- inspect -----------------------------------------------------------
     def status(self) -> pd.DataFrame:
-        """One row per component: pid, port, health, uptime, address."""
+        """One row per component: pid, port, health, uptime, address, memory (the mode it was started in)."""
         rows = []
         for comp in self._components.values():
             proc = self.process(comp.name)
@@ -285,6 +302,7 @@ class Stack:
                     "health": health,
                     "uptime": _fmt_uptime(time.time() - rec["started_at"]) if rec else "",
                     "address": comp.url,
+                    "memory": _mode_of(rec),
                 }
             )
         return pd.DataFrame(rows).astype({"pid": "Int64"})
