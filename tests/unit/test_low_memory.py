@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -122,8 +123,11 @@ def test_flink_gets_a_small_memory_split_and_lean_flags(modes, monkeypatch):
 
 
 def test_the_simulator_starts_lean_and_the_mode_shows_in_status(modes, tmp_path):
-    s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "sim", low_memory=True,
-                      **{f"{name}_port": port + 700 for name, port in PORTS.items()})  # fmt: skip
+    # Ports of its own: neither a developer's stack (default ports) nor the suite's (+700) may hold them.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        ports = {f"{name}_port": port + 1900 for name, port in PORTS.items()} | {"simulator_port": free.getsockname()[1]}
+    s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "sim", low_memory=True, **ports)
     normal_cmd = source_engine._simulator_cmd(modes["normal"], modes["normal"].paths)
     assert normal_cmd[1:3] == ["-m", "dataops.simulator"]
     stack = stack_mod.Stack(s)
