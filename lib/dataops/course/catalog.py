@@ -1,8 +1,8 @@
-"""The course map (``data/course/course.yaml``): blocks, notebooks, minutes, rubric."""
+"""The course map (``data/course/course.yaml``): blocks, notebooks, minutes, rubric, time model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from dataops.config import DATA_DIR, PROJECT_ROOT
+from dataops.course.timing import TimeModel, block_times
 from dataops.errors import ConfigError
 
 COURSE_FILE = DATA_DIR / "course" / "course.yaml"
@@ -42,19 +43,29 @@ class Course:
     title: str
     blocks: tuple[Block, ...]
     rubric: dict[str, dict]
+    time_model: TimeModel = field(default_factory=TimeModel)
 
     def block_of(self, notebook: str | Path) -> Block | None:
         stem = Path(notebook).stem
         return next((b for b in self.blocks if b.notebook == stem), None)
 
+    def times(self) -> pd.DataFrame:
+        """Per block: planned minutes, modelled minutes of the core path and of the whole notebook
+        (optional parts included), and whether the core path fits (see :mod:`~dataops.course.timing`)."""
+        return block_times(self.blocks, self.time_model)
+
     def table(self) -> pd.DataFrame:
-        """The course map: block, notebook (✘ when it does not exist yet), minutes, deliverable, points."""
+        """The course map: block, notebook (✘ when it does not exist yet), minutes planned and modelled
+        (core path; with the optional «Para ir más lejos» parts), deliverable, points."""
+        times = self.times().set_index("block")
         rows = [
             {
                 "block": b.block,
                 "title": b.title,
                 "notebook": b.notebook if b.master.exists() else f"{b.notebook} (pendiente)",
                 "minutes": b.minutes,
+                "modelled": times.loc[b.block, "modelled_core"],
+                "with_optional": times.loc[b.block, "modelled_total"],
                 "deliverable": b.deliverable,
                 "points": self.rubric[b.category]["points"] if b.category else 0,
             }
@@ -71,7 +82,8 @@ def load_course(path: str | Path | None = None) -> Course:
         doc = yaml.safe_load(where.read_text(encoding="utf-8"))
         blocks = tuple(Block(**b) for b in doc["blocks"])
         rubric = {str(k): dict(v) for k, v in doc["rubric"].items()}
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        time_model = TimeModel.from_dict(doc.get("time_model"))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"cannot read the course map {where.name}", f"{type(exc).__name__}: {exc}") from None
     unknown = {b.category for b in blocks if b.category} - set(rubric)
     if unknown:
@@ -79,4 +91,4 @@ def load_course(path: str | Path | None = None) -> Course:
     total = sum(int(r["points"]) for r in rubric.values())
     if total != 100:
         raise ConfigError(f"{where.name}: the rubric adds up to {total}, not 100", "fix the points of data/course/course.yaml")
-    return Course(str(doc.get("title", "")), blocks, rubric)
+    return Course(str(doc.get("title", "")), blocks, rubric, time_model)
