@@ -2,6 +2,7 @@
 versions generated from the instructor masters (nbgrader), and grading by the rubric.
 
 One module per concern: :mod:`~dataops.course.catalog` (blocks, minutes, rubric),
+:mod:`~dataops.course.timing` (the time model: modelled minutes per block, «Para ir más lejos»),
 :mod:`~dataops.course.selfcheck` (the ✔/✘ result), :mod:`~dataops.course.block1` and
 :mod:`~dataops.course.block2` (each block's exercises), :mod:`~dataops.course.assignments`
 (learner versions), :mod:`~dataops.course.grading` (``dataops grade``).

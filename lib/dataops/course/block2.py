@@ -27,7 +27,7 @@ _REASON_WORDS = ("flink", "dlq", "dead", "cola", "contrato", "esquema", "schema"
 def check_schema_change(answer: Any, settings: Settings | None = None) -> SelfCheck:
     """``answer = {"topico": ..., "motivo": ...}``: the dead-letter topic, and why in your own words."""
     settings = settings or load_settings()
-    check = SelfCheck("Ejercicio 1 · cambio de esquema", todo="rellena respuesta_1 con el tópico y el motivo")
+    check = SelfCheck("Ejercicio 3.1 · cambio de esquema", todo="rellena respuesta_1 con el tópico y el motivo")
     if not isinstance(answer, dict) or not any(str(v).strip() for v in answer.values()):
         check.done = False
         return check
@@ -75,7 +75,7 @@ FROZEN_CASES: list[tuple[str, pd.DataFrame, set[str], str]] = [
 
 def check_frozen_detector(detector: Callable[[pd.DataFrame], Any]) -> SelfCheck:
     """The detector on labelled cases it has not seen: moving markets, short runs, one coin frozen while others move."""
-    check = SelfCheck("Ejercicio 2 · precios congelados", todo="escribe detectar_congelados(rows)")
+    check = SelfCheck("Para ir más lejos · precios congelados", todo="escribe detectar_congelados(rows)")
     ran, first = run_learner_code(check, "tu función se ejecuta", detector, FROZEN_CASES[0][1].copy())
     if ran and first is None:
         check.items.clear()
@@ -102,7 +102,7 @@ def _rows(seed: int) -> pd.DataFrame:
 
 def check_custom_metric(name: str, compute: Callable[[pd.DataFrame], Any] | None) -> SelfCheck:
     """A metric of your own: a new name, and a function of the rows whose value follows the data."""
-    check = SelfCheck("Ejercicio 3 · una métrica propia", todo="pon un nombre en mi_metrica y escribe calcular_metrica(filas)")
+    check = SelfCheck("Ejercicio 3.2 · una métrica propia", todo="pon un nombre en mi_metrica y escribe calcular_metrica(filas)")
     if not name or compute is None:
         check.done = False
         return check
@@ -137,7 +137,7 @@ def record_metric(p: Pipeline, name: str, compute: Callable[[pd.DataFrame], Any]
     from dataops.metrics import Sample
 
     if not name or compute is None:
-        print("… Ejercicio 3 · una métrica propia: sin hacer todavía (pon un nombre en mi_metrica y escribe calcular_metrica)")
+        print("… Ejercicio 3.2 · una métrica propia: sin hacer todavía (pon un nombre en mi_metrica y escribe calcular_metrica)")
         return plots.metric_timeseries(pd.DataFrame(columns=["ts", "metric", "value"]), name or EXAMPLE_METRIC)
     values = compute(rows)
     series = values if isinstance(values, pd.Series) else pd.Series([values], index=[pd.Timestamp.now(tz="UTC")])
@@ -169,7 +169,7 @@ def clean_history(hours: float = CLEAN_HOURS, seed: int = 7) -> pd.DataFrame:
 
 def check_alerts(eth: Any, api: Any, quality: Any) -> SelfCheck:
     """Each alert about its subject, detecting its incident in time and precisely, silent on a clean history."""
-    check = SelfCheck("Ejercicio 4 · tres alertas", todo="define alerta_eth, alerta_api y alerta_calidad")
+    check = SelfCheck("Para ir más lejos · tres alertas", todo="define alerta_eth, alerta_api y alerta_calidad")
     given = {"ETH": eth, "API": api, "calidad": quality}
     if all(r is None for r in given.values()):
         check.done = False

@@ -166,6 +166,58 @@ def notebook_minutes(notebook: dict | str | Path, model: TimeModel | None = None
     return NotebookTime(round(core, 1), round(cells["seconds"].sum() / 60, 1))
 
 
+_ROW = re.compile(r"^\|\s*(.+?)\s*\|\s*\**\s*(\d+|—)\s*\**\s*\|\s*$")
+
+
+def planned_sections(notebook: dict | str | Path) -> pd.DataFrame:
+    """The minutes-per-section table at the top of a notebook (``| sección | minutos |``), as rows:
+    ``label``, ``minutes`` and ``row``: ``intro`` (a row starting with ``Inicio``: the cells before
+    the first section), ``section`` (a numbered section, ``1. …``), ``margin`` (the
+    slot's slack, a row starting with ``Margen``), ``total`` (``Total del bloque``) or ``optional``
+    (an italic row after the total: the «Para ir más lejos» part, outside the slot)."""
+    nb = _load(notebook)
+    text = next((_source(c) for c in nb["cells"] if c.get("cell_type") == "markdown" and "| sección | minutos |" in _source(c)), "")
+    rows = []
+    for line in text.splitlines():
+        match = _ROW.match(line.strip())
+        if not match or match.group(1) == "sección":
+            continue
+        label, minutes = match.group(1).strip(), match.group(2)
+        plain = label.strip("* ")
+        if plain.startswith("Total"):
+            row = "total"
+        elif any(r["row"] == "total" for r in rows):
+            row = "optional"
+        elif plain.startswith("Margen"):
+            row = "margin"
+        elif plain.startswith("Inicio"):
+            row = "intro"
+        else:
+            row = "section"
+        rows.append({"label": plain, "minutes": float("nan") if minutes == "—" else float(minutes), "row": row})
+    return pd.DataFrame(rows, columns=["label", "minutes", "row"])
+
+
+def _number(section: str) -> str | None:
+    match = re.match(r"^(\d+)\.\s", section)
+    return match.group(1) if match else None
+
+
+def modelled_sections(notebook: dict | str | Path, model: TimeModel | None = None) -> pd.DataFrame:
+    """Modelled minutes of the core path as a notebook's table lists them: ``inicio`` (the cells
+    before the first section: title, parameters, imports), then one row per numbered ``##``
+    section (a core section without a number, such as ``✅ Comprobación``, counts for the numbered
+    one before it), and last ``optional``: the «Para ir más lejos» cells, outside the slot."""
+    cells = cell_times(notebook, model)
+    minutes: dict[str, float] = {"inicio": 0.0}
+    current = "inicio"
+    for section, part in cells[~cells["optional"]].groupby("section", sort=False):
+        current = _number(section) or current
+        minutes[current] = minutes.get(current, 0.0) + part["seconds"].sum() / 60
+    minutes["optional"] = cells.loc[cells["optional"], "seconds"].sum() / 60
+    return pd.DataFrame([{"section": k, "minutes": round(v, 1)} for k, v in minutes.items()], columns=["section", "minutes"])
+
+
 def _load(notebook: dict | str | Path) -> dict:
     return notebook if isinstance(notebook, dict) else json.loads(Path(notebook).read_text(encoding="utf-8"))
 
