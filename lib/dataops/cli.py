@@ -44,7 +44,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     dlq_cli,  # dlq [export|replay]
     iceberg_cli,  # maintain
     runner,  # notebooks
-    course_cli,  # learner, reset, grade
+    course_cli,  # course, learner, reset, grade
     ci_cli,  # ci, schemas, check-config
     pack,  # pack
 )

@@ -16,7 +16,9 @@ import pandas as pd
 from dataops.cli_registry import CliContext, SubParsers
 from dataops.config import PROJECT_ROOT
 
-RESULT_COLUMNS = ["notebook", "version", "block", "minutes", "status", "seconds", "checks", "error"]
+# minutes: the block's slot (course.yaml); modelled: the time model's minutes of its core path;
+# with_optional: the same with its «Para ir más lejos» part (see dataops.course.timing)
+RESULT_COLUMNS = ["notebook", "version", "block", "minutes", "modelled", "with_optional", "status", "seconds", "checks", "error"]
 
 
 def notebook_paths(learner: bool = False) -> list[Path]:
@@ -84,7 +86,8 @@ def run_notebooks(
     html_dir: str | Path | None = None,
     learner: bool = False,
 ) -> pd.DataFrame:
-    """Run each notebook with papermill; one row per notebook: block, minutes planned, status,
+    """Run each notebook with papermill; one row per notebook: block, minutes planned, minutes the
+    time model gives its core path and the whole notebook (:mod:`dataops.course.timing`), status,
     seconds, self-checks (✔, ✘, not done) and the error.
 
     Default: every master; with ``learner``, every learner version too (into ``output_dir/learner``),
@@ -119,6 +122,7 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir, learner) -> pd
     paths = [Path(n) for n in notebooks] if notebooks else [*notebook_paths(), *(notebook_paths(learner=True) if learner else [])]
     for nb in paths:  # a wrong path or a broken file is refused before anything runs
         read_notebook(nb)
+    times = course.times().set_index("notebook")
     rows = []
     for nb in paths:
         version = "learner" if nb.parent.name == "learner" else "master"
@@ -139,11 +143,24 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir, learner) -> pd
         checks = _checks_text(self_checks(target)) if target.exists() else "—"
         if html is not None and target.exists():
             export_html(target, (html / "learner" if version == "learner" else html) / f"{nb.stem}.html")
+        timed = times.loc[block.notebook] if block is not None and block.notebook in times.index else None
         rows.append({"notebook": nb.stem, "version": version, "block": block.block if block else None,
-                     "minutes": block.minutes if block else None, "status": status,
+                     "minutes": block.minutes if block else None, "modelled": None if timed is None else timed["modelled_core"],
+                     "with_optional": None if timed is None else timed["modelled_total"], "status": status,
                      "seconds": round(time.monotonic() - t0, 1), "checks": checks, "error": error})  # fmt: skip
         print(f"  {'✔' if status == 'ok' else '✘'} {version:<7} {nb.name} ({rows[-1]['seconds']} s, self-checks: {checks})", flush=True)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def time_verdict(results: pd.DataFrame) -> str:
+    """One line under the table: does every block's core path fit its minutes (by the time model)?"""
+    timed = results[(results["minutes"].fillna(0) > 0) & results["modelled"].notna()].drop_duplicates("notebook")
+    over = timed[timed["modelled"] > timed["minutes"]]
+    if timed.empty:
+        return ""
+    if over.empty:
+        return f"✔ every block's core path fits its minutes ({timed['modelled'].sum():.0f} of {timed['minutes'].sum():.0f} min modelled)"
+    return "✘ over its minutes: " + ", ".join(f"{r.notebook} {r.modelled:.1f} > {r.minutes:.0f}" for r in over.itertuples())
 
 
 def cmd_notebooks(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -151,6 +168,9 @@ def cmd_notebooks(args: argparse.Namespace, ctx: CliContext) -> int:
                             html_dir=None if args.no_html else args.html, learner=args.learner)  # fmt: skip
     print()
     ctx.print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
+    verdict = time_verdict(results)
+    if verdict:
+        print(f"\n{verdict} (minutes: planned; modelled: the core path; with_optional: with «Para ir más lejos»)")
     return 0 if (results["status"] == "ok").all() else 1
 
 

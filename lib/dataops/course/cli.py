@@ -1,4 +1,4 @@
-"""The course's commands of the ``dataops`` CLI: learner, reset, grade (``notebooks`` is
+"""The course's commands of the ``dataops`` CLI: course, learner, reset, grade (``notebooks`` is
 :mod:`dataops.runner`'s)."""
 
 from __future__ import annotations
@@ -9,6 +9,24 @@ import sys
 from pathlib import Path
 
 from dataops.cli_registry import CliContext, SubParsers
+
+
+def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.course import load_course
+    from dataops.course.timing import compare_sections
+
+    course = load_course()
+    table = course.table()
+    ctx.print_frame(table.drop(columns=["deliverable"]))
+    over = [f"{b.notebook} {t:.1f} > {b.minutes}" for b, t in zip(course.blocks, table["modelled"]) if b.minutes and t > b.minutes]
+    print(f"\nminutes: planned; modelled: the core path by the time model; with_optional: with «Para ir más lejos»")
+    print(f"✘ over its minutes: {', '.join(over)}" if over else "✔ every block's core path fits its minutes")
+    if args.sections:
+        for block in course.blocks:
+            if block.master.exists() and block.minutes:
+                print(f"\n{block.notebook} ({block.minutes} min)")
+                ctx.print_frame(compare_sections(block.master, course.time_model))
+    return 1 if over and args.check else 0
 
 
 def cmd_learner(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -51,7 +69,12 @@ def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def add_commands(sub: SubParsers) -> None:
-    """Add ``learner``, ``reset`` and ``grade`` to ``sub``."""
+    """Add ``course``, ``learner``, ``reset`` and ``grade`` to ``sub``."""
+    p = sub.add_parser("course", help="the course map: each block's minutes, planned and modelled by the time model (data/course/course.yaml)")
+    p.add_argument("--sections", action="store_true", help="also each notebook's table of minutes per section beside the model")
+    p.add_argument("--check", action="store_true", help="exit with 1 when a block's core path is over its minutes")
+    p.set_defaults(func=cmd_course)
+
     p = sub.add_parser("learner", help="generate the learner notebooks (notebooks/learner) from the masters with nbgrader")
     p.add_argument("--check", action="store_true", help="only check that the committed learner notebooks are up to date")
     p.set_defaults(func=cmd_learner)

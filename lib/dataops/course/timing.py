@@ -218,6 +218,26 @@ def modelled_sections(notebook: dict | str | Path, model: TimeModel | None = Non
     return pd.DataFrame([{"section": k, "minutes": round(v, 1)} for k, v in minutes.items()], columns=["section", "minutes"])
 
 
+def compare_sections(notebook: dict | str | Path, model: TimeModel | None = None) -> pd.DataFrame:
+    """A notebook's table beside the model, one row per table row: ``label``, ``planned`` minutes
+    (the table's) and ``modelled`` (the model's; for the margin, the slot less the modelled core;
+    for the total, the modelled core). A table row the notebook has no section for: NaN modelled."""
+    planned, modelled = planned_sections(notebook), modelled_sections(notebook, model).set_index("section")["minutes"]
+    core = notebook_minutes(notebook, model).core
+    total = planned.loc[planned["row"] == "total", "minutes"]
+    rows = []
+    for row in planned.itertuples():
+        key = {"intro": "inicio", "optional": "optional"}.get(row.row, _number(row.label) if row.row == "section" else None)
+        if row.row == "total":
+            value = core
+        elif row.row == "margin":
+            value = (float(total.iloc[0]) if len(total) else float("nan")) - core
+        else:
+            value = modelled.get(key, float("nan"))
+        rows.append({"label": row.label, "row": row.row, "planned": row.minutes, "modelled": round(float(value), 1)})
+    return pd.DataFrame(rows, columns=["label", "row", "planned", "modelled"])
+
+
 def _load(notebook: dict | str | Path) -> dict:
     return notebook if isinstance(notebook, dict) else json.loads(Path(notebook).read_text(encoding="utf-8"))
 
