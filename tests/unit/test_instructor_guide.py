@@ -78,3 +78,18 @@ def test_the_readme_links_the_guide_from_the_course_section():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     course = readme.split("## The course", 1)[1].split("\n## ", 1)[0]
     assert "](GUIA_INSTRUCTOR.md)" in course
+
+
+def test_the_guide_times_each_section_as_its_notebooks_table_does():
+    from dataops.course.timing import planned_sections
+
+    for block in load_course().blocks:
+        if not block.minutes:
+            continue
+        part = re.split(rf"^## Bloque {block.block} · .*$", GUIDE, flags=re.M)[1].split("\n## ", 1)[0]
+        guide = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| (Inicio|Margen|\d+)[^|]*\| (\d+) \|", part, re.M)}
+        table = planned_sections(block.master)
+        notebook = {(r.label.split(":")[0] if r.row in ("intro", "margin") else r.label.split(".")[0]): r.minutes
+                    for r in table.itertuples() if r.row in ("intro", "section", "margin")}  # fmt: skip
+        assert guide == notebook, block.notebook
+        assert "Para ir más lejos" in part, block.notebook
