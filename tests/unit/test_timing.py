@@ -99,7 +99,13 @@ def test_the_sections_as_a_notebook_table_lists_them():
 
 
 def test_the_time_model_is_read_from_the_course_file_and_refuses_an_unknown_key():
-    assert COURSE.time_model == MODEL  # the values this file's arithmetic assumes
+    import yaml
+
+    from dataops.course.catalog import COURSE_FILE
+
+    written = yaml.safe_load(COURSE_FILE.read_text(encoding="utf-8"))["time_model"]
+    assert set(written) == set(vars(COURSE.time_model)), "every parameter of the model is written in course.yaml"
+    assert all(getattr(COURSE.time_model, k) == v for k, v in written.items())
     with pytest.raises(ValueError, match="words_per_minut"):
         TimeModel.from_dict({"words_per_minut": 180})
 
@@ -229,3 +235,13 @@ def test_dataops_course_prints_the_minutes_and_the_verdict(capsys):
     out = capsys.readouterr().out
     assert "✔ every block's core path fits its minutes" in out and "Total del bloque" in out
     assert all(b.notebook in out for b in COURSE.blocks)
+
+
+def test_a_course_file_with_a_wrong_time_model_is_one_config_error(tmp_path):
+    from dataops.course.catalog import COURSE_FILE, load_course
+    from dataops.errors import ConfigError
+
+    bad = tmp_path / "course.yaml"
+    bad.write_text(COURSE_FILE.read_text(encoding="utf-8").replace("words_per_minute:", "palabras_por_minuto:"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot read the course map"):
+        load_course(bad)
