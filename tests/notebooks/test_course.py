@@ -14,6 +14,7 @@ import pytest
 
 from dataops.course.gradebook import grade_class
 from dataops.course.grading import reflections
+from dataops.course.language import english_lines
 from dataops.course.reset import reset
 from dataops.runner import run_notebooks, self_checks
 from tests.course import answers
@@ -65,6 +66,7 @@ def test_the_learner_version_runs_and_says_not_done_yet(pipeline, tmp_path, name
     row = run_notebooks([LEARNER / name], output_dir=tmp_path, parameters=shorter).iloc[0]
     assert row["status"] == "ok", row["error"]
     assert self_checks(tmp_path / "learner" / name) == {"✔": 0, "✘": 0, "…": exercises}
+    assert english_lines(tmp_path / "learner" / name) == []  # a learner reads Spanish
 
 
 def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
@@ -127,3 +129,7 @@ def test_the_grader_is_honest_on_a_class_of_three(pipeline, tmp_path):
     assert written.loc["instructor", "06/" + masters.exercises["exercise"].iloc[-1]] > 0
     page = book.html.read_text()
     assert page.count("plotly.js v") == 1 and "respuestas-erroneas · " in page
+    # What each learner's notebooks printed under the grader (kept next to the gradebook) is Spanish.
+    executed = sorted(book.csv.parent.glob("*/*.ipynb"))
+    assert len(executed) == len(GRADED_MASTERS) + 4
+    assert {nb.name: english_lines(nb) for nb in executed if english_lines(nb)} == {}

@@ -11,7 +11,8 @@ with the reason and 0 points; the others are graded all the same.
 The gradebook is written to ``OUT`` (default ``DIR/_gradebook``): ``gradebook.csv`` (one row per
 learner: total, each rubric line, each exercise's points, seconds, error) and ``gradebook.html``
 (the class table, a histogram per exercise and of the totals, each learner's rubric lines and what
-failed), plus ``<learner>.json`` with each learner's full report.
+failed), plus ``<learner>.json`` with each learner's full report and ``<learner>/`` with their
+notebooks as the grader executed them (what each cell printed).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def grade_class(
         if reset is not None:
             reset()  # a pipeline that cannot be reset stops the run: it is the room's problem, not this learner's
         try:
-            report = grade([folder], student=learner, course=course, timeout_s=timeout_s)
+            report = grade([folder], student=learner, course=course, timeout_s=timeout_s, keep=out / learner)
         except DataOpsError as exc:
             error = str(exc).splitlines()[0]
         seconds = time.monotonic() - t0
