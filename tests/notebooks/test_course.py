@@ -44,6 +44,7 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
     row = run_notebooks([NOTEBOOKS / BLOCK2], output_dir=tmp_path, html_dir=tmp_path / "html").iloc[0]
     assert row["status"] == "ok", row["error"]
     assert self_checks(tmp_path / BLOCK2) == {"✔": 4, "✘": 0, "…": 0}
+    assert english_lines(tmp_path / BLOCK2) == []
     report = tmp_path / "html" / "02_diseno_dataops.html"
     assert not re.search(r"<script[^>]+src=\"[^\"]*plotly", report.read_text())  # plotly.js is inlined, not fetched
     figures, diagrams = drawn_figures(report)
