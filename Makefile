@@ -36,8 +36,8 @@ lab: up  ## start the pipeline, then JupyterLab on the learner notebooks (INSTRU
 learner: venv  ## regenerate the learner notebooks (notebooks/learner) from the instructor masters (nbgrader)
 	$(BIN)/dataops learner
 
-grade: up  ## grade a learner's notebooks by the course rubric: make grade NOTEBOOKS="path/01_x.ipynb path/02_y.ipynb"
-	$(BIN)/dataops grade $(or $(NOTEBOOKS),notebooks/learner)
+grade: up  ## grade by the course rubric: make grade NOTEBOOKS="path/01_x.ipynb path/02_y.ipynb", or a class: make grade CLASS=entregas
+	$(BIN)/dataops grade $(if $(CLASS),--class "$(CLASS)",$(or $(NOTEBOOKS),notebooks/learner))
 
 test: venv  ## the whole test suite (starts the local stack once)
 	$(BIN)/python -m pytest

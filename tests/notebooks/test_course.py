@@ -9,9 +9,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from dataops.course.grading import grade
+from dataops.course.gradebook import grade_class
+from dataops.course.grading import reflections
+from dataops.course.language import english_lines
+from dataops.course.reset import reset
 from dataops.runner import run_notebooks, self_checks
 from tests.course import answers
 
@@ -40,6 +44,7 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
     row = run_notebooks([NOTEBOOKS / BLOCK2], output_dir=tmp_path, html_dir=tmp_path / "html").iloc[0]
     assert row["status"] == "ok", row["error"]
     assert self_checks(tmp_path / BLOCK2) == {"✔": 4, "✘": 0, "…": 0}
+    assert english_lines(tmp_path / BLOCK2) == []
     report = tmp_path / "html" / "02_diseno_dataops.html"
     assert not re.search(r"<script[^>]+src=\"[^\"]*plotly", report.read_text())  # plotly.js is inlined, not fetched
     figures, diagrams = drawn_figures(report)
@@ -62,6 +67,7 @@ def test_the_learner_version_runs_and_says_not_done_yet(pipeline, tmp_path, name
     row = run_notebooks([LEARNER / name], output_dir=tmp_path, parameters=shorter).iloc[0]
     assert row["status"] == "ok", row["error"]
     assert self_checks(tmp_path / "learner" / name) == {"✔": 0, "✘": 0, "…": exercises}
+    assert english_lines(tmp_path / "learner" / name) == []  # a learner reads Spanish
 
 
 def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
@@ -77,27 +83,54 @@ def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
     return path
 
 
-def test_the_grader_is_honest(pipeline, tmp_path):
-    # The masters of blocks 1-6 run here, once, under nbgrader (nbval skips them, see pyproject.toml):
-    # no cell raises, every graded self-check passes, and they score 100.
-    masters = grade([NOTEBOOKS / name for name in GRADED_MASTERS], student="instructor")
+def test_the_grader_is_honest_on_a_class_of_three(pipeline, tmp_path):
+    # One `grade --class` of three learners, as nbgrader's submitted/ holds them: the masters of blocks
+    # 1-6 (they run here, once, under the grader; nbval skips them, see pyproject.toml), blocks 1-2 as
+    # handed out, and the master of 01 with the known-wrong answers of 02. The pipeline is reset before
+    # each learner. Every graded cell of blocks 2-6 is also checked blank and wrong on its own in
+    # tests/unit/test_grading_honesty.py (no stack): grading the notebooks of blocks 3-6 blank or wrong
+    # here as well would run each of them once more against the stack.
+    klass = tmp_path / "entregas"
+    (klass / "instructor" / "curso").mkdir(parents=True)
+    for name in GRADED_MASTERS:
+        shutil.copy(NOTEBOOKS / name, klass / "instructor" / "curso" / name)
+    (klass / "en-blanco").mkdir()
+    for name in ("01_pipeline_existente.ipynb", BLOCK2):  # 01: unanswered reflections
+        shutil.copy(LEARNER / name, klass / "en-blanco" / name)
+    wrong_dir = _submission(tmp_path, answers.WRONG_SUBMISSION).parent
+    shutil.copy(NOTEBOOKS / "01_pipeline_existente.ipynb", wrong_dir)
+    shutil.move(wrong_dir, klass / "respuestas-erroneas")
+    resets = []
+    book = grade_class(klass, reset=lambda: resets.append(reset(pipeline, data_dir=None)), progress=None)
+    assert len(resets) == 3 and all("tópicos añadidos" in list(r["paso"]) for r in resets)
+    table = book.table.set_index("learner")
+    assert list(table.index) == ["en-blanco", "instructor", "respuestas-erroneas"] and (table["error"] == "").all()
+
+    masters = book.reports["instructor"]
     assert masters.crashes.empty, masters.crashes.to_dict("records")
     assert len(masters.exercises) == 13 and masters.exercises["passed"].all(), masters.exercises.to_dict("records")
     per_block = masters.exercises.groupby("notebook").size().to_dict()
     assert per_block == {"02_diseno_dataops": 4, "03_automatizacion": 2, "04_testing_calidad": 3, "05_monitoreo": 3, "06_cicd": 1}, per_block
-    rubric = masters.rubric.set_index("category")
-    assert rubric.loc["participation", "points"] == 10
-    assert rubric.loc["automation", "points"] == 25 and rubric.loc["testing", "points"] == 25
-    assert rubric.loc["monitoring", "points"] == 25 and rubric.loc["cicd", "points"] == 15
-    assert masters.total == 100
+    assert table.loc["instructor", ["participation", "automation", "testing", "monitoring", "cicd", "total"]].tolist() == [10, 25, 25, 25, 15, 100]
 
-    # Blank and wrong answers end to end for blocks 1-2; every graded cell of blocks 2-6 is checked blank
-    # and wrong on its own in tests/unit/test_grading_honesty.py (no stack): grading the notebooks of
-    # blocks 3-6 here as well would run each of them once more against the stack.
-    blank = grade([LEARNER / "01_pipeline_existente.ipynb", LEARNER / BLOCK2], student="en-blanco")  # 01: unanswered reflections
+    blank = book.reports["en-blanco"]
     assert len(blank.exercises) == 4 and (blank.exercises["points"] == 0).all(), blank.exercises.to_dict("records")
-    assert blank.total == 0
+    assert table.loc["en-blanco", "total"] == 0
 
-    wrong = grade([_submission(tmp_path, answers.WRONG_SUBMISSION)], student="respuestas-erroneas")
+    wrong = book.reports["respuestas-erroneas"]
     assert len(wrong.exercises) == 4 and (wrong.exercises["points"] == 0).all(), wrong.exercises.to_dict("records")
     assert wrong.exercises["hint"].str.contains("✘").all(), wrong.exercises.to_dict("records")
+    # Its only points: the reflections of 01 it answered, as a share of every reflection of the course.
+    possible = sum(len(reflections(NOTEBOOKS / name)) for name in GRADED_MASTERS)
+    share = round(10 * len(reflections(NOTEBOOKS / "01_pipeline_existente.ipynb")) / possible, 1)
+    assert 0 < share < 10 and table.loc["respuestas-erroneas", "participation"] == share == table.loc["respuestas-erroneas", "total"]
+
+    written = pd.read_csv(book.csv).set_index("learner")
+    assert written["total"].to_dict() == {"en-blanco": 0, "instructor": 100, "respuestas-erroneas": share}
+    assert written.loc["instructor", "06/" + masters.exercises["exercise"].iloc[-1]] > 0
+    page = book.html.read_text()
+    assert page.count("plotly.js v") == 1 and "respuestas-erroneas · " in page
+    # What each learner's notebooks printed under the grader (kept next to the gradebook) is Spanish.
+    executed = sorted(book.csv.parent.glob("*/*.ipynb"))
+    assert len(executed) == len(GRADED_MASTERS) + 4
+    assert {nb.name: english_lines(nb) for nb in executed if english_lines(nb)} == {}

@@ -54,7 +54,14 @@ def cmd_reset(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.course.grading import grade
+    from dataops.errors import ConfigError
 
+    if args.class_dir:
+        if args.notebooks:
+            raise ConfigError("give either notebooks or --class DIR, not both", "grade one learner with `dataops grade PATH`, a class with `dataops grade --class DIR`")
+        return _grade_class(args, ctx)
+    if not args.notebooks:
+        raise ConfigError("no notebook to grade", "pass the learner's notebooks (or their folder), or --class DIR for a whole class")
     report = grade(args.notebooks, student=args.student)
     ctx.print_frame(report.exercises)
     print()
@@ -65,6 +72,28 @@ def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
         print(f"\n(also in {args.json})")
+    return 0
+
+
+def _grade_class(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.config import DATA_DIR
+    from dataops.course.gradebook import grade_class, learner_folders
+    from dataops.course.reset import reset
+
+    folders = learner_folders(args.class_dir)  # a wrong folder is one line before anything starts
+    print(f"Corrigiendo {len(folders)} alumnos de {args.class_dir} (uno tras otro; antes de cada uno, `dataops reset`)")
+    again = None
+    if not args.no_reset:
+        p = ctx.pipeline(args)
+        again = lambda: reset(p, data_dir=None if args.keep_files else DATA_DIR)  # noqa: E731
+    book = grade_class(args.class_dir, out_dir=args.out, reset=again)
+    print()
+    ctx.print_frame(book.table.drop(columns=["error"]) if not book.table["error"].any() else book.table)
+    print(f"\n  ✔ {book.csv}\n  ✔ {book.html}")
+    failed = book.table[book.table["error"] != ""]
+    if len(failed):
+        print(f"error: {len(failed)} learner(s) could not be graded: {', '.join(failed['learner'])}: read their error column and grade them again with `dataops grade DIR/<learner>`", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -84,8 +113,14 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--keep-files", action="store_true", help="leave the files under data/ as they are (an instructor's uncommitted edits)")
     p.set_defaults(func=cmd_reset)
 
-    p = sub.add_parser("grade", help="grade a learner's notebooks by the course rubric (nbgrader autograde, running pipeline)")
-    p.add_argument("notebooks", nargs="+", help="the learner's notebooks, or a folder holding them")
+    p = sub.add_parser("grade", help="grade a learner's notebooks, or a whole class (--class DIR), by the course rubric (nbgrader autograde, running pipeline)")
+    p.add_argument("notebooks", nargs="*", help="the learner's notebooks, or a folder holding them")
     p.add_argument("--student", default="alumno", help="the learner's id (default alumno)")
     p.add_argument("--json", metavar="FILE", help="also write the grades as JSON")
+    p.add_argument("--class", dest="class_dir", metavar="DIR",
+                   help="grade every learner of a class: DIR/<learner>/ holds each learner's notebooks (nbgrader's submitted/ layout); "
+                        "writes DIR/_gradebook/gradebook.csv and gradebook.html")  # fmt: skip
+    p.add_argument("--out", metavar="DIR", help="with --class: where the gradebook goes (default DIR/_gradebook)")
+    p.add_argument("--keep-files", action="store_true", help="with --class: the reset between learners leaves data/ as it is")
+    p.add_argument("--no-reset", action="store_true", help="with --class: no reset between learners (not recommended: one learner's topics can fail the next)")
     p.set_defaults(func=cmd_grade)

@@ -93,7 +93,8 @@ def reflections(path: Path) -> list[tuple[str, bool]]:
     return out
 
 
-def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course | None = None, timeout_s: int = 600) -> GradeReport:
+def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course | None = None, timeout_s: int = 600,
+          keep: str | Path | None = None) -> GradeReport:
     """Autograde a learner's notebooks (nbgrader, hidden checks of the masters) and score them by the rubric.
 
     Args:
@@ -101,6 +102,7 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
         student: The learner's id in nbgrader's gradebook.
         course: The course map (default ``data/course/course.yaml``).
         timeout_s: Longest a cell may run.
+        keep: A folder to copy the executed (autograded) notebooks into: what each cell printed.
 
     Raises:
         ConfigError: A notebook is not one of the course's.
@@ -140,6 +142,9 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
                 rows.append({"notebook": nb.stem, "exercise": meta["grade_id"], "category": block.category or "—",
                              "points": got, "max_points": top, "passed": got >= top, "hint": "" if got >= top else _hint(cell)})  # fmt: skip
             crashes += _crashes(graded, nb.stem)
+            if keep is not None:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                shutil.copy(graded, Path(keep) / nb.name)
         answered = [ok for nb in notebooks for _, ok in reflections(nb)]
     exercises = pd.DataFrame(rows, columns=EXERCISE_COLUMNS)
     rubric = _rubric(course, exercises, answered, {blocks[n].notebook for n in blocks})
