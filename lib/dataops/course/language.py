@@ -36,7 +36,7 @@ _WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ']+")
 def english(line: str) -> bool:
     """Is this line English prose (see the module's docstring)?"""
     text = _CODE.sub(" ", line).lower()
-    for term in ALLOWED:
+    for term in sorted(ALLOWED, key=len, reverse=True):  # "is not null" before "not null": set order is random
         text = text.replace(term, " ")
     words = _WORD.findall(text)
     en = [w for w in words if w in ENGLISH]
