@@ -79,6 +79,7 @@ def vocabulary() -> dict[str, tuple[str, ...]]:
         "condition": CONDITIONS,
         "topic": topics,
         "topic_ref": ("${topic_raw}", "${topic_exploded}", "${topic_dlq}"),
+        "service_url": ("source_api_url", "simulator_url", "connect_url", "flink_url"),  # ${…} in a declaration
         "check_kind": ("http", "tcp", "topic_flowing", "table_fresh", "connector_running", "job_running"),
         "cleanup_policy": ("delete", "compact"),
         "event": ("push", "pull_request", "workflow_dispatch", "release"),
@@ -178,7 +179,8 @@ class _Sites(ast.NodeVisitor):
             self._add(me, "drop", f"right side of {sign}", "—", ("side", "left"))
         elif isinstance(node, ast.BoolOp):
             for i in range(len(node.values)):
-                self._add(me, "drop", f"operand {i + 1} of {'and' if isinstance(node.op, ast.And) else 'or'}", "—", ("boolop", i))
+                word = "and" if isinstance(node.op, ast.And) else "or"
+                self._add(me, "drop", f"operand {i + 1} of {word}", "—", ("boolop", i))
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "loc" \
                 and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 2:  # fmt: skip
             self._add(me, "drop", ".loc[mask, …]", "[…]", ("loc",))
@@ -289,7 +291,10 @@ def _dump(doc: Any) -> str:
     return out.getvalue()
 
 
-def _yaml_sites(node: Any, path: tuple[Any, ...], labels: dict[str, str] | None) -> Iterator[tuple[tuple[Any, ...], str, str, str, Any]]:
+_Site = tuple[tuple[Any, ...], str, str, str, Any]
+
+
+def _yaml_sites(node: Any, path: tuple[Any, ...], labels: dict[str, str] | None) -> Iterator[_Site]:
     """(path, operator, before, after, how) for every site of a round-trip YAML node."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -330,7 +335,8 @@ def _yaml_sites(node: Any, path: tuple[Any, ...], labels: dict[str, str] | None)
                 choices = [o for o in family if o != token] if family else _others(token, kind or "")
                 for new in choices:
                     text = value[: match.start()] + new + value[match.end() :]
-                    yield path, ("comparison" if family else _operator_of(kind or "")), token, new, ("set", type(node)(text) if _quoted(node) else text)
+                    operator = "comparison" if family else _operator_of(kind or "")
+                    yield path, operator, token, new, ("set", type(node)(text) if _quoted(node) else text)
 
 
 def _quoted(node: Any) -> bool:

@@ -118,11 +118,10 @@ def same(a: Any, b: Any) -> bool:
 
 @contextlib.contextmanager
 def offline_scope() -> Iterator[dict[str, Any]]:
-    """What the notebooks import and set before their exercises, with a state directory of its own;
-    ``p`` is a Pipeline that nothing starts."""
+    """What the notebooks import and set before their exercises (``dataops`` itself aside: no exercise judged
+    here reads it), with a state directory of its own; ``p`` is a Pipeline that nothing starts."""
     import numpy as np
 
-    import dataops
     from dataops import alerts, automation, quality, scenarios, widgets
     from dataops.config import load_settings
     from dataops.course import block2, block3, block4, block5, block6
@@ -132,11 +131,13 @@ def offline_scope() -> Iterator[dict[str, Any]]:
         old = os.environ.get("DATAOPS_STATE_DIR")
         os.environ["DATAOPS_STATE_DIR"] = str(Path(tmp) / "state")
         try:
-            hist = {f"hist_{k}": scenarios.render_history(s)[0] for k, s in (("eth", "eth_flash_crash"), ("api", "api_outage"), ("cal", "schema_drift"))}
-            yield {"pd": pd, "np": np, "dataops": dataops, "alerts": alerts, "automation": automation, "quality": quality,
-                   "scenarios": scenarios, "widgets": widgets, "block2": block2, "block3": block3, "block4": block4, "block5": block5,
-                   "block6": block6, "p": Pipeline(load_settings(env_file="/nonexistent")), "espera_s": 1, "limite_alerta_s": 1,
-                   "tmp": Path(tmp), **hist}  # fmt: skip
+            named = (("eth", "eth_flash_crash"), ("api", "api_outage"), ("cal", "schema_drift"))
+            hist = {f"hist_{k}": scenarios.render_history(s)[0] for k, s in named}
+            modules = {"pd": pd, "np": np, "alerts": alerts, "automation": automation, "quality": quality,
+                       "scenarios": scenarios, "widgets": widgets, "block2": block2, "block3": block3, "block4": block4,
+                       "block5": block5, "block6": block6}  # fmt: skip
+            p = Pipeline(load_settings(env_file="/nonexistent"))
+            yield {**modules, "p": p, "espera_s": 1, "limite_alerta_s": 1, "tmp": Path(tmp), **hist}
         finally:
             if old is None:
                 os.environ.pop("DATAOPS_STATE_DIR", None)
@@ -190,11 +191,11 @@ def mutants_of(exercise: Exercise) -> tuple[str, list[Mutant]]:
 
 # ---- the score ---------------------------------------------------------------------------------
 def load_equivalents(path: Path = EQUIVALENTS_FILE) -> dict[tuple[str, str], str]:
-    """(exercise key, mutant description) -> why it is a right answer too."""
+    """(exercise key, mutant description) -> why it is a right answer too (the file groups them by reason)."""
     if not path.exists():
         return {}
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return {(e["exercise"], e["mutant"]): e["why"] for e in entries}
+    return {(e["exercise"], mutant): " ".join(e["why"].split()) for e in entries for mutant in e["mutants"]}
 
 
 RESULT_COLUMNS = ["exercise", "check", "operator", "mutant", "verdict"]
@@ -229,9 +230,10 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
     for key, group in results.groupby("exercise", sort=False):
         counted = group[group["verdict"].isin(["caught", "survived"])]
         caught = int((counted["verdict"] == "caught").sum())
-        rows.append({"exercise": key, "mutants": len(counted), "caught": caught,
-                     "score": caught / len(counted) if len(counted) else 1.0,
-                     "equivalent": int((group["verdict"] == "equivalent").sum()), "same": int((group["verdict"] == "same").sum())})  # fmt: skip
+        verdicts = group["verdict"].value_counts()
+        score = caught / len(counted) if len(counted) else 1.0
+        rows.append({"exercise": key, "mutants": len(counted), "caught": caught, "score": score,
+                     "equivalent": int(verdicts.get("equivalent", 0)), "same": int(verdicts.get("same", 0))})
     return pd.DataFrame(rows, columns=["exercise", "mutants", "caught", "score", "equivalent", "same"])
 
 

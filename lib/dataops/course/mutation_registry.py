@@ -131,7 +131,8 @@ def _apply_offline(scope: dict[str, Any]) -> Iterator[None]:
 
     def outage(_p: Any, extension: Any) -> tuple[list[Any], list[Any]]:
         up = [checks.Outcome(c.name, True, "ok") for c in extension.preflight]
-        down = [checks.Outcome(c.name, not (c.kind == "http" and str(c.url).startswith(api)), "modelled") for c in extension.preflight]
+        down = [checks.Outcome(c.name, not (c.kind == "http" and str(c.url).startswith(api)), "modelled")
+                for c in extension.preflight]
         return up, down
 
     names = [c.name for c in (*mine.preflight, *mine.validation)] if mine is not None else []
@@ -218,10 +219,11 @@ def _scratch_repo(scope: dict[str, Any]) -> Iterator[None]:
 EXERCISES: list[Exercise] = [
     Exercise("02.schema", "02_diseno_dataops", "respuesta_1", "check_respuesta_1", lambda s: s["respuesta_1"]),
     Exercise("02.frozen", "02_diseno_dataops", "detectar_congelados", "check_congelados", _frozen),
-    Exercise("02.metric", "02_diseno_dataops", "mi_metrica", "check_metrica", _metric, labels={"dispersion_cambio_24h": "metric"}),
+    Exercise("02.metric", "02_diseno_dataops", "mi_metrica", "check_metrica", _metric,
+             labels={"dispersion_cambio_24h": "metric"}),
     Exercise("02.alerts", "02_diseno_dataops", "alertas", "check_alertas", _alerts),
     Exercise("03.extension", "03_automatizacion", "mi_extension", "check_extension", _declared, variable="mi_extension",
-             stand_in=_apply_offline, covered="the declaration (topic, partitions, retention, policy, its checks and their kinds)",
+             stand_in=_apply_offline, covered="the declaration (topic, partitions, retention, policy, its checks, kinds, URLs)",
              not_covered="the live part: the broker, the preflight under a real API outage and the apply report are "
                          "stood in for (a faithful apply, the outage modelled on the check's kind and URL)"),
     Exercise("04.volatility", "04_testing_calidad", _PRICES, "check_volatilidad", _flags("volatility_cases")),
@@ -229,7 +231,8 @@ EXERCISES: list[Exercise] = [
     Exercise("04.correlation", "04_testing_calidad", _CORRELATION, "check_correlacion",
              _flags("correlation_cases", key=lambda rows: rows["event_time"])),
     Exercise("05.eth_rules", "05_monitoreo", "reglas_eth", "check_reglas_eth", _eth_rules, variable="reglas_eth"),
-    Exercise("06.workflow", "06_cicd", "mi_workflow", "check_workflow", _workflow, variable="mi_workflow", stand_in=_scratch_repo),
+    Exercise("06.workflow", "06_cicd", "mi_workflow", "check_workflow", _workflow, variable="mi_workflow",
+             stand_in=_scratch_repo),
 ]  # fmt: skip
 
 UNCOVERED: list[Uncovered] = [
