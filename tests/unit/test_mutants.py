@@ -110,7 +110,7 @@ def test_each_listed_right_answer_names_an_exercise_and_says_why():
 # The exercises quick to judge: all their mutants. Block 2's alerts and block 6's workflow (a backtest,
 # or a git commit and the workflow linter, per mutant) are in benchmarks/checks.py; a few of theirs here.
 QUICK = ["02.schema", "02.frozen", "02.metric", "03.extension", "04.volatility", "04.market_cap", "04.correlation",
-         "05.eth_rules"]
+         "05.dashboard", "05.eth_rules"]
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,7 @@ class Exercise:
         labels: Labels of this answer that the vocabulary does not know (value -> kind).
         stand_in: The cells between the answer and the check that drive the stack, done offline: a context
             manager that prepares the scope (and what it patches) for the graded cell.
+        setup: Puts in a fresh scope what the answer cell calls on the stack (stand-ins); ``teardown`` stops them.
         covered: What of the check runs here; ``not_covered``: what needs the stack, and why.
     """
 
@@ -60,6 +61,8 @@ class Exercise:
     variable: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     stand_in: Callable[[dict[str, Any]], contextlib.AbstractContextManager[Any]] | None = None
+    setup: Callable[[dict[str, Any]], None] | None = None
+    teardown: Callable[[dict[str, Any]], None] | None = None
     covered: str = "all of it"
     not_covered: str = ""
 
@@ -148,6 +151,8 @@ def offline_scope() -> Iterator[dict[str, Any]]:
 def run_answer(exercise: Exercise, base: dict[str, Any], text: str) -> dict[str, Any]:
     """A fresh scope after the answer cell ran with ``text`` as its solution (Python) or value (YAML)."""
     scope = {k: (v.copy() if isinstance(v, pd.DataFrame) else v) for k, v in base.items()}
+    if exercise.setup is not None:
+        exercise.setup(scope)
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             if exercise.variable is not None:
@@ -208,20 +213,31 @@ def score_exercise(exercise: Exercise, base: dict[str, Any], equivalents: dict[t
     equivalents = load_equivalents() if equivalents is None else equivalents
     master_text, mutants = mutants_of(exercise)
     master_scope = run_answer(exercise, base, master_text)
-    master = behaviour_of(exercise, master_scope)
-    if not graded(exercise, master_scope):
-        raise AssertionError(f"{exercise.key}: the master's own answer does not pass {exercise.check}")
+    try:
+        master = behaviour_of(exercise, master_scope)
+        if not graded(exercise, master_scope):
+            raise AssertionError(f"{exercise.key}: the master's own answer does not pass {exercise.check}")
+    finally:
+        _teardown(exercise, master_scope)
     rows = []
     for mutant in mutants[:limit]:
         scope = run_answer(exercise, base, mutant.text)
-        if same(behaviour_of(exercise, scope), master):
-            verdict = "same"
-        elif not graded(exercise, scope):
-            verdict = "caught"
-        else:
-            verdict = "equivalent" if (exercise.key, mutant.description) in equivalents else "survived"
+        try:
+            if same(behaviour_of(exercise, scope), master):
+                verdict = "same"
+            elif not graded(exercise, scope):
+                verdict = "caught"
+            else:
+                verdict = "equivalent" if (exercise.key, mutant.description) in equivalents else "survived"
+        finally:
+            _teardown(exercise, scope)
         rows.append((exercise.key, exercise.check, mutant.operator, mutant.description, verdict))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def _teardown(exercise: Exercise, scope: dict[str, Any]) -> None:
+    if exercise.teardown is not None:
+        exercise.teardown(scope)
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:

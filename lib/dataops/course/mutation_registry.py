@@ -2,9 +2,10 @@
 
 Each exercise says what its check reads of an answer, on the check's own data: that is the behaviour a
 mutant is compared on. The cells that drive the stack between an answer and its check are done offline
-as the grading test does (``tests/unit/test_grading_honesty.py``): block 3's apply by a faithful
-stand-in (the broker holds what was declared, the API outage is modelled), block 6's workflow committed
-to a scratch git repository.
+as the grading tests do (``tests/unit/test_grading_honesty.py``, ``test_block5_known_wrong.py``): block
+3's apply by a faithful stand-in (the broker holds what was declared, the API outage is modelled), block
+5's dashboard over a fed metrics store (:mod:`dataops.course.offline`), block 6's workflow committed to a
+scratch git repository.
 """
 
 from __future__ import annotations
@@ -189,6 +190,31 @@ def _eth_rules(scope: dict[str, Any]) -> Any:
     return out
 
 
+def _offline_dataops(scope: dict[str, Any]) -> None:
+    """``dataops.start_monitoring`` for the answer cell: the real dashboard over a fed store (no stack)."""
+    from types import SimpleNamespace
+
+    from dataops.course.offline import OfflineStarter
+
+    folder = Path(scope["tmp"]) / f"monitor-{next(_FOLDERS)}"
+    folder.mkdir(parents=True)
+    scope["dataops"] = SimpleNamespace(start_monitoring=OfflineStarter(scope["p"].settings, folder))
+
+
+def _stop_monitors(scope: dict[str, Any]) -> None:
+    scope["dataops"].start_monitoring.stop_all()
+
+
+def _dashboard(scope: dict[str, Any]) -> Any:
+    """What the check reads of the monitor: whether it has a live panel and which topics it watches."""
+    monitor = scope.get("monitor")
+    board = getattr(monitor, "dashboard", None)
+    return type(monitor).__name__, board is not None, tuple(getattr(board, "topics", ()))
+
+
+_FOLDERS = itertools.count(1)
+
+
 # ---- block 6 ---------------------------------------------------------------------------------
 def _workflow(scope: dict[str, Any]) -> Any:
     """The workflow as data: the check reads the whole file (the linter, the triggers, each job and step)."""
@@ -230,6 +256,9 @@ EXERCISES: list[Exercise] = [
     Exercise("04.market_cap", "04_testing_calidad", _MARKET_CAP, "check_capitalizacion", _flags("market_cap_cases")),
     Exercise("04.correlation", "04_testing_calidad", _CORRELATION, "check_correlacion",
              _flags("correlation_cases", key=lambda rows: rows["event_time"])),
+    Exercise("05.dashboard", "05_monitoreo", "monitorizacion", "check_monitorizacion", _dashboard, setup=_offline_dataops,
+             teardown=_stop_monitors, covered="the monitor the answer starts, its panel and topics, over a fed metrics store",
+             not_covered="the live part: the panel refreshes over a stand-in store fed the way the stack's monitor feeds it"),
     Exercise("05.eth_rules", "05_monitoreo", "reglas_eth", "check_reglas_eth", _eth_rules, variable="reglas_eth"),
     Exercise("06.workflow", "06_cicd", "mi_workflow", "check_workflow", _workflow, variable="mi_workflow",
              stand_in=_scratch_repo),
@@ -238,8 +267,6 @@ EXERCISES: list[Exercise] = [
 UNCOVERED: list[Uncovered] = [
     Uncovered("03.setup", "check_montaje", "p.apply() on the running stack, and its answer is one call with nothing to mutate "
                                            "but its progress flag and wait (the check reads the stack, not the call)"),
-    Uncovered("05.dashboard", "check_monitorizacion", "a live dashboard refreshing over the running monitor; its known-wrong "
-                                                      "answers run offline in tests/unit/test_block5_known_wrong.py"),
     Uncovered("05.drill", "check_simulacro", "the live drill (fire, Slack, resolve on the simulator); its answer is reglas_eth, "
                                              "whose mutants 05.eth_rules judges on the hidden histories"),
 ]  # fmt: skip
