@@ -12,7 +12,7 @@ Prints, per exercise and overall:
 then the survivors, the ones listed as right answers (data/course/equivalent_mutants.yaml) with why,
 and the graded exercises no mutant reaches here.
 No running stack needed.
-Usage: .venv/bin/python benchmarks/checks.py [--exercise 02.frozen ...] [--limit N]
+Usage: .venv/bin/python benchmarks/checks.py [--exercise 02.frozen ...] [--limit N] [--same]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercise", nargs="*", help="only these exercises (e.g. 02.frozen)")
     parser.add_argument("--limit", type=int, help="at most N mutants per exercise (a quick look)")
+    parser.add_argument("--same", action="store_true", help="also list the mutants that behave as the master on the exercise's data")
     args = parser.parse_args()
     chosen = [e for e in EXERCISES if not args.exercise or e.key in args.exercise]
     t0 = time.monotonic()
@@ -62,6 +63,11 @@ def main() -> None:
         print(f"\nlisted as right but not surviving (stale entries, {len(stale)}):")
         for exercise, mutant in stale:
             print(f"  {exercise}: {mutant}")
+    if args.same:
+        same = results[results["verdict"] == "same"]
+        print(f"\nbehave as the master on the exercise's own data ({len(same)}), not counted:")
+        for row in same.itertuples():
+            print(f"  {row.exercise}: {row.mutant}")
     print("\nnot covered here:")
     for e in chosen:
         if e.not_covered:
