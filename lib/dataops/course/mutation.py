@@ -167,10 +167,10 @@ def run_answer(exercise: Exercise, base: dict[str, Any], text: str) -> dict[str,
 def graded(exercise: Exercise, scope: dict[str, Any]) -> bool:
     """Whether the graded cell gives the points (runs without raising) after the answer in ``scope``."""
     cell = graded_cell(exercise.notebook, exercise.check)
-    with contextlib.redirect_stdout(io.StringIO()):
+    # a stand-in that fails is this harness's error, not a caught mutant: it is entered outside the try
+    with contextlib.redirect_stdout(io.StringIO()), exercise.stand_in(scope) if exercise.stand_in else contextlib.nullcontext():
         try:
-            with exercise.stand_in(scope) if exercise.stand_in else contextlib.nullcontext():
-                exec(cell, scope)  # noqa: S102 - the course's own graded cell
+            exec(cell, scope)  # noqa: S102 - the course's own graded cell
         except Exception:  # noqa: BLE001 - nbgrader: a cell that raises scores 0
             return False
     return True
