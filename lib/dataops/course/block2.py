@@ -97,7 +97,7 @@ def _rows(seed: int) -> pd.DataFrame:
     rows["usd_24h_change"] = np.random.default_rng(seed).normal(0, 3, len(rows))
     rows["usd_market_cap"] = rows["usd"] * 1e7
     rows["usd_24h_vol"] = rows["usd"] * 1e5
-    rows["last_updated_at"] = rows["event_time"].astype("int64") // 10**9
+    rows["last_updated_at"] = (rows["event_time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)  # any datetime unit
     return rows
 
 
