@@ -138,6 +138,7 @@ EXTENSION_WRONG = {
         EXTENSION_RIGHT.replace("${source_api_url}/ping", "${simulator_url}/_sim/health"), "falla con la API caída"),
     "sin chequeo de flujo": (EXTENSION_RIGHT.split("validation:")[0], "fluyen de punta a punta"),
     "flujo sobre un tópico sin tráfico": (EXTENSION_RIGHT.replace('topic: "${topic_exploded}"', "topic: crypto-alerts"), "fluyen de punta a punta"),
+    "flujo sobre el tópico crudo (antes de Flink)": (EXTENSION_RIGHT.replace("${topic_exploded}", "${topic_raw}"), "fluyen de punta a punta"),
 }
 
 
@@ -425,6 +426,9 @@ WORKFLOW_WRONG = {
     "job sin runs-on (no pasa el linter)": (_wf("  data-quality:\n    runs-on: ubuntu-24.04\n", "  data-quality:\n"), "pasa el linter"),
     "deploy también en pull requests": (_wf("refs/heads/main'", "refs/heads/main' || github.event_name == 'pull_request'"), "deploy solo en main"),
     "deploy en toda rama que contenga main": (_wf("github.ref == 'refs/heads/main'", "contains(github.ref, 'main')"), "deploy solo en main"),
+    "sin checkout en data-quality": (_wf("    steps:\n      - uses: actions/checkout@v6\n      - run: make venv", "    steps:\n      - run: make venv"),
+                                     "descarga el código y crea el entorno"),
+    "sin make venv": (_wf("      - run: make venv\n", ""), "descarga el código y crea el entorno"),
 }
 # the same right workflow, with other valid ways of saying "main only"
 WORKFLOW_RIGHT_VARIANTS = {

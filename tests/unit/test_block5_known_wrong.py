@@ -4,7 +4,8 @@ about, to each known-wrong one (``tests/course/answers.py``: DASHBOARD_WRONG, DR
 
 Neither needs the stack here. The dashboard is the real one (``dataops.monitor.dashboard``) over a
 metrics store that a feeder thread fills the way the stack's monitor does; ``start_monitoring`` is a
-stand-in for ``dataops.start_monitoring`` that builds it so. The drill runs against a pipeline whose
+stand-in for ``dataops.start_monitoring`` that builds it so (``dataops.course.offline``, which the
+mutation run shares). The drill runs against a pipeline whose
 source is a stand-in for the simulator (``spike`` moves ethereum's price and reported 24 h change) and
 whose ``metrics()`` are samples of it written to a real store, with the real alert manager, the alert
 log and a real local webhook receiver as Slack.
@@ -13,7 +14,6 @@ log and a real local webhook receiver as Slack.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 
 import pandas as pd
@@ -22,15 +22,12 @@ import pytest
 from dataops import alerts
 from dataops.config import load_settings
 from dataops.course import block5
+from dataops.course.offline import OfflineStarter
 from dataops.metrics import MetricsStore, Sample
-from dataops.monitor import MetricsReader
-from dataops.monitor.dashboard import Dashboard
 from dataops.pipeline import Pipeline
 from tests.course import answers
 
 pytestmark = pytest.mark.unit
-
-TRAFFIC = ("crypto-prices", "crypto-prices-exploded")  # the topics the stand-in stack has messages on
 
 
 @pytest.fixture()
@@ -40,44 +37,12 @@ def settings(tmp_path, monkeypatch):
 
 
 # ---- Practice 5 ----------------------------------------------------------------------------------
-class _OfflineMonitor(MetricsReader):
-    """What ``dataops.start_monitoring`` returns, over a store a feeder thread fills (no stack)."""
-
-    def __init__(self, settings, topics, store: MetricsStore) -> None:
-        super().__init__(settings, topics, interval_s=0.05, store=store)
-        self.dashboard = None
-        self._stop = threading.Event()
-        self._feeder = threading.Thread(target=self._feed, name="dataops-test-feeder", daemon=True)
-        self._feeder.start()
-
-    def _feed(self) -> None:
-        while not self._stop.wait(0.05):
-            now = time.time()
-            self.store.write([Sample("messages_produced", 2, {"topic": t}, now) for t in TRAFFIC]
-                             + [Sample("throughput", 0.4, {"topic": t}, now) for t in TRAFFIC])  # fmt: skip
-
-    def stop(self) -> None:
-        if self.dashboard is not None:
-            self.dashboard.stop()
-        self._stop.set()
-        self._feeder.join(timeout=5)
-
-
 @pytest.fixture()
 def start_monitoring(settings, tmp_path):
     """The stand-in for ``dataops.start_monitoring``: same arguments, a live dashboard over a fed store."""
-    started: list[_OfflineMonitor] = []
-
-    def start(topics=None, interval_s: float = 5.0, dashboard: bool | None = None):
-        monitor = _OfflineMonitor(settings, topics, MetricsStore(tmp_path / f"metrics-{len(started)}.db"))
-        if dashboard is not False:
-            monitor.dashboard = Dashboard(monitor, topics, interval_s=0.05).start(display=False)
-        started.append(monitor)
-        return monitor
-
+    start = OfflineStarter(settings, tmp_path)
     yield start
-    for monitor in started:
-        monitor.stop()
+    start.stop_all()
 
 
 def _dashboard_answer(code: str, start_monitoring, settings):

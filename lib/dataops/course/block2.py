@@ -45,17 +45,18 @@ def check_schema_change(answer: Any, settings: Settings | None = None) -> SelfCh
 
 
 # ---- 2 · frozen prices ----------------------------------------------------------------------
-def _samples(n: int, frozen: dict[str, tuple[int, int]] | None = None, coins: tuple[str, ...] = COINS, seed: int = 0) -> pd.DataFrame:
+def _samples(n: int, frozen: dict[str, Any] | None = None, coins: tuple[str, ...] = COINS, seed: int = 0) -> pd.DataFrame:
     """``n`` samples of every coin, each price moving every sample, except ``coin: (first, length)``
-    runs of identical prices."""
+    runs of identical prices (or a list of such runs)."""
     rng = np.random.default_rng(seed)
     t0 = pd.Timestamp("2026-01-01", tz="UTC")
     rows = []
     for c, coin in enumerate(coins):
         price = 100.0 * (c + 1)
-        first, length = (frozen or {}).get(coin, (-1, 0))
+        runs = (frozen or {}).get(coin, [])
+        runs = [runs] if isinstance(runs, tuple) else runs
         for i in range(n):
-            if not (first < i < first + length):  # the first sample of a run sets the price it repeats
+            if not any(first < i < first + length for first, length in runs):  # a run's first sample sets the price it repeats
                 price *= 1 + rng.choice([-1, 1]) * rng.uniform(0.001, 0.01)
             rows.append({"ts": t0 + pd.Timedelta(seconds=30 * i), "coin_id": coin, "usd": round(price, 6)})
     return pd.DataFrame(rows).sort_values(["ts", "coin_id"], kind="stable").reset_index(drop=True)
@@ -65,7 +66,7 @@ FROZEN_CASES: list[tuple[str, pd.DataFrame, set[str], str]] = [
     ("mercado normal: nada congelado", _samples(12), set(), "no marques monedas que cambian de precio"),
     ("solana congelada 6 muestras mientras las demás se mueven", _samples(12, {"solana": (3, 6)}), {"solana"},
      "recorre todas las monedas, no solo la primera"),
-    ("rachas de 2, 3 y 4 precios iguales no son congelación", _samples(20, {"bitcoin": (1, 2), "ethereum": (5, 3), "cardano": (10, 4)}), set(),
+    ("rachas de 2, 3 y 4 precios iguales no son congelación", _samples(20, {"bitcoin": [(1, 3), (8, 3)], "ethereum": (5, 2), "cardano": (10, 4)}), set(),
      "hacen falta 5 muestras seguidas o más"),
     ("una racha de exactamente 5 cuenta", _samples(12, {"ethereum": (4, 5)}), {"ethereum"}, "5 o más, no más de 5"),
     ("dos monedas congeladas a la vez", _samples(15, {"binancecoin": (0, 9), "cardano": (6, 7)}), {"binancecoin", "cardano"},
@@ -96,7 +97,7 @@ def _rows(seed: int) -> pd.DataFrame:
     rows["usd_24h_change"] = np.random.default_rng(seed).normal(0, 3, len(rows))
     rows["usd_market_cap"] = rows["usd"] * 1e7
     rows["usd_24h_vol"] = rows["usd"] * 1e5
-    rows["last_updated_at"] = rows["event_time"].astype("int64") // 10**9
+    rows["last_updated_at"] = (rows["event_time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)  # any datetime unit
     return rows
 
 

@@ -116,7 +116,7 @@ def volatility_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]
          [(_row("solana", 24.0, 6), False), (_row("cardano", 29.0, 6), False), (_row("solana", 26.0, 7), True),
           (_row("cardano", 30.5, 7), True)]),
         ("una moneda fuera de la lista usa el 25 %", "para cualquier otra moneda el límite es 25 %",
-         [(_row("dogecoin", 24.0, 8), False), (_row("dogecoin", 26.0, 9), True)]),
+         [(_row("dogecoin", 24.0, 8), False), (_row("dogecoin", 24.5, 8), False), (_row("dogecoin", 26.0, 9), True)]),
         ("justo en el límite no es extremo (por encima, no igual)", "usa > y no >=: 15 % en BTC o 30 % en ADA no es extremo",
          [(_row("bitcoin", 15.0, 10), False), (_row("cardano", 30.0, 10), False)]),
         ("sin dato de cambio (null) no es extremo", "un cambio ausente lo vigila el test de completitud, no este",
@@ -173,6 +173,15 @@ def correlation_cases() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]
          _poll(5, {"solana": 12.0, "cardano": -6.0}, False)),
         ("cada sondeo por separado", "compara BTC y ETH del mismo sondeo (mismo event_time)",
          _poll(6, {"bitcoin": 12.0}, False) + _poll(7, {"ethereum": -6.0}, False)),
+        ("justo en el límite no es anomalía (más de 10 % y más de 5 %, no igual)", "usa > y <, no >= ni <=: un 10 % o un 5 % justos no cuentan",
+         _poll(8, {"bitcoin": 10.0, "ethereum": -6.0}, False) + _poll(9, {"bitcoin": 12.0, "ethereum": -5.0}, False)
+         + _poll(10, {"bitcoin": -10.0, "ethereum": 6.0}, False) + _poll(11, {"bitcoin": -12.0, "ethereum": 5.0}, False)
+         + _poll(12, {"bitcoin": 9.5, "ethereum": -6.0}, False) + _poll(13, {"bitcoin": 12.0, "ethereum": -4.5}, False)
+         + _poll(14, {"bitcoin": -9.5, "ethereum": 6.0}, False) + _poll(15, {"bitcoin": -12.0, "ethereum": 4.5}, False)),
+        ("justo por encima de los límites sí es anomalía", "BTC +10,5 % y ETH −5,5 % ya son más de un 10 % y más de un 5 %",
+         _poll(16, {"bitcoin": 10.5, "ethereum": -5.5}, True) + _poll(17, {"bitcoin": -10.5, "ethereum": 5.5}, True)),
+        ("caer juntas, o moverse solo una, no es anomalía", "hacen falta las dos: BTC en un sentido y ETH en el contrario",
+         _poll(18, {"bitcoin": -12.0, "ethereum": -6.0}, False) + _poll(19, {"ethereum": 6.0}, False) + _poll(20, {"bitcoin": -12.0}, False)),
     ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ and the course's closing checklist computed live."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -115,6 +116,21 @@ def _runs(job: workflow.Job) -> str:
     return "\n".join(str(step.get("run", "")) for step in job.steps)
 
 
+_MAKES_VENV = re.compile(r"\bmake\s+(venv|up)\b|-m\s+venv\b")
+
+
+def _unprepared(job: workflow.Job) -> str:
+    """What a job runs before it has the code or the virtualenv ("" when nothing)."""
+    runs = [i for i, step in enumerate(job.steps) if step.get("run")]
+    checkout = next((i for i, step in enumerate(job.steps) if str(step.get("uses", "")).startswith("actions/checkout")), None)
+    if runs and (checkout is None or checkout > runs[0]):
+        return f"{job.name}: sus comandos corren sin el código (falta uses: actions/checkout antes)"
+    text = _runs(job)
+    if ".venv/bin/" in text and not _MAKES_VENV.search(text[: text.index(".venv/bin/")]):
+        return f"{job.name}: usa .venv/bin/ antes de crearlo (make venv o make up antes)"
+    return ""
+
+
 def check_workflow(repo: Path | None) -> SelfCheck:
     """Practice 7: the workflow is committed, lints clean, runs on push and pull request, tests the
     data, and deploys only on main after every other job."""
@@ -134,6 +150,8 @@ def check_workflow(repo: Path | None) -> SelfCheck:
     jobs = workflow.load(path)
     deploys = [j for j in jobs.values() if "pipeline apply" in _runs(j) or "make up" in _runs(j)]
     tests = [j for j in jobs.values() if j not in deploys]
+    unprepared = [why for why in map(_unprepared, jobs.values()) if why]
+    check.add("cada job descarga el código y crea el entorno antes de usarlo", not unprepared, "; ".join(unprepared))
     check.add("un job prueba la calidad de los datos", any("dataops quality" in _runs(j) for j in tests),
               "un job con `dataops quality --samples --min-success ...`")  # fmt: skip
     if not check.add("un job despliega (pipeline apply)", len(deploys) == 1, "un job `deploy` que ejecute `make up && .venv/bin/dataops pipeline apply`"):
