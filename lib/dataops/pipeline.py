@@ -232,7 +232,7 @@ class Pipeline:
                 print(steps.to_string(index=False), flush=True)
             if ready_timeout_s is not None:
                 if progress:
-                    print(f"Waiting for every layer to report (at most {ready_timeout_s:g} s)…", flush=True)
+                    print(f"Esperando a que informen todas las capas (como mucho {ready_timeout_s:g} s)…", flush=True)
                 self.wait_ready(ready_timeout_s, progress=progress)
                 record = {"seconds": round(time.monotonic() - t0, 1), "started": len(self.stack.names) - running, "at": time.time()}
                 self.settings.paths.last_up.write_text(json.dumps(record))

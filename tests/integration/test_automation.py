@@ -87,7 +87,7 @@ def test_the_three_troubleshooting_cases_are_named_and_repaired(pipeline):
         block3.delete_topic_by_hand(p)
         assert block3.break_connector_by_hand(p).endswith("FAILED")
         report = p.validate(block3.LAB, within_s=5).set_index("paso")
-        assert report.loc["topics", "estado"] == FAILED and "deleted by hand" in report.loc["topics", "detalle"]
+        assert report.loc["topics", "estado"] == FAILED and "borrado a mano" in report.loc["topics", "detalle"]
         assert report.loc["conector", "estado"] == FAILED and "FAILED" in report.loc["conector", "detalle"]
         assert report.loc["validación end-to-end", "estado"] == SKIPPED
         plan = p.plan(block3.LAB).set_index("recurso")["plan"]
@@ -107,7 +107,7 @@ def test_a_connector_paused_by_hand_is_drift_and_apply_resumes_it(pipeline):
         wait_for(lambda: "PAUSED" in p.connect.states()[sink], 30, "the sink to pause")
         assert p.plan().set_index("recurso").loc[f"sink {sink}", "plan"] == "drift"
         report = p.apply(validate=False)
-        assert report.attrs["ok"] and "resumed (was paused)" in report.set_index("paso").loc["sink de Iceberg", "detalle"]
+        assert report.attrs["ok"] and "reanudado (estaba en pausa)" in report.set_index("paso").loc["sink de Iceberg", "detalle"]
         assert set(p.connect.states()[sink]) == {"RUNNING"}
     finally:
         p.connect.resume(sink)

@@ -30,6 +30,8 @@ def test_english_sentences_are_caught(line):
     "ejecuta `make up` o `dataops doctor`; mira http://localhost:8083/connectors",
     "Kafka, Connect, Flink, Iceberg y DuckDB: la dead letter queue guarda el motivo",
     "retention.ms=86400000 cleanup.policy=delete",
+    "  motivo: missing_or_null:usd, not_finite:usd_market_cap  (3 filas)",
+    "p.kafka.latest() · json.loads · isNaN",
     "",
 ])  # fmt: skip
 def test_spanish_and_code_are_not(line):

@@ -39,15 +39,15 @@ def prerequisites(p: Layers) -> list[Outcome]:
             p.kafka.topic_names()
             return [Outcome("Kafka (Confluent Cloud)", True, s.bootstrap_servers)]
         except DataOpsError as exc:
-            return [Outcome("Kafka (Confluent Cloud)", False, exc.message, exc.hint or "check DATAOPS_KAFKA_BOOTSTRAP and the API key")]
+            return [Outcome("Kafka (Confluent Cloud)", False, exc.message, exc.hint or "revisa DATAOPS_KAFKA_BOOTSTRAP y la API key")]
     java = stack.java_version()
-    out = [Outcome("java", bool(java), java or "no encontrado", "run `make venv` (Java from PyPI) or set DATAOPS_JAVA_HOME to a JDK 17 or 21")]
+    out = [Outcome("java", bool(java), java or "no encontrado", "ejecuta `make venv` (Java desde PyPI) o pon en DATAOPS_JAVA_HOME un JDK 17 o 21")]
     engines = [("API de precios (simulador)", s.simulator_port, "simulator_port"), ("Kafka", s.kafka_port, "kafka_port"),
                ("Kafka Connect", s.connect_port, "connect_port"), ("Flink", s.flink_port, "flink_port")]  # fmt: skip
     for name, port, setting in engines:
         ok = port_open(s.host, port)
         out.append(Outcome(name, ok, f":{port}" if ok else f"no responde en {s.host}:{port}",
-                           f"start the stack (`make up`) or fix {ENV_PREFIX}{setting.upper()} in .env"))  # fmt: skip
+                           f"arranca el stack (`make up`) o corrige {ENV_PREFIX}{setting.upper()} en .env"))  # fmt: skip
     return out
 
 
@@ -88,22 +88,22 @@ def _http(p: Layers, c: Check) -> Outcome:
         status = requests.get(c.url, timeout=c.timeout_s).status_code
     except requests.RequestException as exc:
         return Outcome(c.name, False, f"{c.url} no responde ({type(exc).__name__})",
-                       "check the URL (host, port) in the declaration or .env, and that the service runs")  # fmt: skip
+                       "revisa la URL (host, puerto) en la declaración o en .env, y que el servicio esté en marcha")  # fmt: skip
     ok = status == c.status
-    return Outcome(c.name, ok, f"{c.url} → HTTP {status}", "" if ok else f"the service answers {status}, expected {c.status}: is it down or rate-limited?")
+    return Outcome(c.name, ok, f"{c.url} → HTTP {status}", "" if ok else f"el servicio responde {status}, se esperaba {c.status}: ¿está caído o limitando peticiones?")
 
 
 def _tcp(p: Layers, c: Check) -> Outcome:
     from dataops.engine import port_open
 
     ok = port_open(str(c.host), int(c.port or 0), timeout=c.timeout_s)
-    return Outcome(c.name, ok, f"{c.host}:{c.port} {'acepta conexiones' if ok else 'no responde'}", "start the service or fix host/port")
+    return Outcome(c.name, ok, f"{c.host}:{c.port} {'acepta conexiones' if ok else 'no responde'}", "arranca el servicio o corrige host/puerto")
 
 
 def _topic_flowing(p: Layers, c: Check) -> Outcome:
     topic = str(c.topic)
     if topic not in p.kafka.topic_names():
-        return Outcome(c.name, False, f"el topic {topic} no existe", "run `dataops pipeline apply`")
+        return Outcome(c.name, False, f"el topic {topic} no existe", "ejecuta `dataops pipeline apply`")
     before = sum(p.kafka.end_offsets(topic).values())
     deadline = time.monotonic() + c.within_s
     while time.monotonic() < deadline:
@@ -112,7 +112,7 @@ def _topic_flowing(p: Layers, c: Check) -> Outcome:
         if now > before:
             return Outcome(c.name, True, f"{now - before} mensajes nuevos en {topic}")
     return Outcome(c.name, False, f"ningún mensaje nuevo en {topic} en {c.within_s:g} s",
-                   "see `dataops status` and `dataops logs connect`; is a connector paused or the API down?")  # fmt: skip
+                   "mira `dataops status` y `dataops logs connect`: ¿hay un conector en pausa o la API caída?")  # fmt: skip
 
 
 def _table_fresh(p: Layers, c: Check) -> Outcome:
@@ -137,22 +137,22 @@ def _table_fresh(p: Layers, c: Check) -> Outcome:
     finally:
         duck.close()
     return Outcome(c.name, False, f"ninguna fila nueva en {table} en {c.within_s:g} s",
-                   "follow the data: `dataops status`, then the connector, the Flink job and the sink (`dataops logs COMPONENT`)")  # fmt: skip
+                   "sigue los datos: `dataops status`, luego el conector, el job de Flink y el sink (`dataops logs COMPONENTE`)")  # fmt: skip
 
 
 def _connector_running(p: Layers, c: Check) -> Outcome:
     states = p.connect.states().get(str(c.target))
     if states is None:
-        return Outcome(c.name, False, f"el conector {c.target} no existe", "run `dataops pipeline apply`")
+        return Outcome(c.name, False, f"el conector {c.target} no existe", "ejecuta `dataops pipeline apply`")
     ok = all(s == "RUNNING" for s in states)
-    return Outcome(c.name, ok, f"{c.target}: {'/'.join(states)}", "see `dataops logs connect`; `dataops pipeline apply` restarts it")
+    return Outcome(c.name, ok, f"{c.target}: {'/'.join(states)}", "mira `dataops logs connect`; `dataops pipeline apply` lo reinicia")
 
 
 def _job_running(p: Layers, c: Check) -> Outcome:
     live = p.flink.live_job(str(c.target))
     ok = bool(live) and live["state"] == "RUNNING"
     return Outcome(c.name, ok, f"{c.target}: {live['state'] if live else 'no está en marcha'}",
-                   "see `dataops logs flink-jobmanager`; `dataops pipeline apply` resubmits it")  # fmt: skip
+                   "mira `dataops logs flink-jobmanager`; `dataops pipeline apply` lo vuelve a enviar")  # fmt: skip
 
 
 _CHECKS = {"http": _http, "tcp": _tcp, "topic_flowing": _topic_flowing, "table_fresh": _table_fresh,

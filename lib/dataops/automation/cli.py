@@ -30,7 +30,7 @@ def cmd_pipeline_plan(args: argparse.Namespace, ctx: CliContext) -> int:
         return 1
     ctx.print_frame(plan)
     pending = plan.attrs["pending"]
-    print("changes pending: run `dataops pipeline apply`" if pending else "nothing to do: what runs is what is declared")
+    print("cambios pendientes: ejecuta `dataops pipeline apply`" if pending else "nada que hacer: lo que corre es lo declarado")
     return 2 if pending else 0
 
 

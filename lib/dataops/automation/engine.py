@@ -61,18 +61,18 @@ def _plan_row(p: Layers, r: res.Resource, last: dict[str, dict[str, str]]) -> li
     changes = res.diff(r.desired, current)
     if current is None:
         if r.key in last:
-            gone = "not running" if r.kind == "job" else "deleted by hand"
-            return [r.label, "drift", f"{gone}: apply recreates it"]
+            gone = "no está en marcha" if r.kind == "job" else "borrado a mano"
+            return [r.label, "drift", f"{gone}: apply lo vuelve a crear"]
         return [r.label, "create", ""]
     text = res.describe(changes)
     blocked = res.impossible(r, current)
     if blocked:
-        return [r.label, "update", f"{text} (cannot be applied: {blocked})"]
+        return [r.label, "update", f"{text} (no se puede aplicar: {blocked})"]
     if changes:
         by_hand = last.get(r.key) == r.desired
         return [r.label, "drift" if by_hand else "update", f"{problem}; {text}" if problem else text]
     if problem:
-        return [r.label, "drift", f"{problem} (apply resumes or restarts it)"]
+        return [r.label, "drift", f"{problem} (apply lo reanuda o lo reinicia)"]
     return [r.label, "unchanged", ""]
 
 
@@ -219,12 +219,12 @@ def validate(p: Layers, decl: Declaration | str | None = None, progress: bool = 
             continue
         if bad:
             label, (_, what, why) = bad[0]
-            fix = ("run `dataops pipeline apply` (it restores the declared state)" if what == "drift" else
-                   "the declaration or the settings changed since the last apply: check `dataops pipeline plan`, then apply")  # fmt: skip
+            fix = ("ejecuta `dataops pipeline apply` (vuelve al estado declarado)" if what == "drift" else
+                   "la declaración o la configuración cambió desde el último apply: mira `dataops pipeline plan` y aplica")  # fmt: skip
             if what == "create":
-                fix = "run `dataops pipeline apply` (it creates what is missing)"
+                fix = "ejecuta `dataops pipeline apply` (crea lo que falta)"
             if "FAILED" in why:
-                fix = "read the error, fix its cause, then `dataops pipeline apply` restarts it"
+                fix = "lee el error, arregla su causa y `dataops pipeline apply` lo reinicia"
             report.add(step, False, time.monotonic() - t0, f"{label}: {what}{': ' + why if why else ''}"[:300], fix)
             healthy = False
         else:

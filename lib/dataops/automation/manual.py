@@ -35,7 +35,7 @@ def _commands(p: Layers, r: res.Resource) -> str:
         return f"curl -X PUT {s.connect_url}/connectors/{r.name}/config -H 'Content-Type: application/json' -d @{r.name}.json"
     if r.kind == "job":
         return (f"sql-client.sh -j {s.paths.flink_udf_jar.name} -f explode.sql   "
-                f"# {r.spec.source} → {r.spec.sink}, then wait for RUNNING in {s.flink_url}")
+                f"# {r.spec.source} → {r.spec.sink}, luego espera a RUNNING en {s.flink_url}")
     return f"pyiceberg create table {r.name} --schema exploded_row.json"
 
 

@@ -262,11 +262,11 @@ def make_so(p: Layers, r: Resource, current: dict[str, str] | None, problem: str
             done = "unchanged"
         if problem.startswith("FAILED") or (done == "updated" and problem):
             p.connect.restart(r.name)
-            done = f"{done}, restarted (was {problem.split(':')[0]})"
+            done = f"{done}, reiniciado (estaba {problem.split(':')[0]})"
             _wait_not_failed(p, r.name)  # the restart is asynchronous: the old FAILED shows for a moment
         if "PAUSED" in p.connect.states().get(r.name, []):  # declared means running: a pause by hand is drift
             p.connect.resume(r.name)
-            done = f"{done}, resumed (was paused)"
+            done = f"{done}, reanudado (estaba en pausa)"
         wait_running(p.connect, r.name)
         return done
     if r.kind == "job":

@@ -42,27 +42,27 @@ def incompatible(old: dict[str, Any], new: dict[str, Any], where: str = "") -> l
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     for name in sorted(set(old_props) - set(new_props)):
         if new.get("additionalProperties") is False:
-            out.append(f"{where}{name}: removed, and additionalProperties is false: old records with it are refused")
+            out.append(f"{where}{name}: removed, y additionalProperties es false: se rechazan los registros antiguos que lo traen")
     for name in sorted(set(new.get("required", [])) - set(old.get("required", []))):
-        out.append(f"{where}{name}: newly required: old records without it are refused")
+        out.append(f"{where}{name}: newly required: se rechazan los registros antiguos sin él")
     if old.get("additionalProperties") is not False and new.get("additionalProperties") is False:
-        out.append(f"{where}additionalProperties: now false: old records with extra fields are refused")
+        out.append(f"{where}additionalProperties: ahora false: se rechazan los registros antiguos con campos de más")
     for name in sorted(set(old_props) & set(new_props)):
         before, after = old_props[name], new_props[name]
         lost = _types(before) - _types(after)
         if _types(after) and lost:
             out.append(f"{where}{name}: type {'/'.join(sorted(_types(before)))} → {'/'.join(sorted(_types(after)))}: "
-                       f"old {'/'.join(sorted(lost))} values are refused")  # fmt: skip
+                       f"se rechazan los valores {'/'.join(sorted(lost))} antiguos")  # fmt: skip
         for key in ("minimum", "exclusiveMinimum"):
             if key in after and (key not in before or after[key] > before[key]):
-                out.append(f"{where}{name}: {key} {before.get(key, 'none')} → {after[key]}: old values are refused")
+                out.append(f"{where}{name}: {key} {before.get(key, 'none')} → {after[key]}: se rechazan valores antiguos")
         for key in ("maximum", "exclusiveMaximum"):
             if key in after and (key not in before or after[key] < before[key]):
-                out.append(f"{where}{name}: {key} {before.get(key, 'none')} → {after[key]}: old values are refused")
+                out.append(f"{where}{name}: {key} {before.get(key, 'none')} → {after[key]}: se rechazan valores antiguos")
         if "pattern" in after and after.get("pattern") != before.get("pattern"):
-            out.append(f"{where}{name}: pattern changed to {after['pattern']!r}: old values may be refused")
+            out.append(f"{where}{name}: pattern cambia a {after['pattern']!r}: puede rechazar valores antiguos")
         if "enum" in after and not set(before.get("enum", [None])) <= set(after["enum"]):
-            out.append(f"{where}{name}: enum narrowed: old values are refused")
+            out.append(f"{where}{name}: enum más estrecho: se rechazan valores antiguos")
         if isinstance(before.get("additionalProperties"), dict) and isinstance(after.get("additionalProperties"), dict):
             out += incompatible(before["additionalProperties"], after["additionalProperties"], f"{where}{name}.*.")
     return out

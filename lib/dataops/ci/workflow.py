@@ -87,7 +87,7 @@ def run_job(job: Job, repo: Path, echo: Callable[[str], None] | None = print, en
         label = step.get("name") or step.get("run") or step.get("uses", "")
         if "run" not in step:
             if echo:
-                echo(f"    · {job.name} step {i}: {label} (this machine has it: skipped)")
+                echo(f"    · {job.name} step {i}: {label} (esta máquina ya lo tiene: se salta)")
             continue
         if echo:
             echo(f"    $ {step['run'].strip()}")
@@ -97,8 +97,8 @@ def run_job(job: Job, repo: Path, echo: Callable[[str], None] | None = print, en
             tail = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
             short = str(label).strip().splitlines()[0]
             short = short if len(short) <= 50 else short[:49] + "…"
-            return False, f"step {i} ({short}) failed: {tail[-1].strip()[:200] if tail else f'exit {done.returncode}'}"
-    return True, f"{sum('run' in s for s in job.steps)} step(s)"
+            return False, f"paso {i} ({short}) falló: {tail[-1].strip()[:200] if tail else f'exit {done.returncode}'}"
+    return True, f"{sum('run' in s for s in job.steps)} paso(s)"
 
 
 def run(repo: Path = Path("."), only: list[str] | None = None, skip: list[str] | None = None, workflow: Path | None = None,

@@ -4,7 +4,7 @@ Learners read Spanish; code identifiers stay English. A line of output is Englis
 holds at least two English function words ("the", "is", "with"…, words Spanish does not have)
 and more of them than Spanish ones: a sentence, not a column called ``coin_id`` or a
 ``SELECT … FROM`` shown as code. What is code is skipped: text inside backticks, quotes,
-URLs, paths, ``name=value`` pairs and Python reprs.
+URLs, paths, ``name=value`` pairs and identifiers (``missing_or_null:usd``, ``p.kafka.latest``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ SPANISH = frozenset(
 ALLOWED = frozenset({"dead letter queue", "consumer lag", "data quality", "not null", "is not null", "is null",
                      "order by", "group by", "from", "select"})  # fmt: skip
 
-_CODE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|https?://\S+|\S*/\S+|\w+=\S+|<[^>]+>")
+# Code: backticks, quotes, URLs, paths, name=value, identifiers (snake_case, dotted, a:b, CamelCase).
+_CODE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|https?://\S+|\S*/\S+|\w+=\S+|<[^>]+>"
+                   r"|[\w.:-]*_[\w.:-]*|\w+(?:[.:]\w+)+|\b[a-z]+[A-Z]\w*")
 _WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ']+")
 
 
