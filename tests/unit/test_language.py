@@ -32,6 +32,8 @@ def test_english_sentences_are_caught(line):
     "retention.ms=86400000 cleanup.policy=delete",
     "  motivo: missing_or_null:usd, not_finite:usd_market_cap  (3 filas)",
     "p.kafka.latest() · json.loads · isNaN",
+    "dbc8157 Spanish where a learner reads it: the details and the fixes of the plan",
+    "* 3f2a9c1 (HEAD -> main) Merge the branch that adds the schema check",
     "",
 ])  # fmt: skip
 def test_spanish_and_code_are_not(line):

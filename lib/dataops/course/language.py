@@ -4,7 +4,8 @@ Learners read Spanish; code identifiers stay English. A line of output is Englis
 holds at least two English function words ("the", "is", "with"…, words Spanish does not have)
 and more of them than Spanish ones: a sentence, not a column called ``coin_id`` or a
 ``SELECT … FROM`` shown as code. What is code is skipped: text inside backticks, quotes,
-URLs, paths, ``name=value`` pairs and identifiers (``missing_or_null:usd``, ``p.kafka.latest``).
+URLs, paths, ``name=value`` pairs and identifiers (``missing_or_null:usd``, ``p.kafka.latest``); a ``git log`` line (its
+commit message is English by the project's rule) is not prose either.
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ ALLOWED = frozenset({"dead letter queue", "consumer lag", "data quality", "not n
 # Code: backticks, quotes, URLs, paths, name=value, identifiers (snake_case, dotted, a:b, CamelCase).
 _CODE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|https?://\S+|\S*/\S+|\w+=\S+|<[^>]+>"
                    r"|[\w.:-]*_[\w.:-]*|\w+(?:[.:]\w+)+|\b[a-z]+[A-Z]\w*")
+_COMMIT = re.compile(r"^[\s*|/\\]*[0-9a-f]{7,40} ")
 _WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ']+")
 
 
 def english(line: str) -> bool:
     """Is this line English prose (see the module's docstring)?"""
+    if _COMMIT.match(line):  # `git log --oneline`: commit messages are English by the project's rule
+        return False
     text = _CODE.sub(" ", line).lower()
     for term in sorted(ALLOWED, key=len, reverse=True):  # "is not null" before "not null": set order is random
         text = text.replace(term, " ")
