@@ -106,7 +106,7 @@ def _exercise(title: str, todo: str, fn: Any, groups: list[tuple[str, str, list[
 # ---- 1 · extreme volatility ---------------------------------------------------------------------
 def _formative_volatility() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]]]:
     return [
-        ("BTC +18 % supera su 15 %", "el límite de bitcoin es 15 %", [(_row("bitcoin", 18.0, 0), True), (_row("bitcoin", 4.0, 1), False)]),
+        ("BTC +18 % supera su 15 %", "bitcoin tiene un límite del 15 %", [(_row("bitcoin", 18.0, 0), True), (_row("bitcoin", 4.0, 1), False)]),
         ("ADA −33 %: una caída también cuenta", "compara el valor absoluto del cambio",
          [(_row("cardano", -33.0, 2), True), (_row("cardano", -12.0, 2), False)]),
         ("SOL +23 % no es extremo (su límite es 25 %), +27,5 % sí", "usa el límite de cada moneda",
@@ -129,9 +129,9 @@ def _formative_market_cap() -> list[tuple[str, str, list[tuple[dict[str, Any], b
     return [
         ("una capitalización sana pasa", "no marques capitalizaciones mucho mayores que el precio",
          [(_row("ethereum", 1.0, 0), False), (_row("cardano", 1.0, 0), False)]),
-        ("ETH con capitalización de 1 000 USD falla", "la capitalización no puede ser menor que el precio",
+        ("ETH con capitalización de 1 000 USD falla", "una capitalización por debajo del precio es imposible",
          [(_row("ethereum", 1.0, 1, cap=1_000.0), True)]),
-        ("SOL con capitalización 0 falla", "con precio, la capitalización no puede ser 0", [(_row("solana", 1.0, 2, cap=0.0), True)]),
+        ("SOL con capitalización 0 falla", "una moneda con precio no puede valer 0 en total", [(_row("solana", 1.0, 2, cap=0.0), True)]),
     ]  # fmt: skip
 
 
@@ -154,10 +154,10 @@ def _poll(poll: int, changes: dict[str, float], fails: bool) -> list[tuple[dict[
 
 def _formative_correlation() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]]]:
     return [
-        ("BTC +15 % y ETH −8 %: anomalía", "BTC sube más de 10 % y ETH baja más de 5 %", _poll(0, {"bitcoin": 15.0, "ethereum": -8.0}, True)),
+        ("BTC +15 % y ETH −8 %: anomalía", "BTC más de un 10 % en un sentido y ETH más de un 5 % en el otro", _poll(0, {"bitcoin": 15.0, "ethereum": -8.0}, True)),
         ("BTC +15 % y ETH +8 %: juntas, no es anomalía", "la anomalía es moverse en sentidos opuestos",
          _poll(1, {"bitcoin": 15.0, "ethereum": 8.0}, False)),
-        ("BTC +3 % y ETH −8 %: BTC se mueve poco", "BTC tiene que moverse más de 10 %", _poll(2, {"bitcoin": 3.0, "ethereum": -8.0}, False)),
+        ("BTC +3 % y ETH −8 %: BTC se mueve poco", "BTC ha de superar el 10 %", _poll(2, {"bitcoin": 3.0, "ethereum": -8.0}, False)),
     ]  # fmt: skip
 
 
@@ -247,7 +247,7 @@ def _edge(coin: str, step: float, top: float, fails: bool) -> list[tuple[dict[st
 
 def _formative_outlier() -> list[tuple[str, str, list[tuple[dict[str, Any], bool]]]]:
     return [
-        ("un salto de BTC de 5 000 USD sobre su media es outlier", "compara cada precio con la media y la desviación típica de su moneda",
+        ("un salto de BTC de 5 000 USD sobre su media es outlier", "mide cada precio contra la media y la σ de su propia moneda",
          _history("bitcoin", 50.0, (_PRICES["bitcoin"] + 5_000.0, True))),
         ("un precio que no se mueve no tiene outliers", "sin variación ningún precio se aleja de la media",
          [(_row("tether", 1.0, i, price=1.0), False) for i in range(6)]),
