@@ -31,7 +31,12 @@ def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_learner(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.course import assignments
+    from dataops.course.edition import is_learner_edition
+    from dataops.errors import ConfigError
 
+    if is_learner_edition():
+        raise ConfigError("the learner notebooks are generated from the masters, which only the instructor's edition has",
+                          "your notebooks are in notebooks/learner")  # fmt: skip
     if args.check:
         stale = assignments.stale()
         if stale:
