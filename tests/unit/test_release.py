@@ -154,6 +154,8 @@ from tests.course import answers as A
 assert dataops.__file__.startswith(sys.argv[1]), dataops.__file__
 assert edition.is_learner_edition() and cases.hidden("block4") is None
 assert [p.parent.name for p in notebook_paths()] == ["learner"] * 7
+from dataops.course import load_course
+assert load_course().times()["fits"].all()  # the time model reads the learner versions there
 stub = lambda rows: None  # block 2's answer cell as handed out: a function with an empty body
 checks = [(b4.check_volatility, A.volatility_right, None), (b4.check_market_cap, A.market_cap_right, None),
           (b4.check_correlation, A.correlation_right, None), (b4.check_frozen_10min, A.frozen_10min_right, None),
@@ -191,7 +193,7 @@ def test_refuses_a_folder_that_is_not_empty_or_inside_the_project(tmp_path):
 def test_the_learners_makefile(edition):
     make = (edition / "Makefile").read_text()
     targets = re.findall(r"^([a-z-]+):", make, re.M)
-    assert {"run", "lab", "test", "test-unit"} <= set(targets) and not {"learner", "grade"} & set(targets)
+    assert {"run", "lab", "test", "test-unit"} <= set(targets) and not {"learner", "grade", "release"} & set(targets)
     recipe = {t: make.split(f"\n{t}:", 1)[1].splitlines()[1].strip() for t in ("run", "lab", "test")}
     assert recipe == {"run": "$(BIN)/dataops notebooks", "lab": "$(BIN)/jupyter lab --notebook-dir=notebooks/learner",
                       "test": "$(BIN)/python -m pytest -m unit tests/unit"}  # fmt: skip

@@ -23,9 +23,9 @@ def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"✘ over its minutes: {', '.join(over)}" if over else "✔ every block's core path fits its minutes")
     if args.sections:
         for block in course.blocks:
-            if block.master.exists() and block.minutes:
+            if block.timed.exists() and block.minutes:
                 print(f"\n{block.notebook} ({block.minutes} min)")
-                ctx.print_frame(compare_sections(block.master, course.time_model))
+                ctx.print_frame(compare_sections(block.timed, course.time_model))
     return 1 if over and args.check else 0
 
 

@@ -67,6 +67,7 @@ _LEARNER_TARGETS: dict[str, str | None] = {
     "lab": "\t$(BIN)/jupyter lab --notebook-dir=notebooks/learner",
     "learner": None,  # needs the masters
     "grade": None,  # needs the hidden cases
+    "release": None,  # the instructor's
     "test": "\t$(BIN)/python -m pytest -m unit tests/unit",
     "test-unit": "\t$(BIN)/python -m pytest -m unit tests/unit",
 }
