@@ -12,7 +12,6 @@ unit tests it ships pass there on their own.
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import os
@@ -49,10 +48,18 @@ def edition(tmp_path_factory) -> Path:
     return target
 
 
+def _read(path: Path) -> str:
+    """A file's text; a notebook's also as its cells' sources, since its JSON escapes quotes and backslashes."""
+    text = path.read_bytes().decode("utf-8", errors="ignore")
+    if path.suffix == ".ipynb":
+        cells = json.loads(text)["cells"]
+        text += "\n" + "\n".join(s if isinstance(s := c["source"], str) else "".join(s) for c in cells)
+    return text
+
+
 @pytest.fixture(scope="module")
 def texts(edition) -> dict[str, str]:
-    return {p.relative_to(edition).as_posix(): p.read_bytes().decode("utf-8", errors="ignore")
-            for p in sorted(edition.rglob("*")) if p.is_file() and not p.is_symlink()}  # fmt: skip
+    return {p.relative_to(edition).as_posix(): _read(p) for p in sorted(edition.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 def _found(texts: dict[str, str], needles: list[str]) -> list[str]:
@@ -77,8 +84,6 @@ def _right_answers() -> list[str]:
             values = list(value.values()) if isinstance(value, dict) else [value]
             found += [line.strip() for v in values if isinstance(v, str) for line in v.splitlines() if len(line.strip()) >= MIN_CHARS]
         elif name.endswith("_right") and callable(value):
-            body = ast.parse(inspect.getsource(value)).body[0].body
-            found += [line.strip() for stmt in body for line in ast.unparse(stmt).splitlines() if len(line.strip()) >= MIN_CHARS]
             found += [line.strip() for line in inspect.getsource(value).splitlines()[1:] if len(line.strip()) >= MIN_CHARS]
     return [line for line in found if line not in ON_PURPOSE]
 
@@ -102,6 +107,15 @@ def test_the_checks_have_something_to_find():
     assert len(_solution_lines()) > 40
     assert len(_right_answers()) > 20
     assert len(_hidden_cases()) > 80
+
+
+def test_each_needle_is_found_in_the_instructors_edition():
+    """The same search over the instructor's files finds every needle: none is a form no file holds
+    (beside the files, the answers built at import time: ``WORKFLOW_RIGHT_VARIANTS``, ``DASHBOARD_RIGHT``)."""
+    mine = {f: _read(PROJECT_ROOT / f) for f in release.project_files() if not (PROJECT_ROOT / f).is_symlink()}
+    mine["answers at run time"] = "\n".join(str(v) for n, v in vars(answers).items() if n.endswith(("_RIGHT", "_RIGHT_VARIANTS")))
+    for needles in (_solution_lines(), _right_answers(), _hidden_cases()):
+        assert [n for n in dict.fromkeys(needles) if not any(n in text for text in mine.values())] == []
 
 
 def test_leaves_out_the_instructors_files(edition):
@@ -206,3 +220,12 @@ def test_the_learners_unit_tests_pass_on_their_own(edition):
                          cwd=edition, env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:]
     assert re.search(r"^\d+ passed", run.stdout, re.M), run.stdout[-3000:]
+
+
+def test_refuses_itself_when_a_master_would_ship(tmp_path, monkeypatch):
+    from dataops.errors import DataOpsError
+
+    monkeypatch.setattr(release, "INSTRUCTOR_ONLY", tuple(p for p in release.INSTRUCTOR_ONLY if not p.startswith("notebooks/")))
+    with pytest.raises(DataOpsError, match="02_diseno_dataops.ipynb"):
+        release.release(tmp_path / "curso")
+    assert not (tmp_path / "curso").exists()
