@@ -9,7 +9,7 @@ export PLOTLY_RENDERER ?= plotly_mimetype
 # DATAOPS_PACK=DIR: install from a class pack (`dataops pack DIR`) with no other network access.
 PIP_PACK := $(if $(DATAOPS_PACK),--no-index --find-links "$(DATAOPS_PACK)/wheels")
 
-.PHONY: help venv install up run lab learner grade test test-unit down status clean
+.PHONY: help venv install up run lab learner grade release test test-unit down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ learner: venv  ## regenerate the learner notebooks (notebooks/learner) from the 
 
 grade: up  ## grade by the course rubric: make grade NOTEBOOKS="path/01_x.ipynb path/02_y.ipynb", or a class: make grade CLASS=entregas
 	$(BIN)/dataops grade $(if $(CLASS),--class "$(CLASS)",$(or $(NOTEBOOKS),notebooks/learner))
+
+release: venv  ## write the learner's edition (no masters, answers or hidden cases) into a new folder: make release DIR=../curso-alumno
+	$(BIN)/dataops release "$(or $(DIR),$(error give the folder: make release DIR=../curso-alumno))"
 
 test: venv  ## the whole test suite (starts the local stack once)
 	$(BIN)/python -m pytest

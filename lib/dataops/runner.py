@@ -23,7 +23,11 @@ RESULT_COLUMNS = ["notebook", "version", "block", "minutes", "modelled", "with_o
 
 def notebook_paths(learner: bool = False) -> list[Path]:
     """The course notebooks, in order: the instructor masters (``notebooks/NN_title.ipynb``)
-    or the learner versions (``notebooks/learner/``)."""
+    or the learner versions (``notebooks/learner/``). The learner's edition has no masters: there,
+    the course notebooks are the learner versions whatever ``learner`` says."""
+    from dataops.course.edition import is_learner_edition
+
+    learner = learner or is_learner_edition()
     folder = PROJECT_ROOT / "notebooks" / ("learner" if learner else "")
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
@@ -119,7 +123,7 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir, learner) -> pd
     if not out.is_absolute():
         out = PROJECT_ROOT / out
     html = None if html_dir is None else (Path(html_dir) if Path(html_dir).is_absolute() else PROJECT_ROOT / html_dir)
-    paths = [Path(n) for n in notebooks] if notebooks else [*notebook_paths(), *(notebook_paths(learner=True) if learner else [])]
+    paths = [Path(n) for n in notebooks] if notebooks else list(dict.fromkeys([*notebook_paths(), *(notebook_paths(learner=True) if learner else [])]))
     for nb in paths:  # a wrong path or a broken file is refused before anything runs
         read_notebook(nb)
     times = course.times().set_index("notebook")

@@ -33,7 +33,7 @@ EXPECTED: dict[str, set[str]] = {
     "dataops.dlq.cli": {"dlq"},
     "dataops.iceberg.cli": {"maintain"},
     "dataops.runner": {"notebooks"},
-    "dataops.course.cli": {"course", "learner", "reset", "grade"},
+    "dataops.course.cli": {"course", "learner", "reset", "grade", "release"},
     "dataops.ci.cli": {"ci", "schemas", "check-config"},
     "dataops.pack": {"pack"},
 }

@@ -14,6 +14,7 @@ import pandas as pd
 from dataops import alerts, scenarios
 from dataops.coins import DEFAULT_COINS
 from dataops.config import Settings, load_settings
+from dataops.course import cases as edition_cases
 from dataops.course.selfcheck import SelfCheck, run_learner_code
 from dataops.metrics import METRICS
 from dataops.pipeline import Pipeline
@@ -62,27 +63,29 @@ def _samples(n: int, frozen: dict[str, Any] | None = None, coins: tuple[str, ...
     return pd.DataFrame(rows).sort_values(["ts", "coin_id"], kind="stable").reset_index(drop=True)
 
 
-FROZEN_CASES: list[tuple[str, pd.DataFrame, set[str], str]] = [
-    ("mercado normal: nada congelado", _samples(12), set(), "no marques monedas que cambian de precio"),
-    ("solana congelada 6 muestras mientras las demás se mueven", _samples(12, {"solana": (3, 6)}), {"solana"},
-     "recorre todas las monedas, no solo la primera"),
-    ("rachas de 2, 3 y 4 precios iguales no son congelación", _samples(20, {"bitcoin": [(1, 3), (8, 3)], "ethereum": (5, 2), "cardano": (10, 4)}), set(),
-     "hacen falta 5 muestras seguidas o más"),
-    ("una racha de exactamente 5 cuenta", _samples(12, {"ethereum": (4, 5)}), {"ethereum"}, "5 o más, no más de 5"),
-    ("dos monedas congeladas a la vez", _samples(15, {"binancecoin": (0, 9), "cardano": (6, 7)}), {"binancecoin", "cardano"},
-     "devuelve todas las monedas congeladas"),
-]  # fmt: skip
+def _formative_frozen() -> list[tuple[str, pd.DataFrame, set[str], str]]:
+    return [
+        ("mercado tranquilo: ninguna congelada", _samples(8, seed=3), set(), "no marques monedas cuyo precio cambia"),
+        ("cardano quieta 7 muestras", _samples(14, {"cardano": (2, 7)}, seed=3), {"cardano"}, "recorre todas las monedas"),
+        ("una racha de 3 no es congelación", _samples(10, {"bitcoin": (4, 3)}, seed=3), set(), "una congelación son 5 muestras iguales seguidas como mínimo"),
+    ]  # fmt: skip
+
+
+def frozen_cases() -> list[tuple[str, pd.DataFrame, set[str], str]]:
+    """``(case, samples, the frozen coins, hint)``: the hidden ones in the instructor's edition, the formative ones in the learner's."""
+    return edition_cases.pick("block2", "frozen_cases", _formative_frozen)
 
 
 def check_frozen_detector(detector: Callable[[pd.DataFrame], Any]) -> SelfCheck:
     """The detector on labelled cases it has not seen: moving markets, short runs, one coin frozen while others move."""
-    check = SelfCheck("Para ir más lejos · precios congelados", todo="escribe detectar_congelados(rows)")
-    ran, first = run_learner_code(check, "tu función se ejecuta", detector, FROZEN_CASES[0][1].copy())
+    check = SelfCheck("Para ir más lejos · precios congelados", todo="escribe detectar_congelados(rows)", note=edition_cases.note("block2"))
+    groups = frozen_cases()
+    ran, first = run_learner_code(check, "tu función se ejecuta", detector, groups[0][1].copy())
     if ran and first is None:
         check.items.clear()
         check.done = False
         return check
-    for case, rows, expected, hint in FROZEN_CASES:
+    for case, rows, expected, hint in groups:
         ok, got = run_learner_code(check, case, detector, rows.copy())
         if ok:
             found = set(got) if isinstance(got, (set, list, tuple, frozenset, pd.Series, pd.Index)) else got

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dataops import alerts, rotation, scenarios
+from dataops.course import cases as edition_cases
 from dataops.course.selfcheck import SelfCheck
 from dataops.pipeline import Pipeline
 
@@ -58,19 +59,18 @@ def _spike(name: str, coin: str, factor: float, change: float | None, fires: tup
     return scenarios.Scenario(name, label, 3600.0, {"poll_interval_s": 30}, (incident,))
 
 
-def eth_cases() -> list[tuple[scenarios.Scenario, set[str]]]:
-    """Hidden one-hour histories, each with the ETH rules that must fire on it (and no other)."""
+def _formative_eth() -> list[tuple[scenarios.Scenario, set[str]]]:
     return [
-        (_spike("eth-alto", "ethereum", 1.6, None, ("ETH_PRICE_HIGH",), "ETH sube a ~5.600 USD"), {"ETH_PRICE_HIGH"}),
-        (_spike("eth-crash", "ethereum", 0.8, -20.0, ("ETH_CRASH",), "la API informa ETH −20 % en 24 h"), {"ETH_CRASH"}),
-        (_spike("eth-casi", "ethereum", 1.38, -13.0, (), "ETH en ~4.850 USD y −13 % en 24 h (aún no)"), set()),
-        # Near the thresholds (5.000 USD, −15 %): a threshold 2 % off, or >= for >, answers differently here.
-        (_spike("eth-justo-encima", "ethereum", 1.443, -15.5, ("ETH_PRICE_HIGH", "ETH_CRASH"), "ETH en ~5.050 USD y −15,5 % en 24 h"),
-         {"ETH_PRICE_HIGH", "ETH_CRASH"}),
-        (_spike("eth-justo-debajo", "ethereum", 1.414, -15.0, (), "ETH en ~4.950 USD y justo −15 % en 24 h (aún no)"), set()),
-        (_spike("sol-crash", "solana", 0.7, -30.0, (), "Solana −30 % en 24 h (otra moneda)"), set()),
-        (_spike("btc-crash", "bitcoin", 0.75, -25.0, (), "Bitcoin −25 % en 24 h (otra moneda)"), set()),
+        (_spike("eth-sube", "ethereum", 1.7, None, ("ETH_PRICE_HIGH",), "ETH sube a ~5.950 USD"), {"ETH_PRICE_HIGH"}),
+        (_spike("eth-cae", "ethereum", 0.75, -25.0, ("ETH_CRASH",), "la API informa ETH −25 % en 24 h"), {"ETH_CRASH"}),
+        (_spike("ada-cae", "cardano", 0.7, -28.0, (), "Cardano −28 % en 24 h (otra moneda)"), set()),
     ]  # fmt: skip
+
+
+def eth_cases() -> list[tuple[scenarios.Scenario, set[str]]]:
+    """One-hour histories, each with the ETH rules that must fire on it (and no other): the hidden ones
+    in the instructor's edition, the formative ones in the learner's."""
+    return edition_cases.pick("block5", "eth_cases", _formative_eth)
 
 
 @lru_cache(maxsize=None)
@@ -103,9 +103,9 @@ def _rules(answer: Any, check: SelfCheck) -> dict[str, alerts.Rule] | None:
 
 def check_eth_alerts(answer: Any) -> SelfCheck:
     """``answer``: the two rules as YAML text (or a list of :class:`~dataops.alerts.Rule`), judged by
-    name, severity, label, and a backtest on hidden histories: each fires on its incident within
+    name, severity, label, and a backtest on the cases' histories (:func:`eth_cases`): each fires on its incident within
     its level's response time, and stays silent on the others and on a clean day."""
-    check = SelfCheck("Práctica 6 · alertas de Ethereum", todo="escribe reglas_eth con ETH_PRICE_HIGH y ETH_CRASH")
+    check = SelfCheck("Práctica 6 · alertas de Ethereum", todo="escribe reglas_eth con ETH_PRICE_HIGH y ETH_CRASH", note=edition_cases.note("block5"))
     rules = _rules(answer, check)
     if rules is None:
         return check

@@ -37,6 +37,12 @@ class Block:
     def learner(self) -> Path:
         return LEARNER / f"{self.notebook}.ipynb"
 
+    @property
+    def timed(self) -> Path:
+        """The notebook the time model reads: the master, or in the learner's edition (no masters) the
+        learner version, which keeps its prose, cells and their metadata."""
+        return self.master if self.master.exists() or not self.learner.exists() else self.learner
+
 
 @dataclass(frozen=True)
 class Course:
@@ -62,7 +68,7 @@ class Course:
             {
                 "block": b.block,
                 "title": b.title,
-                "notebook": b.notebook if b.master.exists() else f"{b.notebook} (pendiente)",
+                "notebook": b.notebook if b.timed.exists() else f"{b.notebook} (pendiente)",
                 "minutes": b.minutes,
                 "modelled": times.loc[b.block, "modelled_core"],
                 "with_optional": times.loc[b.block, "modelled_total"],

@@ -1,4 +1,4 @@
-"""The course's commands of the ``dataops`` CLI: course, learner, reset, grade (``notebooks`` is
+"""The course's commands of the ``dataops`` CLI: course, learner, reset, grade, release (``notebooks`` is
 :mod:`dataops.runner`'s)."""
 
 from __future__ import annotations
@@ -23,15 +23,20 @@ def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"✘ over its minutes: {', '.join(over)}" if over else "✔ every block's core path fits its minutes")
     if args.sections:
         for block in course.blocks:
-            if block.master.exists() and block.minutes:
+            if block.timed.exists() and block.minutes:
                 print(f"\n{block.notebook} ({block.minutes} min)")
-                ctx.print_frame(compare_sections(block.master, course.time_model))
+                ctx.print_frame(compare_sections(block.timed, course.time_model))
     return 1 if over and args.check else 0
 
 
 def cmd_learner(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.course import assignments
+    from dataops.course.edition import is_learner_edition
+    from dataops.errors import ConfigError
 
+    if is_learner_edition():
+        raise ConfigError("the learner notebooks are generated from the masters, which only the instructor's edition has",
+                          "your notebooks are in notebooks/learner")  # fmt: skip
     if args.check:
         stale = assignments.stale()
         if stale:
@@ -53,9 +58,13 @@ def cmd_reset(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.course.edition import is_learner_edition
     from dataops.course.grading import grade
     from dataops.errors import ConfigError
 
+    if is_learner_edition():
+        raise ConfigError("grading needs the instructor's edition of the course (this is the learner's: no hidden cases)",
+                          "hand your notebooks to the instructor, or run each exercise's self-check in your notebook")  # fmt: skip
     if args.class_dir:
         if args.notebooks:
             raise ConfigError("give either notebooks or --class DIR, not both", "grade one learner with `dataops grade PATH`, a class with `dataops grade --class DIR`")
@@ -97,8 +106,20 @@ def _grade_class(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.course.edition import is_learner_edition
+    from dataops.course.release import release
+    from dataops.errors import ConfigError
+
+    if is_learner_edition():
+        raise ConfigError("this is already the learner's edition", "run `dataops release DIR` in the instructor's edition (the repository)")
+    files = release(args.folder)
+    print(f"  ✔ {args.folder}: the learner's edition, {len(files)} files (no masters, answers or hidden cases)")
+    return 0
+
+
 def add_commands(sub: SubParsers) -> None:
-    """Add ``course``, ``learner``, ``reset`` and ``grade`` to ``sub``."""
+    """Add ``course``, ``learner``, ``reset``, ``grade`` and ``release`` to ``sub``."""
     p = sub.add_parser("course", help="the course map: each block's minutes, planned and modelled by the time model (data/course/course.yaml)")
     p.add_argument("--sections", action="store_true", help="also each notebook's table of minutes per section beside the model")
     p.add_argument("--check", action="store_true", help="exit with 1 when a block's core path is over its minutes")
@@ -124,3 +145,8 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--keep-files", action="store_true", help="with --class: the reset between learners leaves data/ as it is")
     p.add_argument("--no-reset", action="store_true", help="with --class: no reset between learners (not recommended: one learner's topics can fail the next)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("release", help="write the learner's edition of the course into DIR: learner notebooks, library, data, "
+                                       "no masters, answers or hidden grading cases")
+    p.add_argument("folder", metavar="DIR", help="a new or empty folder outside the project")
+    p.set_defaults(func=cmd_release)

@@ -30,7 +30,7 @@ def _frozen(scope: dict[str, Any]) -> list[Any]:
     from dataops.course import block2
 
     detector = scope["detectar_congelados"]
-    return [outcome(lambda rows: sorted(set(detector(rows))), rows.copy()) for _, rows, _, _ in block2.FROZEN_CASES]
+    return [outcome(lambda rows: sorted(set(detector(rows))), rows.copy()) for _, rows, _, _ in block2.frozen_cases()]
 
 
 def _values(got: Any) -> Any:

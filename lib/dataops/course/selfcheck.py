@@ -17,12 +17,14 @@ class SelfCheck:
         items: ``(case, ok, hint)``: what was checked, whether it held, what to look at when not.
         done: False while the answer is still the empty stub (nothing was judged).
         todo: What to do first when the answer is not done.
+        note: A line under the verdict (e.g. that the cases were the visible practice ones).
     """
 
     exercise: str
     items: list[tuple[str, bool, str]] = field(default_factory=list)
     done: bool = True
     todo: str = ""
+    note: str = ""
 
     def add(self, case: str, ok: bool, hint: str = "") -> bool:
         self.items.append((case, bool(ok), hint))
@@ -41,6 +43,8 @@ class SelfCheck:
             return [f"… {self.exercise}: {NOT_DONE}. {self.todo}".rstrip()]
         out = [f"{'✔' if ok else '✘'} {case}" + ("" if ok or not hint else f": {hint}") for case, ok, hint in self.items]
         out.append(f"{'✔' if self.passed else '✘'} {self.exercise}: {'correcto' if self.passed else 'revisa las líneas con ✘'}")
+        if self.note:
+            out.append(f"  {self.note}")
         return out
 
     def __str__(self) -> str:

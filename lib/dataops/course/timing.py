@@ -289,7 +289,7 @@ def block_times(blocks: Iterable, model: TimeModel | None = None) -> pd.DataFram
     notebook does not exist yet: NaN minutes."""
     rows = []
     for block in blocks:
-        path = Path(block.master)
+        path = Path(getattr(block, "timed", block.master))
         t = notebook_minutes(path, model) if path.exists() else NotebookTime(float("nan"), float("nan"))
         rows.append({"block": block.block, "notebook": block.notebook, "minutes": block.minutes,
                      "modelled_core": t.core, "modelled_total": t.total, "fits": bool(not block.minutes or t.core <= block.minutes)})  # fmt: skip
