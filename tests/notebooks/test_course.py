@@ -3,7 +3,6 @@ versions run with every exercise "not done yet", and the grader scores by the ru
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -13,11 +12,11 @@ import pandas as pd
 import pytest
 
 from dataops.course.gradebook import grade_class
-from dataops.course.grading import reflections
+from dataops.course.grading import graded_cells, reflections
 from dataops.course.language import english_lines
 from dataops.course.reset import reset
 from dataops.runner import run_notebooks, self_checks
-from tests.course import answers
+from tests.course.klass import GRADED_MASTERS, class_of_three
 
 pytestmark = pytest.mark.notebooks
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -27,7 +26,6 @@ BLOCK3 = "03_automatizacion.ipynb"
 BLOCK4 = "04_testing_calidad.ipynb"
 BLOCK5 = "05_monitoreo.ipynb"
 BLOCK6 = "06_cicd.ipynb"
-GRADED_MASTERS = ("01_pipeline_existente.ipynb", BLOCK2, BLOCK3, BLOCK4, BLOCK5, BLOCK6)
 
 
 def drawn_figures(html: Path) -> tuple[int, int]:
@@ -52,6 +50,15 @@ def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipelin
     assert diagrams == 2 and (tmp_path / "html" / "assets" / "mermaid.min.js").exists()  # both diagrams, no CDN
 
 
+@pytest.mark.parametrize("name", [BLOCK3, BLOCK4, BLOCK5, BLOCK6])
+def test_every_demo_of_the_master_runs(pipeline, tmp_path, name):
+    # The masters as an instructor runs them in class, demo cells included (the grader leaves those out).
+    row = run_notebooks([NOTEBOOKS / name], output_dir=tmp_path).iloc[0]
+    assert row["status"] == "ok", row["error"]
+    assert self_checks(tmp_path / name) == {"✔": len(graded_cells(NOTEBOOKS / name)), "✘": 0, "…": 0}
+    assert english_lines(tmp_path / name) == []
+
+
 # notebook → (a word of its solutions that the learner version must not contain, its exercises)
 LEARNER_CASES = {"00_entorno.ipynb": ("BEGIN SOLUTION", 0), "01_pipeline_existente.ipynb": ("Midiendo en cada capa", 0),
                  BLOCK2: ("dispersion_cambio_24h", 4), BLOCK3: ("api-precios-responde", 2), BLOCK4: ("pivot_table", 3),
@@ -70,36 +77,15 @@ def test_the_learner_version_runs_and_says_not_done_yet(pipeline, tmp_path, name
     assert english_lines(tmp_path / "learner" / name) == []  # a learner reads Spanish
 
 
-def _submission(tmp_path: Path, answers_by_id: dict[str, str]) -> Path:
-    """A learner's block 2 with these answers typed into its answer cells."""
-    nb = json.loads((LEARNER / BLOCK2).read_text())
-    for cell in nb["cells"]:
-        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if gid in answers_by_id:
-            cell["source"] = answers_by_id[gid]
-    path = tmp_path / "entrega" / BLOCK2
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(nb))
-    return path
-
-
 def test_the_grader_is_honest_on_a_class_of_three(pipeline, tmp_path):
-    # One `grade --class` of three learners, as nbgrader's submitted/ holds them: the masters of blocks
-    # 1-6 (they run here, once, under the grader; nbval skips them, see pyproject.toml), blocks 1-2 as
-    # handed out, and the master of 01 with the known-wrong answers of 02. The pipeline is reset before
-    # each learner. Every graded cell of blocks 2-6 is also checked blank and wrong on its own in
-    # tests/unit/test_grading_honesty.py (no stack): grading the notebooks of blocks 3-6 blank or wrong
-    # here as well would run each of them once more against the stack.
-    klass = tmp_path / "entregas"
-    (klass / "instructor" / "curso").mkdir(parents=True)
-    for name in GRADED_MASTERS:
-        shutil.copy(NOTEBOOKS / name, klass / "instructor" / "curso" / name)
-    (klass / "en-blanco").mkdir()
-    for name in ("01_pipeline_existente.ipynb", BLOCK2):  # 01: unanswered reflections
-        shutil.copy(LEARNER / name, klass / "en-blanco" / name)
-    wrong_dir = _submission(tmp_path, answers.WRONG_SUBMISSION).parent
-    shutil.copy(NOTEBOOKS / "01_pipeline_existente.ipynb", wrong_dir)
-    shutil.move(wrong_dir, klass / "respuestas-erroneas")
+    # One `grade --class` of three learners, as nbgrader's submitted/ holds them (tests/course/klass.py):
+    # the masters of blocks 1-6, blocks 1-2 as handed out, and the master of 01 with the known-wrong
+    # answers of 02. The pipeline is reset before each learner. The grader leaves the masters' demo
+    # cells out (they run above, in test_every_demo_of_the_master_runs). Every graded cell of blocks
+    # 2-6 is also checked blank and wrong on its own in tests/unit/test_grading_honesty.py (no stack):
+    # grading the notebooks of blocks 3-6 blank or wrong here as well would run each of them once
+    # more against the stack.
+    klass = class_of_three(tmp_path / "entregas")
     resets = []
     book = grade_class(klass, reset=lambda: resets.append(reset(pipeline, data_dir=None)), progress=None)
     assert len(resets) == 3 and all("tópicos añadidos" in list(r["paso"]) for r in resets)

@@ -66,7 +66,8 @@ def test_each_learner_is_graded_after_a_reset_and_the_gradebook_has_them_all(kla
                 "bruno": DataOpsError("nbgrader could not autograde the notebooks (Timeout)", "run it by hand"),
                 "carla": _report({"montaje": 1.0, "extension": 0.0}, [True, False])}  # fmt: skip
 
-    def fake_grade(paths, student, course, timeout_s, keep):
+    def fake_grade(paths, student, course, timeout_s, keep, demos):
+        assert demos is False  # by default a class is graded on its exercises only
         events.append(("grade", student, Path(paths[0]).name))
         assert keep == klass / gradebook.OUT_NAME / student
         if isinstance(outcomes[student], Exception):

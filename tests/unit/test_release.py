@@ -211,7 +211,20 @@ def test_the_learners_makefile(edition):
     recipe = {t: make.split(f"\n{t}:", 1)[1].splitlines()[1].strip() for t in ("run", "lab", "test")}
     assert recipe == {"run": "$(BIN)/dataops notebooks", "lab": "$(BIN)/jupyter lab --notebook-dir=notebooks/learner",
                       "test": "$(BIN)/python -m pytest -m unit tests/unit"}  # fmt: skip
-    assert (edition / "README.md").read_text().startswith(release.LEARNER_README)
+
+
+
+def test_the_learners_readme_and_repository(edition):
+    readme = (edition / "README.md").read_text(encoding="utf-8")
+    assert readme == (PROJECT_ROOT / release.LEARNER_README).read_text(encoding="utf-8")
+    assert "make lab" in readme and "Lo que necesitas" in readme
+    for instructor_word in ("dataops grade", "make grade", "release", "masters", "GUIA_INSTRUCTOR", "benchmarks/"):
+        assert instructor_word not in readme
+    for command in re.findall(r"^make (\w+)", readme, re.M):  # every target it names is in the learner's Makefile
+        assert re.search(rf"^{command}:", (edition / "Makefile").read_text(), re.M), command
+    log = subprocess.run(["git", "-C", str(edition), "log", "--oneline"], capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(["git", "-C", str(edition), "status", "--porcelain"], capture_output=True, text=True, check=True).stdout
+    assert log.count("\n") == 1 and status == ""  # one commit, and everything written is in it
 
 
 def test_the_learners_unit_tests_pass_on_their_own(edition):

@@ -19,7 +19,7 @@ def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
     table = course.table()
     ctx.print_frame(table.drop(columns=["deliverable"]))
     over = [f"{b.notebook} {t:.1f} > {b.minutes}" for b, t in zip(course.blocks, table["modelled"]) if b.minutes and t > b.minutes]
-    print(f"\nminutes: planned; modelled: the core path by the time model; with_optional: with «Para ir más lejos»")
+    print("\nminutes: planned; modelled: the core path by the time model; with_optional: with «Para ir más lejos»")
     print(f"✘ over its minutes: {', '.join(over)}" if over else "✔ every block's core path fits its minutes")
     if args.sections:
         for block in course.blocks:
@@ -71,7 +71,7 @@ def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
         return _grade_class(args, ctx)
     if not args.notebooks:
         raise ConfigError("no notebook to grade", "pass the learner's notebooks (or their folder), or --class DIR for a whole class")
-    report = grade(args.notebooks, student=args.student)
+    report = grade(args.notebooks, student=args.student, demos=args.demos)
     ctx.print_frame(report.exercises)
     print()
     ctx.print_frame(report.rubric)
@@ -95,7 +95,7 @@ def _grade_class(args: argparse.Namespace, ctx: CliContext) -> int:
     if not args.no_reset:
         p = ctx.pipeline(args)
         again = lambda: reset(p, data_dir=None if args.keep_files else DATA_DIR)  # noqa: E731
-    book = grade_class(args.class_dir, out_dir=args.out, reset=again)
+    book = grade_class(args.class_dir, out_dir=args.out, reset=again, demos=args.demos)
     print()
     ctx.print_frame(book.table.drop(columns=["error"]) if not book.table["error"].any() else book.table)
     print(f"\n  ✔ {book.csv}\n  ✔ {book.html}")
@@ -143,6 +143,8 @@ def add_commands(sub: SubParsers) -> None:
                         "writes DIR/_gradebook/gradebook.csv and gradebook.html")  # fmt: skip
     p.add_argument("--out", metavar="DIR", help="with --class: where the gradebook goes (default DIR/_gradebook)")
     p.add_argument("--keep-files", action="store_true", help="with --class: the reset between learners leaves data/ as it is")
+    p.add_argument("--demos", action="store_true", help="also run the masters' demo cells and the notebooks with no exercise, "
+                                                        "as in class (about five minutes a learner instead of one)")
     p.add_argument("--no-reset", action="store_true", help="with --class: no reset between learners (not recommended: one learner's topics can fail the next)")
     p.set_defaults(func=cmd_grade)
 

@@ -87,6 +87,7 @@ def grade_class(
     course: Course | None = None,
     timeout_s: int = 600,
     progress: Callable[[str], None] | None = print,
+    demos: bool = False,
 ) -> Gradebook:
     """Grade every learner folder of ``class_dir`` and write the gradebook.
 
@@ -97,6 +98,7 @@ def grade_class(
         course: The course map (default ``data/course/course.yaml``).
         timeout_s: Longest a notebook cell may run.
         progress: Where a line per learner goes (None: quiet).
+        demos: Also run the masters' demo cells (see :func:`dataops.course.grading.grade`).
 
     Raises:
         ConfigError: No learner folder in ``class_dir``.
@@ -112,7 +114,7 @@ def grade_class(
         if reset is not None:
             reset()  # a pipeline that cannot be reset stops the run: it is the room's problem, not this learner's
         try:
-            report = grade([folder], student=learner, course=course, timeout_s=timeout_s, keep=out / learner)
+            report = grade([folder], student=learner, course=course, timeout_s=timeout_s, keep=out / learner, demos=demos)
         except DataOpsError as exc:
             error = str(exc).splitlines()[0]
         seconds = time.monotonic() - t0

@@ -5,10 +5,18 @@ Each graded cell of a master (nbgrader ``grade: true``) is one exercise; its blo
 ``category`` (``data/course/course.yaml``) says which rubric line it counts for, scaled to
 that line's points. Participation is the share of reflection questions answered in the
 learner's own words (answer cells whose ``grade_id`` starts with ``reflexion``).
+
+A master marks its demo cells with the metadata ``dataops.grading: skip``: what the instructor
+shows in class (a fault left running for 20 s, the manual set-up timed against the automated one,
+a CI run) and no graded cell needs. The grader leaves them out (they are in the learner's notebook,
+not executed): a learner is graded on the exercises, in about a minute instead of five.
+:func:`demo_problems` checks that no kept cell uses a name only a demo defines; ``demos=True``
+runs everything, as in class. A notebook with no graded cell is not executed at all.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import warnings
@@ -26,6 +34,7 @@ from dataops.errors import ConfigError
 from dataops.userfiles import read_json
 
 REFLECTION_PREFIX = "reflexion"
+DEMO_STUB = "# demostración de clase: no se ejecuta al calificar"
 EXERCISE_COLUMNS = ["notebook", "exercise", "category", "points", "max_points", "passed", "hint"]
 CRASH_COLUMNS = ["notebook", "cell", "error"]
 RUBRIC_COLUMNS = ["category", "label", "points", "max_points", "detail"]
@@ -82,6 +91,64 @@ def _hint(cell: dict) -> str:
     return " | ".join(lines[:3])
 
 
+def _dataops(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("dataops", {})
+
+
+def demo_cells(master: Path) -> set[str]:
+    """The ids of a master's demo cells (metadata ``dataops.grading: skip``), which grading leaves out."""
+    return {c.get("id", "") for c in _cells(master) if c.get("cell_type") == "code" and _dataops(c).get("grading") == "skip"}
+
+
+def graded_cells(master: Path) -> list[str]:
+    """The ``grade_id`` of each graded code cell of a master."""
+    return [_meta(c)["grade_id"] for c in _cells(master) if c.get("cell_type") == "code" and _meta(c).get("grade")]
+
+
+def _python(source: str) -> ast.Module | None:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return None
+
+
+def demo_problems(master: Path) -> list[str]:
+    """Why a master's demo marks are unsafe: a graded, answer or parameters cell marked, or a kept
+    cell that uses a name only demos define (so, graded without demos, it would raise NameError)."""
+    problems, demo_only = [], set()
+    for number, cell in enumerate(_cells(master), start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        demo = _dataops(cell).get("grading") == "skip"
+        tree = _python(_source(cell))
+        if demo and (_meta(cell).get("grade") or _meta(cell).get("solution") or "parameters" in cell["metadata"].get("tags", [])):
+            problems.append(f"{master.name} cell {number}: an exercise or the parameters cell is marked as a demo")
+        if tree is None:
+            continue
+        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        stored |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        stored |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+        if demo:
+            demo_only |= stored
+            continue
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for name in sorted((used - stored) & demo_only):
+            problems.append(f"{master.name} cell {number} uses {name}, which only a demo cell defines")
+        demo_only -= stored
+    return problems
+
+
+def _leave_out_demos(notebook: Path, demos: set[str]) -> None:
+    """Replace the source of the demo cells of a submitted notebook (found by the master's cell ids) with a comment."""
+    doc = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in doc["cells"]:
+        if cell.get("cell_type") == "code" and cell.get("id") in demos:
+            cell["source"], cell["outputs"], cell["execution_count"] = DEMO_STUB, [], None
+    notebook.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
 def reflections(path: Path) -> list[tuple[str, bool]]:
     """``(grade_id, answered)`` of each reflection answer cell of a notebook."""
     out = []
@@ -94,7 +161,7 @@ def reflections(path: Path) -> list[tuple[str, bool]]:
 
 
 def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course | None = None, timeout_s: int = 600,
-          keep: str | Path | None = None) -> GradeReport:
+          keep: str | Path | None = None, demos: bool = False) -> GradeReport:
     """Autograde a learner's notebooks (nbgrader, hidden checks of the masters) and score them by the rubric.
 
     Args:
@@ -103,6 +170,8 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
         course: The course map (default ``data/course/course.yaml``).
         timeout_s: Longest a cell may run.
         keep: A folder to copy the executed (autograded) notebooks into: what each cell printed.
+        demos: Also run the masters' demo cells, and the notebooks with no graded cell (slower:
+            about five minutes for blocks 1-6 against one); by default they are left out.
 
     Raises:
         ConfigError: A notebook is not one of the course's.
@@ -126,14 +195,22 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
         src, sub = root / "source" / ASSIGNMENT, root / "submitted" / student / ASSIGNMENT
         src.mkdir(parents=True)
         sub.mkdir(parents=True)
-        for nb in notebooks:
+        run = [nb for nb in notebooks if demos or graded_cells(blocks[nb.name].master)]
+        for nb in run:
             shutil.copy(blocks[nb.name].master, src / nb.name)
             shutil.copy(nb, sub / nb.name)
-        scores = _autograde(root, student, timeout_s)
+            if not demos:
+                _leave_out_demos(sub / nb.name, demo_cells(blocks[nb.name].master))
+        scores = _autograde(root, student, timeout_s) if run else {}
         rows, crashes = [], []
         for nb in notebooks:
             block = blocks[nb.name]
             graded = root / "autograded" / student / ASSIGNMENT / nb.name
+            if nb not in run:  # no graded cell: nothing to execute (its reflections are read below)
+                if keep is not None:
+                    Path(keep).mkdir(parents=True, exist_ok=True)
+                    shutil.copy(nb, Path(keep) / nb.name)
+                continue
             for cell in _cells(graded):
                 meta = _meta(cell)
                 if not meta.get("grade") or cell.get("cell_type") != "code":

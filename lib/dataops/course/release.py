@@ -8,7 +8,8 @@ benchmarks that need any of them. The learner versions stay where a learner open
 (``notebooks/learner/``); an ``EDITION`` file tells the library it is the learner's edition
 (:mod:`dataops.course.edition`), so ``make run`` executes the learner versions and the
 self-checks judge on the visible formative cases. The Makefile's ``run``, ``lab`` and ``test``
-are rewritten for it, and the README opens with a section for learners.
+are rewritten for it, the README is the learner's (``data/course/README_alumno.md``, Spanish),
+and the edition is a git repository of one commit (``dataops reset`` and block 6 need one).
 
 The release is checked before it is handed out: no file may hold a solution or hidden-test
 region (:func:`leaks`).
@@ -77,23 +78,8 @@ _LEARNER_HELP = {
     "test": "the library's unit tests (no services)",
 }
 
-LEARNER_README = """\
-# Learner's edition
-
-This folder is the learner's edition of the course, written by `dataops release`: your
-notebooks are in `notebooks/learner/` (Spanish), the `dataops` library in `lib/`, the data in
-`data/`. It holds no solutions: each exercise's self-check («✔ / ✘») judges your answer on a
-few visible practice cases; the final grade uses other cases, kept in the instructor's edition.
-
-```bash
-make lab    # start the local pipeline and open JupyterLab on your notebooks
-make run    # start the pipeline and execute every notebook headless into build/
-make test   # the library's unit tests (no services)
-```
-
-The rest of this README is the project's.
-
-"""
+# The learner's README (Spanish: a learner reads it), which replaces the project's in the release.
+LEARNER_README = Path("data") / "course" / "README_alumno.md"
 
 
 def is_instructor_only(path: str) -> bool:
@@ -187,11 +173,23 @@ def release(target: str | Path, root: Path = PROJECT_ROOT) -> list[str]:
     (target / EDITION_FILE).write_text(f"{LEARNER}\n", encoding="utf-8")
     if (target / "Makefile").exists():
         (target / "Makefile").write_text(learner_makefile((root / "Makefile").read_text(encoding="utf-8")), encoding="utf-8")
-    if (target / "README.md").exists():
-        (target / "README.md").write_text(LEARNER_README + (root / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    if (root / LEARNER_README).exists():
+        shutil.copy2(root / LEARNER_README, target / "README.md")
     leaked = leaks(target)
     if leaked:
         shutil.rmtree(target)
         raise DataOpsError(f"the learner's edition would hold solutions or hidden tests: {', '.join(leaked)}",
                            "add them to dataops.course.release.INSTRUCTOR_ONLY")  # fmt: skip
+    _commit(target)
     return sorted([*files, EDITION_FILE])
+
+
+def _commit(target: Path) -> None:
+    """Make the edition a git repository of one commit: `dataops reset` restores data/ from it, and
+    block 6 clones the course from it. Without git, the edition still works up to those two."""
+    git = shutil.which("git")
+    if git is None:
+        return
+    who = ["-c", "user.name=dataops release", "-c", "user.email=release@dataops.invalid", "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], [*who, "commit", "-q", "-m", "Learner's edition of the course"]):
+        subprocess.run([git, "-C", str(target), *args], check=True, capture_output=True)
