@@ -58,7 +58,7 @@ def _verdict(done: subprocess.CompletedProcess[str] | None, expected: int, named
         return traceback, f"exit {done.returncode}, expected {expected}: {lines[-1] if lines else '(no error line)'}"
     if len(lines) != 1 or not lines[0].startswith("error: "):
         return traceback, f"{len(lines)} stderr lines: {' | '.join(lines)[:300]}"
-    if named not in lines[0] or "unexpected" in lines[0]:
+    if named not in lines[0] or "inesperado" in lines[0]:
         return traceback, f"does not name {named!r}: {lines[0]}"
     return traceback, ""
 

@@ -218,7 +218,7 @@ STACK_CASES = [
     Case("stack_down", ("dlq",), "{kafka_port}"),
     Case("stack_down", ("dlq", "export", "{tmp}/export.jsonl"), "{kafka_port}"),
     Case("stack_down", ("quality",), "{kafka_port}"),
-    Case("stack_down", ("pipeline", "plan"), "not reachable", exit_code=1),
+    Case("stack_down", ("pipeline", "plan"), "no responde", exit_code=1),
     Case("stack_down", ("reset", "--keep-files"), "{simulator_port}"),
     Case("stack_down", ("sql", "SELECT 1"), "crypto_prices_exploded"),
     Case("stack_down", ("maintain",), "crypto_prices_exploded"),
@@ -254,7 +254,7 @@ def _call_cases() -> list[CallCase]:
         CallCase("negative", "p.source.inject_fault('latency', duration_s=-1)", "duration_s"),
         CallCase("zero", "p.source.inject_fault('latency', duration_s=0)", "duration_s"),
         CallCase("wrong_type", "p.source.inject_fault('latency', delay_s='slow')", "delay_s"),
-        CallCase("stack_down", "p.source.inject_fault('latency')", "not reachable"),
+        CallCase("stack_down", "p.source.inject_fault('latency')", "no responde"),
         CallCase("unknown_name", "p.source.price('nosuchcoin')", "nosuchcoin"),
         CallCase("unknown_name", "p.metrics('nosuchmetric')", "nosuchmetric"),
         CallCase("not_finite", "p.metrics('throughput', minutes=float('nan'))", "minutes"),
@@ -265,7 +265,7 @@ def _call_cases() -> list[CallCase]:
         CallCase("unknown_name", "p.iceberg.table('nosuch.table')", "nosuch.table"),
         CallCase("unknown_name", "dataops.scenarios.load_scenario('nosuchscenario')", "nosuchscenario"),
         CallCase("wrong_type", "dataops.alerts.parse_rules('rules: 5')", "rules"),
-        CallCase("stack_down", "p.kafka.topic_names()", "not reachable"),
+        CallCase("stack_down", "p.kafka.topic_names()", "no responde"),
     ]
 
 

@@ -86,10 +86,10 @@ INSTALL_TIMEOUT_S = 1800.0  # a download that has not finished in 30 min is hung
 
 def _run_logged(cmd: list[str], log: Path, what: str, hint: str, env: dict[str, str] | None = None) -> None:
     with log.open("w") as fh:
-        rc = subproc.run(cmd, what, f"see {log}; {hint}", INSTALL_TIMEOUT_S,
+        rc = subproc.run(cmd, what, f"mira {log}; {hint}", INSTALL_TIMEOUT_S,
                          stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, env=env).returncode  # fmt: skip
     if rc != 0:
-        raise StackError(f"{what} failed ({last_lines(log, 3)})", f"see {log}; {hint}")
+        raise StackError(f"{what} falló ({last_lines(log, 3)})", f"mira {log}; {hint}")
 
 
 def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
@@ -103,12 +103,12 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
             where = f"the class pack {pack}" if pack else "Maven Central"
             print(f"Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from {where}…", flush=True)
         if pack is None:
-            mvn, settings, hint = toolchain.find_maven(env), [], "check access to Maven Central"
+            mvn, settings, hint = toolchain.find_maven(env), [], "comprueba el acceso a Maven Central"
         else:  # the pack is Maven's one repository, and holds the Maven the wrapper pins
             mvn = pack_mod.maven_from_pack(pack, paths.root / "tools")
-            settings, hint = ["-s", str(pack_mod.maven_settings(pack, paths.conf))], f"check the pack {pack}"
+            settings, hint = ["-s", str(pack_mod.maven_settings(pack, paths.conf))], f"revisa el pack {pack}"
         cmd = [*mvn.command, "-B", "-q", *settings, "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
-        _run_logged(cmd, paths.log_file("mvn"), "mvn package", hint, env)
+        _run_logged(cmd, paths.log_file("mvn"), "`mvn package`", hint, env)
         _maven_stamp(paths).parent.mkdir(parents=True, exist_ok=True)
         _maven_stamp(paths).write_text(_maven_inputs_digest())
     if not _flink_installed(paths):
@@ -116,9 +116,9 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
             print(f"Installing the Flink distribution from {'the class pack' if pack else 'PyPI'} (first run only, ~300 MB)…", flush=True)
         cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
                *(pack_mod.pip_args(pack) if pack else []), "--target", str(paths.flink_python), *FLINK_WHEELS]  # fmt: skip
-        _run_logged(cmd, paths.log_file("pip-flink"), "installing Flink", f"check the pack {pack}" if pack else "check access to PyPI")
+        _run_logged(cmd, paths.log_file("pip-flink"), "la instalación de Flink", f"revisa el pack {pack}" if pack else "comprueba el acceso a PyPI")
     if not artifacts_present(paths):
-        raise StackError("the JVM artifacts are incomplete after installing", f"delete {paths.root} and run `make up`")
+        raise StackError("los artefactos de la JVM siguen incompletos tras la instalación", f"borra {paths.root} y ejecuta `make up`")
 
 
 def share_downloads(src: StatePaths, dst: StatePaths) -> None:

@@ -64,7 +64,7 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+        raise UsageError(f"{self.prog}: {message}", f"mira `{self.prog} --help`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None, ctx: CliContext | None = None) -> in
         with log.open("a", encoding="utf-8") as fh:
             fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} dataops {' '.join(sys.argv[1:] if argv is None else argv)}\n{trace}")
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        print(f"error: unexpected {type(exc).__name__}: {first}: the traceback is in {log}", file=sys.stderr)
+        print(f"error: {type(exc).__name__} inesperado: {first}: el traceback está en {log}", file=sys.stderr)
         return 2
 
 

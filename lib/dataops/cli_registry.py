@@ -81,9 +81,9 @@ def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{text!r} no es un número") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number (NaN, Infinity and 1e999 are not)")
+        raise argparse.ArgumentTypeError(f"{text!r} no es un número finito (NaN, Infinity y 1e999 no lo son)")
     return value
 
 
@@ -91,14 +91,14 @@ def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{text!r} no es un número entero") from None
 
 
 def positive(text: str) -> float:
     """An argument type: a finite number greater than 0."""
     value = _number(text)
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        raise argparse.ArgumentTypeError(f"{text} debe ser mayor que 0")
     return value
 
 
@@ -106,7 +106,7 @@ def non_negative_seconds(text: str) -> float:
     """An argument type: a finite number of seconds, 0 or more."""
     value = _number(text)
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a number of seconds >= 0")
+        raise argparse.ArgumentTypeError(f"{text} debe ser un número de segundos >= 0")
     return value
 
 
@@ -114,7 +114,7 @@ def positive_int(text: str) -> int:
     """An argument type: a whole number greater than 0."""
     value = _integer(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        raise argparse.ArgumentTypeError(f"{text} debe ser mayor que 0")
     return value
 
 
@@ -122,7 +122,7 @@ def non_negative_int(text: str) -> int:
     """An argument type: a whole number, 0 or more."""
     value = _integer(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+        raise argparse.ArgumentTypeError(f"{text} debe ser 0 o más")
     return value
 
 
@@ -130,5 +130,5 @@ def percent(text: str) -> float:
     """An argument type: a percentage, from 0 to 100."""
     value = _number(text)
     if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{text} is not a percentage from 0 to 100")
+        raise argparse.ArgumentTypeError(f"{text} no es un porcentaje de 0 a 100")
     return value

@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     @classmethod
     def _registered_profile(cls, value: str) -> str:
         if value not in profiles.names():
-            raise ValueError(f"unknown profile {value!r}: use one of {', '.join(profiles.names())}")
+            raise ValueError(f"perfil desconocido {value!r}: elige entre {', '.join(profiles.names())}")
         return value
 
     @model_validator(mode="after")
@@ -235,8 +235,8 @@ class Settings(BaseSettings):
         for name in fields:
             if getattr(self, name) in (None, ""):
                 raise ConfigError(
-                    f"{ENV_PREFIX}{name.upper()} is not set (profile '{self.profile}')",
-                    "add it to .env (see .env.example) or export it",
+                    f"{ENV_PREFIX}{name.upper()} no está definida (perfil '{self.profile}')",
+                    "añádela a .env (mira .env.example) o expórtala",
                 )
 
     def as_env(self) -> dict[str, str]:
@@ -261,13 +261,13 @@ def check_env_file(path: Path) -> None:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path.name} line {line} is not UTF-8 text", f"save {path} as UTF-8 (or delete that line)") from None
+        raise ConfigError(f"{path.name} línea {line} no es texto UTF-8", f"guarda {path} como UTF-8 (o borra esa línea)") from None
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             line = binding.original.line
             raise ConfigError(
-                f"{path.name} line {line} is not KEY=VALUE: {binding.original.string.strip()[:40]!r}",
-                f"fix or delete that line in {path}",
+                f"{path.name} línea {line} no es CLAVE=VALOR: {binding.original.string.strip()[:40]!r}",
+                f"corrige o borra esa línea de {path}",
             )
 
 
@@ -295,6 +295,6 @@ def load_settings(env_file: str | Path | None = None, **overrides: Any) -> Setti
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise ConfigError(
-            f"{ENV_PREFIX}{field.upper()} is invalid: {err['msg']}",
-            "fix it in .env or the environment (see .env.example)",
+            f"{ENV_PREFIX}{field.upper()} no es válida: {err['msg']}",
+            "corrígela en .env o en el entorno (mira .env.example)",
         ) from None

@@ -325,14 +325,14 @@ def _bound_rules(c: Column) -> list[Rule]:
     return out
 
 
-def read_json(path: Path, what: str = "record contract", error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+def read_json(path: Path, what: str = "el contrato de registro", error: type[ConfigError] = ConfigError) -> dict[str, Any]:
     """A JSON file of the project (a schema); a missing or malformed one is one line naming it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise error(f"cannot read {what} {path}", exc.strerror or str(exc)) from None
+        raise error(f"no se puede leer {what} {path}", exc.strerror or str(exc)) from None
     except json.JSONDecodeError as exc:
-        raise error(f"malformed {what} {path.name} line {exc.lineno}", exc.msg) from None
+        raise error(f"{what} {path.name} está mal formado en la línea {exc.lineno}", exc.msg) from None
 
 
 def _column(name: str, spec: dict[str, Any], required: set[str], where: str) -> Column:
@@ -340,22 +340,22 @@ def _column(name: str, spec: dict[str, Any], required: set[str], where: str) -> 
     types = [types] if isinstance(types, str) else list(types or [])
     kinds = [t for t in types if t != "null"]
     if len(kinds) != 1 or kinds[0] not in ("number", "integer", "string"):
-        raise ConfigError(f"{where}: field {name!r} has type {types!r}", "use one of number, integer, string (optionally with null)")
+        raise ConfigError(f"{where}: el campo {name!r} tiene el tipo {types!r}", "usa number, integer o string (opcionalmente con null)")
     bounds = {}
     for key, attr in (("minimum", "minimum"), ("exclusiveMinimum", "exclusive_minimum"),
                       ("maximum", "maximum"), ("exclusiveMaximum", "exclusive_maximum")):  # fmt: skip
         if key in spec:
             if kinds[0] == "string" or isinstance(spec[key], bool) or not isinstance(spec[key], (int, float)):
-                raise ConfigError(f"{where}: field {name!r} has {key} {spec[key]!r}", f"{key} is a number, on a number or integer field")
+                raise ConfigError(f"{where}: el campo {name!r} tiene {key} {spec[key]!r}", f"`{key}` es un número y va en un campo number o integer")
             bounds[attr] = spec[key]
     pattern = spec.get("pattern")
     if pattern is not None:
         try:
             re.compile(pattern)
         except (re.error, TypeError):
-            raise ConfigError(f"{where}: field {name!r} has pattern {pattern!r}", "use a regular expression") from None
+            raise ConfigError(f"{where}: el campo {name!r} tiene el pattern {pattern!r}", "usa una expresión regular válida") from None
         if "'" in pattern:
-            raise ConfigError(f"{where}: field {name!r} has a quote in its pattern", "the Flink job's SQL cannot carry it")
+            raise ConfigError(f"{where}: el campo {name!r} tiene una comilla en su pattern", "quítala: el SQL del job de Flink no puede llevarla")
     return Column(
         name=name,
         json_type=kinds[0],
@@ -373,7 +373,7 @@ def load_contract(currency: str = DEFAULT_CURRENCY, path: str | Path | None = No
     schema = for_currency(read_json(where), currency)
     props = schema.get("properties")
     if not isinstance(props, dict) or KEY not in props:
-        raise ConfigError(f"{where.name} defines no {KEY!r} property", "the exploded row is keyed by coin_id")
+        raise ConfigError(f"{where.name} no define la propiedad {KEY!r}", "añádela: la fila explotada usa `coin_id` como clave")
     required = set(schema.get("required", []))
     columns = tuple(_column(name, spec, required, where.name) for name, spec in props.items())
     return RowContract(currency=currency, columns=columns, schema=schema)

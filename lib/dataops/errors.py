@@ -39,8 +39,8 @@ class PortInUseError(DataOpsError):
         self.component = component
         self.port = port
         super().__init__(
-            f"port {port} needed by {component} is already in use",
-            f"stop the process listening on {port} (e.g. `lsof -i :{port}`) or run `make down`",
+            f"el puerto {port} que necesita {component} ya está en uso",
+            f"para el proceso que escucha en {port} (p. ej. `lsof -i :{port}`) o ejecuta `make down`",
         )
 
 
@@ -51,8 +51,8 @@ class ServiceUnavailableError(DataOpsError):
         self.component = component
         self.address = address
         super().__init__(
-            f"{component} is not reachable at {address}",
-            hint or "start the local pipeline with `make up` (or `dataops up`)",
+            f"{component} no responde en {address}",
+            hint or "arranca el pipeline local con `make up` (o `dataops up`)",
         )
 
 
@@ -71,7 +71,7 @@ class HTTPError(DataOpsError):
         self.status = status
         self.method = method
         self.path = path
-        super().__init__(f"{component} answered {status} to {method} {path}" + (f": {detail}" if detail else ""), hint)
+        super().__init__(f"{component} respondió {status} a {method} {path}" + (f": {detail}" if detail else ""), hint)
 
 
 class StackError(DataOpsError):

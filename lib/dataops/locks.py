@@ -36,8 +36,8 @@ def exclusive(path: Path, what: str, wait_s: float = 600.0, progress: bool = Fal
                 if time.monotonic() >= deadline:
                     fh.seek(0)
                     holder = fh.read().strip() or "?"
-                    raise StackError(f"another {what} is still running (pid {holder}) after {wait_s:.0f} s",
-                                     f"wait for it, or stop it (kill {holder}) and run again") from None  # fmt: skip
+                    raise StackError(f"otro {what} sigue en marcha (pid {holder}) tras {wait_s:.0f} s",
+                                     f"espera a que termine, o páralo (kill {holder}) y vuelve a ejecutarlo") from None  # fmt: skip
                 if progress and not told:
                     print(f"  … waiting for another {what} to finish", flush=True)
                     told = True

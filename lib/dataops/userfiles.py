@@ -39,26 +39,26 @@ def read_text(
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise error(f"{what} {path} does not exist", hint or "check the path (a relative one starts at the current folder)") from None
+        raise error(f"{what} {path} no existe", hint or "revisa la ruta (una relativa parte de la carpeta actual)") from None
     except IsADirectoryError:
-        raise error(f"{what} {path} is a folder, not a file", hint or "give the path of the file itself") from None
+        raise error(f"{what} {path} es una carpeta, no un fichero", hint or "da la ruta del propio fichero") from None
     except OSError as exc:
-        raise error(f"cannot read {what} {path} ({exc.strerror or type(exc).__name__})", hint or "check the file's permissions") from None
+        raise error(f"no se puede leer {what} {path} ({exc.strerror or type(exc).__name__})", hint or "revisa los permisos del fichero") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise error(f"{what} {path} line {line} is not UTF-8 text", "save the file as UTF-8 (or retype that line)") from None
+        raise error(f"{what} {path} línea {line} no es texto UTF-8", "guarda el fichero como UTF-8 (o vuelve a escribir esa línea)") from None
     if empty_hint is not None and not text.strip():
-        raise error(f"{what} {path} is empty", empty_hint)
+        raise error(f"{what} {path} no tiene contenido", empty_hint)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_json(path: str | Path, what: str, error: type[DataOpsError] = ConfigError, hint: str | None = None) -> Any:
     """The JSON document in ``path``: :func:`read_text`'s errors, an empty file, or JSON that does
     not parse (with its line) as one ``error`` line."""
-    text = read_text(path, what, error, empty_hint=hint or f"give a {what} that is not empty")
+    text = read_text(path, what, error, empty_hint=hint or "da un fichero que no esté vacío")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(f"{what} {path} line {exc.lineno} is not valid JSON ({exc.msg})", hint or "fix that line, or give another file") from None
+        raise error(f"{what} {path} línea {exc.lineno} no es JSON válido ({exc.msg})", hint or "corrige esa línea o da otro fichero") from None

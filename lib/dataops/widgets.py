@@ -143,7 +143,7 @@ def alert_designer(history: pd.DataFrame, incidents: pd.DataFrame | None = None,
 
     names = list(metrics) if metrics else sorted(history["metric"].unique())
     if not names:
-        raise ValueError("alert_designer: the history has no metrics")
+        raise ValueError("alert_designer: el histórico no tiene métricas")
     label_cols = _label_cols(history)
     metric = w.Dropdown(options=names, value=names[0], description="Métrica")
     series = w.Dropdown(options=[("todas", "")], value="", description="Serie")

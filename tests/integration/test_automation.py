@@ -123,12 +123,12 @@ def test_a_broken_declaration_changes_nothing(pipeline, tmp_path):
         "an unknown key": "topics:\n  - {name: t-broken, partitions: 1, replicas: 3}\n",
     }  # fmt: skip
     for text in broken.values():
-        with pytest.raises(DeclarationError, match=r"^extension line \d+: "):
+        with pytest.raises(DeclarationError, match=r"^extensión línea \d+: "):
             p.apply(text)
     path = tmp_path / "broken.yaml"
     path.write_text(broken["a connector on an undeclared topic"])
     out = cli("pipeline", "apply", "--extra", str(path))
-    assert out.returncode != 0 and "broken.yaml line 4" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert out.returncode != 0 and "broken.yaml línea 4" in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert snapshot(p) == before
 
 

@@ -112,9 +112,9 @@ def test_unknown_flink_job_is_one_line_listing_the_jobs(pipeline):
     with pytest.raises(DataOpsError) as exc:
         pipeline.flink.job_details("no-such-job")
     text = _one_line(exc)
-    assert "no Flink job named 'no-such-job'" in text
+    assert "no hay ningún job de Flink llamado 'no-such-job'" in text
     assert f"{pipeline.settings.flink_job_name} (RUNNING)" in text
-    with pytest.raises(DataOpsError, match="no Flink job named 'no-such-job'"):
+    with pytest.raises(DataOpsError, match="no hay ningún job de Flink llamado 'no-such-job'"):
         pipeline.flink.vertices("no-such-job")
 
 
@@ -186,7 +186,7 @@ def test_missing_table_is_one_clear_line_for_every_iceberg_inspector(pipeline):
         with pytest.raises(DataOpsError) as exc:
             inspect(MISSING)
         text = _one_line(exc)
-        assert f"table {MISSING} does not exist yet" in text and "make up" in text
+        assert f"la tabla {MISSING} aún no existe" in text and "make up" in text
 
 
 def test_a_layer_that_is_down_is_one_line_naming_it():
@@ -196,8 +196,8 @@ def test_a_layer_that_is_down_is_one_line_naming_it():
 
     for call, component in (
         (lambda: FlinkLayer("http://127.0.0.1:1", timeout=2).job_details(), "Flink"),
-        (lambda: SimulatorLayer("http://127.0.0.1:1", timeout=2).requests(), "CoinGecko simulator"),
+        (lambda: SimulatorLayer("http://127.0.0.1:1", timeout=2).requests(), "el simulador de CoinGecko"),
     ):
         with pytest.raises(ServiceUnavailableError) as exc:
             call()
-        assert _one_line(exc).startswith(f"{component} is not reachable at http://127.0.0.1:1")
+        assert _one_line(exc).startswith(f"{component} no responde en http://127.0.0.1:1")

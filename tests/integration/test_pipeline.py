@@ -54,12 +54,12 @@ def test_catalog_lists_the_exploded_table(pipeline):
 
 
 def test_missing_table_is_one_clear_line(pipeline):
-    with pytest.raises(DataOpsError, match="table crypto.nope does not exist yet.*make up"):
+    with pytest.raises(DataOpsError, match="la tabla crypto.nope aún no existe.*make up"):
         pipeline.iceberg.table("crypto.nope")
 
 
 def test_bad_sql_is_one_line(pipeline):
-    with pytest.raises(DataOpsError, match=r"DuckDB could not run the query: Parser Error.*check the SQL") as info:
+    with pytest.raises(DataOpsError, match=r"DuckDB no pudo ejecutar la consulta: Parser Error.*revisa el SQL") as info:
         pipeline.sql("SELEC coin_id FROM crypto_prices_exploded")
     assert "\n" not in str(info.value)
 

@@ -76,11 +76,11 @@ def test_every_rule_a_scenario_expects_exists_and_the_monitor_measures_its_metri
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("rules:\n  - name: a\n    metric: [x\n", "malformed YAML"),
-        ("rules:\n  - name: a\n    metric: x\n    value: 1\n    severity: URGENT\n", "unknown severity 'URGENT'"),
-        ("rules:\n  - name: a\n    metric: x\n    value: lots\n    severity: LOW\n", "invalid threshold 'lots'"),
+        ("rules:\n  - name: a\n    metric: [x\n", "YAML mal formado"),
+        ("rules:\n  - name: a\n    metric: x\n    value: 1\n    severity: URGENT\n", "severidad desconocida 'URGENT'"),
+        ("rules:\n  - name: a\n    metric: x\n    value: lots\n    severity: LOW\n", "umbral no válido 'lots'"),
         ("rules:\n  - name: a\n    metric: x\n    condition: range\n    min: 9\n    max: 1\n    severity: LOW\n", "min 9 > max 1"),
-        ("rules:\n  - name: a\n    metric: x\n    condition: median\n    severity: LOW\n", "unknown condition type 'median'"),
+        ("rules:\n  - name: a\n    metric: x\n    condition: median\n    severity: LOW\n", "tipo de condición desconocido 'median'"),
     ],
 )
 def test_bad_rules_files_give_one_line(tmp_path, text, expected):
@@ -96,7 +96,7 @@ def test_bad_rules_files_give_one_line(tmp_path, text, expected):
 def test_malformed_yaml_names_the_line(tmp_path):
     path = tmp_path / "levels.yaml"
     path.write_text("levels:\n  LOW:\n    condition: x\n   bad: [\n")
-    with pytest.raises(AlertConfigError, match=r"levels\.yaml:\d+: malformed YAML"):
+    with pytest.raises(AlertConfigError, match=r"levels\.yaml:\d+: YAML mal formado"):
         alerts.load_levels(path)
 
 
@@ -365,7 +365,7 @@ def test_webhook_down_then_retried():
     ev = mgr.process(alerts.evaluate([LAG], history(frame("topic_lag", [2000], topic="a"))))
     assert ev.iloc[0]["failed"] == ["webhook:slack"] and ev.iloc[0]["delivered"] == ["log"]
     und = mgr.undelivered()
-    assert len(und) == 1 and "did not answer" in und.iloc[0]["error"]
+    assert len(und) == 1 and "no respondió" in und.iloc[0]["error"]
     # A webhook's path is its secret: never in errors, logs or reprs.
     assert f"127.0.0.1:{port}/…" in und.iloc[0]["error"] and "s3cr3tT0ken" not in und.iloc[0]["error"]
     assert "s3cr3tT0ken" not in repr(hook)
@@ -385,7 +385,7 @@ def test_email_refused_is_kept():
     mgr = AlertManager(levels=alerts.load_levels(), notifiers=[mail])
     mgr.process(alerts.evaluate([LAG], history(frame("topic_lag", [2000], topic="a"))))
     und = mgr.undelivered()
-    assert list(und["channel"]) == ["email"] and "failed" in und.iloc[0]["error"]
+    assert list(und["channel"]) == ["email"] and "falló" in und.iloc[0]["error"]
 
 
 # ---- backtest -------------------------------------------------------------------------

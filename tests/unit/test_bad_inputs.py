@@ -55,7 +55,7 @@ def test_a_bad_input_to_a_command_is_one_line(case: Case, bad_files: Path, stack
     lines = [line for line in out.err.splitlines() if line.strip()]
     assert code == case.exit_code, out.err
     assert len(lines) == 1 and lines[0].startswith("error: "), out.err
-    assert "Traceback" not in out.err + out.out and "unexpected" not in lines[0], lines[0]
+    assert "Traceback" not in out.err + out.out and "inesperado" not in lines[0], lines[0]
     assert case.fill(case.named, bad_files, stack_down) in lines[0], lines[0]
 
 

@@ -45,12 +45,12 @@ def test_a_complete_checkpoint_has_no_problem(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (None, "no _metadata: it never completed"),
-        (b"", "_metadata is truncated (0 bytes)"),
-        (metadata(7)[:10], "_metadata is truncated (10 bytes)"),
-        (metadata(7)[:1000], "_metadata is truncated (1000 bytes, its closing properties are missing)"),
-        (b"PK\x03\x04" + metadata(7)[4:], "_metadata is not a Flink checkpoint (wrong header)"),
-        (metadata(6), "_metadata belongs to checkpoint 6, not 7"),
+        (None, "sin _metadata: nunca se completó"),
+        (b"", "_metadata está truncado (0 bytes)"),
+        (metadata(7)[:10], "_metadata está truncado (10 bytes)"),
+        (metadata(7)[:1000], "_metadata está truncado (1000 bytes, faltan sus propiedades finales)"),
+        (b"PK\x03\x04" + metadata(7)[4:], "_metadata no es un checkpoint de Flink (cabecera incorrecta)"),
+        (metadata(6), "_metadata es del checkpoint 6, no del 7"),
     ],
 )
 def test_an_unusable_checkpoint_says_why(tmp_path: Path, content: bytes | None, problem: str) -> None:
@@ -77,7 +77,7 @@ def test_a_checkpoint_that_never_completed_is_passed_over_and_named(tmp_path: Pa
     choice = choose(tmp_path, ["run"])
     assert choice.checkpoint == complete and [p.name for p, _ in choice.skipped] == ["chk-13", "chk-12"]
     assert choice.describe() == (
-        "resumed from chk-11 (chk-13 skipped: no _metadata: it never completed; chk-12 skipped: no _metadata: it never completed)"
+        "resumed from chk-11 (chk-13 skipped: sin _metadata: nunca se completó; chk-12 skipped: sin _metadata: nunca se completó)"
     )
 
 
@@ -87,8 +87,8 @@ def test_a_truncated_newest_checkpoint_is_refused_not_replaced_by_an_older_one(t
     broken = make_chk(tmp_path, "run2", 8, metadata(8)[:10])
     make_chk(tmp_path, "run2", 9, None)
     choice = choose(tmp_path, ["run1", "run2"])
-    assert choice.checkpoint is None and choice.refused == (broken, "_metadata is truncated (10 bytes)")
-    assert choice.describe().startswith("cannot resume from chk-8: _metadata is truncated (10 bytes) (chk-9 skipped")
+    assert choice.checkpoint is None and choice.refused == (broken, "_metadata está truncado (10 bytes)")
+    assert choice.describe().startswith("cannot resume from chk-8: _metadata está truncado (10 bytes) (chk-9 skipped")
 
 
 def test_no_checkpoint_at_all_starts_from_the_offsets(tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def submit(s: Any, restore: Path | None = None) -> str:
         submitted.append(restore)
         if FakeFlink.state == "submit-fails":
-            raise StackError("submitting the Flink job failed (boom)")
+            raise StackError("falló el envío del job de Flink (boom)")
         return "jid-new"
 
     monkeypatch.setattr(explode_job, "FlinkLayer", FakeFlink)
@@ -147,7 +147,7 @@ def test_up_resumes_past_an_incomplete_checkpoint_and_logs_it(job: dict[str, Any
     complete = make_chk(job["root"], "run2", 6, metadata(6))
     make_chk(job["root"], "run2", 7, None)
     done = explode_job.ensure_explode_job(job["settings"])
-    assert done == "resumed from chk-6 (chk-7 skipped: no _metadata: it never completed)"
+    assert done == "resumed from chk-6 (chk-7 skipped: sin _metadata: nunca se completó)"
     assert job["submitted"] == [complete]
     assert "restore: resumed from chk-6 (chk-7 skipped" in job["log"].read_text()
 
@@ -160,16 +160,16 @@ def test_up_refuses_a_truncated_checkpoint_in_one_line_and_submits_nothing(job: 
     assert job["submitted"] == []
     text = str(err.value)
     assert "\n" not in text and err.value.checkpoint.endswith("chk-7")
-    assert err.value.message.startswith("cannot resume the Flink job from chk-7 (_metadata is truncated (1000 bytes")
+    assert err.value.message.startswith("no se puede reanudar el job de Flink desde chk-7 (_metadata está truncado (1000 bytes")
     assert "DATAOPS_FLINK_RESTORE=offsets dataops up" in err.value.hint
-    assert "cannot resume from run2/chk-7: _metadata is truncated" in job["log"].read_text()
+    assert "cannot resume from run2/chk-7: _metadata está truncado" in job["log"].read_text()
 
 
 def test_up_refuses_when_flink_cannot_restore_and_does_not_fall_back(job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     make_chk(job["root"], "run2", 6, metadata(6))
     monkeypatch.setattr(FakeFlink, "state", "FAILED")
     monkeypatch.setattr(FakeFlink, "cause", "java.lang.IllegalStateException: Cannot map checkpoint state for operator x")
-    with pytest.raises(CheckpointError, match="Flink could not restore it: java.lang.IllegalStateException: Cannot map"):
+    with pytest.raises(CheckpointError, match="Flink no pudo restaurarlo: java.lang.IllegalStateException: Cannot map"):
         explode_job.ensure_explode_job(job["settings"])
     assert len(job["submitted"]) == 1  # no second submission from the offsets
 
@@ -177,9 +177,9 @@ def test_up_refuses_when_flink_cannot_restore_and_does_not_fall_back(job: dict[s
 def test_up_refuses_when_the_submission_with_a_checkpoint_fails(job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     make_chk(job["root"], "run2", 6, metadata(6))
     monkeypatch.setattr(FakeFlink, "state", "submit-fails")
-    with pytest.raises(CheckpointError, match=r"from chk-6 \(submitting the Flink job failed \(boom\)\)") as err:
+    with pytest.raises(CheckpointError, match=r"desde chk-6 \(falló el envío del job de Flink \(boom\)\)") as err:
         explode_job.ensure_explode_job(job["settings"])
-    assert len(job["submitted"]) == 1 and err.value.hint.startswith("if `dataops up` fails the same way again")
+    assert len(job["submitted"]) == 1 and err.value.hint.startswith("si `dataops up` vuelve a fallar igual")
 
 
 def test_up_from_the_offsets_when_asked_on_purpose(job: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ def test_an_unexpected_error_is_one_line_with_the_log_of_its_traceback(monkeypat
     monkeypatch.setattr(stack_cli, "cmd_status", boom)
     assert cli.main(["status"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: unexpected RuntimeError: something nobody foresaw: the traceback is in ")
+    assert err.startswith("error: RuntimeError inesperado: something nobody foresaw: el traceback está en ")
     assert "\n" not in err and "Traceback" not in err
     log = err.rsplit(" ", 1)[1]
     assert "RuntimeError: something nobody foresaw" in open(log, encoding="utf-8").read()
@@ -35,7 +35,7 @@ def test_a_replay_speed_that_is_not_positive_is_refused(speed, capsys):
 def test_a_non_utf8_env_file_is_one_line(tmp_path):
     env = tmp_path / ".env"
     env.write_bytes(b"DATAOPS_PROFILE=local\nDATAOPS_COINS=bitcoin,\xe9ther\n")
-    with pytest.raises(ConfigError, match=r"\.env line 2 is not UTF-8 text: save .* as UTF-8"):
+    with pytest.raises(ConfigError, match=r"\.env línea 2 no es texto UTF-8: guarda .* como UTF-8"):
         load_settings(env_file=env)
 
 
@@ -50,7 +50,7 @@ def test_down_works_with_a_broken_env_file(tmp_path, monkeypatch, capsys):
 
 def test_up_refuses_a_non_loopback_host_unless_told(tmp_path):
     settings = load_settings(env_file="/nonexistent", state_dir=str(tmp_path / "state"), host="10.1.2.3")
-    with pytest.raises(ConfigError, match="not a loopback address.*DATAOPS_ALLOW_REMOTE_HOST"):
+    with pytest.raises(ConfigError, match="no es una dirección de loopback.*DATAOPS_ALLOW_REMOTE_HOST"):
         Stack(settings).up(progress=False)
     assert not (tmp_path / "state").exists()  # refused before anything was written
     Stack(load_settings(env_file="/nonexistent", host="localhost"))._check_host()  # a loopback name is fine

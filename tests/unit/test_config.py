@@ -57,7 +57,7 @@ def test_secrets_are_masked_everywhere(env_file):
 
 def test_confluent_profile_missing_credential_names_the_variable(env_file):
     s = load_settings(env_file=env_file, profile="confluent", kafka_bootstrap="broker:9092")
-    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY is not set"):
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY no está definida"):
         s.kafka_config()
 
 
@@ -66,12 +66,12 @@ def test_malformed_env_file_is_one_clear_line(env_file):
     with pytest.raises(ConfigError) as info:
         load_settings(env_file=env_file)
     msg = str(info.value)
-    assert "line 2" in msg and "\n" not in msg
+    assert "línea 2" in msg and "\n" not in msg
 
 
 def test_wrong_type_is_a_config_error(env_file, monkeypatch):
     monkeypatch.setenv("DATAOPS_KAFKA_PORT", "not-a-port")
-    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_PORT is invalid"):
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_PORT no es válida"):
         load_settings(env_file=env_file)
 
 
@@ -110,12 +110,12 @@ def test_confluent_profile_says_in_one_line_which_layers_it_cannot_inspect(env_f
 
     p = dataops.connect(profile="confluent", kafka_bootstrap="broker:9092", env_file=env_file)
     for layer in (p.flink, p.connect, p.source):
-        with pytest.raises(ConfigError, match="not inspected in the 'confluent' profile") as info:
+        with pytest.raises(ConfigError, match="el perfil 'confluent' no inspecciona") as info:
             layer.jobs()
         assert "\n" not in str(info.value)
-    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY is not set"):
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY no está definida"):
         p.kafka.topics()
-    with pytest.raises(ConfigError, match="DATAOPS_TABLEFLOW_ENDPOINT is not set"):
+    with pytest.raises(ConfigError, match="DATAOPS_TABLEFLOW_ENDPOINT no está definida"):
         p.iceberg.snapshots()
-    with pytest.raises(ConfigError, match="DuckDB reads the local Iceberg table only"):
+    with pytest.raises(ConfigError, match="DuckDB solo lee la tabla Iceberg local"):
         p.sql("SELECT 1")

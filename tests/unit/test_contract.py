@@ -103,10 +103,10 @@ def test_a_broken_contract_is_one_clear_line(tmp_path, monkeypatch):
 
     path = tmp_path / "exploded_row.json"
     path.write_text(json.dumps({"properties": {"coin_id": {"type": "string"}, "usd": {"type": "object"}}}))
-    with pytest.raises(ConfigError, match="field 'usd' has type"):
+    with pytest.raises(ConfigError, match="el campo 'usd' tiene el tipo"):
         load_contract("usd", path)
     path.write_text("{")
-    with pytest.raises(ConfigError, match="malformed record contract"):
+    with pytest.raises(ConfigError, match="el contrato de registro .* está mal formado"):
         load_contract("usd", str(path))
 
 

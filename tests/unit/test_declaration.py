@@ -83,31 +83,31 @@ def test_placeholders_follow_the_settings(make_settings):
 
 TOPIC_A = "topics:\n  - name: a\n    partitions: 1\n"
 INVALID = {
-    "unknown top-level key": ("topics: []\nextras: []\n", 2, ["unknown key 'extras'", "expected one of: topics"]),
+    "unknown top-level key": ("topics: []\nextras: []\n", 2, ["clave desconocida 'extras'", "las secciones válidas son: topics"]),
     "unknown key in a topic": (TOPIC_A + "    colour: red\n", 4,
-                               ["topics.0.colour: unknown key", "a topic entry has: name, partitions, config"]),
+                               ["topics.0.colour: clave desconocida", "una entrada de `topics` tiene: name, partitions, config"]),
     "negative partitions": ("topics:\n  - name: a\n    partitions: -1\n", 3,
-                            ["topics.0.partitions", "greater than or equal to 1", "got -1"]),
+                            ["topics.0.partitions", "greater than or equal to 1", "recibido -1"]),
     "partitions not a number": ("topics:\n  - name: a\n    partitions: tres\n", 3,
-                                ["topics.0.partitions", "valid integer", "got 'tres'"]),
+                                ["topics.0.partitions", "valid integer", "recibido 'tres'"]),
     "connector on an undeclared topic": (TOPIC_A + "connectors:\n  - name: c\n    kind: http_source\n"
                                          "    url: http://x\n    topic: b\n", 8,
-                                         ["connector c refers to topic 'b', which is not declared", "use one of a"]),
+                                         ["connector c usa el topic 'b', que no está declarado", "usa uno de estos: a"]),
     "sink on an undeclared table": (TOPIC_A + "sinks:\n  - name: s\n    kind: iceberg\n    topic: a\n"
                                     "    table: ns.t\n    control_topic: a\n", 8,
-                                    ["sink s writes table 'ns.t', which is not declared", "add it under tables:"]),
-    "duplicate topic": (TOPIC_A + "  - name: a\n    partitions: 2\n", 4, ["topics: 'a' is declared twice"]),
-    "check without its field": ("preflight:\n  - name: up\n    kind: http\n", 2, ["check up (http) needs url", "add url:"]),
-    "unclosed bracket": (TOPIC_A + "    config: {cleanup.policy: [delete}\n", 4, ["malformed YAML"]),
+                                    ["el sink s escribe la tabla 'ns.t', que no está declarada", "añádela en `tables:`"]),
+    "duplicate topic": (TOPIC_A + "  - name: a\n    partitions: 2\n", 4, ["topics: 'a' está declarado dos veces"]),
+    "check without its field": ("preflight:\n  - name: up\n    kind: http\n", 2, ["el check up (http) necesita url", "añádele `url:`"]),
+    "unclosed bracket": (TOPIC_A + "    config: {cleanup.policy: [delete}\n", 4, ["YAML mal formado"]),
     "placeholder unquoted in a flow mapping": ("topics:\n  - {name: ${topic_raw}, partitions: 1}\n", 2,
-                                               ["malformed YAML", 'write placeholders in quotes: "${name}"']),
+                                               ["YAML mal formado", 'escribe los placeholders entre comillas: "${name}"']),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("text, line, expected", INVALID.values(), ids=INVALID.keys())
 def test_invalid_declaration_is_refused_with_the_line(settings, text, line, expected):
     message = refusal(text, settings)
-    assert message.startswith(f"test.yaml line {line}: ")
+    assert message.startswith(f"test.yaml línea {line}: ")
     for fragment in expected:
         assert fragment in message
     assert "\n" not in message
@@ -115,8 +115,8 @@ def test_invalid_declaration_is_refused_with_the_line(settings, text, line, expe
 
 def test_unknown_placeholder_is_refused(settings):
     message = refusal("topics:\n  - name: ${nope}\n    partitions: 1\n", settings)
-    assert message.startswith("test.yaml") and "unknown placeholder ${nope}" in message
-    assert "use a setting name" in message
+    assert message.startswith("test.yaml") and "placeholder desconocido ${nope}" in message
+    assert "usa el nombre de un ajuste" in message
 
 
 def test_topic_config_numbers_are_text(settings):
@@ -125,7 +125,7 @@ def test_topic_config_numbers_are_text(settings):
 
 
 def test_unknown_placeholder_names_its_line(settings):
-    assert refusal("topics:\n  - name: ${nope}\n    partitions: 1\n", settings).startswith("test.yaml line 2: ")
+    assert refusal("topics:\n  - name: ${nope}\n    partitions: 1\n", settings).startswith("test.yaml línea 2: ")
 
 
 # ---- extensions ---------------------------------------------------------------------
@@ -134,15 +134,15 @@ def test_unknown_placeholder_names_its_line(settings):
 def test_extension_may_check_a_topic_of_the_project(settings):
     decl = load(settings, extra='validation:\n  - name: flowing\n    kind: topic_flowing\n    topic: "${topic_exploded}"\n')
     assert [(c.name, c.topic) for c in decl.validation] == [("flowing", settings.topic_exploded)]
-    assert len(decl.topics) == 4 and decl.source == "pipeline.yaml + extension"
+    assert len(decl.topics) == 4 and decl.source == "pipeline.yaml + extensión"
 
 
 def test_invalid_extension_is_refused_with_its_own_name_and_line(settings, tmp_path):
-    with pytest.raises(DeclarationError, match=r"^extension line 2: check up \(tcp\) needs port"):
+    with pytest.raises(DeclarationError, match=r"^extensión línea 2: el check up \(tcp\) necesita port"):
         load(settings, extra="validation:\n  - name: up\n    kind: tcp\n    host: localhost\n")
     path = tmp_path / "checks.yaml"
     path.write_text("validation: []\nsurprise: 1\n", encoding="utf-8")
-    with pytest.raises(DeclarationError, match=r"^checks.yaml line 2: unknown key 'surprise'"):
+    with pytest.raises(DeclarationError, match=r"^checks.yaml línea 2: clave desconocida 'surprise'"):
         load(settings, extra=path)
 
 

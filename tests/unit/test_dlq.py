@@ -146,14 +146,14 @@ def test_letters_of_the_job_and_of_the_sink_are_listed_by_reason():
 def test_a_bad_replay_file_is_one_line(tmp_path, capsys):
     path = tmp_path / "fixed.jsonl"
     path.write_text('{"coin_id": "bitcoin", "entry": {"usd": 1}}\n{"coin_id": "bitcoin", "entry": {"usd": 1\n')
-    with pytest.raises(DataOpsError, match=r"fixed.jsonl line 2 is not JSON"):
+    with pytest.raises(DataOpsError, match=r"fixed.jsonl línea 2 no es JSON"):
         read_jsonl(path)
     path.write_text('{"coin_id": "bitcoin"}\n')
-    with pytest.raises(DataOpsError, match=r"line 1 has neither 'entry' nor 'raw'"):
+    with pytest.raises(DataOpsError, match=r"línea 1 no tiene ni 'entry' ni 'raw'"):
         read_jsonl(path)
     assert cli.main(["dlq", "replay", str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: the replay file ") and "missing.jsonl does not exist" in err and "\n" not in err
+    assert err.startswith("error: el fichero de replay ") and "missing.jsonl no existe" in err and "\n" not in err
 
 
 def test_dlq_has_help(capsys):

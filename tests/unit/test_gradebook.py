@@ -52,8 +52,8 @@ def test_learner_folders_follow_both_layouts_and_skip_the_rest(klass):
 
 
 @pytest.mark.parametrize("make, says", [
-    (lambda root: root / "no-existe", "does not exist"),
-    (lambda root: root, "no learner folder with notebooks"),
+    (lambda root: root / "no-existe", "no existe"),
+    (lambda root: root, "no hay ninguna carpeta de alumno con cuadernos"),
 ])  # fmt: skip
 def test_a_folder_without_learners_is_one_line(tmp_path, make, says):
     with pytest.raises(ConfigError, match=says):
@@ -63,7 +63,7 @@ def test_a_folder_without_learners_is_one_line(tmp_path, make, says):
 def test_each_learner_is_graded_after_a_reset_and_the_gradebook_has_them_all(klass, monkeypatch):
     events = []
     outcomes = {"ana": _report({"montaje": 1.0, "extension": 1.0}, [True] * 6),
-                "bruno": DataOpsError("nbgrader could not autograde the notebooks (Timeout)", "run it by hand"),
+                "bruno": DataOpsError("nbgrader no pudo corregir los cuadernos (Timeout)", "ejecútalo a mano"),
                 "carla": _report({"montaje": 1.0, "extension": 0.0}, [True, False])}  # fmt: skip
 
     def fake_grade(paths, student, course, timeout_s, keep, demos):
@@ -83,14 +83,14 @@ def test_each_learner_is_graded_after_a_reset_and_the_gradebook_has_them_all(kla
     assert table.loc["bruno", "total"] == 0 and "Timeout" in table.loc["bruno", "error"]
     assert table.loc["carla", "automation"] == 12.5 and table.loc["carla", "03/extension"] == 0
     assert list(book.table.columns[:2]) == ["learner", "total"] and list(book.table.columns[2:7]) == list(COURSE.rubric)
-    assert "✘ nbgrader could not autograde" in lines[1] and lines[0].startswith("  [1/3] ana:")
+    assert "✘ nbgrader no pudo corregir" in lines[1] and lines[0].startswith("  [1/3] ana:")
 
     written = pd.read_csv(book.csv).set_index("learner")
     assert written.loc["carla", "03/montaje"] == 1.0 and written.loc["bruno", "03/montaje"] == 0.0
     assert sorted(p.name for p in book.csv.parent.glob("*.json")) == ["ana.json", "carla.json"]
     page = book.html.read_text()
     assert page.count("<script") >= 3 and page.count("plotly.js v") == 1  # one inlined plotly.js, a chart per column
-    assert "Ejercicio 03\\u002fextension" in page and "✘ con 1 partición" in page and "sin nota: nbgrader could not" in page
+    assert "Ejercicio 03\\u002fextension" in page and "✘ con 1 partición" in page and "sin nota: nbgrader no pudo" in page
     assert gradebook.OUT_NAME not in gradebook.learner_folders(klass)  # the gradebook is not a learner on the next run
 
 
@@ -102,16 +102,16 @@ def test_a_pipeline_that_cannot_be_reset_stops_the_run(klass, monkeypatch):
     monkeypatch.setattr(gradebook, "grade", lambda *a, **k: pytest.fail("graded without a reset"))
 
     def broken():
-        raise DataOpsError("Kafka not reachable at 127.0.0.1:9092", "start the stack: make up")
+        raise DataOpsError("Kafka no responde en 127.0.0.1:9092", "arranca el stack: `make up`")
 
-    with pytest.raises(DataOpsError, match="not reachable"):
+    with pytest.raises(DataOpsError, match="no responde"):
         gradebook.grade_class(klass, reset=broken, progress=None)
 
 
 @pytest.mark.parametrize("args, says", [
-    ([], "no notebook to grade"),
-    (["x.ipynb", "--class", "."], "either notebooks or --class"),
-    (["--class", "/no/such/class"], "does not exist"),
+    ([], "no hay ningún cuaderno que corregir"),
+    (["x.ipynb", "--class", "."], "da cuadernos o --class DIR, no las dos cosas"),
+    (["--class", "/no/such/class"], "no existe"),
 ])  # fmt: skip
 def test_the_cli_answers_a_wrong_call_in_one_line(args, says):
     out = subprocess.run([sys.executable, "-m", "dataops.cli", "grade", *args], capture_output=True, text=True, timeout=60)

@@ -47,7 +47,7 @@ def test_a_lock_held_too_long_is_one_line_naming_the_holder(tmp_path):
     thread.start()
     held.wait(5)
     try:
-        with pytest.raises(StackError, match=rf"another `dataops up` is still running \(pid {os.getpid()}\) after 1 s"):
+        with pytest.raises(StackError, match=rf"otro `dataops up` sigue en marcha \(pid {os.getpid()}\) tras 1 s"):
             with exclusive(path, "`dataops up`", wait_s=1):
                 pass
     finally:

@@ -16,7 +16,7 @@ from dataops.errors import DataOpsError, TableNotFoundError
 
 pytestmark = pytest.mark.unit
 
-SPIKE_USAGE = "spike takes coin (str, default bitcoin), factor (float, default 1.5), change_24h (float), and duration_s, a number of seconds > 0"
+SPIKE_USAGE = "spike admite coin (str, por defecto bitcoin), factor (float, por defecto 1.5), change_24h (float), y duration_s, un número de segundos > 0"
 
 
 @pytest.fixture()
@@ -40,39 +40,39 @@ def one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 # ---- dataops fault ---------------------------------------------------------------------------------------
 def test_fault_duration_and_name_given_as_params_say_where_they_go(stack_down: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert one_line(["fault", "latency", "--param", "duration_s=5"], capsys) == \
-        "error: --param duration_s=5: the duration is not a parameter: give it as --duration 5"
+        "error: --param duration_s=5: la duración no es un parámetro: dala con `--duration 5`"
     assert one_line(["fault", "latency", "--param", "name=spike"], capsys) == \
-        "error: --param name=spike: the fault's name is not a parameter: give it first: `dataops fault spike`"
+        "error: --param name=spike: el nombre del fallo no es un parámetro: ponlo primero: `dataops fault spike`"
 
 
 @pytest.mark.parametrize(("given", "read"), [("NaN", "nan"), ("Infinity", "inf"), ("1e999", "inf")])
 def test_fault_factor_that_is_not_finite_is_refused_before_any_request(given: str, read: str, stack_down: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     assert one_line(["fault", "spike", "--param", f"factor={given}"], capsys) == \
-        f"error: fault spike refused: parameter 'factor' must be a finite number, got {read}: {SPIKE_USAGE}"
+        f"error: fallo spike rechazado: el parámetro 'factor' debe ser un número finito, no {read}: {SPIKE_USAGE}"
 
 
 def test_an_unknown_fault_is_named_even_with_the_simulator_down(stack_down: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert one_line(["fault", "meteor"], capsys) == \
-        "error: unknown fault 'meteor': choose one of rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike"
-    assert "is not reachable at http://127.0.0.1:" in one_line(["fault", "latency"], capsys)  # a valid one reaches the simulator
+        "error: fallo desconocido 'meteor': elige entre rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike"
+    assert "no responde en http://127.0.0.1:" in one_line(["fault", "latency"], capsys)  # a valid one reaches the simulator
 
 
 # ---- non-UTF-8 files ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(("argv", "what"), [
-    (["alerts", "--rules", "{f}"], "the rules file"),
-    (["quality", "--samples", "--suite", "{f}"], "quality suite"),
-    (["scenario", "{f}"], "scenario"),
-    (["pipeline", "apply", "--file", "{f}"], "pipeline declaration"),
-    (["pipeline", "apply", "--extra", "{f}"], "declaration extension"),
-    (["check-config", "--workflow", "{f}"], "the workflow"),
+    (["alerts", "--rules", "{f}"], "el fichero de reglas"),
+    (["quality", "--samples", "--suite", "{f}"], "la suite de calidad"),
+    (["scenario", "{f}"], "el escenario"),
+    (["pipeline", "apply", "--file", "{f}"], "la declaración del pipeline"),
+    (["pipeline", "apply", "--extra", "{f}"], "la extensión de la declaración"),
+    (["check-config", "--workflow", "{f}"], "el workflow"),
 ])  # fmt: skip
 def test_a_file_that_is_not_utf8_is_named_with_its_line(argv: list[str], what: str, stack_down: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     path = stack_down / "latin1.yaml"
     path.write_bytes(b"# fine so far\n# r\xe9glages\n")
     assert one_line([a.replace("{f}", str(path)) for a in argv], capsys) == \
-        f"error: {what} {path} line 2 is not UTF-8 text: save the file as UTF-8 (or retype that line)"
+        f"error: {what} {path} línea 2 no es texto UTF-8: guarda el fichero como UTF-8 (o vuelve a escribir esa línea)"
 
 
 def test_a_workflow_that_is_not_utf8_is_named_by_dataops_ci(stack_down: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,15 +80,15 @@ def test_a_workflow_that_is_not_utf8_is_named_by_dataops_ci(stack_down: Path, ca
     workflow.parent.mkdir(parents=True)
     workflow.write_bytes(b"\xff\xfejobs: {}\n")
     assert one_line(["ci", "--repo", str(stack_down / "repo")], capsys) == \
-        f"error: the workflow {workflow} line 1 is not UTF-8 text: save the file as UTF-8 (or retype that line)"
+        f"error: el workflow {workflow} línea 1 no es texto UTF-8: guarda el fichero como UTF-8 (o vuelve a escribir esa línea)"
 
 
 # ---- the command line itself ----------------------------------------------------------------------------
 def test_a_refused_argument_is_one_line_not_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert one_line(["scenario", "api_outage", "--speed", "inf"], capsys) == ("error: dataops scenario: argument --speed: 'inf' is not "
-        "a finite number (NaN, Infinity and 1e999 are not): see `dataops scenario --help`")  # fmt: skip
+    assert one_line(["scenario", "api_outage", "--speed", "inf"], capsys) == ("error: dataops scenario: argument --speed: 'inf' no es "
+        "un número finito (NaN, Infinity y 1e999 no lo son): mira `dataops scenario --help`")  # fmt: skip
     assert one_line(["quality", "--polls", "0"], capsys) == \
-        "error: dataops quality: argument --polls: 0 must be greater than 0: see `dataops quality --help`"
+        "error: dataops quality: argument --polls: 0 debe ser mayor que 0: mira `dataops quality --help`"
 
 
 def test_the_traceback_log_is_in_the_state_folder_of_the_settings(stack_down: Path, monkeypatch: pytest.MonkeyPatch,
@@ -103,7 +103,7 @@ def test_the_traceback_log_is_in_the_state_folder_of_the_settings(stack_down: Pa
     project_log = PROJECT_ROOT / ".stack" / "logs" / "cli-errors.log"
     before = project_log.stat().st_mtime_ns if project_log.exists() else None
     log = stack_down / "state" / "logs" / "cli-errors.log"
-    assert one_line(["status"], capsys) == f"error: unexpected RuntimeError: nobody foresaw this: the traceback is in {log}"
+    assert one_line(["status"], capsys) == f"error: RuntimeError inesperado: nobody foresaw this: el traceback está en {log}"
     assert "RuntimeError: nobody foresaw this" in log.read_text(encoding="utf-8")
     assert (project_log.stat().st_mtime_ns if project_log.exists() else None) == before
     (stack_down / "broken.env").write_text("not a setting\n")  # settings that do not load: the variable alone
@@ -113,7 +113,7 @@ def test_the_traceback_log_is_in_the_state_folder_of_the_settings(stack_down: Pa
 
 
 def test_schemas_against_an_unknown_revision_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert one_line(["schemas", "--against", "no-such-ref"], capsys).startswith("error: unknown git revision 'no-such-ref' in ")
+    assert one_line(["schemas", "--against", "no-such-ref"], capsys).startswith("error: revisión de git desconocida 'no-such-ref' en ")
 
 
 def test_no_git_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +123,7 @@ def test_no_git_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         raise FileNotFoundError("git")
 
     monkeypatch.setattr(checks.subprocess, "run", missing)
-    with pytest.raises(DataOpsError, match=r"^git is not installed: install git"):
+    with pytest.raises(DataOpsError, match=r"^git no está instalado: instala git"):
         checks.git(Path("."), "status")
 
 
@@ -143,7 +143,7 @@ class _Admin:
 def _layers(admin_error: Exception | None = None, drop_error: Exception | None = None, table_missing: bool = False) -> SimpleNamespace:
     def table(name: str) -> SimpleNamespace:
         if table_missing:
-            raise TableNotFoundError(f"table {name} does not exist yet", "run `make up`")
+            raise TableNotFoundError(f"la tabla {name} aún no existe", "ejecuta `make up`")
         return SimpleNamespace(location=lambda: "s3://bucket/t")
 
     def drop_table(name: str) -> None:
@@ -165,8 +165,8 @@ def test_dropping_a_table_says_why_it_failed_and_absent_only_when_it_is() -> Non
     assert destroy(_layers(table_missing=True), table) == "absent"  # type: ignore[arg-type]
     with pytest.raises(DataOpsError) as info:
         destroy(_layers(drop_error=PermissionError("catalog.db is read-only")), table)  # type: ignore[arg-type]
-    assert str(info.value) == ("dropping table crypto.t failed: PermissionError: catalog.db is read-only: "
-                               "check the catalog (`p.iceberg.tables()`), then run the clean-up again")  # fmt: skip
+    assert str(info.value) == ("falló el borrado de la tabla crypto.t: PermissionError: catalog.db is read-only: "
+                               "revisa el catálogo (`p.iceberg.tables()`) y vuelve a lanzar la limpieza")  # fmt: skip
 
 
 def test_a_consumer_group_that_stays_says_why() -> None:
@@ -190,9 +190,9 @@ def test_a_placeholder_whose_value_fails_says_why_not_unknown() -> None:
     text = "topics:\n  - name: t\n    partitions: 1\n    config: {x: \"${bootstrap_servers}\"}\n"
     with pytest.raises(DeclarationError) as info:
         parse(text, settings, "mine.yaml")
-    assert str(info.value) == ("mine.yaml line 4: placeholder ${bootstrap_servers} has no value: DATAOPS_KAFKA_BOOTSTRAP is not set "
-                               "(profile 'confluent'): add it to .env (see .env.example) or export it")  # fmt: skip
-    with pytest.raises(DeclarationError, match=r"unknown placeholder \$\{nope\}"):
+    assert str(info.value) == ("mine.yaml línea 4: el placeholder ${bootstrap_servers} no tiene valor: DATAOPS_KAFKA_BOOTSTRAP no está definida "
+                               "(perfil 'confluent'): añádela a .env (mira .env.example) o expórtala")  # fmt: skip
+    with pytest.raises(DeclarationError, match=r"placeholder desconocido \$\{nope\}"):
         parse(text.replace("bootstrap_servers", "nope"), settings, "mine.yaml")
 
 

@@ -258,11 +258,11 @@ def test_suite_collects_every_failure_in_one_table(suite: Suite) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("raw_poll: [name: x, type: schema\n  bad", "malformed YAML"),
-        ("raw_poll:\n  - {name: x, type: magic}\n", "unknown check type 'magic'"),
-        ("raw_pol:\n  - {name: x, type: schema}\n", "unknown key"),
-        ("raw_poll:\n  - {type: schema}\n", "needs a name and a type"),
-        ("- just a list\n", "must be a mapping"),
+        ("raw_poll: [name: x, type: schema\n  bad", "YAML mal formado"),
+        ("raw_poll:\n  - {name: x, type: magic}\n", "tipo de check desconocido 'magic'"),
+        ("raw_pol:\n  - {name: x, type: schema}\n", "claves desconocidas"),
+        ("raw_poll:\n  - {type: schema}\n", "necesita `name` y `type`"),
+        ("- just a list\n", "debe ser un mapping"),
     ],
 )
 def test_malformed_suite_is_one_line_error(tmp_path: Path, text: str, needle: str) -> None:
@@ -278,7 +278,7 @@ def test_bad_parameter_fails_its_check_only() -> None:
     suite = Suite((Check("f", "freshness", "raw_poll", {}), Check("d", "duplicate", "raw_poll", {})), ("bitcoin",))
     report = run_suite(suite, polls=[poll(0)], now=NOW)
     assert report.results["passed"].tolist() == [False, True]
-    assert "could not run" in report.results.loc[0, "message"]
+    assert "no pudo ejecutarse" in report.results.loc[0, "message"]
 
 
 def test_thin_wrappers_with_fakes(suite: Suite) -> None:

@@ -64,7 +64,7 @@ def test_the_pin_is_npm_s_sha512_integrity_of_one_version():
 def test_a_tarball_that_does_not_match_the_pin_is_one_line_and_never_used(tmp_path, npm):
     paths = StatePaths(tmp_path / "state")
     npm.serves(tarball(b"window.mermaid = 'not the pinned build';"))
-    with pytest.raises(DataOpsError, match=r"mermaid@12\.3\.0 tarball npm fetched does not match its pinned integrity") as err:
+    with pytest.raises(DataOpsError, match=r"el tarball de mermaid@12\.3\.0 que descargó npm no coincide con su integridad fijada") as err:
         report_assets.mermaid_js(paths)
     assert "\n" not in str(err.value) and "npm config get registry" in str(err.value)
     assert not paths.lib.exists() or not any(paths.lib.iterdir())  # nothing kept
@@ -87,7 +87,7 @@ def test_pins_that_disagree_are_named(tmp_path, npm, monkeypatch):
     data = tarball(b"window.mermaid = {};")
     npm.serves(data)
     monkeypatch.setattr(report_assets, "MERMAID_INTEGRITY", report_assets.integrity(data))  # the file digest left as it was
-    with pytest.raises(DataOpsError, match="put it in MERMAID_JS_SHA256"):
+    with pytest.raises(DataOpsError, match="ponlo en MERMAID_JS_SHA256"):
         report_assets.mermaid_js(StatePaths(tmp_path / "state"))
 
 

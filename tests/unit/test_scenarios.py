@@ -44,15 +44,15 @@ def test_every_scenario_loads() -> None:
 
 
 def test_bad_scenarios_are_one_line_errors(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match="unknown scenario 'nope'"):
+    with pytest.raises(ScenarioError, match="escenario desconocido 'nope'"):
         load_scenario("nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nduration_s: 100\nincidents:\n  - {start_s: 0, end_s: 10, fault: boom, expected_rules: [x]}\n")
     with pytest.raises(ConfigError) as err:
         load_scenario(bad)
-    assert "unknown fault 'boom'" in str(err.value) and "\n" not in str(err.value)
+    assert "fallo desconocido 'boom'" in str(err.value) and "\n" not in str(err.value)
     bad.write_text("name: bad\nduration_s: 100\nincidents:\n  - {start_s: 50, end_s: 500, fault: outage, expected_rules: [x]}\n")
-    with pytest.raises(ScenarioError, match="outside"):
+    with pytest.raises(ScenarioError, match="fuera de"):
         load_scenario(bad)
 
 
@@ -190,5 +190,5 @@ def test_replay_delegates_pause_consumer() -> None:
     paused: list[tuple[float, float]] = []
     replay("processing_lag", client, pause_consumer=lambda d: paused.append((clock[0], d)), sleep=fake_sleep(clock))
     assert client.calls == [] and paused == [(300.0, 720.0)]
-    with pytest.raises(ScenarioError, match="needs pause_consumer"):
+    with pytest.raises(ScenarioError, match="necesita pause_consumer"):
         replay("processing_lag", client, sleep=fake_sleep(clock))

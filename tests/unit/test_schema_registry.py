@@ -62,15 +62,15 @@ def test_subjects_and_versions(registry, tmp_path):
     subjects = sr.subjects()
     assert subjects.to_dict("records") == [{"subject": "crypto-prices-value", "version": 1, "id": 7, "type": "AVRO", "fields": ["coin_id", "usd"]}]
     assert list(sr.versions("crypto-prices-value")["id"]) == [7]
-    with pytest.raises(DataOpsError, match="Schema Registry has no"):
+    with pytest.raises(DataOpsError, match="Schema Registry no tiene"):
         sr.versions("nope")
 
 
 def test_wrong_credentials_and_missing_settings_are_one_line(registry, tmp_path):
     bad = SchemaRegistryLayer(_settings(tmp_path, schema_registry_url=registry, schema_registry_api_key="KEY", schema_registry_api_secret="WRONG"))
-    with pytest.raises(ConfigError, match="refused the credentials"):
+    with pytest.raises(ConfigError, match="rechazó las credenciales"):
         bad.subjects()
-    with pytest.raises(ConfigError, match="DATAOPS_SCHEMA_REGISTRY_URL is not set"):
+    with pytest.raises(ConfigError, match="DATAOPS_SCHEMA_REGISTRY_URL no está definida"):
         SchemaRegistryLayer(_settings(tmp_path)).subjects()
-    with pytest.raises(ConfigError, match="local pipeline has no Schema Registry"):
+    with pytest.raises(ConfigError, match="el pipeline local no tiene Schema Registry"):
         SchemaRegistryLayer(load_settings(env_file=tmp_path / "none.env")).subjects()

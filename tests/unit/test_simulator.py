@@ -434,7 +434,7 @@ def test_spike_can_report_a_24h_change(clock: FakeClock) -> None:
     assert got["ethereum"]["usd_24h_change"] == -20 and got["ethereum"]["usd"] == pytest.approx(ref["ethereum"]["usd"] * 0.8)
     assert got["bitcoin"] == ref["bitcoin"]
     status, body = inject(told, "spike", coin="ethereum", change_24h=-100)
-    assert status == 400 and "change_24h must be > -100" in body["error"]
+    assert status == 400 and "change_24h debe ser > -100" in body["error"]
 
 
 def test_faults_combine(sim: Simulator) -> None:
@@ -659,4 +659,4 @@ def test_client_closed_port_is_service_unavailable() -> None:
     with pytest.raises(ServiceUnavailableError) as err:
         client.price()
     assert err.value.__cause__ is None and err.value.__suppress_context__
-    assert "CoinGecko simulator" in str(err.value) and "\n" not in str(err.value)
+    assert "el simulador de CoinGecko" in str(err.value) and "\n" not in str(err.value)

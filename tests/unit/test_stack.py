@@ -64,7 +64,7 @@ def test_status_with_everything_down_is_a_table_not_an_error(isolated):
 
 
 def test_broker_down_gives_service_unavailable(isolated):
-    with pytest.raises(ServiceUnavailableError, match="Kafka is not reachable.*make up"):
+    with pytest.raises(ServiceUnavailableError, match="Kafka no responde.*make up"):
         KafkaLayer(isolated).latest("crypto-prices")
 
 
@@ -72,9 +72,9 @@ def test_missing_java_is_a_clear_error(monkeypatch, tmp_path):
     from dataops import toolchain
 
     monkeypatch.setattr(toolchain, "candidates", lambda: [])
-    with pytest.raises(ToolMissingError, match="no Java 17–21 found.*make venv.*DATAOPS_JAVA_HOME"):
+    with pytest.raises(ToolMissingError, match="no se encontró Java 17–21.*make venv.*DATAOPS_JAVA_HOME"):
         stack_mod.require_java()
-    with pytest.raises(ToolMissingError, match="no Java 17–21 found"):
+    with pytest.raises(ToolMissingError, match="no se encontró Java 17–21"):
         stack_mod.install_artifacts(stack_mod.StatePaths(tmp_path / "state"))
 
 
@@ -93,7 +93,7 @@ def test_down_never_touches_a_process_it_did_not_start(isolated):
 
 
 def test_unknown_component_lists_the_known_ones(isolated):
-    with pytest.raises(StackError, match="unknown component 'zookeeper'.*simulator, kafka, connect, flink-jobmanager"):
+    with pytest.raises(StackError, match="componente desconocido 'zookeeper'.*simulator, kafka, connect, flink-jobmanager"):
         stack_mod.Stack(isolated).logs("zookeeper")
 
 
@@ -117,7 +117,7 @@ def test_cli_error_is_one_line_with_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DATAOPS_ENV_FILE", str(env))
     assert main(["status"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and "line 1" in err
+    assert err.startswith("error: ") and "\n" not in err and "línea 1" in err
 
 
 def test_cli_scenario_backtest_offline(capsys):
@@ -129,7 +129,7 @@ def test_cli_scenario_backtest_offline(capsys):
     lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert lines["frozen_prices"][4] == "1" and lines["stale_data"][4] == "1"  # detected
     assert main(["scenario", "nope"]) == 2
-    assert "unknown scenario 'nope'" in capsys.readouterr().err
+    assert "escenario desconocido 'nope'" in capsys.readouterr().err
 
 
 def test_cli_bad_rules_or_suite_file_is_one_line(tmp_path, capsys):
@@ -139,7 +139,7 @@ def test_cli_bad_rules_or_suite_file_is_one_line(tmp_path, capsys):
     bad.write_text("rules:\n  - name: a\n    metric: x\n    value: lots\n    severity: LOW\n")
     assert main(["alerts", "--rules", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "invalid threshold 'lots'" in err and "\n" not in err
+    assert err.startswith("error: ") and "umbral no válido 'lots'" in err and "\n" not in err
     assert main(["quality", "--suite", str(tmp_path / "missing.yaml")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
 

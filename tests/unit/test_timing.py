@@ -243,5 +243,5 @@ def test_a_course_file_with_a_wrong_time_model_is_one_config_error(tmp_path):
 
     bad = tmp_path / "course.yaml"
     bad.write_text(COURSE_FILE.read_text(encoding="utf-8").replace("words_per_minute:", "palabras_por_minuto:"), encoding="utf-8")
-    with pytest.raises(ConfigError, match="cannot read the course map"):
+    with pytest.raises(ConfigError, match="no se puede leer el mapa del curso"):
         load_course(bad)

@@ -20,7 +20,7 @@ def cmd_alerts(args: argparse.Namespace, ctx: CliContext) -> int:
         levels = alerts.load_levels()
         unknown = [level for level in args.fail_on if level.upper() not in levels]
         if unknown:
-            raise AlertConfigError(f"--fail-on {unknown[0]}: unknown level", f"use one of {', '.join(levels)}")
+            raise AlertConfigError(f"--fail-on {unknown[0]}: nivel desconocido", f"elige entre {', '.join(levels)}")
     p = ctx.pipeline(args)
     columns = ["rule", "severity", "metric", "labels", "status", "value", "since"]
     if not args.watch:

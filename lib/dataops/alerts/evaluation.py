@@ -43,7 +43,7 @@ class _Prepared:
     def __init__(self, history: pd.DataFrame, now: Any = None) -> None:
         missing = {"ts", "metric", "value"} - set(history.columns)
         if missing:
-            raise DataOpsError(f"history lacks column(s) {', '.join(sorted(missing))}", "pass the frame of MetricsStore.query()")
+            raise DataOpsError(f"al histórico le faltan columnas: {', '.join(sorted(missing))}", "pasa el DataFrame que devuelve `MetricsStore.query()`")
         self.label_cols = [c for c in history.columns if c not in _BASE_COLS]
         ts = _ts_ns(history["ts"])
         values = history["value"].to_numpy(dtype="float64", na_value=np.nan)

@@ -229,9 +229,9 @@ class WebhookNotifier:
         try:
             resp = requests.post(self.url, json=self.body(event), timeout=self.timeout_s)
         except requests.RequestException as exc:
-            raise AlertDeliveryError(f"webhook {self.name} at {self.where} did not answer", type(exc).__name__) from None
+            raise AlertDeliveryError(f"el webhook {self.name} en {self.where} no respondió", type(exc).__name__) from None
         if resp.status_code >= 300:
-            raise AlertDeliveryError(f"webhook {self.name} at {self.where} answered {resp.status_code}", resp.text[:80].replace("\n", " "))
+            raise AlertDeliveryError(f"el webhook {self.name} en {self.where} respondió {resp.status_code}", resp.text[:80].replace("\n", " "))
         return resp.status_code
 
 
@@ -280,4 +280,4 @@ class EmailNotifier:
                     smtp.login(self.user, self.password or "")
                 smtp.send_message(msg)
         except (OSError, smtplib.SMTPException) as exc:
-            raise AlertDeliveryError(f"email via {self.host}:{self.port} failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+            raise AlertDeliveryError(f"falló el envío del email por {self.host}:{self.port}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None

@@ -90,46 +90,46 @@ class Rule:
     description: str = ""
 
     def __post_init__(self) -> None:
-        where = f"rule {self.name!r}"
+        where = f"la regla {self.name!r}"
         if not isinstance(self.name, str) or not self.name:
-            raise AlertConfigError("a rule has no name", "give every rule a unique `name`")
+            raise AlertConfigError("una regla no tiene nombre", "da a cada regla un `name` único")
         metrics = (self.metric,) if isinstance(self.metric, str) else tuple(self.metric or ())
         if not metrics or not all(isinstance(m, str) and m for m in metrics):
-            raise AlertConfigError(f"{where} has no metric", "set `metric` to a name or a list of names")
+            raise AlertConfigError(f"{where} no tiene métrica", "pon en `metric` un nombre o una lista de nombres")
         object.__setattr__(self, "metric", metrics[0] if len(metrics) == 1 else metrics)
         object.__setattr__(self, "labels", {str(k): str(v) for k, v in dict(self.labels or {}).items()})
         if self.condition not in CONDITIONS:
-            raise AlertConfigError(f"{where} has unknown condition type {self.condition!r}", f"use one of {', '.join(CONDITIONS)}")
+            raise AlertConfigError(f"{where} tiene un tipo de condición desconocido {self.condition!r}", f"elige entre {', '.join(CONDITIONS)}")
         if not isinstance(self.severity, str) or not self.severity:
-            raise AlertConfigError(f"{where} has no severity", f"use one of {', '.join(SEVERITIES)}")
+            raise AlertConfigError(f"{where} no tiene severidad", f"elige entre {', '.join(SEVERITIES)}")
         object.__setattr__(self, "severity", self.severity.upper())
         for attr in ("value", "min", "max", "window_s", "for_s"):
             raw = getattr(self, attr)
             if raw is not None:
                 object.__setattr__(self, attr, _number(raw, f"{where}: `{attr}`"))
         if self.for_s < 0 or self.window_s < 0:
-            raise AlertConfigError(f"{where} has a negative duration", "`for_s` and `window_s` are seconds >= 0")
+            raise AlertConfigError(f"{where} tiene una duración negativa", "`for_s` y `window_s` son segundos >= 0")
         if self.condition in ("threshold", "rate"):
             if self.op not in OPS:
-                raise AlertConfigError(f"{where} has invalid operator {self.op!r}", f"use one of {' '.join(OPS)}")
+                raise AlertConfigError(f"{where} tiene un operador no válido {self.op!r}", f"elige entre {' '.join(OPS)}")
             if self.value is None:
-                raise AlertConfigError(f"{where} has no threshold", "set `value` to a number")
+                raise AlertConfigError(f"{where} no tiene umbral", "pon un número en `value`")
         if self.condition == "range":
             if self.min is None and self.max is None:
-                raise AlertConfigError(f"{where} has an empty range", "set `min` and/or `max`")
+                raise AlertConfigError(f"{where} tiene un rango vacío", "pon `min` y/o `max`")
             if self.min is not None and self.max is not None and self.min > self.max:
-                raise AlertConfigError(f"{where} has invalid threshold: min {self.min:g} > max {self.max:g}", "swap `min` and `max`")
+                raise AlertConfigError(f"{where} tiene un umbral no válido: min {self.min:g} > max {self.max:g}", "intercambia `min` y `max`")
         if self.condition in ("rate", "rate_of_change") and self.window_s <= 0:
-            raise AlertConfigError(f"{where} needs a window", "set `window_s` to seconds > 0")
+            raise AlertConfigError(f"{where} necesita una ventana", "pon en `window_s` los segundos (> 0)")
         if self.condition == "rate" and self.agg not in AGGS:
-            raise AlertConfigError(f"{where} has unknown aggregate {self.agg!r}", f"use one of {', '.join(AGGS)}")
+            raise AlertConfigError(f"{where} tiene un agregado desconocido {self.agg!r}", f"elige entre {', '.join(AGGS)}")
         if self.condition == "rate_of_change":
             if self.value is None or self.value < 0:
-                raise AlertConfigError(f"{where} has invalid threshold {self.value!r}", "set `value` to a change >= 0")
+                raise AlertConfigError(f"{where} tiene un umbral no válido {self.value!r}", "pon en `value` un cambio >= 0")
             if self.change not in CHANGES or self.direction not in DIRECTIONS:
                 raise AlertConfigError(
-                    f"{where} has invalid change {self.change!r}/direction {self.direction!r}",
-                    f"use change in {CHANGES} and direction in {DIRECTIONS}",
+                    f"{where} tiene un change {self.change!r} o una direction {self.direction!r} no válidos",
+                    f"usa `change` en {CHANGES} y `direction` en {DIRECTIONS}",
                 )
 
     @property
@@ -154,16 +154,19 @@ class Rule:
 
 def _number(raw: Any, where: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise AlertConfigError(f"{where} has invalid threshold {raw!r} (not a number)", "write a plain number, e.g. 1000")
+        raise AlertConfigError(f"{where} tiene un umbral no válido {raw!r} (no es un número)", "escribe un número sin más, p. ej. 1000")
     if not np.isfinite(raw):
-        raise AlertConfigError(f"{where} has invalid threshold {raw} (not a finite number)", "write a plain number, e.g. 1000")
+        raise AlertConfigError(f"{where} tiene un umbral no válido {raw} (no es un número finito)", "escribe un número sin más, p. ej. 1000")
     return float(raw)
+
+
+_NAMES = {"rules": "reglas", "levels": "niveles"}  # what the file is, in the messages
 
 
 def _read_yaml(path: Path, key: str) -> Any:
     from dataops.userfiles import read_text
 
-    text = read_text(path, f"the {key} file", AlertConfigError, empty_hint=f"start the file with `{key}:` (see data/alerts/{key}.yaml)")
+    text = read_text(path, f"el fichero de {_NAMES.get(key, key)}", AlertConfigError, empty_hint=f"empieza el fichero con `{key}:` (mira data/alerts/{key}.yaml)")
     return _parse_yaml(text, path, key)
 
 
@@ -174,11 +177,11 @@ def _parse_yaml(text: str, path: Path | str, key: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise AlertConfigError(f"{path}{line}: malformed YAML ({problem})", "fix the indentation or quoting on that line") from None
+        raise AlertConfigError(f"{path}{line}: YAML mal formado ({problem})", "corrige la sangría o las comillas de esa línea") from None
     if isinstance(data, list) and key == "rules" and not isinstance(path, Path):
         return data  # rules typed in a notebook cell: the list alone is enough
     if not isinstance(data, dict) or key not in data:
-        raise AlertConfigError(f"{path} has no `{key}:` section", f"start the file with `{key}:`")
+        raise AlertConfigError(f"{path} no tiene sección `{key}:`", f"empieza el fichero con `{key}:`")
     return data[key]
 
 
@@ -187,17 +190,17 @@ def load_levels(path: str | Path | None = None) -> dict[str, Level]:
     path = Path(path or LEVELS_FILE)
     raw = _read_yaml(path, "levels")
     if not isinstance(raw, dict) or not raw:
-        raise AlertConfigError(f"{path}: `levels` must map names to levels", "see data/alerts/levels.yaml")
+        raise AlertConfigError(f"{path}: `levels` debe asociar nombres a niveles", "mira data/alerts/levels.yaml")
     levels: dict[str, Level] = {}
     for name, spec in raw.items():
         if not isinstance(spec, dict):
-            raise AlertConfigError(f"{path}: level {name!r} must be a mapping", "give condition, response_time, escalation, channels")
+            raise AlertConfigError(f"{path}: el nivel {name!r} debe ser un mapping", "da condition, response_time, escalation y channels")
         rt = spec.get("response_time_s", 0)
         levels[str(name).upper()] = Level(
             name=str(name).upper(),
             condition=str(spec.get("condition", "")),
             response_time=str(spec.get("response_time", "")),
-            response_time_s=_number(rt, f"{path}: level {name!r} `response_time_s`"),
+            response_time_s=_number(rt, f"{path}: nivel {name!r}, `response_time_s`"),
             escalation=str(spec.get("escalation", "")),
             channels=tuple(str(c) for c in spec.get("channels") or ()),
         )
@@ -230,12 +233,12 @@ def parse_rules(text: str, where: str = "tus reglas", levels: Mapping[str, Level
 def _rules(raw: Any, path: Path | str, levels: Mapping[str, Level] | None) -> list[Rule]:
     allowed = set(levels or load_levels())
     if not isinstance(raw, list):
-        raise AlertConfigError(f"{path}: `rules` must be a list", "write each rule as `- name: ...`")
+        raise AlertConfigError(f"{path}: `rules` debe ser una lista", "escribe cada regla como `- name: ...`")
     rules: list[Rule] = []
     known = {f for f in Rule.__dataclass_fields__}
     for i, spec in enumerate(raw, 1):
         if not isinstance(spec, dict):
-            raise AlertConfigError(f"{path}: rule #{i} must be a mapping", "write each rule as `- name: ...`")
+            raise AlertConfigError(f"{path}: la regla n.º {i} debe ser un mapping", "escribe cada regla como `- name: ...`")
         spec = dict(spec)
         if isinstance(spec.get("condition"), dict):  # nested form: condition: {type: range, min: ...}
             nested = dict(spec.pop("condition"))
@@ -243,7 +246,7 @@ def _rules(raw: Any, path: Path | str, levels: Mapping[str, Level] | None) -> li
             spec.update(nested)
         unknown = set(spec) - known
         if unknown:
-            raise AlertConfigError(f"{path}: rule {spec.get('name', f'#{i}')!r} has unknown field(s) {', '.join(sorted(unknown))}", f"use {', '.join(sorted(known))}")
+            raise AlertConfigError(f"{path}: la regla {spec.get('name', f'#{i}')!r} tiene campos desconocidos: {', '.join(sorted(unknown))}", f"usa {', '.join(sorted(known))}")
         if isinstance(spec.get("metric"), list):
             spec["metric"] = tuple(spec["metric"])
         try:
@@ -251,10 +254,10 @@ def _rules(raw: Any, path: Path | str, levels: Mapping[str, Level] | None) -> li
         except AlertConfigError as exc:
             raise AlertConfigError(f"{path}: {exc.message}", exc.hint) from None
         except TypeError as exc:
-            raise AlertConfigError(f"{path}: rule #{i} is incomplete ({exc})", "give at least name and metric") from None
+            raise AlertConfigError(f"{path}: la regla n.º {i} está incompleta ({exc})", "da al menos `name` y `metric`") from None
         if rule.severity not in allowed:
-            raise AlertConfigError(f"{path}: rule {rule.name!r} has unknown severity {rule.severity!r}", f"use one of {', '.join(allowed)}")
+            raise AlertConfigError(f"{path}: la regla {rule.name!r} tiene una severidad desconocida {rule.severity!r}", f"elige entre {', '.join(allowed)}")
         if any(r.name == rule.name for r in rules):
-            raise AlertConfigError(f"{path}: rule name {rule.name!r} is repeated", "give every rule a unique name")
+            raise AlertConfigError(f"{path}: el nombre de regla {rule.name!r} está repetido", "da a cada regla un nombre único")
         rules.append(rule)
     return rules

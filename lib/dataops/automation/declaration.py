@@ -169,11 +169,11 @@ def _fill(node: Any, known: dict[str, str], where: str, root: yaml.Node | None =
             try:
                 return _derived(settings, name)
             except DataOpsError as exc:  # e.g. DATAOPS_KAFKA_BOOTSTRAP not set: say that, not "unknown"
-                raise DeclarationError(f"{where} line {_line_of(root, loc)}: placeholder ${{{name}}} has no value: {exc.message}",
+                raise DeclarationError(f"{where} línea {_line_of(root, loc)}: el placeholder ${{{name}}} no tiene valor: {exc.message}",
                                        exc.hint) from None  # fmt: skip
         if name not in known:
-            raise DeclarationError(f"{where} line {_line_of(root, loc)}: unknown placeholder ${{{name}}}",
-                                   "use a setting name from `dataops config` (lower case)")  # fmt: skip
+            raise DeclarationError(f"{where} línea {_line_of(root, loc)}: placeholder desconocido ${{{name}}}",
+                                   "usa el nombre de un ajuste de `dataops config` (en minúsculas)")  # fmt: skip
         return known[name]
 
     return _PLACEHOLDER.sub(one, node)
@@ -208,16 +208,16 @@ def parse(text: str, settings: Settings, source: str = "<text>", base: Declarati
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise DeclarationError(f"{source}{line}: malformed YAML ({getattr(exc, 'problem', None) or 'syntax'})",
-                               "fix the indentation or quoting on that line (write placeholders in quotes: \"${name}\")") from None  # fmt: skip
+        line = f" línea {mark.line + 1}" if mark else ""
+        raise DeclarationError(f"{source}{line}: YAML mal formado ({getattr(exc, 'problem', None) or 'sintaxis'})",
+                               "corrige la sangría o las comillas de esa línea (escribe los placeholders entre comillas: \"${name}\")") from None  # fmt: skip
     doc = doc if doc is not None else {}
     if not isinstance(doc, dict):
-        raise DeclarationError(f"{source} line 1: a declaration is a mapping", f"start with one of: {', '.join(SECTIONS)}")
+        raise DeclarationError(f"{source} línea 1: una declaración es un mapping", f"empieza por una de estas secciones: {', '.join(SECTIONS)}")
     unknown = [k for k in doc if k not in SECTIONS]
     if unknown:
         line = _line_of(root, (unknown[0],))
-        raise DeclarationError(f"{source} line {line}: unknown key {unknown[0]!r}", f"expected one of: {', '.join(SECTIONS)}")
+        raise DeclarationError(f"{source} línea {line}: clave desconocida {unknown[0]!r}", f"las secciones válidas son: {', '.join(SECTIONS)}")
     filled = _fill(doc, values(settings), source, root, settings=settings)
     try:
         decl = Declaration(**{k: v or [] for k, v in filled.items()}, source=source)
@@ -225,9 +225,9 @@ def parse(text: str, settings: Settings, source: str = "<text>", base: Declarati
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         path = ".".join(str(p) for p in loc)
-        what = err["msg"] if err["type"] != "extra_forbidden" else "unknown key"
-        got = "" if err["type"] == "missing" else f" (got {err.get('input')!r})"
-        raise DeclarationError(f"{source} line {_line_of(root, loc)}: {path}: {what}{got}"[:300],
+        what = err["msg"] if err["type"] != "extra_forbidden" else "clave desconocida"
+        got = "" if err["type"] == "missing" else f" (recibido {err.get('input')!r})"
+        raise DeclarationError(f"{source} línea {_line_of(root, loc)}: {path}: {what}{got}"[:300],
                                _expected(loc)) from None  # fmt: skip
     _check_references(decl, root, base)
     return decl
@@ -238,8 +238,8 @@ def _expected(loc: tuple[Any, ...]) -> str:
     model = {"topics": Topic, "connectors": Connector, "jobs": Job, "tables": Table, "sinks": Sink,
              "preflight": Check, "validation": Check}.get(section)  # fmt: skip
     if model is None:
-        return f"expected sections: {', '.join(SECTIONS)}"
-    return f"a {section[:-1] if section.endswith('s') else section} entry has: {', '.join(model.model_fields)}"
+        return f"las secciones válidas son: {', '.join(SECTIONS)}"
+    return f"una entrada de `{section}` tiene: {', '.join(model.model_fields)}"
 
 
 def _check_references(decl: Declaration, root: yaml.Node | None, base: Declaration | None = None) -> None:
@@ -249,13 +249,13 @@ def _check_references(decl: Declaration, root: yaml.Node | None, base: Declarati
     tables = {t.name for t in (*decl.tables, *(base.tables if base else ()))}
 
     def refuse(loc: tuple[Any, ...], message: str, hint: str) -> None:
-        raise DeclarationError(f"{decl.source} line {_line_of(root, loc)}: {message}", hint)
+        raise DeclarationError(f"{decl.source} línea {_line_of(root, loc)}: {message}", hint)
 
     for section in SECTIONS:
         names = [item.name for item in getattr(decl, section)]
         for i, name in enumerate(names):
             if names.index(name) != i:
-                refuse((section, i, "name"), f"{section}: {name!r} is declared twice", "give each entry its own name")
+                refuse((section, i, "name"), f"{section}: {name!r} está declarado dos veces", "da a cada entrada su propio nombre")
     refs: list[tuple[tuple[Any, ...], str]] = []
     for i, c in enumerate(decl.connectors):
         refs.append((("connectors", i, "topic"), c.topic))
@@ -264,16 +264,16 @@ def _check_references(decl: Declaration, root: yaml.Node | None, base: Declarati
     for i, s in enumerate(decl.sinks):
         refs += [(("sinks", i, f), getattr(s, f)) for f in ("topic", "control_topic", "dead_letter") if getattr(s, f) is not None]
         if s.table not in tables:
-            refuse(("sinks", i, "table"), f"sink {s.name} writes table {s.table!r}, which is not declared", "add it under tables:")
+            refuse(("sinks", i, "table"), f"el sink {s.name} escribe la tabla {s.table!r}, que no está declarada", "añádela en `tables:`")
     for loc, name in refs:
         if name not in topics:
-            refuse(loc, f"{loc[0][:-1]} {getattr(decl, loc[0])[loc[1]].name} refers to topic {name!r}, which is not declared",
-                   f"declare it under topics: or use one of {', '.join(sorted(topics))}")  # fmt: skip
+            refuse(loc, f"{loc[0][:-1]} {getattr(decl, loc[0])[loc[1]].name} usa el topic {name!r}, que no está declarado",
+                   f"decláralo en `topics:` o usa uno de estos: {', '.join(sorted(topics))}")  # fmt: skip
     for section in ("preflight", "validation"):
         for i, check in enumerate(getattr(decl, section)):
             missing = [f for f in _NEEDS[check.kind] if getattr(check, f) is None]
             if missing:
-                refuse((section, i), f"check {check.name} ({check.kind}) needs {', '.join(missing)}", f"add {missing[0]}: to it")
+                refuse((section, i), f"el check {check.name} ({check.kind}) necesita {', '.join(missing)}", f"añádele `{missing[0]}:`")
 
 
 def load(settings: Settings, path: str | Path | None = None, extra: str | Path | None = None) -> Declaration:
@@ -283,14 +283,14 @@ def load(settings: Settings, path: str | Path | None = None, extra: str | Path |
         DeclarationError: The file is missing or wrong; the message has the file and the line.
     """
     path = Path(path) if path else DECLARATION_PATH
-    empty = f"declare its resources under {', '.join(SECTIONS[:5])} (see data/pipeline/pipeline.yaml)"
-    text = read_text(path, "pipeline declaration", DeclarationError, empty_hint=empty)
+    empty = f"declara sus recursos en {', '.join(SECTIONS[:5])} (mira data/pipeline/pipeline.yaml)"
+    text = read_text(path, "la declaración del pipeline", DeclarationError, empty_hint=empty)
     decl = parse(text, settings, path.name)
     if extra is None:
         return decl
     if isinstance(extra, Path) or (isinstance(extra, str) and "\n" not in extra and extra.endswith((".yaml", ".yml"))):
         extra_path = Path(extra)
-        extra_text, name = read_text(extra_path, "declaration extension", DeclarationError, empty_hint=empty), extra_path.name
+        extra_text, name = read_text(extra_path, "la extensión de la declaración", DeclarationError, empty_hint=empty), extra_path.name
     else:
-        extra_text, name = str(extra), "extension"
+        extra_text, name = str(extra), "extensión"
     return decl.extended(parse(extra_text, settings, name, base=decl))

@@ -165,7 +165,7 @@ def _apply(p: Layers, decl: Declaration, validate: bool, progress: bool, within_
                 actions.append((r.label, action))
                 done.append(f"{r.name} {action}")
         except DataOpsError as exc:
-            report.add(step, False, time.monotonic() - t0, f"{r.label}: {exc.message}"[:300], exc.hint or "see `dataops logs COMPONENT`")
+            report.add(step, False, time.monotonic() - t0, f"{r.label}: {exc.message}"[:300], exc.hint or "mira `dataops logs COMPONENTE`")
             return _finish(report, actions)
         report.add(step, True, time.monotonic() - t0, "; ".join(done))
     if validate:

@@ -191,9 +191,9 @@ def _failure(p: Layers, name: str) -> str:
     try:
         status = p.connect.status(name)
     except DataOpsError:
-        return "see `dataops logs connect`"
+        return "mira `dataops logs connect`"
     traces = [t.get("trace", "") for t in [status.get("connector", {}), *status.get("tasks", [])] if t.get("state") == "FAILED"]
-    first = next((t.strip().splitlines()[0] for t in traces if t.strip()), "see `dataops logs connect`")
+    first = next((t.strip().splitlines()[0] for t in traces if t.strip()), "mira `dataops logs connect`")
     return first[:160]
 
 
@@ -281,8 +281,8 @@ def make_so(p: Layers, r: Resource, current: dict[str, str] | None, problem: str
         from dataops.iceberg.layer import IcebergLayer
 
         if current is not None and diff(r.desired, current):
-            raise DataOpsError(f"table {r.name} has other columns than the contract ({describe(diff(r.desired, current))})",
-                               "the sink cannot write it: drop the table or restore data/schemas/exploded_row.json")  # fmt: skip
+            raise DataOpsError(f"la tabla {r.name} tiene columnas distintas de las del contrato ({describe(diff(r.desired, current))})",
+                               "el sink no puede escribirla: borra la tabla o restaura data/schemas/exploded_row.json")  # fmt: skip
         return IcebergLayer(p.settings).ensure_table(r.name)
     raise ValueError(r.kind)
 
@@ -354,8 +354,8 @@ def destroy(p: Layers, r: Resource) -> str:
         except NoSuchTableError:  # dropped by someone else meanwhile
             return "absent"
         except Exception as exc:  # noqa: BLE001 - the catalog's own errors: one line with the cause
-            raise DataOpsError(f"dropping table {r.name} failed: {type(exc).__name__}: {_first_line(exc)}",
-                               "check the catalog (`p.iceberg.tables()`), then run the clean-up again") from None
+            raise DataOpsError(f"falló el borrado de la tabla {r.name}: {type(exc).__name__}: {_first_line(exc)}",
+                               "revisa el catálogo (`p.iceberg.tables()`) y vuelve a lanzar la limpieza") from None
         if p.iceberg.local and location.startswith("file:"):  # the SQL catalog does not purge its files
             shutil.rmtree(urlparse(location).path, ignore_errors=True)
         return "dropped"

@@ -75,7 +75,7 @@ def git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     except FileNotFoundError:
         from dataops.errors import ConfigError
 
-        raise ConfigError("git is not installed", "install git (`apt-get install git`, or `conda install git`)") from None
+        raise ConfigError("git no está instalado", "instala git (`apt-get install git` o `conda install git`)") from None
 
 
 def _at_revision(path: Path, revision: str, repo: Path) -> dict[str, Any] | None:
@@ -92,7 +92,7 @@ def schema_problems(against: str | None = None, schemas: Path = SCHEMAS, samples
         if git(repo, "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}").returncode != 0:
             from dataops.errors import ConfigError
 
-            raise ConfigError(f"unknown git revision {against!r} in {repo}", "give a commit, branch or tag, e.g. HEAD~1 or origin/main")
+            raise ConfigError(f"revisión de git desconocida {against!r} en {repo}", "da un commit, una rama o un tag, p. ej. HEAD~1 u origin/main")
     out = []
     for name, sample in SAMPLE_OF.items():
         schema = json.loads((schemas / name).read_text(encoding="utf-8"))
@@ -121,15 +121,15 @@ def read_workflow(path: Path) -> Any:
     from dataops.errors import ConfigError
     from dataops.userfiles import read_text
 
-    text = read_text(path, "the workflow", hint="give a workflow file, e.g. .github/workflows/dataops.yml",
-                     empty_hint="a workflow has a `jobs:` section (see .github/workflows/dataops.yml)")
+    text = read_text(path, "el workflow", hint="da un fichero de workflow, p. ej. .github/workflows/dataops.yml",
+                     empty_hint="un workflow tiene una sección `jobs:` (mira .github/workflows/dataops.yml)")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"malformed YAML in the workflow {path}{where} ({getattr(exc, 'problem', None) or 'syntax'})",
-                          "fix the indentation or quoting on that line") from None
+        where = f" línea {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"YAML mal formado en el workflow {path}{where} ({getattr(exc, 'problem', None) or 'sintaxis'})",
+                          "corrige la sangría o las comillas de esa línea") from None
 
 
 def lint_workflow(path: Path = WORKFLOW) -> list[str]:

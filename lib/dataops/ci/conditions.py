@@ -39,7 +39,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ValueError(f"unexpected {text[pos:pos + 10]!r}")
+            raise ValueError(f"no se esperaba {text[pos:pos + 10]!r}")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -97,14 +97,14 @@ class _Parser:
 
     def take(self, expected: str | None = None) -> tuple[str, str]:
         if self.i >= len(self.toks) or (expected is not None and self.toks[self.i][1] != expected):
-            raise ValueError(f"expected {expected or 'more'}")
+            raise ValueError(f"se esperaba {expected or 'algo más'}")
         self.i += 1
         return self.toks[self.i - 1]
 
     def parse(self) -> Any:
         value = self.or_()
         if self.i != len(self.toks):
-            raise ValueError(f"unexpected {self.peek()!r}")
+            raise ValueError(f"no se esperaba {self.peek()!r}")
         return value
 
     def or_(self) -> Any:
@@ -154,7 +154,7 @@ class _Parser:
         if kind == "num":
             return float(int(text, 16)) if text.lower().startswith(("0x", "-0x")) else float(text)
         if kind != "name":
-            raise ValueError(f"unexpected {text!r}")
+            raise ValueError(f"no se esperaba {text!r}")
         if text in ("true", "false"):
             return text == "true"
         if text == "null":
@@ -185,7 +185,7 @@ class _Parser:
         if any(a is UNKNOWN for a in args) or fn not in ("contains", "startswith", "endswith"):
             return UNKNOWN
         if len(args) != 2:
-            raise ValueError(f"{name} takes two arguments")
+            raise ValueError(f"{name} recibe dos argumentos")
         hay, needle = (str(a).lower() if a is not None else "" for a in args)
         return {"contains": needle in hay, "startswith": hay.startswith(needle), "endswith": hay.endswith(needle)}[fn]
 
@@ -206,7 +206,7 @@ def evaluate(condition: str, context: dict[str, Any]) -> Any:
     try:
         return _Parser(text, context).parse()
     except ValueError as exc:
-        raise ValueError(f"cannot read the condition {condition!r}: {exc}") from None
+        raise ValueError(f"no se puede leer la condición {condition!r}: {exc}") from None
 
 
 def _push(ref: str) -> dict[str, Any]:

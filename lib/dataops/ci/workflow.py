@@ -47,21 +47,21 @@ def load(path: Path = WORKFLOW) -> dict[str, Job]:
     doc = read_workflow(path)
     specs = doc.get("jobs") if isinstance(doc, dict) else None
     if not isinstance(specs, dict) or not all(isinstance(spec, dict) for spec in specs.values()):
-        raise ConfigError(f"the workflow {path} has no `jobs:` mapping of job ids to jobs", "see .github/workflows/dataops.yml")
+        raise ConfigError(f"el workflow {path} no tiene un mapping `jobs:` de ids de job a jobs", "mira .github/workflows/dataops.yml")
     jobs = {}
     for name, spec in specs.items():
         needs, steps = spec.get("needs") or [], spec.get("steps") or []
         needs = [needs] if isinstance(needs, str) else needs
         if not isinstance(needs, list) or not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-            raise ConfigError(f"job {name} of the workflow {path}: needs: must list job ids and steps: `- run:` / `- uses:` entries",
-                              "see .github/workflows/dataops.yml")  # fmt: skip
+            raise ConfigError(f"job {name} del workflow {path}: `needs:` debe listar ids de job y `steps:` entradas `- run:` / `- uses:`",
+                              "mira .github/workflows/dataops.yml")  # fmt: skip
         jobs[name] = Job(name, [str(n) for n in needs], str(spec.get("if", "")), steps)
     for job in jobs.values():
         unknown = [n for n in job.needs if n not in jobs]
         if unknown:
-            raise ConfigError(f"job {job.name} needs unknown job(s) {', '.join(unknown)}", f"jobs are: {', '.join(jobs)}")
+            raise ConfigError(f"el job {job.name} necesita jobs desconocidos: {', '.join(unknown)}", f"los jobs son: {', '.join(jobs)}")
     if not jobs:
-        raise ConfigError(f"the workflow {path} has no jobs", "add a `jobs:` section")
+        raise ConfigError(f"el workflow {path} no tiene jobs", "añade una sección `jobs:`")
     return jobs
 
 
@@ -71,7 +71,7 @@ def order(jobs: dict[str, Job]) -> list[str]:
     while len(done) < len(jobs):
         ready = [n for n, j in jobs.items() if n not in done and all(d in done for d in j.needs)]
         if not ready:
-            raise ConfigError("the jobs' needs: form a cycle", "remove the loop from the needs: lists")
+            raise ConfigError("los `needs:` de los jobs forman un ciclo", "quita el ciclo de las listas `needs:`")
         done += ready
     return done
 
@@ -115,7 +115,7 @@ def run(repo: Path = Path("."), only: list[str] | None = None, skip: list[str] |
     jobs = load(workflow or repo / ".github" / "workflows" / "dataops.yml")
     unknown = [n for n in (only or []) + (skip or []) + list(assume or {}) if n not in jobs]
     if unknown:
-        raise ConfigError(f"unknown job(s) {', '.join(unknown)}", f"the workflow's jobs are: {', '.join(jobs)}")
+        raise ConfigError(f"jobs desconocidos: {', '.join(unknown)}", f"los jobs del workflow son: {', '.join(jobs)}")
     on = branch(repo)
     rows, failed = [], False
     state: dict[str, str] = {}

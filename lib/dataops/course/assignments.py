@@ -53,12 +53,12 @@ def nbgrader_api(root: Path, **config: Any):
     return NbGraderAPI(config=c)
 
 
-def check(result: dict, what: str, hint: str = "check the nbgrader metadata of the master's cells") -> None:
+def check(result: dict, what: str, hint: str = "revisa los metadatos de nbgrader de las celdas del máster") -> None:
     """An nbgrader API result that failed is one line: what could not be done, and its last log line."""
     if not result.get("success"):
         log = (result.get("error") or result.get("log") or "").strip().splitlines()
-        last = next((line for line in reversed(log) if line.strip() and not line.startswith(" ")), "see the log")
-        raise DataOpsError(f"nbgrader could not {what} ({last[:200]})", hint)
+        last = next((line for line in reversed(log) if line.strip() and not line.startswith(" ")), "mira el log")
+        raise DataOpsError(f"nbgrader no pudo {what} ({last[:200]})", hint)
 
 
 def generate(notebooks: Iterable[Path] | None = None, out_dir: Path = LEARNER) -> list[Path]:
@@ -72,7 +72,7 @@ def generate(notebooks: Iterable[Path] | None = None, out_dir: Path = LEARNER) -
         src.mkdir(parents=True)
         for nb in sources:
             shutil.copy(nb, src / nb.name)
-        check(nbgrader_api(root).generate_assignment(ASSIGNMENT, force=True, create=True), "generate the learner versions")
+        check(nbgrader_api(root).generate_assignment(ASSIGNMENT, force=True, create=True), "generar las versiones del alumno")
         for nb in sources:
             released = json.loads((root / "release" / ASSIGNMENT / nb.name).read_text(encoding="utf-8"))
             released["metadata"]["dataops"] = {"generated_from": f"notebooks/{nb.name}", "by": "make learner"}

@@ -136,7 +136,7 @@ def break_connector_by_hand(p: Pipeline, wait_s: float = 20.0) -> str:
 
     config = {k: v for k, v in (p.connect.config(LAB_CONNECTOR) or {}).items() if k != "name"}
     if not config:
-        raise DataOpsError(f"the connector {LAB_CONNECTOR} does not exist", "run p.apply(block3.LAB) first")
+        raise DataOpsError(f"el conector {LAB_CONNECTOR} no existe", "ejecuta antes `p.apply(block3.LAB)`")
     config["http.url"] = "http://api precios/v3"  # a space: not a URL
     p.connect.put_config(LAB_CONNECTOR, config)
     deadline = time.monotonic() + wait_s

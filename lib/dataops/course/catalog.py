@@ -90,11 +90,11 @@ def load_course(path: str | Path | None = None) -> Course:
         rubric = {str(k): dict(v) for k, v in doc["rubric"].items()}
         time_model = TimeModel.from_dict(doc.get("time_model"))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"cannot read the course map {where.name}", f"{type(exc).__name__}: {exc}") from None
+        raise ConfigError(f"no se puede leer el mapa del curso {where.name}", f"{type(exc).__name__}: {exc}") from None
     unknown = {b.category for b in blocks if b.category} - set(rubric)
     if unknown:
-        raise ConfigError(f"{where.name}: block categories {sorted(unknown)} are not in the rubric", f"use one of {', '.join(rubric)}")
+        raise ConfigError(f"{where.name}: las categorías de bloque {sorted(unknown)} no están en la rúbrica", f"elige entre {', '.join(rubric)}")
     total = sum(int(r["points"]) for r in rubric.values())
     if total != 100:
-        raise ConfigError(f"{where.name}: the rubric adds up to {total}, not 100", "fix the points of data/course/course.yaml")
+        raise ConfigError(f"{where.name}: la rúbrica suma {total}, no 100", "corrige los puntos de data/course/course.yaml")
     return Course(str(doc.get("title", "")), blocks, rubric, time_model)

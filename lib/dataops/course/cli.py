@@ -35,12 +35,12 @@ def cmd_learner(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.errors import ConfigError
 
     if is_learner_edition():
-        raise ConfigError("the learner notebooks are generated from the masters, which only the instructor's edition has",
-                          "your notebooks are in notebooks/learner")  # fmt: skip
+        raise ConfigError("los cuadernos del alumno se generan desde los másteres, que solo tiene la edición del instructor",
+                          "tus cuadernos están en notebooks/learner")  # fmt: skip
     if args.check:
         stale = assignments.stale()
         if stale:
-            print(f"error: learner notebooks out of date: {', '.join(stale)}: run `make learner` and commit notebooks/learner", file=sys.stderr)
+            print(f"error: cuadernos del alumno desactualizados: {', '.join(stale)}: ejecuta `make learner` y haz commit de notebooks/learner", file=sys.stderr)
             return 1
         print("learner notebooks are up to date")
         return 0
@@ -63,14 +63,14 @@ def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.errors import ConfigError
 
     if is_learner_edition():
-        raise ConfigError("grading needs the instructor's edition of the course (this is the learner's: no hidden cases)",
-                          "hand your notebooks to the instructor, or run each exercise's self-check in your notebook")  # fmt: skip
+        raise ConfigError("la corrección necesita la edición del instructor del curso (esta es la del alumno: sin casos ocultos)",
+                          "entrega tus cuadernos al instructor o ejecuta la autocomprobación de cada ejercicio en tu cuaderno")  # fmt: skip
     if args.class_dir:
         if args.notebooks:
-            raise ConfigError("give either notebooks or --class DIR, not both", "grade one learner with `dataops grade PATH`, a class with `dataops grade --class DIR`")
+            raise ConfigError("da cuadernos o --class DIR, no las dos cosas", "corrige a un alumno con `dataops grade RUTA` y a una clase con `dataops grade --class DIR`")
         return _grade_class(args, ctx)
     if not args.notebooks:
-        raise ConfigError("no notebook to grade", "pass the learner's notebooks (or their folder), or --class DIR for a whole class")
+        raise ConfigError("no hay ningún cuaderno que corregir", "pasa los cuadernos del alumno (o su carpeta), o --class DIR para una clase entera")
     report = grade(args.notebooks, student=args.student, demos=args.demos)
     ctx.print_frame(report.exercises)
     print()
@@ -101,7 +101,7 @@ def _grade_class(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"\n  ✔ {book.csv}\n  ✔ {book.html}")
     failed = book.table[book.table["error"] != ""]
     if len(failed):
-        print(f"error: {len(failed)} learner(s) could not be graded: {', '.join(failed['learner'])}: read their error column and grade them again with `dataops grade DIR/<learner>`", file=sys.stderr)
+        print(f"error: no se pudo corregir a {len(failed)} alumno(s): {', '.join(failed['learner'])}: lee su columna error y vuelve a corregirlos con `dataops grade DIR/<alumno>`", file=sys.stderr)
         return 1
     return 0
 
@@ -112,7 +112,7 @@ def cmd_release(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.errors import ConfigError
 
     if is_learner_edition():
-        raise ConfigError("this is already the learner's edition", "run `dataops release DIR` in the instructor's edition (the repository)")
+        raise ConfigError("esta ya es la edición del alumno", "ejecuta `dataops release DIR` en la edición del instructor (el repositorio)")
     files = release(args.folder)
     print(f"  ✔ {args.folder}: the learner's edition, {len(files)} files (no masters, answers or hidden cases)")
     return 0

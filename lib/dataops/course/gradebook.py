@@ -52,7 +52,7 @@ def learner_folders(class_dir: str | Path) -> dict[str, Path]:
     """
     root = Path(class_dir)
     if not root.is_dir():
-        raise ConfigError(f"class folder {root} does not exist", "give a folder with one sub-folder of notebooks per learner")
+        raise ConfigError(f"la carpeta de la clase {root} no existe", "da una carpeta con una subcarpeta de cuadernos por alumno")
     found: dict[str, Path] = {}
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         if any(sub.glob("[0-9][0-9]_*.ipynb")):
@@ -62,8 +62,8 @@ def learner_folders(class_dir: str | Path) -> dict[str, Path]:
         if len(nested) == 1:
             found[sub.name] = nested[0]
     if not found:
-        raise ConfigError(f"no learner folder with notebooks in {root}",
-                          "put each learner's notebooks in DIR/<learner>/ (or DIR/<learner>/<assignment>/), e.g. DIR/ana/03_automatizacion.ipynb")  # fmt: skip
+        raise ConfigError(f"no hay ninguna carpeta de alumno con cuadernos en {root}",
+                          "pon los cuadernos de cada alumno en DIR/<alumno>/ (o DIR/<alumno>/<entrega>/), p. ej. DIR/ana/03_automatizacion.ipynb")  # fmt: skip
     return found
 
 

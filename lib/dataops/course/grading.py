@@ -65,9 +65,9 @@ def _cells(path: Path) -> list[dict]:
 
 def read_notebook(path: Path) -> dict[str, Any]:
     """A notebook file's JSON; one :class:`ConfigError` line when it is missing, not UTF-8, not JSON or has no cells."""
-    doc = read_json(path, "notebook", hint="give a notebook (.ipynb) saved by Jupyter")
+    doc = read_json(path, "el cuaderno", hint="da un cuaderno (.ipynb) guardado por Jupyter")
     if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
-        raise ConfigError(f"notebook {path} has no list of cells", "give a notebook (.ipynb) saved by Jupyter")
+        raise ConfigError(f"el cuaderno {path} no tiene una lista de celdas", "da un cuaderno (.ipynb) guardado por Jupyter")
     return doc
 
 
@@ -182,12 +182,12 @@ def grade(paths: Iterable[str | Path], student: str = "alumno", course: Course |
     for p in map(Path, paths):
         notebooks += sorted(p.glob("[0-9][0-9]_*.ipynb")) if p.is_dir() else [p]
     if not notebooks:
-        raise ConfigError("no notebook to grade", "pass the learner's notebooks (or their folder), e.g. notebooks/learner")
+        raise ConfigError("no hay ningún cuaderno que corregir", "pasa los cuadernos del alumno (o su carpeta), p. ej. notebooks/learner")
     blocks = {}
     for nb in notebooks:
         block = course.block_of(nb)
         if block is None or not block.master.exists():
-            raise ConfigError(f"{nb.name} is not a notebook of the course", "name it like the masters in notebooks/")
+            raise ConfigError(f"{nb.name} no es un cuaderno del curso", "llámalo como los másteres de notebooks/")
         read_notebook(nb)
         blocks[nb.name] = block
     with tempfile.TemporaryDirectory(prefix="dataops-grade-") as tmp:
@@ -242,11 +242,11 @@ def _crashes(graded: Path, notebook: str) -> list[dict]:
 def _autograde(root: Path, student: str, timeout_s: int) -> dict[tuple[str, str], tuple[float, float]]:
     """nbgrader's autograde of ``student`` in the course folder ``root``: (notebook, grade_id) -> (score, max)."""
     api = nbgrader_api(root, ExecutePreprocessor={"timeout": timeout_s})
-    hint = "run the notebook by hand to see the failing cell"
+    hint = "ejecuta el cuaderno a mano para ver la celda que falla"
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module="nbgrader")  # its gradebook's SQLAlchemy session warnings
-        check(api.generate_assignment(ASSIGNMENT, force=True, create=True), "register the masters", hint)
-        check(api.autograde(ASSIGNMENT, student, force=True, create=True), "autograde the notebooks", hint)
+        check(api.generate_assignment(ASSIGNMENT, force=True, create=True), "registrar los másteres", hint)
+        check(api.autograde(ASSIGNMENT, student, force=True, create=True), "corregir los cuadernos", hint)
         with api.gradebook as gb:
             return {
                 (nb.name + ".ipynb", g.name): (float(g.score or 0.0), float(g.max_score or 0.0))

@@ -93,7 +93,7 @@ def answer_cell(notebook: str, grade_id: str) -> tuple[str, range]:
     source = _cells(notebook)[grade_id]
     found = _SOLUTION.search(source)
     if found is None:
-        raise ValueError(f"{notebook}: the answer cell {grade_id} has no ### BEGIN SOLUTION")
+        raise ValueError(f"{notebook}: la celda de respuesta {grade_id} no tiene `### BEGIN SOLUTION`")
     first = source[: found.start("body")].count("\n") + 1
     return source, range(first, first + found.group("body").count("\n"))
 
@@ -216,7 +216,7 @@ def score_exercise(exercise: Exercise, base: dict[str, Any], equivalents: dict[t
     try:
         master = behaviour_of(exercise, master_scope)
         if not graded(exercise, master_scope):
-            raise AssertionError(f"{exercise.key}: the master's own answer does not pass {exercise.check}")
+            raise AssertionError(f"{exercise.key}: la respuesta del propio máster no pasa {exercise.check}")
     finally:
         _teardown(exercise, master_scope)
     rows = []

@@ -130,7 +130,7 @@ def learner_makefile(text: str) -> str:
         i += 1
     missing = set(_LEARNER_TARGETS) - seen
     if missing:
-        raise DataOpsError(f"the Makefile has no target {', '.join(sorted(missing))}", "update dataops.course.release._LEARNER_TARGETS")
+        raise DataOpsError(f"el Makefile no tiene el target {', '.join(sorted(missing))}", "actualiza dataops.course.release._LEARNER_TARGETS")
     return "\n".join(out) + "\n"
 
 
@@ -158,9 +158,9 @@ def release(target: str | Path, root: Path = PROJECT_ROOT) -> list[str]:
     target = Path(target).expanduser().resolve()
     root = Path(root).resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ConfigError(f"{target} is not an empty folder", "give a new or empty folder for the learner's edition")
+        raise ConfigError(f"{target} no es una carpeta vacía", "da una carpeta nueva o vacía para la edición del alumno")
     if target == root or root in target.parents:
-        raise ConfigError(f"{target} is inside the project", "write the learner's edition outside the project folder")
+        raise ConfigError(f"{target} está dentro del proyecto", "escribe la edición del alumno fuera de la carpeta del proyecto")
     files = [f for f in project_files(root) if not is_instructor_only(f)]
     target.mkdir(parents=True, exist_ok=True)
     for rel in files:
@@ -178,8 +178,8 @@ def release(target: str | Path, root: Path = PROJECT_ROOT) -> list[str]:
     leaked = leaks(target)
     if leaked:
         shutil.rmtree(target)
-        raise DataOpsError(f"the learner's edition would hold solutions or hidden tests: {', '.join(leaked)}",
-                           "add them to dataops.course.release.INSTRUCTOR_ONLY")  # fmt: skip
+        raise DataOpsError(f"la edición del alumno llevaría soluciones o tests ocultos: {', '.join(leaked)}",
+                           "añádelos a dataops.course.release.INSTRUCTOR_ONLY")  # fmt: skip
     _commit(target)
     return sorted([*files, EDITION_FILE])
 

@@ -64,7 +64,7 @@ class TimeModel:
         known = {f.name for f in fields(cls)}
         unknown = set(doc) - known
         if unknown:
-            raise ValueError(f"unknown time_model keys {sorted(unknown)}: use {', '.join(sorted(known))}")
+            raise ValueError(f"claves desconocidas en time_model: {sorted(unknown)}: usa {', '.join(sorted(known))}")
         return cls(**{k: float(v) for k, v in doc.items()})
 
 

@@ -110,8 +110,8 @@ def summarise(letters: pd.DataFrame) -> pd.DataFrame:
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """The lines of a replay file; a line that is not a JSON object is one error naming it."""
     path = Path(path)
-    text = read_text(path, "the replay file", DataOpsError, hint="give the file `dataops dlq export` wrote",
-                     empty_hint="write the dead letters to fix into it first: `dataops dlq export FILE`")
+    text = read_text(path, "el fichero de replay", DataOpsError, hint="da el fichero que escribió `dataops dlq export`",
+                     empty_hint="escribe antes en él las dead letters que quieras arreglar: `dataops dlq export FICHERO`")
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -119,10 +119,10 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataOpsError(f"{path} line {number} is not JSON ({exc.msg})", "one JSON object per line, as `dataops dlq export` writes them") from None
+            raise DataOpsError(f"{path} línea {number} no es JSON ({exc.msg})", "pon un objeto JSON por línea, como los escribe `dataops dlq export`") from None
         if not isinstance(item, dict) or not ({"entry", "raw"} & set(item)):
-            raise DataOpsError(f"{path} line {number} has neither 'entry' nor 'raw'",
-                               "a line is {\"coin_id\": …, \"entry\": {…}} or {\"raw\": \"<a whole poll>\"}")  # fmt: skip
+            raise DataOpsError(f"{path} línea {number} no tiene ni 'entry' ni 'raw'",
+                               "cada línea es {\"coin_id\": …, \"entry\": {…}} o {\"raw\": \"<un sondeo entero>\"}")  # fmt: skip
         out.append(item)
     return out
 
@@ -292,9 +292,9 @@ class DeadLetters:
                 producer.produce(self.settings.topic_raw, json.dumps(poll).encode("utf-8"))
             left = producer.flush(30)
         except (KafkaException, BufferError) as exc:
-            raise DataOpsError(f"replaying to {self.settings.topic_raw} failed: {exc}", "check `dataops status`") from None
+            raise DataOpsError(f"falló el replay a {self.settings.topic_raw}: {exc}", "revisa `dataops status`") from None
         if left:
-            raise DataOpsError(f"{left} replayed poll(s) not acknowledged by Kafka in 30 s", "check `dataops status`, then replay again")
+            raise DataOpsError(f"Kafka no confirmó {left} sondeo(s) del replay en 30 s", "revisa `dataops status` y repite el replay")
         logger.info("replayed %d poll(s) to %s", len(polls), self.settings.topic_raw)
 
     def _wait_landed(self, keys: set[tuple[str, int]], wait_s: float) -> set[tuple[str, int]]:

@@ -16,4 +16,4 @@ def __getattr__(name: str) -> Any:
         from dataops.duck.layer import DuckLayer
 
         return DuckLayer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"el módulo {__name__!r} no tiene el atributo {name!r}")

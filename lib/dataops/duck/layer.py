@@ -83,8 +83,8 @@ class DuckLayer:
                 return self.con.execute(sql, params or []).df()
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise DataOpsError(f"DuckDB could not run the query: {first[:200]}",
-                                   f"check the SQL; the exploded rows are the view {self.view}") from None  # fmt: skip
+                raise DataOpsError(f"DuckDB no pudo ejecutar la consulta: {first[:200]}",
+                                   f"revisa el SQL; las filas explotadas son la vista {self.view}") from None  # fmt: skip
 
     def per_coin(self) -> pd.DataFrame:
         """The course's first query: records per coin, average price, first and last event time."""

@@ -39,18 +39,18 @@ def metadata_problem(chk: Path) -> str:
     """
     meta = chk / "_metadata"
     if not meta.is_file():
-        return "no _metadata: it never completed"
+        return "sin _metadata: nunca se completó"
     data = meta.read_bytes()
     if len(data) < 16:
-        return f"_metadata is truncated ({len(data)} bytes)"
+        return f"_metadata está truncado ({len(data)} bytes)"
     magic, version, chk_id = struct.unpack(">iiq", data[:16])
     if magic != MAGIC:
-        return "_metadata is not a Flink checkpoint (wrong header)"
+        return "_metadata no es un checkpoint de Flink (cabecera incorrecta)"
     match = CHK.fullmatch(chk.name)
     if match and chk_id != int(match.group(1)):
-        return f"_metadata belongs to checkpoint {chk_id}, not {match.group(1)}"
+        return f"_metadata es del checkpoint {chk_id}, no del {match.group(1)}"
     if version >= 4 and JAVA_STREAM not in data[16:]:
-        return f"_metadata is truncated ({len(data)} bytes, its closing properties are missing)"
+        return f"_metadata está truncado ({len(data)} bytes, faltan sus propiedades finales)"
     return ""
 
 

@@ -36,12 +36,12 @@ def _flink_cmd(kind: str) -> Callable[[Settings, StatePaths], list[str]]:
         out = subproc.run(
             [java, "-cp", f"{paths.flink_home / 'bin' / 'bash-java-utils.jar'}:{classpath}",
              "org.apache.flink.runtime.util.bash.BashJavaUtils", params, "--configDir", str(conf_dir)],
-            f"Flink's memory configuration for the {kind}", f"check {conf_dir / 'config.yaml'}", 60,
+            f"la configuración de memoria de Flink para el {kind}", f"revisa {conf_dir / 'config.yaml'}", 60,
             capture_output=True, text=True,
         )  # fmt: skip
         result = [ln.split(":", 1)[1] for ln in out.stdout.splitlines() if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
         if out.returncode != 0 or len(result) < 2:
-            raise StackError(f"Flink memory configuration failed for the {kind}", f"check {conf_dir / 'config.yaml'}")
+            raise StackError(f"falló la configuración de memoria de Flink para el {kind}", f"revisa {conf_dir / 'config.yaml'}")
         jvm_flags, dynamic = result[0].split(), result[1].split()
         return [
             java, *jvm_flags, "-XX:+UseSerialGC", *low_memory_jvm_flags(s), *FLINK_JAVA_OPTS,

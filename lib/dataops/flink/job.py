@@ -115,7 +115,7 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     if restore:
         cmd += ["--restore", str(restore)]
     log = paths.log_file("flink-submit")
-    out = subproc.run(cmd, "submitting the Flink job", f"see {log} and `dataops logs flink-jobmanager`", 300,
+    out = subproc.run(cmd, "el envío del job de Flink", f"mira {log} y `dataops logs flink-jobmanager`", 300,
                       capture_output=True, text=True, env=env)  # fmt: skip
     log = paths.log_file("flink-submit")
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -129,8 +129,8 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
             break
     if out.returncode != 0 or "jid" not in result:
         raise StackError(
-            f"submitting the Flink job failed ({result.get('error') or root_cause(out.stderr.strip()) or '?'})",
-            f"see {log}",
+            f"falló el envío del job de Flink ({result.get('error') or root_cause(out.stderr.strip()) or '?'})",
+            f"mira {log}",
         )
     jid: str = result["jid"]
     ids = job_ids_file(settings)
@@ -152,11 +152,11 @@ def _note(settings: Settings, line: str, warn: bool = False) -> None:
 def _refuse(settings: Settings, chk: Path, why: str, flink_said: bool = False) -> CheckpointError:
     where = f"{chk.parent.name}/{chk.name}"
     _note(settings, f"cannot resume from {where}: {why}", warn=True)
-    first = "if `dataops up` fails the same way again, " if flink_said else "restore its _metadata from a copy, or "
+    first = "si `dataops up` vuelve a fallar igual, " if flink_said else "recupera su _metadata de una copia, o "
     return CheckpointError(
-        f"cannot resume the Flink job from {chk.name} ({why}); an older checkpoint would write its rows again",
-        f"{first}`{ENV_PREFIX}FLINK_RESTORE=offsets dataops up` starts from the offsets that checkpoint committed "
-        f"(rows repeat only if the crash fell between its commit and the offsets'); see {where} and "
+        f"no se puede reanudar el job de Flink desde {chk.name} ({why}); un checkpoint más antiguo volvería a escribir sus filas",
+        f"{first}`{ENV_PREFIX}FLINK_RESTORE=offsets dataops up` arranca desde los offsets que confirmó ese checkpoint "
+        f"(solo se repiten filas si la caída ocurrió entre su commit y el de los offsets); mira {where} y "
         f"{settings.paths.log_file('flink-submit')}",
         checkpoint=str(chk),
     )
@@ -209,8 +209,8 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
     if state != "RUNNING":
         cause = _failure(client, jid) if state == "FAILED" else ""
         if restore is not None and state == "FAILED":
-            why = f"Flink could not restore it: {cause or 'see `dataops logs flink-jobmanager`'}"
+            why = f"Flink no pudo restaurarlo: {cause or 'mira `dataops logs flink-jobmanager`'}"
             raise _refuse(settings, restore, why, flink_said=True)
-        raise StackError(f"the Flink job {settings.flink_job_name} is {state}" + (f" ({cause})" if cause else ""),
-                         "see `dataops logs flink-jobmanager`")  # fmt: skip
+        raise StackError(f"el job de Flink {settings.flink_job_name} está en {state}" + (f" ({cause})" if cause else ""),
+                         "mira `dataops logs flink-jobmanager`")  # fmt: skip
     return done

@@ -168,8 +168,8 @@ class FlinkLayer:
         job = self._resolve(name_or_jid)
         stats = self._checkpoint_stats(job)
         if stats is None:
-            raise DataOpsError(f"Flink job {job['name']} ({job['jid']}) has no checkpoint statistics",
-                               "checkpointing is off for it (execution.checkpointing.interval)")
+            raise DataOpsError(f"el job de Flink {job['name']} ({job['jid']}) no tiene estadísticas de checkpoints",
+                               "tiene los checkpoints desactivados: actívalos con `execution.checkpointing.interval`")
         rows = [
             {
                 "checkpoint_id": c["id"],
@@ -199,8 +199,8 @@ class FlinkLayer:
         runs = [j for j in jobs if j["name"] == wanted]
         if not runs:
             listed = ", ".join(sorted({f"{j['name']} ({j['state']})" for j in jobs}))
-            raise DataOpsError(f"no Flink job named {wanted!r}",
-                               f"jobs: {listed}" if listed else "no job is submitted; run `make up`")
+            raise DataOpsError(f"no hay ningún job de Flink llamado {wanted!r}",
+                               f"jobs: {listed}" if listed else "no hay ningún job enviado; ejecuta `make up`")
         return sorted(runs, key=lambda j: (j["state"] not in TERMINAL, j["start-time"]), reverse=True)
 
     def _resolve(self, name_or_jid: str | None) -> dict[str, Any]:

@@ -120,11 +120,11 @@ class IcebergLayer:
 
         name = name or self.settings.iceberg_table
         if self.local and not self.catalog_file.exists():
-            raise TableNotFoundError(f"table {name} does not exist yet (no catalog at {self.catalog_file})", "run `make up`")
+            raise TableNotFoundError(f"la tabla {name} aún no existe (no hay catálogo en {self.catalog_file})", "ejecuta `make up`")
         try:
             return self.catalog().load_table(name)
         except (NoSuchTableError, NoSuchNamespaceError):
-            raise TableNotFoundError(f"table {name} does not exist yet", "run `make up` (pipeline setup creates it)") from None
+            raise TableNotFoundError(f"la tabla {name} aún no existe", "ejecuta `make up` (la puesta en marcha del pipeline la crea)") from None
 
     # ---- inspection -----------------------------------------------------------
     def tables(self) -> pd.DataFrame:
@@ -217,8 +217,8 @@ class IcebergLayer:
         name = name or self.settings.iceberg_table
         snap = self.table(name).current_snapshot()
         if snap is None:
-            raise DataOpsError(f"table {name} has no commit yet",
-                               f"wait for the Iceberg sink ({self.settings.iceberg_connector_name}) to commit")
+            raise DataOpsError(f"la tabla {name} aún no tiene ningún commit",
+                               f"espera a que el sink de Iceberg ({self.settings.iceberg_connector_name}) haga commit")
         age: float = time.time() - snap.timestamp_ms / 1000
         return max(age, 0.0)
 
@@ -243,8 +243,8 @@ class IcebergLayer:
 
         if not self.local:
             raise ConfigError(
-                "materialization lag needs the sink's consumer group, which Tableflow does not expose",
-                "see the topic's Tableflow status in the Confluent Cloud console",
+                "el retraso de materialización necesita el consumer group del sink, que Tableflow no expone",
+                "mira el estado de Tableflow del topic en la consola de Confluent Cloud",
             )
         table = self.table(name)
         snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
@@ -265,8 +265,8 @@ class IcebergLayer:
         except ServiceUnavailableError:
             raise
         except DataOpsError:
-            raise DataOpsError(f"the Iceberg sink has committed no offset yet (no consumer group {group})",
-                               "check the connector with p.connect.connectors() (`make up` deploys it)") from None
+            raise DataOpsError(f"el sink de Iceberg aún no ha confirmado ningún offset (no existe el consumer group {group})",
+                               "revisa el conector con `p.connect.connectors()` (`make up` lo despliega)") from None
         mine = groups[groups["topic"] == topic]
         covered = {int(part): int(offset) for part, offset in zip(mine["partition"], mine["committed"])}
         ends = kafka.end_offsets(topic)  # read after the group: lag is never negative

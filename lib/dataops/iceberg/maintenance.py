@@ -132,16 +132,16 @@ def compact(layer: Iceberg, name: str | None = None, small_bytes: int = SMALL_FI
             parts.append(pq.read_table(stream).select(arrow_schema.names).cast(arrow_schema))
     rows = pa.concat_tables(parts)
     if rows.num_rows != expected:
-        raise DataOpsError(f"compaction read {rows.num_rows} rows from files that list {expected}: nothing was changed",
-                           "run `dataops maintain` again; if it repeats, the table's files are damaged")  # fmt: skip
+        raise DataOpsError(f"la compactación leyó {rows.num_rows} filas de ficheros que declaran {expected}: no se cambió nada",
+                           "vuelve a ejecutar `dataops maintain`; si se repite, los ficheros de la tabla están dañados")  # fmt: skip
     if "event_time" in rows.column_names:
         rows = rows.sort_by([("event_time", "ascending"), ("coin_id", "ascending")])
     written: list[DataFile] = []
     for start in range(0, rows.num_rows, target_rows):
         written += list(_dataframe_to_data_files(table.metadata, rows.slice(start, target_rows), table.io))
     if sum(f.record_count for f in written) != expected:
-        raise DataOpsError("compaction wrote a different number of rows than it read: nothing was changed",
-                           "run `dataops maintain` again; report it if it repeats")  # fmt: skip
+        raise DataOpsError("la compactación escribió un número de filas distinto del que leyó: no se cambió nada",
+                           "vuelve a ejecutar `dataops maintain`; si se repite, avisa")  # fmt: skip
     small_paths = {f.file_path for f in small}
     for attempt in range(1, COMMIT_RETRIES + 1):
         try:
@@ -163,8 +163,8 @@ def compact(layer: Iceberg, name: str | None = None, small_bytes: int = SMALL_FI
         path = _local_path(f.file_path)
         if path is not None:
             path.unlink(missing_ok=True)
-    raise DataOpsError(f"compaction could not commit after {COMMIT_RETRIES} tries (the table kept changing)",
-                       "run `dataops maintain` again when the pipeline is quieter")  # fmt: skip
+    raise DataOpsError(f"la compactación no pudo hacer commit tras {COMMIT_RETRIES} intentos (la tabla no dejaba de cambiar)",
+                       "vuelve a ejecutar `dataops maintain` cuando el pipeline esté más tranquilo")  # fmt: skip
 
 
 def _protected(table: Table) -> set[int]:
@@ -196,8 +196,8 @@ def expire_snapshots(layer: Iceberg, name: str | None = None, keep_s: float = 36
             return len(old)
         except CommitFailedException:
             time.sleep(0.2 * attempt)
-    raise DataOpsError(f"expiring snapshots could not commit after {COMMIT_RETRIES} tries (the table kept changing)",
-                       "run `dataops maintain` again when the pipeline is quieter")  # fmt: skip
+    raise DataOpsError(f"la expiración de snapshots no pudo hacer commit tras {COMMIT_RETRIES} intentos (la tabla no dejaba de cambiar)",
+                       "vuelve a ejecutar `dataops maintain` cuando el pipeline esté más tranquilo")  # fmt: skip
 
 
 def referenced_files(table: Table) -> set[str]:

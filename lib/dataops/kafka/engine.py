@@ -56,13 +56,13 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         out = subproc.run(
             java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
-            "formatting Kafka storage", f"delete {data} and run `make up` again", 120,
+            "el formateo del almacenamiento de Kafka", f"borra {data} y vuelve a ejecutar `make up`", 120,
             capture_output=True, text=True,
         )  # fmt: skip
         if out.returncode != 0:
             raise StackError(
-                f"formatting Kafka storage failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
-                f"delete {data} and run `make up` again",
+                f"falló el formateo del almacenamiento de Kafka: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
+                f"borra {data} y vuelve a ejecutar `make up`",
             )
     return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
 

@@ -73,7 +73,7 @@ class KafkaLayer:
         md = self._metadata()
         if topic not in md.topics or md.topics[topic].error is not None:
             known = ", ".join(sorted(t for t in md.topics if not t.startswith("_")))
-            raise DataOpsError(f"topic '{topic}' does not exist", f"run `make up` (pipeline setup); topics: {known}")
+            raise DataOpsError(f"el topic '{topic}' no existe", f"ejecuta `make up` (pone en marcha el pipeline); topics: {known}")
         return sorted(md.topics[topic].partitions)
 
     # ---- inspection ---------------------------------------------------------
@@ -112,7 +112,7 @@ class KafkaLayer:
                     if error.code() == KafkaError._PARTITION_EOF:
                         pending.discard(msg.partition())
                         continue
-                    raise DataOpsError(f"reading {topic} failed: {error.str()}")
+                    raise DataOpsError(f"falló la lectura de {topic}: {error.str()}", "revisa `dataops status`")
                 out.append(_record(msg))
             return out
         finally:
@@ -173,7 +173,7 @@ class KafkaLayer:
         groups = sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid)
         if group is not None:
             if group not in groups:
-                raise DataOpsError(f"consumer group '{group}' does not exist", f"groups: {', '.join(groups) or 'none'}")
+                raise DataOpsError(f"el consumer group '{group}' no existe", f"grupos: {', '.join(groups) or 'ninguno'}")
             groups = [group]
         rows = []
         consumer = self._consumer()
@@ -219,7 +219,7 @@ class KafkaLayer:
                 return "created"
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise DataOpsError(f"creating topic {name} failed: {exc.args[0].str()}") from None
+                    raise DataOpsError(f"falló la creación del topic {name}: {exc.args[0].str()}", "revisa `dataops status` y `dataops logs kafka`") from None
                 return "exists"
         resource = ConfigResource("TOPIC", name)
         current = admin.describe_configs([resource])[resource].result(timeout=30)
@@ -249,7 +249,7 @@ class KafkaLayer:
             fut.result(timeout=30)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
-                raise DataOpsError(f"deleting topic {name} failed: {exc.args[0].str()}") from None
+                raise DataOpsError(f"falló el borrado del topic {name}: {exc.args[0].str()}", "revisa `dataops status` y `dataops logs kafka`") from None
         deadline = time.monotonic() + wait_s
         while name in self.topic_names() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -260,7 +260,7 @@ def _record(msg: Message) -> Record:
     key = msg.key()
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     if topic is None or partition is None or offset is None:  # only an error event lacks them
-        raise DataOpsError(f"Kafka returned a record without its topic, partition or offset ({msg.error()})")
+        raise DataOpsError(f"Kafka devolvió un registro sin su topic, partición u offset ({msg.error()})", "vuelve a intentarlo; si se repite, mira `dataops logs kafka`")
     return Record(
         topic=topic,
         partition=partition,

@@ -23,11 +23,11 @@ def wait_running(client: Connect, name: str, wait_s: float = 60.0) -> str:
         if "FAILED" in states:
             trace = next((t.get("trace", "") for t in tasks if t["state"] == "FAILED"), "")
             raise StackError(
-                f"connector {name} FAILED: {trace.strip().splitlines()[0] if trace else 'see the Connect log'}",
-                "see `dataops logs connect`",
+                f"el conector {name} está FAILED: {trace.strip().splitlines()[0] if trace else 'mira el log de Connect'}",
+                "mira `dataops logs connect`",
             )
         if tasks and all(s == "RUNNING" for s in states):
             return "RUNNING"
         state = "/".join(states)
         time.sleep(0.5)
-    raise StackError(f"connector {name} is not RUNNING after {wait_s:.0f} s ({state})", "see `dataops logs connect`")
+    raise StackError(f"el conector {name} no está RUNNING tras {wait_s:.0f} s ({state})", "mira `dataops logs connect`")

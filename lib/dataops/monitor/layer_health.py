@@ -35,8 +35,8 @@ def health_thresholds(rules: Iterable[Any] | None = None) -> dict[str, tuple[flo
     missing = set(HEALTH_METRICS) - set(out)
     if missing:
         raise alerts.AlertConfigError(
-            f"no alert rule gives the health threshold of {', '.join(sorted(missing))}",
-            "keep a rule `metric > value` on each of them in data/alerts/rules.yaml",
+            f"ninguna regla de alerta da el umbral de salud de {', '.join(sorted(missing))}",
+            "deja en data/alerts/rules.yaml una regla `metric > value` para cada una",
         )
     return out
 

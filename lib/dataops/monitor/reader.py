@@ -45,12 +45,12 @@ class MetricsReader:
                 records nor one in the store (a learner's own).
         """
         if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not (math.isfinite(minutes) and minutes > 0):
-            raise ConfigError(f"minutes={minutes!r} is not a number of minutes > 0", "e.g. p.metrics(\"throughput\", minutes=15)")
+            raise ConfigError(f"minutes={minutes!r} no es un número de minutos > 0", "p. ej. `p.metrics(\"throughput\", minutes=15)`")
         if metric is not None:
             names = [metric] if isinstance(metric, str) else list(metric)
             unknown = [m for m in names if m not in METRICS]
             if unknown and (missing := [m for m in unknown if m not in set(self.store.metrics())]):
-                raise ConfigError(f"unknown metric {missing[0]!r}", f"use one of {', '.join(METRICS)} (or one you recorded)")
+                raise ConfigError(f"métrica desconocida {missing[0]!r}", f"elige entre {', '.join(METRICS)} (o una que hayas grabado tú)")
             metric = names
         return self.store.query(metric, since=time.time() - minutes * 60)
 

@@ -93,7 +93,7 @@ def build_samplers(settings: Settings, topics: Iterable[str], flow: Flow | None 
     """
     unknown = sorted(set(settings.runs.sampled) - set(SAMPLERS))
     if unknown:
-        raise ConfigError(f"profile {settings.runs.name!r} samples unknown areas {unknown}", f"use areas of {', '.join(SAMPLERS)}")
+        raise ConfigError(f"el perfil {settings.runs.name!r} muestrea áreas desconocidas {unknown}", f"usa áreas de {', '.join(SAMPLERS)}")
     flow = flow if flow is not None else Flow()
     names = list(topics)
     return {area: build(settings, names, flow) for area, build in SAMPLERS.items() if area in settings.runs.sampled}

@@ -93,11 +93,11 @@ def _maintain_in_child(settings: Settings) -> None:
     """One pass as ``dataops maintain`` in a child process (the low-memory mode): what compaction
     allocates (pyiceberg's manifests, Arrow's pool; 150 MB for 200,000 rows) is given back when the
     child exits, instead of staying in the monitor for the rest of the day."""
-    out = subproc.run([sys.executable, "-m", "dataops.cli", "maintain"], "table maintenance", "see `dataops logs monitor`",
+    out = subproc.run([sys.executable, "-m", "dataops.cli", "maintain"], "el mantenimiento de la tabla", "mira `dataops logs monitor`",
                       1800, capture_output=True, text=True, env={**os.environ, **settings.as_env()})  # fmt: skip
     if out.returncode != 0:
         said = (out.stderr or out.stdout).strip().splitlines()
-        raise RuntimeError(said[-1] if said else f"`dataops maintain` exited with {out.returncode}")
+        raise RuntimeError(said[-1] if said else f"`dataops maintain` terminó con el código {out.returncode}")
     logger.info("maintenance of the table (child process): %s", "; ".join(" ".join(line.split()) for line in out.stdout.splitlines()[1:]))
 
 

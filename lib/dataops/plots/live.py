@@ -106,9 +106,9 @@ def live_view(
         headless: Force (True) or refuse (False) the static figure; None detects it.
     """
     if not interval_s > 0:
-        raise ValueError(f"interval_s must be > 0, got {interval_s!r}")
+        raise ValueError(f"interval_s debe ser > 0, no {interval_s!r}")
     if iterations is not None and iterations < 0:
-        raise ValueError(f"iterations must be >= 0, got {iterations!r}")
+        raise ValueError(f"iterations debe ser >= 0, no {iterations!r}")
     fig = metric_timeseries(fetch(), metric, threshold)
     if headless is None:
         headless = not _interactive_frontend()

@@ -23,7 +23,7 @@ _RISK_SCALE = [[0.0, "#2e7d32"], [0.5, "#f9a825"], [1.0, "#c62828"]]
 def _level(value: Any, column: str, component: Any) -> int:
     key = str(value).strip().lower()
     if key not in _LEVEL_INDEX:
-        raise ValueError(f"risk_matrix: {column} of {component!r} is {value!r}, expected one of {LEVELS}")
+        raise ValueError(f"risk_matrix: {column} de {component!r} es {value!r}; se esperaba uno de {LEVELS}")
     return _LEVEL_INDEX[key]
 
 

@@ -86,7 +86,7 @@ class Profile:
             return builder(settings, pipeline)
         if layer in self.absent:
             return Unavailable(layer, *self.absent[layer])
-        raise ConfigError(f"the {self.name!r} profile has no layer {layer!r}", f"use one of {', '.join(self.layers)}")
+        raise ConfigError(f"el perfil {self.name!r} no tiene la capa {layer!r}", f"elige entre {', '.join(self.layers)}")
 
 
 class Unavailable:
@@ -109,7 +109,7 @@ def register(profile: Profile) -> Profile:
     """Add ``profile`` to the registry (a second registration of a name replaces the first)."""
     unknown = set(profile.builders) - set(LAYERS)
     if unknown:
-        raise ConfigError(f"profile {profile.name!r} builds unknown layers {sorted(unknown)}", f"use layers of {', '.join(LAYERS)}")
+        raise ConfigError(f"el perfil {profile.name!r} construye capas desconocidas {sorted(unknown)}", f"usa capas de {', '.join(LAYERS)}")
     _REGISTRY[profile.name] = profile
     return profile
 
@@ -128,4 +128,4 @@ def get(name: str) -> Profile:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown profile {name!r}", f"set DATAOPS_PROFILE to one of {', '.join(_REGISTRY)}") from None
+        raise ConfigError(f"perfil desconocido {name!r}", f"pon en DATAOPS_PROFILE uno de estos: {', '.join(_REGISTRY)}") from None

@@ -22,20 +22,20 @@ def schema_registry(settings: Settings, p: Layers | None) -> SchemaRegistry:
     return SchemaRegistryLayer(settings)
 
 
-_CLOUD = "use the Confluent Cloud console, or DATAOPS_PROFILE=local for the local pipeline"
+_CLOUD = "usa la consola de Confluent Cloud, o DATAOPS_PROFILE=local para el pipeline local"
 
 CONFLUENT = register(
     Profile(
         "confluent",
         builders={"kafka": kafka, "iceberg": tableflow, "schema_registry": schema_registry},
         absent={
-            "source": ("the CoinGecko simulator is not inspected in the 'confluent' profile", _CLOUD),
-            "connect": ("Kafka Connect (managed connectors) is not inspected in the 'confluent' profile", _CLOUD),
-            "flink": ("Flink (Confluent Cloud Flink statements) is not inspected in the 'confluent' profile", _CLOUD),
-            "duck": ("DuckDB reads the local Iceberg table only",
-                     "in the confluent profile use p.iceberg.read(name) (pyiceberg over Tableflow's catalog)"),  # fmt: skip
-            "stack": ("the local stack is not used by the 'confluent' profile",
-                      "set DATAOPS_PROFILE=local to run the pipeline on this machine"),  # fmt: skip
+            "source": ("el perfil 'confluent' no inspecciona el simulador de CoinGecko", _CLOUD),
+            "connect": ("el perfil 'confluent' no inspecciona Kafka Connect (conectores gestionados)", _CLOUD),
+            "flink": ("el perfil 'confluent' no inspecciona Flink (sentencias de Flink en Confluent Cloud)", _CLOUD),
+            "duck": ("DuckDB solo lee la tabla Iceberg local",
+                     "en el perfil confluent usa `p.iceberg.read(name)` (pyiceberg sobre el catálogo de Tableflow)"),  # fmt: skip
+            "stack": ("el perfil 'confluent' no usa el stack local",
+                      "pon DATAOPS_PROFILE=local para ejecutar el pipeline en esta máquina"),  # fmt: skip
         },
         kafka_auth="sasl_plain",
         kafka_from_settings=True,

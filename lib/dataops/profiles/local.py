@@ -70,8 +70,8 @@ LOCAL = register(
                   "iceberg": iceberg, "duck": duck, "stack": stack},  # fmt: skip
         absent={
             "schema_registry": (
-                "the Schema Registry is a Confluent Cloud service",
-                "set DATAOPS_PROFILE=confluent and DATAOPS_SCHEMA_REGISTRY_URL/API_KEY/API_SECRET",
+                "el Schema Registry es un servicio de Confluent Cloud",
+                "pon DATAOPS_PROFILE=confluent y DATAOPS_SCHEMA_REGISTRY_URL/API_KEY/API_SECRET",
             ),
         },
         runs_stack=True,

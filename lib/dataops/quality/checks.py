@@ -35,7 +35,7 @@ def _rows_text(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
 def _check_schema(check: Check, suite: Suite, raw: list[Any] | None, frame: pd.DataFrame, now: pd.Timestamp) -> CheckResult:
     schema = suite.schemas.get(str(check.params.get("schema")))
     if schema is None:
-        raise KeyError(f"schema {check.params.get('schema')!r} not loaded")
+        raise KeyError(f"el esquema {check.params.get('schema')!r} no está cargado")
     if raw is not None:
         key = json.dumps(schema, sort_keys=True)
         failing, samples = 0, []

@@ -51,7 +51,7 @@ def run_suite(
         try:
             results.append(_RUNNERS[check.type](check, suite, raw, frame, ref))
         except (KeyError, TypeError, ValueError) as exc:  # a bad parameter fails its check, not the suite
-            results.append(_result(check, False, 0, [], f"check could not run: {type(exc).__name__}: {exc}"))
+            results.append(_result(check, False, 0, [], f"el check no pudo ejecutarse: {type(exc).__name__}: {exc}"))
     results += _run_custom(suite, data)
     frame = pd.DataFrame([r.__dict__ for r in results], columns=RESULT_COLUMNS)
     frame["passed"] = frame["passed"].astype(bool)
@@ -141,7 +141,7 @@ def run_on_layer(p: Layers, layer: str, suite: Suite, n: int = 500, minutes: flo
     else:
         from dataops.errors import ConfigError
 
-        raise ConfigError(f"unknown layer {layer!r}", f"use one of {', '.join(LAYERS)}")
+        raise ConfigError(f"capa desconocida {layer!r}", f"elige entre {', '.join(LAYERS)}")
     return replace(report, layer=layer)
 
 

@@ -38,7 +38,7 @@ def _validator(schema_json: str) -> Any:
     try:
         Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        raise SchemaError(f"invalid JSON schema: {exc.message}", "fix the schema file in data/schemas/") from None
+        raise SchemaError(f"esquema JSON no válido: {exc.message}", "corrige el fichero del esquema en data/schemas/") from None
     types = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _finite_number, "integer": _finite_integer})
     cls = jsonschema.validators.extend(Draft202012Validator, type_checker=types)
     formats = FormatChecker(formats=())
@@ -90,7 +90,8 @@ def failing_rows(frame: Any, schema: Mapping[str, Any]) -> Any:
 
     unknown = set(schema) - _FRAME_KEYWORDS
     if unknown or schema.get("type", "object") != "object":
-        raise SchemaError(f"column-wise validation needs a flat object schema (got {', '.join(sorted(unknown)) or schema.get('type')})")
+        raise SchemaError(f"la validación por columnas necesita un esquema de objeto plano (recibido: {', '.join(sorted(unknown)) or schema.get('type')})",
+                          "usa un esquema `type: object` con `properties` de tipos simples")
     bad = pd.Series(False, index=frame.index)
     if not len(frame):
         return bad
@@ -111,7 +112,8 @@ def _column_fails(col: Any, schema: Mapping[str, Any]) -> Any:
 
     unknown = set(schema) - _KEYWORDS
     if unknown:
-        raise SchemaError(f"unsupported JSON-schema keyword(s) {', '.join(sorted(unknown))}")
+        raise SchemaError(f"palabras clave de JSON Schema no soportadas: {', '.join(sorted(unknown))}",
+                          "quítalas del esquema o valida fila a fila")
     types = schema.get("type", [])
     types = types if isinstance(types, list) else [types]
     null = col.isna()

@@ -182,38 +182,38 @@ def load_suite(path: str | Path | None = None, settings: Settings | None = None)
     path = Path(path) if path else SUITE_PATH
     settings = settings or load_settings()
     contract = contract_for(settings)
-    text = read_text(path, "quality suite", SuiteError, empty_hint="write its checks under raw_poll: and exploded_row: (see data/quality/suite.yaml)")
+    text = read_text(path, "la suite de calidad", SuiteError, empty_hint="escribe sus checks bajo `raw_poll:` y `exploded_row:` (mira data/quality/suite.yaml)")
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
+        where = f" línea {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise SuiteError(f"malformed YAML in {path.name}{where}", str(problem)) from None
+        raise SuiteError(f"YAML mal formado en {path.name}{where}: {problem}", "corrige la sangría o las comillas de esa línea") from None
     if not isinstance(doc, dict):
-        raise SuiteError(f"quality suite {path.name} must be a mapping", "expected keys raw_poll / exploded_row")
+        raise SuiteError(f"la suite de calidad {path.name} debe ser un mapping", "con las claves `raw_poll` / `exploded_row`")
     if "expected_coins" in doc:
-        raise SuiteError(f"{path.name}: expected_coins is a setting, not part of the suite", "remove it; set DATAOPS_COINS")
+        raise SuiteError(f"{path.name}: `expected_coins` es un ajuste, no parte de la suite", "quítalo y usa DATAOPS_COINS")
     unknown = set(doc) - {*DATASETS, "price_ranges"}
     if unknown:
-        raise SuiteError(f"unknown key(s) in {path.name}: {', '.join(sorted(map(str, unknown)))}", f"use {', '.join(DATASETS)}")
+        raise SuiteError(f"claves desconocidas en {path.name}: {', '.join(sorted(map(str, unknown)))}", f"usa {', '.join(DATASETS)}")
     checks: list[Check] = []
     for dataset in DATASETS:
         entries = doc.get(dataset) or []
         if not isinstance(entries, list):
-            raise SuiteError(f"{path.name}: {dataset} must be a list of checks")
+            raise SuiteError(f"{path.name}: {dataset} debe ser una lista de checks", "escribe cada check como `- name: ...`")
         checks.extend(_for_contract(_parse_check(entry, dataset, path.name), contract) for entry in entries)
     names = [c.name for c in checks]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise SuiteError(f"{path.name}: duplicate check name(s) {', '.join(dupes)}")
+        raise SuiteError(f"{path.name}: nombres de check repetidos: {', '.join(dupes)}", "da a cada check un nombre único")
     ranges = _load_ranges(doc.get("price_ranges", "price_ranges.yaml"), path)
     schemas: dict[str, Mapping[str, Any]] = {}
     for check in checks:
         if check.type == "schema":
             ref = str(check.params.get("schema", ""))
             if not ref:
-                raise SuiteError(f"{path.name}: check {check.name} needs params.schema (a JSON schema path)")
+                raise SuiteError(f"{path.name}: el check {check.name} necesita `params.schema`", "pon la ruta de un esquema JSON")
             schemas[ref] = for_currency(_load_json(path.parent / ref), contract.currency)
     return Suite(tuple(checks), tuple(settings.coins), ranges, schemas, contract)
 
@@ -242,20 +242,20 @@ _POSITIVE_PARAMS = {"max_age_s", "max_static_s", "min_polls", "min_pct"}
 
 def _parse_check(entry: Any, dataset: str, where: str) -> Check:
     if not isinstance(entry, dict) or "name" not in entry or "type" not in entry:
-        raise SuiteError(f"{where}: every {dataset} check needs a name and a type", f"got {entry!r}")
+        raise SuiteError(f"{where}: cada check de {dataset} necesita `name` y `type`", f"recibido: {entry!r}")
     kind = str(entry["type"])
     if kind not in CHECK_TYPES:
-        raise SuiteError(f"{where}: unknown check type {kind!r} in {entry['name']}", f"use one of {', '.join(CHECK_TYPES)}")
+        raise SuiteError(f"{where}: tipo de check desconocido {kind!r} en {entry['name']}", f"elige entre {', '.join(CHECK_TYPES)}")
     params = entry.get("params") or {}
     if not isinstance(params, dict):
-        raise SuiteError(f"{where}: params of {entry['name']} must be a mapping")
+        raise SuiteError(f"{where}: `params` de {entry['name']} debe ser un mapping", "escribe `params: {clave: valor, ...}`")
     extra = set(entry) - {"name", "type", "params", "message"}
     if extra:
-        raise SuiteError(f"{where}: unknown key(s) {', '.join(sorted(extra))} in check {entry['name']}")
+        raise SuiteError(f"{where}: claves desconocidas {', '.join(sorted(extra))} en el check {entry['name']}", "usa `name`, `type`, `params` y `message`")
     for key in sorted(k for k in _POSITIVE_PARAMS & set(params) if params[k] is not None):
         value = params[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-            raise SuiteError(f"{where}: check {entry['name']}: params.{key} is {value!r}", "give a number greater than 0")
+            raise SuiteError(f"{where}: check {entry['name']}: params.{key} es {value!r}", "da un número mayor que 0")
     return Check(str(entry["name"]), kind, dataset, dict(params), str(entry.get("message") or entry["name"]))
 
 
@@ -265,14 +265,14 @@ def _load_ranges(ref: Any, suite_path: Path) -> dict[str, tuple[float, float]]:
     else:
         target = suite_path.parent / str(ref)
         try:
-            raw = yaml.safe_load(read_text(target, "price ranges", SuiteError)) or {}
+            raw = yaml.safe_load(read_text(target, "los rangos de precio", SuiteError)) or {}
         except yaml.YAMLError as exc:
-            raise SuiteError(f"malformed YAML in price ranges {target}", type(exc).__name__) from None
+            raise SuiteError(f"YAML mal formado en los rangos de precio {target} ({type(exc).__name__})", "corrige la sangría o las comillas del fichero") from None
     try:
         return {str(c): (float(r["min"]), float(r["max"])) for c, r in raw.items()}
     except (TypeError, KeyError, ValueError, AttributeError):
-        raise SuiteError("price ranges must map coin -> {min, max}") from None
+        raise SuiteError("los rangos de precio deben asociar moneda -> {min, max}", "escribe p. ej. `bitcoin: {min: 1000, max: 200000}`") from None
 
 
 def _load_json(path: Path) -> dict[str, Any]:
-    return read_json(path, "JSON schema", SuiteError)
+    return read_json(path, "el esquema JSON", SuiteError)

@@ -31,8 +31,8 @@ class SchemaRegistryLayer:
         s = self.settings
         if "schema_registry" not in s.runs.layers and not s.schema_registry_url:
             raise ConfigError(
-                "the local pipeline has no Schema Registry (its topics carry schemaless JSON)",
-                "set DATAOPS_PROFILE=confluent and DATAOPS_SCHEMA_REGISTRY_URL to inspect one",
+                "el pipeline local no tiene Schema Registry (sus topics llevan JSON sin esquema)",
+                "pon DATAOPS_PROFILE=confluent y DATAOPS_SCHEMA_REGISTRY_URL para inspeccionar uno",
             )
         s.require("schema_registry_url")
         auth = None
@@ -43,11 +43,11 @@ class SchemaRegistryLayer:
         try:
             resp = requests.get(f"{url}{path}", auth=auth, timeout=self.timeout)
         except requests.RequestException:
-            raise ServiceUnavailableError("Schema Registry", url, "check DATAOPS_SCHEMA_REGISTRY_URL and the network") from None
+            raise ServiceUnavailableError("Schema Registry", url, "revisa DATAOPS_SCHEMA_REGISTRY_URL y la red") from None
         if resp.status_code == 401:
-            raise ConfigError("Schema Registry refused the credentials", "check DATAOPS_SCHEMA_REGISTRY_API_KEY/SECRET")
+            raise ConfigError("Schema Registry rechazó las credenciales", "revisa DATAOPS_SCHEMA_REGISTRY_API_KEY/SECRET")
         if resp.status_code == 404:
-            raise DataOpsError(f"Schema Registry has no {path.split('/')[2] if path.count('/') > 1 else path}", "list them with subjects()")
+            raise DataOpsError(f"Schema Registry no tiene {path.split('/')[2] if path.count('/') > 1 else path}", "lístalos con `subjects()`")
         if resp.status_code >= 400:
             raise HTTPError("Schema Registry", resp.status_code, "GET", path, resp.text[:200])
         return resp.json()

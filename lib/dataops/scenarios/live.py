@@ -37,9 +37,9 @@ def replay(
     """
     sc = resolve(scenario)
     if speed <= 0 or not math.isfinite(speed):
-        raise ScenarioError(f"replay speed must be > 0, got {speed}")
+        raise ScenarioError(f"la velocidad del replay debe ser > 0, no {speed}", "pasa p. ej. `speed=10`")
     if pause_consumer is None and any(i.action == "pause_consumer" for i in sc.incidents):
-        raise ScenarioError(f"scenario {sc.name} needs pause_consumer", "pass replay(..., pause_consumer=callable)")
+        raise ScenarioError(f"el escenario {sc.name} necesita pause_consumer", "pasa `replay(..., pause_consumer=callable)`")
     elapsed = 0.0
     rows = []
     for inc in sorted(sc.incidents, key=lambda i: i.start_s):

@@ -85,20 +85,20 @@ def load_scenario(name: str | Path) -> Scenario:
     is_file = str(name).endswith((".yaml", ".yml"))
     path = Path(name) if is_file else SCENARIO_DIR / f"{name}.yaml"
     if not is_file and not path.is_file():
-        raise ScenarioError(f"unknown scenario {str(name)!r}", f"use one of {', '.join(_names())}")
-    text = read_text(path, "scenario", ScenarioError, empty_hint="a scenario has name, duration_s and incidents (see data/scenarios/)")
+        raise ScenarioError(f"escenario desconocido {str(name)!r}", f"elige entre {', '.join(_names())}")
+    text = read_text(path, "el escenario", ScenarioError, empty_hint="un escenario tiene name, duration_s e incidents (mira data/scenarios/)")
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"malformed YAML in scenario {path}" + (f" line {mark.line + 1}" if mark else ""),
-                            "fix the indentation or quoting on that line") from None
+        raise ScenarioError(f"YAML mal formado en el escenario {path}" + (f" línea {mark.line + 1}" if mark else ""),
+                            "corrige la sangría o las comillas de esa línea") from None
     if not isinstance(doc, dict):
-        raise ScenarioError(f"scenario {path} must be a mapping", "a scenario has name, duration_s and incidents (see data/scenarios/)")
+        raise ScenarioError(f"el escenario {path} debe ser un mapping", "un escenario tiene name, duration_s e incidents (mira data/scenarios/)")
     try:
         duration = float(doc["duration_s"])
         if not (math.isfinite(duration) and duration > 0):
-            raise ValueError(f"duration_s must be a number of seconds > 0, got {doc['duration_s']!r}")
+            raise ValueError(f"duration_s debe ser un número de segundos > 0, no {doc['duration_s']!r}")
         incidents = tuple(_incident(item, duration, path.name) for item in doc.get("incidents") or [])
         scenario = Scenario(
             name=str(doc.get("name") or path.stem),
@@ -108,32 +108,32 @@ def load_scenario(name: str | Path) -> Scenario:
             incidents=incidents,
         )
     except KeyError as exc:
-        raise ScenarioError(f"scenario {path} misses key {exc.args[0]!r}", f"add `{exc.args[0]}:` to it") from None
+        raise ScenarioError(f"al escenario {path} le falta la clave {exc.args[0]!r}", f"añádele `{exc.args[0]}:`") from None
     except (TypeError, ValueError) as exc:
-        raise ScenarioError(f"scenario {path} is invalid ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
-                            "compare it with the scenarios in data/scenarios/") from None
+        raise ScenarioError(f"el escenario {path} no es válido ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+                            "compáralo con los escenarios de data/scenarios/") from None
     unknown = [c for c in scenario.coins if c not in CATALOG]
     if unknown:
-        raise ScenarioError(f"scenario {path}: unknown coin(s) {', '.join(unknown)}", f"use coins of {', '.join(CATALOG)}")
+        raise ScenarioError(f"escenario {path}: monedas desconocidas: {', '.join(unknown)}", f"usa monedas de {', '.join(CATALOG)}")
     return scenario
 
 
 def _incident(item: Any, duration: float, where: str) -> Incident:
     if not isinstance(item, dict):
-        raise ValueError(f"incident {item!r} is not a mapping")
+        raise ValueError(f"el incidente {item!r} no es un mapping")
     fault, action = item.get("fault"), item.get("action")
     if (fault is None) == (action is None):
-        raise ValueError("each incident needs exactly one of fault / action")
+        raise ValueError("cada incidente necesita exactamente uno de fault / action")
     if fault is not None and fault not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r} (use {', '.join(FAULTS)})")
+        raise ValueError(f"fallo desconocido {fault!r} (usa {', '.join(FAULTS)})")
     if action is not None and action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r} (use {', '.join(ACTIONS)})")
+        raise ValueError(f"acción desconocida {action!r} (usa {', '.join(ACTIONS)})")
     start, end = float(item["start_s"]), float(item["end_s"])
     if not 0 <= start < end <= duration:
-        raise ValueError(f"incident window {start:g}-{end:g} s outside 0-{duration:g} s")
+        raise ValueError(f"la ventana del incidente {start:g}-{end:g} s cae fuera de 0-{duration:g} s")
     rules = item.get("expected_rules") or []
     if not isinstance(rules, list) or not rules:
-        raise ValueError("expected_rules must be a non-empty list")
+        raise ValueError("expected_rules debe ser una lista no vacía")
     return Incident(
         start, end, fault, action, dict(item.get("params") or {}), dict(item.get("effect") or {}),
         tuple(str(r) for r in rules), str(item.get("label", fault or action)),

@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="rotated served-log files kept besides the current one (default: %(default)s)")
     args = parser.parse_args(argv)
     if not args.refresh_s > 0:
-        parser.error("--refresh-s must be > 0")
+        parser.error("--refresh-s debe ser > 0")
     if not args.log_max_mb > 0 or args.log_backups < 1:
-        parser.error("--log-max-mb must be > 0 and --log-backups >= 1")
+        parser.error("--log-max-mb debe ser > 0 y --log-backups >= 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     try:
@@ -98,11 +98,11 @@ def cmd_fault(args: argparse.Namespace, ctx: CliContext) -> int:
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep:
-            raise DataOpsError(f"--param {item!r} is not KEY=VALUE", "e.g. --param coin=ethereum")
+            raise DataOpsError(f"--param {item!r} no es CLAVE=VALOR", "p. ej. `--param coin=ethereum`")
         if key == "name":
-            raise DataOpsError(f"--param {item}: the fault's name is not a parameter", f"give it first: `dataops fault {value or 'latency'}`")
+            raise DataOpsError(f"--param {item}: el nombre del fallo no es un parámetro", f"ponlo primero: `dataops fault {value or 'latency'}`")
         if key == "duration_s":
-            raise DataOpsError(f"--param {item}: the duration is not a parameter", f"give it as --duration {value or '30'}")
+            raise DataOpsError(f"--param {item}: la duración no es un parámetro", f"dala con `--duration {value or '30'}`")
         try:
             params[key] = json.loads(value)
         except json.JSONDecodeError:

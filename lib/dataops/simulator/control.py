@@ -95,10 +95,10 @@ class ControlAPI:
             try:
                 value = int(raw)
             except ValueError:
-                raise BadRequestError(f"{name} must be an integer, got {raw!r}") from None
+                raise BadRequestError(f"{name} debe ser un entero, no {raw!r}") from None
             if value < low or (high is not None and value > high):
-                bound = f"between {low} and {high}" if high is not None else f">= {low}"
-                raise BadRequestError(f"{name} must be {bound}, got {value}")
+                bound = f"entre {low} y {high}" if high is not None else f">= {low}"
+                raise BadRequestError(f"{name} debe ser {bound}, no {value}")
             values[name] = value
         oldest = self._log.oldest_seq
         return json_outcome(200, self._log.page(values["since"], values["limit"]), **{"X-Oldest-Seq": str(oldest)})

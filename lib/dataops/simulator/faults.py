@@ -123,9 +123,9 @@ def _typed(name: str, value: Any, expected: type) -> Any:
     else:
         ok = isinstance(value, expected)
     if not ok and expected is float and isinstance(value, float):
-        raise BadRequestError(f"parameter {name!r} must be a finite number, got {value!r}")
+        raise BadRequestError(f"el parámetro {name!r} debe ser un número finito, no {value!r}")
     if not ok:
-        raise BadRequestError(f"parameter {name!r} must be of type {expected.__name__}, got {value!r}")
+        raise BadRequestError(f"el parámetro {name!r} debe ser de tipo {expected.__name__}, no {value!r}")
     return value
 
 
@@ -145,9 +145,9 @@ def parse_fault(body: bytes, coins: list[str]) -> tuple[str, float, dict[str, An
     try:
         spec = json.loads(body or b"{}")
     except ValueError:
-        raise BadRequestError("the request body must be a JSON object") from None
+        raise BadRequestError("el cuerpo de la petición debe ser un objeto JSON") from None
     if not isinstance(spec, dict):
-        raise BadRequestError("the request body must be a JSON object")
+        raise BadRequestError("el cuerpo de la petición debe ser un objeto JSON")
     return check_fault(spec, coins)
 
 
@@ -162,21 +162,21 @@ def check_fault(spec: dict[str, Any], coins: list[str] | tuple[str, ...]) -> tup
     """
     name = spec.get("name")
     if name not in FAULTS:
-        raise BadRequestError(f"unknown fault {name!r}; choose one of {', '.join(FAULTS)}", "unknown_fault")
+        raise BadRequestError(f"fallo desconocido {name!r}; elige entre {', '.join(FAULTS)}", "unknown_fault")
     extra = set(spec) - {"name", "duration_s", "params"}
     if extra:
-        raise BadRequestError(f"unknown field(s) {', '.join(sorted(extra))}; expected name, duration_s, params")
+        raise BadRequestError(f"campos desconocidos: {', '.join(sorted(extra))}; usa name, duration_s y params")
     duration = _typed("duration_s", spec.get("duration_s", DEFAULT_FAULT_DURATION_S), float)
     if duration <= 0:
-        raise BadRequestError(f"duration_s must be > 0, got {duration}")
+        raise BadRequestError(f"duration_s debe ser > 0, no {duration}")
     given = spec.get("params") or {}
     if not isinstance(given, dict):
-        raise BadRequestError("params must be a JSON object")
+        raise BadRequestError("params debe ser un objeto JSON")
     allowed = _FAULT_PARAMS[name]
     unknown = set(given) - set(allowed)
     if unknown:
-        choices = ", ".join(allowed) or "none"
-        raise BadRequestError(f"unknown parameter(s) {', '.join(sorted(unknown))} for {name}; allowed: {choices}")
+        choices = ", ".join(allowed) or "ninguno"
+        raise BadRequestError(f"parámetros desconocidos para {name}: {', '.join(sorted(unknown))}; admitidos: {choices}")
     params: dict[str, Any] = {}
     for key, (kind, default) in allowed.items():
         if key in given:
@@ -190,20 +190,20 @@ def check_fault(spec: dict[str, Any], coins: list[str] | tuple[str, ...]) -> tup
 def _validate(name: str, params: dict[str, Any], coins: list[str]) -> None:
     if "coin" in params and params["coin"] not in coins:
         raise BadRequestError(
-            f"coin {params['coin']!r} is not served; choose one of {', '.join(coins)}", "unknown_coin"
+            f"la moneda {params['coin']!r} no se sirve; elige entre {', '.join(coins)}", "unknown_coin"
         )
     if name == "rate_limit" and params.get("retry_after_s", 1) < 0:
-        raise BadRequestError("retry_after_s must be >= 0")
+        raise BadRequestError("retry_after_s debe ser >= 0")
     if name == "outage" and not 500 <= params["status"] <= 599:
-        raise BadRequestError(f"status must be between 500 and 599, got {params['status']}")
+        raise BadRequestError(f"status debe estar entre 500 y 599, no {params['status']}")
     if name == "latency" and not 0 <= params["delay_s"] <= MAX_DELAY_S:
-        raise BadRequestError(f"delay_s must be between 0 and {MAX_DELAY_S:g}, got {params['delay_s']}")
+        raise BadRequestError(f"delay_s debe estar entre 0 y {MAX_DELAY_S:g}, no {params['delay_s']}")
     if name == "schema_drift" and params["mode"] not in _DRIFT_MODES:
-        raise BadRequestError(f"unknown mode {params['mode']!r}; choose one of {', '.join(_DRIFT_MODES)}")
+        raise BadRequestError(f"modo desconocido {params['mode']!r}; elige entre {', '.join(_DRIFT_MODES)}")
     if name == "spike" and params["factor"] <= 0:
-        raise BadRequestError(f"factor must be > 0, got {params['factor']}")
+        raise BadRequestError(f"factor debe ser > 0, no {params['factor']}")
     if name == "spike" and params.get("change_24h", 0.0) <= -100:
-        raise BadRequestError(f"change_24h must be > -100 (%), got {params['change_24h']}")
+        raise BadRequestError(f"change_24h debe ser > -100 (%), no {params['change_24h']}")
 
 
 # -- the active faults -------------------------------------------------------

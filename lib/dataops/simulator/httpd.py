@@ -85,7 +85,7 @@ class HTTPServing:
             server = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError("CoinGecko simulator", port) from None
+                raise PortInUseError("el simulador de CoinGecko", port) from None
             raise
         server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, name=f"simulator-{port}", daemon=True)

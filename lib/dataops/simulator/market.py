@@ -101,11 +101,11 @@ def select_coins(coins: list[str] | None) -> list[str]:
     unknown = [c for c in wanted if c not in CATALOG]
     if unknown:
         raise UnknownCoinError(
-            f"unknown coin(s) {', '.join(unknown)}",
-            f"choose from {', '.join(KNOWN_COINS)}",
+            f"monedas desconocidas: {', '.join(unknown)}",
+            f"elige entre {', '.join(KNOWN_COINS)}",
         )
     if not wanted:
-        raise DataOpsError("the simulator needs at least one coin", f"choose from {', '.join(KNOWN_COINS)}")
+        raise DataOpsError("el simulador necesita al menos una moneda", f"elige entre {', '.join(KNOWN_COINS)}")
     return wanted
 
 

@@ -101,7 +101,7 @@ class ServedLog:
     def __init__(self, path: str | Path | None = None, max_bytes: int = rotation.DEFAULT_MAX_BYTES,
                  backups: int = rotation.DEFAULT_BACKUPS) -> None:  # fmt: skip
         if max_bytes <= 0 or backups < 1:
-            raise ValueError(f"the served log needs max_bytes > 0 and backups >= 1, got {max_bytes} and {backups}")
+            raise ValueError(f"el log de peticiones servidas necesita max_bytes > 0 y backups >= 1, no {max_bytes} y {backups}")
         self.path = Path(path) if path is not None else None
         self.max_bytes = int(max_bytes)
         self.backups = int(backups)

@@ -76,7 +76,7 @@ class Simulator(ControlAPI, HTTPServing):
     ) -> None:
         wanted = select_coins(coins)
         if not refresh_s > 0:
-            raise ValueError(f"refresh_s must be > 0, got {refresh_s}")
+            raise ValueError(f"refresh_s debe ser > 0, no {refresh_s}")
         self.coins: list[str] = wanted
         self.seed = seed
         self.refresh_s = float(refresh_s)

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["FAULT_COLUMNS", "PRICE_COLUMNS", "REQUEST_COLUMNS", "SERVED_COLUMNS", "SimulatorLayer"]
 
-COMPONENT = "CoinGecko simulator"
+COMPONENT = "el simulador de CoinGecko"
 PRICE_COLUMNS = ["coin_id", "price", "market_cap", "vol_24h", "change_24h_pct", "last_updated_at"]
 SERVED_COLUMNS = ["seq", "ts", "path", "query", "status", "latency_ms", "digest", "faults", "body"]
 FAULT_COLUMNS = ["id", "name", "params", "started_at", "ends_at"]
@@ -59,24 +59,24 @@ def _error_message(response: requests.Response) -> str:
 
 
 def fault_usage(name: str) -> str:
-    """What a fault takes, e.g. ``spike takes coin (str, default bitcoin), factor (float, default 1.5), …``."""
-    params = [f"{key} ({kind.__name__}{'' if default is None else f', default {default}'})"
+    """What a fault takes, e.g. ``spike admite coin (str, por defecto bitcoin), factor (float, por defecto 1.5), …``."""
+    params = [f"{key} ({kind.__name__}{'' if default is None else f', por defecto {default}'})"
               for key, (kind, default) in fault_params(name).items()]  # fmt: skip
-    return f"{name} takes {', '.join(params) if params else 'no parameter'}, and duration_s, a number of seconds > 0"
+    return f"{name} admite {', '.join(params) if params else 'ningún parámetro'}, y duration_s, un número de segundos > 0"
 
 
 def check_fault_locally(name: str, duration_s: float, params: dict[str, Any]) -> None:
     """Refuse what the simulator would refuse, before any request: an unknown fault, parameter
     or coin, a value of the wrong type, NaN or Infinity (so the answer is the same when it is down)."""
     if not isinstance(name, str) or name not in FAULTS:
-        raise UnknownFaultError(f"unknown fault {name!r}", f"choose one of {', '.join(FAULTS)}")
+        raise UnknownFaultError(f"fallo desconocido {name!r}", f"elige entre {', '.join(FAULTS)}")
     try:
         check_fault({"name": name, "duration_s": duration_s, "params": params}, KNOWN_COINS)
     except BadRequestError as exc:
         if exc.kind == "unknown_coin":
-            raise UnknownCoinError(f"fault {name}: unknown coin {params.get('coin')!r}",
-                                   f"choose one of {', '.join(KNOWN_COINS)}") from None  # fmt: skip
-        raise DataOpsError(f"fault {name} refused: {exc.message}", fault_usage(name)) from None
+            raise UnknownCoinError(f"fallo {name}: moneda desconocida {params.get('coin')!r}",
+                                   f"elige entre {', '.join(KNOWN_COINS)}") from None  # fmt: skip
+        raise DataOpsError(f"fallo {name} rechazado: {exc.message}", fault_usage(name)) from None
 
 
 class SimulatorLayer:
@@ -127,11 +127,11 @@ class SimulatorLayer:
         """
         response = self._request("GET", PING_PATH)
         if response.status_code != 200:
-            raise DataOpsError(f"ping answered {response.status_code}", _error_message(response))
+            raise DataOpsError(f"el ping respondió {response.status_code}: {_error_message(response)}", "revisa los fallos activos con `faults()`")
         try:
             answer: dict[str, Any] = response.json()
         except ValueError:
-            raise DataOpsError("ping answered a body that is not valid JSON", response.text[:80]) from None
+            raise DataOpsError(f"el ping respondió con un cuerpo que no es JSON válido ({response.text[:80]})", "revisa los fallos activos con `faults()`") from None
         return answer
 
     def raw_price(
@@ -175,19 +175,19 @@ class SimulatorLayer:
         wanted = [c for c in dict.fromkeys(wanted) if c]
         unknown = [c for c in wanted if c not in KNOWN_COINS]  # refused even when the simulator is down
         if unknown:
-            raise UnknownCoinError(f"unknown coin(s) {', '.join(map(repr, unknown))}", f"choose among {', '.join(KNOWN_COINS)}")
+            raise UnknownCoinError(f"monedas desconocidas: {', '.join(map(repr, unknown))}", f"elige entre {', '.join(KNOWN_COINS)}")
         health = self.health()
         served: list[str] = health["coins"]
         if coins is None:
             wanted = list(served)
         unknown = [c for c in wanted if c not in served]
         if unknown:
-            raise UnknownCoinError(f"coin(s) not served: {', '.join(unknown)}",
-                                   f"the simulator serves {', '.join(served)}")
+            raise UnknownCoinError(f"monedas que el simulador no sirve: {', '.join(unknown)}",
+                                   f"elige entre las que sirve: {', '.join(served)}")
         cur = vs_currency.strip().lower()
         currencies = health.get("currencies")
         if currencies and cur not in currencies:
-            raise DataOpsError(f"unknown currency {vs_currency!r}", f"choose one of {', '.join(currencies)}")
+            raise DataOpsError(f"moneda de cotización desconocida {vs_currency!r}", f"elige entre {', '.join(currencies)}")
 
         status, text = self.raw_price(
             wanted,
@@ -199,15 +199,15 @@ class SimulatorLayer:
             precision="full",
         )
         if status != 200:
-            hint = "wait and retry" if status == 429 else "check the active faults with faults()"
-            raise DataOpsError(f"simple/price answered {status}: {text[:120]}", hint)
+            hint = "espera y reinténtalo" if status == 429 else "revisa los fallos activos con `faults()`"
+            raise DataOpsError(f"simple/price respondió {status}: {text[:120]}", hint)
         try:
             payload = json.loads(text)
             if not isinstance(payload, dict):
-                raise ValueError("not an object")
+                raise ValueError("no es un objeto")
         except ValueError:
-            raise DataOpsError("simple/price answered a body that is not valid JSON",
-                               "check the active faults with faults()") from None
+            raise DataOpsError("simple/price respondió con un cuerpo que no es JSON válido",
+                               "revisa los fallos activos con `faults()`") from None
 
         rows = []
         for coin in wanted:
@@ -227,8 +227,8 @@ class SimulatorLayer:
                     }
                 )
             except (KeyError, TypeError, ValueError):
-                raise DataOpsError(f"unexpected simple/price schema for {coin}: {sorted(entry)}",
-                                   "check the active faults with faults()") from None
+                raise DataOpsError(f"esquema inesperado de simple/price para {coin}: {sorted(entry)}",
+                                   "revisa los fallos activos con `faults()`") from None
         frame = pd.DataFrame(rows, columns=PRICE_COLUMNS)
         frame["last_updated_at"] = pd.to_datetime(frame["last_updated_at"], unit="s", utc=True)
         return frame
@@ -280,7 +280,7 @@ class SimulatorLayer:
             raise UnknownFaultError(message)
         if kind == "unknown_coin":
             raise UnknownCoinError(message)
-        raise DataOpsError(f"fault {name!r} refused ({response.status_code})", message)
+        raise DataOpsError(f"fallo {name!r} rechazado ({response.status_code})", message)
 
     def clear_faults(self, fault_id: str | None = None) -> int:
         """Clear one fault (by id) or all of them.
@@ -294,7 +294,7 @@ class SimulatorLayer:
             logger.info("fault %s is not active (expired or cleared already)", fault_id)
             return 0
         if response.status_code >= 400:
-            raise DataOpsError(f"clearing faults failed ({response.status_code})", _error_message(response))
+            raise DataOpsError(f"falló la limpieza de fallos ({response.status_code}): {_error_message(response)}", "revisa `dataops status` y vuelve a intentarlo")
         return int(response.json().get("cleared", 0))
 
     def faults(self) -> pd.DataFrame:
@@ -339,7 +339,7 @@ class SimulatorLayer:
             (names of the faults that shaped the answer).
         """
         if last < 1:
-            raise DataOpsError(f"last must be >= 1, got {last}", "ask for at least one request")
+            raise DataOpsError(f"last debe ser >= 1, no {last}", "pide al menos una petición")
         frame = self.served(since=max(0, self.last_seq() - last))
         frame = frame.sort_values("seq", ascending=False).head(last).reset_index(drop=True)
         return frame[REQUEST_COLUMNS]

@@ -22,7 +22,7 @@ from dataops.errors import ToolMissingError
 from dataops.paths import StatePaths
 
 INTERVAL = "5s"
-HOW_TO_GET = "install Debian's `prometheus` package (apt-get install prometheus) or the release tarball from prometheus.io"
+HOW_TO_GET = "instala el paquete `prometheus` de Debian (`apt-get install prometheus`) o el tarball de la release de prometheus.io"
 
 
 def binary() -> str:
@@ -33,7 +33,7 @@ def binary() -> str:
     """
     found = shutil.which("prometheus")
     if found is None:
-        raise ToolMissingError("prometheus is not installed (it is optional)", f"{HOW_TO_GET}, then `dataops up --with prometheus`")
+        raise ToolMissingError("prometheus no está instalado (es opcional)", f"{HOW_TO_GET}, y luego `dataops up --with prometheus`")
     return found
 
 

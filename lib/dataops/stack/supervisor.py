@@ -81,7 +81,7 @@ class Stack:
         try:
             return self._components[name]
         except KeyError:
-            raise StackError(f"unknown component '{name}'", f"choose one of: {', '.join(self.names)}") from None
+            raise StackError(f"componente desconocido '{name}'", f"elige entre: {', '.join(self.names)}") from None
 
     def _record(self, name: str) -> dict | None:
         path = self.paths.pid_file(name)
@@ -151,8 +151,8 @@ class Stack:
             loopback = False
         if not loopback and not self.settings.allow_remote_host:
             raise ConfigError(
-                f"DATAOPS_HOST={host} is not a loopback address, and the simulator, Connect and Flink have no authentication",
-                "use 127.0.0.1, or set DATAOPS_ALLOW_REMOTE_HOST=true if every machine on that network may reach them",
+                f"DATAOPS_HOST={host} no es una dirección de loopback, y el simulador, Connect y Flink no tienen autenticación",
+                "usa 127.0.0.1, o pon DATAOPS_ALLOW_REMOTE_HOST=true si todas las máquinas de esa red pueden llegar a ellos",
             )
 
     def up(self, names: Iterable[str] | None = None, progress: bool = True) -> pd.DataFrame:
@@ -231,13 +231,13 @@ class Stack:
             if not self.process(comp.name):
                 self.paths.pid_file(comp.name).unlink(missing_ok=True)
                 raise StackError(
-                    f"{comp.name} exited during start-up ({last_lines(self.paths.log_file(comp.name), 1)})",
-                    f"see `dataops logs {comp.name}`",
+                    f"{comp.name} terminó durante el arranque ({last_lines(self.paths.log_file(comp.name), 1)})",
+                    f"mira `dataops logs {comp.name}`",
                 )
             time.sleep(0.3)
         raise StackError(
-            f"{comp.name} did not become healthy within {comp.start_timeout:.0f} s",
-            f"see `dataops logs {comp.name}`, then `make down && make up`",
+            f"{comp.name} no estuvo listo en {comp.start_timeout:.0f} s",
+            f"mira `dataops logs {comp.name}` y luego `make down && make up`",
         )
 
     # ---- stop --------------------------------------------------------------
@@ -258,7 +258,7 @@ class Stack:
                 logger.warning("%s did not stop within %.0f s; killing it", name, timeout)
                 proc.kill()
                 if not _ended(proc, 10):
-                    raise StackError(f"{name} (pid {proc.pid}) did not die after SIGKILL", f"check it with `ps -p {proc.pid}`")
+                    raise StackError(f"{name} (pid {proc.pid}) no terminó tras SIGKILL", f"compruébalo con `ps -p {proc.pid}`")
         except psutil.NoSuchProcess:
             pass
         self.paths.pid_file(name).unlink(missing_ok=True)
