@@ -100,8 +100,8 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
     paths.logs.mkdir(parents=True, exist_ok=True)
     if not _jvm_side_current(paths):
         if not quiet:
-            where = f"the class pack {pack}" if pack else "Maven Central"
-            print(f"Fetching Kafka, Connect, the Iceberg sink and Flink's Kafka connector from {where}…", flush=True)
+            where = f"el pack de clase {pack}" if pack else "Maven Central"
+            print(f"Descargando Kafka, Connect, el sumidero de Iceberg y el conector Kafka de Flink desde {where}…", flush=True)
         if pack is None:
             mvn, settings, hint = toolchain.find_maven(env), [], "comprueba el acceso a Maven Central"
         else:  # the pack is Maven's one repository, and holds the Maven the wrapper pins
@@ -113,7 +113,7 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
         _maven_stamp(paths).write_text(_maven_inputs_digest())
     if not _flink_installed(paths):
         if not quiet:
-            print(f"Installing the Flink distribution from {'the class pack' if pack else 'PyPI'} (first run only, ~300 MB)…", flush=True)
+            print(f"Instalando la distribución de Flink desde {'el pack de clase' if pack else 'PyPI'} (solo la primera vez, ~300 MB)…", flush=True)
         cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps",
                *(pack_mod.pip_args(pack) if pack else []), "--target", str(paths.flink_python), *FLINK_WHEELS]  # fmt: skip
         _run_logged(cmd, paths.log_file("pip-flink"), "la instalación de Flink", f"revisa el pack {pack}" if pack else "comprueba el acceso a PyPI")

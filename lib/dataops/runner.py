@@ -152,7 +152,7 @@ def _run(pm, course, notebooks, output_dir, parameters, html_dir, learner) -> pd
                      "minutes": block.minutes if block else None, "modelled": None if timed is None else timed["modelled_core"],
                      "with_optional": None if timed is None else timed["modelled_total"], "status": status,
                      "seconds": round(time.monotonic() - t0, 1), "checks": checks, "error": error})  # fmt: skip
-        print(f"  {'✔' if status == 'ok' else '✘'} {version:<7} {nb.name} ({rows[-1]['seconds']} s, self-checks: {checks})", flush=True)
+        print(f"  {'✔' if status == 'ok' else '✘'} {version:<7} {nb.name} ({rows[-1]['seconds']} s, autocomprobaciones: {checks})", flush=True)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -163,8 +163,8 @@ def time_verdict(results: pd.DataFrame) -> str:
     if timed.empty:
         return ""
     if over.empty:
-        return f"✔ every block's core path fits its minutes ({timed['modelled'].sum():.0f} of {timed['minutes'].sum():.0f} min modelled)"
-    return "✘ over its minutes: " + ", ".join(f"{r.notebook} {r.modelled:.1f} > {r.minutes:.0f}" for r in over.itertuples())
+        return f"✔ el recorrido básico de cada bloque cabe en sus minutos ({timed['modelled'].sum():.0f} de {timed['minutes'].sum():.0f} min según el modelo)"
+    return "✘ se pasa de sus minutos: " + ", ".join(f"{r.notebook} {r.modelled:.1f} > {r.minutes:.0f}" for r in over.itertuples())
 
 
 def cmd_notebooks(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -174,7 +174,7 @@ def cmd_notebooks(args: argparse.Namespace, ctx: CliContext) -> int:
     ctx.print_frame(results.drop(columns=["error"]) if (results["status"] == "ok").all() else results)
     verdict = time_verdict(results)
     if verdict:
-        print(f"\n{verdict} (minutes: planned; modelled: the core path; with_optional: with «Para ir más lejos»)")
+        print(f"\n{verdict} (minutes: los previstos; modelled: el recorrido básico según el modelo; with_optional: con «Para ir más lejos»)")
     return 0 if (results["status"] == "ok").all() else 1
 
 

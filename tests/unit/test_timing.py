@@ -222,9 +222,9 @@ def test_make_runs_table_shows_planned_and_modelled_minutes(tmp_path, capsys):
     for row in results.itertuples():
         assert row.minutes == times.loc[row.notebook, "minutes"]
         assert row.modelled == times.loc[row.notebook, "modelled_core"] and row.with_optional == times.loc[row.notebook, "modelled_total"]
-    assert time_verdict(results).startswith("✔ every block's core path fits its minutes")
+    assert time_verdict(results).startswith("✔ el recorrido básico de cada bloque cabe en sus minutos")
     over = results.assign(modelled=results["minutes"] + 3)
-    assert time_verdict(over).startswith("✘ over its minutes: 01_pipeline_existente 18.0 > 15")
+    assert time_verdict(over).startswith("✘ se pasa de sus minutos: 01_pipeline_existente 18.0 > 15")
     assert time_verdict(pd.DataFrame(columns=RESULT_COLUMNS)) == ""
 
 
@@ -233,7 +233,7 @@ def test_dataops_course_prints_the_minutes_and_the_verdict(capsys):
 
     assert cli.main(["course", "--sections", "--check"]) == 0
     out = capsys.readouterr().out
-    assert "✔ every block's core path fits its minutes" in out and "Total del bloque" in out
+    assert "✔ el recorrido básico de cada bloque cabe en sus minutos" in out and "Total del bloque" in out
     assert all(b.notebook in out for b in COURSE.blocks)
 
 

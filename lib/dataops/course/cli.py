@@ -19,8 +19,8 @@ def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
     table = course.table()
     ctx.print_frame(table.drop(columns=["deliverable"]))
     over = [f"{b.notebook} {t:.1f} > {b.minutes}" for b, t in zip(course.blocks, table["modelled"]) if b.minutes and t > b.minutes]
-    print("\nminutes: planned; modelled: the core path by the time model; with_optional: with «Para ir más lejos»")
-    print(f"✘ over its minutes: {', '.join(over)}" if over else "✔ every block's core path fits its minutes")
+    print("\nminutes: los previstos; modelled: el recorrido básico según el modelo de tiempos; with_optional: con «Para ir más lejos»")
+    print(f"✘ se pasa de sus minutos: {', '.join(over)}" if over else "✔ el recorrido básico de cada bloque cabe en sus minutos")
     if args.sections:
         for block in course.blocks:
             if block.timed.exists() and block.minutes:

@@ -13,8 +13,8 @@ def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
     p = ctx.pipeline(args, **({"low_memory": True} if args.low_memory else {}))
     for name in (*args.components, *args.with_):  # an unknown name is refused before anything starts
         p.stack.component(name)
-    mode = " in low-memory mode (components already running keep their mode)" if p.settings.low_memory else ""
-    print(f"Starting the local pipeline{mode}…", flush=True)
+    mode = " en modo de poca memoria (los componentes que ya corren siguen en el suyo)" if p.settings.low_memory else ""
+    print(f"Arrancando el pipeline local{mode}…", flush=True)
     if args.components:
         p.stack.up(args.components)
     else:

@@ -186,12 +186,12 @@ class Stack:
             if taken:
                 raise PortInUseError(comp.name, taken[0])
             if progress:
-                low = " (low memory)" if self.settings.low_memory else ""
-                print(f"  … {comp.name:<10} starting on port {comp.port}{low}", flush=True)
+                low = " (poca memoria)" if self.settings.low_memory else ""
+                print(f"  … {comp.name:<10} arrancando en el puerto {comp.port}{low}", flush=True)
             self._start(comp)
             self._wait_healthy(comp)
             if progress:
-                print(f"  ✔ {comp.name:<10} healthy in {time.monotonic() - t0:.1f} s", flush=True)
+                print(f"  ✔ {comp.name:<10} sano en {time.monotonic() - t0:.1f} s", flush=True)
         return self.status()
 
     def _start(self, comp: Component) -> None:
