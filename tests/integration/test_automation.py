@@ -152,7 +152,7 @@ def test_cli_plan_exit_codes(pipeline, tmp_path):
     assert pending.returncode == 2 and "t-cli-pending" in pending.stdout and "create" in pending.stdout
     extra.write_text("topics:\n  - {name: t-cli-pending, partitions: 0}\n")
     broken = cli("pipeline", "plan", "--extra", str(extra))
-    assert broken.returncode == 1 and "extra.yaml line 2" in broken.stderr
+    assert broken.returncode == 1 and "extra.yaml línea 2" in broken.stderr
     assert "t-cli-pending" not in pipeline.kafka.topic_names()
 
 

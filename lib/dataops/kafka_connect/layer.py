@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,6 +14,12 @@ from dataops.errors import HTTPError, ServiceUnavailableError
 logger = logging.getLogger(__name__)
 
 
+def _rebalancing(status: int, detail: str) -> bool:
+    """Connect's answers while its group rebalances: 409 (a conflicting operation, e.g. a worker
+    rebalance) and 500 "Request cannot be completed because a rebalance is expected"."""
+    return status == 409 or (status == 500 and "rebalance" in detail.lower())
+
+
 class ConnectLayer:
     """A thin client of the Kafka Connect REST API.
 
@@ -21,22 +28,33 @@ class ConnectLayer:
         timeout: Seconds per request.
     """
 
-    def __init__(self, url: str, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, timeout: float = 15.0, rebalance_wait_s: float = 60.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.rebalance_wait_s = rebalance_wait_s
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            resp = requests.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
-        except requests.RequestException:
-            raise ServiceUnavailableError("Kafka Connect", self.url) from None
-        if resp.status_code >= 400:
+        """One REST call. A worker that has just (re)joined its group answers 409, or 500 "a rebalance
+        is expected", until the rebalance ends: that is retried for up to ``rebalance_wait_s``."""
+        deadline = time.monotonic() + self.rebalance_wait_s
+        delay = 0.5
+        while True:
+            try:
+                resp = requests.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
+            except requests.RequestException:
+                raise ServiceUnavailableError("Kafka Connect", self.url) from None
+            if resp.status_code < 400:
+                return resp.json() if resp.content else None
             try:
                 detail = resp.json().get("message", resp.text)
             except ValueError:
                 detail = resp.text
+            if _rebalancing(resp.status_code, str(detail)) and time.monotonic() + delay < deadline:
+                logger.info("Kafka Connect is rebalancing (%s %s: %s); retrying", method, path, detail)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
             raise HTTPError("Kafka Connect", resp.status_code, method, path, str(detail)[:300])
-        return resp.json() if resp.content else None
 
     def plugins(self) -> pd.DataFrame:
         return pd.DataFrame(self._request("GET", "/connector-plugins"))
