@@ -39,6 +39,8 @@ PORTS = {
     "flink_taskmanager": 6122,
     "monitor": 9108,
     "prometheus": 9090,  # optional: `dataops up --with prometheus`
+    "schema_registry": 8086,  # optional: `dataops up --with schema-registry` (Apicurio's ccompat API)
+    "schema_registry_management": 8087,  # its health and metrics (Quarkus's management interface)
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -49,6 +51,7 @@ LOW_MEMORY_SIZES = {
     "connect_heap": "192m",
     "flink_jobmanager_memory": "352m",  # heap 112m (see dataops.flink.conf)
     "flink_taskmanager_memory": "424m",  # heap 160m: 48m framework + 112m task
+    "schema_registry_heap": "160m",
 }
 
 
@@ -93,6 +96,9 @@ class Settings(BaseSettings):
     flink_taskmanager_port: int = PORTS["flink_taskmanager"]
     monitor_port: int = PORTS["monitor"]
     prometheus_port: int = PORTS["prometheus"]
+    schema_registry_port: int = PORTS["schema_registry"]
+    schema_registry_management_port: int = PORTS["schema_registry_management"]
+    schema_registry_heap: str = "256m"
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42

@@ -132,3 +132,20 @@ class BadRequestError(DataOpsError):
 
 class DeclarationError(ConfigError):
     """The pipeline declaration (``data/pipeline/pipeline.yaml`` or an extension) is invalid."""
+
+
+class SchemaRejectedError(DataOpsError):
+    """A Schema Registry refused a schema: incompatible with the subject's rule, or invalid.
+
+    Attributes:
+        subject: The subject it was registered under.
+        verdict: The registry's own reason, as it gave it.
+        status: The HTTP status (409 incompatible, 422 invalid).
+    """
+
+    def __init__(self, subject: str, verdict: str, status: int, hint: str | None = None) -> None:
+        self.subject = subject
+        self.verdict = verdict
+        self.status = status
+        kind = "incompatible" if status == 409 else "no válido"
+        super().__init__(f"el Schema Registry rechazó el esquema de {subject} ({kind}): {verdict}", hint)

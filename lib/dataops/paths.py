@@ -97,6 +97,16 @@ class StatePaths:
         """What the last ``pipeline apply`` declared, per resource (JSON): tells drift from an update."""
         return self.run / "pipeline-applied.json"
 
+    @property
+    def schema_registry(self) -> Path:
+        """The optional Schema Registry's configuration and credentials (its database is under ``data``)."""
+        return self.root / "schema-registry"
+
+    @property
+    def schema_registry_credentials(self) -> Path:
+        """The key and secret the running local Schema Registry accepts (JSON, mode 600)."""
+        return self.schema_registry / "credentials.json"
+
     def lock_file(self, name: str) -> Path:
         """An exclusive lock (:mod:`dataops.locks`), e.g. ``pipeline`` for ``up`` and ``apply``."""
         return self.run / f"{name}.lock"

@@ -48,7 +48,7 @@ class Pipeline:
         flink: The Flink session cluster and the explode job (local).
         iceberg: The Iceberg catalog and tables (Tableflow's REST catalog in ``confluent``).
         duck: DuckDB with the Iceberg table queryable by name (local).
-        schema_registry: Subjects and schemas (``confluent``).
+        schema_registry: Subjects, schemas and compatibility (``confluent``; ``local`` with ``up --with schema-registry``).
         stack: The local stack's processes (local).
         dlq: The dead letters, by reason, and their replay.
 

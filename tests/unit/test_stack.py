@@ -43,6 +43,8 @@ def isolated(tmp_path):
         flink_taskmanager_port=_free_port(),
         monitor_port=_free_port(),
         prometheus_port=_free_port(),
+        schema_registry_port=_free_port(),
+        schema_registry_management_port=_free_port(),
     )
 
 
@@ -164,7 +166,7 @@ def test_prometheus_is_optional_and_missing_it_is_one_line_on_how_to_get_it(isol
     from dataops.stack import prometheus
 
     stack = stack_mod.Stack(isolated)
-    assert "prometheus" not in stack.names and stack.optional == ["prometheus"]
+    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry"]
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ToolMissingError, match="apt-get install prometheus") as missing:
         prometheus.binary()

@@ -12,6 +12,7 @@ from dataops.iceberg.protocol import Iceberg
 from dataops.kafka.protocol import Kafka
 from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
+from dataops.registry.protocol import SchemaRegistry
 from dataops.source.protocol import Source
 
 if TYPE_CHECKING:
@@ -57,6 +58,14 @@ def duck(settings: Settings, p: Layers | None) -> Duck:
     return DuckLayer(table)
 
 
+def schema_registry(settings: Settings, p: Layers | None) -> SchemaRegistry:
+    """The optional local registry (``dataops up --with schema-registry``); without it every call
+    says in one line how to start it."""
+    from dataops.registry.layer import SchemaRegistryLayer
+
+    return SchemaRegistryLayer(settings)
+
+
 def stack(settings: Settings, p: Layers | None) -> Stack:
     from dataops.stack import Stack
 
@@ -67,13 +76,7 @@ LOCAL = register(
     Profile(
         "local",
         builders={"source": simulator, "kafka": kafka, "connect": kafka_connect, "flink": flink,
-                  "iceberg": iceberg, "duck": duck, "stack": stack},  # fmt: skip
-        absent={
-            "schema_registry": (
-                "el Schema Registry es un servicio de Confluent Cloud",
-                "pon DATAOPS_PROFILE=confluent y DATAOPS_SCHEMA_REGISTRY_URL/API_KEY/API_SECRET",
-            ),
-        },
+                  "iceberg": iceberg, "duck": duck, "schema_registry": schema_registry, "stack": stack},  # fmt: skip
         runs_stack=True,
     )
 )

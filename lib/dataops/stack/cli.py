@@ -11,16 +11,19 @@ from dataops.errors import ConfigError
 
 def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
     p = ctx.pipeline(args, **({"low_memory": True} if args.low_memory else {}))
-    for name in (*args.components, *args.with_):  # an unknown name is refused before anything starts
+    from dataops.stack.engines import expand
+
+    components, with_ = expand(args.components), expand(args.with_)  # a group stands for its components
+    for name in (*components, *with_):  # an unknown name is refused before anything starts
         p.stack.component(name)
     mode = " en modo de poca memoria (los componentes que ya corren siguen en el suyo)" if p.settings.low_memory else ""
     print(f"Arrancando el pipeline local{mode}…", flush=True)
-    if args.components:
-        p.stack.up(args.components)
+    if components:
+        p.stack.up(components)
     else:
         p.up(setup=not args.no_setup, ready_timeout_s=args.ready_timeout if args.ready_timeout > 0 else None)
-    if args.with_:
-        p.stack.up(args.with_)
+    if with_:
+        p.stack.up(with_)
     print()
     ctx.print_frame(p.status())
     return 0
@@ -67,7 +70,9 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("components", nargs="*", help="only these components (no set-up)")
     p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="COMPONENT",
-                   help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules)")
+                   help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules), "
+                        "schema-registry (Apicurio Registry, Confluent's API, Basic auth), or the group cloud-fixtures "
+                        "(local stand-ins of the confluent profile's services: for now the schema-registry)")
     p.add_argument("--ready-timeout", type=non_negative_seconds, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.add_argument("--low-memory", action="store_true",
@@ -82,7 +87,8 @@ def add_commands(sub: SubParsers) -> None:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("logs", help="the last lines of a component's log")
-    p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn")
+    p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn, "
+                                            "prometheus, schema-registry")
     p.add_argument("-n", "--lines", type=positive_int, default=50, help="how many lines (default 50)")
     p.set_defaults(func=cmd_logs)
 

@@ -2,11 +2,15 @@
 
 Each layer package builds its own components in its ``engine`` module (:mod:`dataops.source.engine`,
 :mod:`dataops.kafka.engine`, :mod:`dataops.kafka_connect.engine`, :mod:`dataops.flink.engine`,
-:mod:`dataops.monitor.engine`; Prometheus in :mod:`dataops.stack.prometheus`), on the shared
-:class:`~dataops.engine.Component`. This module only puts them in order.
+:mod:`dataops.monitor.engine`; the optional Prometheus and Schema Registry in
+:mod:`dataops.stack.prometheus` and :mod:`dataops.stack.schema_registry`), on the shared
+:class:`~dataops.engine.Component`. This module only puts them in order, and names the groups
+of optional components ``up --with`` takes.
 """
 
 from __future__ import annotations
+
+from typing import Iterable
 
 from dataops.config import Settings
 from dataops.engine import Component
@@ -15,7 +19,19 @@ from dataops.kafka import engine as kafka_engine
 from dataops.kafka_connect import engine as connect_engine
 from dataops.monitor import engine as monitor_engine
 from dataops.source import engine as source_engine
-from dataops.stack import prometheus
+from dataops.stack import prometheus, schema_registry
+
+# Group name -> the optional components it stands for (``dataops up --with cloud-fixtures``): local
+# stand-ins for what the ``confluent`` profile uses on Confluent Cloud.
+GROUPS: dict[str, tuple[str, ...]] = {"cloud-fixtures": (schema_registry.NAME,)}
+
+
+def expand(names: Iterable[str]) -> list[str]:
+    """``names`` with each group (``cloud-fixtures``) replaced by its components, each name once."""
+    out: list[str] = []
+    for name in names:
+        out.extend(n for n in GROUPS.get(name, (name,)) if n not in out)
+    return out
 
 
 def components(s: Settings) -> list[Component]:
@@ -27,4 +43,5 @@ def components(s: Settings) -> list[Component]:
         *flink_engine.components(s),
         *monitor_engine.components(s),
         *prometheus.components(s),
+        *schema_registry.components(s),
     ]

@@ -26,7 +26,7 @@ from dataops.config import PROJECT_ROOT, Settings
 from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.artifacts import artifacts_present, install_artifacts, require_java
 from dataops.engine import Component, child_env, port_open
-from dataops.stack.engines import components
+from dataops.stack.engines import GROUPS, components, expand
 from dataops.paths import last_lines
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ class Stack:
         try:
             return self._components[name]
         except KeyError:
-            raise StackError(f"componente desconocido '{name}'", f"elige entre: {', '.join(self.names)}") from None
+            choices = [*self.names, *self.optional, *GROUPS]
+            raise StackError(f"componente desconocido '{name}'", f"elige entre: {', '.join(choices)}") from None
+
 
     def _record(self, name: str) -> dict | None:
         path = self.paths.pid_file(name)
@@ -165,7 +167,7 @@ class Stack:
             ToolMissingError: Java or Maven is missing.
             StackError: A component exited or did not become healthy in time.
         """
-        wanted = [self.component(n) for n in (names or self.names)]
+        wanted = [self.component(n) for n in expand(names or self.names)]
         self._check_host()
         self.paths.make()
         if any(c.java for c in wanted):
@@ -309,7 +311,7 @@ class Stack:
 
     def logs(self, name: str, lines: int = 50) -> str:
         """The last ``lines`` lines of a component's log (or of ``flink-submit`` / ``mvn``)."""
-        if name not in ("flink-submit", "mvn", "pip-flink"):
+        if name not in ("flink-submit", "mvn", "pip-flink", "mvn-schema-registry"):
             self.component(name)
         path = self.paths.log_file(name)
         if not path.exists():
