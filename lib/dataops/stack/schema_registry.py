@@ -38,12 +38,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import requests
-
 from dataops import pack as pack_mod
 from dataops import subproc, toolchain
 from dataops.config import PROJECT_ROOT, Settings
-from dataops.engine import Component, low_memory_jvm_flags, properties
+from dataops.engine import Component, http_ok, low_memory_jvm_flags, properties
 from dataops.errors import ConfigError, StackError, ToolMissingError
 from dataops.paths import StatePaths, last_lines
 from dataops.registry.local import credentials
@@ -194,10 +192,7 @@ def url(s: Settings) -> str:
 
 def healthy(s: Settings) -> bool:
     """Ready by Quarkus's health check (storage up, no auth needed there)."""
-    try:
-        return requests.get(f"http://{s.host}:{s.schema_registry_management_port}/health/ready", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    return http_ok(f"http://{s.host}:{s.schema_registry_management_port}/health/ready")
 
 
 def components(s: Settings) -> list[Component]:

@@ -84,7 +84,6 @@ class Stack:
             choices = [*self.names, *self.optional, *GROUPS]
             raise StackError(f"componente desconocido '{name}'", f"elige entre: {', '.join(choices)}") from None
 
-
     def _record(self, name: str) -> dict | None:
         path = self.paths.pid_file(name)
         try:
