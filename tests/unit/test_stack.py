@@ -109,8 +109,6 @@ def _wait_status(procs, wanted, timeout: float = 5.0) -> bool:
 def test_pause_freezes_each_component_with_its_children_and_resume_thaws_them(isolated):
     """A sleeping laptop: SIGSTOP to every process group the stack started (a child too), SIGCONT
     after; a process the stack did not start is never signalled."""
-    import json
-
     st = stack_mod.Stack(isolated)
     st.paths.make()
     child = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"

@@ -103,6 +103,11 @@ class Stack:
         except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
             return None
 
+    def started_at(self, name: str) -> float | None:
+        """UNIX time the running ``name`` was started by this stack (None when it is not running)."""
+        rec = self._record(name) if self.process(name) else None
+        return float(rec["started_at"]) if rec and rec.get("started_at") else None
+
     def mark_changed(self) -> None:
         """Record that the pipeline set-up just changed something (see :meth:`last_change`)."""
         self.paths.run.mkdir(parents=True, exist_ok=True)
