@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from dataops import DataOpsError
 from dataops.reliability import compare, served_rows
 from tests.integration.helpers import connector_polls, wait_for
 
@@ -22,7 +23,10 @@ RECOVERY_BOUND_S = 90  # SIGCONT to a new row in the table (about 15 s on the co
 
 
 def _newest_tick(p) -> int:
-    value = p.sql("SELECT max(last_updated_at) AS t FROM crypto_prices_exploded")["t"][0]
+    try:
+        value = p.sql("SELECT max(last_updated_at) AS t FROM crypto_prices_exploded")["t"][0]
+    except DataOpsError:  # the table read in the middle of a commit: ask again
+        return 0
     return int(value) if value == value else 0
 
 
@@ -32,7 +36,7 @@ def test_after_a_sleep_the_pipeline_heals_by_itself_with_every_served_row_once(p
     wait_for(lambda: connector_polls(p, seq0).query("status == 200").iloc[1:], 30, "polls to flow before the sleep")
     frozen = p.stack.pause()
     try:
-        assert frozen == p.stack.names
+        assert set(p.stack.names) <= set(frozen), frozen  # all six (and Prometheus, when it runs)
         time.sleep(SLEEP_S)
     finally:
         woke = time.time()

@@ -272,12 +272,13 @@ class Stack:
     def pause(self, names: Iterable[str] | None = None) -> list[str]:
         """Freeze components as a sleeping laptop does: ``SIGSTOP`` to each one's process group
         (its own session: the process and any child it started). Their clocks jump when
-        :meth:`resume` thaws them. Returns the components frozen (those running)."""
-        return self._signal_groups(names or self.names, signal.SIGSTOP)
+        :meth:`resume` thaws them. Returns the components frozen: of ``names`` (default: every
+        component, the optional ones too), those running."""
+        return self._signal_groups(names or list(self._components), signal.SIGSTOP)
 
     def resume(self, names: Iterable[str] | None = None) -> list[str]:
         """Thaw what :meth:`pause` froze: ``SIGCONT`` to each component's process group."""
-        return self._signal_groups(names or self.names, signal.SIGCONT)
+        return self._signal_groups(names or list(self._components), signal.SIGCONT)
 
     def _signal_groups(self, names: Iterable[str], sig: int) -> list[str]:
         groups = {name: proc.pid for name in names if (proc := self.process(name))}  # looked up first: then
