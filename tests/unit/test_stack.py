@@ -16,11 +16,10 @@ import pytest
 
 from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, load_settings
 from dataops import stack as stack_mod
-from dataops.config import PROJECT_ROOT
 from dataops.errors import StackError
 from dataops.kafka.layer import KafkaLayer
 from dataops import subproc
-from dataops import artifacts, engine
+from dataops import engine
 from dataops.kafka import engine as kafka_engine
 
 pytestmark = pytest.mark.unit
