@@ -230,7 +230,11 @@ class Pipeline:
             steps = self.setup()
             if progress:
                 print(steps.to_string(index=False), flush=True)
-                slept = self.last_sleep()
+                try:
+                    slept = self.last_sleep()
+                except Exception as exc:  # a courtesy line: a metrics store that cannot be read does not stop `up`
+                    slept = None
+                    print(f"  (no he podido mirar si el equipo estuvo en suspensión: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})", flush=True)
                 if slept is not None:
                     print(sleep_line(slept, steps), flush=True)
             if ready_timeout_s is not None:
