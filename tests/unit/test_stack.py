@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
+import psutil
 import pytest
 
 from dataops import PortInUseError, ServiceUnavailableError, ToolMissingError, load_settings
 from dataops import stack as stack_mod
-from dataops.config import PROJECT_ROOT
 from dataops.errors import StackError
 from dataops.kafka.layer import KafkaLayer
 from dataops import subproc
-from dataops import artifacts, engine
+from dataops import engine
 from dataops.kafka import engine as kafka_engine
 
 pytestmark = pytest.mark.unit
@@ -92,6 +96,47 @@ def test_down_never_touches_a_process_it_did_not_start(isolated):
         assert other.poll() is None
     finally:
         other.kill()
+
+
+def _wait_status(procs, wanted, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all((p.status() == psutil.STATUS_STOPPED) == (wanted == psutil.STATUS_STOPPED) for p in procs):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_pause_freezes_each_component_with_its_children_and_resume_thaws_them(isolated):
+    """A sleeping laptop: SIGSTOP to every process group the stack started (a child too), SIGCONT
+    after; a process the stack did not start is never signalled."""
+    st = stack_mod.Stack(isolated)
+    st.paths.make()
+    child = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    ours = subprocess.Popen([sys.executable, "-c", child], start_new_session=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        rec = {"pid": ours.pid, "create_time": psutil.Process(ours.pid).create_time(), "started_at": 1.0}
+        st.paths.pid_file("simulator").write_text(json.dumps(rec))
+        st.paths.pid_file("kafka").write_text(json.dumps({"pid": other.pid, "create_time": 1.0, "started_at": 1.0}))
+        leader = psutil.Process(ours.pid)
+        deadline = time.monotonic() + 10
+        while not leader.children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        group = [leader, *leader.children()]
+        assert len(group) == 2
+        assert st.pause() == ["simulator"]
+        assert _wait_status(group, psutil.STATUS_STOPPED)
+        assert psutil.Process(other.pid).status() != psutil.STATUS_STOPPED
+        assert st.resume() == ["simulator"]
+        assert _wait_status(group, psutil.STATUS_SLEEPING)
+    finally:
+        for proc in (ours, other):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
 
 
 def test_unknown_component_lists_the_known_ones(isolated):

@@ -6,8 +6,8 @@ with the course's step report, ``validate`` runs the checks alone.
 
 from dataops.automation.checks import init_env
 from dataops.automation.declaration import DECLARATION_PATH, Declaration, load, parse
-from dataops.automation.engine import apply, destroy, plan, scratch_settings, validate
+from dataops.automation.engine import apply, destroy, plan, repaired, scratch_settings, validate
 from dataops.automation.manual import ManualSetup, automated, cleanup, compare, scratch_declaration
 
 __all__ = ["DECLARATION_PATH", "Declaration", "ManualSetup", "apply", "automated", "cleanup", "compare", "destroy", "init_env", "load",
-           "parse", "plan", "scratch_declaration", "scratch_settings", "validate"]
+           "parse", "plan", "repaired", "scratch_declaration", "scratch_settings", "validate"]

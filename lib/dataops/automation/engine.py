@@ -196,6 +196,13 @@ def _finish(report: _Report, actions: list[tuple[str, str]]) -> pd.DataFrame:
 
 
 NO_OP = ("exists", "unchanged", "running")
+REPAIRS = ("reiniciado", "reanudado")  # what make_so appends to "unchanged" when it restarted or resumed something
+
+
+def repaired(action: str) -> bool:
+    """True when an apply action did something: created, updated, resubmitted, or restarted or resumed a
+    resource whose declaration was unchanged (a FAILED connector, a paused one)."""
+    return not action.startswith(NO_OP) or any(word in action for word in REPAIRS)
 
 
 def validate(p: Layers, decl: Declaration | str | None = None, progress: bool = False, within_s: float = 60.0) -> pd.DataFrame:

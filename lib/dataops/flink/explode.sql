@@ -45,8 +45,11 @@ CREATE TEMPORARY TABLE exploded (
   'value.json.timestamp-format.standard' = 'ISO-8601',
   'sink.delivery-guarantee' = 'exactly-once',
   'sink.transactional-id-prefix' = '${txn_prefix}-good',
-  -- must be <= the broker's transaction.max.timeout.ms (15 min by default)
-  'properties.transaction.timeout.ms' = '600000'
+  -- A checkpoint's transaction is committed when Flink hears the checkpoint completed; a recovery
+  -- that comes later than this timeout finds it aborted by the broker and its rows lost (a laptop
+  -- asleep with the job frozen in between). So: as long as the broker allows (its
+  -- transaction.max.timeout.ms, 15 min by default), and a lid closed for up to 15 min loses nothing.
+  'properties.transaction.timeout.ms' = '900000'
 )
 ;
 CREATE TEMPORARY TABLE dead_letters (
@@ -68,7 +71,7 @@ CREATE TEMPORARY TABLE dead_letters (
   'json.timestamp-format.standard' = 'ISO-8601',
   'sink.delivery-guarantee' = 'exactly-once',
   'sink.transactional-id-prefix' = '${txn_prefix}-dlq',
-  'properties.transaction.timeout.ms' = '600000'
+  'properties.transaction.timeout.ms' = '900000'  -- as above
 )
 ;
 -- JSON_MEMBERS(json) (lib/stack/flink-udf, Java): a JSON object's members, name -> value as JSON

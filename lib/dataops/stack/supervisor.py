@@ -104,6 +104,11 @@ class Stack:
         except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
             return None
 
+    def started_at(self, name: str) -> float | None:
+        """UNIX time the running ``name`` was started by this stack (None when it is not running)."""
+        rec = self._record(name) if self.process(name) else None
+        return float(rec["started_at"]) if rec and rec.get("started_at") else None
+
     def mark_changed(self) -> None:
         """Record that the pipeline set-up just changed something (see :meth:`last_change`)."""
         self.paths.run.mkdir(parents=True, exist_ok=True)
@@ -264,6 +269,28 @@ class Stack:
             pass
         self.paths.pid_file(name).unlink(missing_ok=True)
         return True
+
+    def pause(self, names: Iterable[str] | None = None) -> list[str]:
+        """Freeze components as a sleeping laptop does: ``SIGSTOP`` to each one's process group
+        (its own session: the process and any child it started). Their clocks jump when
+        :meth:`resume` thaws them. Returns the components frozen: of ``names`` (default: every
+        component, the optional ones too), those running."""
+        return self._signal_groups(names or list(self._components), signal.SIGSTOP)
+
+    def resume(self, names: Iterable[str] | None = None) -> list[str]:
+        """Thaw what :meth:`pause` froze: ``SIGCONT`` to each component's process group."""
+        return self._signal_groups(names or list(self._components), signal.SIGCONT)
+
+    def _signal_groups(self, names: Iterable[str], sig: int) -> list[str]:
+        groups = {name: proc.pid for name in names if (proc := self.process(name))}  # looked up first: then
+        done = []
+        for name, pid in groups.items():  # the signals go out within a millisecond of each other
+            try:
+                os.killpg(pid, sig)  # started with start_new_session: the group id is the pid
+                done.append(name)
+            except ProcessLookupError:
+                pass
+        return done
 
     def down(self, progress: bool = True) -> list[str]:
         """Stop, in reverse order, every component this stack started."""

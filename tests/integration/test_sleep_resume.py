@@ -1,0 +1,62 @@
+"""The lid closes at the break: every component stops for a minute, then resumes with its clock jumped.
+
+Every process of the stack is frozen (SIGSTOP to its process group, the simulator too) for longer
+than every liveness timeout between them (Kafka's broker and group sessions, Flink's heartbeat), then
+thawed (SIGCONT). Nobody runs `up`: the pipeline must heal by itself, and every row the API served
+must be in the table once, with its price.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dataops import DataOpsError
+from dataops.reliability import compare, served_rows
+from tests.integration.helpers import connector_polls, wait_for
+
+pytestmark = pytest.mark.integration
+
+SLEEP_S = 65  # past the group sessions (10-45 s) and Flink's heartbeat timeout (10 s here, 50 s by default)
+RECOVERY_BOUND_S = 90  # SIGCONT to a new row in the table (about 15 s on the course's machines)
+
+
+def _newest_tick(p) -> int:
+    try:
+        value = p.sql("SELECT max(last_updated_at) AS t FROM crypto_prices_exploded")["t"][0]
+    except DataOpsError:  # the table read in the middle of a commit: ask again
+        return 0
+    return int(value) if value == value else 0
+
+
+def test_after_a_sleep_the_pipeline_heals_by_itself_with_every_served_row_once(pipeline):
+    p = pipeline
+    seq0 = p.source.last_seq()
+    wait_for(lambda: connector_polls(p, seq0).query("status == 200").iloc[1:], 30, "polls to flow before the sleep")
+    frozen = p.stack.pause()
+    try:
+        assert set(p.stack.names) <= set(frozen), frozen  # all six (and Prometheus, when it runs)
+        time.sleep(SLEEP_S)
+    finally:
+        woke = time.time()
+        p.stack.resume()
+    wait_for(lambda: _newest_tick(p) > woke, RECOVERY_BOUND_S, "a new row in the table after the wake-up", step=1)
+    recovered_s = time.time() - woke
+    # a few polls after the wake-up: each must land too
+    last = p.source.last_seq()
+    wait_for(lambda: connector_polls(p, last).query("status == 200").iloc[1:], 30, "polls after the wake-up")
+    served = served_rows(p.source.served(since=seq0), p.settings)
+    served = served[served["seq"] <= p.source.last_seq()]
+    deadline = time.monotonic() + 60
+    while True:
+        result = compare(served, p.iceberg.read(columns=("coin_id", "last_updated_at", "usd")), p.settings)
+        if result.exact or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert result.expected >= 4 * len(p.settings.coins), result.expected
+    assert result.exact, (f"new rows {recovered_s:.0f} s after SIGCONT; lost {result.lost.head(6).to_dict('records')}, "
+                          f"repeated {result.repeated.head(3).to_dict('records')}, changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
+    assert all(state == "RUNNING" for states in p.connect.states().values() for state in states), p.connect.states()
+    assert p.flink.live_job(p.settings.flink_job_name)["state"] == "RUNNING"
+    p.wait_ready(60, progress=False)  # the monitor, frozen too, reports every layer again, none red
