@@ -4,6 +4,10 @@ Every process of the stack is frozen (SIGSTOP to its process group, the simulato
 than every liveness timeout between them (Kafka's broker and group sessions, Flink's heartbeat), then
 thawed (SIGCONT). Nobody runs `up`: the pipeline must heal by itself, and every row the API served
 must be in the table once, with its price.
+
+When the broker wakes up a moment before Connect (or Connect alone was stopped), the broker has
+expelled the Iceberg sink from its groups, and the sink's next commit kills its task "until
+manually restarted": the monitor service restarts it (`dataops.kafka_connect.heal`).
 """
 
 from __future__ import annotations
@@ -32,16 +36,30 @@ def _newest_tick(p) -> int:
 
 def test_after_a_sleep_the_pipeline_heals_by_itself_with_every_served_row_once(pipeline):
     p = pipeline
+    _sleep_and_check(p, None, lambda frozen: set(p.stack.names) <= set(frozen))  # all six (and Prometheus, when it runs)
+
+
+def test_connect_frozen_alone_past_its_group_sessions_is_restarted_by_the_monitor(pipeline):
+    """Connect alone stops for 55 s: the broker expels the Iceberg sink, whose task then fails
+    (CommitFailedException, or its coordinator's NotRunningException); the monitor restarts it."""
+    p = pipeline
+    _sleep_and_check(p, ["connect"], lambda frozen: frozen == ["connect"], sleep_s=55)
+
+
+def _sleep_and_check(p, names, frozen_ok, sleep_s: float = SLEEP_S) -> None:
     seq0 = p.source.last_seq()
     wait_for(lambda: connector_polls(p, seq0).query("status == 200").iloc[1:], 30, "polls to flow before the sleep")
-    frozen = p.stack.pause()
+    frozen = p.stack.pause(names)
     try:
-        assert set(p.stack.names) <= set(frozen), frozen  # all six (and Prometheus, when it runs)
-        time.sleep(SLEEP_S)
+        assert frozen_ok(frozen), frozen
+        time.sleep(sleep_s)
     finally:
         woke = time.time()
-        p.stack.resume()
-    wait_for(lambda: _newest_tick(p) > woke, RECOVERY_BOUND_S, "a new row in the table after the wake-up", step=1)
+        p.stack.resume(names)
+    try:
+        wait_for(lambda: _newest_tick(p) > woke, RECOVERY_BOUND_S, "a new row in the table after the wake-up", step=1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; connectors: {p.connect.states()}") from None
     recovered_s = time.time() - woke
     # a few polls after the wake-up: each must land too
     last = p.source.last_seq()

@@ -89,6 +89,21 @@ def maintain_forever(settings: Settings, stop: threading.Event) -> None:
             logger.warning("table maintenance skipped: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
+def heal_forever(settings: Settings, stop: threading.Event, every_s: float = 5.0) -> None:
+    """Restart the pipeline's connectors when a task died of a passing Kafka error (a laptop that
+    slept: :mod:`dataops.kafka_connect.heal`); a look that fails is one logged line, and the next runs."""
+    from dataops.kafka_connect.heal import Healer
+
+    if "connector" not in settings.runs.manages or "connect" not in settings.runs.builders:
+        return  # the connectors are managed elsewhere
+    healer = Healer(settings.runs.build("connect", settings), [settings.connector_name, settings.iceberg_connector_name])
+    while not stop.wait(every_s):
+        try:
+            healer.check()
+        except Exception as exc:  # noqa: BLE001 - Connect down or restarting: `up` and the alerts say so
+            logger.info("connector check skipped: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
 def _maintain_in_child(settings: Settings) -> None:
     """One pass as ``dataops maintain`` in a child process (the low-memory mode): what compaction
     allocates (pyiceberg's manifests, Arrow's pool; 150 MB for 200,000 rows) is given back when the
@@ -111,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_prometheus(monitor.store, settings.host, settings.monitor_port)
     if settings.maintenance_interval_s:
         threading.Thread(target=maintain_forever, args=(settings, monitor._stop), name="dataops-maintenance", daemon=True).start()
+    threading.Thread(target=heal_forever, args=(settings, monitor._stop), name="dataops-heal", daemon=True).start()
     logger.info("monitor sampling every %.1f s into %s; Prometheus on :%d/metrics", args.interval, monitor.store.path, settings.monitor_port)
     monitor.run()
     return 0

@@ -1,0 +1,91 @@
+"""The monitor restarts a pipeline connector whose task died of a passing Kafka error, and only then."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataops.kafka_connect.heal import Healer, passing_cause
+
+pytestmark = pytest.mark.unit
+
+# The Iceberg sink's task, as Connect's status gave it after a 65 s SIGSTOP of the whole stack (CI, 2026-12-04).
+AFTER_SLEEP = """org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.
+\tat org.apache.kafka.connect.runtime.WorkerSinkTask.deliverMessages(WorkerSinkTask.java:658)
+\tat org.apache.kafka.connect.runtime.WorkerSinkTask.poll(WorkerSinkTask.java:359)
+\tat java.base/java.lang.Thread.run(Thread.java:840)
+Caused by: org.apache.kafka.clients.consumer.CommitFailedException: Transaction offset Commit failed due to consumer group metadata mismatch: The coordinator is not aware of this member.
+\tat org.apache.kafka.clients.producer.internals.TransactionManager$TxnOffsetCommitHandler.handleResponse(TransactionManager.java:2006)
+\t... 1 more
+"""
+# A failure a person must fix: the practice connector's URL edited by hand (block 3).
+BAD_URL = """org.apache.kafka.connect.errors.ConnectException: java.net.UnknownHostException: api.coingeko.com
+\tat io.confluent.connect.http.HttpSourceTask.poll(HttpSourceTask.java:77)
+"""
+# A frame naming a passing error's class is not the error.
+ONLY_A_FRAME = """java.lang.IllegalStateException: table crypto.x does not exist
+\tat org.apache.kafka.common.errors.TimeoutException.<init>(TimeoutException.java:10)
+"""
+
+
+def test_the_cause_after_a_sleep_is_passing_and_a_wrong_url_is_not():
+    assert passing_cause(AFTER_SLEEP).startswith("org.apache.kafka.clients.consumer.CommitFailedException: Transaction offset")
+    assert passing_cause(BAD_URL) is None
+    assert passing_cause(ONLY_A_FRAME) is None
+    assert passing_cause("") is None
+
+
+class _Connect:
+    """Connect's answers for two connectors; records restarts."""
+
+    def __init__(self, traces: dict[str, str]) -> None:
+        self.traces = traces
+        self.restarted: list[str] = []
+
+    def states(self):
+        return {name: ["RUNNING", "FAILED" if trace else "RUNNING"] for name, trace in self.traces.items()}
+
+    def status(self, name):
+        trace = self.traces[name]
+        return {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED" if trace else "RUNNING", "trace": trace}]}
+
+    def restart(self, name):
+        self.restarted.append(name)
+        self.traces[name] = ""
+
+
+def test_a_sink_killed_by_a_sleep_is_restarted_once_and_a_wrong_url_is_left_for_a_person():
+    now = [0.0]
+    connect = _Connect({"sink": AFTER_SLEEP, "source": BAD_URL, "practice": AFTER_SLEEP})
+    healer = Healer(connect, ["sink", "source"], min_gap_s=60, clock=lambda: now[0])
+    assert healer.check() == ["sink"]
+    assert connect.restarted == ["sink"]  # not the practice connector: it is not the pipeline's
+    assert healer.restarts[0][1].startswith("org.apache.kafka.clients.consumer.CommitFailedException")
+    assert healer.check() == []  # healthy now; the wrong URL stays FAILED
+    connect.traces["sink"] = AFTER_SLEEP  # it fails again at once: no restart loop
+    now[0] = 30.0
+    assert healer.check() == []
+    now[0] = 61.0
+    assert healer.check() == ["sink"]
+    assert connect.restarted == ["sink", "sink"]
+
+
+# The Iceberg sink after Connect alone was frozen for 55 s (its coordinator thread's control-topic commit failed).
+COORDINATOR_GONE = """org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.
+\tat org.apache.kafka.connect.runtime.WorkerSinkTask.deliverMessages(WorkerSinkTask.java:658)
+Caused by: org.apache.iceberg.connect.channel.NotRunningException: Coordinator unexpectedly terminated on committer crypto-prices-iceberg-0
+\t... 11 more
+"""
+
+
+def test_a_failure_that_keeps_coming_back_is_left_failed_after_the_budget():
+    now = [0.0]
+    connect = _Connect({"sink": COORDINATOR_GONE})
+    healer = Healer(connect, ["sink"], min_gap_s=30, budget=3, window_s=900, clock=lambda: now[0])
+    for t in (0, 40, 80, 120, 160):
+        now[0] = t
+        healer.check()
+        connect.traces["sink"] = COORDINATOR_GONE  # it dies again each time
+    assert connect.restarted == ["sink"] * 3
+    assert healer.gave_up == {"sink"}
+    now[0] = 1000.0  # the window has passed: it gets its budget back
+    assert healer.check() == ["sink"]
