@@ -78,6 +78,10 @@ class StackError(DataOpsError):
     """A component of the local stack failed to start or to be set up."""
 
 
+class DiskFullError(StackError):
+    """A disk of the state folder is full: the engines cannot write until space is freed."""
+
+
 class CheckpointError(StackError):
     """The Flink job cannot resume from its newest checkpoint, and no older position is exact.
 

@@ -33,6 +33,7 @@ from dataops.monitor import MetricsReader
 from dataops.monitor import health as monitor_health
 from dataops.monitor import health_thresholds
 from dataops.registry.protocol import SchemaRegistry
+from dataops.stack import disk
 from dataops.source.protocol import Source
 
 
@@ -148,6 +149,7 @@ class Pipeline:
 
     def health(self, wait_s: float = 0.0, progress: bool = True) -> pd.DataFrame:
         """Green/amber/red per layer from the newest metrics; ``waiting`` while a layer has not reported.
+        A full disk under the state folder adds a red ``Disco`` row naming it.
 
         Args:
             wait_s: Wait up to this long until no layer is ``waiting`` (0: read once).
@@ -170,6 +172,9 @@ class Pipeline:
         if shown:
             done = "todas las capas han informado" if not waiting else f"siguen sin informar: {', '.join(waiting)}"
             print(f"\r  {'✔' if not waiting else '✘'} {done:<90}", flush=True)
+        full = disk.full_line(self.settings.state_dir) if self.settings.runs.runs_stack else None
+        if full:  # the samples stop where the disk filled: the newest ones would look green
+            h = pd.concat([h, pd.DataFrame([{"layer": "Disco", "state": "red", "detail": full}])], ignore_index=True)
         return h
 
     def _health_thresholds(self) -> dict[str, tuple[float, float]]:

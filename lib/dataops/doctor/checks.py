@@ -132,6 +132,15 @@ def disk_check(folder: Path, free: int) -> Check:
     return Check("disco libre", True, found)
 
 
+def full_disk_check(state_dir: Path, full: str | None) -> Check:
+    """A disk of the state folder (or of its ``data/``) full while the stack runs: ``full`` is
+    :func:`dataops.stack.disk.full_line` (None: every one has room)."""
+    if full is None:
+        return Check("disco de los datos", True, f"con sitio ({state_dir / 'data'})")
+    found, _, fix = full.partition("; ")
+    return Check("disco de los datos", False, found, fix)
+
+
 def writable_check(state_dir: Path) -> Check:
     """Whether the state folder (or, before it exists, its nearest existing parent) takes a new
     file: one is created and deleted there, for real."""

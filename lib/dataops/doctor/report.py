@@ -28,6 +28,7 @@ from dataops import toolchain
 from dataops.artifacts import artifacts_present
 from dataops.config import PROJECT_ROOT, Settings, env_file_path
 from dataops.doctor import checks
+from dataops.stack import disk
 from dataops.doctor.checks import Check
 from dataops.doctor.ports import port_checks
 from dataops.errors import DataOpsError
@@ -186,6 +187,7 @@ def diagnose(settings: Settings | None, stack: Stack | None = None, config_error
         checks.maven_check(maven, wrapper_fetched(maven)),
         checks.memory_check(total, available, _pipeline_memory(stack)),
         checks.disk_check(existing, disk_free(existing)),
+        checks.full_disk_check(state_dir, disk.full_line(state_dir)),
         checks.writable_check(state_dir),
         checks.paths_check(PROJECT_ROOT, state_dir, codeset()),
         checks.pack_check(pack) if pack else checks.network_check(sites(), downloaded, paths.root),

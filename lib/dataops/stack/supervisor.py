@@ -27,6 +27,7 @@ from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.artifacts import artifacts_present, install_artifacts, require_java
 from dataops.engine import Component, child_env, port_open
 from dataops.stack.engines import GROUPS, components, expand
+from dataops.stack.disk import require_room
 from dataops.paths import last_lines
 
 logger = logging.getLogger(__name__)
@@ -170,9 +171,11 @@ class Stack:
             PortInUseError: A port is taken by a process this stack did not start.
             ToolMissingError: Java or Maven is missing.
             StackError: A component exited or did not become healthy in time.
+            DiskFullError: A disk of the state folder is full (one line: free space, then `up`).
         """
         wanted = [self.component(n) for n in expand(names or self.names)]
         self._check_host()
+        require_room(self.settings.state_dir)
         self.paths.make()
         if any(c.java for c in wanted):
             require_java()
