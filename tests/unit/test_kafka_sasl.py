@@ -9,7 +9,6 @@ import json
 import os
 import stat
 import subprocess
-from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError
