@@ -71,8 +71,9 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="COMPONENT",
                    help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules), "
-                        "schema-registry (Apicurio Registry, Confluent's API, Basic auth), or the group cloud-fixtures "
-                        "(local stand-ins of the confluent profile's services: for now the schema-registry)")
+                        "schema-registry (Apicurio Registry, Confluent's API, Basic auth), kafka-sasl (a broker on SASL_SSL "
+                        "with PLAIN, as Confluent Cloud), or the group cloud-fixtures (local stand-ins of the confluent "
+                        "profile's services: kafka-sasl and schema-registry)")
     p.add_argument("--ready-timeout", type=non_negative_seconds, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.add_argument("--low-memory", action="store_true",
@@ -88,7 +89,7 @@ def add_commands(sub: SubParsers) -> None:
 
     p = sub.add_parser("logs", help="the last lines of a component's log")
     p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn, "
-                                            "prometheus, schema-registry")
+                                            "prometheus, schema-registry, kafka-sasl")
     p.add_argument("-n", "--lines", type=positive_int, default=50, help="how many lines (default 50)")
     p.set_defaults(func=cmd_logs)
 
