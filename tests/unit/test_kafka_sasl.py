@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError
 
 from dataops import ConfigError, load_settings
 from dataops.config import PORTS
-from dataops.kafka import sasl
+from dataops.kafka import sasl, security
 from dataops.kafka.layer import refusal
 from dataops.stack import Stack, engines
 
@@ -163,3 +163,59 @@ def test_the_properties_file_holding_the_secret_is_private(settings, monkeypatch
     secret = sasl.credentials(settings.paths)["secret"].get_secret_value()
     assert secret in conf.read_text() and secret not in " ".join(cmd)
     assert sasl.client_env_file(settings.paths).is_file()
+
+
+# ---- the Java clients' security settings (dataops.kafka.security) -------------------------------
+def _cloud(tmp_path, **extra):
+    given = {"kafka_api_key": "ABCD1234EFGH5678", "kafka_api_secret": 'se"cr\\et', **extra}
+    return load_settings(env_file=tmp_path / "none.env", profile="confluent", kafka_bootstrap="127.0.0.1:9094", **given)
+
+
+def test_java_clients_get_sasl_ssl_plain_with_the_key(tmp_path):
+    conf = security.client_security(_cloud(tmp_path, kafka_ca_file=tmp_path / "ca.pem"))
+    assert conf == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required '
+                            'username="ABCD1234EFGH5678" password="se\\"cr\\\\et";',
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(tmp_path / "ca.pem"),
+    }  # fmt: skip
+    assert "ssl.truststore.location" not in security.client_security(_cloud(tmp_path))  # Confluent Cloud: the JVM's CAs
+
+
+def test_a_plaintext_profile_gets_no_security_and_a_missing_secret_is_one_line(tmp_path, settings):
+    assert security.client_security(settings) == {} and security.connect_worker(settings) == {}
+    assert security.iceberg_sink(settings) == {} and security.flink_with_clause(settings) == ""
+    bare = load_settings(env_file=tmp_path / "none.env", profile="confluent", kafka_bootstrap="h:9092", kafka_api_key="K")
+    with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_SECRET no está definida"):
+        security.connect_worker(bare)
+
+
+def test_connect_worker_and_its_connectors_clients(tmp_path):
+    text = sasl.properties(security.connect_worker(_cloud(tmp_path)))
+    p = props(text)
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        assert p[f"{prefix}security.protocol"] == "SASL_SSL" and p[f"{prefix}sasl.mechanism"] == "PLAIN"
+        assert p[f"{prefix}sasl.jaas.config"].startswith("org.apache.kafka.common.security.plain.PlainLoginModule required username=")
+    assert len(p) == 4 * 3
+
+
+def test_iceberg_sink_coordinator_clients(tmp_path):
+    conf = security.iceberg_sink(_cloud(tmp_path))
+    assert set(conf) == {"iceberg.kafka.security.protocol", "iceberg.kafka.sasl.mechanism", "iceberg.kafka.sasl.jaas.config"}
+    assert conf["iceberg.kafka.security.protocol"] == "SASL_SSL"
+
+
+def test_flink_sql_names_the_shaded_login_module(tmp_path):
+    s = _cloud(tmp_path, kafka_ca_file=tmp_path / "ca.pem")
+    options = security.flink_table_options(s)
+    assert options["properties.sasl.jaas.config"].startswith(
+        "org.apache.flink.kafka.shaded.org.apache.kafka.common.security.plain.PlainLoginModule required ")
+    assert options["properties.security.protocol"] == "SASL_SSL" and options["properties.sasl.mechanism"] == "PLAIN"
+    assert options["properties.ssl.truststore.type"] == "PEM"
+    lines = security.flink_with_clause(s).splitlines()
+    assert lines[0] == "  'properties.security.protocol' = 'SASL_SSL',"
+    assert len(lines) == 5 and all(line.endswith(",") for line in lines)
+    quoted = security.flink_with_clause(_cloud(tmp_path, kafka_api_secret="it's"))
+    assert "password=\"it''s\";'," in quoted  # a quote in a SQL string literal is doubled
