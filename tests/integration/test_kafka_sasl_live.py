@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 import stat
+import subprocess
 import time
 import uuid
 
@@ -21,8 +22,9 @@ from confluent_kafka.admin import AdminClient
 
 import dataops
 from dataops import ConfigError, load_settings
-from dataops.artifacts import share_downloads
-from dataops.kafka import sasl
+from dataops.artifacts import require_java, share_downloads
+from dataops.engine import properties
+from dataops.kafka import sasl, security
 from dataops.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -130,3 +132,53 @@ def test_a_restart_keeps_the_ca_the_key_and_the_topics(broker):
     assert sasl.ca_file(broker.paths).read_bytes() == ca
     assert sasl.read_credentials(broker.paths)["key"].get_secret_value() == key
     assert set(cloud(broker).kafka.topic_names()) == before
+
+
+# A Java admin client that lists the topics, of Kafka's own package or a relocated copy's (Flink's
+# connector jar): the settings dataops.kafka.security gives Connect and Flink, tried on a real JVM.
+LIST_TOPICS_JAVA = """
+import java.io.FileInputStream;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+public class ListTopics {
+    public static void main(String[] args) throws Exception {
+        Properties props = new Properties();
+        try (FileInputStream in = new FileInputStream(args[1])) { props.load(in); }
+        Class<?> admin = Class.forName(args[0] + "org.apache.kafka.clients.admin.Admin");
+        Object client = admin.getMethod("create", Properties.class).invoke(null, props);
+        try {
+            Object listed = client.getClass().getMethod("listTopics").invoke(client);
+            Object names = listed.getClass().getMethod("names").invoke(listed);
+            System.out.println("topics " + names.getClass().getMethod("get", long.class, TimeUnit.class).invoke(names, 20L, TimeUnit.SECONDS));
+        } finally {
+            ((AutoCloseable) client).close();
+        }
+    }
+}
+"""
+
+
+def _java_list_topics(broker, tmp_path, package: str, options: dict[str, str], classpath: str) -> subprocess.CompletedProcess:
+    source = tmp_path / "ListTopics.java"
+    source.write_text(LIST_TOPICS_JAVA)
+    conf = tmp_path / "client.properties"
+    conf.touch(mode=0o600)
+    conf.write_text(properties({**options, "bootstrap.servers": f"127.0.0.1:{broker.kafka_sasl_port}"}))
+    return subprocess.run([require_java(), "-cp", classpath, str(source), package, str(conf)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_the_java_clients_settings_reach_the_broker(broker, tmp_path):
+    """Connect's settings (Kafka's own client) and Flink's (the connector jar's relocated client, whose
+    JAAS line must name the shaded login module): both list the topics over SASL_SSL."""
+    s = cloud(broker).settings
+    kafka = _java_list_topics(broker, tmp_path, "", security.client_security(s), f"{broker.paths.lib}/*")
+    assert kafka.returncode == 0 and kafka.stdout.startswith("topics ["), kafka.stderr[-600:]
+    flink_cp = f"{broker.paths.flink_connector_jar}:{next(broker.paths.lib.glob('slf4j-api-*.jar'))}"
+    shaded = "org.apache.flink.kafka.shaded."
+    flink = {k.removeprefix("properties."): v for k, v in security.flink_table_options(s).items()}
+    relocated = _java_list_topics(broker, tmp_path, shaded, flink, flink_cp)
+    assert relocated.returncode == 0 and relocated.stdout.startswith("topics ["), relocated.stderr[-600:]
+    unshaded = _java_list_topics(broker, tmp_path, shaded, security.client_security(s), flink_cp)
+    assert unshaded.returncode != 0 and "LoginModule" in unshaded.stderr  # Kafka's own class name: no such module there
