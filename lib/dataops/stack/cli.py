@@ -26,7 +26,18 @@ def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
         p.stack.up(with_)
     print()
     ctx.print_frame(p.status())
+    _confluent_hint(p.settings, [*components, *with_])
     return 0
+
+
+def _confluent_hint(settings, started: list[str]) -> None:
+    """After starting the SASL_SSL broker: how the ``confluent`` profile reaches it (no secret printed)."""
+    from dataops.kafka import sasl
+
+    if sasl.NAME in started:
+        where = sasl.client_env_file(settings.paths)
+        print(f"\nPerfil confluent contra {sasl.NAME}: DATAOPS_ENV_FILE={where} "
+              f"(o dataops.connect(profile=\"confluent\", env_file=\"{where}\"))", flush=True)
 
 
 def cmd_down(args: argparse.Namespace, ctx: CliContext) -> int:
