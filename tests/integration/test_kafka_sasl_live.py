@@ -8,10 +8,12 @@ No skip: without Java, keytool or the jars the fixture fails with the one line t
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
 import uuid
 
@@ -182,3 +184,19 @@ def test_the_java_clients_settings_reach_the_broker(broker, tmp_path):
     assert relocated.returncode == 0 and relocated.stdout.startswith("topics ["), relocated.stderr[-600:]
     unshaded = _java_list_topics(broker, tmp_path, shaded, security.client_security(s), flink_cp)
     assert unshaded.returncode != 0 and "LoginModule" in unshaded.stderr  # Kafka's own class name: no such module there
+
+
+def test_pipeline_apply_of_the_confluent_profile_creates_its_topics_over_sasl_ssl(broker):
+    """``dataops pipeline apply`` with the settings file the component wrote, as a user with a real
+    cluster would run it: the topics are created on this broker; a wrong secret is one line, exit 1."""
+    env = {**os.environ, "DATAOPS_ENV_FILE": str(sasl.client_env_file(broker.paths)), "DATAOPS_STATE_DIR": str(broker.state_dir)}
+    env.pop("DATAOPS_PROFILE", None)
+    applied = subprocess.run([sys.executable, "-m", "dataops.cli", "pipeline", "apply"], env=env, capture_output=True, text=True, timeout=300)
+    assert applied.returncode == 0, applied.stdout[-800:] + applied.stderr[-800:]
+    assert "Kafka (Confluent Cloud)" in applied.stdout
+    s = cloud(broker).settings
+    assert {s.topic_raw, s.topic_exploded, s.topic_dlq, s.topic_iceberg_control} <= set(cloud(broker).kafka.topic_names())
+    refused = subprocess.run([sys.executable, "-m", "dataops.cli", "pipeline", "plan"], env={**env, "DATAOPS_KAFKA_API_SECRET": "nope"},
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [refused.stderr.strip()] and "rechazó la API key de Kafka" in refused.stderr

@@ -111,6 +111,12 @@ def test_keytool_makes_a_ca_and_a_broker_certificate_with_the_sans(settings):
     ca = (folder / "ca.pem").read_bytes()
     sasl.ensure_certificates(settings)  # reused: not made again
     assert (folder / "ca.pem").read_bytes() == ca
+    sasl.credentials_file(settings.paths).unlink()  # the keystores' password lost: made again, with a new one
+    sasl.ensure_certificates(settings)
+    assert (folder / "ca.pem").read_bytes() != ca
+    env = {**os.environ, sasl.PASSWORD_VAR: sasl.credentials(settings.paths)["store_password"].get_secret_value()}
+    subprocess.run([keytool, "-list", "-keystore", str(folder / "broker.p12"), "-storepass:env", sasl.PASSWORD_VAR],
+                   env=env, capture_output=True, check=True)  # fmt: skip
 
 
 def test_client_settings_are_the_confluent_profiles(settings):

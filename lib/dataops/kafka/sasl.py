@@ -161,14 +161,16 @@ def find_keytool() -> str:
 
 
 def ensure_certificates(s: Settings) -> None:
-    """Make the CA, the broker's keystore and the trust store, unless all three are there.
+    """Make the CA, the broker's keystore and the trust store, unless all three are there (with
+    the credentials file that holds their password).
 
     Raises:
         StackError: A ``keytool`` run failed (one line: its last line; delete the folder to retry).
     """
     paths = s.paths
     folder = paths.kafka_sasl
-    if keystore(paths).is_file() and truststore(paths).is_file() and ca_file(paths).is_file():
+    made = keystore(paths).is_file() and truststore(paths).is_file() and ca_file(paths).is_file()
+    if made and read_credentials(paths) is not None:  # without the credentials, no password opens them
         return
     password = credentials(paths)["store_password"].get_secret_value()
     for name in ("ca.p12", "broker.p12", "truststore.p12", "broker.csr", "broker.pem", "ca.pem"):
