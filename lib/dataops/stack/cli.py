@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from dataops.cli_registry import CliContext, SubParsers, non_negative_seconds, positive_int
 from dataops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dataops.config import Settings
 
 
 def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -30,7 +34,7 @@ def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _confluent_hint(settings, started: list[str]) -> None:
+def _confluent_hint(settings: Settings, started: list[str]) -> None:
     """After starting the SASL_SSL broker: how the ``confluent`` profile reaches it (no secret printed)."""
     from dataops.kafka import sasl
 
