@@ -41,6 +41,8 @@ PORTS = {
     "prometheus": 9090,  # optional: `dataops up --with prometheus`
     "schema_registry": 8086,  # optional: `dataops up --with schema-registry` (Apicurio's ccompat API)
     "schema_registry_management": 8087,  # its health and metrics (Quarkus's management interface)
+    "kafka_sasl": 9094,  # optional: `dataops up --with cloud-fixtures`, a broker on SASL_SSL as Confluent Cloud
+    "kafka_sasl_controller": 9095,  # its KRaft controller
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -99,6 +101,8 @@ class Settings(BaseSettings):
     schema_registry_port: int = PORTS["schema_registry"]
     schema_registry_management_port: int = PORTS["schema_registry_management"]
     schema_registry_heap: str = "256m"
+    kafka_sasl_port: int = PORTS["kafka_sasl"]
+    kafka_sasl_controller_port: int = PORTS["kafka_sasl_controller"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
@@ -129,6 +133,8 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = None
     kafka_api_key: SecretStr | None = None
     kafka_api_secret: SecretStr | None = None
+    kafka_ca_file: Path | None = Field(default=None, description="PEM file of the CA that signed the brokers' certificates "
+                                       "(unset: the system's CAs, as for Confluent Cloud)")
     schema_registry_url: str | None = None
     schema_registry_api_key: SecretStr | None = None
     schema_registry_api_secret: SecretStr | None = None
@@ -233,6 +239,13 @@ class Settings(BaseSettings):
                     "sasl.password": self.kafka_api_secret.get_secret_value(),  # type: ignore[union-attr]
                 }
             )
+            if self.kafka_ca_file is not None:
+                if not Path(self.kafka_ca_file).is_file():
+                    raise ConfigError(
+                        f"{ENV_PREFIX}KAFKA_CA_FILE={self.kafka_ca_file} no es un fichero",
+                        "pon la ruta del PEM de la CA de los brokers, o bórrala para usar las CA del sistema",
+                    )
+                conf["ssl.ca.location"] = str(self.kafka_ca_file)
         conf.update(extra)
         return conf
 

@@ -107,6 +107,11 @@ class StatePaths:
         """The key and secret the running local Schema Registry accepts (JSON, mode 600)."""
         return self.schema_registry / "credentials.json"
 
+    @property
+    def kafka_sasl(self) -> Path:
+        """The optional SASL_SSL broker's CA, keystores, key and secret and client settings (all mode 600)."""
+        return self.root / "kafka-sasl"
+
     def lock_file(self, name: str) -> Path:
         """An exclusive lock (:mod:`dataops.locks`), e.g. ``pipeline`` for ``up`` and ``apply``."""
         return self.run / f"{name}.lock"

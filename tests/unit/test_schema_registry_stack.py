@@ -16,6 +16,7 @@ from dataops import ConfigError, ToolMissingError, load_settings, toolchain
 from dataops import stack as stack_mod
 from dataops.config import PORTS
 from dataops.errors import StackError
+from dataops.paths import StatePaths
 from dataops.registry import local
 from dataops.stack import cli as stack_cli
 from dataops.stack import engines, schema_registry
@@ -134,7 +135,7 @@ def test_installed_jdks_reads_their_release_files(tmp_path):
 
 
 def test_cloud_fixtures_is_a_group_and_unknown_names_list_it(tmp_path, clean_env):
-    assert engines.expand(["cloud-fixtures", "schema-registry", "prometheus"]) == ["schema-registry", "prometheus"]
+    assert engines.expand(["cloud-fixtures", "schema-registry", "prometheus"]) == ["kafka-sasl", "schema-registry", "prometheus"]
     s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "state")
     stack = stack_mod.Stack(s)
     assert "schema-registry" in stack.optional and "schema-registry" not in stack.names
@@ -143,21 +144,22 @@ def test_cloud_fixtures_is_a_group_and_unknown_names_list_it(tmp_path, clean_env
     assert "schema-registry" not in set(stack.status()["component"])  # not asked for: not shown
 
 
-def test_up_with_cloud_fixtures_starts_the_registry(monkeypatch):
+def test_up_with_cloud_fixtures_starts_the_sasl_broker_and_the_registry(monkeypatch, tmp_path, capsys):
     started = []
 
     class FakeStack:
         def component(self, name):
-            assert name == "schema-registry"
+            assert name in ("kafka-sasl", "schema-registry")
 
         def up(self, names):
             started.append(list(names))
 
-    pipe = SimpleNamespace(stack=FakeStack(), settings=SimpleNamespace(low_memory=False), status=lambda: None)
+    pipe = SimpleNamespace(stack=FakeStack(), settings=SimpleNamespace(low_memory=False, paths=StatePaths(tmp_path)), status=lambda: None)
     ctx = SimpleNamespace(pipeline=lambda args, **kw: pipe, print_frame=lambda df: None)
     args = argparse.Namespace(components=["cloud-fixtures"], with_=[], low_memory=False, no_setup=False, ready_timeout=0)
     assert stack_cli.cmd_up(args, ctx) == 0
-    assert started == [["schema-registry"]]
+    assert started == [["kafka-sasl", "schema-registry"]]
+    assert f"DATAOPS_ENV_FILE={tmp_path / 'kafka-sasl' / 'confluent.env'}" in capsys.readouterr().out  # how to reach it
 
 
 def test_the_layer_finds_the_local_registry_from_the_state_folder(tmp_path, clean_env):

@@ -49,6 +49,8 @@ def isolated(tmp_path):
         prometheus_port=_free_port(),
         schema_registry_port=_free_port(),
         schema_registry_management_port=_free_port(),
+        kafka_sasl_port=_free_port(),
+        kafka_sasl_controller_port=_free_port(),
     )
 
 
@@ -211,7 +213,7 @@ def test_prometheus_is_optional_and_missing_it_is_one_line_on_how_to_get_it(isol
     from dataops.stack import prometheus
 
     stack = stack_mod.Stack(isolated)
-    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry"]
+    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry", "kafka-sasl"]
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ToolMissingError, match="apt-get install prometheus") as missing:
         prometheus.binary()

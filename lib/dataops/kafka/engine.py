@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
 
 from dataops import subproc
 from dataops.config import Settings
@@ -14,56 +15,73 @@ from dataops.paths import StatePaths
 LOW_MEMORY_DEDUPE_BUFFER = 8 * 2**20  # bytes: about 350,000 keys per cleaning pass
 
 
+def node_properties(s: Settings, data: Path, controller_port: int) -> dict[str, object]:
+    """What every KRaft single node of the stack shares (broker and controller in one process):
+    storage, replication of one, small thread pools. The listeners are each broker's own."""
+    return {
+        "process.roles": "broker,controller",
+        "node.id": 1,
+        "controller.quorum.voters": f"1@{s.host}:{controller_port}",
+        "controller.listener.names": "CONTROLLER",
+        "log.dirs": data,
+        "num.partitions": 1,
+        "auto.create.topics.enable": "false",
+        "offsets.topic.replication.factor": 1,
+        "offsets.topic.num.partitions": 3,
+        "transaction.state.log.replication.factor": 1,
+        "transaction.state.log.min.isr": 1,
+        "transaction.state.log.num.partitions": 3,
+        "share.coordinator.state.topic.replication.factor": 1,
+        "share.coordinator.state.topic.min.isr": 1,
+        "group.initial.rebalance.delay.ms": 0,
+        "num.io.threads": 2,
+        "num.network.threads": 2,
+        "num.recovery.threads.per.data.dir": 1,
+        "log.retention.check.interval.ms": 300000,
+        # The compaction's key map is allocated whole on the heap (128 MB by default); a
+        # smaller one cleans the compacted topics in more passes.
+        **({"log.cleaner.dedupe.buffer.size": LOW_MEMORY_DEDUPE_BUFFER} if s.low_memory else {}),
+    }
+
+
+def format_once(paths: StatePaths, data: Path, conf: Path) -> None:
+    """Format a node's storage the first time it starts: a random cluster id in Kafka's base64url form.
+
+    Raises:
+        StackError: The storage tool failed (one line: its last line, and what to delete).
+    """
+    if (data / "meta.properties").exists():
+        return
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    out = subproc.run(
+        java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
+        "el formateo del almacenamiento de Kafka", f"borra {data} y vuelve a ejecutar `make up`", 120,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise StackError(
+            f"falló el formateo del almacenamiento de Kafka: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
+            f"borra {data} y vuelve a ejecutar `make up`",
+        )
+
+
 def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
     data = paths.data / "kafka"
     conf = paths.conf / "kafka.properties"
     conf.write_text(
         properties(
             {
-                "process.roles": "broker,controller",
-                "node.id": 1,
-                "controller.quorum.voters": f"1@{s.host}:{s.kafka_controller_port}",
+                **node_properties(s, data, s.kafka_controller_port),
                 "listeners": f"PLAINTEXT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
                 "advertised.listeners": f"PLAINTEXT://{s.host}:{s.kafka_port}",
-                "controller.listener.names": "CONTROLLER",
                 "inter.broker.listener.name": "PLAINTEXT",
                 "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                "log.dirs": data,
-                "num.partitions": 1,
-                "auto.create.topics.enable": "false",
-                "offsets.topic.replication.factor": 1,
-                "offsets.topic.num.partitions": 3,
-                "transaction.state.log.replication.factor": 1,
-                "transaction.state.log.min.isr": 1,
-                "transaction.state.log.num.partitions": 3,
-                "share.coordinator.state.topic.replication.factor": 1,
-                "share.coordinator.state.topic.min.isr": 1,
-                "group.initial.rebalance.delay.ms": 0,
-                "num.io.threads": 2,
-                "num.network.threads": 2,
-                "num.recovery.threads.per.data.dir": 1,
-                "log.retention.check.interval.ms": 300000,
-                # The compaction's key map is allocated whole on the heap (128 MB by default); a
-                # smaller one cleans the compacted topics in more passes.
-                **({"log.cleaner.dedupe.buffer.size": LOW_MEMORY_DEDUPE_BUFFER} if s.low_memory else {}),
             }
         )
     )
-    if not (data / "meta.properties").exists():
-        # Format once: a random cluster id in Kafka's base64url form.
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        out = subproc.run(
-            java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
-            "el formateo del almacenamiento de Kafka", f"borra {data} y vuelve a ejecutar `make up`", 120,
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if out.returncode != 0:
-            raise StackError(
-                f"falló el formateo del almacenamiento de Kafka: {(out.stderr or out.stdout).strip().splitlines()[-1:]}",
-                f"borra {data} y vuelve a ejecutar `make up`",
-            )
+    format_once(paths, data, conf)
     return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
 
 

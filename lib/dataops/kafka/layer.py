@@ -15,12 +15,16 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ClusterMetadat
 
 from dataops.config import Settings
 from dataops.engine import port_open
-from dataops.errors import DataOpsError, ServiceUnavailableError
+from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
 from dataops.kafka.protocol import Record
 
 logger = logging.getLogger(__name__)
+# librdkafka's own log lines (a refused login repeats one per attempt): to Python's logging, silent
+# unless the application configures a handler.
+_LIBRDKAFKA_LOG = logging.getLogger("dataops.kafka.librdkafka")
+_LIBRDKAFKA_LOG.addHandler(logging.NullHandler())
 
-__all__ = ["KafkaLayer", "Record", "records_frame"]
+__all__ = ["KafkaLayer", "Record", "records_frame", "refusal"]
 
 
 class KafkaLayer:
@@ -47,13 +51,35 @@ class KafkaLayer:
         return AdminClient(self.settings.kafka_config(log_level=4))
 
     def _metadata(self, timeout: float = 5.0) -> ClusterMetadata:
-        try:
-            md = self.admin().list_topics(timeout=timeout)
-        except KafkaException:
-            raise ServiceUnavailableError("Kafka", self.settings.bootstrap_servers) from None
+        """The cluster's metadata; a refused key or certificate is one line at once, not a wait.
+
+        Raises:
+            ConfigError: The brokers refused the API key and secret, or their certificate.
+            ServiceUnavailableError: No broker answered within ``timeout``.
+        """
+        self._check_reachable()
+        errors: list[KafkaError] = []
+        admin = AdminClient(self.settings.kafka_config(log_level=4, error_cb=errors.append, logger=_LIBRDKAFKA_LOG))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:  # in slices: librdkafka reports a refusal through error_cb, served by poll between them
+                md = admin.list_topics(timeout=max(min(1.0, deadline - time.monotonic()), 0.1))
+                break
+            except KafkaException:
+                admin.poll(0)
+                refusal(self.settings, errors)
+                if time.monotonic() >= deadline:
+                    raise self._unavailable() from None
         if not md.brokers:
-            raise ServiceUnavailableError("Kafka", self.settings.bootstrap_servers)
+            raise self._unavailable()
         return md
+
+    def _unavailable(self) -> ServiceUnavailableError:
+        s = self.settings
+        if s.runs.kafka_from_settings:
+            return ServiceUnavailableError("Kafka", s.bootstrap_servers, "comprueba DATAOPS_KAFKA_BOOTSTRAP y la red (el broker local "
+                                           "de SASL_SSL se arranca con `dataops up --with cloud-fixtures`)")  # fmt: skip
+        return ServiceUnavailableError("Kafka", s.bootstrap_servers)
 
     def _consumer(self, **extra: Any) -> Consumer:
         self._check_reachable()
@@ -253,6 +279,24 @@ class KafkaLayer:
         deadline = time.monotonic() + wait_s
         while name in self.topic_names() and time.monotonic() < deadline:
             time.sleep(0.2)
+
+
+def refusal(settings: Settings, errors: Iterable[KafkaError]) -> None:
+    """Raise the one line for a refusal among a client's ``errors`` (from its ``error_cb``); nothing otherwise.
+
+    Raises:
+        ConfigError: SASL refused the API key and secret (``_AUTHENTICATION``), or TLS the broker's
+            certificate (``_SSL``): which setting to check, never the secret.
+    """
+    codes = {e.code() for e in errors}
+    where = settings.bootstrap_servers
+    if KafkaError._AUTHENTICATION in codes:
+        raise ConfigError(f"Kafka ({where}) rechazó la API key de Kafka: la clave o su secreto no son válidos",
+                          "revisa DATAOPS_KAFKA_API_KEY y DATAOPS_KAFKA_API_SECRET (una API key del clúster, no la de otro servicio)")  # fmt: skip
+    if KafkaError._SSL in codes:
+        raise ConfigError(f"Kafka ({where}): el certificado del broker no es de una CA de confianza",
+                          "pon en DATAOPS_KAFKA_CA_FILE el PEM de la CA de los brokers (con las cloud-fixtures, "
+                          ".stack/kafka-sasl/ca.pem), o bórrala para Confluent Cloud")  # fmt: skip
 
 
 def _record(msg: Message) -> Record:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from dataops.cli_registry import CliContext, SubParsers, non_negative_seconds, positive_int
 from dataops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dataops.config import Settings
 
 
 def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -26,7 +30,18 @@ def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
         p.stack.up(with_)
     print()
     ctx.print_frame(p.status())
+    _confluent_hint(p.settings, [*components, *with_])
     return 0
+
+
+def _confluent_hint(settings: Settings, started: list[str]) -> None:
+    """After starting the SASL_SSL broker: how the ``confluent`` profile reaches it (no secret printed)."""
+    from dataops.kafka import sasl
+
+    if sasl.NAME in started:
+        where = sasl.client_env_file(settings.paths)
+        print(f"\nPerfil confluent contra {sasl.NAME}: DATAOPS_ENV_FILE={where} "
+              f"(o dataops.connect(profile=\"confluent\", env_file=\"{where}\"))", flush=True)
 
 
 def cmd_down(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -71,8 +86,9 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--no-setup", action="store_true", help="skip topic and connector set-up")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="COMPONENT",
                    help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules), "
-                        "schema-registry (Apicurio Registry, Confluent's API, Basic auth), or the group cloud-fixtures "
-                        "(local stand-ins of the confluent profile's services: for now the schema-registry)")
+                        "schema-registry (Apicurio Registry, Confluent's API, Basic auth), kafka-sasl (a broker on SASL_SSL "
+                        "with PLAIN, as Confluent Cloud), or the group cloud-fixtures (local stand-ins of the confluent "
+                        "profile's services: kafka-sasl and schema-registry)")
     p.add_argument("--ready-timeout", type=non_negative_seconds, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.add_argument("--low-memory", action="store_true",
@@ -88,7 +104,7 @@ def add_commands(sub: SubParsers) -> None:
 
     p = sub.add_parser("logs", help="the last lines of a component's log")
     p.add_argument("component", help="simulator, kafka, connect, flink-jobmanager, flink-taskmanager, flink-submit, mvn, "
-                                            "prometheus, schema-registry")
+                                            "prometheus, schema-registry, kafka-sasl")
     p.add_argument("-n", "--lines", type=positive_int, default=50, help="how many lines (default 50)")
     p.set_defaults(func=cmd_logs)
 
