@@ -33,7 +33,7 @@ from dataops.monitor import MetricsReader
 from dataops.monitor import health as monitor_health
 from dataops.monitor import health_thresholds
 from dataops.registry.protocol import SchemaRegistry
-from dataops.stack import disk
+from dataops.stack import disk, sleep
 from dataops.source.protocol import Source
 
 
@@ -235,13 +235,9 @@ class Pipeline:
             steps = self.setup()
             if progress:
                 print(steps.to_string(index=False), flush=True)
-                try:
-                    slept = self.last_sleep()
-                except Exception as exc:  # a courtesy line: a metrics store that cannot be read does not stop `up`
-                    slept = None
-                    print(f"  (no he podido mirar si el equipo estuvo en suspensión: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})", flush=True)
-                if slept is not None:
-                    print(sleep_line(slept, steps), flush=True)
+                note = sleep.note(self.last_sleep, steps)
+                if note:
+                    print(note, flush=True)
             if ready_timeout_s is not None:
                 if progress:
                     print(f"Esperando a que informen todas las capas (como mucho {ready_timeout_s:g} s)…", flush=True)
@@ -252,23 +248,8 @@ class Pipeline:
 
     def last_sleep(self) -> tuple[float, float] | None:
         """The newest stretch (start, end, UNIX times) since the last ready ``up`` in which every
-        process of the local stack was frozen (a laptop put to sleep), or None.
-
-        Seen as a hole of at least :data:`SLEEP_MIN_S` in the monitor's samples while the same monitor
-        process kept running: only a frozen process skips its rounds (a stopped monitor has a new start
-        time, and a slow layer never stops a round). The other components were frozen with it.
-        """
-        stack = self._local_stack
-        started = stack.started_at("monitor") if stack is not None else None
-        if started is None:
-            return None
-        last = self.last_up()
-        after = max(started, float(last["at"]) if last else 0.0)
-        rounds = self.monitor.store.query("pipeline_availability", since=max(started, time.time() - 86_400))
-        stamps = sorted(ts.timestamp() for ts in rounds["ts"])
-        min_gap = max(SLEEP_MIN_S, 6 * self.settings.monitor_interval_s)
-        holes = [(a, b) for a, b in zip(stamps, stamps[1:]) if b - a >= min_gap and b > after]
-        return holes[-1] if holes else None
+        process of the local stack was frozen (a laptop put to sleep), or None (:func:`dataops.stack.sleep.last_sleep`)."""
+        return sleep.last_sleep(self._local_stack, self.monitor.store, self.last_up(), self.settings.monitor_interval_s)
 
     def last_up(self) -> dict[str, Any] | None:
         """The last ``up`` that ended ready: ``seconds`` it took, components it ``started``, ``at`` (UNIX time)."""
@@ -349,24 +330,6 @@ class Pipeline:
             ),
         ]
         return pd.DataFrame(rows, columns=["check", "found", "ok", "if not ok"])
-
-
-# A hole this long in the monitor's samples, with the monitor running throughout: the stack was frozen.
-SLEEP_MIN_S = 60.0
-
-
-def sleep_line(slept: tuple[float, float], steps: pd.DataFrame) -> str:
-    """What ``up`` says after a sleep (one line, for the learner): how long, and what it had to repair
-    (the set-up steps that did something) or that the pipeline had healed by itself."""
-    start, end = slept
-    length = end - start
-    span = f"{length:.0f} s" if length < 120 else f"{length / 60:.0f} min"
-    hours = f"{time.strftime('%H:%M', time.localtime(start))}–{time.strftime('%H:%M', time.localtime(end))}"
-    fixed = [f"{step} ({action})" for step, action in zip(steps["step"], steps["action"]) if automation.repaired(action)]
-    if fixed:
-        return (f"  ↻ El equipo estuvo en suspensión {span} ({hours}); `up` ha arreglado lo que no se recuperó "
-                f"solo: {'; '.join(fixed)}")  # fmt: skip
-    return f"  ✔ El equipo estuvo en suspensión {span} ({hours}) y el pipeline se recuperó solo"
 
 
 def connect(profile: str | None = None, **overrides: Any) -> Pipeline:

@@ -13,7 +13,8 @@ import pytest
 from dataops import load_settings
 from dataops.automation import repaired
 from dataops.metrics import Sample
-from dataops.pipeline import Pipeline, sleep_line
+from dataops.pipeline import Pipeline
+from dataops.stack.sleep import sleep_line
 
 pytestmark = pytest.mark.unit
 
