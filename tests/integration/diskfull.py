@@ -4,8 +4,8 @@ Shared by tests/integration/test_disk_full.py and benchmarks/disk_full.py. Every
 (the Kafka broker's log, Flink's checkpoints, the Iceberg sink's files and commits, the monitor's
 SQLite store) writes under ``data/``, so each meets ENOSPC. The simulator's served log stands for
 the CoinGecko API, which is not on the learner's disk: ``data/simulator`` is a link to a folder
-outside the small disk, so the ground truth survives. Mounting needs root (CI runs as root); a
-machine where ``mount`` is refused fails the test with that line.
+outside the small disk, so the ground truth survives. The mount is made inside a mount namespace of
+the drill's own (benchmarks/disk_full.py runs itself under ``unshare``), never on the machine.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def small_disk(root: Path, size_mb: int = SIZE_MB) -> Iterator[Path]:
     data.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(data)], capture_output=True, text=True)
     if done.returncode != 0:
-        raise AssertionError(f"cannot mount a {size_mb} MB tmpfs on {data} (root needed): {done.stderr.strip()}")
+        raise AssertionError(f"cannot mount a {size_mb} MB tmpfs on {data} (run inside `unshare -m`, as benchmarks/disk_full.py does): {done.stderr.strip()}")
     outside = root / "api-served-log"
     outside.mkdir(exist_ok=True)
     (data / "simulator").symlink_to(outside, target_is_directory=True)
