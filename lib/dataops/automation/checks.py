@@ -62,6 +62,14 @@ def environment(s: Settings) -> list[Outcome]:
             out.append(Outcome(name, True, "definida"))
         except DataOpsError as exc:
             out.append(Outcome(name, False, exc.message, exc.hint or ""))
+    if s.sends_api_key:
+        detail = (f"{s.polls_per_minute:g} llamadas/min de {s.coingecko_calls_per_min} "
+                  f"(60 / {s.poll_interval_s:g} s × 1 por sondeo), clave en {s.source_key_header}")  # fmt: skip
+        try:
+            s.check_rate_limit()
+            out.append(Outcome("límite de CoinGecko", True, detail))
+        except DataOpsError as exc:
+            out.append(Outcome("límite de CoinGecko", False, exc.message, exc.hint or ""))
     return out
 
 
