@@ -312,3 +312,17 @@ def test_apply_environment_step_shows_the_arithmetic_and_refuses_a_fast_interval
     fast = [o for o in environment(settings_env(**cloud, poll_interval_s=1)) if o.name == "límite de CoinGecko"]
     assert not fast[0].ok and "POLL_INTERVAL_S=2" in fast[0].fix
     assert not [o for o in environment(settings_env()) if o.name == "límite de CoinGecko"]  # the course's simulator: no limit
+
+
+def test_a_declared_http_check_of_the_prices_api_sends_the_key(served, settings_env) -> None:
+    from types import SimpleNamespace
+
+    from dataops.automation.checks import run_check
+    from dataops.automation.declaration import Check
+
+    sim, clock, url = served
+    check = Check(name="api-precios-responde", kind="http", url=f"{url}/ping")
+    cloud = dict(profile="confluent", kafka_bootstrap="b:9092", coingecko_url=url)
+    assert run_check(SimpleNamespace(settings=settings_env(**cloud, coingecko_api_key=KEY)), check).ok
+    refused = run_check(SimpleNamespace(settings=settings_env(**cloud)), check)
+    assert not refused.ok and "HTTP 401" in refused.detail
