@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dataops import profiles
+from dataops.coingecko import FREE_TIER_CALLS_PER_MIN, KEY_HEADERS, calls_per_minute, plan_for_url
 from dataops.coins import DEFAULT_COINS
 from dataops.errors import ConfigError
 from dataops.paths import StatePaths
@@ -107,6 +108,11 @@ class Settings(BaseSettings):
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
+    simulator_strict: bool = Field(default=False, description="the simulator applies CoinGecko's key and rate-limit rules")
+    simulator_plan: Literal["demo", "pro"] = Field(default="demo", description="the host the strict simulator plays")
+    simulator_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1, description="calls per minute and key the strict simulator allows")
+    simulator_api_keys: SecretStr | None = Field(default=None, description="keys the strict simulator accepts, comma-separated "
+                                                 "(unset: DATAOPS_COINGECKO_API_KEY)")
     log_max_mb: float = Field(default=16.0, gt=0, description="size at which the served log and the alert log rotate")
     log_backups: int = Field(default=4, ge=1, le=100, description="rotated files of each of those logs kept besides the current one")
     low_memory: bool = Field(default=False, description="start every component with small heaps and lean JVM flags (8 GB laptops)")
@@ -146,6 +152,10 @@ class Settings(BaseSettings):
     tableflow_api_secret: SecretStr | None = None
     coingecko_url: str = "https://api.coingecko.com/api/v3"
     coingecko_api_key: SecretStr | None = None
+    coingecko_plan: Literal["auto", "demo", "pro"] = Field(
+        default="auto", description="which key header to send (auto: pro for pro-api.coingecko.com, demo otherwise)")
+    coingecko_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1,
+                                         description="the plan's per-minute limit the connector's polls must stay under")
 
     @field_validator("profile")
     @classmethod
@@ -208,6 +218,43 @@ class Settings(BaseSettings):
         if self.runs.real_api:
             return self.coingecko_url.rstrip("/")
         return f"{self.simulator_url}/api/v3"
+
+    @property
+    def source_key_plan(self) -> str:
+        """The plan whose key header the clients send: ``coingecko_plan``, else the strict simulator's
+        in the local profile, else ``pro`` for pro-api.coingecko.com and ``demo`` for any other URL."""
+        if self.coingecko_plan != "auto":
+            return self.coingecko_plan
+        return plan_for_url(self.coingecko_url) if self.runs.real_api else self.simulator_plan
+
+    @property
+    def source_key_header(self) -> str:
+        """The header that carries the API key (``x-cg-demo-api-key`` or ``x-cg-pro-api-key``)."""
+        return KEY_HEADERS[self.source_key_plan]
+
+    @property
+    def sends_api_key(self) -> bool:
+        """The clients send ``coingecko_api_key``: to the real API, or to a strict simulator."""
+        return self.runs.real_api or self.simulator_strict
+
+    @property
+    def polls_per_minute(self) -> float:
+        """The connector's calls per minute: ``60 / poll_interval_s × 1`` (one call per poll)."""
+        return calls_per_minute(self.poll_interval_s, calls_per_poll=1)
+
+    def check_rate_limit(self) -> None:
+        """Refuse a poll interval that would go over the plan's per-minute limit.
+
+        Raises:
+            ConfigError: ``poll_interval_s`` too short for ``coingecko_calls_per_min``.
+        """
+        if self.sends_api_key and self.polls_per_minute > self.coingecko_calls_per_min:
+            least = 60.0 / self.coingecko_calls_per_min
+            raise ConfigError(
+                f"{ENV_PREFIX}POLL_INTERVAL_S={self.poll_interval_s:g} hace {self.polls_per_minute:g} llamadas por minuto, "
+                f"más que las {self.coingecko_calls_per_min} del plan de CoinGecko",
+                f"pon {ENV_PREFIX}POLL_INTERVAL_S={least:g} o más (60 / intervalo × 1 llamada por sondeo)",
+            )
 
     @property
     def connect_url(self) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from dataops import ConfigError, load_settings
-from dataops.config import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -109,10 +108,13 @@ def test_confluent_profile_says_in_one_line_which_layers_it_cannot_inspect(env_f
     import dataops
 
     p = dataops.connect(profile="confluent", kafka_bootstrap="broker:9092", env_file=env_file)
-    for layer in (p.flink, p.connect, p.source):
+    for layer in (p.flink, p.connect):
         with pytest.raises(ConfigError, match="el perfil 'confluent' no inspecciona") as info:
             layer.jobs()
         assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="API real de CoinGecko, que no tiene fallos") as info:
+        p.source.faults()  # p.source is the real API there: the simulator's control API is not
+    assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="DATAOPS_KAFKA_API_KEY no está definida"):
         p.kafka.topics()
     with pytest.raises(ConfigError, match="DATAOPS_TABLEFLOW_ENDPOINT no está definida"):

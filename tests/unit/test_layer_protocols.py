@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unit
 
 # Protocol -> the classes that serve it (the Iceberg layer on Tableflow's catalog is the same class).
 PROTOCOLS: dict[str, tuple[str, ...]] = {
-    "dataops.source.protocol.Source": ("dataops.source.layer.SimulatorLayer",),
+    "dataops.source.protocol.Source": ("dataops.source.layer.SimulatorLayer", "dataops.source.api.CoinGeckoLayer"),
     "dataops.kafka.protocol.Kafka": ("dataops.kafka.layer.KafkaLayer",),
     "dataops.kafka_connect.protocol.Connect": ("dataops.kafka_connect.layer.ConnectLayer",),
     "dataops.flink.protocol.Flink": ("dataops.flink.layer.FlinkLayer",),

@@ -62,6 +62,14 @@ def environment(s: Settings) -> list[Outcome]:
             out.append(Outcome(name, True, "definida"))
         except DataOpsError as exc:
             out.append(Outcome(name, False, exc.message, exc.hint or ""))
+    if s.sends_api_key:
+        detail = (f"{s.polls_per_minute:g} llamadas/min de {s.coingecko_calls_per_min} "
+                  f"(60 / {s.poll_interval_s:g} s × 1 por sondeo), clave en {s.source_key_header}")  # fmt: skip
+        try:
+            s.check_rate_limit()
+            out.append(Outcome("límite de CoinGecko", True, detail))
+        except DataOpsError as exc:
+            out.append(Outcome("límite de CoinGecko", False, exc.message, exc.hint or ""))
     return out
 
 
@@ -84,8 +92,12 @@ def run_check(p: Layers, check: Check) -> Outcome:
 
 
 def _http(p: Layers, c: Check) -> Outcome:
+    s = p.settings
+    # A check of the prices API sends its key, as the connector does (the real API, a strict simulator).
+    to_api = s.sends_api_key and s.coingecko_api_key is not None and str(c.url).startswith(s.source_api_url)
+    headers = {s.source_key_header: s.coingecko_api_key.get_secret_value()} if to_api else {}  # type: ignore[union-attr]
     try:
-        status = requests.get(c.url, timeout=c.timeout_s).status_code
+        status = requests.get(str(c.url), timeout=c.timeout_s, headers=headers).status_code
     except requests.RequestException as exc:
         return Outcome(c.name, False, f"{c.url} no responde ({type(exc).__name__})",
                        "revisa la URL (host, puerto) en la declaración o en .env, y que el servicio esté en marcha")  # fmt: skip

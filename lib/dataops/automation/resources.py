@@ -56,7 +56,12 @@ def sink_settings(settings: Settings, sink: Sink) -> Settings:
 
 
 def connector_config(settings: Settings, spec: Connector) -> dict[str, str]:
-    """The HTTP source connector's Connect config: one record per poll, the body as a string value."""
+    """The HTTP source connector's Connect config: one record per poll, the body as a string value.
+
+    To the real API (or a strict simulator) the key goes in the plan's header, and the interval must
+    keep ``60 / poll_interval_s`` calls a minute under ``coingecko_calls_per_min`` (else ConfigError).
+    """
+    settings.model_copy(update={"poll_interval_s": spec.poll_interval_s}).check_rate_limit()
     config = {
         "connector.class": CONNECTOR_CLASS,
         "tasks.max": "1",
@@ -68,8 +73,9 @@ def connector_config(settings: Settings, spec: Connector) -> dict[str, str]:
         "exactly.once.support": "required",
         **spec.config,
     }
-    if settings.runs.real_api and settings.coingecko_api_key is not None:
+    if settings.sends_api_key and settings.coingecko_api_key is not None:
         config["http.api.key"] = settings.coingecko_api_key.get_secret_value()
+        config["http.api.key.header"] = settings.source_key_header
     return config
 
 

@@ -8,6 +8,15 @@ from dataops.iceberg.protocol import Iceberg
 from dataops.profiles.base import Profile, register
 from dataops.registry.protocol import SchemaRegistry
 from dataops.profiles.local import kafka
+from dataops.source.protocol import Source
+
+
+def coingecko(settings: Settings, p: Layers | None) -> Source:
+    """The real CoinGecko API (``DATAOPS_COINGECKO_URL``), with the key in the plan's header."""
+    from dataops.source.api import CoinGeckoLayer
+
+    return CoinGeckoLayer(settings.source_api_url, api_key=settings.coingecko_api_key,
+                          key_header=settings.source_key_header, coins=settings.coins)  # fmt: skip
 
 
 def tableflow(settings: Settings, p: Layers | None) -> Iceberg:
@@ -27,9 +36,8 @@ _CLOUD = "usa la consola de Confluent Cloud, o DATAOPS_PROFILE=local para el pip
 CONFLUENT = register(
     Profile(
         "confluent",
-        builders={"kafka": kafka, "iceberg": tableflow, "schema_registry": schema_registry},
+        builders={"source": coingecko, "kafka": kafka, "iceberg": tableflow, "schema_registry": schema_registry},
         absent={
-            "source": ("el perfil 'confluent' no inspecciona el simulador de CoinGecko", _CLOUD),
             "connect": ("el perfil 'confluent' no inspecciona Kafka Connect (conectores gestionados)", _CLOUD),
             "flink": ("el perfil 'confluent' no inspecciona Flink (sentencias de Flink en Confluent Cloud)", _CLOUD),
             "duck": ("DuckDB solo lee la tabla Iceberg local",

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 def simulator(settings: Settings, p: Layers | None) -> Source:
     from dataops.source.layer import SimulatorLayer
 
-    return SimulatorLayer(settings.simulator_url)
+    key = settings.coingecko_api_key if settings.simulator_strict else None
+    return SimulatorLayer(settings.simulator_url, api_key=key, key_header=settings.source_key_header)
 
 
 def kafka(settings: Settings, p: Layers | None) -> Kafka:

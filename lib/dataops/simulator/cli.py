@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,10 +21,28 @@ from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.errors import DataOpsError
 from dataops.simulator.market import DEFAULT_COINS, KNOWN_COINS
 from dataops.simulator.server import Simulator
+from dataops.coingecko import FREE_TIER_CALLS_PER_MIN, PLANS
+from dataops.simulator.strict import StrictRules
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["add_commands", "main"]
+
+
+KEYS_ENV = "DATAOPS_SIMULATOR_API_KEYS"
+
+
+def read_keys(path: str | None) -> list[str]:
+    """The keys strict mode accepts: one per line of ``path``, else ``$DATAOPS_SIMULATOR_API_KEYS``
+    (comma-separated). Read here, never put on the command line (``ps`` would show them)."""
+    if path:
+        try:
+            text = open(path, encoding="utf-8").read().replace(",", "\n")
+        except OSError as exc:
+            raise SystemExit(f"error: no se pudo leer --api-keys-file {path}: {exc.strerror}") from None
+    else:
+        text = os.environ.get(KEYS_ENV, "").replace(",", "\n")
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,16 +72,35 @@ def main(argv: list[str] | None = None) -> int:
                         help="size at which the served log rotates (default: %(default)g)")
     parser.add_argument("--log-backups", type=int, default=rotation.DEFAULT_BACKUPS,
                         help="rotated served-log files kept besides the current one (default: %(default)s)")
+    parser.add_argument("--strict", action="store_true",
+                        help="CoinGecko's key and rate-limit rules: every /api/v3 call needs an accepted key")
+    parser.add_argument("--plan", choices=PLANS, default="demo",
+                        help="the host strict mode plays: demo (api.coingecko.com) or pro (default: %(default)s)")
+    parser.add_argument("--calls-per-min", type=int, default=FREE_TIER_CALLS_PER_MIN,
+                        help="calls one key may make per minute in strict mode (default: %(default)s)")
+    parser.add_argument("--api-keys-file", default=None,
+                        help=f"file of accepted keys, one per line (default: ${KEYS_ENV}, comma-separated)")
     args = parser.parse_args(argv)
     if not args.refresh_s > 0:
         parser.error("--refresh-s debe ser > 0")
     if not args.log_max_mb > 0 or args.log_backups < 1:
         parser.error("--log-max-mb debe ser > 0 y --log-backups >= 1")
+    strict = None
+    if args.strict:
+        keys = read_keys(args.api_keys_file)
+        if not keys:
+            parser.error(f"--strict necesita claves: --api-keys-file FICHERO o {KEYS_ENV}=clave1,clave2")
+        if args.calls_per_min < 1:
+            parser.error("--calls-per-min debe ser >= 1")
+        strict = StrictRules(frozenset(keys), plan=args.plan, calls_per_min=args.calls_per_min)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if strict is not None:
+        logger.info("strict mode: %s plan (%s), %d calls/min per key, %d key(s)",
+                    strict.plan, strict.describe()["header"], strict.calls_per_min, len(strict.keys))
 
     try:
         sim = Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log,
-                        log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups)
+                        log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups, strict=strict)
         server = sim.serve(args.host, args.port)
     except DataOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)

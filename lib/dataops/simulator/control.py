@@ -16,6 +16,7 @@ from dataops.simulator.faults import Fault, FaultState, parse_fault
 from dataops.simulator.market import RATES, Market, Quote
 from dataops.simulator.outcome import Outcome, json_outcome, not_allowed
 from dataops.simulator.served import ServedLog
+from dataops.simulator.strict import StrictRules
 
 __all__ = ["CONTROL_PREFIX", "MAX_REQUESTS_LIMIT", "ControlAPI"]
 
@@ -35,6 +36,7 @@ class ControlAPI:
     _market: Market
     _faults: FaultState
     _log: ServedLog
+    strict: StrictRules | None
 
     def _quotes(self, faults: list[Fault]) -> dict[str, Quote]:
         """The quotes served now, frozen ones held (the simulator's)."""
@@ -76,6 +78,7 @@ class ControlAPI:
             "served": self._log.served,
             "last_seq": self._log.last_seq,
             "oldest_seq": self._log.oldest_seq,
+            "strict": self.strict.describe() if self.strict is not None else None,
         }
 
     def _create_fault(self, body: bytes, now: float) -> Fault:

@@ -12,7 +12,7 @@ import errno
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -32,7 +32,7 @@ class HTTPServing:
     coins: list[str]
     _clock: Callable[[], float]
 
-    def _process(self, method: str, path: str, query: str, body: bytes) -> Outcome:
+    def _process(self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         """Answer one request (the simulator's)."""
         raise NotImplementedError
 
@@ -48,7 +48,7 @@ class HTTPServing:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length > 0 else b""
         try:
-            outcome = self._process(method, path, query, body)
+            outcome = self._process(method, path, query, body, dict(handler.headers.items()))
         except Exception:  # noqa: BLE001 - a bug must not kill the server thread
             logger.exception("simulator failed on %s %s", method, path)
             outcome = json_outcome(500, {"error": "internal simulator error"})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -35,6 +35,7 @@ from dataops.simulator.httpd import HTTPServing
 from dataops.simulator.market import CATALOG, RATES, Market, Quote, select_coins, split_csv
 from dataops.simulator.outcome import NOT_FOUND, Outcome, json_outcome, not_allowed
 from dataops.simulator.served import ServedLog
+from dataops.simulator.strict import StrictRules, without_keys
 
 __all__ = ["PING_PATH", "PRICE_PATH", "Simulator"]
 
@@ -59,6 +60,7 @@ class Simulator(ControlAPI, HTTPServing):
         log_max_bytes: Size at which the served log's file rotates.
         log_backups: Rotated files of the served log kept besides the current one.
         clock: Source of unix time (inject a fake one in tests).
+        strict: CoinGecko's key and rate-limit rules (:mod:`.strict`); None answers anyone.
 
     Raises:
         UnknownCoinError: A coin id is not in the catalog.
@@ -73,6 +75,7 @@ class Simulator(ControlAPI, HTTPServing):
         clock: Callable[[], float] = time.time,
         log_max_bytes: int = rotation.DEFAULT_MAX_BYTES,
         log_backups: int = rotation.DEFAULT_BACKUPS,
+        strict: StrictRules | None = None,
     ) -> None:
         wanted = select_coins(coins)
         if not refresh_s > 0:
@@ -87,6 +90,7 @@ class Simulator(ControlAPI, HTTPServing):
         self._faults = FaultState()
         self._log = ServedLog(log_path, log_max_bytes, log_backups)
         self.log_path = self._log.path
+        self.strict = strict
 
     def close(self) -> None:
         """Close the log file (the simulator keeps answering, without a file)."""
@@ -101,7 +105,9 @@ class Simulator(ControlAPI, HTTPServing):
 
     # -- request handling -------------------------------------------------
 
-    def handle(self, method: str, path: str, query: str = "", body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, path: str, query: str = "", body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """Answer one request without any socket; the served log records it.
 
         An active ``latency`` fault is not slept here: it is reported in the
@@ -112,18 +118,19 @@ class Simulator(ControlAPI, HTTPServing):
             path: URL path (a ``?query`` suffix is tolerated).
             query: Raw query string without ``?``.
             body: Request body (control API only).
+            headers: Request headers (the API key's, in strict mode).
 
         Returns:
             ``(status, headers, body)``.
         """
         started = time.perf_counter()
-        outcome = self._process(method, path, query, body)
+        outcome = self._process(method, path, query, body, headers or {})
         if outcome.record:
             elapsed = time.perf_counter() - started + outcome.delay_s
             self._record(outcome, ts=self._clock() + outcome.delay_s, latency_ms=elapsed * 1000.0)
         return outcome.status, dict(outcome.headers), outcome.body
 
-    def _process(self, method: str, path: str, query: str, body: bytes) -> Outcome:
+    def _process(self, method: str, path: str, query: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         if "?" in path:
             path, _, extra = path.partition("?")
             query = f"{query}&{extra}" if query else extra
@@ -140,7 +147,7 @@ class Simulator(ControlAPI, HTTPServing):
         with self._lock:
             now = self._clock()
             if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-                return self._api(method, path, query, now)
+                return self._api(method, path, query, now, headers)
             if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
                 try:
                     return self._control(method, path, query, body, now)
@@ -148,15 +155,19 @@ class Simulator(ControlAPI, HTTPServing):
                     return json_outcome(400, {"error": exc.message, "kind": exc.kind})
             return json_outcome(404, NOT_FOUND)
 
-    def _api(self, method: str, path: str, query: str, now: float) -> Outcome:
+    def _api(self, method: str, path: str, query: str, now: float, headers: Mapping[str, str]) -> Outcome:
         self._market.advance(now)
         faults = self._faults.active(now)
         names = list(dict.fromkeys(f.name for f in faults))
         delay = latency_s(faults)
         refused = refusal(faults, now)
-        if refused is not None:
-            status, payload, headers = refused
-            outcome = json_outcome(status, payload, **headers)
+        # CoinGecko checks the key and counts the call before anything else answers.
+        denied = self.strict.check(headers, query, now) if self.strict is not None else None
+        if denied is not None:
+            outcome, names, delay = denied, [], 0.0
+        elif refused is not None:
+            status, payload, extra = refused
+            outcome = json_outcome(status, payload, **extra)
         elif method != "GET":
             outcome = not_allowed("GET")
         elif path == PING_PATH:
@@ -170,7 +181,7 @@ class Simulator(ControlAPI, HTTPServing):
             outcome.body = truncate(outcome.body)
         if delay > 0:
             outcome.headers["X-Sim-Delay"] = f"{delay:.3f}"
-        outcome.path, outcome.query, outcome.record = path, query, True
+        outcome.path, outcome.query, outcome.record = path, without_keys(query), True
         outcome.delay_s, outcome.faults = delay, names
         return outcome
 

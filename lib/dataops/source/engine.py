@@ -8,8 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dataops.config import Settings
+from dataops.config import ENV_PREFIX, Settings
 from dataops.engine import Component, http_ok
+from dataops.errors import ConfigError
 from dataops.paths import StatePaths
 
 
@@ -22,6 +23,24 @@ LEAN_SIMULATOR = (
     "import sys, types; package = types.ModuleType('dataops'); package.__path__ = [{folder!r}]; "
     "sys.modules['dataops'] = package; from dataops.simulator.cli import main; sys.exit(main())"
 )
+
+
+def _strict_args(s: Settings, paths: StatePaths) -> list[str]:
+    """Strict mode's flags; its keys go to a file only the owner reads (never on the command line)."""
+    keys_file = paths.data / "simulator" / "api_keys"
+    if not s.simulator_strict:
+        keys_file.unlink(missing_ok=True)
+        return []
+    secret = s.simulator_api_keys or s.coingecko_api_key
+    keys = [k.strip() for k in (secret.get_secret_value() if secret else "").split(",") if k.strip()]
+    if not keys:
+        raise ConfigError(f"{ENV_PREFIX}SIMULATOR_STRICT=true y no hay ninguna clave que aceptar",
+                          f"define {ENV_PREFIX}COINGECKO_API_KEY (o {ENV_PREFIX}SIMULATOR_API_KEYS) en .env")  # fmt: skip
+    keys_file.touch(mode=0o600)
+    keys_file.chmod(0o600)
+    keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
+    return ["--strict", "--plan", s.simulator_plan, "--calls-per-min", str(s.simulator_calls_per_min),
+            "--api-keys-file", str(keys_file)]  # fmt: skip
 
 
 def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
@@ -39,6 +58,7 @@ def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
         "--log", str(paths.data / "simulator" / "served.jsonl"),
         "--log-max-mb", str(s.log_max_mb),
         "--log-backups", str(s.log_backups),
+        *_strict_args(s, paths),
     ]  # fmt: skip
 
 

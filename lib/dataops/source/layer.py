@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pandas as pd
 import requests
+from pydantic import SecretStr
 
+from dataops.coingecko import KEY_HEADERS
 from dataops.errors import (BadRequestError, DataOpsError, HTTPError, ServiceUnavailableError, UnknownCoinError,
                             UnknownFaultError)
 from dataops.simulator.faults import FAULTS, check_fault, fault_params
 from dataops.simulator.market import KNOWN_COINS
-from dataops.simulator.server import PING_PATH, PRICE_PATH
+from dataops.simulator.server import API_PREFIX, PING_PATH, PRICE_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +88,17 @@ class SimulatorLayer:
     Args:
         base_url: Root URL of the simulator (no ``/api/v3`` suffix).
         timeout: Seconds to wait for a connection and for each answer.
+        api_key: Key sent to the price API in ``key_header`` (a strict simulator asks for one).
+        key_header: ``x-cg-demo-api-key`` or ``x-cg-pro-api-key``.
     """
 
-    def __init__(self, base_url: str = "http://127.0.0.1:8090", timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str = "http://127.0.0.1:8090", timeout: float = 5.0,
+                 api_key: SecretStr | None = None, key_header: str = KEY_HEADERS["demo"]) -> None:  # fmt: skip
         self.base_url = base_url.rstrip("/")
+        self.api_url = f"{self.base_url}{API_PREFIX}"
         self.timeout = timeout
         self._session = requests.Session()
+        self._api_key, self.key_header = api_key, key_header
 
     def __repr__(self) -> str:
         return f"SimulatorLayer({self.base_url!r})"
@@ -104,6 +112,38 @@ class SimulatorLayer:
             )
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailableError(COMPONENT, self.base_url) from None
+
+    def _api_get(self, tail: str, params: str | None = None) -> requests.Response:
+        """GET ``api_url + tail`` with the key header, when there is a key."""
+        headers = {self.key_header: self._api_key.get_secret_value()} if self._api_key is not None else {}
+        try:
+            return self._session.get(f"{self.api_url}{tail}", params=params, headers=headers, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout):
+            raise ServiceUnavailableError(self.component, self.api_url) from None
+
+    component = COMPONENT
+
+    def _answered(self, send: Callable[[], requests.Response]) -> requests.Response:
+        """One call of the price API; the client of the real API retries a 429 here."""
+        return send()
+
+    def _catalog(self, wanted: list[str], coins_given: bool, cur: str) -> list[str]:
+        """The coins to ask for, after refusing what the simulator does not serve (one ``health`` call)."""
+        unknown = [c for c in wanted if c not in KNOWN_COINS]  # refused even when the simulator is down
+        if unknown:
+            raise UnknownCoinError(f"monedas desconocidas: {', '.join(map(repr, unknown))}", f"elige entre {', '.join(KNOWN_COINS)}")
+        health = self.health()
+        served: list[str] = health["coins"]
+        if not coins_given:
+            wanted = list(served)
+        unknown = [c for c in wanted if c not in served]
+        if unknown:
+            raise UnknownCoinError(f"monedas que el simulador no sirve: {', '.join(unknown)}",
+                                   f"elige entre las que sirve: {', '.join(served)}")
+        currencies = health.get("currencies")
+        if currencies and cur not in currencies:
+            raise DataOpsError(f"moneda de cotización desconocida {cur!r}", f"elige entre {', '.join(currencies)}")
+        return wanted
 
     def _control_json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._control(method, path, **kwargs).json()
@@ -125,7 +165,7 @@ class SimulatorLayer:
         Raises:
             DataOpsError: The API answered with an error or a broken body (a fault).
         """
-        response = self._request("GET", PING_PATH)
+        response = self._answered(lambda: self._api_get(PING_PATH.removeprefix(API_PREFIX)))
         if response.status_code != 200:
             raise DataOpsError(f"el ping respondió {response.status_code}: {_error_message(response)}", "revisa los fallos activos con `faults()`")
         try:
@@ -148,11 +188,14 @@ class SimulatorLayer:
         Returns:
             ``(status, body_text)``, whatever the status or the body validity.
         """
+        response = self._price_response(ids, vs_currencies, **params)
+        return response.status_code, response.text
+
+    def _price_response(self, ids: list[str] | str, vs_currencies: list[str] | str, **params: Any) -> requests.Response:
         query = {"ids": _csv(ids), "vs_currencies": _csv(vs_currencies)}
         query.update({key: _query_value(value) for key, value in params.items()})
         # Keep commas readable in the served log, like the real connector sends them.
-        response = self._request("GET", PRICE_PATH, params=urlencode(query, safe=","))
-        return response.status_code, response.text
+        return self._api_get(PRICE_PATH.removeprefix(API_PREFIX), params=urlencode(query, safe=","))
 
     def price(self, coins: list[str] | str | None = None, vs_currency: str = "usd") -> pd.DataFrame:
         """Current prices as a DataFrame, one row per coin.
@@ -173,31 +216,12 @@ class SimulatorLayer:
         """
         wanted = [] if coins is None else [c.strip().lower() for c in ([coins] if isinstance(coins, str) else coins)]
         wanted = [c for c in dict.fromkeys(wanted) if c]
-        unknown = [c for c in wanted if c not in KNOWN_COINS]  # refused even when the simulator is down
-        if unknown:
-            raise UnknownCoinError(f"monedas desconocidas: {', '.join(map(repr, unknown))}", f"elige entre {', '.join(KNOWN_COINS)}")
-        health = self.health()
-        served: list[str] = health["coins"]
-        if coins is None:
-            wanted = list(served)
-        unknown = [c for c in wanted if c not in served]
-        if unknown:
-            raise UnknownCoinError(f"monedas que el simulador no sirve: {', '.join(unknown)}",
-                                   f"elige entre las que sirve: {', '.join(served)}")
         cur = vs_currency.strip().lower()
-        currencies = health.get("currencies")
-        if currencies and cur not in currencies:
-            raise DataOpsError(f"moneda de cotización desconocida {vs_currency!r}", f"elige entre {', '.join(currencies)}")
-
-        status, text = self.raw_price(
-            wanted,
-            cur,
-            include_market_cap=True,
-            include_24hr_vol=True,
-            include_24hr_change=True,
-            include_last_updated_at=True,
-            precision="full",
-        )
+        wanted = self._catalog(wanted, coins is not None, cur)
+        response = self._answered(lambda: self._price_response(
+            wanted, cur, include_market_cap=True, include_24hr_vol=True, include_24hr_change=True,
+            include_last_updated_at=True, precision="full"))  # fmt: skip
+        status, text = response.status_code, response.text
         if status != 200:
             hint = "espera y reinténtalo" if status == 429 else "revisa los fallos activos con `faults()`"
             raise DataOpsError(f"simple/price respondió {status}: {text[:120]}", hint)
