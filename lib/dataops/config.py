@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = None
     schema_registry_api_key: SecretStr | None = None
     schema_registry_api_secret: SecretStr | None = None
+    confluent_environment_id: str | None = Field(default=None, description="the Confluent Cloud environment (env-…) of `dataops pipeline plan --commands`")
+    confluent_cluster_id: str | None = Field(default=None, description="the Kafka cluster (lkc-…): also the Flink database")
+    confluent_cloud: str | None = Field(default=None, description="the cloud provider of the Flink region: aws, azure or gcp")
+    confluent_region: str | None = Field(default=None, description="the Flink region (e.g. eu-west-1) where the UDF artifact is uploaded")
+    flink_compute_pool_id: str | None = Field(default=None, description="the Flink compute pool (lfcp-…) the statements run in")
     flink_endpoint: str | None = None
     flink_api_key: SecretStr | None = None
     flink_api_secret: SecretStr | None = None

@@ -22,6 +22,8 @@ def _declaration(p: Layers, args: argparse.Namespace) -> Declaration:
 
 
 def cmd_pipeline_plan(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.commands:
+        return _print_cloud_commands(args)
     try:  # exit 2 means "changes pending" here: an error is 1
         p = ctx.pipeline(args)
         plan = p.plan(_declaration(p, args))
@@ -32,6 +34,21 @@ def cmd_pipeline_plan(args: argparse.Namespace, ctx: CliContext) -> int:
     pending = plan.attrs["pending"]
     print("cambios pendientes: ejecuta `dataops pipeline apply`" if pending else "nada que hacer: lo que corre es lo declarado")
     return 2 if pending else 0
+
+
+def _print_cloud_commands(args: argparse.Namespace) -> int:
+    """The declaration as the bash script of ``confluent`` commands (the confluent profile's settings)."""
+    from dataops import automation
+    from dataops.automation.cloud_commands import script
+    from dataops.config import load_settings
+
+    try:
+        settings = load_settings(profile="confluent")
+        print(script(automation.load(settings, path=args.file, extra=args.extra), settings), end="")
+    except DataOpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_pipeline_apply(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -64,7 +81,12 @@ def add_commands(sub: SubParsers) -> None:
         ps = psub.add_parser(name, help=text, description=text)
         ps.add_argument("--file", type=Path, default=None, help="the declaration (default data/pipeline/pipeline.yaml)")
         ps.add_argument("--extra", type=Path, default=None, help="a YAML file whose resources and checks extend the declaration")
-        if name != "plan":
+        if name == "plan":
+            ps.add_argument("--commands", action="store_true",
+                            help="print, instead of the plan, the bash script of `confluent` CLI commands and Flink statements "
+                                 "that build the declared pipeline on Confluent Cloud (ids from DATAOPS_CONFLUENT_*, else "
+                                 "${DATAOPS_…}; secrets only as ${DATAOPS_…})")  # fmt: skip
+        else:
             ps.add_argument("--within", type=positive, default=60.0, help="seconds the end-to-end checks may wait (default 60)")
         if name in ("apply", "setup"):
             ps.add_argument("--no-validate", action="store_true", help="skip the end-to-end validation")

@@ -45,12 +45,13 @@ def plan(p: Layers, decl: Declaration | str | None = None) -> pd.DataFrame:
     """Desired vs actual, one row per resource: create / update / unchanged / drift, with what changed.
 
     In the ``confluent`` profile the topics are planned through the Admin API; the connector,
-    the Flink statement and Tableflow are listed as ``cloud-managed`` with the CLI command to run.
+    the Flink statements and Tableflow are listed as ``cloud-managed`` with the ``confluent`` command
+    to run (:mod:`dataops.automation.cloud_commands`; all of them as a script: ``plan --commands``).
     """
     decl = declaration(p, decl)
     rows = [_plan_row(p, r, res.applied(p.settings)) for r in res.resources(decl, p.settings, _managed(p.settings))]
     if not _managed(p.settings):
-        rows += _cloud_rows(decl)
+        rows += _cloud_rows(decl, p.settings)
     out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     out.attrs["pending"] = bool((~out["plan"].isin(["unchanged", "cloud-managed"])).any())
     return out
@@ -76,14 +77,10 @@ def _plan_row(p: Layers, r: res.Resource, last: dict[str, dict[str, str]]) -> li
     return [r.label, "unchanged", ""]
 
 
-def _cloud_rows(decl: Declaration) -> list[list[str]]:
-    rows = [[f"connector {c.name}", "cloud-managed", "confluent connect cluster create --config-file http-source.json"] for c in decl.connectors]
-    rows += [[f"flink statement {j.name}", "cloud-managed",
-              f"confluent flink statement create {j.name} --sql \"…\" --compute-pool POOL_ID (the SQL of lib/dataops/flink/explode.sql; "
-              "its JSON_MEMBERS function first: confluent flink artifact create, jar of lib/stack/flink-udf)"]
-             for j in decl.jobs]  # fmt: skip
-    rows += [[f"tableflow {s.topic}", "cloud-managed", f"confluent tableflow topic enable {s.topic} --storage-type MANAGED"] for s in decl.sinks]
-    return rows
+def _cloud_rows(decl: Declaration, settings: Settings) -> list[list[str]]:
+    from dataops.automation.cloud_commands import plan_rows
+
+    return plan_rows(decl, settings)
 
 
 # ---- apply and validate -----------------------------------------------------------
