@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -291,7 +292,9 @@ def test_p_source_of_the_confluent_profile_against_the_strict_simulator(served, 
     for _ in range(4):  # a burst: every other call meets the limit, waits its Retry-After and gets its prices
         assert len(p.source.price()) == 2
     assert waits == [60.0, 60.0]
-    statuses = [e["status"] for e in json.loads(sim.handle("GET", "/_sim/requests")[2])]
+    deadline = time.monotonic() + 10  # the request log is written after the answer is sent
+    while len(statuses := [e["status"] for e in json.loads(sim.handle("GET", "/_sim/requests")[2])]) < 7 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert statuses == [200, 200, 429, 200, 200, 429, 200]
 
     wrong = dataops.connect(**cloud, coingecko_api_key="CG-stolen")
