@@ -42,6 +42,8 @@ def sql_catalog(layer: IcebergLayer) -> Catalog:
 
 
 TABLEFLOW_SCOPE = "catalog"
+# What to do when Tableflow's catalog refuses the key and secret (pyiceberg's and DuckDB's message alike).
+CREDENTIAL_HINT = "revisa DATAOPS_TABLEFLOW_API_KEY y DATAOPS_TABLEFLOW_API_SECRET (una API key de Tableflow y su secreto)"
 
 
 def tableflow_properties(s: Settings) -> dict[str, str]:
@@ -78,10 +80,7 @@ def tableflow_catalog(layer: IcebergLayer) -> Catalog:
     try:
         return RestCatalog("tableflow", **props)
     except (OAuthError, UnauthorizedError):
-        raise ConfigError(
-            f"el catálogo de Tableflow ({props['uri']}) rechazó la clave y el secreto",
-            "revisa DATAOPS_TABLEFLOW_API_KEY y DATAOPS_TABLEFLOW_API_SECRET (una API key de Tableflow y su secreto)",
-        ) from None
+        raise ConfigError(f"el catálogo de Tableflow ({props['uri']}) rechazó la clave y el secreto", CREDENTIAL_HINT) from None
     except requests.ConnectionError:
         raise ServiceUnavailableError("el catálogo de Tableflow", props["uri"], "revisa DATAOPS_TABLEFLOW_ENDPOINT") from None
 
