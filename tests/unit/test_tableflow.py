@@ -213,7 +213,7 @@ def test_the_backend_listens_on_the_stack_host_with_its_catalog_under_the_state_
 
 def test_the_front_gets_its_secrets_from_a_private_file_never_its_command_line(settings):
     cmd = engine.front_command(settings, settings.paths)
-    assert cmd[1:3] == ["-m", "dataops.iceberg.tableflow"] and cmd[cmd.index("--backend") + 1] == "http://127.0.0.1:8181"
+    assert cmd[1:3] == ["-P", tableflow.__file__] and cmd[cmd.index("--backend") + 1] == "http://127.0.0.1:8181"
     cfg = engine.catalog_config(settings.paths)
     assert cfg["client_secret"] not in " ".join(cmd) and cfg["signing_key"] not in " ".join(cmd)
     for path in (engine.config_file(settings.paths), engine.client_env_file(settings.paths)):
@@ -225,6 +225,16 @@ def test_the_front_gets_its_secrets_from_a_private_file_never_its_command_line(s
     assert f"DATAOPS_TABLEFLOW_API_SECRET={cfg['client_secret']}\n" in env
     again = tableflow.FrontConfig.from_file(engine.config_file(settings.paths), "http://b")
     assert again.prefix == f"/iceberg/catalog/organizations/{cfg['org']}/environments/{cfg['env']}"
+
+
+def test_the_front_runs_on_the_standard_library_alone():
+    """The stack runs it as a script: an import of dataops there would fail (or load the whole library)."""
+    import ast
+
+    tree = ast.parse(Path(tableflow.__file__).read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m.split(".")[0] for m in imported} <= set(__import__("sys").stdlib_module_names) | {"__future__"}
 
 
 def test_the_optional_build_does_not_rebuild_the_stack(monkeypatch):

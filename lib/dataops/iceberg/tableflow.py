@@ -16,6 +16,9 @@ anyone write. This server stands between the two:
 
 The backend itself listens on the stack's host only; the project (standing in for Tableflow, which
 materializes topics) writes through it directly.
+
+Standard library only: the stack runs this file as a script (``python -P tableflow.py``), without
+importing the rest of :mod:`dataops`.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dataops.iceberg.tableflow")  # the same name when run as a script
 
 SCOPE = "catalog"
 TOKEN_TTL_S = 3600
@@ -222,7 +225,7 @@ def make_server(cfg: FrontConfig, host: str, port: int) -> ThreadingHTTPServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dataops.iceberg.tableflow --host H --port P --backend URL --config FILE``."""
+    """``python -P tableflow.py --host H --port P --backend URL --config FILE``."""
     parser = argparse.ArgumentParser(prog="dataops.iceberg.tableflow", description="Tableflow-shaped front of an Iceberg REST catalog")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
