@@ -97,7 +97,7 @@ def catalog_config(paths: StatePaths) -> dict[str, str]:
     try:
         saved = json.loads(config_file(paths).read_text(encoding="utf-8"))
         if all(saved.get(k) for k in ("org", "env", "cluster", "client_id", "client_secret", "signing_key")):
-            return saved
+            return {str(k): str(v) for k, v in saved.items()}
     except (OSError, ValueError):
         pass
     made = {
