@@ -131,13 +131,21 @@ def test_writes_through_the_front_are_refused_and_change_nothing(catalog, table)
 
     p = outside(catalog)
     rest = p.iceberg.catalog()
-    with pytest.raises(ForbiddenError, match="read-only"):
+    # pyiceberg reads the catalog's config: no write endpoint listed, so it refuses before asking.
+    with pytest.raises(NotImplementedError, match="POST /v1/{prefix}/namespaces"):
         rest.create_namespace("lkc-other")
-    with pytest.raises(ForbiddenError):
+    with pytest.raises((NotImplementedError, ForbiddenError)):
         rest.load_table(table).append(ROWS)
+    # A client that asks all the same (with a valid token) gets 403 from the front.
+    auth = {"Authorization": f"Bearer {engine.token(catalog).json()['access_token']}"}
+    namespace, name = table.split(".", 1)
+    base = str(p.settings.tableflow_endpoint)
+    for path, body in ((f"{base}/v1/namespaces", {"namespace": ["lkc-other"]}),
+                       (f"{base}/v1/namespaces/{namespace}/tables/{name}", {"requirements": [], "updates": []})):  # fmt: skip
+        refused = requests.post(path, json=body, headers=auth, timeout=10)
+        assert refused.status_code == 403 and refused.json()["error"]["message"] == "the catalog is read-only for external engines"
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     alias = attach_tableflow(con, p.settings)
-    namespace, name = table.split(".", 1)
     with pytest.raises(duckdb.Error, match="403"):
         con.execute(f'INSERT INTO {alias}."{namespace}"."{name}" VALUES (\'dogecoin\', 0.3, 1764800003)')
     assert engine.writer_catalog(catalog).load_table(table).scan().to_arrow().num_rows == 3

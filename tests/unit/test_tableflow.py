@@ -40,7 +40,8 @@ class Backend(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         self.seen.append({"method": self.command, "path": self.path, "body": body, "headers": dict(self.headers)})
-        out = json.dumps({"defaults": {}, "overrides": {}} if self.path.startswith("/v1/config") else {"path": self.path}).encode()
+        config = {"defaults": {}, "overrides": {}, "endpoints": ["POST /v1/{prefix}/namespaces"]}
+        out = json.dumps(config if self.path.startswith("/v1/config") else {"path": self.path}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -152,6 +153,22 @@ def test_another_organization_or_environment_is_404(front):
         got = requests.get(f"{base.split('/iceberg')[0]}{path}/v1/config", headers=_bearer(base), timeout=5)
         assert got.status_code == 404 and got.json()["error"]["type"] == "NotFoundException"
     assert Backend.seen == []
+
+
+def test_the_config_lists_only_what_an_outside_engine_may_call(front):
+    base, _ = front
+    backend = {"defaults": {}, "overrides": {}, "endpoints": [
+        "POST v1/oauth/tokens", "POST https://auth-server.com/token", "GET v1/config", "GET /v1/{prefix}/namespaces",
+        "POST /v1/{prefix}/namespaces", "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+        "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}", "POST /v1/{prefix}/transactions/commit",
+        "DELETE /v1/{prefix}/namespaces/{namespace}", "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/plan"]}  # fmt: skip
+    kept = json.loads(tableflow.read_only_config(json.dumps(backend).encode()))
+    assert kept["endpoints"] == ["POST v1/oauth/tokens", "GET v1/config", "GET /v1/{prefix}/namespaces",
+                                 "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+                                 "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/plan"]  # fmt: skip
+    assert tableflow.read_only_config(b"not json") == b"not json"
+    got = requests.get(f"{base}/v1/config", headers=_bearer(base), timeout=5)
+    assert got.json() == {"defaults": {}, "overrides": {}, "endpoints": []}  # the fake backend's one write endpoint dropped
 
 
 def test_route_is_pure_and_cuts_only_the_prefix():

@@ -12,6 +12,7 @@ anyone write. This server stands between the two:
 - Every other ``<prefix>/v1/…`` request needs ``Authorization: Bearer <token>`` (else 401, with
   an Iceberg REST error body); reads (GET, HEAD and the read-only POSTs: scan planning, metrics
   reports) go to the backend with the prefix cut off; writes get 403, read-only as Tableflow's.
+  ``/v1/config`` lists only those endpoints (:func:`read_only_config`).
 - Any other path: 404.
 
 The backend itself listens on the stack's host only; the project (standing in for Tableflow, which
@@ -149,6 +150,27 @@ def is_read(method: str, path: str) -> bool:
     return method == "POST" and any(p.match(bare) for p in READ_POSTS)
 
 
+def read_only_config(body: bytes) -> bytes:
+    """The backend's ``/v1/config`` answer with only the endpoints an outside engine may use (reads
+    and the token endpoint), so a client learns the catalog is read-only before it tries to write."""
+    try:
+        config = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(config, dict) or not isinstance(config.get("endpoints"), list):
+        return body
+    kept = []
+    for entry in config["endpoints"]:
+        method, _, path = str(entry).partition(" ")
+        if path.startswith("http"):
+            continue  # the fixture's example of an outside token server
+        if path.lstrip("/") == TOKEN_PATH.lstrip("/") or method in ("GET", "HEAD") or (
+            method == "POST" and path.rsplit("/", 1)[-1] in ("plan", "tasks", "metrics")
+        ):
+            kept.append(entry)
+    return json.dumps({**config, "endpoints": kept}).encode()
+
+
 def route(cfg: FrontConfig, method: str, path: str, authorization: str | None) -> tuple[int, dict[str, object] | None, str | None]:
     """Decide a catalog request: (status, error body, backend path). A backend path means "forward it"."""
     target = backend_path(cfg, path)
@@ -211,6 +233,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(503, iceberg_error(503, "ServiceUnavailableException", f"catalog backend unreachable: {exc}"))
             return
         keep = {k: v for k, v in resp_headers.items() if k.lower() not in HOP_HEADERS}
+        if status == 200 and target.split("?", 1)[0] == "/v1/config":
+            data = read_only_config(data)
         self._send(status, data, keep)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
