@@ -25,6 +25,8 @@ ICEBERG_SINK_JARS = ("iceberg-kafka-connect-1.12.0.jar", "kafka44-appinfoparser-
 # The Flink distribution ships inside these PyPI wheels; installed without their
 # Python dependencies (the project only submits SQL jobs, no Python workers).
 FLINK_WHEELS = ("apache-flink==2.2.1", "apache-flink-libraries==2.2.1")
+# Not a module of the root build: the optional iceberg-rest component builds it (dataops.iceberg.engine).
+OPTIONAL_MAVEN_BUILD = PROJECT_ROOT / "lib" / "stack" / "iceberg-rest"
 
 
 def java_version() -> str | None:
@@ -56,6 +58,7 @@ def _maven_inputs_digest() -> str:
     """Digest of the poms and Java sources: a change rebuilds the JVM side."""
     files = [PROJECT_ROOT / "pom.xml", *sorted((PROJECT_ROOT / "lib").glob("**/pom.xml"))]
     files += sorted(f for f in (PROJECT_ROOT / "lib").glob("**/src/**/*") if f.is_file())
+    files = [f for f in files if OPTIONAL_MAVEN_BUILD not in f.parents]  # built by its own component
     digest = hashlib.sha256()
     for f in files:
         digest.update(str(f.relative_to(PROJECT_ROOT)).encode())

@@ -44,6 +44,8 @@ PORTS = {
     "schema_registry_management": 8087,  # its health and metrics (Quarkus's management interface)
     "kafka_sasl": 9094,  # optional: `dataops up --with cloud-fixtures`, a broker on SASL_SSL as Confluent Cloud
     "kafka_sasl_controller": 9095,  # its KRaft controller
+    "iceberg_rest": 8181,  # optional: `dataops up --with cloud-fixtures`, Iceberg's REST catalog server (loopback, no auth)
+    "tableflow": 8182,  # its front shaped like Tableflow's catalog (OAuth2, read-only)
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -104,6 +106,8 @@ class Settings(BaseSettings):
     schema_registry_heap: str = "256m"
     kafka_sasl_port: int = PORTS["kafka_sasl"]
     kafka_sasl_controller_port: int = PORTS["kafka_sasl_controller"]
+    iceberg_rest_port: int = PORTS["iceberg_rest"]
+    tableflow_port: int = PORTS["tableflow"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42

@@ -112,6 +112,16 @@ class StatePaths:
         """The optional SASL_SSL broker's CA, keystores, key and secret and client settings (all mode 600)."""
         return self.root / "kafka-sasl"
 
+    @property
+    def tableflow(self) -> Path:
+        """The optional Tableflow-shaped catalog's identity, secrets and client settings (mode 600)."""
+        return self.root / "tableflow"
+
+    @property
+    def iceberg_rest(self) -> Path:
+        """The optional Iceberg REST catalog server's classpath (``lib``); its catalog is under ``data``."""
+        return self.root / "iceberg-rest"
+
     def lock_file(self, name: str) -> Path:
         """An exclusive lock (:mod:`dataops.locks`), e.g. ``pipeline`` for ``up`` and ``apply``."""
         return self.run / f"{name}.lock"

@@ -135,7 +135,8 @@ def test_installed_jdks_reads_their_release_files(tmp_path):
 
 
 def test_cloud_fixtures_is_a_group_and_unknown_names_list_it(tmp_path, clean_env):
-    assert engines.expand(["cloud-fixtures", "schema-registry", "prometheus"]) == ["kafka-sasl", "schema-registry", "prometheus"]
+    assert engines.expand(["cloud-fixtures", "schema-registry", "prometheus"]) == [
+        "kafka-sasl", "schema-registry", "iceberg-rest", "tableflow", "prometheus"]  # fmt: skip
     s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "state")
     stack = stack_mod.Stack(s)
     assert "schema-registry" in stack.optional and "schema-registry" not in stack.names
@@ -149,7 +150,7 @@ def test_up_with_cloud_fixtures_starts_the_sasl_broker_and_the_registry(monkeypa
 
     class FakeStack:
         def component(self, name):
-            assert name in ("kafka-sasl", "schema-registry")
+            assert name in engines.GROUPS["cloud-fixtures"]
 
         def up(self, names):
             started.append(list(names))
@@ -158,7 +159,7 @@ def test_up_with_cloud_fixtures_starts_the_sasl_broker_and_the_registry(monkeypa
     ctx = SimpleNamespace(pipeline=lambda args, **kw: pipe, print_frame=lambda df: None)
     args = argparse.Namespace(components=["cloud-fixtures"], with_=[], low_memory=False, no_setup=False, ready_timeout=0)
     assert stack_cli.cmd_up(args, ctx) == 0
-    assert started == [["kafka-sasl", "schema-registry"]]
+    assert started == [["kafka-sasl", "schema-registry", "iceberg-rest", "tableflow"]]
     assert f"DATAOPS_ENV_FILE={tmp_path / 'kafka-sasl' / 'confluent.env'}" in capsys.readouterr().out  # how to reach it
 
 

@@ -51,6 +51,8 @@ def isolated(tmp_path):
         schema_registry_management_port=_free_port(),
         kafka_sasl_port=_free_port(),
         kafka_sasl_controller_port=_free_port(),
+        iceberg_rest_port=_free_port(),
+        tableflow_port=_free_port(),
     )
 
 
@@ -213,7 +215,7 @@ def test_prometheus_is_optional_and_missing_it_is_one_line_on_how_to_get_it(isol
     from dataops.stack import prometheus
 
     stack = stack_mod.Stack(isolated)
-    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry", "kafka-sasl"]
+    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry", "kafka-sasl", "iceberg-rest", "tableflow"]
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ToolMissingError, match="apt-get install prometheus") as missing:
         prometheus.binary()

@@ -1,8 +1,9 @@
 """DuckDB layer: the Iceberg table queryable by name, offline.
 
 The iceberg and avro extensions come from their PyPI wheels
-(``duckdb-extension-iceberg``, ``duckdb-extension-avro``) and are loaded straight
-from the installed files: no network, nothing written to ``~/.duckdb``.
+(``duckdb-extension-iceberg``, ``duckdb-extension-avro``; ``duckdb-extension-httpfs`` too for
+a REST catalog, :func:`attach_tableflow`) and are loaded straight from the installed files: no
+network, nothing written to ``~/.duckdb``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import duckdb
 import pandas as pd
 
 from dataops.contract import contract_for
-from dataops.errors import DataOpsError
+from dataops.config import Settings
+from dataops.errors import ConfigError, DataOpsError
 from dataops.iceberg.layer import IcebergLayer
 
 
@@ -24,6 +26,46 @@ def extension_file(name: str) -> Path:
     """The ``.duckdb_extension`` file shipped by the ``duckdb-extension-<name>`` wheel."""
     module = importlib.import_module(f"duckdb_extension_{name}")
     return Path(str(module.__file__)).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def attach_tableflow(con: duckdb.DuckDBPyConnection, settings: Settings, alias: str = "tableflow") -> str:
+    """Attach Tableflow's Iceberg REST catalog (``DATAOPS_TABLEFLOW_*``) to ``con`` as ``alias``.
+
+    A temporary DuckDB secret of type iceberg holds the API key and secret (OAuth2 client
+    credentials, scope ``catalog``, the catalog's own token endpoint); the catalog's namespaces are
+    then schemas of ``alias``: ``SELECT * FROM tableflow."lkc-…"."crypto-prices-exploded"``.
+
+    Raises:
+        ConfigError: The catalog refused the key and secret, or cannot be reached (one line naming the settings).
+    """
+    from dataops.iceberg.layer import CREDENTIAL_HINT, TABLEFLOW_SCOPE
+
+    settings.require("tableflow_endpoint", "tableflow_api_key", "tableflow_api_secret")
+    uri = str(settings.tableflow_endpoint).rstrip("/")
+    for name in ("avro", "httpfs", "iceberg"):  # avro before iceberg (see DuckLayer); httpfs speaks HTTP for it
+        con.execute(f"LOAD '{extension_file(name)}'")
+    secret = f"{alias}_secret"
+    try:  # the extension asks for a token when the secret is made: a refused pair fails here
+        con.execute(
+            f"CREATE OR REPLACE TEMPORARY SECRET {secret} (TYPE iceberg, "
+            f"CLIENT_ID {_sql_text(settings.tableflow_api_key.get_secret_value())}, "  # type: ignore[union-attr]
+            f"CLIENT_SECRET {_sql_text(settings.tableflow_api_secret.get_secret_value())}, "  # type: ignore[union-attr]
+            f"OAUTH2_SERVER_URI {_sql_text(uri + '/v1/oauth/tokens')}, OAUTH2_SCOPE {_sql_text(TABLEFLOW_SCOPE)})"
+        )
+        con.execute(f"ATTACH 'warehouse' AS {alias} (TYPE iceberg, ENDPOINT {_sql_text(uri)}, SECRET {secret})")
+    except duckdb.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        if "401" in first or "invalid_client" in first:
+            raise ConfigError(f"el catálogo de Tableflow ({uri}) rechazó la clave y el secreto", CREDENTIAL_HINT) from None
+        raise ConfigError(
+            f"DuckDB no pudo abrir el catálogo de Tableflow ({uri}): {first}",
+            "revisa DATAOPS_TABLEFLOW_ENDPOINT, DATAOPS_TABLEFLOW_API_KEY y DATAOPS_TABLEFLOW_API_SECRET",
+        ) from None
+    return alias
 
 
 def _metadata_path(location: str) -> str:

@@ -41,15 +41,48 @@ def sql_catalog(layer: IcebergLayer) -> Catalog:
     return SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{layer.catalog_file}", warehouse=file_uri(layer.warehouse))
 
 
+TABLEFLOW_SCOPE = "catalog"
+# What to do when Tableflow's catalog refuses the key and secret (pyiceberg's and DuckDB's message alike).
+CREDENTIAL_HINT = "revisa DATAOPS_TABLEFLOW_API_KEY y DATAOPS_TABLEFLOW_API_SECRET (una API key de Tableflow y su secreto)"
+
+
+def tableflow_properties(s: Settings) -> dict[str, str]:
+    """pyiceberg's REST catalog properties for Tableflow (the secret included: never print them).
+
+    Tableflow's token endpoint is the catalog's own ``/v1/oauth/tokens`` (OAuth2 client credentials,
+    the API key as client id, scope ``catalog``); named here, pyiceberg does not fall back on its
+    deprecated default.
+    """
+    s.require("tableflow_endpoint", "tableflow_api_key", "tableflow_api_secret")
+    uri = str(s.tableflow_endpoint).rstrip("/")
+    return {
+        "uri": uri,
+        "credential": f"{s.tableflow_api_key.get_secret_value()}:{s.tableflow_api_secret.get_secret_value()}",  # type: ignore[union-attr]
+        "oauth2-server-uri": f"{uri}/v1/oauth/tokens",
+        "scope": TABLEFLOW_SCOPE,
+    }
+
+
 def tableflow_catalog(layer: IcebergLayer) -> Catalog:
     """The confluent profile's catalog: Tableflow's Iceberg REST catalog, authenticated with a
-    Tableflow API key and secret (``DATAOPS_TABLEFLOW_*``)."""
+    Tableflow API key and secret (``DATAOPS_TABLEFLOW_*``).
+
+    Raises:
+        ConfigError: The catalog refused the key and secret (one line naming the settings).
+        ServiceUnavailableError: Nothing answers at the endpoint.
+    """
+    import requests
     from pyiceberg.catalog.rest import RestCatalog
+    from pyiceberg.exceptions import OAuthError, UnauthorizedError
 
     s = layer.settings
-    s.require("tableflow_endpoint", "tableflow_api_key", "tableflow_api_secret")
-    credential = f"{s.tableflow_api_key.get_secret_value()}:{s.tableflow_api_secret.get_secret_value()}"  # type: ignore[union-attr]
-    return RestCatalog("tableflow", uri=str(s.tableflow_endpoint), credential=credential)
+    props = tableflow_properties(s)
+    try:
+        return RestCatalog("tableflow", **props)
+    except (OAuthError, UnauthorizedError):
+        raise ConfigError(f"el catálogo de Tableflow ({props['uri']}) rechazó la clave y el secreto", CREDENTIAL_HINT) from None
+    except requests.ConnectionError:
+        raise ServiceUnavailableError("el catálogo de Tableflow", props["uri"], "revisa DATAOPS_TABLEFLOW_ENDPOINT") from None
 
 
 class IcebergLayer:

@@ -35,13 +35,18 @@ def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _confluent_hint(settings: Settings, started: list[str]) -> None:
-    """After starting the SASL_SSL broker: how the ``confluent`` profile reaches it (no secret printed)."""
+    """After starting the SASL_SSL broker or the Tableflow-shaped catalog: how the ``confluent``
+    profile reaches them (no secret printed)."""
+    from dataops.iceberg import engine as iceberg_engine
     from dataops.kafka import sasl
 
     if sasl.NAME in started:
         where = sasl.client_env_file(settings.paths)
         print(f"\nPerfil confluent contra {sasl.NAME}: DATAOPS_ENV_FILE={where} "
               f"(o dataops.connect(profile=\"confluent\", env_file=\"{where}\"))", flush=True)
+    if iceberg_engine.FRONT in started:
+        where = iceberg_engine.client_env_file(settings.paths)
+        print(f"\nCatálogo de Tableflow local: sus ajustes DATAOPS_TABLEFLOW_* están en {where}", flush=True)
 
 
 def cmd_down(args: argparse.Namespace, ctx: CliContext) -> int:

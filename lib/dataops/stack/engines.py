@@ -4,7 +4,8 @@ Each layer package builds its own components in its ``engine`` module (:mod:`dat
 :mod:`dataops.kafka.engine`, :mod:`dataops.kafka_connect.engine`, :mod:`dataops.flink.engine`,
 :mod:`dataops.monitor.engine`; the optional Prometheus and Schema Registry in
 :mod:`dataops.stack.prometheus` and :mod:`dataops.stack.schema_registry`, the optional SASL_SSL
-broker in :mod:`dataops.kafka.sasl`), on the shared
+broker in :mod:`dataops.kafka.sasl`, the optional Tableflow-shaped Iceberg REST catalog in
+:mod:`dataops.iceberg.engine`), on the shared
 :class:`~dataops.engine.Component`. This module only puts them in order, and names the groups
 of optional components ``up --with`` takes.
 """
@@ -16,6 +17,7 @@ from typing import Iterable
 from dataops.config import Settings
 from dataops.engine import Component
 from dataops.flink import engine as flink_engine
+from dataops.iceberg import engine as iceberg_engine
 from dataops.kafka import engine as kafka_engine
 from dataops.kafka import sasl as kafka_sasl
 from dataops.kafka_connect import engine as connect_engine
@@ -25,7 +27,9 @@ from dataops.stack import prometheus, schema_registry
 
 # Group name -> the optional components it stands for (``dataops up --with cloud-fixtures``): local
 # stand-ins for what the ``confluent`` profile uses on Confluent Cloud.
-GROUPS: dict[str, tuple[str, ...]] = {"cloud-fixtures": (kafka_sasl.NAME, schema_registry.NAME)}
+GROUPS: dict[str, tuple[str, ...]] = {
+    "cloud-fixtures": (kafka_sasl.NAME, schema_registry.NAME, iceberg_engine.BACKEND, iceberg_engine.FRONT),
+}
 
 
 def expand(names: Iterable[str]) -> list[str]:
@@ -47,4 +51,5 @@ def components(s: Settings) -> list[Component]:
         *prometheus.components(s),
         *schema_registry.components(s),
         *kafka_sasl.components(s),
+        *iceberg_engine.components(s),
     ]
