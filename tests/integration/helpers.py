@@ -7,6 +7,8 @@ import json
 import time
 from urllib.parse import urlsplit
 
+from dataops.reliability import compare, served_rows
+
 
 def wait_for(predicate, timeout: float, what: str, step: float = 0.5):
     """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout."""
@@ -47,3 +49,23 @@ def expected_rows(polls) -> set[tuple[str, int]]:
             if isinstance(entry, dict) and isinstance(entry.get("usd"), (int, float)) and entry["usd"] > 0:
                 keys.add((coin, int(entry["last_updated_at"])))
     return keys
+
+
+def account(p, seq0: int, seq_end: int, timeout: float = 120):
+    """Every good poll served in (seq0, seq_end], row by row with its price, against the table,
+    once the table holds them (or the timeout: then what is missing is the answer)."""
+    served = served_rows(p.source.served(since=seq0), p.settings)
+    served = served[served["seq"] <= seq_end]
+    assert len(served) >= 5 * 3, f"only {len(served)} rows served in the window"
+    deadline = time.monotonic() + timeout
+    while True:
+        result = compare(served, p.iceberg.read(columns=("coin_id", "last_updated_at", "usd")), p.settings)
+        if result.lost.empty or time.monotonic() > deadline:
+            return result
+        time.sleep(2)
+
+
+def polls_after(p, seq: int, n: int, timeout: float, what: str) -> int:
+    """Wait for ``n`` good connector polls after ``seq``; the newest seq."""
+    polls = wait_for(lambda: connector_polls(p, seq).query("status == 200").iloc[n - 1:], timeout, what)
+    return int(polls["seq"].iloc[-1])

@@ -10,8 +10,7 @@ from collections import Counter
 import pytest
 
 from dataops import DataOpsError
-from dataops.reliability import compare, served_rows
-from tests.integration.helpers import connector_polls, expected_rows, last_seq, wait_for
+from tests.integration.helpers import account, connector_polls, expected_rows, last_seq, polls_after, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -64,32 +63,12 @@ def test_bad_sql_is_one_line(pipeline):
     assert "\n" not in str(info.value)
 
 
-def _account(p, seq0: int, seq_end: int, timeout: float = 120):
-    """Every good poll served in (seq0, seq_end], row by row with its price, against the table,
-    once the table holds them (or the timeout: then what is missing is the answer)."""
-    served = served_rows(p.source.served(since=seq0), p.settings)
-    served = served[served["seq"] <= seq_end]
-    assert len(served) >= 5 * 3, f"only {len(served)} rows served in the window"
-    deadline = time.monotonic() + timeout
-    while True:
-        result = compare(served, p.iceberg.read(columns=("coin_id", "last_updated_at", "usd")), p.settings)
-        if result.lost.empty or time.monotonic() > deadline:
-            return result
-        time.sleep(2)
-
-
-def _polls_after(p, seq: int, n: int, timeout: float, what: str) -> int:
-    """Wait for ``n`` good connector polls after ``seq``; the newest seq."""
-    polls = wait_for(lambda: connector_polls(p, seq).query("status == 200").iloc[n - 1:], timeout, what)
-    return int(polls["seq"].iloc[-1])
-
-
 def test_exactly_once_when_the_broker_jobmanager_taskmanager_and_connect_are_killed(pipeline):
     """kill -9 each in turn mid-stream, restart with `up`: every served row lands once, with its price.
     The Connect worker is killed right after a committed poll (nothing in flight: see the next test)."""
     p = pipeline
     seq0 = p.source.last_seq()
-    seq = _polls_after(p, seq0, 2, 30, "polls to flow")
+    seq = polls_after(p, seq0, 2, 30, "polls to flow")
     for name in ("kafka", "flink-jobmanager", "flink-taskmanager", "connect"):
         if name == "connect":  # right after a poll committed: the next one is seconds away
             raw_end = p.kafka.end_offsets(p.settings.topic_raw)
@@ -97,8 +76,8 @@ def test_exactly_once_when_the_broker_jobmanager_taskmanager_and_connect_are_kil
         assert p.stack.stop(name, signal.SIGKILL), name
         time.sleep(2)
         p.up(progress=False)
-        seq = _polls_after(p, seq, 2, 90, f"polls after the {name} kill")
-    result = _account(p, seq0, seq)
+        seq = polls_after(p, seq, 2, 90, f"polls after the {name} kill")
+    result = account(p, seq0, seq)
     assert result.exact, (f"lost {result.lost.head(6).to_dict('records')}, repeated {result.repeated.head(3).to_dict('records')}, "
                           f"changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
     status = p.connect.status(p.settings.iceberg_connector_name)
@@ -125,8 +104,8 @@ def test_a_connect_kill_with_a_poll_in_flight_loses_that_poll_at_most(pipeline):
         p.source.clear_faults()
     time.sleep(2)
     p.up(progress=False)
-    seq = _polls_after(p, p.source.last_seq(), 2, 90, "polls after the restart")
-    result = _account(p, seq0, seq, timeout=60)
+    seq = polls_after(p, p.source.last_seq(), 2, 90, "polls after the restart")
+    result = account(p, seq0, seq, timeout=60)
     assert result.repeated.empty and result.changed.empty
     assert result.lost["seq"].nunique() <= 1, result.lost.to_dict("records")  # at most the poll in flight
 

@@ -135,6 +135,8 @@ def job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         submitted.append(restore)
         if FakeFlink.state == "submit-fails":
             raise StackError("falló el envío del job de Flink (boom)")
+        if FakeFlink.state == "refused" and restore is not None:  # JobInitializationException
+            raise CheckpointError("Flink no pudo restaurarlo: java.lang.IllegalStateException: Cannot map state", "mira x", checkpoint=str(restore))
         return "jid-new"
 
     monkeypatch.setattr(explode_job, "FlinkLayer", FakeFlink)
@@ -174,12 +176,22 @@ def test_up_refuses_when_flink_cannot_restore_and_does_not_fall_back(job: dict[s
     assert len(job["submitted"]) == 1  # no second submission from the offsets
 
 
-def test_up_refuses_when_the_submission_with_a_checkpoint_fails(job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_up_refuses_when_flink_refuses_the_checkpoint_at_submission(job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     make_chk(job["root"], "run2", 6, metadata(6))
-    monkeypatch.setattr(FakeFlink, "state", "submit-fails")
-    with pytest.raises(CheckpointError, match=r"desde chk-6 \(falló el envío del job de Flink \(boom\)\)") as err:
+    monkeypatch.setattr(FakeFlink, "state", "refused")
+    with pytest.raises(CheckpointError, match=r"desde chk-6 \(Flink no pudo restaurarlo: java.lang.IllegalStateException: Cannot map state\)") as err:
         explode_job.ensure_explode_job(job["settings"])
     assert len(job["submitted"]) == 1 and err.value.hint.startswith("si `dataops up` vuelve a fallar igual")
+    assert "FLINK_RESTORE=offsets" in err.value.hint  # no fallback without the learner's say
+
+
+def test_a_submission_that_fails_for_another_reason_is_not_blamed_on_the_checkpoint(job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_chk(job["root"], "run2", 6, metadata(6))
+    monkeypatch.setattr(FakeFlink, "state", "submit-fails")
+    with pytest.raises(StackError) as err:
+        explode_job.ensure_explode_job(job["settings"])
+    assert not isinstance(err.value, CheckpointError) and "boom" in str(err.value) and "chk-6" not in str(err.value)
+    assert len(job["submitted"]) == 1  # no second try from elsewhere
 
 
 def test_up_from_the_offsets_when_asked_on_purpose(job: dict[str, Any]) -> None:

@@ -4,10 +4,11 @@ backtested on an incident scenario, or the scenario replayed live)."""
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 
 from dataops.cli_registry import CliContext, SubParsers, non_negative_int, positive
-from dataops.errors import AlertConfigError
+from dataops.errors import AlertConfigError, DataOpsError, ScenarioError
 
 
 def cmd_alerts(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -64,18 +65,30 @@ def cmd_scenario(args: argparse.Namespace, ctx: CliContext) -> int:
     rules = None if args.replay else alerts.load_rules(args.rules)  # a wrong file is refused before the history is rendered
     if args.replay:
         p = ctx.pipeline(args)
+        name = p.settings.iceberg_connector_name
+        timers: list[threading.Timer] = []
+        failed: list[DataOpsError] = []
+
+        def resume() -> None:
+            try:
+                p.connect.resume(name)
+            except DataOpsError as exc:  # reported by the main thread once the replay is over
+                failed.append(exc)
 
         def pause(duration_s: float) -> str:
             """The scenario's stopped consumer: the Iceberg sink connector, paused for a while."""
-            import threading
-
-            name = p.settings.iceberg_connector_name
             p.connect.pause(name)
-            threading.Timer(duration_s, p.connect.resume, args=(name,)).start()
+            timers.append(threading.Timer(duration_s, resume))
+            timers[-1].start()
             return f"{name} paused for {duration_s:g} s"
 
         print(f"Replaying {scenario.name} at {args.speed:g}x ({scenario.duration_s / args.speed:.0f} s)…", flush=True)
         ctx.print_frame(scenarios.replay(scenario, p.source, pause_consumer=pause, speed=args.speed))
+        for timer in timers:  # the command ends when the pauses do
+            timer.join()
+        if failed:
+            raise ScenarioError(f"no se pudo reanudar el conector {name} al acabar la pausa del escenario ({failed[0].message})",
+                                "sigue en pausa: `dataops up` lo reanuda")  # fmt: skip
         return 0
     history, incidents = scenarios.render_history(scenario, seed=args.seed)
     report = alerts.backtest(rules, history, incidents)

@@ -10,10 +10,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dataops import subproc, toolchain
 from dataops.flink.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
@@ -27,6 +28,15 @@ logger = logging.getLogger(__name__)
 
 EXPLODE_SQL = Path(__file__).with_name("explode.sql")
 UDF_SOURCES = PROJECT_ROOT / "lib" / "stack" / "flink-udf" / "src"  # JSON_MEMBERS
+RESTORE_FAILED = "JobInitializationException"  # the jobmanager could not start the job: with a checkpoint, its restore
+ROLLBACK = re.compile(r"Failed to rollback to checkpoint/savepoint \S+?\.\s+")
+
+
+def refusal(stderr: str, width: int = 240) -> str:
+    """Why Flink refused to restore a checkpoint, in one line without the checkpoint's path
+    (the line names it) nor Flink's advice to skip state (that would drop rows silently)."""
+    text = ROLLBACK.sub("", root_cause(stderr.strip(), width=2000))
+    return text.split(" If you want to allow")[0][:width]
 
 
 def job_ids_file(settings: Settings) -> Path:
@@ -121,16 +131,18 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as fh:
         fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} submit (restore={restore}) =====\n")
-        fh.write(out.stdout + out.stderr)
+        fh.write((out.stdout + out.stderr).rstrip("\n") + "\n")
     result: dict[str, Any] = {}
     for line in reversed(out.stdout.strip().splitlines()):
         if line.startswith("{"):
             result = json.loads(line)
             break
     if out.returncode != 0 or "jid" not in result:
+        if restore is not None and RESTORE_FAILED in out.stderr:
+            raise CheckpointError(f"Flink no pudo restaurarlo: {refusal(out.stderr)}", f"mira {log}", checkpoint=str(restore))
         raise StackError(
             f"falló el envío del job de Flink ({result.get('error') or root_cause(out.stderr.strip()) or '?'})",
-            f"mira {log}",
+            f"el job no se envió y nada cambió: corrige la causa (mira {log}) y vuelve a `dataops up`",
         )
     jid: str = result["jid"]
     ids = job_ids_file(settings)
@@ -174,20 +186,24 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
 
     Never falls back silently: checkpoint folders that never completed are passed over (safe:
     their transactions were never committed) and named in the answer; a checkpoint that
-    looks complete but cannot be used stops here with a :class:`CheckpointError`, because
-    an older checkpoint would write its rows to Kafka again. ``DATAOPS_FLINK_RESTORE=offsets``
-    starts from the consumer group's committed offsets instead, on purpose.
+    looks complete but is unreadable, or that Flink refuses to restore, stops here with a
+    :class:`CheckpointError`, because an older checkpoint would write its rows to Kafka again, and
+    the committed offsets repeat one checkpoint's rows when the job stopped between the sinks'
+    commit and Flink's asynchronous commit of the offsets (about one stop in three right after a
+    poll, on the real stack). ``DATAOPS_FLINK_RESTORE=offsets`` starts from those offsets, on purpose.
+    A submission that fails for another reason (a bad statement) is a :class:`StackError` that
+    names its cause and changes nothing: it is not blamed on the checkpoint.
 
     Returns:
         What was done, on one line: ``running`` (left alone), ``submitted …`` or ``resumed from chk-N …``.
 
     Raises:
         CheckpointError: The newest checkpoint cannot be used.
-        StackError: The job could not be submitted or did not start.
+        StackError: The job could not be submitted (nothing changed: no run recorded) or did not start.
     """
     client = FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
     live = client.live_job(settings.flink_job_name)
-    if live:
+    if live is not None:
         return f"running ({live['state']})"
     if settings.flink_restore == FROM_OFFSETS:
         choice, done = RestoreChoice(), f"submitted from the committed consumer offsets ({ENV_PREFIX}FLINK_RESTORE=offsets)"
@@ -201,16 +217,17 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
     restore = choice.checkpoint
     try:
         jid = submit_sql_job(settings, restore)
-    except StackError as exc:
-        if restore is None:
-            raise
-        raise _refuse(settings, restore, exc.message, flink_said=True) from None
+    except CheckpointError as exc:  # Flink refused the checkpoint; any other failure is not the checkpoint's
+        raise _refuse(settings, restore or Path(exc.checkpoint), exc.message, flink_said=True) from None
     state = client.wait_running(jid, wait_s)
     if state != "RUNNING":
         cause = _failure(client, jid) if state == "FAILED" else ""
         if restore is not None and state == "FAILED":
-            why = f"Flink no pudo restaurarlo: {cause or 'mira `dataops logs flink-jobmanager`'}"
-            raise _refuse(settings, restore, why, flink_said=True)
-        raise StackError(f"el job de Flink {settings.flink_job_name} está en {state}" + (f" ({cause})" if cause else ""),
-                         "mira `dataops logs flink-jobmanager`")  # fmt: skip
+            raise _refuse(settings, restore, f"Flink no pudo restaurarlo: {cause or 'mira `dataops logs flink-jobmanager`'}", flink_said=True)
+        _not_running(settings, state, cause)
     return done
+
+
+def _not_running(settings: Settings, state: str, cause: str = "") -> NoReturn:
+    raise StackError(f"el job de Flink {settings.flink_job_name} está en {state}" + (f" ({cause})" if cause else ""),
+                     "mira `dataops logs flink-jobmanager`")  # fmt: skip
