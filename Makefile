@@ -42,8 +42,12 @@ grade: up  ## grade by the course rubric: make grade NOTEBOOKS="path/01_x.ipynb 
 release: venv  ## write the learner's edition (no masters, answers or hidden cases) into a new folder: make release DIR=../curso-alumno
 	$(BIN)/dataops release "$(or $(DIR),$(error give the folder: make release DIR=../curso-alumno))"
 
-test: venv  ## the whole test suite (starts the local stack once)
-	$(BIN)/python -m pytest
+# The suite in TEST_WORKERS processes: the tests of the one session stack in order in one of them,
+# the other stacks and the unit tests beside it (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+
+test: venv  ## the whole test suite (starts the local stack once; TEST_WORKERS=0: in one process)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 test-unit: venv  ## unit tests only, no services
 	$(BIN)/python -m pytest -m unit

@@ -78,15 +78,50 @@ def pipeline():
 FOLDER_MARKERS = {"unit": "unit", "first_run": "integration", "integration": "integration", "notebooks": "notebooks"}
 
 
+# `make test` runs the suite in two processes (pytest-xdist, `--dist loadgroup`): every test that
+# uses the session's stack is one group, "stack", run in order by one worker; the tests that start a
+# stack or server of their own (own state folder, own ports) are another, "own-stack"; the unit tests
+# go to whichever worker is free. So the one stack is never used by two tests at once, while the unit
+# tests and the other stacks run beside it.
+OWN_STACK = {"first_run": None, "integration": {"test_disk_full.py", "test_kafka_sasl_live.py",
+                                                "test_schema_registry_live.py", "test_tableflow_live.py"}}  # fmt: skip
+
+
+def xdist_group(item) -> str | None:
+    """The group of tests one worker runs in order, or None for a unit test any worker may take."""
+    folder = item.path.parent.name
+    if item.path.suffix != ".ipynb" and folder == "unit":
+        return None
+    if folder in OWN_STACK and (OWN_STACK[folder] is None or item.path.name in OWN_STACK[folder]):
+        return "own-stack"
+    return "stack"
+
+
 def pytest_collection_modifyitems(items):
-    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``."""
+    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``;
+    and its xdist group (above)."""
     for item in items:
+        group = xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
             continue
         folder = item.path.parent.name
         if folder in FOLDER_MARKERS and not any(item.iter_markers(FOLDER_MARKERS[folder])):
             item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[folder]))
+
+
+def pytest_xdist_setupnodes(config, specs):
+    """Before the workers start: fetch the stack's downloads once into the suite's state folder, so
+    the two workers never run Maven into the same folders at once (each test that shares them then
+    finds them there). Not for a run of the unit tests alone."""
+    if (config.getoption("markexpr", "") or "").strip() == "unit":
+        return
+    from dataops.artifacts import install_artifacts
+    from dataops.config import load_settings
+
+    install_artifacts(load_settings(profile="local").paths)
 
 
 def in_ci() -> bool:
@@ -129,7 +164,8 @@ class SkipsFailInCI:
         if reporter is None:
             return
         skipped = len([r for r in reporter.stats.get("skipped", []) if not hasattr(r, "wasxfail")])
-        n = len(self.failed)
+        # Under xdist the workers turn the skips into failures; the controller sees their reports.
+        n = len(self.failed) or len([r for r in reporter.stats.get("failed", []) if str(r.longrepr).startswith("skipped in CI")])
         extra = f" ({n} skip{'s' if n > 1 else ''} failed: in CI no test may skip)" if n else ""
         reporter.write_line(f"skipped: {skipped}{extra}")
 

@@ -1,18 +1,16 @@
-"""The course as a learner and an instructor meet it: masters pass every self-check, learner
-versions run with every exercise "not done yet", and the grader scores by the rubric honestly."""
+"""The course as a learner and an instructor meet it: learner versions run with every exercise "not
+done yet", and the grader scores by the rubric honestly. The masters run once, whole, in the
+newcomer's `make run` (tests/first_run/test_first_make_run.py), which checks every self-check ✔."""
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dataops.course.gradebook import grade_class
-from dataops.course.grading import graded_cells, reflections
+from dataops.course.grading import reflections
 from dataops.course.language import english_lines
 from dataops.course.reset import reset
 from dataops.runner import run_notebooks, self_checks
@@ -26,37 +24,6 @@ BLOCK3 = "03_automatizacion.ipynb"
 BLOCK4 = "04_testing_calidad.ipynb"
 BLOCK5 = "05_monitoreo.ipynb"
 BLOCK6 = "06_cicd.ipynb"
-
-
-def drawn_figures(html: Path) -> tuple[int, int]:
-    """Plotly figures and mermaid diagrams a headless Chromium drew when it opened the report (offline, file://)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("needs chromium (Debian's `chromium` package; .ci/run installs it)")
-    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
-                          "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120).stdout  # fmt: skip
-    return dom.count('class="main-svg"'), dom.count('class="jp-Mermaid jp-RenderedMermaid"')  # a failed diagram adds jp-mod-warning
-
-
-def test_the_master_passes_every_self_check_and_its_report_draws_offline(pipeline, tmp_path):
-    row = run_notebooks([NOTEBOOKS / BLOCK2], output_dir=tmp_path, html_dir=tmp_path / "html").iloc[0]
-    assert row["status"] == "ok", row["error"]
-    assert self_checks(tmp_path / BLOCK2) == {"✔": 4, "✘": 0, "…": 0}
-    assert english_lines(tmp_path / BLOCK2) == []
-    report = tmp_path / "html" / "02_diseno_dataops.html"
-    assert not re.search(r"<script[^>]+src=\"[^\"]*plotly", report.read_text())  # plotly.js is inlined, not fetched
-    figures, diagrams = drawn_figures(report)
-    assert figures >= 2  # the risk matrix and the alert designer at least
-    assert diagrams == 2 and (tmp_path / "html" / "assets" / "mermaid.min.js").exists()  # both diagrams, no CDN
-
-
-@pytest.mark.parametrize("name", [BLOCK3, BLOCK4, BLOCK5, BLOCK6])
-def test_every_demo_of_the_master_runs(pipeline, tmp_path, name):
-    # The masters as an instructor runs them in class, demo cells included (the grader leaves those out).
-    row = run_notebooks([NOTEBOOKS / name], output_dir=tmp_path).iloc[0]
-    assert row["status"] == "ok", row["error"]
-    assert self_checks(tmp_path / name) == {"✔": len(graded_cells(NOTEBOOKS / name)), "✘": 0, "…": 0}
-    assert english_lines(tmp_path / name) == []
 
 
 # notebook → (a word of its solutions that the learner version must not contain, its exercises)
@@ -81,7 +48,7 @@ def test_the_grader_is_honest_on_a_class_of_three(pipeline, tmp_path):
     # One `grade --class` of three learners, as nbgrader's submitted/ holds them (tests/course/klass.py):
     # the masters of blocks 1-6, blocks 1-2 as handed out, and the master of 01 with the known-wrong
     # answers of 02. The pipeline is reset before each learner. The grader leaves the masters' demo
-    # cells out (they run above, in test_every_demo_of_the_master_runs). Every graded cell of blocks
+    # cells out (they run whole in tests/first_run/test_first_make_run.py). Every graded cell of blocks
     # 2-6 is also checked blank and wrong on its own in tests/unit/test_grading_honesty.py (no stack):
     # grading the notebooks of blocks 3-6 blank or wrong here as well would run each of them once
     # more against the stack.
