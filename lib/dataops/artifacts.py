@@ -105,12 +105,8 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
         if not quiet:
             where = f"el pack de clase {pack}" if pack else "Maven Central"
             print(f"Descargando Kafka, Connect, el sumidero de Iceberg y el conector Kafka de Flink desde {where}…", flush=True)
-        if pack is None:
-            mvn, settings, hint = toolchain.find_maven(env), [], "comprueba el acceso a Maven Central"
-        else:  # the pack is Maven's one repository, and holds the Maven the wrapper pins
-            mvn = pack_mod.maven_from_pack(pack, paths.root / "tools")
-            settings, hint = ["-s", str(pack_mod.maven_settings(pack, paths.conf))], f"revisa el pack {pack}"
-        cmd = [*mvn.command, "-B", "-q", *settings, "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
+        mvn, hint = pack_mod.maven_command(paths.root / "tools", paths.conf, env)  # a pack: Maven's one repository
+        cmd = [*mvn, "-f", str(PROJECT_ROOT / "pom.xml"), f"-Dstack.dir={paths.root}", "package"]
         _run_logged(cmd, paths.log_file("mvn"), "`mvn package`", hint, env)
         _maven_stamp(paths).parent.mkdir(parents=True, exist_ok=True)
         _maven_stamp(paths).write_text(_maven_inputs_digest())

@@ -206,6 +206,17 @@ def maven_from_pack(pack: Path, tools: Path) -> toolchain.Maven:
     return toolchain.Maven(["bash", str(mvn)], version, f"the class pack ({pack})")
 
 
+def maven_command(tools: Path, conf: Path, env: dict[str, str]) -> tuple[list[str], str]:
+    """How to run Maven to fetch something: ``mvn -B -q`` from the class pack when one is set
+    (``DATAOPS_PACK``: the pack's Maven, with the pack as the one mirror), else from Maven Central;
+    and the hint for the one line a failure gives."""
+    pack = pack_dir()
+    if pack is None:
+        return [*toolchain.find_maven(env).command, "-B", "-q"], "comprueba el acceso a Maven Central"
+    settings = maven_settings(pack, conf)
+    return [*maven_from_pack(pack, tools).command, "-B", "-q", "-s", str(settings)], f"comprueba que el paquete de clase {pack} lo incluye"
+
+
 # ---- command line ------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ data, the metrics store, the alert log. Every module asks :class:`StatePaths` (o
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,18 @@ def file_uri(path: Path) -> str:
     take literally, writing into a folder of that name instead.
     """
     return f"file://{Path(path).absolute()}"
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to a file only its owner can read (mode 600: a secret is in it), creating its
+    folder. The file is never readable by others, not even for a moment: it is created with that mode,
+    and an older file of another mode gets it too (``O_TRUNC`` keeps a file's mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+    return path
 
 
 def last_lines(path: Path, n: int) -> str:

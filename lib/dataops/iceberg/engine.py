@@ -25,7 +25,6 @@ holds what a user of the ``confluent`` profile fills for the real Tableflow:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import string
 import subprocess
@@ -42,7 +41,7 @@ from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.engine import Component, http_ok, low_memory_jvm_flags
 from dataops.errors import StackError
 from dataops.iceberg import tableflow
-from dataops.paths import StatePaths, file_uri, last_lines
+from dataops.paths import StatePaths, file_uri, last_lines, write_private
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -80,14 +79,6 @@ def data(paths: StatePaths) -> Path:
     return paths.data / BACKEND
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)
-
-
 def _short_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(5))
 
@@ -108,7 +99,7 @@ def catalog_config(paths: StatePaths) -> dict[str, str]:
         "client_secret": secrets.token_urlsafe(48),
         "signing_key": secrets.token_urlsafe(32),
     }
-    _write_private(config_file(paths), json.dumps(made))
+    write_private(config_file(paths), json.dumps(made))
     return made
 
 
@@ -140,7 +131,7 @@ def client_settings(s: Settings) -> dict[str, str]:
 def write_client_env(s: Settings) -> Path:
     target = client_env_file(s.paths)
     head = f"# The confluent profile's Tableflow settings for the local catalog (`dataops up {BACKEND} {FRONT}`).\n"
-    _write_private(target, head + "".join(f"{k}={v}\n" for k, v in client_settings(s).items()))
+    write_private(target, head + "".join(f"{k}={v}\n" for k, v in client_settings(s).items()))
     return target
 
 
@@ -162,14 +153,10 @@ def install(paths: StatePaths, quiet: bool = False) -> Path:
         where = f"el paquete de clase {pack}" if pack else "Maven Central"
         print(f"Descargando el servidor de catálogo REST de Iceberg de {where} (solo la primera vez, ~80 MB)…", flush=True)
     env = toolchain.java_env()
-    if pack is None:
-        mvn, settings, hint = toolchain.find_maven(env), [], "comprueba el acceso a Maven Central"
-    else:
-        mvn = pack_mod.maven_from_pack(pack, paths.root / "tools")
-        settings, hint = ["-s", str(pack_mod.maven_settings(pack, paths.conf))], f"comprueba que el paquete {pack} lo incluye"
+    mvn, hint = pack_mod.maven_command(paths.root / "tools", paths.conf, env)
     paths.logs.mkdir(parents=True, exist_ok=True)
     log = paths.log_file(f"mvn-{BACKEND}")
-    cmd = [*mvn.command, "-B", "-q", *settings, "-f", str(POM), f"-Dstack.dir={paths.root}", "package"]
+    cmd = [*mvn, "-f", str(POM), f"-Dstack.dir={paths.root}", "package"]
     with log.open("w") as fh:
         rc = subproc.run(cmd, "la descarga del catálogo REST de Iceberg", f"mira {log}; {hint}", BUILD_TIMEOUT_S,
                          stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, env=env).returncode  # fmt: skip

@@ -42,7 +42,7 @@ from dataops.config import ENV_PREFIX, Settings
 from dataops.engine import Component, java_cmd, low_memory_jvm_flags, port_open, properties
 from dataops.errors import StackError, ToolMissingError
 from dataops.kafka.engine import format_once, node_properties
-from dataops.paths import StatePaths
+from dataops.paths import StatePaths, write_private
 
 NAME = "kafka-sasl"
 LISTENER = "SASL_SSL"
@@ -79,15 +79,6 @@ def client_env_file(paths: StatePaths) -> Path:
     return paths.kafka_sasl / "confluent.env"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (an older file is narrowed too)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, 0o600)
-
-
 # ---- the key, the secret and the keystores' password ------------------------------------------
 def read_credentials(paths: StatePaths) -> dict[str, SecretStr] | None:
     """``key``, ``secret`` and ``store_password`` kept from the first start, or None before it."""
@@ -107,7 +98,7 @@ def credentials(paths: StatePaths) -> dict[str, SecretStr]:
     if saved is not None:
         return saved
     made = {"key": secrets.token_hex(8).upper(), "secret": secrets.token_urlsafe(48), "store_password": secrets.token_urlsafe(24)}
-    _write_private(credentials_file(paths), json.dumps(made))
+    write_private(credentials_file(paths), json.dumps(made))
     return {name: SecretStr(value) for name, value in made.items()}
 
 
@@ -232,7 +223,7 @@ def write_client_env(s: Settings) -> Path:
     """Write :func:`client_settings` as a dotenv file (mode 600) and return its path."""
     target = client_env_file(s.paths)
     head = f"# The confluent profile on the local {NAME} broker (`dataops up --with cloud-fixtures`).\n"
-    _write_private(target, head + "".join(f"{k}={v}\n" for k, v in client_settings(s).items()))
+    write_private(target, head + "".join(f"{k}={v}\n" for k, v in client_settings(s).items()))
     return target
 
 
@@ -241,7 +232,7 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     ensure_certificates(s)
     pair = {name: value.get_secret_value() for name, value in credentials(paths).items()}
     conf = config_file(paths)
-    _write_private(conf, properties(broker_properties(s, paths, pair["key"], pair["secret"], pair["store_password"])))
+    write_private(conf, properties(broker_properties(s, paths, pair["key"], pair["secret"], pair["store_password"])))
     write_client_env(s)
     format_once(paths, paths.data / NAME, conf)
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP

@@ -9,14 +9,13 @@ back, so a notebook of the ``local`` profile reaches the registry with no settin
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from dataops.config import Settings
-from dataops.paths import StatePaths
+from dataops.paths import StatePaths, write_private
 
 DEFAULT_KEY = "dataops"
 
@@ -58,12 +57,7 @@ def credentials(settings: Settings) -> tuple[str, SecretStr]:
         pair = (settings.schema_registry_api_key.get_secret_value(), settings.schema_registry_api_secret)
     else:
         pair = read_credentials(settings.paths) or (DEFAULT_KEY, SecretStr(secrets.token_urlsafe(24)))
-    target = settings.paths.schema_registry_credentials
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"key": pair[0], "secret": pair[1].get_secret_value()}, fh)
-    os.chmod(target, 0o600)  # an older file keeps its mode on O_TRUNC
+    write_private(settings.paths.schema_registry_credentials, json.dumps({"key": pair[0], "secret": pair[1].get_secret_value()}))
     return pair
 
 

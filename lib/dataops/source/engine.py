@@ -11,7 +11,7 @@ from pathlib import Path
 from dataops.config import ENV_PREFIX, Settings
 from dataops.engine import Component, http_ok
 from dataops.errors import ConfigError
-from dataops.paths import StatePaths
+from dataops.paths import StatePaths, write_private
 
 
 # The low-memory mode's start of the simulator: ``python -m dataops.simulator`` would first run the
@@ -36,9 +36,7 @@ def _strict_args(s: Settings, paths: StatePaths) -> list[str]:
     if not keys:
         raise ConfigError(f"{ENV_PREFIX}SIMULATOR_STRICT=true y no hay ninguna clave que aceptar",
                           f"define {ENV_PREFIX}COINGECKO_API_KEY (o {ENV_PREFIX}SIMULATOR_API_KEYS) en .env")  # fmt: skip
-    keys_file.touch(mode=0o600)
-    keys_file.chmod(0o600)
-    keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
+    write_private(keys_file, "\n".join(keys) + "\n")
     return ["--strict", "--plan", s.simulator_plan, "--calls-per-min", str(s.simulator_calls_per_min),
             "--api-keys-file", str(keys_file)]  # fmt: skip
 

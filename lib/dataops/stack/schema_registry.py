@@ -43,7 +43,7 @@ from dataops import subproc, toolchain
 from dataops.config import PROJECT_ROOT, Settings
 from dataops.engine import Component, http_ok, low_memory_jvm_flags, properties
 from dataops.errors import ConfigError, StackError, ToolMissingError
-from dataops.paths import StatePaths, last_lines
+from dataops.paths import StatePaths, last_lines, write_private
 from dataops.registry.local import credentials
 
 NAME = "schema-registry"
@@ -77,17 +77,13 @@ def install(paths: StatePaths, quiet: bool = False) -> Path:
         where = f"el paquete de clase {pack}" if pack else "Maven Central"
         print(f"Descargando Apicurio Registry {VERSION} de {where} (solo la primera vez, ~160 MB)…", flush=True)
     env = toolchain.java_env()
-    if pack is None:
-        mvn, settings, hint = toolchain.find_maven(env), [], "comprueba el acceso a Maven Central"
-    else:
-        mvn = pack_mod.maven_from_pack(pack, paths.root / "tools")
-        settings, hint = ["-s", str(pack_mod.maven_settings(pack, paths.conf))], f"comprueba que el paquete {pack} lo incluye"
+    mvn, hint = pack_mod.maven_command(paths.root / "tools", paths.conf, env)
     paths.logs.mkdir(parents=True, exist_ok=True)
     paths.lib.mkdir(parents=True, exist_ok=True)
     log = paths.log_file(f"mvn-{NAME}")
     staging = Path(tempfile.mkdtemp(prefix="apicurio-", dir=paths.lib))
     try:
-        cmd = [*mvn.command, "-B", "-q", *settings, "dependency:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={staging}"]
+        cmd = [*mvn, "dependency:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={staging}"]
         with log.open("w") as fh:
             rc = subproc.run(cmd, f"la descarga de Apicurio Registry {VERSION}", f"mira {log}; {hint}", DOWNLOAD_TIMEOUT_S,
                              stdout=fh, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, env=env).returncode  # fmt: skip
@@ -165,12 +161,7 @@ def settings_of(s: Settings, key: str, secret: str) -> dict[str, object]:
 def write_config(s: Settings) -> Path:
     """Write the properties (mode 600: the secret is in them) and the credentials file; return the former."""
     key, secret = credentials(s)
-    target = config_file(s.paths)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.touch(mode=0o600, exist_ok=True)
-    target.chmod(0o600)
-    target.write_text(properties(settings_of(s, key, secret.get_secret_value())), encoding="utf-8")
-    return target
+    return write_private(config_file(s.paths), properties(settings_of(s, key, secret.get_secret_value())))
 
 
 def command(s: Settings, paths: StatePaths) -> list[str]:
