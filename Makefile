@@ -47,7 +47,7 @@ release: venv  ## write the learner's edition (no masters, answers or hidden cas
 TEST_WORKERS ?= 2
 
 test: venv  ## the whole test suite (starts the local stack once; TEST_WORKERS=0: in one process)
-	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 test-unit: venv  ## unit tests only, no services
 	$(BIN)/python -m pytest -m unit

@@ -78,32 +78,41 @@ def pipeline():
 FOLDER_MARKERS = {"unit": "unit", "first_run": "integration", "integration": "integration", "notebooks": "notebooks"}
 
 
-# `make test` runs the suite in two processes (pytest-xdist, `--dist loadgroup`): every test that
-# uses the session's stack is one group, "stack", run in order by one worker; the tests that start a
-# stack or server of their own (own state folder, own ports) are another, "own-stack"; the unit tests
-# go to whichever worker is free. So the one stack is never used by two tests at once, while the unit
-# tests and the other stacks run beside it.
+# `make test` runs the suite in two processes (pytest-xdist): every test that uses the session's
+# stack is one group, "stack", run in order by one worker; the tests that start a stack or server of
+# their own (own state folder, own ports) are another, "own-stack"; each unit test goes to whichever
+# worker is free. So the one stack is never used by two tests at once, while the unit tests and the
+# other stacks run beside it. (The groups are this scheduler's, by path: xdist's `xdist_group` mark
+# does nothing under pytest 9, whose node ids xdist 3.8 can no longer rename.)
 OWN_STACK = {"first_run": None, "integration": {"test_disk_full.py", "test_kafka_sasl_live.py",
                                                 "test_schema_registry_live.py", "test_tableflow_live.py"}}  # fmt: skip
 
 
-def xdist_group(item) -> str | None:
+def xdist_group(nodeid: str) -> str | None:
     """The group of tests one worker runs in order, or None for a unit test any worker may take."""
-    folder = item.path.parent.name
-    if item.path.suffix != ".ipynb" and folder == "unit":
+    parts = nodeid.split("::")[0].split("/")
+    folder, name = (parts[-2] if len(parts) > 1 else ""), parts[-1]
+    if folder == "unit" and not name.endswith(".ipynb"):
         return None
-    if folder in OWN_STACK and (OWN_STACK[folder] is None or item.path.name in OWN_STACK[folder]):
+    if folder in OWN_STACK and (OWN_STACK[folder] is None or name in OWN_STACK[folder]):
         return "own-stack"
     return "stack"
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduler by scope, each scope a group above (biggest first) or a lone unit test."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByStack(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid) or nodeid
+
+    return ByStack(config, log)
+
+
 def pytest_collection_modifyitems(items):
-    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``;
-    and its xdist group (above)."""
+    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``."""
     for item in items:
-        group = xdist_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
             continue

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import socket
 import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
+from dataops import load_settings
+from dataops.config import Settings
+from dataops.paths import StatePaths
 from dataops.reliability import compare, served_rows
 
 
@@ -69,3 +77,46 @@ def polls_after(p, seq: int, n: int, timeout: float, what: str) -> int:
     """Wait for ``n`` good connector polls after ``seq``; the newest seq."""
     polls = wait_for(lambda: connector_polls(p, seq).query("status == 200").iloc[n - 1:], timeout, what)
     return int(polls["seq"].iloc[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def link_tree(src, dst) -> None:
+    """``src`` into ``dst`` as hard links (a copy across file systems)."""
+    def link(a, b):
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
+
+
+@contextmanager
+def own_components(folder: str, names: list[str], ports: list[str], share: Callable[[StatePaths, StatePaths], None],
+                   timings: dict[str, float]) -> Iterator[Settings]:  # fmt: skip
+    """Optional stack components (``names``) in a fresh state folder ``folder`` beside the suite's, each
+    of ``ports`` (settings fields) on a free port; ``share(suite_paths, own_paths)`` gives them the
+    suite's downloads. Yields their settings; ``timings["start_s"]`` is how long they took to start.
+    Stopped, and the folder removed, after."""
+    from dataops.stack import Stack
+
+    suite = load_settings(profile="local")  # the suite's state folder: the downloads are kept there
+    root = suite.paths.root / folder
+    shutil.rmtree(root, ignore_errors=True)
+    s = load_settings(profile="local", state_dir=root, **{port: free_port() for port in ports})
+    share(suite.paths, s.paths)
+    stack = Stack(s)
+    t0 = time.monotonic()
+    try:
+        stack.up(names, progress=False)
+        timings["start_s"] = time.monotonic() - t0
+        yield s
+    finally:
+        for name in reversed(names):
+            stack.stop(name)
+        shutil.rmtree(root, ignore_errors=True)

@@ -9,8 +9,6 @@ No skip: without Java, keytool or the jars the fixture fails with the one line t
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -23,40 +21,24 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 import dataops
-from dataops import ConfigError, load_settings
+from dataops import ConfigError
 from dataops.artifacts import require_java, share_downloads
 from dataops.engine import properties
 from dataops.kafka import sasl, security
 from dataops.stack import Stack
+from tests.integration.helpers import own_components
 
 pytestmark = pytest.mark.integration
 
 TIMINGS: dict[str, float] = {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def broker():
     """The broker on free ports and a fresh state folder (new CA, key and secret); stopped after."""
-    suite = load_settings(profile="local")  # the suite's state folder: the jars are there
-    root = suite.paths.root / "kafka-sasl-test"
-    shutil.rmtree(root, ignore_errors=True)
-    s = load_settings(profile="local", state_dir=root, kafka_sasl_port=_free_port(), kafka_sasl_controller_port=_free_port())
-    share_downloads(suite.paths, s.paths)
-    stack = Stack(s)
-    t0 = time.monotonic()
-    try:
-        stack.up([sasl.NAME], progress=False)
-        TIMINGS["start_s"] = time.monotonic() - t0
+    with own_components("kafka-sasl-test", [sasl.NAME], ["kafka_sasl_port", "kafka_sasl_controller_port"],
+                        share_downloads, TIMINGS) as s:  # the jars are the suite's
         yield s
-    finally:
-        stack.stop(sasl.NAME)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def cloud(broker, **overrides) -> dataops.Pipeline:

@@ -8,11 +8,7 @@ No skip: without Java 21 or the download the fixture fails with the one line tha
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import stat
-import time
 
 import pytest
 import requests
@@ -22,6 +18,9 @@ from dataops.errors import SchemaRejectedError
 from dataops.registry import local
 from dataops.registry.layer import SchemaRegistryLayer
 from dataops.stack import Stack, schema_registry
+from dataops.paths import StatePaths
+
+from tests.integration.helpers import link_tree, own_components
 
 pytestmark = pytest.mark.integration
 
@@ -37,40 +36,17 @@ REQUIRED = {**V2, "fields": [*V2["fields"], {"name": "eur", "type": "double"}]}
 TIMINGS: dict[str, float] = {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _link_tree(src, dst) -> None:
-    def link(a, b):
-        try:
-            os.link(a, b)
-        except OSError:  # another file system: a copy
-            shutil.copy2(a, b)
-
-    shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
+def _share(suite: StatePaths, own: StatePaths) -> None:
+    schema_registry.install(suite)  # the download is kept in the suite's state folder
+    link_tree(schema_registry.home(suite), schema_registry.home(own))
 
 
 @pytest.fixture(scope="module")
 def registry():
     """The registry on free ports and a fresh state folder (a fresh database); stopped after."""
-    suite = load_settings(profile="local")  # the suite's state folder: the download is kept there
-    schema_registry.install(suite.paths)
-    root = suite.paths.root / "registry-test"
-    shutil.rmtree(root, ignore_errors=True)
-    s = load_settings(profile="local", state_dir=root, schema_registry_port=_free_port(), schema_registry_management_port=_free_port())
-    _link_tree(schema_registry.home(suite.paths), schema_registry.home(s.paths))
-    stack = Stack(s)
-    t0 = time.monotonic()
-    try:
-        stack.up([schema_registry.NAME], progress=False)
-        TIMINGS["start_s"] = time.monotonic() - t0
+    with own_components("registry-test", [schema_registry.NAME], ["schema_registry_port", "schema_registry_management_port"],
+                        _share, TIMINGS) as s:  # fmt: skip
         yield s
-    finally:
-        stack.stop(schema_registry.NAME)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture()

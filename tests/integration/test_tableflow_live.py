@@ -10,11 +10,7 @@ No skip: without Java or the download the fixture fails with the one line that s
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import stat
-import time
 
 import duckdb
 import psutil
@@ -23,10 +19,13 @@ import pytest
 import requests
 
 import dataops
-from dataops import ConfigError, load_settings
+from dataops import ConfigError
 from dataops.duck.layer import attach_tableflow
 from dataops.iceberg import engine
 from dataops.stack import Stack
+from dataops.paths import StatePaths
+
+from tests.integration.helpers import link_tree, own_components
 
 pytestmark = pytest.mark.integration
 
@@ -36,33 +35,17 @@ ROWS = pa.table({"coin_id": ["bitcoin", "ethereum", "solana"], "usd": [97000.5, 
 TIMINGS: dict[str, float] = {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _share(suite: StatePaths, own: StatePaths) -> None:
+    engine.install(suite)  # the build is kept in the suite's state folder
+    link_tree(engine.lib(suite), engine.lib(own))
 
 
 @pytest.fixture(scope="module")
 def catalog():
     """Both components on free ports and a fresh state folder (a fresh catalog); stopped after."""
-    suite = load_settings(profile="local")  # the suite's state folder: the build is kept there
-    engine.install(suite.paths)
-    root = suite.paths.root / "tableflow-test"
-    shutil.rmtree(root, ignore_errors=True)
-    s = load_settings(profile="local", state_dir=root, iceberg_rest_port=_free_port(), tableflow_port=_free_port())
-    engine.lib(s.paths).mkdir(parents=True)
-    for jar in engine.lib(suite.paths).iterdir():
-        os.link(jar, engine.lib(s.paths) / jar.name)
-    stack = Stack(s)
-    t0 = time.monotonic()
-    try:
-        stack.up([engine.BACKEND, engine.FRONT], progress=False)
-        TIMINGS["start_s"] = time.monotonic() - t0
+    with own_components("tableflow-test", [engine.BACKEND, engine.FRONT], ["iceberg_rest_port", "tableflow_port"],
+                        _share, TIMINGS) as s:  # fmt: skip
         yield s
-    finally:
-        stack.stop(engine.FRONT)
-        stack.stop(engine.BACKEND)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
