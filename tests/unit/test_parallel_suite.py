@@ -1,0 +1,96 @@
+"""`make test` in two processes: xdist's own scheduler, given the suite's groups (tests/conftest.py),
+runs every test of the session stack on one worker in collection order, the own-stack tests on one
+worker, and spreads the unit tests; and no own-stack test touches the session stack."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests import conftest
+
+pytestmark = pytest.mark.unit
+TESTS = Path(conftest.__file__).parent
+
+
+class FakeNode:
+    """What the scheduler sends a worker: the indexes of the tests it is to run, in order."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.sent, self.shut = name, [], False
+        self.gateway, self.shutting_down = SimpleNamespace(id=name), False
+
+    def send_runtest_some(self, indexes) -> None:
+        self.sent.extend(indexes)
+
+    def send_runtest_all(self) -> None:  # pragma: no cover - LoadScope never sends all
+        raise AssertionError("sent all")
+
+    def shutdown(self) -> None:
+        self.shut = self.shutting_down = True
+
+
+def schedule(collection: list[str], workers: int = 2) -> dict[str, list[str]]:
+    """Run xdist's scheduler (the suite's hook) to the end: each node completes its oldest test first."""
+    config = SimpleNamespace(getvalue=lambda name: [f"{workers}*popen"] if name == "tx" else None,
+                             option=SimpleNamespace(loadscopereorder=True))  # fmt: skip
+    sched = conftest.pytest_xdist_make_scheduler(config, None)
+    nodes = [FakeNode(f"gw{i}") for i in range(workers)]
+    for node in nodes:
+        sched.add_node(node)
+    for node in nodes:
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+    done = {node.name: [] for node in nodes}
+    progress = True
+    while progress:
+        progress = False
+        for node in nodes:
+            if len(done[node.name]) < len(node.sent):
+                index = node.sent[len(done[node.name])]
+                done[node.name].append(collection[index])
+                sched.mark_test_complete(node, index)
+                progress = True
+    assert sched.tests_finished and sum(map(len, done.values())) == len(collection)
+    return done
+
+
+def test_the_groups_by_path():
+    group = conftest.xdist_group
+    assert group("tests/unit/test_heal.py::test_x") is None
+    assert group("tests/first_run/test_fresh_clone.py::test_x") == "own-stack"
+    assert group("tests/integration/test_disk_full.py::test_x") == "own-stack"
+    assert group("tests/integration/test_pipeline.py::test_x") == "stack"
+    assert group("tests/notebooks/test_course.py::test_x[00]") == "stack"
+    assert group("notebooks/00_entorno.ipynb::Cell 3") == "stack"
+
+
+def test_the_stack_tests_run_on_one_worker_in_order_the_unit_tests_beside_them():
+    stack = [f"tests/integration/test_{name}.py::test_{i}" for name in ("alerts_live", "dlq", "pipeline") for i in range(3)]
+    stack += [f"notebooks/00_entorno.ipynb::Cell {i}" for i in range(4)]
+    own = ["tests/first_run/test_first_make_run.py::test_a", "tests/integration/test_disk_full.py::test_b"]
+    unit = [f"tests/unit/test_u{i}.py::test_{i}" for i in range(40)]
+    collection = own[:1] + stack[:5] + own[1:] + stack[5:] + unit
+    done = schedule(collection)
+    runs_stack = [name for name, tests in done.items() if set(stack) & set(tests)]
+    assert len(runs_stack) == 1, done  # the session stack: one worker, never two tests at once
+    assert [t for t in done[runs_stack[0]] if t in stack] == stack  # in collection order (nbval's cells too)
+    runs_own = [name for name, tests in done.items() if set(own) & set(tests)]
+    assert len(runs_own) == 1 and runs_own != runs_stack, done  # beside the stack, not after it
+    assert {name for name, tests in done.items() if set(unit) & set(tests)} == set(done)  # either takes unit tests
+
+
+def _requested_fixtures(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {arg.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) for arg in node.args.args}
+
+
+def test_no_own_stack_test_uses_the_session_stack():
+    files = [path for path in TESTS.rglob("test_*.py") if conftest.xdist_group(str(path.relative_to(TESTS.parent))) == "own-stack"]
+    expected = {f"integration/{name}" for name in conftest.OWN_STACK["integration"]} | {
+        str(p.relative_to(TESTS)) for p in (TESTS / "first_run").glob("test_*.py")}  # fmt: skip
+    assert {str(p.relative_to(TESTS)) for p in files} == expected  # every name in OWN_STACK is a file
+    assert {str(p.relative_to(TESTS)): "pipeline" for p in files if "pipeline" in _requested_fixtures(p)} == {}
