@@ -42,9 +42,10 @@ grade: up  ## grade by the course rubric: make grade NOTEBOOKS="path/01_x.ipynb 
 release: venv  ## write the learner's edition (no masters, answers or hidden cases) into a new folder: make release DIR=../curso-alumno
 	$(BIN)/dataops release "$(or $(DIR),$(error give the folder: make release DIR=../curso-alumno))"
 
-# The suite in TEST_WORKERS processes: the tests of the one session stack in order in one of them,
-# the other stacks and the unit tests beside it (tests/conftest.py). TEST_WORKERS=0: one process.
-TEST_WORKERS ?= 2
+# The suite in TEST_WORKERS processes, each with its own stack: the session stack's tests in two
+# groups, the tests that start stacks of their own in a third, the unit tests wherever a process is
+# free (tests/conftest.py). TEST_WORKERS=0: one process, one stack.
+TEST_WORKERS ?= 3
 
 test: venv  ## the whole test suite (starts the local stack once; TEST_WORKERS=0: in one process)
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))

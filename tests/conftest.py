@@ -12,7 +12,9 @@ os.environ.setdefault("PLOTLY_RENDERER", "plotly_mimetype")
 # The suite runs its own stack: its own state folder and every port shifted, so a stack a developer
 # left running (on the default ports, from .stack/) is neither reused nor stopped nor emptied. The
 # downloads are shared (hard links). DATAOPS_STATE_DIR set by hand keeps the old way: that folder.
+# Under xdist each worker has a stack of its own: worker N > 0 a folder `…-gwN` and ports 800 x N further.
 TEST_SHIFT = 700
+WORKER_SHIFT = 800
 DEFAULT_ENV = {}  # what the suite changed, so unit tests (which check defaults) see none of it
 
 
@@ -23,21 +25,27 @@ def _own_stack() -> None:
     from dataops.config import PORTS, PROJECT_ROOT
     from dataops.paths import StatePaths
 
-    if os.environ.get("DATAOPS_STATE_DIR"):
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    by_hand = os.environ.get("DATAOPS_STATE_DIR")
+    if by_hand and not worker:
         return
-    state = PROJECT_ROOT / ".stack" / "test"
+    base = Path(by_hand) if by_hand else PROJECT_ROOT / ".stack" / "test"
+    state = base.with_name(f"{base.name}-gw{worker}") if worker else base
     DEFAULT_ENV["DATAOPS_STATE_DIR"] = str(state)
     for name, port in PORTS.items():
         var = f"DATAOPS_{name.upper()}_PORT"
-        if var not in os.environ:
-            DEFAULT_ENV[var] = str(port + TEST_SHIFT)
+        if var not in os.environ or worker:
+            first = int(os.environ[var]) if var in os.environ else port + (0 if by_hand else TEST_SHIFT)
+            DEFAULT_ENV[var] = str(first + WORKER_SHIFT * worker)
     os.environ.update(DEFAULT_ENV)
-    main, mine = StatePaths(PROJECT_ROOT / ".stack"), StatePaths(Path(state))
-    if artifacts_present(main) and not artifacts_present(mine):
-        try:
-            share_downloads(main, mine)
-        except OSError:  # an older, partial copy there: `up` installs what is missing
-            pass
+    mine = StatePaths(state)
+    for source in (StatePaths(base), StatePaths(PROJECT_ROOT / ".stack")):  # the first worker's, or a developer's
+        if source.root != mine.root and artifacts_present(source) and not artifacts_present(mine):
+            try:
+                share_downloads(source, mine)
+            except OSError:  # an older, partial copy there: `up` installs what is missing
+                pass
+            break
 
 
 _own_stack()
@@ -78,35 +86,48 @@ def pipeline():
 FOLDER_MARKERS = {"unit": "unit", "first_run": "integration", "integration": "integration", "notebooks": "notebooks"}
 
 
-# `make test` runs the suite in two processes (pytest-xdist): every test that uses the session's
-# stack is one group, "stack", run in order by one worker; the tests that start a stack or server of
-# their own (own state folder, own ports) are another, "own-stack"; each unit test goes to whichever
-# worker is free. So the one stack is never used by two tests at once, while the unit tests and the
-# other stacks run beside it. (The groups are this scheduler's, by path: xdist's `xdist_group` mark
-# does nothing under pytest 9, whose node ids xdist 3.8 can no longer rename.)
+# `make test` runs the suite in three processes (pytest-xdist), each worker with a stack of its own
+# (above). The tests are in groups, each run in order by one worker: "own-stack", the tests that
+# start a stack or server of their own (own state folder, own ports); "stack", most integration tests
+# of the session stack; "stack-2", the longest of them (checkpoints, sleeps) and the notebooks, on a
+# second worker's session stack. The three start at once, one per worker; each unit test goes to
+# whichever worker is free. So no stack is used by two tests at once, and the waits of one group
+# (a 65 s freeze, a kernel) are the CPU time of another: the suite used under half of the 2 cores in
+# one process. (The groups are this scheduler's, by path: xdist's `xdist_group` mark does nothing
+# under pytest 9, whose node ids xdist 3.8 can no longer rename.)
 OWN_STACK = {"first_run": None, "integration": {"test_disk_full.py", "test_kafka_sasl_live.py",
                                                 "test_schema_registry_live.py", "test_tableflow_live.py"}}  # fmt: skip
+STACK_2 = {"integration": {"test_checkpoint_restore.py", "test_sleep_resume.py"}, "notebooks": None}
+
+
+def _in(groups: dict, folder: str, name: str) -> bool:
+    return folder in groups and (groups[folder] is None or name in groups[folder])
 
 
 def xdist_group(nodeid: str) -> str | None:
     """The group of tests one worker runs in order, or None for a unit test any worker may take."""
     parts = nodeid.split("::")[0].split("/")
     folder, name = (parts[-2] if len(parts) > 1 else ""), parts[-1]
-    if folder == "unit" and not name.endswith(".ipynb"):
+    if name.endswith(".ipynb"):
+        return "stack-2"
+    if folder == "unit":
         return None
-    if folder in OWN_STACK and (OWN_STACK[folder] is None or name in OWN_STACK[folder]):
+    if _in(OWN_STACK, folder, name):
         return "own-stack"
-    return "stack"
+    return "stack-2" if _in(STACK_2, folder, name) else "stack"
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scheduler by scope, each scope a group above (biggest first) or a lone unit test."""
+    """xdist's scheduler by scope, each scope a group above or a lone unit test, in the order of the
+    collection (tests/first_run, tests/integration, tests/notebooks, tests/unit, notebooks/): so the
+    three groups are the first three scopes, one on each worker."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByStack(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return xdist_group(nodeid) or nodeid
 
+    config.option.loadscopereorder = False
     return ByStack(config, log)
 
 
@@ -179,8 +200,29 @@ class SkipsFailInCI:
         reporter.write_line(f"skipped: {skipped}{extra}")
 
 
+class WorkerTimes:
+    """Under xdist, each worker's busy seconds and test count at the end of the run: how well the two
+    processes of `make test` share the work."""
+
+    def __init__(self) -> None:
+        self.busy: dict[str, list[float]] = {}
+
+    def pytest_runtest_logreport(self, report):
+        node = getattr(report, "node", None)
+        if node is not None:
+            entry = self.busy.setdefault(node.gateway.id, [0.0, 0])
+            entry[0] += report.duration
+            entry[1] += report.when == "call"
+
+    def pytest_terminal_summary(self, terminalreporter):
+        for worker, (seconds, tests) in sorted(self.busy.items()):
+            terminalreporter.write_line(f"worker {worker}: {tests} tests, busy {seconds / 60:.1f} min")
+
+
 def pytest_configure(config):
     # Registered as a plugin, not as this conftest's own hooks: those would only see the tests under
     # tests/, and the notebooks nbval collects in notebooks/ must not skip in CI either.
     if not config.pluginmanager.has_plugin("dataops-skips-fail-in-ci"):
         config.pluginmanager.register(SkipsFailInCI(), "dataops-skips-fail-in-ci")
+    if not config.pluginmanager.has_plugin("dataops-worker-times"):
+        config.pluginmanager.register(WorkerTimes(), "dataops-worker-times")

@@ -1,6 +1,6 @@
-"""`make test` in two processes: xdist's own scheduler, given the suite's groups (tests/conftest.py),
-runs every test of the session stack on one worker in collection order, the own-stack tests on one
-worker, and spreads the unit tests; and no own-stack test touches the session stack."""
+"""`make test` in three processes: xdist's own scheduler, given the suite's groups (tests/conftest.py),
+runs each group on one worker in collection order, the three at once, and spreads the unit tests; and
+no own-stack test touches the session stack."""
 
 from __future__ import annotations
 
@@ -64,23 +64,32 @@ def test_the_groups_by_path():
     assert group("tests/first_run/test_fresh_clone.py::test_x") == "own-stack"
     assert group("tests/integration/test_disk_full.py::test_x") == "own-stack"
     assert group("tests/integration/test_pipeline.py::test_x") == "stack"
-    assert group("tests/notebooks/test_course.py::test_x[00]") == "stack"
-    assert group("notebooks/00_entorno.ipynb::Cell 3") == "stack"
+    assert group("tests/integration/test_sleep_resume.py::test_x") == "stack-2"
+    assert group("tests/notebooks/test_course.py::test_x[00]") == "stack-2"
+    assert group("notebooks/00_entorno.ipynb::Cell 3") == "stack-2"
 
 
-def test_the_stack_tests_run_on_one_worker_in_order_the_unit_tests_beside_them():
+def test_each_group_runs_on_one_worker_in_order_all_three_at_once_the_unit_tests_beside_them():
+    own = ["tests/first_run/test_first_make_run.py::test_a", "tests/first_run/test_fresh_clone.py::test_b"]
     stack = [f"tests/integration/test_{name}.py::test_{i}" for name in ("alerts_live", "dlq", "pipeline") for i in range(3)]
-    stack += [f"notebooks/00_entorno.ipynb::Cell {i}" for i in range(4)]
-    own = ["tests/first_run/test_first_make_run.py::test_a", "tests/integration/test_disk_full.py::test_b"]
+    stack.insert(2, "tests/integration/test_checkpoint_restore.py::test_c")  # stack-2 and own-stack tests amid them
+    stack.insert(5, "tests/integration/test_disk_full.py::test_d")
+    stack2 = [stack.pop(2)] + [f"tests/notebooks/test_course.py::test_{i}" for i in range(3)]
+    own.append(stack.pop(4))
     unit = [f"tests/unit/test_u{i}.py::test_{i}" for i in range(40)]
-    collection = own[:1] + stack[:5] + own[1:] + stack[5:] + unit
-    done = schedule(collection)
-    runs_stack = [name for name, tests in done.items() if set(stack) & set(tests)]
-    assert len(runs_stack) == 1, done  # the session stack: one worker, never two tests at once
-    assert [t for t in done[runs_stack[0]] if t in stack] == stack  # in collection order (nbval's cells too)
-    runs_own = [name for name, tests in done.items() if set(own) & set(tests)]
-    assert len(runs_own) == 1 and runs_own != runs_stack, done  # beside the stack, not after it
-    assert {name for name, tests in done.items() if set(unit) & set(tests)} == set(done)  # either takes unit tests
+    notebook = [f"notebooks/00_entorno.ipynb::Cell {i}" for i in range(4)]
+    collection = own[:2] + stack[:2] + stack2[:1] + stack[2:3] + own[2:] + stack[3:] + stack2[1:] + unit + notebook
+    stack2 += notebook
+    done = schedule(collection, workers=3)
+    where = {}
+    for group, tests in (("own-stack", own), ("stack", stack), ("stack-2", stack2)):
+        workers = [name for name, ran in done.items() if set(tests) & set(ran)]
+        assert len(workers) == 1, (group, done)  # one worker: a stack is never used by two tests at once
+        assert [t for t in done[workers[0]] if t in tests] == tests, group  # in collection order (nbval's cells too)
+        assert done[workers[0]][0] == tests[0], (group, done)  # from the start
+        where[group] = workers[0]
+    assert len(set(where.values())) == 3, where  # the three at once
+    assert len({name for name, ran in done.items() if set(unit) & set(ran)}) >= 2  # the free ones take the unit tests
 
 
 def _requested_fixtures(path: Path) -> set[str]:
