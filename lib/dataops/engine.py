@@ -34,6 +34,9 @@ class Component:
         start_timeout: Seconds to wait for health after start.
         java: Needs Java and the Maven artifacts.
         optional: Started only when asked for (``dataops up --with NAME``), not by a plain ``up``.
+        after: The components that must be healthy before it starts (those of them that are
+            started with it); None: every component before it in the start order. Components
+            whose ``after`` are healthy start at once, side by side.
     """
 
     name: str
@@ -45,6 +48,7 @@ class Component:
     start_timeout: float = 60.0
     java: bool = False
     optional: bool = False
+    after: tuple[str, ...] | None = None
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -4,6 +4,7 @@ accents, a missing pack folder), is its own ✘ row with the fix, and leaves the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -54,8 +55,11 @@ def machine(monkeypatch, tmp_path):
     """A healthy machine: every port free (moved by ``DATAOPS_<NAME>_PORT``), a state folder in
     ``tmp_path``, 16 GB of memory, 100 GB of disk, the registries answering, a UTF-8 locale, the
     Maven Wrapper. A test breaks one thing and calls ``machine()`` for settings and a table."""
-    for key in PORTS:
-        monkeypatch.setenv(f"DATAOPS_{key.upper()}_PORT", str(free_port()))
+    with contextlib.ExitStack() as held:  # every socket held until all are chosen: 16 different ports
+        for key in PORTS:
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            monkeypatch.setenv(f"DATAOPS_{key.upper()}_PORT", str(sock.getsockname()[1]))
     monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DATAOPS_ENV_FILE", os.devnull)
     monkeypatch.delenv("DATAOPS_PACK", raising=False)

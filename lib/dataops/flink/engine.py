@@ -81,6 +81,7 @@ def components(s: Settings) -> list[Component]:
             _jobmanager_healthy,
             start_timeout=90,
             java=True,
+            after=(),  # needs no other engine to start (the job is submitted later)
         ),
         Component(
             "flink-taskmanager",
@@ -91,5 +92,6 @@ def components(s: Settings) -> list[Component]:
             _taskmanager_healthy,
             start_timeout=90,
             java=True,
+            after=("flink-jobmanager",),
         ),
     ]

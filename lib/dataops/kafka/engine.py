@@ -109,5 +109,6 @@ def components(s: Settings) -> list[Component]:
             _kafka_healthy,
             start_timeout=90,
             java=True,
+            after=(),
         ),
     ]

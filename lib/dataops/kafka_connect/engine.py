@@ -64,5 +64,6 @@ def components(s: Settings) -> list[Component]:
             _connect_healthy,
             start_timeout=120,
             java=True,
+            after=("kafka",),
         ),
     ]

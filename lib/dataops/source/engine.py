@@ -75,5 +75,6 @@ def components(s: Settings) -> list[Component]:
             _simulator_cmd,
             _simulator_healthy,
             start_timeout=20,
+            after=(),
         ),
     ]

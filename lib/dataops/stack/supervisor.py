@@ -181,26 +181,45 @@ class Stack:
             require_java()
             if not artifacts_present(self.paths):
                 install_artifacts(self.paths, quiet=not progress)
-        for comp in wanted:
-            t0 = time.monotonic()
-            if self.process(comp.name):
-                self._wait_healthy(comp)
+        # Each component starts once those it comes after are healthy: the independent ones side by
+        # side (Kafka, the simulator and Flink's jobmanager at once; Connect once Kafka answers).
+        names = [c.name for c in wanted]
+        pending = list(wanted)
+        waiting: dict[str, tuple[Component, float, bool]] = {}  # started or found running, not yet healthy
+        healthy: set[str] = set()
+        while pending or waiting:
+            for comp in list(pending):
+                after = comp.after if comp.after is not None else names[: names.index(comp.name)]
+                if not all(name in healthy for name in after if name in names):
+                    continue
+                pending.remove(comp)
+                running = self.process(comp.name) is not None
+                waiting[comp.name] = (comp, time.monotonic(), running)
+                if running:
+                    continue
+                self.paths.pid_file(comp.name).unlink(missing_ok=True)
+                taken = self.foreign_ports(comp.name)
+                if taken:
+                    raise PortInUseError(comp.name, taken[0])
                 if progress:
-                    mode = self.memory_mode(comp.name)
+                    low = " (poca memoria)" if self.settings.low_memory else ""
+                    print(f"  … {comp.name:<10} arrancando en el puerto {comp.port}{low}", flush=True)
+                self._start(comp)
+            ready = False
+            for name, (comp, t0, running) in list(waiting.items()):
+                if not self._healthy_yet(comp, t0):
+                    continue
+                del waiting[name]
+                healthy.add(name)
+                ready = True
+                if progress and running:
+                    mode = self.memory_mode(name)
                     other = "" if mode == self._mode else f" in {mode} memory mode: `dataops down` first to restart it in {self._mode} mode"
-                    print(f"  ✔ {comp.name:<10} already running (pid {self.pid(comp.name)}){other}", flush=True)
-                continue
-            self.paths.pid_file(comp.name).unlink(missing_ok=True)
-            taken = self.foreign_ports(comp.name)
-            if taken:
-                raise PortInUseError(comp.name, taken[0])
-            if progress:
-                low = " (poca memoria)" if self.settings.low_memory else ""
-                print(f"  … {comp.name:<10} arrancando en el puerto {comp.port}{low}", flush=True)
-            self._start(comp)
-            self._wait_healthy(comp)
-            if progress:
-                print(f"  ✔ {comp.name:<10} sano en {time.monotonic() - t0:.1f} s", flush=True)
+                    print(f"  ✔ {name:<10} already running (pid {self.pid(name)}){other}", flush=True)
+                elif progress:
+                    print(f"  ✔ {name:<10} sano en {time.monotonic() - t0:.1f} s", flush=True)
+            if waiting and not ready:
+                time.sleep(0.3)
         return self.status()
 
     def _start(self, comp: Component) -> None:
@@ -232,22 +251,22 @@ class Stack:
         }
         self.paths.pid_file(comp.name).write_text(json.dumps(rec))
 
-    def _wait_healthy(self, comp: Component) -> None:
-        deadline = time.monotonic() + comp.start_timeout
-        while time.monotonic() < deadline:
-            if comp.healthy(self.settings):
-                return
-            if not self.process(comp.name):
-                self.paths.pid_file(comp.name).unlink(missing_ok=True)
-                raise StackError(
-                    f"{comp.name} terminó durante el arranque ({last_lines(self.paths.log_file(comp.name), 1)})",
-                    f"mira `dataops logs {comp.name}`",
-                )
-            time.sleep(0.3)
-        raise StackError(
-            f"{comp.name} no estuvo listo en {comp.start_timeout:.0f} s",
-            f"mira `dataops logs {comp.name}` y luego `make down && make up`",
-        )
+    def _healthy_yet(self, comp: Component, since: float) -> bool:
+        """True once ``comp`` answers; raises when its process ended or ``start_timeout`` passed since ``since``."""
+        if comp.healthy(self.settings):
+            return True
+        if not self.process(comp.name):
+            self.paths.pid_file(comp.name).unlink(missing_ok=True)
+            raise StackError(
+                f"{comp.name} terminó durante el arranque ({last_lines(self.paths.log_file(comp.name), 1)})",
+                f"mira `dataops logs {comp.name}`",
+            )
+        if time.monotonic() - since > comp.start_timeout:
+            raise StackError(
+                f"{comp.name} no estuvo listo en {comp.start_timeout:.0f} s",
+                f"mira `dataops logs {comp.name}` y luego `make down && make up`",
+            )
+        return False
 
     # ---- stop --------------------------------------------------------------
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
