@@ -71,7 +71,9 @@ def backfill(p, start: int, count: int, interval_s: int, timeout: float) -> tupl
     end = start + interval_s * count
     rows = count * len(LEVELS)
     before = window_rows(p, start, end)
-    producer = Producer(p.settings.kafka_config(**{"linger.ms": 50, "enable.idempotence": True, "compression.type": "lz4"}))
+    producer = Producer(p.settings.kafka_config(**{  # big batches, and room for a chunk of polls before a wait
+        "linger.ms": 50, "enable.idempotence": True, "compression.type": "lz4", "batch.size": 1_000_000,
+        "queue.buffering.max.messages": 1_000_000, "queue.buffering.max.kbytes": 1_048_576}))  # fmt: skip
     t0 = time.time()
     for i, value in enumerate(polls(start, count, interval_s=interval_s)):
         while True:
@@ -79,7 +81,7 @@ def backfill(p, start: int, count: int, interval_s: int, timeout: float) -> tupl
                 producer.produce(p.settings.topic_raw, value.encode())
                 break
             except BufferError:
-                producer.poll(0.1)
+                producer.poll(0.01)
         if i % 1000 == 0:
             producer.poll(0)
     producer.flush(120)
