@@ -260,3 +260,30 @@ def test_java_properties_keep_a_path_with_spaces_and_accents_as_java_reads_them(
     decoded = text.encode("latin-1").decode("unicode_escape").encode("utf-16", "surrogatepass").decode("utf-16")
     assert decoded.splitlines() == [f"plugin.path={path}", "emoji=x😀"]
     assert properties({"a": "plain"}) == "a=plain\n"
+
+
+def test_up_starts_side_by_side_what_needs_nothing_else_and_waits_for_what_comes_after(isolated):
+    """Kafka, the simulator and Flink's jobmanager start at once; Connect once Kafka answers; a component
+    with no ``after`` once every one before it does. Fake components: a process that answers on its
+    port ``delay`` seconds after it starts."""
+    st = stack_mod.Stack(isolated)
+
+    def fake(name: str, delay: float, after: tuple[str, ...] | None) -> engine.Component:
+        port = _free_port()
+        code = f"import socket, time; time.sleep({delay}); s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)"
+        return engine.Component(name, port, (port,), f"127.0.0.1:{port}", lambda s, p: [sys.executable, "-c", code],
+                                lambda s: engine.port_open("127.0.0.1", port), start_timeout=20, after=after)  # fmt: skip
+
+    fakes = [fake("kafka", 1.5, ()), fake("simulator", 1.5, ()), fake("connect", 0.2, ("kafka",)), fake("monitor", 0.2, None)]
+    st._components = {c.name: c for c in fakes}
+    try:
+        t0 = time.time()
+        st.up(progress=False)
+        took = time.time() - t0
+        started = {c.name: json.loads(st.paths.pid_file(c.name).read_text())["started_at"] for c in fakes}
+    finally:
+        st.down(progress=False)
+    assert abs(started["kafka"] - started["simulator"]) < 0.5, started  # side by side
+    assert started["connect"] - started["kafka"] >= 1.5, started  # after Kafka answered
+    assert started["monitor"] - started["connect"] >= 0.2, started  # after every one before it
+    assert took < 1.5 + 1.5 + 0.2 + 0.2, took  # less than one after the other
