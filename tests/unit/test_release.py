@@ -215,6 +215,7 @@ def test_the_learners_makefile(edition):
     recipe = {t: make.split(f"\n{t}:", 1)[1].splitlines()[1].strip() for t in ("run", "lab", "test")}
     assert recipe == {"run": "$(BIN)/dataops notebooks", "lab": "$(BIN)/jupyter lab --notebook-dir=notebooks/learner",
                       "test": "$(BIN)/python -m pytest -m unit tests/unit"}  # fmt: skip
+    assert "TEST_WORKERS" not in make  # the instructor's suite in processes, and its comment, stay out
 
 
 
