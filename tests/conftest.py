@@ -144,7 +144,7 @@ def pytest_collection_modifyitems(items):
 
 def pytest_xdist_setupnodes(config, specs):
     """Before the workers start: fetch the stack's downloads once into the suite's state folder, so
-    the two workers never run Maven into the same folders at once (each test that shares them then
+    the workers never run Maven into the same folders at once (each test that shares them then
     finds them there). Not for a run of the unit tests alone."""
     if (config.getoption("markexpr", "") or "").strip() == "unit":
         return
@@ -201,7 +201,7 @@ class SkipsFailInCI:
 
 
 class WorkerTimes:
-    """Under xdist, each worker's busy seconds and test count at the end of the run: how well the two
+    """Under xdist, each worker's busy seconds and test count at the end of the run: how well the
     processes of `make test` share the work."""
 
     def __init__(self) -> None:
