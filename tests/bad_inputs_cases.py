@@ -16,11 +16,11 @@ a temp state folder, every port one nothing listens on), so nothing here touches
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,12 +76,6 @@ def make_files(tmp: Path) -> None:
 # ---- the settings of a stack that is down ---------------------------------------------------------------
 PORTS = ("simulator", "kafka", "kafka_controller", "connect", "flink", "flink_rpc", "flink_blob", "flink_taskmanager",
          "monitor", "prometheus")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stack_down_env(tmp: Path) -> dict[str, str]:

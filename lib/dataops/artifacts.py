@@ -120,17 +120,30 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
         raise StackError("los artefactos de la JVM siguen incompletos tras la instalación", f"borra {paths.root} y ejecuta `make up`")
 
 
+def _link(a: str | Path, b: str | Path) -> None:
+    """A hard link of ``a`` at ``b``, or a copy where none can be made (e.g. across file systems)."""
+    import os
+
+    try:
+        os.link(a, b)
+    except OSError:
+        shutil.copy2(a, b)
+
+
+def link_tree(src: Path, dst: Path) -> None:
+    """``src`` into ``dst`` as hard links (copies where links cannot be made); symbolic links stay links."""
+    shutil.copytree(src, dst, copy_function=_link, symlinks=True, dirs_exist_ok=True)
+
+
 def share_downloads(src: StatePaths, dst: StatePaths) -> None:
     """Hard-link the downloads of one state folder (Kafka jars, connector plugins, the Flink
     distribution, the Maven stamp) into another, so a fresh stack beside it needs no download."""
-    import os
-
     for source in (src.lib, src.plugins, src.root / "flink", _maven_stamp(src)):
         if not source.exists():
             continue
         target = dst.root / source.relative_to(src.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target, copy_function=os.link, symlinks=True, dirs_exist_ok=True)
+            link_tree(source, target)
         else:
-            os.link(source, target)
+            _link(source, target)

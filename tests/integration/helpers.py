@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import socket
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -16,6 +14,7 @@ from dataops import load_settings
 from dataops.config import Settings
 from dataops.paths import StatePaths
 from dataops.reliability import compare, served_rows
+from tests.ports import free_port
 
 
 def wait_for(predicate, timeout: float, what: str, step: float = 0.5):
@@ -77,23 +76,6 @@ def polls_after(p, seq: int, n: int, timeout: float, what: str) -> int:
     """Wait for ``n`` good connector polls after ``seq``; the newest seq."""
     polls = wait_for(lambda: connector_polls(p, seq).query("status == 200").iloc[n - 1:], timeout, what)
     return int(polls["seq"].iloc[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def link_tree(src, dst) -> None:
-    """``src`` into ``dst`` as hard links (a copy across file systems)."""
-    def link(a, b):
-        try:
-            os.link(a, b)
-        except OSError:
-            shutil.copy2(a, b)
-
-    shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
 
 
 @contextmanager

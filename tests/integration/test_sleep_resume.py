@@ -77,4 +77,10 @@ def _sleep_and_check(p, names, frozen_ok, sleep_s: float = SLEEP_S) -> None:
                           f"repeated {result.repeated.head(3).to_dict('records')}, changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
     assert all(state == "RUNNING" for states in p.connect.states().values() for state in states), p.connect.states()
     assert p.flink.live_job(p.settings.flink_job_name)["state"] == "RUNNING"
-    p.wait_ready(60, progress=False)  # the monitor, frozen too, reports every layer again, none red
+    try:
+        p.wait_ready(60, progress=False)  # the monitor, frozen too, reports every layer again, none red
+    except DataOpsError as exc:  # what CI cannot show otherwise: every layer, and what the monitor said
+        table = p.health(progress=False).to_string(index=False)
+        table += "\nprocesses: " + ", ".join(f"{n}: {proc.status() if (proc := p.stack.process(n)) else 'not found'}" for n in p.stack.names)
+        raise AssertionError(f"{exc}\n{table}\nlast change {p.stack.last_change()} (now {time.time():.0f})\n"
+                             f"monitor log:\n{p.stack.logs('monitor', 40)}") from None  # fmt: skip

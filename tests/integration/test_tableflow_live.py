@@ -19,13 +19,14 @@ import pytest
 import requests
 
 import dataops
+from dataops.artifacts import link_tree
 from dataops import ConfigError
 from dataops.duck.layer import attach_tableflow
 from dataops.iceberg import engine
 from dataops.stack import Stack
 from dataops.paths import StatePaths
 
-from tests.integration.helpers import link_tree, own_components
+from tests.integration.helpers import own_components
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -16,6 +15,7 @@ import pytest
 from dataops import alerts, scenarios
 from dataops.alerts import AlertConfigError, AlertManager, Rule
 from dataops.errors import ConfigError
+from tests.ports import free_port
 
 pytestmark = pytest.mark.unit
 
@@ -331,12 +331,6 @@ def serve(port: int = 0) -> HTTPServer:
     server = HTTPServer(("127.0.0.1", port), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_webhook_delivers_slack_body():

@@ -122,6 +122,28 @@ def test_the_learner_notebooks_are_generated_from_the_masters():
     assert assignments.stale() == [], "run `make learner` and commit notebooks/learner"
 
 
+def unquoted_shell_expansions(source: str) -> list[str]:
+    """The ``!`` shell lines of a code cell that expand a Python value without quotes: a path with
+    a space (a home like "José Pérez") splits into two words there (found in CI, block 3)."""
+    import re
+
+    return [line for line in source.splitlines()
+            if line.lstrip().startswith("!") and re.search(r"(?<![\"'])\{[^}]+\}(?![\"'])", line)]  # fmt: skip
+
+
+def test_no_shell_line_of_a_notebook_splits_a_path_with_a_space():
+    import json
+    from pathlib import Path
+
+    assert unquoted_shell_expansions("!{sys.executable} -m dataops.cli plan") != []  # the line CI met
+    assert unquoted_shell_expansions('!"{sys.executable}" -m dataops.cli plan\nx = {1: 2}') == []
+    root = Path(__file__).resolve().parents[2] / "notebooks"
+    for path in sorted([*root.glob("[0-9][0-9]_*.ipynb"), *(root / "learner").glob("[0-9][0-9]_*.ipynb")]):
+        cells = json.loads(path.read_text())["cells"]
+        bad = [line for c in cells if c["cell_type"] == "code" for line in unquoted_shell_expansions("".join(c["source"]))]
+        assert bad == [], f"{path.name}: quote the expansion, as in !\"{{sys.executable}}\": {bad}"
+
+
 def test_navigation_links_point_to_notebooks_that_exist():
     import json
     import re

@@ -26,18 +26,13 @@ from dataops.doctor import checks, report
 from dataops.engine import properties
 from dataops.pipeline import Pipeline
 from dataops.stack import Stack
+from tests.ports import free_port
 
 pytestmark = pytest.mark.unit
 
 GB = 2**30
 ROOT = Path(__file__).resolve().parents[2]
 REAL_REACHABLE = report.reachable  # before any test replaces it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fake_jdk(root: Path, version: str) -> Path:

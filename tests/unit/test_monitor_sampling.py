@@ -90,3 +90,20 @@ def test_the_pipeline_reads_the_store_without_samplers(tmp_path):
     p.monitor.store.write([Sample("pipeline_availability", 100.0)])
     assert list(p.metrics()["metric"]) == ["pipeline_availability"]
     assert list(p.monitor.latest()["metric"]) == ["pipeline_availability"]
+
+
+def test_a_slow_layer_is_named_in_the_log(tmp_path, monkeypatch, caplog):
+    from dataops.monitor import scheduler
+
+    class Slow(Fake):
+        def measure(self, now, elapsed, out):
+            clock[0] += 30.0  # this layer took 30 s
+            return super().measure(now, elapsed, out)
+
+    clock = [0.0]
+    monkeypatch.setattr(scheduler.time, "monotonic", lambda: clock[0])
+    m = monitor(tmp_path)
+    m.samplers = {"source": Fake("source", []), "iceberg": Slow("iceberg", [])}
+    with caplog.at_level("WARNING", logger="dataops.monitor.scheduler"):
+        m.sample(1_000.0)
+    assert [r.getMessage() for r in caplog.records] == ["sampling iceberg took 30 s (ok)"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import socket
 import time
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from dataops.simulator import (
     main,
 )
 from dataops.source import PRICE_COLUMNS, SimulatorLayer
+from tests.ports import free_port as _free_port
 
 pytestmark = pytest.mark.unit
 
@@ -597,12 +597,6 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # -- over real HTTP ----------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_client_over_http() -> None:

@@ -21,14 +21,9 @@ from dataops.kafka.layer import KafkaLayer
 from dataops import subproc
 from dataops import engine
 from dataops.kafka import engine as kafka_engine
+from tests.ports import free_port as _free_port
 
 pytestmark = pytest.mark.unit
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -134,6 +129,15 @@ def test_pause_freezes_each_component_with_its_children_and_resume_thaws_them(is
         assert psutil.Process(other.pid).status() != psutil.STATUS_STOPPED
         assert st.resume() == ["simulator"]
         assert _wait_status(group, psutil.STATUS_SLEEPING)
+        assert not (st.paths.run / "frozen.json").exists()
+        # frozen, then no longer recognised by its record (a clock that moved, a rewritten pid file):
+        # resume still thaws the group pause wrote down, or that layer would stay frozen for good
+        assert st.pause() == ["simulator"] and _wait_status(group, psutil.STATUS_STOPPED)
+        st.paths.pid_file("simulator").write_text(json.dumps({**rec, "create_time": 1.0}))
+        assert st.process("simulator") is None
+        st.resume()
+        assert _wait_status(group, psutil.STATUS_SLEEPING)
+        assert not (st.paths.run / "frozen.json").exists()
     finally:
         for proc in (ours, other):
             try:

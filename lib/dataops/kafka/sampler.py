@@ -84,7 +84,7 @@ class KafkaSampler(Sampler):
             # except while the pipeline's readers have not joined yet (a fresh stack).
             self._groups = [
                 g.group_id
-                for g in admin.list_consumer_groups(request_timeout=3).result().valid
+                for g in admin.list_consumer_groups(request_timeout=3).result(timeout=5).valid
                 if not g.group_id.startswith(("dataops-", "cg-control-"))
             ]
             self._groups_at = time.monotonic()

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # libraries (confluent_kafka, duckdb, …) load only in a process that samples that layer.
 SamplerFactory = Callable[[Settings, list[str], Flow], Sampler]
 
+SLOW_SAMPLE_S = 10.0  # a sampler slower than this (or two intervals) is logged by name
+
 
 def _source(settings: Settings, topics: list[str], flow: Flow) -> Sampler:
     from dataops.source.sampler import SourceSampler
@@ -139,6 +141,7 @@ class Monitor(MetricsReader):
         out: list[Sample] = []
         ok: dict[str, bool] = {}
         for name, sampler in self.samplers.items():
+            t0 = time.monotonic()
             try:
                 ok[name] = sampler.measure(now, elapsed, out)
             except Exception as exc:  # noqa: BLE001 - a layer that is down is a measurement, not a crash
@@ -146,6 +149,9 @@ class Monitor(MetricsReader):
                 self.errors[name] += 1
                 logger.debug("sampling %s failed: %r", name, exc)
                 sampler.reset()  # e.g. Kafka: after a broker restart, a client's queued requests may never answer
+            if (took := time.monotonic() - t0) > max(SLOW_SAMPLE_S, 2 * self.interval_s):
+                # a slow layer delays every metric of the round: said in the log, with the layer
+                logger.warning("sampling %s took %.0f s (%s)", name, took, "ok" if ok[name] else "failed")
         # Failed polls and dead letters per poll answered: the source's codes (none when it could
         # not be read) and the rows' dead-letter count.
         codes = [s for s in out if s.metric == "http_status_codes"] if ok.get("source") else []

@@ -54,6 +54,8 @@ class HTTPServing:
             outcome = json_outcome(500, {"error": "internal simulator error"})
         if outcome.delay_s > 0:
             time.sleep(outcome.delay_s)  # outside the lock: other requests keep flowing
+        if outcome.record:  # before the answer leaves: a client that reads the log next finds it there
+            self._record(outcome, ts=self._clock(), latency_ms=(time.perf_counter() - started) * 1000.0)
         try:
             handler.send_response(outcome.status)
             for key, value in outcome.headers.items():
@@ -64,8 +66,6 @@ class HTTPServing:
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             logger.info("client went away before %s %s was answered", method, path)
-        if outcome.record:
-            self._record(outcome, ts=self._clock(), latency_ms=(time.perf_counter() - started) * 1000.0)
 
     def serve(self, host: str = "127.0.0.1", port: int = 8090) -> ThreadingHTTPServer:
         """Serve over HTTP from a daemon thread.

@@ -108,7 +108,7 @@ class ServedLog:
         self.served = 0
         self._entries: list[dict[str, Any]] = []
         self._memory = threading.Lock()  # the in-memory list: append vs page
-        self._files = threading.Lock()  # the files: a rotation vs a page read from them
+        self._files = threading.RLock()  # the files: a rotation vs a page (or oldest_seq) reading them
         self._file: BinaryIO | None = None
         self._size = 0
         self._seq = 0
@@ -187,10 +187,12 @@ class ServedLog:
         return min(kept, default=newest + 1)
 
     def _files_oldest(self) -> int | None:
-        # No lock: one line of one file; a file rotated away meanwhile is read as the next one.
+        # Under the files' lock: read in the middle of a rotation, every file can be renamed away
+        # between listing and reading, and "the files keep nothing" made a page skip to memory.
         if self.path is None:
             return None
-        return next((s for f in rotation.segments(self.path) if (s := _first_seq(f)) is not None), None)
+        with self._files:
+            return next((s for f in rotation.segments(self.path) if (s := _first_seq(f)) is not None), None)
 
     def page(self, since: int, limit: int) -> list[dict[str, Any]]:
         """At most ``limit`` entries with ``seq > since``, oldest first.
@@ -205,10 +207,10 @@ class ServedLog:
             if covered or self.path is None:
                 return memory
             in_memory = self._entries[0]["seq"] if self._entries else None
-        first = self._files_oldest()
-        if first is None or (in_memory is not None and in_memory <= first):
-            return memory  # the files keep nothing older than memory does
-        with self._files:
+        with self._files:  # no rotation between deciding to read the files and reading them
+            first = self._files_oldest()
+            if first is None or (in_memory is not None and in_memory <= first):
+                return memory  # the files keep nothing older than memory does
             return list(self._read_files(since, limit))
 
     def _read_files(self, since: int, limit: int) -> Iterator[dict[str, Any]]:

@@ -27,6 +27,7 @@ from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.artifacts import artifacts_present, install_artifacts, require_java
 from dataops.engine import Component, child_env, port_open
 from dataops.stack.engines import GROUPS, components, expand
+from dataops.stack import freeze
 from dataops.stack.disk import require_room
 from dataops.paths import last_lines
 
@@ -177,6 +178,8 @@ class Stack:
         self._check_host()
         require_room(self.settings.state_dir)
         self.paths.make()
+        if freeze.frozen(self.paths):  # a freeze nobody thawed (a drill stopped half-way): running, not frozen
+            self.resume()
         if any(c.java for c in wanted):
             require_java()
             if not artifacts_present(self.paths):
@@ -293,26 +296,19 @@ class Stack:
         return True
 
     def pause(self, names: Iterable[str] | None = None) -> list[str]:
-        """Freeze components as a sleeping laptop does: ``SIGSTOP`` to each one's process group
-        (its own session: the process and any child it started). Their clocks jump when
-        :meth:`resume` thaws them. Returns the components frozen: of ``names`` (default: every
+        """Freeze components as a sleeping laptop does (:func:`dataops.stack.freeze.pause`): ``SIGSTOP``
+        to each one's process group. Returns the components frozen: of ``names`` (default: every
         component, the optional ones too), those running."""
-        return self._signal_groups(names or list(self._components), signal.SIGSTOP)
+        return freeze.pause(self.paths, self._groups(names))
 
     def resume(self, names: Iterable[str] | None = None) -> list[str]:
-        """Thaw what :meth:`pause` froze: ``SIGCONT`` to each component's process group."""
-        return self._signal_groups(names or list(self._components), signal.SIGCONT)
+        """Thaw what :meth:`pause` froze (:func:`dataops.stack.freeze.resume`): ``SIGCONT`` to each
+        component's process group, and to every group :meth:`pause` wrote down."""
+        return freeze.resume(self.paths, self._groups(names), names)
 
-    def _signal_groups(self, names: Iterable[str], sig: int) -> list[str]:
-        groups = {name: proc.pid for name in names if (proc := self.process(name))}  # looked up first: then
-        done = []
-        for name, pid in groups.items():  # the signals go out within a millisecond of each other
-            try:
-                os.killpg(pid, sig)  # started with start_new_session: the group id is the pid
-                done.append(name)
-            except ProcessLookupError:
-                pass
-        return done
+    def _groups(self, names: Iterable[str] | None) -> dict[str, int]:
+        """Component -> its process group (its pid: started with ``start_new_session``), of the running ones."""
+        return {name: proc.pid for name in (names or list(self._components)) if (proc := self.process(name))}
 
     def down(self, progress: bool = True) -> list[str]:
         """Stop, in reverse order, every component this stack started."""
@@ -375,3 +371,4 @@ class Stack:
                 procs = [proc, *proc.children(recursive=True)]
                 out[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
         return out
+

@@ -1,0 +1,85 @@
+"""The Avro schemas derived from the project's JSON schemas, and Confluent's wire format."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import fastavro
+import pytest
+
+from dataops.config import PROJECT_ROOT
+from dataops.errors import ConfigError, DataOpsError
+from dataops.registry import avro
+
+pytestmark = pytest.mark.unit
+
+SCHEMAS = PROJECT_ROOT / "data" / "schemas"
+SAMPLES = PROJECT_ROOT / "data" / "samples"
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (SAMPLES / name).read_text().splitlines() if line.strip()]
+
+
+def test_the_exploded_row_is_a_record_whose_nullable_fields_default_to_null():
+    schema = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    fastavro.parse_schema(schema)  # a valid Avro schema
+    types = {f["name"]: f["type"] for f in schema["fields"]}
+    assert schema["type"] == "record" and schema["name"] == "exploded_row" and schema["namespace"] == "dataops"
+    assert types["coin_id"] == "string" and types["usd"] == "double" and types["last_updated_at"] == "long"
+    assert types["usd_market_cap"] == ["null", "double"] and types["processed_at"] == ["null", "string"]
+    assert types["event_time"] == "string"  # no timestamp type: Flink's avro-confluent cannot map TIMESTAMP_LTZ
+    assert all(f.get("default", "absent") is None for f in schema["fields"] if isinstance(f["type"], list))
+
+
+def test_the_raw_poll_keyed_by_coin_is_a_map_of_quotes():
+    schema = avro.avro_schema(SCHEMAS / "raw_poll.json")
+    (field,) = schema["fields"]
+    assert field["type"]["type"] == "map" and field["type"]["values"]["type"] == "record"
+    poll = _rows("raw_polls.jsonl")[0]
+    value = avro.encode(schema, 7, {"value": poll})
+    assert avro.decode(value, {7: schema}) == {"value": poll}
+
+
+def test_every_sample_row_goes_through_the_wire_format_unchanged_and_smaller_than_json():
+    schema = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    rows = _rows("exploded_rows.jsonl")
+    values = [avro.encode(schema, 42, row) for row in rows]
+    assert all(v[:5] == struct.pack(">bI", 0, 42) for v in values)  # magic byte, then the id big-endian
+    assert [avro.decode(v, {42: schema}) for v in values] == rows
+    assert sum(map(len, values)) < sum(len(json.dumps(r).encode()) for r in rows)
+
+
+def test_a_message_that_is_not_the_wire_format_or_has_an_unknown_id_is_one_line():
+    schema = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    with pytest.raises(DataOpsError, match="byte mágico") as info:
+        avro.decode(b'{"coin_id": "bitcoin"}', {1: schema})
+    assert "\n" not in str(info.value)
+    value = avro.encode(schema, 3, _rows("exploded_rows.jsonl")[0])
+    with pytest.raises(DataOpsError, match="esquema 3"):
+        avro.decode(value, {1: schema})
+
+
+def test_a_row_that_does_not_fit_is_one_line_naming_the_schema():
+    schema = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    row = {**_rows("exploded_rows.jsonl")[0], "usd": "caro"}
+    with pytest.raises(DataOpsError, match="exploded_row") as info:
+        avro.encode(schema, 1, row)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("spec, where", [
+    ({"title": "t", "type": "object", "properties": {"a": {"type": ["string", "number"]}}, "required": ["a"]}, "t.a"),
+    ({"title": "t", "type": "object", "properties": {"a": {"type": "string"}}}, "t.a"),  # optional, not nullable
+    ({"title": "t", "type": "object", "additionalProperties": True}, "t"),
+    ({"title": "t", "type": "object", "properties": {"a": {"type": "array"}}, "required": ["a"]}, "t.a"),
+])  # fmt: skip
+def test_a_json_schema_with_no_avro_equivalent_is_one_line_naming_where(spec, where):
+    with pytest.raises(ConfigError) as info:
+        avro.avro_schema(spec)
+    assert str(info.value).startswith(f"{where}:") and "\n" not in str(info.value)
+
+
+def test_the_subject_of_a_topic_is_its_name_dash_value():
+    assert avro.subject("crypto-prices-exploded") == "crypto-prices-exploded-value"
