@@ -8,13 +8,14 @@ No skip: without Java 21 or the download the fixture fails with the one line tha
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 
 import pytest
 import requests
 
 from dataops.artifacts import link_tree
-from dataops import ConfigError, load_settings
+from dataops import ConfigError, DataOpsError, load_settings
 from dataops.errors import SchemaRejectedError
 from dataops.config import PROJECT_ROOT
 from dataops.registry import avro, local
@@ -143,9 +144,29 @@ def test_the_contracts_as_avro_register_and_a_message_reads_back_through_the_reg
     stored = sr.versions("crypto-prices-exploded-value")
     assert list(stored["id"]) == [sid]
     assert avro.decode(value, {sid: json.loads(stored["schema"].iloc[-1])}) == row
+    assert avro.Decoder(sr.schema)(value) == row  # as p.kafka reads an Avro topic: the schema by its id
+    with pytest.raises(DataOpsError, match="ningún esquema con id 99999") as unknown:
+        sr.schema(99999)
+    assert "\n" not in str(unknown.value)
 
     contract = json.loads((schemas / "exploded_row.json").read_text())
     contract["properties"]["eur"] = {"type": ["number", "null"]}  # a new nullable column: old rows read as null
     assert sr.test_compatibility("crypto-prices-exploded-value", avro.avro_schema(contract))["compatible"]
     contract["properties"]["usd_market_cap"]["type"] = "number"  # and a nullable one made required: not
     assert not sr.test_compatibility("crypto-prices-exploded-value", avro.avro_schema(contract))["compatible"]
+
+
+def test_block_6s_schema_gate_hears_the_registrys_verdict(registry, sr, tmp_path):
+    """`dataops schemas --registry`: each contract as Avro, tested by the registry as its topic's next version."""
+    from dataops.ci.checks import registry_problems
+
+    settings = registry.model_copy(update={"topic_raw": "crypto-prices-avro"})  # the subjects registered above
+    assert registry_problems(sr, settings) == []
+    changed = tmp_path / "schemas"
+    shutil.copytree(PROJECT_ROOT / "data" / "schemas", changed)
+    contract = json.loads((changed / "exploded_row.json").read_text())
+    contract["properties"]["usd_market_cap"]["type"] = "number"  # a nullable column made required
+    (changed / "exploded_row.json").write_text(json.dumps(contract))
+    (line,) = registry_problems(sr, settings, changed)
+    assert line.startswith("exploded_row.json: el Schema Registry (BACKWARD) no lo acepta como siguiente versión de "
+                           "crypto-prices-exploded-value: ") and "\n" not in line  # fmt: skip

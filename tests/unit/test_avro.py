@@ -83,3 +83,49 @@ def test_a_json_schema_with_no_avro_equivalent_is_one_line_naming_where(spec, wh
 
 def test_the_subject_of_a_topic_is_its_name_dash_value():
     assert avro.subject("crypto-prices-exploded") == "crypto-prices-exploded-value"
+
+
+class _Message:
+    """What `_record` reads of a consumed confluent_kafka Message."""
+
+    def __init__(self, value: bytes | None) -> None:
+        self._value = value
+
+    def value(self):
+        return self._value
+
+    def key(self):
+        return b"bitcoin"
+
+    def topic(self):
+        return "crypto-prices-exploded"
+
+    def partition(self):
+        return 0
+
+    def offset(self):
+        return 5
+
+    def timestamp(self):
+        return (1, 1_790_000_000_000)
+
+    def headers(self):
+        return None
+
+    def error(self):
+        return None
+
+
+def test_an_avro_message_reads_as_its_record_and_json_stays_as_it_is():
+    from dataops.kafka.layer import _record, records_frame
+
+    schema = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    row = _rows("exploded_rows.jsonl")[0]
+    fetched: list[int] = []
+    decoder = avro.Decoder(lambda sid: fetched.append(sid) or schema)
+    records = [_record(_Message(avro.encode(schema, 9, row)), decoder) for _ in range(3)]
+    records.append(_record(_Message(json.dumps(row).encode()), decoder))
+    frame = records_frame(records)
+    assert list(frame["payload"]) == [row] * 4  # Avro (three) and JSON (one) alike
+    assert fetched == [9]  # the schema is fetched once per id
+    assert avro.is_wire_format(avro.encode(schema, 9, row)) and not avro.is_wire_format(b"{}") and not avro.is_wire_format(None)

@@ -47,6 +47,32 @@ def test_compatible_changes_pass():
     assert checks.incompatible(ROW, ROW) == [] and checks.incompatible(ROW, wider) == [] and checks.incompatible(ROW, optional) == []
 
 
+class _Registry:
+    """The registry's answer to test_compatibility: ``refuse`` subjects get the verdict given."""
+
+    def __init__(self, refuse: dict[str, str]) -> None:
+        self.refuse, self.asked = refuse, []
+
+    def test_compatibility(self, subject, schema):
+        self.asked.append((subject, schema["name"]))
+        if subject in self.refuse:
+            return {"compatible": False, "level": "BACKWARD", "messages": [self.refuse[subject]]}
+        return {"compatible": True, "level": "BACKWARD", "messages": []}
+
+
+def test_the_registry_gate_asks_for_each_contract_as_its_topics_next_avro_version():
+    from dataops.config import load_settings
+
+    settings = load_settings(env_file="/nonexistent")
+    ok = _Registry({})
+    assert checks.registry_problems(ok, settings) == []
+    assert ok.asked == [("crypto-prices-value", "raw_poll"), ("crypto-prices-exploded-value", "exploded_row")]
+    refused = _Registry({"crypto-prices-exploded-value": "READER_FIELD_MISSING_DEFAULT_VALUE eur"})
+    (line,) = checks.registry_problems(refused, settings)
+    assert line.startswith("exploded_row.json: el Schema Registry (BACKWARD) no lo acepta como siguiente versión "
+                           "de crypto-prices-exploded-value: READER_FIELD_MISSING_DEFAULT_VALUE eur")  # fmt: skip
+
+
 def test_the_project_passes_its_own_checks():
     assert checks.schema_problems() == []
     assert checks.config_problems() == []

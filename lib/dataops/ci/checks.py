@@ -105,6 +105,26 @@ def schema_problems(against: str | None = None, schemas: Path = SCHEMAS, samples
     return out
 
 
+# The topic whose values each contract describes (a settings field): its registry subject is <topic>-value.
+TOPIC_OF = {"raw_poll.json": "topic_raw", "exploded_row.json": "topic_exploded"}
+
+
+def registry_problems(registry: Any, settings: Any, schemas: Path = SCHEMAS) -> list[str]:
+    """Each contract, as Avro (:func:`dataops.registry.avro.avro_schema`), tested by the Schema
+    Registry as its topic's next ``<topic>-value`` version: the registry's verdict, under its own
+    compatibility level (a subject with no version yet accepts any valid schema)."""
+    from dataops.registry import avro
+
+    out = []
+    for name, field in TOPIC_OF.items():
+        subject = avro.subject(getattr(settings, field))
+        verdict = registry.test_compatibility(subject, avro.avro_schema(schemas / name))
+        if not verdict["compatible"]:
+            why = "; ".join(str(m) for m in verdict["messages"])[:300] or "sin motivo"
+            out.append(f"{name}: el Schema Registry ({verdict['level']}) no lo acepta como siguiente versión de {subject}: {why}")
+    return out
+
+
 # ---- data quality on recorded samples -----------------------------------------------------------
 def sample_quality(samples: Path = SAMPLES, suite: Any = None) -> Any:
     """The quality suite on the recorded polls and rows (judged as of one second after the newest)."""

@@ -27,9 +27,15 @@ def cmd_ci(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace, ctx: CliContext) -> int:
-    from dataops.ci.checks import schema_problems
+    from dataops.ci.checks import registry_problems, schema_problems
 
-    return _report(schema_problems(args.against), "schemas" + (f" (vs {args.against})" if args.against else ""))
+    problems = schema_problems(args.against)
+    what = "schemas" + (f" (vs {args.against})" if args.against else "")
+    if args.registry:
+        p = ctx.pipeline(args)
+        problems += registry_problems(p.schema_registry, p.settings)
+        what += " (vs the Schema Registry)"
+    return _report(problems, what)
 
 
 def cmd_check_config(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -51,6 +57,8 @@ def add_commands(sub: SubParsers) -> None:
 
     p = sub.add_parser("schemas", help="the recorded samples fit data/schemas; with --against REF, no backward-incompatible change")
     p.add_argument("--against", metavar="GIT_REF", help="compare each schema with its version at this revision, e.g. HEAD~1 or origin/main")
+    p.add_argument("--registry", action="store_true",
+                   help="also ask the Schema Registry (the profile's) whether each schema, as Avro, may be its topic's next version")  # fmt: skip
     p.set_defaults(func=cmd_schemas)
 
     p = sub.add_parser("check-config", help="the declaration, rules, levels, suite and scenarios parse and refer to what exists; lint the workflow")

@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -17,6 +17,7 @@ from dataops.config import Settings
 from dataops.engine import port_open
 from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
 from dataops.kafka.protocol import Record
+from dataops.registry import avro
 
 logger = logging.getLogger(__name__)
 # librdkafka's own log lines (a refused login repeats one per attempt): to Python's logging, silent
@@ -36,6 +37,15 @@ class KafkaLayer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._avro: avro.Decoder | None = None
+
+    def _avro_decoder(self, value: bytes) -> dict[str, Any]:
+        """Decode one Avro message, its schema fetched from the settings' Schema Registry (once per id)."""
+        if self._avro is None:
+            from dataops.registry.layer import SchemaRegistryLayer
+
+            self._avro = avro.Decoder(SchemaRegistryLayer(self.settings).schema)
+        return self._avro(value)
 
     # ---- clients -------------------------------------------------------------
     def _check_reachable(self) -> None:
@@ -139,7 +149,7 @@ class KafkaLayer:
                         pending.discard(msg.partition())
                         continue
                     raise DataOpsError(f"falló la lectura de {topic}: {error.str()}", "revisa `dataops status`")
-                out.append(_record(msg))
+                out.append(_record(msg, self._avro_decoder))
             return out
         finally:
             consumer.close()
@@ -196,7 +206,7 @@ class KafkaLayer:
 
         admin = self.admin()
         self._metadata()
-        groups = sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result().valid)
+        groups = sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result(timeout=15).valid)
         if group is not None:
             if group not in groups:
                 raise DataOpsError(f"el consumer group '{group}' no existe", f"grupos: {', '.join(groups) or 'ninguno'}")
@@ -299,8 +309,13 @@ def refusal(settings: Settings, errors: Iterable[KafkaError]) -> None:
                           ".stack/kafka-sasl/ca.pem), o bórrala para Confluent Cloud")  # fmt: skip
 
 
-def _record(msg: Message) -> Record:
+def _record(msg: Message, avro_decoder: Callable[[bytes], dict[str, Any]] | None = None) -> Record:
+    """One consumed message as a :class:`Record`; a value in the Avro wire format (the ``confluent``
+    profile's) becomes the JSON text of its record, decoded with ``avro_decoder`` (its schema from the registry)."""
     value = msg.value()
+    if avro_decoder is not None and avro.is_wire_format(value):
+        assert value is not None
+        value = json.dumps(avro_decoder(value)).encode("utf-8")
     key = msg.key()
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     if topic is None or partition is None or offset is None:  # only an error event lacks them

@@ -18,11 +18,11 @@ import json
 import re
 import struct
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from dataops.errors import ConfigError, DataOpsError
 
-__all__ = ["MAGIC", "avro_schema", "decode", "encode", "schema_id", "subject"]
+__all__ = ["MAGIC", "Decoder", "avro_schema", "decode", "encode", "is_wire_format", "schema_id", "subject"]
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -157,3 +157,23 @@ def decode(value: bytes, schemas: Mapping[int, Mapping[str, Any]]) -> dict[str, 
     if not isinstance(record, dict):  # the project's subjects are records (avro_schema makes them so)
         raise DataOpsError(f"el esquema {sid} no es un record de Avro", "registra un esquema de tipo record para el tópico")
     return record
+
+
+class Decoder:
+    """Decodes wire-format messages, fetching each schema id once (``fetch``: id -> Avro schema,
+    e.g. :meth:`SchemaRegistryLayer.schema <dataops.registry.layer.SchemaRegistryLayer.schema>`)."""
+
+    def __init__(self, fetch: Callable[[int], Mapping[str, Any]]) -> None:
+        self._fetch = fetch
+        self._schemas: dict[int, Mapping[str, Any]] = {}
+
+    def __call__(self, value: bytes) -> dict[str, Any]:
+        sid = schema_id(value)
+        if sid not in self._schemas:
+            self._schemas[sid] = self._fetch(sid)
+        return decode(value, self._schemas)
+
+
+def is_wire_format(value: bytes | None) -> bool:
+    """Whether a message value looks like Confluent's Avro wire format (JSON starts with ``{``, not 0)."""
+    return value is not None and len(value) > _HEADER.size and value[0] == MAGIC

@@ -117,6 +117,19 @@ class SchemaRegistryLayer:
             rows.append({"subject": subject, "version": version, "id": item["id"], "schema": item["schema"]})
         return pd.DataFrame(rows, columns=["subject", "version", "id", "schema"])
 
+    def schema(self, schema_id: int) -> dict[str, Any]:
+        """The schema registered with ``schema_id`` (what a message in the wire format names), parsed.
+
+        Raises:
+            DataOpsError: No schema has that id here (one line: a message from another registry?).
+        """
+        resp = self._call("GET", f"/schemas/ids/{int(schema_id)}", ok_404=True)
+        if resp.status_code == 404:
+            raise DataOpsError(f"el Schema Registry no tiene ningún esquema con id {schema_id}",
+                               "el mensaje se escribió con otro registro: revisa DATAOPS_SCHEMA_REGISTRY_URL")  # fmt: skip
+        parsed: dict[str, Any] = json.loads(resp.json()["schema"])
+        return parsed
+
     def compatibility(self, subject: str | None = None) -> str:
         """The compatibility level (``BACKWARD``, ``FULL``, …): the global one, or the one that
         applies to ``subject`` (its own, else the global)."""

@@ -23,6 +23,10 @@ class SchemaRegistry(Protocol):
         """Every version of a subject (schema evolution), oldest first."""
         ...
 
+    def schema(self, schema_id: int) -> dict[str, Any]:
+        """The schema registered with ``schema_id`` (what a message in the wire format names), parsed."""
+        ...
+
     def compatibility(self, subject: str | None = None) -> str:
         """The compatibility level, global or the one that applies to ``subject``."""
         ...

@@ -1,0 +1,88 @@
+"""The confluent profile's local stand-ins (`dataops up --with cloud-fixtures`): start-up, memory, and
+what Avro saves over JSON on the pipeline's own rows.
+
+Prints, one per line:
+  cloud_up_s              the cloud fixtures (SASL_SSL broker, Schema Registry, Iceberg REST catalog and
+                          its Tableflow-shaped front) started from stopped until healthy, plus the two
+                          topics' Avro subjects registered (the part of the profile's set-up built so far)
+  cloud_fixture_rss_mb    their resident memory, summed, once up
+  rss_mb_<fixture>        each one's
+  json_bytes_per_row      the exploded rows the local pipeline wrote to crypto-prices-exploded, as it wrote them (JSON)
+  avro_bytes_per_row      the same rows in Confluent's Avro wire format (magic byte, schema id, body)
+  avro_vs_json            their ratio
+
+Not printed yet: cloud_freshness_p95_s (price change -> DuckDB through the REST catalog): Connect and
+Flink are not wired to the fixtures yet (issue 25).
+
+The fixtures run beside the local stack (started when down); any that were running are stopped
+first, for a cold start, and left running at the end; the others are stopped again.
+Usage: .venv/bin/python benchmarks/cloud.py [--rows 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from _common import running_pipeline
+
+from dataops.errors import SchemaRejectedError
+from dataops.registry import avro
+from dataops.registry.layer import SchemaRegistryLayer
+from dataops.stack.engines import GROUPS
+from dataops.config import PROJECT_ROOT
+
+CONTRACTS = {"topic_raw": "raw_poll.json", "topic_exploded": "exploded_row.json"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200, help="exploded rows to encode (the newest)")
+    args = parser.parse_args()
+
+    p = running_pipeline()
+    fixtures = list(GROUPS["cloud-fixtures"])
+    were_running = [name for name in fixtures if p.stack.process(name)]
+    for name in reversed(were_running):
+        p.stack.stop(name)
+
+    t0 = time.monotonic()
+    p.stack.up(fixtures, progress=False)
+    registry = SchemaRegistryLayer(p.settings)
+    ids = {}
+    for field, contract in CONTRACTS.items():
+        topic = getattr(p.settings, field)
+        schema = avro.avro_schema(PROJECT_ROOT / "data" / "schemas" / contract)
+        try:
+            ids[topic] = (registry.register(avro.subject(topic), schema), schema)
+        except SchemaRejectedError as exc:  # a course exercise left another schema there
+            print(f"# {exc}: the rows are encoded with id 0", flush=True)
+            ids[topic] = (0, schema)
+    print(f"cloud_up_s={time.monotonic() - t0:.1f}", flush=True)
+
+    rss = {name: mb for name, mb in p.stack.rss_mb().items() if name in fixtures}
+    print(f"cloud_fixture_rss_mb={sum(rss.values()):.0f}")
+    for name, mb in rss.items():
+        print(f"rss_mb_{name}={mb:.0f}")
+
+    frame = p.kafka.latest(p.settings.topic_exploded, args.rows, wait_s=60)
+    rows = [(value, payload) for value, payload in zip(frame["value"], frame["payload"]) if isinstance(payload, dict)]
+    if not rows:
+        raise SystemExit(f"no row in {p.settings.topic_exploded} within 60 s: see `dataops status`")
+    sid, schema = ids[p.settings.topic_exploded]
+    json_bytes = sum(len(value.encode("utf-8")) for value, _ in rows)
+    avro_bytes = sum(len(avro.encode(schema, sid, payload)) for _, payload in rows)
+    assert all(avro.decode(avro.encode(schema, sid, row), {sid: schema}) == row for _, row in rows[:20])
+    print(f"json_bytes_per_row={json_bytes / len(rows):.1f}")
+    print(f"avro_bytes_per_row={avro_bytes / len(rows):.1f}")
+    print(f"avro_vs_json={avro_bytes / json_bytes:.2f}")
+    print(f"# {len(rows)} rows; example: {json.dumps(rows[0][1])[:120]}")
+
+    for name in reversed(fixtures):
+        if name not in were_running:
+            p.stack.stop(name)
+
+
+if __name__ == "__main__":
+    main()
