@@ -291,3 +291,22 @@ def test_up_starts_side_by_side_what_needs_nothing_else_and_waits_for_what_comes
     assert started["connect"] - started["kafka"] >= 1.5, started  # after Kafka answered
     assert started["monitor"] - started["connect"] >= 0.2, started  # after every one before it
     assert took < 1.5 + 1.5 + 0.2 + 0.2, took  # less than one after the other
+
+
+def test_a_component_is_still_its_own_after_the_wall_clock_steps(isolated):
+    """psutil's create_time follows the wall clock (boot time + ticks): a clock stepped by seconds
+    (NTP, a sandbox's clock) must not disown a running component; its start in ticks since boot decides."""
+    st = stack_mod.Stack(isolated)
+    st.paths.make()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        ticks = stack_mod.supervisor.start_ticks(child.pid)
+        assert ticks is not None  # Linux: /proc
+        stepped = {"pid": child.pid, "create_time": psutil.Process(child.pid).create_time() + 5.0, "started_at": 1.0}
+        st.paths.pid_file("simulator").write_text(json.dumps({**stepped, "start_ticks": ticks}))
+        assert st.process("simulator") is not None
+        st.paths.pid_file("simulator").write_text(json.dumps({**stepped, "start_ticks": ticks + 1}))  # another process
+        assert st.process("simulator") is None
+    finally:
+        child.kill()
+        child.wait()

@@ -1,5 +1,5 @@
 """The Flink layer: the session cluster and its jobs (:mod:`.layer`), the explode job's spec and
-submission (:mod:`.job`, :mod:`.submit`), its checkpoints (:mod:`.checkpoints`), the engine's
+submission (:mod:`.job`, :mod:`.submit`, started ahead by :mod:`.prewarm`), its checkpoints (:mod:`.checkpoints`), the engine's
 configuration (:mod:`.conf`) and local start (:mod:`.engine`)."""
 
 from dataops.flink.layer import FlinkLayer

@@ -14,13 +14,15 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn
 
 from dataops import subproc, toolchain
 from dataops.flink.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
 from dataops.contract import contract_for
 from dataops.errors import CheckpointError, DataOpsError, StackError
+from dataops.flink import prewarm
 from dataops.flink.layer import FlinkLayer, root_cause
 from dataops.paths import file_uri
 
@@ -109,28 +111,50 @@ def job_spec(settings: Settings) -> dict[str, str]:
             "parallelism": config["parallelism.default"], "sql": sql, "udf": udf.hexdigest()[:12]}  # fmt: skip
 
 
-def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
-    """Plan and submit the explode job in a child process; returns the job id."""
-    paths = settings.paths
-    params = job_params(settings)
+def submit_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The child that plans and submits the explode job (without ``--restore``), and its environment."""
     env = toolchain.java_env()  # pyflink's gateway finds Java through JAVA_HOME
-    env["PYTHONPATH"] = os.pathsep.join([str(paths.flink_python), str(PROJECT_ROOT / "lib")])
+    env["PYTHONPATH"] = os.pathsep.join([str(settings.paths.flink_python), str(PROJECT_ROOT / "lib")])
     env["_python_worker_execution_mode"] = "process"
     cmd = [
         sys.executable, "-m", "dataops.flink.submit",
         "--sql", str(EXPLODE_SQL),
-        "--params", json.dumps(params),
+        "--params", json.dumps(job_params(settings)),
         "--config", json.dumps(job_config(settings)),
     ]  # fmt: skip
-    if restore:
-        cmd += ["--restore", str(restore)]
+    return cmd, env
+
+
+@contextmanager
+def submitting_ahead(settings: Settings) -> Iterator[None]:
+    """While the block runs (``up`` starting the stack), the submitting child starts ahead: its JVM and
+    Flink's planner warm up beside the components (:mod:`dataops.flink.prewarm`), and a submission in
+    the block takes it. Nothing is started when pyflink is not installed yet (a first ``up``)."""
+    if not settings.paths.flink_python.is_dir():
+        yield
+        return
+    cmd, env = submit_command(settings)
+    with prewarm.ahead(str(settings.state_dir), cmd, env):
+        yield
+
+
+def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
+    """Plan and submit the explode job in a child process (the one started ahead, when there is one);
+    returns the job id."""
+    paths = settings.paths
+    cmd, env = submit_command(settings)
     log = paths.log_file("flink-submit")
-    out = subproc.run(cmd, "el envío del job de Flink", f"mira {log} y `dataops logs flink-jobmanager`", 300,
-                      capture_output=True, text=True, env=env)  # fmt: skip
+    what, hint = "el envío del job de Flink", f"mira {log} y `dataops logs flink-jobmanager`"
+    warm = prewarm.take(str(settings.state_dir), cmd)
+    out = warm.run(restore, 300, what, hint) if warm is not None else None
+    ahead = ", started ahead" if out is not None else ""
+    if out is None:
+        out = subproc.run([*cmd, *(["--restore", str(restore)] if restore else [])], what, hint, 300,
+                          capture_output=True, text=True, env=env)  # fmt: skip
     log = paths.log_file("flink-submit")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as fh:
-        fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} submit (restore={restore}) =====\n")
+        fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} submit (restore={restore}{ahead}) =====\n")
         fh.write((out.stdout + out.stderr).rstrip("\n") + "\n")
     result: dict[str, Any] = {}
     for line in reversed(out.stdout.strip().splitlines()):

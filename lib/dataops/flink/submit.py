@@ -3,6 +3,11 @@
 Run by :func:`dataops.flink.job.submit_sql_job` with the Flink wheels on ``PYTHONPATH``:
 pyflink starts its own JVM gateway to plan the job, so it stays out of the
 notebook's process. Prints one JSON line: ``{"jid": ..., "restored_from": ...}``.
+
+With ``--when-told`` it starts ahead (:mod:`dataops.flink.prewarm`, while ``up`` starts the stack): it
+starts the JVM and warms the planner on a throw-away query (together ~10 s of a cold JVM, under a
+second in a warm one), then reads one JSON line on stdin, ``{"restore": PATH or null}``, and submits;
+an empty line or the end of stdin: it exits without submitting anything.
 """
 
 from __future__ import annotations
@@ -30,11 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", required=True, help="JSON object of ${placeholders}")
     ap.add_argument("--config", required=True, help="JSON object of Flink configuration")
     ap.add_argument("--restore", default=None, help="checkpoint or savepoint to resume from")
+    ap.add_argument("--when-told", action="store_true", help="warm up, then wait for one JSON line on stdin: {\"restore\": PATH|null}")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("_python_worker_execution_mode", "process")
     from pyflink.common import Configuration
     from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    if args.when_told:
+        warm = TableEnvironment.create(EnvironmentSettings.new_instance().in_streaming_mode().build())
+        warm.execute_sql("CREATE TEMPORARY TABLE warm_up (a INT, s STRING) WITH ('connector' = 'datagen')")
+        warm.sql_query("SELECT a, UPPER(s) AS s FROM warm_up WHERE a > 0").explain()
+        print(json.dumps({"ready": True}), flush=True)
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0  # not needed after all: nothing submitted
+        args.restore = json.loads(line).get("restore")
 
     conf = Configuration()
     for key, value in json.loads(args.config).items():

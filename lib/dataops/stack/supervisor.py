@@ -17,6 +17,7 @@ import socket
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -100,7 +101,11 @@ class Stack:
             return None
         try:
             proc = psutil.Process(rec["pid"])
-            if abs(proc.create_time() - rec["create_time"]) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+            ticks = start_ticks(proc.pid) if rec.get("start_ticks") is not None else None
+            # The start in clock ticks since boot (Linux) never moves; psutil's create_time is that plus
+            # the boot time, which follows the wall clock: a clock stepped by a second would disown it.
+            same = ticks == rec["start_ticks"] if ticks is not None else abs(proc.create_time() - rec["create_time"]) <= 1.0
+            if not same or proc.status() == psutil.STATUS_ZOMBIE:
                 return None
             return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
@@ -247,6 +252,7 @@ class Stack:
         rec = {
             "pid": proc.pid,
             "create_time": psutil.Process(proc.pid).create_time(),
+            "start_ticks": start_ticks(proc.pid),
             "started_at": time.time(),
             "ports": list(comp.ports),
             "cmd": cmd,
@@ -372,3 +378,12 @@ class Stack:
                 out[name] = sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
         return out
 
+
+def start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (``/proc/PID/stat``'s 22nd field; None
+    where there is no /proc): unlike a wall-clock time, it cannot move while the process lives."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
