@@ -232,9 +232,9 @@ class Pipeline:
     def _up(self, setup: bool, progress: bool, ready_timeout_s: float | None) -> pd.DataFrame:
         t0 = time.monotonic()
         running = sum(1 for name in self.stack.names if self.stack.process(name))
-        # Flink's jobmanager not running: the set-up will submit the job, whose child starts now (its JVM
-        # and planner warm up while the components start; about 10 s off a start).
-        ahead = setup and not self.stack.process("flink-jobmanager")
+        # Flink's jobmanager not running: the set-up will submit the job, whose child starts now where
+        # there are cores to spare (its JVM and planner warm up while the components start).
+        ahead = setup and not self.stack.process("flink-jobmanager") and flink_job.ahead_pays(self.settings)
         with flink_job.submitting_ahead(self.settings) if ahead else contextlib.nullcontext():
             self.stack.up(progress=progress)
             steps = self.setup() if setup else None

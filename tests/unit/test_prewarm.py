@@ -91,3 +91,13 @@ def test_a_child_that_does_not_finish_is_one_line_and_is_stopped(tmp_path):
         with pytest.raises(StackError, match="el envío no terminó en 1 s") as info:
             child.run(None, 1, "el envío", "mira el log")
     assert "\n" not in str(info.value) and child.proc.returncode is not None
+
+
+def test_the_child_starts_ahead_only_with_cores_and_memory_to_spare(tmp_path):
+    from dataops.config import load_settings
+    from dataops.flink import job
+
+    settings = load_settings(env_file="/nonexistent", state_dir=str(tmp_path / "state"))
+    assert not job.ahead_pays(settings, cpus=2)  # measured here: it slowed the start as much as it saved
+    assert job.ahead_pays(settings, cpus=prewarm.MIN_CPUS)
+    assert not job.ahead_pays(settings.model_copy(update={"low_memory": True}), cpus=8)

@@ -125,6 +125,12 @@ def submit_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
     return cmd, env
 
 
+def ahead_pays(settings: Settings, cpus: int | None = None) -> bool:
+    """Whether starting the submission ahead shortens ``up`` here: with cores to spare (``cpus``, default
+    this machine's, at least :data:`prewarm.MIN_CPUS`) and memory to spare (not in low-memory mode)."""
+    return (cpus if cpus is not None else os.cpu_count() or 1) >= prewarm.MIN_CPUS and not settings.low_memory
+
+
 @contextmanager
 def submitting_ahead(settings: Settings) -> Iterator[None]:
     """While the block runs (``up`` starting the stack), the submitting child starts ahead: its JVM and
