@@ -85,16 +85,20 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
     return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
 
 
-def _kafka_healthy(s: Settings) -> bool:
-    if not port_open(s.host, s.kafka_port):
+def broker_answers(host: str, port: int, config: dict[str, str]) -> bool:
+    """Whether a broker listens on ``port`` and a client with ``config`` gets its metadata (a health check)."""
+    if not port_open(host, port):
         return False
     from confluent_kafka.admin import AdminClient
 
     try:
-        md = AdminClient({"bootstrap.servers": f"{s.host}:{s.kafka_port}"}).list_topics(timeout=3)
-        return bool(md.brokers)
+        return bool(AdminClient({"bootstrap.servers": f"{host}:{port}", **config}).list_topics(timeout=3).brokers)
     except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
         return False
+
+
+def _kafka_healthy(s: Settings) -> bool:
+    return broker_answers(s.host, s.kafka_port, {})
 
 
 def components(s: Settings) -> list[Component]:

@@ -39,9 +39,9 @@ from pydantic import SecretStr
 from dataops import subproc
 from dataops.artifacts import require_java
 from dataops.config import ENV_PREFIX, Settings
-from dataops.engine import Component, java_cmd, low_memory_jvm_flags, port_open, properties
+from dataops.engine import Component, java_cmd, low_memory_jvm_flags, properties
 from dataops.errors import StackError, ToolMissingError
-from dataops.kafka.engine import format_once, node_properties
+from dataops.kafka.engine import broker_answers, format_once, node_properties
 from dataops.paths import StatePaths, write_private
 
 NAME = "kafka-sasl"
@@ -254,15 +254,9 @@ def client_config(s: Settings) -> dict[str, str]:
 
 def healthy(s: Settings) -> bool:
     """Ready when a client with the key and secret, trusting the CA, gets the broker's metadata."""
-    if not port_open(s.host, s.kafka_sasl_port) or read_credentials(s.paths) is None:
+    if read_credentials(s.paths) is None:
         return False
-    from confluent_kafka.admin import AdminClient
-
-    try:
-        md = AdminClient({**client_config(s), "log_level": 0}).list_topics(timeout=3)
-        return bool(md.brokers)
-    except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
-        return False
+    return broker_answers(s.host, s.kafka_sasl_port, {**client_config(s), "log_level": 0})
 
 
 def components(s: Settings) -> list[Component]:
