@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from pathlib import Path
+from typing import Any, Mapping
 
 from dataops import subproc
 from dataops.config import Settings
@@ -85,7 +86,7 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
     return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
 
 
-def broker_answers(host: str, port: int, config: dict[str, str]) -> bool:
+def broker_answers(host: str, port: int, config: Mapping[str, Any]) -> bool:
     """Whether a broker listens on ``port`` and a client with ``config`` gets its metadata (a health check)."""
     if not port_open(host, port):
         return False
