@@ -107,3 +107,20 @@ def test_a_slow_layer_is_named_in_the_log(tmp_path, monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="dataops.monitor.scheduler"):
         m.sample(1_000.0)
     assert [r.getMessage() for r in caplog.records] == ["sampling iceberg took 30 s (ok)"]
+
+
+def test_a_poll_every_two_minutes_still_reads_as_the_sources_latest(tmp_path):
+    """The source is sampled only in rounds with a poll: with polls 2 min apart, its newest sample
+    (90 s old) is still the latest; the monitor's own rounds older than two polls are not."""
+    import time
+
+    from dataops.monitor import health
+
+    reader = MetricsReader(load_settings(state_dir=str(tmp_path / "state"), poll_interval_s=120), store=MetricsStore(tmp_path / "m.db"))
+    now = time.time()
+    reader.store.write([Sample("api_error_rate", 0.0, {}, now - 90), Sample("pipeline_availability", 100.0, {}, now - 300)])
+    assert list(reader.latest()["metric"]) == ["api_error_rate"]
+    table = health(reader.latest(), reader.settings, expected_since=now - 600, now=now).set_index("layer")
+    assert table.loc["Fuente", "state"] == "green"
+    short = MetricsReader(load_settings(state_dir=str(tmp_path / "state")), store=reader.store)  # polls every 5 s
+    assert short.latest().empty

@@ -55,5 +55,7 @@ class MetricsReader:
         return self.store.query(metric, since=time.time() - minutes * 60)
 
     def latest(self) -> pd.DataFrame:
-        """The newest sample of each series, not older than six sampling intervals (at least a minute)."""
-        return self.store.latest(max_age_s=max(60.0, 6 * self.interval_s))
+        """The newest sample of each series, not older than six sampling intervals (at least a minute),
+        nor than two polls of the API: the source's metrics are sampled only in rounds with a poll, so
+        with ``POLL_INTERVAL_S`` past a minute they must not read as missing between two polls."""
+        return self.store.latest(max_age_s=max(60.0, 6 * self.interval_s, 2 * self.settings.poll_interval_s))
