@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return last
 
     if args.when_told:
-        try:  # the very job, planned and explained, not run: the second planning takes about a second
+        os.nice(10)  # a guest beside the components starting (its JVM inherits it); yielding, even so,
+        # it slowed their start on 2 cores as much as it saved: prewarm.MIN_CPUS
+        try:  # the very job, planned and explained, not run: planned again later in 0.1-0.3 s
             warm = environment(None)
             warm.explain_sql(prepare(warm))
         except Exception as exc:  # noqa: BLE001 - only a warm-up: the submission will say what is wrong
