@@ -31,7 +31,7 @@ from dataops.errors import SchemaRejectedError
 from dataops.registry import avro
 from dataops.registry.layer import SchemaRegistryLayer
 from dataops.stack.engines import GROUPS
-from dataops.config import PROJECT_ROOT
+from dataops.contract import SCHEMA_DIR
 
 CONTRACTS = {"topic_raw": "raw_poll.json", "topic_exploded": "exploded_row.json"}
 
@@ -53,7 +53,7 @@ def main() -> None:
     ids = {}
     for field, contract in CONTRACTS.items():
         topic = getattr(p.settings, field)
-        schema = avro.avro_schema(PROJECT_ROOT / "data" / "schemas" / contract)
+        schema = avro.avro_schema(SCHEMA_DIR / contract)
         try:
             ids[topic] = (registry.register(avro.subject(topic), schema), schema)
         except SchemaRejectedError as exc:  # a course exercise left another schema there

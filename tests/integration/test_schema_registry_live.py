@@ -18,6 +18,7 @@ from dataops.artifacts import link_tree
 from dataops import ConfigError, DataOpsError, load_settings
 from dataops.errors import SchemaRejectedError
 from dataops.config import PROJECT_ROOT
+from dataops.contract import SCHEMA_DIR
 from dataops.registry import avro, local
 from dataops.registry.layer import SchemaRegistryLayer
 from dataops.stack import Stack, schema_registry
@@ -135,7 +136,7 @@ def test_the_contracts_as_avro_register_and_a_message_reads_back_through_the_reg
     """The confluent profile's subjects: each topic's contract (data/schemas/) as Avro under
     ``<topic>-value``; a message in the wire format decodes with the schema the registry gives back;
     the registry's BACKWARD verdict on a contract change is the one block 6's gate must hear."""
-    schemas = PROJECT_ROOT / "data" / "schemas"
+    schemas = SCHEMA_DIR
     # (the raw topic's own subject holds the records of the tests above: its contract goes beside it)
     for topic, name in (("crypto-prices-avro", "raw_poll.json"), ("crypto-prices-exploded", "exploded_row.json")):
         sid = sr.register(avro.subject(topic), avro.avro_schema(schemas / name))
@@ -163,7 +164,7 @@ def test_block_6s_schema_gate_hears_the_registrys_verdict(registry, sr, tmp_path
     settings = registry.model_copy(update={"topic_raw": "crypto-prices-avro"})  # the subjects registered above
     assert registry_problems(sr, settings) == []
     changed = tmp_path / "schemas"
-    shutil.copytree(PROJECT_ROOT / "data" / "schemas", changed)
+    shutil.copytree(SCHEMA_DIR, changed)
     contract = json.loads((changed / "exploded_row.json").read_text())
     contract["properties"]["usd_market_cap"]["type"] = "number"  # a nullable column made required
     (changed / "exploded_row.json").write_text(json.dumps(contract))

@@ -9,12 +9,13 @@ import fastavro
 import pytest
 
 from dataops.config import PROJECT_ROOT
+from dataops.contract import SCHEMA_DIR
 from dataops.errors import ConfigError, DataOpsError
 from dataops.registry import avro
 
 pytestmark = pytest.mark.unit
 
-SCHEMAS = PROJECT_ROOT / "data" / "schemas"
+SCHEMAS = SCHEMA_DIR
 SAMPLES = PROJECT_ROOT / "data" / "samples"
 
 

@@ -157,7 +157,6 @@ def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
     if out is None:
         out = subproc.run([*cmd, *(["--restore", str(restore)] if restore else [])], what, hint, 300,
                           capture_output=True, text=True, env=env)  # fmt: skip
-    log = paths.log_file("flink-submit")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as fh:
         fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} submit (restore={restore}{ahead}) =====\n")
