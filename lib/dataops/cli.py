@@ -16,6 +16,7 @@ from dataops import pack, profiles, runner
 from dataops.alerts import cli as alerts_cli
 from dataops.automation import cli as automation_cli
 from dataops.ci import cli as ci_cli
+from dataops.classroom import cli as class_cli
 from dataops.cli_registry import CliContext, CommandModule
 from dataops.course import cli as course_cli
 from dataops.dlq import cli as dlq_cli
@@ -42,6 +43,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     alerts_cli,  # alerts, prometheus-rules, scenario
     quality_cli,  # quality
     dlq_cli,  # dlq [export|replay]
+    class_cli,  # class up|status|reset|down
     iceberg_cli,  # maintain
     runner,  # notebooks
     course_cli,  # course, learner, reset, grade

@@ -28,6 +28,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # checkout, ``lib/dataops/data`` is a link to the top-level ``data/`` folder).
 DATA_DIR = Path(__file__).parent / "data"
 
+#: A class server's learner: a Unix-like user name, no dot (``<learner>.`` prefixes their resources).
+LEARNER_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
+
 # The fixed ports of the local stack (documented in the README).
 PORTS = {
     "simulator": 8090,
@@ -46,6 +49,9 @@ PORTS = {
     "kafka_sasl_controller": 9095,  # its KRaft controller
     "iceberg_rest": 8181,  # optional: `dataops up --with cloud-fixtures`, Iceberg's REST catalog server (loopback, no auth)
     "tableflow": 8182,  # its front shaped like Tableflow's catalog (OAuth2, read-only)
+    "kafka_class": 9096,  # optional: `dataops class up`, a class server's broker (SCRAM users, ACLs)
+    "kafka_class_internal": 9097,  # its administrator's listener
+    "kafka_class_controller": 9098,  # its KRaft controller
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -77,6 +83,8 @@ class Settings(BaseSettings):
 
     profile: str = Field(default="local", description="a registered profile (dataops.profiles): local, confluent, …")
     state_dir: Path = Field(default=PROJECT_ROOT / ".stack", description="where the local stack writes")
+    learner: str | None = Field(default=None, pattern=LEARNER_PATTERN,
+                                description="on a class server: whose namespace this is (the `class` profile; set by the server)")
 
     # Pipeline shape (both profiles)
     coins: Annotated[list[str], NoDecode] = Field(default=list(DEFAULT_COINS), min_length=1)
@@ -108,6 +116,9 @@ class Settings(BaseSettings):
     kafka_sasl_controller_port: int = PORTS["kafka_sasl_controller"]
     iceberg_rest_port: int = PORTS["iceberg_rest"]
     tableflow_port: int = PORTS["tableflow"]
+    kafka_class_port: int = PORTS["kafka_class"]
+    kafka_class_internal_port: int = PORTS["kafka_class_internal"]
+    kafka_class_controller_port: int = PORTS["kafka_class_controller"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
@@ -172,6 +183,13 @@ class Settings(BaseSettings):
         if value not in profiles.names():
             raise ValueError(f"perfil desconocido {value!r}: elige entre {', '.join(profiles.names())}")
         return value
+
+    @model_validator(mode="after")
+    def _profile_names(self) -> Settings:
+        for name, value in (self.runs.names(self) if self.runs.names else {}).items():
+            if name not in self.model_fields_set:
+                setattr(self, name, value)
+        return self
 
     @model_validator(mode="after")
     def _low_memory_sizes(self) -> Settings:
@@ -285,17 +303,18 @@ class Settings(BaseSettings):
     def kafka_config(self, **extra: Any) -> dict[str, Any]:
         """librdkafka configuration for the active profile (secrets included: never print it)."""
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
-        if self.runs.kafka_auth == "sasl_plain":
+        if self.runs.kafka_auth != "none":
             self.require("kafka_api_key", "kafka_api_secret")
+            protocol, mechanism = profiles.KAFKA_SECURITY[self.runs.kafka_auth]
             conf.update(
                 {
-                    "security.protocol": "SASL_SSL",
-                    "sasl.mechanisms": "PLAIN",
+                    "security.protocol": protocol,
+                    "sasl.mechanisms": mechanism,
                     "sasl.username": self.kafka_api_key.get_secret_value(),  # type: ignore[union-attr]
                     "sasl.password": self.kafka_api_secret.get_secret_value(),  # type: ignore[union-attr]
                 }
             )
-            if self.kafka_ca_file is not None:
+            if protocol == "SASL_SSL" and self.kafka_ca_file is not None:
                 if not Path(self.kafka_ca_file).is_file():
                     raise ConfigError(
                         f"{ENV_PREFIX}KAFKA_CA_FILE={self.kafka_ca_file} no es un fichero",

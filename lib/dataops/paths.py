@@ -114,6 +114,11 @@ class StatePaths:
         return self.root / "kafka-sasl"
 
     @property
+    def classroom(self) -> Path:
+        """A class server's roster, its broker's admin password and each learner's settings (mode 600)."""
+        return self.root / "class"
+
+    @property
     def tableflow(self) -> Path:
         """The optional Tableflow-shaped catalog's identity, secrets and client settings (mode 600)."""
         return self.root / "tableflow"

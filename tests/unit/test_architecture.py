@@ -23,13 +23,13 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     ("dataops.errors", "dataops.paths", "dataops.subproc", "dataops.locks", "dataops.rotation", "dataops.config",
      "dataops.profiles", "dataops.contract", "dataops.metrics", "dataops.engine", "dataops.artifacts",
      "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.coingecko", "dataops.report_assets", "dataops.cli_registry", "dataops.userfiles",
-     "dataops.toolchain", "dataops.kernels", "dataops.pack"),
+     "dataops.toolchain", "dataops.kernels", "dataops.pack", "dataops.classroom.namespace", "dataops.classroom.roster"),
     # the layers, one package each, and the simulator the source layer polls
     ("dataops.simulator", "dataops.source", "dataops.kafka", "dataops.kafka_connect", "dataops.flink",
      "dataops.iceberg", "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.facade"),
     # the profiles' registrations build the layers
     # what runs on the layers: the stack, quality, alerting, monitoring, the pipeline as code
-    ("dataops.profiles.local", "dataops.profiles.confluent",
+    ("dataops.profiles.local", "dataops.profiles.confluent", "dataops.profiles.classroom", "dataops.classroom",
      "dataops.stack", "dataops.quality", "dataops.alerts", "dataops.monitor", "dataops.automation",
      "dataops.scenarios", "dataops.reliability", "dataops.doctor"),
     # the facade a notebook holds

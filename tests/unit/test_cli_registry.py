@@ -36,6 +36,7 @@ EXPECTED: dict[str, set[str]] = {
     "dataops.course.cli": {"course", "learner", "reset", "grade", "release"},
     "dataops.ci.cli": {"ci", "schemas", "check-config"},
     "dataops.pack": {"pack"},
+    "dataops.classroom.cli": {"class"},
 }
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ClusterMetadata, ConfigEntry, ConfigResource, NewTopic
 
+from dataops.classroom.namespace import own_prefix
 from dataops.config import Settings
 from dataops.engine import port_open
 from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
@@ -95,7 +96,7 @@ class KafkaLayer:
         self._check_reachable()
         conf = self.settings.kafka_config(
             **{
-                "group.id": f"dataops-inspect-{uuid.uuid4().hex[:8]}",
+                "group.id": f"{own_prefix(self.settings)}dataops-inspect-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,
@@ -108,6 +109,8 @@ class KafkaLayer:
     def _partitions(self, topic: str) -> list[int]:
         md = self._metadata()
         if topic not in md.topics or md.topics[topic].error is not None:
+            if not topic.startswith(own_prefix(self.settings)):  # a class hides other learners' topics
+                raise self._denied("leer", topic)
             known = ", ".join(sorted(t for t in md.topics if not t.startswith("_")))
             raise DataOpsError(f"el topic '{topic}' no existe", f"ejecuta `make up` (pone en marcha el pipeline); topics: {known}")
         return sorted(md.topics[topic].partitions)
@@ -244,6 +247,14 @@ class KafkaLayer:
         return self.latest(topic, n)
 
     # ---- administration -----------------------------------------------------
+    def _denied(self, doing: str, topic: str) -> ConfigError:
+        """The one line of a refusal by the broker's ACLs: who, what, and which names are theirs."""
+        s = self.settings
+        mine = own_prefix(s)
+        return ConfigError(f"Kafka no deja a {s.learner or 'esta cuenta'} {doing} el topic '{topic}'",
+                           f"en la clase solo son tuyos los topics que empiezan por '{mine}'" if mine
+                           else "pide ese permiso (una ACL) a quien administra el clúster")  # fmt: skip
+
     def ensure_topic(self, name: str, partitions: int, config: dict[str, str]) -> str:
         """Create ``name`` if missing, else align its configs. Returns what was done."""
         md = self._metadata()
@@ -254,6 +265,8 @@ class KafkaLayer:
                 fut.result(timeout=30)
                 return "created"
             except KafkaException as exc:
+                if exc.args[0].code() in DENIED:
+                    raise self._denied("crear", name) from None
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise DataOpsError(f"falló la creación del topic {name}: {exc.args[0].str()}", "revisa `dataops status` y `dataops logs kafka`") from None
                 return "exists"
@@ -284,11 +297,18 @@ class KafkaLayer:
         try:
             fut.result(timeout=30)
         except KafkaException as exc:
+            if exc.args[0].code() in DENIED:
+                raise self._denied("borrar", name) from None
             if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise DataOpsError(f"falló el borrado del topic {name}: {exc.args[0].str()}", "revisa `dataops status` y `dataops logs kafka`") from None
         deadline = time.monotonic() + wait_s
         while name in self.topic_names() and time.monotonic() < deadline:
             time.sleep(0.2)
+
+
+#: The broker's refusals by ACL (a class server's learner outside their own names).
+DENIED = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+          KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)  # fmt: skip
 
 
 def refusal(settings: Settings, errors: Iterable[KafkaError]) -> None:

@@ -15,10 +15,13 @@ A profile without authentication (``local``) gets none of these: its broker is p
 
 from __future__ import annotations
 
+from dataops import profiles
 from dataops.config import Settings
 
 PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
-FLINK_PLAIN_MODULE = "org.apache.flink.kafka.shaded." + PLAIN_MODULE
+SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
+FLINK_SHADED = "org.apache.flink.kafka.shaded."  # where flink-sql-connector-kafka relocates Kafka's classes
+FLINK_PLAIN_MODULE = FLINK_SHADED + PLAIN_MODULE
 CONNECT_CLIENT_PREFIXES = ("", "producer.", "consumer.", "admin.")
 
 
@@ -27,30 +30,35 @@ def _jaas_quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def client_security(s: Settings, module: str = PLAIN_MODULE) -> dict[str, str]:
+def client_security(s: Settings, relocated: str = "") -> dict[str, str]:
     """A Java Kafka client's security settings for the active profile (secret included: never log them).
 
     Args:
-        module: The PLAIN login module's class: Kafka's own, or a relocated copy's.
+        relocated: The package prefix of a relocated copy of Kafka's classes (:data:`FLINK_SHADED`),
+            put before the login module's class name; "" for Kafka's own.
 
     Returns:
-        ``{}`` for a plaintext profile; for ``sasl_plain``: SASL_SSL, PLAIN, the JAAS line with the
-        API key and secret, and, when ``DATAOPS_KAFKA_CA_FILE`` is set, that PEM file as trust store.
+        ``{}`` for a plaintext profile; else the profile's protocol and mechanism (SASL_SSL and
+        PLAIN for ``sasl_plain``, SASL_PLAINTEXT and SCRAM-SHA-512 for ``sasl_scram``), the JAAS
+        line with the key (user) and secret, and, over TLS when ``DATAOPS_KAFKA_CA_FILE`` is set,
+        that PEM file as trust store.
 
     Raises:
         ConfigError: The API key or secret is not set (one line naming the variable).
     """
-    if s.runs.kafka_auth != "sasl_plain":
+    if s.runs.kafka_auth == "none":
         return {}
     s.require("kafka_api_key", "kafka_api_secret")
+    protocol, mechanism = profiles.KAFKA_SECURITY[s.runs.kafka_auth]
+    module = relocated + (PLAIN_MODULE if mechanism == "PLAIN" else SCRAM_MODULE)
     key = s.kafka_api_key.get_secret_value()  # type: ignore[union-attr]
     secret = s.kafka_api_secret.get_secret_value()  # type: ignore[union-attr]
     conf = {
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "PLAIN",
+        "security.protocol": protocol,
+        "sasl.mechanism": mechanism,
         "sasl.jaas.config": f"{module} required username={_jaas_quoted(key)} password={_jaas_quoted(secret)};",
     }
-    if s.kafka_ca_file is not None:
+    if protocol == "SASL_SSL" and s.kafka_ca_file is not None:
         conf.update({"ssl.truststore.type": "PEM", "ssl.truststore.location": str(s.kafka_ca_file)})
     return conf
 
@@ -68,7 +76,7 @@ def iceberg_sink(s: Settings) -> dict[str, str]:
 
 def flink_table_options(s: Settings) -> dict[str, str]:
     """A Flink SQL Kafka table's ``properties.*`` security options (the shaded login module)."""
-    return {f"properties.{k}": v for k, v in client_security(s, FLINK_PLAIN_MODULE).items()}
+    return {f"properties.{k}": v for k, v in client_security(s, FLINK_SHADED).items()}
 
 
 def flink_with_clause(s: Settings) -> str:

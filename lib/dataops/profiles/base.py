@@ -22,7 +22,10 @@ from dataops.errors import ConfigError
 # (settings, pipeline or None) -> the layer object. Typed loosely here: this module sits below
 # the settings and the pipeline; the Pipeline's attributes carry each layer's protocol.
 Builder = Callable[[Any, Any], Any]
-KafkaAuth = Literal["none", "sasl_plain"]
+KafkaAuth = Literal["none", "sasl_plain", "sasl_scram"]
+#: (security.protocol, SASL mechanism) of each authenticated way: Confluent Cloud's API keys over TLS,
+#: and a class server's learners, each a SCRAM user of the shared broker on loopback.
+KAFKA_SECURITY: dict[str, tuple[str, str]] = {"sasl_plain": ("SASL_SSL", "PLAIN"), "sasl_scram": ("SASL_PLAINTEXT", "SCRAM-SHA-512")}
 
 #: Every layer a profile may serve, in the order the Pipeline shows them.
 LAYERS: tuple[str, ...] = ("source", "kafka", "connect", "flink", "iceberg", "duck", "schema_registry", "stack")
@@ -42,7 +45,8 @@ class Profile:
         absent: Layer name -> (what, hint) for a layer this profile does not offer.
         runs_stack: The engines run on this machine, started and stopped by ``dataops up/down``.
         kafka_auth: How clients authenticate to Kafka (``none``: the local plaintext broker;
-            ``sasl_plain``: API key and secret over SASL_SSL, as Confluent Cloud).
+            ``sasl_plain``: API key and secret over SASL_SSL, as Confluent Cloud; ``sasl_scram``:
+            a learner's SCRAM user and password on a class server's broker).
         kafka_from_settings: The bootstrap servers come from ``DATAOPS_KAFKA_BOOTSTRAP``
             (a cluster elsewhere), not from the local broker's host and port.
         real_api: The source is the real CoinGecko API (``DATAOPS_COINGECKO_URL``, its key sent
@@ -52,6 +56,9 @@ class Profile:
         sampled: The areas the monitor samples (the rest belong to a cloud service).
         required: Settings this profile cannot run without (checked by ``apply``'s environment step).
         maintains_table: The monitor runs table maintenance (a managed table maintains itself).
+        names: settings -> the names this profile gives the pipeline's resources (topics,
+            connectors, job, table), each used unless that setting is given explicitly; None: the
+            settings' own defaults. A class server's learner gets names under their own prefix.
     """
 
     name: str
@@ -65,6 +72,7 @@ class Profile:
     sampled: tuple[str, ...] = SAMPLED
     required: tuple[str, ...] = ()
     maintains_table: bool = True
+    names: Callable[[Any], Mapping[str, Any]] | None = None
 
     @property
     def layers(self) -> list[str]:

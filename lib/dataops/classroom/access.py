@@ -1,0 +1,161 @@
+"""A learner's Kafka user and rights on the class broker: granted, revoked, reset; the room's state.
+
+Every change goes through the administrator's listener (:func:`dataops.classroom.broker.admin_config`).
+A learner gets a SCRAM-SHA-512 user named after them, with a random password, and ALLOW-ALL ACLs
+on their own prefixes only (:func:`dataops.classroom.namespace.acl_prefixes`); everything else the
+broker refuses them. Their settings (profile ``class``, their name, the broker, their user and
+password) go to one dotenv file, mode 600, which the server hands to that learner's session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from dataops.classroom import broker
+from dataops.classroom.namespace import acl_prefixes, prefix
+from dataops.config import ENV_PREFIX, Settings
+from dataops.errors import StackError
+from dataops.paths import StatePaths, write_private
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from confluent_kafka.admin import AclBinding, AdminClient
+
+ITERATIONS = 8192
+TIMEOUT_S = 15.0
+_HINT = f"mira `dataops logs {broker.NAME}`; `dataops class up` lo vuelve a arrancar"
+
+
+def env_file(paths: StatePaths, learner: str) -> Path:
+    """The learner's settings for the class profile (dotenv, mode 600)."""
+    return paths.classroom / "learners" / f"{learner}.env"
+
+
+def acl_bindings(learner: str) -> list[AclBinding]:
+    """The learner's rights: ALL on each of their prefixes, for their user only, from any host."""
+    from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    return [
+        AclBinding(getattr(ResourceType, kind), name, ResourcePatternType.PREFIXED, f"User:{learner}", "*",
+                   AclOperation.ALL, AclPermissionType.ALLOW)  # fmt: skip
+        for kind, names in acl_prefixes(learner).items()
+        for name in names
+    ]
+
+
+def _admin(s: Settings) -> AdminClient:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({**broker.admin_config(s), "log_level": 0})
+
+
+def _wait(futures: Iterable[Any], what: str, ignore: tuple[str, ...] = ()) -> None:
+    """Wait for each of an admin call's futures; the first failure is one :class:`StackError` line."""
+    from confluent_kafka import KafkaException
+
+    for future in futures:
+        try:
+            future.result(timeout=TIMEOUT_S)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.name() not in ignore:
+                raise StackError(f"el broker de la clase no pudo {what}: {error.str()}", _HINT) from None
+        except TimeoutError:
+            raise StackError(f"el broker de la clase no respondió en {TIMEOUT_S:g} s al {what}", _HINT) from None
+
+
+def learner_settings(s: Settings, learner: str, password: str) -> dict[str, str]:
+    """What a learner's session needs: the ``class`` profile, whose namespace, the broker and the login."""
+    return {
+        f"{ENV_PREFIX}PROFILE": "class",
+        f"{ENV_PREFIX}LEARNER": learner,
+        f"{ENV_PREFIX}KAFKA_BOOTSTRAP": broker.bootstrap(s),
+        f"{ENV_PREFIX}KAFKA_API_KEY": learner,
+        f"{ENV_PREFIX}KAFKA_API_SECRET": password,
+    }
+
+
+def saved_password(paths: StatePaths, learner: str) -> str | None:
+    """The password in ``learner``'s settings file, or None without one."""
+    from dotenv import dotenv_values
+
+    target = env_file(paths, learner)
+    return dotenv_values(target).get(f"{ENV_PREFIX}KAFKA_API_SECRET") if target.is_file() else None
+
+
+def grant(s: Settings, learner: str) -> Path:
+    """Give ``learner`` a Kafka user and the rights on their prefixes (idempotent).
+
+    The password is the one in the learner's settings file, when there is one (``class up`` again
+    changes nothing for a learner), else a new one (after :func:`revoke`: a reset).
+
+    Returns:
+        The learner's settings file.
+
+    Raises:
+        StackError: The broker refused or did not answer (one line).
+    """
+    from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+    password = saved_password(s.paths, learner) or secrets.token_urlsafe(24)
+    admin = _admin(s)
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS)
+    _wait(admin.alter_user_scram_credentials([UserScramCredentialUpsertion(learner, info, password.encode())]).values(),
+          f"crear el usuario de Kafka de {learner}")  # fmt: skip
+    _wait(admin.create_acls(acl_bindings(learner)).values(), f"dar los permisos de {learner}")
+    target = env_file(s.paths, learner)
+    head = f"# {learner}'s session on the class server (`dataops class up`): the class profile, their Kafka user.\n"
+    write_private(target, head + "".join(f"{k}={v}\n" for k, v in learner_settings(s, learner, password).items()))
+    return target
+
+
+def revoke(s: Settings, learner: str) -> None:
+    """Take ``learner``'s rights and Kafka user away (their settings file too)."""
+    from confluent_kafka.admin import (AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType,
+                                       ScramMechanism, UserScramCredentialDeletion)  # fmt: skip
+
+    admin = _admin(s)
+    mine = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{learner}", None, AclOperation.ANY, AclPermissionType.ANY)
+    _wait(admin.delete_acls([mine]).values(), f"quitar los permisos de {learner}")
+    _wait(admin.alter_user_scram_credentials([UserScramCredentialDeletion(learner, ScramMechanism.SCRAM_SHA_512)]).values(),
+          f"borrar el usuario de Kafka de {learner}", ignore=("RESOURCE_NOT_FOUND",))  # fmt: skip
+    env_file(s.paths, learner).unlink(missing_ok=True)
+
+
+def wipe(s: Settings, learner: str) -> dict[str, int]:
+    """Delete ``learner``'s topics and consumer groups (a fresh start); the counts deleted."""
+    admin = _admin(s)
+    mine = prefix(learner)
+    topics = [t for t in admin.list_topics(timeout=TIMEOUT_S).topics if t.startswith(mine)]
+    if topics:
+        _wait(admin.delete_topics(topics, operation_timeout=TIMEOUT_S).values(), f"borrar los topics de {learner}",
+              ignore=("UNKNOWN_TOPIC_OR_PART",))  # fmt: skip
+    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=TIMEOUT_S).result(timeout=TIMEOUT_S).valid
+              if g.group_id.startswith(acl_prefixes(learner)["GROUP"])]  # fmt: skip
+    if groups:
+        _wait(admin.delete_consumer_groups(groups, request_timeout=TIMEOUT_S).values(), f"borrar los grupos de {learner}",
+              ignore=("GROUP_ID_NOT_FOUND",))  # fmt: skip
+    return {"topics": len(topics), "groups": len(groups)}
+
+
+def status(s: Settings, learners: Iterable[str]) -> pd.DataFrame:
+    """One row per learner: has a Kafka user, how many ACLs, topics and consumer groups."""
+    import pandas as pd
+    from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+
+    admin = _admin(s)
+    users = set(admin.describe_user_scram_credentials().result(timeout=TIMEOUT_S))
+    everyone = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY)
+    acls = [b.principal for b in admin.describe_acls(everyone).result(timeout=TIMEOUT_S)]
+    topics = list(admin.list_topics(timeout=TIMEOUT_S).topics)
+    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=TIMEOUT_S).result(timeout=TIMEOUT_S).valid]
+    rows = [
+        {"learner": name, "kafka_user": name in users, "acls": acls.count(f"User:{name}"),
+         "topics": sum(t.startswith(prefix(name)) for t in topics),
+         "groups": sum(g.startswith(acl_prefixes(name)["GROUP"]) for g in groups),
+         "settings": str(env_file(s.paths, name)) if env_file(s.paths, name).is_file() else "-"}  # fmt: skip
+        for name in learners
+    ]
+    return pd.DataFrame(rows, columns=["learner", "kafka_user", "acls", "topics", "groups", "settings"])

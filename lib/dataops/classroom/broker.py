@@ -1,0 +1,133 @@
+"""The class server's Kafka broker (``kafka-class``, started by ``dataops class up``): one broker
+every learner shares, and that itself keeps them apart.
+
+- **Learners** log in on the ``CLASS`` listener (``DATAOPS_KAFKA_CLASS_PORT``, 9096) with SASL/SCRAM
+  (SCRAM-SHA-512): each a user of their own, stored by the broker (KRaft), added and removed
+  while it runs (:mod:`dataops.classroom.access`).
+- **Rights** are the broker's: Kafka's ``StandardAuthorizer``, no access without an ACL
+  (``allow.everyone.if.no.acl.found=false``), each learner granted prefixed ACLs on their own
+  names only (:func:`dataops.classroom.namespace.acl_prefixes`).
+- **The administrator** (``User:admin``, the one super user) has a listener of its own,
+  ``INTERNAL`` (9097, SASL PLAIN), also the broker's own link to itself, and the KRaft controller
+  (9098) takes only that user as well: on a server where learners have shells, a loopback port
+  is no boundary, so no port of this broker lets anyone in without a password. The password is
+  made once (``<state>/class/admin.json``, mode 600) and sits in the broker's properties file
+  (mode 600), never on a command line.
+- Plaintext SASL on loopback: SCRAM never sends the password, and traffic on ``lo`` is readable
+  only by root, who can read every file anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from dataops.config import Settings
+from dataops.engine import Component, java_cmd, low_memory_jvm_flags, properties
+from dataops.kafka.engine import broker_answers, format_once, node_properties
+from dataops.kafka.security import PLAIN_MODULE, SCRAM_MODULE
+from dataops.paths import StatePaths, write_private
+
+NAME = "kafka-class"
+ADMIN = "admin"
+MECHANISM = "SCRAM-SHA-512"
+AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+HEAP, LOW_MEMORY_HEAP = "384m", "192m"
+
+
+def admin_file(paths: StatePaths) -> Path:
+    return paths.classroom / "admin.json"
+
+
+def config_file(paths: StatePaths) -> Path:
+    return paths.conf / f"{NAME}.properties"
+
+
+def admin_password(paths: StatePaths) -> str:
+    """The administrator's password: made the first time, then read back."""
+    try:
+        return str(json.loads(admin_file(paths).read_text(encoding="utf-8"))["password"])
+    except (OSError, ValueError, KeyError, TypeError):
+        password = secrets.token_urlsafe(32)
+        write_private(admin_file(paths), json.dumps({"user": ADMIN, "password": password}))
+        return password
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def broker_properties(s: Settings, paths: StatePaths, password: str) -> dict[str, object]:
+    """The broker's ``server.properties``: SCRAM for learners, PLAIN for the administrator, ACLs on."""
+    h = s.host
+    admin_jaas = f"{PLAIN_MODULE} required username={_quoted(ADMIN)} password={_quoted(password)} user_{ADMIN}={_quoted(password)};"
+    return {
+        **node_properties(s, paths.data / NAME, s.kafka_class_controller_port),
+        "listeners": f"CLASS://{h}:{s.kafka_class_port},INTERNAL://{h}:{s.kafka_class_internal_port},"
+                     f"CONTROLLER://{h}:{s.kafka_class_controller_port}",
+        "advertised.listeners": f"CLASS://{h}:{s.kafka_class_port},INTERNAL://{h}:{s.kafka_class_internal_port}",
+        "listener.security.protocol.map": "CLASS:SASL_PLAINTEXT,INTERNAL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "INTERNAL",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.class.sasl.enabled.mechanisms": MECHANISM,
+        f"listener.name.class.{MECHANISM.lower()}.sasl.jaas.config": f"{SCRAM_MODULE} required;",
+        "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.internal.plain.sasl.jaas.config": admin_jaas,
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": admin_jaas,
+        "authorizer.class.name": AUTHORIZER,
+        "super.users": f"User:{ADMIN}",
+        "allow.everyone.if.no.acl.found": "false",
+    }  # fmt: skip
+
+
+def command(s: Settings, paths: StatePaths) -> list[str]:
+    """The broker's command line; writes its properties (mode 600) and formats its storage once."""
+    conf = config_file(paths)
+    write_private(conf, properties(broker_properties(s, paths, admin_password(paths))))
+    format_once(paths, paths.data / NAME, conf)
+    heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
+    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
+
+
+def admin_config(s: Settings) -> dict[str, str]:
+    """librdkafka's configuration of the administrator (password included: never log it)."""
+    return {
+        "bootstrap.servers": f"{s.host}:{s.kafka_class_internal_port}",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "PLAIN",
+        "sasl.username": ADMIN,
+        "sasl.password": admin_password(s.paths),
+    }
+
+
+def bootstrap(s: Settings) -> str:
+    """Where learners connect."""
+    return f"{s.host}:{s.kafka_class_port}"
+
+
+def healthy(s: Settings) -> bool:
+    """Ready when the administrator gets the broker's metadata (so ACLs and users can be set)."""
+    if not admin_file(s.paths).is_file():
+        return False
+    return broker_answers(s.host, s.kafka_class_internal_port, {**admin_config(s), "log_level": 0})
+
+
+def components(s: Settings) -> list[Component]:
+    """The class broker, as an optional component of the stack (started by ``dataops class up``)."""
+    return [
+        Component(
+            NAME,
+            s.kafka_class_port,
+            (s.kafka_class_port, s.kafka_class_internal_port, s.kafka_class_controller_port),
+            f"sasl_plaintext://{s.host}:{s.kafka_class_port}",
+            command,
+            healthy,
+            start_timeout=90,
+            java=True,
+            optional=True,
+        ),
+    ]

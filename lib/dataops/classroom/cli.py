@@ -1,0 +1,100 @@
+"""``dataops class up|status|reset|down``: the class server's broker and its learners.
+
+The commands run with the server's own settings (the ``local`` profile's ports and state folder):
+they are the instructor's, never a learner's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from dataops.classroom import access, broker, roster
+from dataops.cli_registry import CliContext, SubParsers
+from dataops.config import Settings, load_settings
+from dataops.errors import ConfigError
+
+
+def _settings() -> Settings:
+    return load_settings(profile="local")
+
+
+def saved_roster(s: Settings) -> Path:
+    """The roster of the last ``class up``, kept beside the class's state."""
+    return s.paths.classroom / "roster.yaml"
+
+
+def _roster(s: Settings, given: Path | None) -> roster.Roster:
+    if given is not None:
+        return roster.load(given)
+    if not saved_roster(s).is_file():
+        raise ConfigError("no hay clase: falta la lista de alumnos", "ejecuta `dataops class up --roster clase.yaml`")
+    return roster.load(saved_roster(s))
+
+
+def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.stack import Stack
+
+    s = _settings()
+    room = _roster(s, args.roster)
+    Stack(s).up([broker.NAME], progress=not args.quiet)
+    if args.roster is not None:
+        saved_roster(s).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.roster, saved_roster(s))
+    gone = [f.stem for f in access.env_file(s.paths, "x").parent.glob("*.env") if f.stem not in room]
+    for learner in gone:
+        access.revoke(s, learner)
+    for learner in room.learners:
+        access.grant(s, learner)
+    ctx.print_frame(access.status(s, room.learners))
+    print(f"\n{len(room.learners)} alumnos en {broker.bootstrap(s)}" + (f"; retirados: {', '.join(gone)}" if gone else "")
+          + ". Cada sesión de alumno usa su fichero de la columna settings (DATAOPS_ENV_FILE).")  # fmt: skip
+    return 0
+
+
+def cmd_class_status(args: argparse.Namespace, ctx: CliContext) -> int:
+    s = _settings()
+    ctx.print_frame(access.status(s, _roster(s, None).learners))
+    return 0
+
+
+def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
+    s = _settings()
+    learner = _roster(s, None).require(args.learner)
+    gone = access.wipe(s, learner)
+    access.revoke(s, learner)
+    where = access.grant(s, learner)
+    print(f"{learner}: {gone['topics']} topics y {gone['groups']} grupos borrados; contraseña de Kafka nueva en {where}")
+    return 0
+
+
+def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.stack import Stack
+
+    stopped = Stack(_settings()).stop(broker.NAME)
+    print(f"{broker.NAME} parado" if stopped else f"{broker.NAME} no estaba en marcha")
+    return 0
+
+
+def add_commands(sub: SubParsers) -> None:
+    """Add ``class`` and its actions to ``sub``."""
+    p = sub.add_parser("class", help="a class on this server: its broker, each learner's Kafka user and rights",
+                       description="A class on one server: a shared Kafka broker (kafka-class) where each learner of the "
+                                   "roster is a SCRAM user allowed only names under '<learner>.'.")  # fmt: skip
+    csub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ps = csub.add_parser("up", help="start the class broker and give each learner of the roster a user and rights (idempotent)",
+                         description="Start kafka-class, give each learner of the roster a Kafka user and prefixed ACLs, "
+                                     "write each learner's settings file; learners no longer on the roster lose theirs.")
+    ps.add_argument("--roster", type=Path, default=None, help="YAML file `learners: [ana, bruno]` (default: the last one given)")
+    ps.add_argument("--quiet", action="store_true", help="no progress bar")
+    ps.set_defaults(func=cmd_class_up)
+    ps = csub.add_parser("status", help="each learner: Kafka user, ACLs, topics, consumer groups, settings file")
+    ps.set_defaults(func=cmd_class_status)
+    ps = csub.add_parser("reset", help="delete a learner's topics and groups and give them a new password",
+                         description="A fresh start for one learner: their topics and consumer groups deleted, their user "
+                                     "and rights made again with a new password (their old settings file stops working).")
+    ps.add_argument("learner", help="a learner of the roster")
+    ps.set_defaults(func=cmd_class_reset)
+    ps = csub.add_parser("down", help="stop the class broker (the learners' data and users are kept)")
+    ps.set_defaults(func=cmd_class_down)

@@ -1,0 +1,175 @@
+"""The class server's broker for real: ``kafka-class`` (a KRaft node with SCRAM users and ACLs)
+started as a native process on free ports and a fresh state folder, two learners made by
+``dataops class up``, and each of learner A's attempts on learner B's names refused by the broker
+itself, with the same attempts on A's own names as the control that makes the test able to fail.
+
+No skip: without Java or the jars the fixture fails with the one line that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import stat
+
+import psutil
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+import dataops
+from dataops import ConfigError
+from dataops.artifacts import share_downloads
+from dataops.classroom import access, broker
+from dataops.cli import main
+from dataops.stack import Stack
+from tests.integration.helpers import own_components
+
+pytestmark = pytest.mark.integration
+
+TIMINGS: dict[str, float] = {}
+PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The broker, and ``dataops class up`` run for the roster ana, bruno (the CLI in this process,
+    with the fixture's state folder and ports in the environment)."""
+    with own_components("kafka-class-test", [broker.NAME], PORTS, share_downloads, TIMINGS) as s:
+        roster = tmp_path_factory.mktemp("class") / "clase.yaml"
+        roster.write_text("learners: [ana, bruno]\n")
+        with pytest.MonkeyPatch.context() as mp:
+            for name in ("state_dir", *PORTS):
+                mp.setenv(f"DATAOPS_{name.upper()}", str(getattr(s, name)))
+            mp.delenv("DATAOPS_PROFILE", raising=False)
+            assert main(["class", "up", "--roster", str(roster), "--quiet"]) == 0
+            yield s, mp
+
+
+def learner(s, name: str) -> dataops.Pipeline:
+    """The learner's pipeline, from the settings file ``class up`` wrote for them: as their session opens it."""
+    return dataops.connect(env_file=access.env_file(s.paths, name))
+
+
+def _admin_error(future) -> str | None:
+    try:
+        future.result(timeout=15)
+        return None
+    except KafkaException as exc:
+        return exc.args[0].name()
+
+
+def _produce_error(conf: dict, topic: str) -> str | None:
+    errors: list = []
+    producer = Producer({**conf, "enable.idempotence": True, "message.timeout.ms": 10000})
+    producer.produce(topic, b'{"n": 1}', on_delivery=lambda err, msg: errors.append(err))
+    producer.flush(15)
+    return errors[0].name() if errors and errors[0] else None
+
+
+def _consume_error(conf: dict, topic: str, group: str) -> str | None:
+    """The first error a consumer in ``group`` subscribed to ``topic`` meets, None when it reads a record."""
+    consumer = Consumer({**conf, "group.id": group, "auto.offset.reset": "earliest", "log_level": 0})
+    consumer.subscribe([topic])
+    try:
+        for _ in range(30):
+            msg = consumer.poll(1)
+            if msg is not None:
+                return msg.error().name() if msg.error() else None
+        return "nothing read"
+    finally:
+        consumer.close()
+
+
+def _attempts(conf: dict, topic: str, group: str) -> dict[str, str | None]:
+    """Read, write, reconfigure and delete ``topic``, and join ``group``: each outcome (None: done)."""
+    admin = AdminClient({**conf, "log_level": 0})
+    change = ConfigResource("TOPIC", topic, incremental_configs=[ConfigEntry("retention.ms", "7200000", incremental_operation=AlterConfigOpType.SET)])
+    outcome = {"write": _produce_error(conf, topic), "read": _consume_error(conf, topic, group),
+               "reconfigure": _admin_error(admin.incremental_alter_configs([change])[change])}  # fmt: skip
+    outcome["delete"] = _admin_error(admin.delete_topics([topic], operation_timeout=10)[topic])
+    return outcome
+
+
+def test_each_learner_gets_a_namespace_a_user_and_a_private_settings_file(server):
+    s, _ = server
+    assert Stack(s).status().set_index("component").loc[broker.NAME, "health"] == "up"
+    print(f"\nkafka-class started in {TIMINGS['start_s']:.1f} s")
+    status = access.status(s, ["ana", "bruno"]).set_index("learner")
+    assert status["kafka_user"].all() and (status["acls"] == 5).all()
+    ana = learner(s, "ana").settings
+    assert (ana.profile, ana.learner, ana.topic_raw, ana.iceberg_table) == ("class", "ana", "ana.crypto-prices", "ana.crypto_prices_exploded")
+    assert ana.bootstrap_servers == broker.bootstrap(s)
+    for path in (access.env_file(s.paths, "ana"), broker.admin_file(s.paths), broker.config_file(s.paths)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_learner_can_do_everything_in_their_namespace_and_nothing_in_anothers(server):
+    s, _ = server
+    ana, bruno = learner(s, "ana"), learner(s, "bruno")
+    for p in (ana, bruno):
+        assert p.kafka.ensure_topic(p.settings.topic_raw, 2, {"retention.ms": "3600000"}) == "created"
+    conf = ana.settings.kafka_config()
+    own = _attempts(conf, "ana.crypto-prices", "ana.reader")
+    assert own == {"write": None, "read": None, "reconfigure": None, "delete": None}  # the control: each attempt can succeed
+    assert _produce_error(bruno.settings.kafka_config(), "bruno.crypto-prices") is None  # something for ana to try to read
+    theirs = _attempts(conf, "bruno.crypto-prices", "ana.reader-2")
+    assert theirs == dict.fromkeys(("write", "read", "reconfigure", "delete"), "TOPIC_AUTHORIZATION_FAILED")
+    assert _consume_error(conf, "ana.crypto-prices-none", "bruno.g") == "GROUP_AUTHORIZATION_FAILED"  # another's group
+    assert bruno.kafka.topic_names() == ["bruno.crypto-prices"]  # untouched, and ana's invisible to bruno
+
+
+def test_the_library_says_each_refusal_in_one_line(server):
+    s, _ = server
+    ana = learner(s, "ana")
+    learner(s, "bruno").kafka.ensure_topic("bruno.crypto-prices-exploded", 1, {})
+    calls = {"leer": lambda: ana.kafka.read("bruno.crypto-prices-exploded", timeout=3),
+             "borrar": lambda: ana.kafka.delete_topic("bruno.crypto-prices-exploded"),
+             "crear": lambda: ana.kafka.ensure_topic("bruno.extra", 1, {})}  # fmt: skip
+    for verb, call in calls.items():
+        with pytest.raises(ConfigError) as refused:
+            call()
+        line = str(refused.value)
+        assert f"Kafka no deja a ana {verb} el topic 'bruno." in line and "'ana.'" in line and "\n" not in line
+    assert "bruno.crypto-prices-exploded" in learner(s, "bruno").kafka.topic_names()
+
+
+def test_no_listener_lets_in_a_learner_without_the_right_password(server):
+    s, _ = server
+    with pytest.raises(ConfigError, match="rechazó la API key de Kafka"):
+        dataops.connect(env_file=access.env_file(s.paths, "ana"), kafka_api_secret="not-it").kafka.topic_names()
+    with pytest.raises(ConfigError, match="rechazó la API key de Kafka"):
+        dataops.connect(env_file=access.env_file(s.paths, "ana"), kafka_api_key="bruno").kafka.topic_names()
+    password = access.saved_password(s.paths, "ana")
+    for port in (s.kafka_class_internal_port, s.kafka_class_controller_port):  # the administrator's: PLAIN, admin only
+        plain = {"bootstrap.servers": f"127.0.0.1:{port}", "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "PLAIN",
+                 "sasl.username": "ana", "sasl.password": password, "log_level": 0}  # fmt: skip
+        with pytest.raises(KafkaException):
+            AdminClient(plain).list_topics(timeout=3)
+    anonymous = AdminClient({"bootstrap.servers": broker.bootstrap(s), "log_level": 0})
+    with pytest.raises(KafkaException):
+        anonymous.list_topics(timeout=3)
+
+
+def test_class_up_again_keeps_passwords_and_reset_gives_a_fresh_start(server, capsys):
+    s, _ = server
+    before = access.saved_password(s.paths, "bruno")
+    assert main(["class", "up", "--quiet"]) == 0
+    assert access.saved_password(s.paths, "bruno") == before
+    learner(s, "bruno").kafka.topic_names()  # still logs in
+    old = dataops.connect(env_file=access.env_file(s.paths, "bruno"), kafka_api_secret=before)
+    assert main(["class", "reset", "bruno"]) == 0
+    assert "contraseña de Kafka nueva" in capsys.readouterr().out
+    assert access.saved_password(s.paths, "bruno") != before
+    with pytest.raises(ConfigError, match="rechazó la API key de Kafka"):
+        old.kafka.topic_names()
+    assert learner(s, "bruno").kafka.topic_names() == []  # the topics deleted, the new password works
+    assert main(["class", "reset", "nadie"]) == 2
+    assert "no está en la lista de la clase" in capsys.readouterr().err
+
+
+def test_no_password_in_a_log_or_a_command_line(server):
+    s, _ = server
+    secrets = [broker.admin_password(s.paths), *(access.saved_password(s.paths, n) for n in ("ana", "bruno"))]
+    pid = int(Stack(s).status().set_index("component").loc[broker.NAME, "pid"])
+    texts = [s.paths.log_file(broker.NAME).read_text(errors="replace"), " ".join(psutil.Process(pid).cmdline())]
+    for secret in secrets:
+        assert secret and all(secret not in text for text in texts)

@@ -1,0 +1,158 @@
+"""The class server's pieces that need no broker: the roster, a learner's names and rights, the
+``class`` profile's settings, the broker's properties and the CLI's refusals."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from dataops import ConfigError
+from dataops.classroom import access, broker, namespace, roster
+from dataops.cli import main
+from dataops.config import load_settings
+from dataops.kafka import security
+
+
+def _class(**overrides):
+    values = {"profile": "class", "learner": "ana", "kafka_bootstrap": "127.0.0.1:9096", "kafka_api_key": "ana",
+              "kafka_api_secret": "s3cr3t", **overrides}  # fmt: skip
+    return load_settings(env_file="/nonexistent.env", **values)
+
+
+# ---- the roster -------------------------------------------------------------------------------
+def test_a_roster_lists_its_learners_in_order(tmp_path):
+    path = tmp_path / "clase.yaml"
+    path.write_text("learners: [ana, bruno, carla_2]\n")
+    room = roster.load(path)
+    assert room.learners == ("ana", "bruno", "carla_2") and "bruno" in room and room.require("ana") == "ana"
+    with pytest.raises(ConfigError, match="'dario' no está en la lista de la clase: alumnos: ana, bruno, carla_2"):
+        room.require("dario")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "no tiene contenido"),
+        ("learners: [ana\n", "no es YAML válido"),
+        ("- ana\n- bruno\n", "no tiene una lista `learners`"),
+        ("learners: []\n", "no tiene una lista `learners`"),
+        ("learners: [Ana]\n", "el alumno 1 ('Ana') no es un nombre de usuario válido"),
+        ("learners: [ana, ana.b]\n", "el alumno 2 ('ana.b') no es un nombre de usuario válido"),
+        ("learners: [ana, 7]\n", "el alumno 2 (7) no es un nombre de usuario válido"),
+        ("learners: [admin]\n", "'admin' es un nombre reservado"),
+        ("learners: [ana, bruno, ana]\n", "'ana' aparece dos veces"),
+    ],
+)
+def test_a_bad_roster_is_one_line_naming_the_problem(tmp_path, text, says):
+    path = tmp_path / "clase.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        roster.load(path)
+    assert says in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_missing_or_non_utf8_roster_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="no existe"):
+        roster.load(tmp_path / "none.yaml")
+    (tmp_path / "latin1.yaml").write_bytes("learners: [josé]\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="línea 1 no es texto UTF-8"):
+        roster.load(tmp_path / "latin1.yaml")
+
+
+# ---- a learner's names and rights -------------------------------------------------------------------
+def test_the_class_profile_names_every_resource_under_the_learners_prefix():
+    s = _class()
+    assert (s.topic_raw, s.topic_exploded, s.topic_dlq) == ("ana.crypto-prices", "ana.crypto-prices-exploded", "ana.crypto-prices-dlq")
+    assert (s.connector_name, s.flink_job_name, s.iceberg_table) == ("ana.crypto-prices-source", "ana.crypto-explode", "ana.crypto_prices_exploded")
+    assert s.iceberg_sink_group == "connect-ana.crypto-prices-iceberg" and namespace.own_prefix(s) == "ana."
+    assert _class(topic_raw="ana.mine").topic_raw == "ana.mine"  # a setting given explicitly wins
+    assert load_settings(env_file="/nonexistent.env", profile="local").topic_raw == "crypto-prices"  # no prefix outside a class
+    assert namespace.own_prefix(load_settings(env_file="/nonexistent.env", profile="local")) == ""
+
+
+def test_the_class_profile_without_a_learner_is_one_line():
+    with pytest.raises(ConfigError) as refused:
+        _class(learner=None)
+    assert "DATAOPS_LEARNER no está definida" in str(refused.value) and "\n" not in str(refused.value)
+    with pytest.raises(ConfigError, match="DATAOPS_LEARNER no es válida"):
+        _class(learner="ana.b")
+
+
+def test_every_name_a_learner_gets_is_covered_by_their_rights_and_by_nobody_elses():
+    """For learners whose names start alike (``ana``, ``ana_b``, ``an``, ``ana1``): every resource name
+    of one lies under one of their own ACL prefixes and under none of any other learner's."""
+    people = ["ana", "ana_b", "an", "ana1", "bruno"]
+    for who, other in itertools.permutations(people, 2):
+        s = _class(learner=who, kafka_api_key=who)
+        mine = [getattr(s, field) for field in namespace.PREFIXED] + [s.iceberg_sink_group, f"{namespace.own_prefix(s)}dataops-inspect-1"]
+        groups = namespace.acl_prefixes(who)["GROUP"] + namespace.acl_prefixes(who)["TOPIC"]
+        assert all(name.startswith(groups) for name in mine), who
+        theirs = [p for prefixes in namespace.acl_prefixes(other).values() for p in prefixes]
+        assert not any(name.startswith(p) for name in mine for p in theirs), (who, other)
+
+
+def test_a_learners_acls_are_prefixed_allow_rules_for_their_user_only():
+    bindings = access.acl_bindings("ana")
+    assert len(bindings) == 5
+    assert {b.principal for b in bindings} == {"User:ana"} and {b.host for b in bindings} == {"*"}
+    assert {b.resource_pattern_type.name for b in bindings} == {"PREFIXED"} and {b.permission_type.name for b in bindings} == {"ALLOW"}
+    assert {(b.restype.name, b.name) for b in bindings} == {("TOPIC", "ana."), ("GROUP", "ana."), ("GROUP", "connect-ana."),
+                                                            ("GROUP", "cg-control-ana."), ("TRANSACTIONAL_ID", "ana.")}  # fmt: skip
+
+
+# ---- the class profile's clients --------------------------------------------------------------
+def test_a_learners_clients_log_in_with_scram_as_their_own_user():
+    s = _class()
+    conf = s.kafka_config()
+    assert conf["security.protocol"] == "SASL_PLAINTEXT" and conf["sasl.mechanisms"] == "SCRAM-SHA-512"
+    assert (conf["sasl.username"], conf["sasl.password"]) == ("ana", "s3cr3t") and "ssl.ca.location" not in conf
+    java = security.client_security(s)
+    assert java["sasl.mechanism"] == "SCRAM-SHA-512" and java["sasl.jaas.config"].startswith(security.SCRAM_MODULE + " required")
+    flink = security.flink_table_options(s)["properties.sasl.jaas.config"]
+    assert flink.startswith(security.FLINK_SHADED + security.SCRAM_MODULE)
+
+
+def test_the_layers_not_yet_kept_apart_say_so_in_one_line():
+    import dataops
+
+    p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana", kafka_api_secret="x")
+    for layer in ("connect", "flink", "iceberg", "duck", "source", "stack"):
+        with pytest.raises(ConfigError) as refused:
+            getattr(p, layer).status()
+        assert "\n" not in str(refused.value) and ("alumno" in str(refused.value) or "profesor" in str(refused.value)), layer
+
+
+def test_a_learners_settings_file_holds_their_profile_name_broker_and_login():
+    s = load_settings(env_file="/nonexistent.env", profile="local")
+    values = access.learner_settings(s, "ana", "pw")
+    assert values == {"DATAOPS_PROFILE": "class", "DATAOPS_LEARNER": "ana", "DATAOPS_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_class_port}",
+                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw"}  # fmt: skip
+
+
+# ---- the broker -------------------------------------------------------------------------------
+def test_the_broker_refuses_by_default_and_has_no_listener_without_a_login(tmp_path):
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    props = broker.broker_properties(s, s.paths, 'pa"ss')
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer") and props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:admin"
+    protocols = dict(pair.split(":") for pair in props["listener.security.protocol.map"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"} and set(protocols) == {"CLASS", "INTERNAL", "CONTROLLER"}
+    assert props["listener.name.class.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert 'password="pa\\"ss"' in props["listener.name.internal.plain.sasl.jaas.config"]  # quoted inside the JAAS line
+    assert all(f":{port}" in props["listeners"] for port in (s.kafka_class_port, s.kafka_class_internal_port, s.kafka_class_controller_port))
+    first = broker.admin_password(s.paths)
+    assert broker.admin_password(s.paths) == first and len(first) >= 32  # made once, then read back
+
+
+# ---- the CLI ----------------------------------------------------------------------------------
+def test_class_commands_without_a_class_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path))
+    for action in (["status"], ["reset", "ana"]):
+        assert main(["class", *action]) == 2
+        err = capsys.readouterr().err
+        assert "no hay clase" in err and "dataops class up --roster" in err and err.count("\n") == 1
+    (tmp_path / "bad.yaml").write_text("learners: [Ana]\n")
+    assert main(["class", "up", "--roster", str(tmp_path / "bad.yaml")]) == 2  # refused before starting anything
+    assert "no es un nombre de usuario válido" in capsys.readouterr().err
+    assert not (tmp_path / "conf").exists()
