@@ -52,6 +52,9 @@ PORTS = {
     "kafka_class": 9096,  # optional: `dataops class up`, a class server's broker (SCRAM users, ACLs)
     "kafka_class_internal": 9097,  # its administrator's listener
     "kafka_class_controller": 9098,  # its KRaft controller
+    "class_hub": 8010,  # optional: `dataops class up --hub`, JupyterHub's proxy (what browsers open)
+    "class_hub_api": 8011,  # the hub's own API, behind the proxy
+    "class_proxy_api": 8012,  # the proxy's API (the hub adds each learner's route)
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -119,6 +122,9 @@ class Settings(BaseSettings):
     kafka_class_port: int = PORTS["kafka_class"]
     kafka_class_internal_port: int = PORTS["kafka_class_internal"]
     kafka_class_controller_port: int = PORTS["kafka_class_controller"]
+    class_hub_port: int = PORTS["class_hub"]
+    class_hub_api_port: int = PORTS["class_hub_api"]
+    class_proxy_api_port: int = PORTS["class_proxy_api"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
@@ -306,14 +312,8 @@ class Settings(BaseSettings):
         if self.runs.kafka_auth != "none":
             self.require("kafka_api_key", "kafka_api_secret")
             protocol, mechanism = profiles.KAFKA_SECURITY[self.runs.kafka_auth]
-            conf.update(
-                {
-                    "security.protocol": protocol,
-                    "sasl.mechanisms": mechanism,
-                    "sasl.username": self.kafka_api_key.get_secret_value(),  # type: ignore[union-attr]
-                    "sasl.password": self.kafka_api_secret.get_secret_value(),  # type: ignore[union-attr]
-                }
-            )
+            user, password = self.kafka_api_key.get_secret_value(), self.kafka_api_secret.get_secret_value()  # type: ignore[union-attr]
+            conf.update({"security.protocol": protocol, "sasl.mechanisms": mechanism, "sasl.username": user, "sasl.password": password})
             if protocol == "SASL_SSL" and self.kafka_ca_file is not None:
                 if not Path(self.kafka_ca_file).is_file():
                     raise ConfigError(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,88 @@ def test_class_commands_without_a_class_are_one_line(tmp_path, monkeypatch, caps
     assert main(["class", "up", "--roster", str(tmp_path / "bad.yaml")]) == 2  # refused before starting anything
     assert "no es un nombre de usuario válido" in capsys.readouterr().err
     assert not (tmp_path / "conf").exists()
+
+
+# ---- the hub ----------------------------------------------------------------------------------
+def test_a_folder_other_users_cannot_pass_is_found_and_named():
+    import shutil
+    import tempfile
+
+    from dataops.classroom import hub
+
+    base = Path(tempfile.mkdtemp(prefix="dataops-reach-"))  # under /tmp, which everyone passes (pytest's own folder is private)
+    try:
+        base.chmod(0o755)
+        inner = base / "closed" / "open"
+        inner.mkdir(parents=True)
+        (base / "closed").chmod(0o700)
+        assert hub.unreachable(inner / "x.py") == base / "closed"
+        (base / "closed").chmod(0o711)  # passing is enough: no listing needed
+        assert hub.unreachable(inner / "x.py") is None
+    finally:
+        shutil.rmtree(base)
+
+
+def test_the_hub_refuses_to_start_without_root_and_without_a_python_for_learners(tmp_path, monkeypatch):
+    from dataops.classroom import hub
+    from dataops.errors import StackError
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    monkeypatch.setattr(hub.os, "geteuid", lambda: 1000)
+    with pytest.raises(StackError) as refused:
+        hub.command(s, s.paths)
+    assert "necesita ejecutarse como root" in str(refused.value) and "sudo dataops class up --hub" in str(refused.value)
+    monkeypatch.setattr(hub, "unreachable", lambda path: Path("/root"))
+    with pytest.raises(StackError) as refused:
+        hub.learner_python(s.paths)
+    assert "que los alumnos puedan ejecutar" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_proxy_is_installed_from_a_lock_file_that_pins_every_package(tmp_path, monkeypatch):
+    import json
+
+    from dataops.classroom import hub
+    from dataops.errors import ToolMissingError
+
+    lock = json.loads((hub.PROXY / "package-lock.json").read_text())
+    packages = {name: entry for name, entry in lock["packages"].items() if name}
+    assert packages["node_modules/configurable-http-proxy"]["version"] == "5.3.0"
+    assert all(entry.get("integrity", "").startswith("sha512-") for entry in packages.values())
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    monkeypatch.setattr(hub.shutil, "which", lambda name: None)
+    with pytest.raises(ToolMissingError, match="falta npm para instalar el proxy de JupyterHub"):
+        hub.install_proxy(s.paths)
+
+
+def test_the_masters_are_closed_to_other_users(tmp_path, monkeypatch):
+    from dataops.classroom import hub
+
+    (tmp_path / "02.ipynb").write_text("{}")
+    (tmp_path / "02.ipynb").chmod(0o644)
+    (tmp_path / "03.ipynb").write_text("{}")
+    (tmp_path / "03.ipynb").chmod(0o600)
+    monkeypatch.setattr(hub, "MASTER_NOTEBOOKS", tmp_path)
+    assert hub.protect_masters() == [tmp_path / "02.ipynb"]
+    assert oct((tmp_path / "02.ipynb").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_learner(tmp_path):
+    import json
+
+    from traitlets.config import Config
+
+    from dataops.classroom import hub_config
+
+    (tmp_path / "secrets.json").write_text(json.dumps({"class_code": "code1234", "instructor_password": "p" * 40}))
+    data = {"ip": "127.0.0.1", "port": 1, "hub_port": 2, "proxy_api_port": 3, "learners": ["ana", "bruno"], "instructor": "instructor",
+            "folder": str(tmp_path), "proxy": "/x/chp", "python": "/x/python", "prefix": "/venv", "learner_notebooks": "/l",
+            "master_notebooks": "/m", "env_files": {"ana": "/e/ana.env", "bruno": "/e/bruno.env"}, "path": "/usr/bin"}  # fmt: skip
+    (tmp_path / "hub.json").write_text(json.dumps(data))
+    c = Config()
+    hub_config.configure(c, str(tmp_path / "hub.json"))
+    assert c.JupyterHub.authenticator_class == "shared-password" and c.Authenticator.allowed_users == {"ana", "bruno"}
+    assert c.Authenticator.admin_users == {"instructor"} and c.SharedPasswordAuthenticator.user_password == "code1234"
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:1" and c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:3"
+    assert c.Spawner.cmd == ["/x/python", "-m", "jupyterhub.singleuser"] and c.Spawner.notebook_dir == "~/curso"
+    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == "/venv/etc/jupyter" and callable(c.Spawner.environment["DATAOPS_ENV_FILE"])
+    assert callable(c.Spawner.pre_spawn_hook)

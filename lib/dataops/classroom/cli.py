@@ -10,7 +10,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dataops.classroom import access, broker, roster
+from dataops.classroom import access, broker, hub, roster
 from dataops.cli_registry import CliContext, SubParsers
 from dataops.config import Settings, load_settings
 from dataops.errors import ConfigError
@@ -47,9 +47,17 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
         access.revoke(s, learner)
     for learner in room.learners:
         access.grant(s, learner)
+    if args.hub:
+        hub.write_settings(s, room.learners)
+        stack = Stack(s)
+        stack.stop(hub.NAME)  # it reads the roster when it starts
+        stack.up([hub.NAME], progress=not args.quiet)
     ctx.print_frame(access.status(s, room.learners))
     print(f"\n{len(room.learners)} alumnos en {broker.bootstrap(s)}" + (f"; retirados: {', '.join(gone)}" if gone else "")
           + ". Cada sesión de alumno usa su fichero de la columna settings (DATAOPS_ENV_FILE).")  # fmt: skip
+    if args.hub:
+        print(f"JupyterHub en http://{s.host}:{s.class_hub_port}/ : los alumnos entran con su usuario y el código de la clase, "
+              f"{hub.INSTRUCTOR} con su contraseña (ambos en {hub.secrets_file(s.paths)}).")  # fmt: skip
     return 0
 
 
@@ -72,8 +80,9 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.stack import Stack
 
-    stopped = Stack(_settings()).stop(broker.NAME)
-    print(f"{broker.NAME} parado" if stopped else f"{broker.NAME} no estaba en marcha")
+    stack = Stack(_settings())
+    for name in (hub.NAME, broker.NAME):
+        print(f"{name} parado" if stack.stop(name) else f"{name} no estaba en marcha")
     return 0
 
 
@@ -87,6 +96,8 @@ def add_commands(sub: SubParsers) -> None:
                          description="Start kafka-class, give each learner of the roster a Kafka user and prefixed ACLs, "
                                      "write each learner's settings file; learners no longer on the roster lose theirs.")
     ps.add_argument("--roster", type=Path, default=None, help="YAML file `learners: [ana, bruno]` (default: the last one given)")
+    ps.add_argument("--hub", action="store_true", help="also (re)start JupyterHub for the roster (as root: each learner's "
+                    "JupyterLab runs as their own Unix user, made at first log-in)")
     ps.add_argument("--quiet", action="store_true", help="no progress bar")
     ps.set_defaults(func=cmd_class_up)
     ps = csub.add_parser("status", help="each learner: Kafka user, ACLs, topics, consumer groups, settings file")
@@ -96,5 +107,5 @@ def add_commands(sub: SubParsers) -> None:
                                      "and rights made again with a new password (their old settings file stops working).")
     ps.add_argument("learner", help="a learner of the roster")
     ps.set_defaults(func=cmd_class_reset)
-    ps = csub.add_parser("down", help="stop the class broker (the learners' data and users are kept)")
+    ps = csub.add_parser("down", help="stop JupyterHub and the class broker (the learners' data, users and homes are kept)")
     ps.set_defaults(func=cmd_class_down)

@@ -1,0 +1,100 @@
+"""JupyterHub's configuration for the class (imported by the config file :mod:`dataops.classroom.hub`
+writes): shared-password log-in for the roster, each learner's JupyterLab under their own Unix
+user, their course and settings copied in at their first log-in.
+
+Runs inside the hub (as root); nothing here is called by the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+#: Where a learner's settings go in their home: the file ``DATAOPS_ENV_FILE`` names in their session.
+SESSION_ENV = ".dataops/class.env"
+COURSE = "curso"
+
+
+def unix_user(name: str) -> pwd.struct_passwd:
+    """The Unix user ``name``, made (home mode 700, a group of its own) when missing."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", name], check=True, capture_output=True, timeout=60)
+        user = pwd.getpwnam(name)
+        os.chmod(user.pw_dir, 0o700)
+        return user
+
+
+def _give(path: Path, user: pwd.struct_passwd, mode: int) -> None:
+    os.chown(path, user.pw_uid, user.pw_gid)
+    path.chmod(mode)
+
+
+def prepare_home(name: str, notebooks: Path, env_file: Path | None) -> pwd.struct_passwd:
+    """The user's home ready for their server: the course's notebooks copied in (missing ones only,
+    their work is never overwritten) and, for a learner, their settings file (mode 600)."""
+    user = unix_user(name)
+    home = Path(user.pw_dir)
+    course = home / COURSE
+    course.mkdir(exist_ok=True)
+    _give(course, user, 0o700)
+    for source in sorted(notebooks.glob("*.ipynb")):
+        target = course / source.name
+        if not target.exists():
+            shutil.copyfile(source, target)
+            _give(target, user, 0o600)
+    if env_file is not None:
+        private = home / SESSION_ENV
+        private.parent.mkdir(exist_ok=True)
+        _give(private.parent, user, 0o700)
+        shutil.copyfile(env_file, private)
+        _give(private, user, 0o600)
+    return user
+
+
+def configure(c: Any, settings_path: str) -> None:
+    """Fill JupyterHub's config ``c`` from :func:`dataops.classroom.hub.write_settings`'s file."""
+    data = json.loads(Path(settings_path).read_text(encoding="utf-8"))
+    secrets = json.loads((Path(data["folder"]) / "secrets.json").read_text(encoding="utf-8"))
+    state = Path(data["folder"])
+    c.JupyterHub.bind_url = f"http://{data['ip']}:{data['port']}"
+    c.JupyterHub.hub_bind_url = f"http://{data['ip']}:{data['hub_port']}"
+    c.ConfigurableHTTPProxy.api_url = f"http://{data['ip']}:{data['proxy_api_port']}"
+    c.ConfigurableHTTPProxy.command = [data["proxy"]]
+    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "cookie_secret")
+    c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = secrets["class_code"]
+    c.SharedPasswordAuthenticator.admin_password = secrets["instructor_password"]
+    c.Authenticator.allowed_users = set(data["learners"])
+    c.Authenticator.admin_users = {data["instructor"]}
+    c.Spawner.cmd = [data["python"], "-m", "jupyterhub.singleuser"]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.notebook_dir = f"~/{COURSE}"
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 120
+    env_files = data["env_files"]
+
+    def session_env(spawner: Any) -> str:
+        return str(Path(pwd.getpwnam(spawner.user.name).pw_dir) / SESSION_ENV)
+
+    c.Spawner.environment = {"DATAOPS_ENV_FILE": session_env, "PLOTLY_RENDERER": "notebook_connected", "PATH": data["path"],
+                             # the project's Jupyter data and config (JupyterLab's assets, its server extension enabled)
+                             "JUPYTER_PATH": f"{data['prefix']}/share/jupyter", "JUPYTERLAB_DIR": f"{data['prefix']}/share/jupyter/lab",
+                             "JUPYTER_CONFIG_PATH": f"{data['prefix']}/etc/jupyter"}  # fmt: skip
+
+    def pre_spawn(spawner: Any) -> None:
+        name = spawner.user.name
+        if name == data["instructor"]:
+            prepare_home(name, Path(data["master_notebooks"]), None)
+        else:
+            prepare_home(name, Path(data["learner_notebooks"]), Path(env_files[name]))
+
+    c.Spawner.pre_spawn_hook = pre_spawn

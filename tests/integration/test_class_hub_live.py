@@ -1,0 +1,174 @@
+"""The class server's JupyterHub for real, as a class meets it: ``dataops class up --hub`` for two
+learners (the real ``jupyterhub`` and ``configurable-http-proxy``), each logging in with the class
+code and getting JupyterLab under their own Unix user, with the learner version of the course and
+their settings; strangers and a wrong code refused; one learner's files and the masters closed to
+the other. Run as root (the hub starts each learner's server as that learner); the two Unix users
+are made at first log-in, as in class, and removed after.
+
+Not root: skipped, which in CI (root) cannot happen, and a skip in CI fails (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from dataops.artifacts import share_downloads
+from dataops.classroom import access, broker, hub, hub_config
+from dataops.cli import main
+from dataops.config import PROJECT_ROOT
+from dataops.stack import Stack
+from tests.integration.helpers import own_components
+
+pytestmark = pytest.mark.integration
+
+PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_hub_port", "class_hub_api_port",
+         "class_proxy_api_port"]  # fmt: skip
+ANA, BRUNO = (f"{who}{uuid.uuid4().hex[:6]}" for who in ("ana", "bru"))  # users no machine already has
+
+
+def _open_the_way_to(path: Path) -> list[tuple[Path, int]]:
+    """Let other users pass every folder on the way to ``path`` (a CI checkout may sit in a mode-700
+    folder); the modes changed, to put back. The hub's own refusal of such a folder is a unit test."""
+    changed = []
+    while (blocked := hub.unreachable(path)) is not None:
+        changed.append((blocked, blocked.stat().st_mode))
+        blocked.chmod(blocked.stat().st_mode | 0o001)
+    return changed
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("the class hub starts each learner's server as that learner: it runs as root (CI does)")
+    users = (ANA, BRUNO, hub.INSTRUCTOR)
+    existing = {name for name in users if _exists(name)}  # an instructor of this machine's own is kept
+    opened = _open_the_way_to(PROJECT_ROOT / "lib")
+    with own_components("class-hub-test", [broker.NAME], PORTS, share_downloads, {}) as s:
+        opened += _open_the_way_to(s.paths.root)
+        roster = tmp_path_factory.mktemp("class") / "clase.yaml"
+        roster.write_text(f"learners: [{ANA}, {BRUNO}]\n")
+        with pytest.MonkeyPatch.context() as mp:
+            for name in ("state_dir", *PORTS):
+                mp.setenv(f"DATAOPS_{name.upper()}", str(getattr(s, name)))
+            mp.delenv("DATAOPS_PROFILE", raising=False)
+            t0 = time.monotonic()
+            try:
+                assert main(["class", "up", "--roster", str(roster), "--hub", "--quiet"]) == 0
+                print(f"\nclass up --hub: {time.monotonic() - t0:.1f} s")
+                yield s
+            finally:
+                Stack(s).stop(hub.NAME)
+                for name in set(users) - existing:
+                    if _exists(name):
+                        subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)
+                for folder, mode in reversed(opened):
+                    folder.chmod(mode)
+
+
+def _exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _login(s, user: str, password: str) -> tuple[requests.Session, requests.Response]:
+    session = requests.Session()
+    base = f"http://127.0.0.1:{s.class_hub_port}"
+    session.get(f"{base}/hub/login", timeout=10)
+    answer = session.post(f"{base}/hub/login", data={"username": user, "password": password, "_xsrf": session.cookies.get("_xsrf")}, timeout=60)
+    return session, answer
+
+
+def _contents(s, session: requests.Session, user: str, within: float = 90) -> list[dict]:
+    """The files of ``user``'s server, once it answers (the hub's OAuth done through /lab first)."""
+    base = f"http://127.0.0.1:{s.class_hub_port}/user/{user}"
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        session.get(f"{base}/lab", timeout=30)
+        answer = session.get(f"{base}/api/contents", timeout=30)
+        if answer.status_code == 200:
+            return answer.json()["content"]
+        time.sleep(1)
+    raise AssertionError(f"{user}'s server did not answer in {within:g} s: {answer.status_code} {answer.text[:200]}")
+
+
+def _server_process(user: str) -> psutil.Process:
+    for proc in psutil.process_iter(["cmdline", "username"]):
+        if "jupyterhub.singleuser" in " ".join(proc.info["cmdline"] or []) and proc.info["username"] == user:
+            return proc
+    raise AssertionError(f"no server process of {user}")
+
+
+def _as(user: str, code: str, s) -> subprocess.CompletedProcess:
+    """``code`` run by the learner's Python as ``user``, with their session's environment."""
+    env = {"PATH": os.environ["PATH"], "HOME": pwd.getpwnam(user).pw_dir,
+           "DATAOPS_ENV_FILE": str(Path(pwd.getpwnam(user).pw_dir) / hub_config.SESSION_ENV)}  # fmt: skip
+    python = str(hub.folder(s.paths) / "venv" / "bin" / "python")
+    return subprocess.run(["runuser", "-u", user, "--", python, "-c", code], env=env, cwd="/", capture_output=True, text=True, timeout=120)
+
+
+def test_a_learner_logs_in_with_the_class_code_and_gets_jupyterlab_as_their_own_user(server):
+    s = server
+    code = hub.hub_secrets(s.paths)["class_code"]
+    t0 = time.monotonic()
+    session, answer = _login(s, ANA, code)
+    assert answer.status_code == 200, answer.text[:300]
+    files = _contents(s, session, ANA)
+    print(f"\nlog-in to a listed course: {time.monotonic() - t0:.1f} s")
+    learner_versions = sorted(p.name for p in hub.LEARNER_NOTEBOOKS.glob("*.ipynb"))
+    assert sorted(f["name"] for f in files) == learner_versions
+    home = Path(pwd.getpwnam(ANA).pw_dir)
+    assert (home / hub_config.COURSE / learner_versions[0]).read_bytes() == (hub.LEARNER_NOTEBOOKS / learner_versions[0]).read_bytes()
+    proc = _server_process(ANA)
+    assert proc.uids().real == pwd.getpwnam(ANA).pw_uid != 0
+    assert proc.environ()["DATAOPS_ENV_FILE"] == str(home / hub_config.SESSION_ENV)
+    assert oct(home.stat().st_mode & 0o777) == "0o700" and oct((home / hub_config.SESSION_ENV).stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_wrong_code_and_a_name_not_on_the_roster_are_refused(server):
+    s = server
+    code = hub.hub_secrets(s.paths)["class_code"]
+    assert _login(s, BRUNO, code + "x")[1].status_code == 403
+    assert _login(s, f"z{uuid.uuid4().hex[:6]}", code)[1].status_code == 403
+    assert _login(s, hub.INSTRUCTOR, code)[1].status_code == 403  # the class code is not the instructor's password
+
+
+def test_a_learners_session_is_in_their_namespace_and_closed_to_the_others_files(server):
+    s = server
+    code = hub.hub_secrets(s.paths)["class_code"]
+    _contents(s, _login(s, BRUNO, code)[0], BRUNO)
+    mine = _as(ANA, "import dataops; p = dataops.connect(); p.kafka.ensure_topic(p.settings.topic_raw, 1, {}); "
+                    "print(p.settings.learner, p.kafka.topic_names())", s)  # fmt: skip
+    assert mine.returncode == 0 and mine.stdout.strip() == f"{ANA} ['{ANA}.crypto-prices']", mine.stderr[-800:]
+    others = {"bruno's settings": Path(pwd.getpwnam(BRUNO).pw_dir) / hub_config.SESSION_ENV,
+              "bruno's course": Path(pwd.getpwnam(BRUNO).pw_dir) / hub_config.COURSE / "00_entorno.ipynb",
+              "the class's settings files": access.env_file(s.paths, BRUNO),
+              "the hub's secrets": hub.secrets_file(s.paths),
+              "a master": PROJECT_ROOT / "notebooks" / "02_diseno_dataops.ipynb"}  # fmt: skip
+    for what, path in others.items():
+        tried = _as(ANA, f"open({str(path)!r}).read()", s)
+        assert tried.returncode != 0 and "PermissionError" in tried.stderr, (what, tried.stdout, tried.stderr[-300:])
+
+
+def test_the_instructor_opens_the_masters(server):
+    s = server
+    session, answer = _login(s, hub.INSTRUCTOR, hub.hub_secrets(s.paths)["instructor_password"])
+    assert answer.status_code == 200
+    files = _contents(s, session, hub.INSTRUCTOR)
+    masters = sorted(p.name for p in hub.MASTER_NOTEBOOKS.glob("*.ipynb"))
+    assert sorted(f["name"] for f in files if f["type"] == "notebook") == masters
+    course = Path(pwd.getpwnam(hub.INSTRUCTOR).pw_dir) / hub_config.COURSE
+    assert all((course / name).read_bytes() == (hub.MASTER_NOTEBOOKS / name).read_bytes() for name in masters)
+    assert json.loads(hub.settings_file(s.paths).read_text())["instructor"] == hub.INSTRUCTOR
