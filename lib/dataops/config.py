@@ -55,6 +55,7 @@ PORTS = {
     "class_hub": 8010,  # optional: `dataops class up --hub`, JupyterHub's proxy (what browsers open)
     "class_hub_api": 8011,  # the hub's own API, behind the proxy
     "class_proxy_api": 8012,  # the proxy's API (the hub adds each learner's route)
+    "class_simulator": 8100,  # `dataops class up`: the i-th learner's simulator on 8100 + i
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -125,10 +126,12 @@ class Settings(BaseSettings):
     class_hub_port: int = PORTS["class_hub"]
     class_hub_api_port: int = PORTS["class_hub_api"]
     class_proxy_api_port: int = PORTS["class_proxy_api"]
+    class_simulator_port: int = PORTS["class_simulator"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
+    simulator_token: SecretStr | None = Field(default=None, description="the token changing the simulator asks for (a class server's)")
     simulator_strict: bool = Field(default=False, description="the simulator applies CoinGecko's key and rate-limit rules")
     simulator_plan: Literal["demo", "pro"] = Field(default="demo", description="the host the strict simulator plays")
     simulator_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1, description="calls per minute and key the strict simulator allows")

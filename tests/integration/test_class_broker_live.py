@@ -8,6 +8,7 @@ No skip: without Java or the jars the fixture fails with the one line that says 
 
 from __future__ import annotations
 
+import os
 import stat
 
 import psutil
@@ -26,7 +27,7 @@ from tests.integration.helpers import own_components
 pytestmark = pytest.mark.integration
 
 TIMINGS: dict[str, float] = {}
-PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port"]
+PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_simulator_port"]
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +38,16 @@ def server(tmp_path_factory):
         roster = tmp_path_factory.mktemp("class") / "clase.yaml"
         roster.write_text("learners: [ana, bruno]\n")
         with pytest.MonkeyPatch.context() as mp:
+            for name in [k for k in os.environ if k.startswith("DATAOPS_") and k != "DATAOPS_CI"]:
+                mp.delenv(name)  # a learner's session has only their settings file (the suite's ports are its own)
             for name in ("state_dir", *PORTS):
                 mp.setenv(f"DATAOPS_{name.upper()}", str(getattr(s, name)))
             mp.delenv("DATAOPS_PROFILE", raising=False)
             assert main(["class", "up", "--roster", str(roster), "--quiet"]) == 0
-            yield s, mp
+            try:
+                yield s, mp
+            finally:
+                main(["class", "down"])
 
 
 def learner(s, name: str) -> dataops.Pipeline:
@@ -157,7 +163,7 @@ def test_class_up_again_keeps_passwords_and_reset_gives_a_fresh_start(server, ca
     learner(s, "bruno").kafka.topic_names()  # still logs in
     old = dataops.connect(env_file=access.env_file(s.paths, "bruno"), kafka_api_secret=before)
     assert main(["class", "reset", "bruno"]) == 0
-    assert "contraseña de Kafka nueva" in capsys.readouterr().out
+    assert "contraseña de Kafka y token nuevos" in capsys.readouterr().out
     assert access.saved_password(s.paths, "bruno") != before
     with pytest.raises(ConfigError, match="rechazó la API key de Kafka"):
         old.kafka.topic_names()
@@ -173,3 +179,26 @@ def test_no_password_in_a_log_or_a_command_line(server):
     texts = [s.paths.log_file(broker.NAME).read_text(errors="replace"), " ".join(psutil.Process(pid).cmdline())]
     for secret in secrets:
         assert secret and all(secret not in text for text in texts)
+
+
+def test_each_learner_has_a_simulator_whose_faults_only_they_and_the_instructor_change(server, capsys):
+    s, _ = server
+    ana, bruno = learner(s, "ana"), learner(s, "bruno")
+    assert ana.settings.simulator_port != bruno.settings.simulator_port
+    assert not ana.source.price("bitcoin").empty  # their own simulator serves them
+    ana.source.inject_fault("outage", duration_s=60)
+    assert ana.source.faults()["name"].tolist() == ["outage"] and bruno.source.faults().empty  # a fault hits its learner only
+    intruder = dataops.connect(env_file=access.env_file(s.paths, "ana"), simulator_port=bruno.settings.simulator_port)
+    for call in (lambda: intruder.source.inject_fault("outage", duration_s=60), lambda: intruder.source.clear_faults()):
+        with pytest.raises(ConfigError, match="no acepta tu token de control"):
+            call()
+    assert bruno.source.faults().empty
+    assert main(["class", "fault", "spike", "--learner", "bruno", "--duration", "60", "--param", "coin=bitcoin"]) == 0
+    assert bruno.source.faults()["name"].tolist() == ["spike"] and ana.source.faults()["name"].tolist() == ["outage"]
+    assert main(["class", "fault", "latency", "--all", "--duration", "60"]) == 0
+    assert "latency" in ana.source.faults()["name"].tolist() and "latency" in bruno.source.faults()["name"].tolist()
+    capsys.readouterr()
+    assert main(["class", "status"]) == 0
+    assert capsys.readouterr().out.count(" up ") >= 2
+    ana.source.clear_faults()
+    bruno.source.clear_faults()

@@ -26,13 +26,12 @@ from dataops.artifacts import share_downloads
 from dataops.classroom import access, broker, hub, hub_config
 from dataops.cli import main
 from dataops.config import PROJECT_ROOT
-from dataops.stack import Stack
 from tests.integration.helpers import own_components
 
 pytestmark = pytest.mark.integration
 
 PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_hub_port", "class_hub_api_port",
-         "class_proxy_api_port"]  # fmt: skip
+         "class_proxy_api_port", "class_simulator_port"]  # fmt: skip
 ANA, BRUNO = (f"{who}{uuid.uuid4().hex[:6]}" for who in ("ana", "bru"))  # users no machine already has
 
 
@@ -67,7 +66,7 @@ def server(tmp_path_factory):
                 print(f"\nclass up --hub: {time.monotonic() - t0:.1f} s")
                 yield s
             finally:
-                Stack(s).stop(hub.NAME)
+                main(["class", "down"])
                 for name in set(users) - existing:
                     if _exists(name):
                         subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)

@@ -118,7 +118,7 @@ def test_the_layers_not_yet_kept_apart_say_so_in_one_line():
     import dataops
 
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana", kafka_api_secret="x")
-    for layer in ("connect", "flink", "iceberg", "duck", "source", "stack"):
+    for layer in ("connect", "flink", "iceberg", "duck", "stack"):
         with pytest.raises(ConfigError) as refused:
             getattr(p, layer).status()
         assert "\n" not in str(refused.value) and ("alumno" in str(refused.value) or "profesor" in str(refused.value)), layer

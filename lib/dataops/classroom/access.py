@@ -77,19 +77,26 @@ def learner_settings(s: Settings, learner: str, password: str) -> dict[str, str]
     }
 
 
-def saved_password(paths: StatePaths, learner: str) -> str | None:
-    """The password in ``learner``'s settings file, or None without one."""
+def saved(paths: StatePaths, learner: str, name: str = "KAFKA_API_SECRET") -> str | None:
+    """The setting ``DATAOPS_<name>`` in ``learner``'s settings file (their Kafka password by
+    default), or None without one."""
     from dotenv import dotenv_values
 
     target = env_file(paths, learner)
-    return dotenv_values(target).get(f"{ENV_PREFIX}KAFKA_API_SECRET") if target.is_file() else None
+    return dotenv_values(target).get(f"{ENV_PREFIX}{name}") if target.is_file() else None
 
 
-def grant(s: Settings, learner: str) -> Path:
+def saved_password(paths: StatePaths, learner: str) -> str | None:
+    """The Kafka password in ``learner``'s settings file, or None without one."""
+    return saved(paths, learner)
+
+
+def grant(s: Settings, learner: str, extra: dict[str, str] | None = None) -> Path:
     """Give ``learner`` a Kafka user and the rights on their prefixes (idempotent).
 
     The password is the one in the learner's settings file, when there is one (``class up`` again
-    changes nothing for a learner), else a new one (after :func:`revoke`: a reset).
+    changes nothing for a learner), else a new one (after :func:`revoke`: a reset). ``extra``
+    settings (their simulator's port and token) go to the file too.
 
     Returns:
         The learner's settings file.
@@ -107,7 +114,8 @@ def grant(s: Settings, learner: str) -> Path:
     _wait(admin.create_acls(acl_bindings(learner)).values(), f"dar los permisos de {learner}")
     target = env_file(s.paths, learner)
     head = f"# {learner}'s session on the class server (`dataops class up`): the class profile, their Kafka user.\n"
-    write_private(target, head + "".join(f"{k}={v}\n" for k, v in learner_settings(s, learner, password).items()))
+    values = {**learner_settings(s, learner, password), **(extra or {})}
+    write_private(target, head + "".join(f"{k}={v}\n" for k, v in values.items()))
     return target
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dataops.classroom import access, broker, hub, roster
-from dataops.cli_registry import CliContext, SubParsers
+from dataops.classroom import access, broker, hub, roster, simulators
+from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.config import Settings, load_settings
-from dataops.errors import ConfigError
+from dataops.errors import ConfigError, DataOpsError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _settings() -> Settings:
@@ -33,6 +37,20 @@ def _roster(s: Settings, given: Path | None) -> roster.Roster:
     return roster.load(saved_roster(s))
 
 
+def room_status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
+    """:func:`dataops.classroom.access.status` and whether each learner's simulator answers."""
+    frame = access.status(s, learners)
+    alive = []
+    for learner in learners:
+        try:
+            simulators.source(s, learner).health()
+            alive.append("up")
+        except DataOpsError:
+            alive.append("down")
+    frame.insert(len(frame.columns) - 1, "simulator", alive)
+    return frame
+
+
 def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.stack import Stack
 
@@ -45,14 +63,15 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     gone = [f.stem for f in access.env_file(s.paths, "x").parent.glob("*.env") if f.stem not in room]
     for learner in gone:
         access.revoke(s, learner)
-    for learner in room.learners:
-        access.grant(s, learner)
+        simulators.stop(s, learner)
+    for index, learner in enumerate(room.learners):
+        access.grant(s, learner, simulators.start(s, learner, index))
     if args.hub:
         hub.write_settings(s, room.learners)
         stack = Stack(s)
         stack.stop(hub.NAME)  # it reads the roster when it starts
         stack.up([hub.NAME], progress=not args.quiet)
-    ctx.print_frame(access.status(s, room.learners))
+    ctx.print_frame(room_status(s, room.learners))
     print(f"\n{len(room.learners)} alumnos en {broker.bootstrap(s)}" + (f"; retirados: {', '.join(gone)}" if gone else "")
           + ". Cada sesión de alumno usa su fichero de la columna settings (DATAOPS_ENV_FILE).")  # fmt: skip
     if args.hub:
@@ -63,26 +82,46 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_class_status(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
-    ctx.print_frame(access.status(s, _roster(s, None).learners))
+    ctx.print_frame(room_status(s, _roster(s, None).learners))
     return 0
 
 
 def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
-    learner = _roster(s, None).require(args.learner)
+    room = _roster(s, None)
+    learner = room.require(args.learner)
     gone = access.wipe(s, learner)
     access.revoke(s, learner)
-    where = access.grant(s, learner)
-    print(f"{learner}: {gone['topics']} topics y {gone['groups']} grupos borrados; contraseña de Kafka nueva en {where}")
+    simulators.stop(s, learner)  # its faults gone with it; a new token
+    where = access.grant(s, learner, simulators.start(s, learner, room.learners.index(learner)))
+    print(f"{learner}: {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
+          f"contraseña de Kafka y token nuevos en {where}")  # fmt: skip
     return 0
 
 
 def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.stack import Stack
 
-    stack = Stack(_settings())
+    s = _settings()
+    stack = Stack(s)
+    learners = _roster(s, None).learners if saved_roster(s).is_file() else ()
+    stopped = sum(simulators.stop(s, learner) for learner in learners)
+    print(f"{stopped} simuladores de alumnos parados")
     for name in (hub.NAME, broker.NAME):
         print(f"{name} parado" if stack.stop(name) else f"{name} no estaba en marcha")
+    return 0
+
+
+def cmd_class_fault(args: argparse.Namespace, ctx: CliContext) -> int:
+    from dataops.simulator.cli import parse_params
+
+    s = _settings()
+    room = _roster(s, None)
+    targets = room.learners if args.all else [room.require(args.learner)]
+    params = parse_params(args.param)
+    for learner in targets:
+        fault = simulators.source(s, learner).inject_fault(args.name, duration_s=args.duration, **params)
+        print(f"{learner}: {fault['name']} durante {args.duration:g} s (id {fault['id']})")
     return 0
 
 
@@ -107,5 +146,14 @@ def add_commands(sub: SubParsers) -> None:
                                      "and rights made again with a new password (their old settings file stops working).")
     ps.add_argument("learner", help="a learner of the roster")
     ps.set_defaults(func=cmd_class_reset)
+    ps = csub.add_parser("fault", help="inject a fault into one learner's simulator, or into everyone's (a live demo)",
+                         description="The instructor's `dataops fault` for the class: into --learner's simulator, or --all.")
+    ps.add_argument("name", help="rate_limit, outage, latency, malformed, schema_drift, freeze, missing_coin, spike")
+    who = ps.add_mutually_exclusive_group(required=True)
+    who.add_argument("--learner", help="a learner of the roster")
+    who.add_argument("--all", action="store_true", help="every learner of the roster")
+    ps.add_argument("--duration", type=positive, default=30.0, help="seconds (default 30)")
+    ps.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
+    ps.set_defaults(func=cmd_class_fault)
     ps = csub.add_parser("down", help="stop JupyterHub and the class broker (the learners' data, users and homes are kept)")
     ps.set_defaults(func=cmd_class_down)

@@ -4,7 +4,8 @@ The server's spawner sets ``DATAOPS_PROFILE=class``, ``DATAOPS_LEARNER`` and the
 login (the file ``dataops class up`` writes), so ``dataops.connect()`` in the learner's notebook
 picks their namespace by itself: every name of the pipeline under ``<learner>.``
 (:func:`dataops.classroom.namespace.names`), Kafka through the class broker as the learner's own
-SCRAM user, whose ACLs cover only those names. The layers not yet kept apart per learner on the
+SCRAM user, whose ACLs cover only those names; the source is the learner's own simulator
+(:mod:`dataops.classroom.simulators`), whose faults only their token may change. The layers not yet kept apart per learner on the
 shared engines say so in one line rather than reach another learner's resources.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataops.classroom.namespace import names
 from dataops.profiles.base import Profile, register
-from dataops.profiles.local import kafka
+from dataops.profiles.local import kafka, simulator
 
 _NOT_YET = "en el servidor de la clase, {what} todavía no está separado por alumno"
 _LAPTOP = "hazlo en tu portátil con el perfil local (DATAOPS_PROFILE=local y `make up`)"
@@ -21,9 +22,8 @@ _SERVER = "el servidor de la clase lo gestiona el profesor (`dataops class statu
 CLASS = register(
     Profile(
         "class",
-        builders={"kafka": kafka},
+        builders={"source": simulator, "kafka": kafka},
         absent={
-            "source": (_NOT_YET.format(what="el simulador de CoinGecko"), _LAPTOP),
             "connect": (_NOT_YET.format(what="Kafka Connect"), _LAPTOP),
             "flink": (_NOT_YET.format(what="Flink"), _LAPTOP),
             "iceberg": (_NOT_YET.format(what="la tabla Iceberg"), _LAPTOP),
@@ -34,7 +34,7 @@ CLASS = register(
         kafka_auth="sasl_scram",
         kafka_from_settings=True,
         manages=frozenset({"topic"}),
-        sampled=("kafka",),
+        sampled=("source", "kafka"),
         required=("learner", "kafka_bootstrap", "kafka_api_key", "kafka_api_secret"),
         maintains_table=False,
         names=names,

@@ -23,7 +23,7 @@ def simulator(settings: Settings, p: Layers | None) -> Source:
     from dataops.source.layer import SimulatorLayer
 
     key = settings.coingecko_api_key if settings.simulator_strict else None
-    return SimulatorLayer(settings.simulator_url, api_key=key, key_header=settings.source_key_header)
+    return SimulatorLayer(settings.simulator_url, api_key=key, key_header=settings.source_key_header, control_token=settings.simulator_token)
 
 
 def kafka(settings: Settings, p: Layers | None) -> Kafka:

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from dataops import rotation
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="calls one key may make per minute in strict mode (default: %(default)s)")
     parser.add_argument("--api-keys-file", default=None,
                         help=f"file of accepted keys, one per line (default: ${KEYS_ENV}, comma-separated)")
+    parser.add_argument("--control-token-file", default=None,
+                        help="file holding the token that POST/DELETE on /_sim must carry (default: no token asked)")
     args = parser.parse_args(argv)
     if not args.refresh_s > 0:
         parser.error("--refresh-s debe ser > 0")
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         sim = Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log,
-                        log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups, strict=strict)
+                        log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups, strict=strict,
+                        control_token=Path(args.control_token_file).read_text(encoding="utf-8").strip() if args.control_token_file else None)
         server = sim.serve(args.host, args.port)
     except DataOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -124,16 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def cmd_fault(args: argparse.Namespace, ctx: CliContext) -> int:
-    src = ctx.pipeline(args).source
-    if args.clear or args.name == "clear":
-        print(f"{src.clear_faults()} fault(s) cleared")
-        return 0
-    if not args.name:
-        ctx.print_frame(src.faults())
-        return 0
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``--param KEY=VALUE`` items as a fault's parameters (each VALUE read as JSON when it is).
+
+    Raises:
+        DataOpsError: An item that is not KEY=VALUE, or names the fault or its duration (one line).
+    """
     params: dict[str, Any] = {}
-    for item in args.param:
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             raise DataOpsError(f"--param {item!r} no es CLAVE=VALOR", "p. ej. `--param coin=ethereum`")
@@ -145,6 +147,18 @@ def cmd_fault(args: argparse.Namespace, ctx: CliContext) -> int:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value
+    return params
+
+
+def cmd_fault(args: argparse.Namespace, ctx: CliContext) -> int:
+    src = ctx.pipeline(args).source
+    if args.clear or args.name == "clear":
+        print(f"{src.clear_faults()} fault(s) cleared")
+        return 0
+    if not args.name:
+        ctx.print_frame(src.faults())
+        return 0
+    params = parse_params(args.param)
     fault = src.inject_fault(args.name, duration_s=args.duration, **params)
     print(json.dumps(fault))
     return 0

@@ -21,6 +21,7 @@ from dataops.simulator.strict import StrictRules
 __all__ = ["CONTROL_PREFIX", "MAX_REQUESTS_LIMIT", "ControlAPI"]
 
 CONTROL_PREFIX = "/_sim"
+CONTROL_HEADER = "X-Dataops-Control-Token"  # the header a simulator started with a control token checks
 MAX_REQUESTS_LIMIT = 100_000
 
 

@@ -11,6 +11,7 @@ threaded HTTP server.
 
 from __future__ import annotations
 
+import hmac
 import math
 import threading
 import time
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from dataops import rotation
 from dataops.errors import BadRequestError
-from dataops.simulator.control import CONTROL_PREFIX, ControlAPI
+from dataops.simulator.control import CONTROL_HEADER, CONTROL_PREFIX, ControlAPI
 from dataops.simulator.faults import (
     Fault,
     FaultState,
@@ -76,6 +77,7 @@ class Simulator(ControlAPI, HTTPServing):
         log_max_bytes: int = rotation.DEFAULT_MAX_BYTES,
         log_backups: int = rotation.DEFAULT_BACKUPS,
         strict: StrictRules | None = None,
+        control_token: str | None = None,
     ) -> None:
         wanted = select_coins(coins)
         if not refresh_s > 0:
@@ -91,6 +93,9 @@ class Simulator(ControlAPI, HTTPServing):
         self._log = ServedLog(log_path, log_max_bytes, log_backups)
         self.log_path = self._log.path
         self.strict = strict
+        # With a token, changing the simulator (faults in, faults out) asks for it in CONTROL_HEADER:
+        # on a class server each learner's simulator obeys its learner only.
+        self._control_token = control_token
 
     def close(self) -> None:
         """Close the log file (the simulator keeps answering, without a file)."""
@@ -138,6 +143,8 @@ class Simulator(ControlAPI, HTTPServing):
         if len(path) > 1:
             path = path.rstrip("/")
         method = method.upper()
+        if path.startswith(CONTROL_PREFIX + "/") and method != "GET" and not self._may_control(headers):
+            return json_outcome(403, {"error": f"this simulator's faults need its control token in {CONTROL_HEADER}", "kind": "forbidden"})
         if path == CONTROL_PREFIX + "/requests" and method == "GET":
             # The served log has its own locks: a page read from its files never holds up the API.
             try:
@@ -154,6 +161,12 @@ class Simulator(ControlAPI, HTTPServing):
                 except BadRequestError as exc:
                     return json_outcome(400, {"error": exc.message, "kind": exc.kind})
             return json_outcome(404, NOT_FOUND)
+
+    def _may_control(self, headers: Mapping[str, str]) -> bool:
+        if self._control_token is None:
+            return True
+        given = next((v for k, v in headers.items() if k.lower() == CONTROL_HEADER.lower()), "")
+        return hmac.compare_digest(given.encode(), self._control_token.encode())
 
     def _api(self, method: str, path: str, query: str, now: float, headers: Mapping[str, str]) -> Outcome:
         self._market.advance(now)

@@ -41,6 +41,17 @@ def _strict_args(s: Settings, paths: StatePaths) -> list[str]:
             "--api-keys-file", str(keys_file)]  # fmt: skip
 
 
+def _control_args(s: Settings, paths: StatePaths) -> list[str]:
+    """With ``DATAOPS_SIMULATOR_TOKEN``, the token that changing the simulator asks for, in a file
+    only the owner reads (a class server gives each learner's simulator its learner's)."""
+    token_file = paths.data / "simulator" / "control_token"
+    if s.simulator_token is None:
+        token_file.unlink(missing_ok=True)
+        return []
+    write_private(token_file, s.simulator_token.get_secret_value())
+    return ["--control-token-file", str(token_file)]
+
+
 def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
     (paths.data / "simulator").mkdir(parents=True, exist_ok=True)
     package = str(Path(__file__).resolve().parents[1])
@@ -57,6 +68,7 @@ def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
         "--log-max-mb", str(s.log_max_mb),
         "--log-backups", str(s.log_backups),
         *_strict_args(s, paths),
+        *_control_args(s, paths),
     ]  # fmt: skip
 
 

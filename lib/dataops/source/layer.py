@@ -18,8 +18,9 @@ import requests
 from pydantic import SecretStr
 
 from dataops.coingecko import KEY_HEADERS
-from dataops.errors import (BadRequestError, DataOpsError, HTTPError, ServiceUnavailableError, UnknownCoinError,
+from dataops.errors import (BadRequestError, ConfigError, DataOpsError, HTTPError, ServiceUnavailableError, UnknownCoinError,
                             UnknownFaultError)
+from dataops.simulator.control import CONTROL_HEADER
 from dataops.simulator.faults import FAULTS, check_fault, fault_params
 from dataops.simulator.market import KNOWN_COINS
 from dataops.simulator.server import API_PREFIX, PING_PATH, PRICE_PATH
@@ -90,15 +91,19 @@ class SimulatorLayer:
         timeout: Seconds to wait for a connection and for each answer.
         api_key: Key sent to the price API in ``key_header`` (a strict simulator asks for one).
         key_header: ``x-cg-demo-api-key`` or ``x-cg-pro-api-key``.
+        control_token: The token a simulator started with one asks for to change it (faults).
     """
 
     def __init__(self, base_url: str = "http://127.0.0.1:8090", timeout: float = 5.0,
-                 api_key: SecretStr | None = None, key_header: str = KEY_HEADERS["demo"]) -> None:  # fmt: skip
+                 api_key: SecretStr | None = None, key_header: str = KEY_HEADERS["demo"],
+                 control_token: SecretStr | None = None) -> None:  # fmt: skip
         self.base_url = base_url.rstrip("/")
         self.api_url = f"{self.base_url}{API_PREFIX}"
         self.timeout = timeout
         self._session = requests.Session()
         self._api_key, self.key_header = api_key, key_header
+        if control_token is not None:
+            self._session.headers[CONTROL_HEADER] = control_token.get_secret_value()
 
     def __repr__(self) -> str:
         return f"SimulatorLayer({self.base_url!r})"
@@ -107,11 +112,13 @@ class SimulatorLayer:
         self, method: str, path: str, params: str | dict[str, str] | None = None, json_body: Any = None
     ) -> requests.Response:
         try:
-            return self._session.request(
-                method, f"{self.base_url}{path}", params=params, json=json_body, timeout=self.timeout
-            )
+            response = self._session.request(method, f"{self.base_url}{path}", params=params, json=json_body, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailableError(COMPONENT, self.base_url) from None
+        if response.status_code == 403 and path.startswith("/_sim/"):
+            raise ConfigError(f"el simulador de {self.base_url} no acepta tu token de control: no es el tuyo",
+                              "usa el de tu sesión (DATAOPS_SIMULATOR_PORT y DATAOPS_SIMULATOR_TOKEN)")  # fmt: skip
+        return response
 
     def _api_get(self, tail: str, params: str | None = None) -> requests.Response:
         """GET ``api_url + tail`` with the key header, when there is a key."""

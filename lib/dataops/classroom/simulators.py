@@ -1,0 +1,69 @@
+"""Each learner's own CoinGecko simulator on the class server: their faults hit only them.
+
+Learner number ``i`` of the roster gets a simulator on ``DATAOPS_CLASS_SIMULATOR_PORT + i`` (8100,
+8101, …), started by ``dataops class up`` as the stack's ``simulator`` component in a state
+folder of the learner's own (``<state>/class/servers/<learner>``: its served log, its pid) and in
+its lean start (about 25 MB each). It answers anyone's price requests, as CoinGecko does, but
+changes (faults in, faults out) only for the learner's token (``DATAOPS_SIMULATOR_TOKEN``, in their
+settings file), and the instructor, who holds every learner's file (``dataops class fault``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from dataops.classroom import access
+from dataops.config import ENV_PREFIX, Settings, load_settings
+from dataops.errors import ConfigError
+
+NAME = "simulator"
+
+
+def token(s: Settings, learner: str) -> str:
+    """The learner's control token: the one in their settings file, else a new one."""
+    return access.saved(s.paths, learner, "SIMULATOR_TOKEN") or secrets.token_urlsafe(24)
+
+
+def server_settings(s: Settings, learner: str, index: int, control_token: str) -> Settings:
+    """The settings of learner ``index``'s simulator (the instructor's, with its own folder, port and token)."""
+    return load_settings(profile="local", state_dir=s.paths.classroom / "servers" / learner, host=s.host, coins=s.coins,
+                         simulator_port=s.class_simulator_port + index, simulator_token=control_token, low_memory=True)  # fmt: skip
+
+
+def session_settings(learner_server: Settings) -> dict[str, str]:
+    """What the learner's session needs to reach their simulator."""
+    return {f"{ENV_PREFIX}SIMULATOR_PORT": str(learner_server.simulator_port),
+            f"{ENV_PREFIX}SIMULATOR_TOKEN": learner_server.simulator_token.get_secret_value()}  # type: ignore[union-attr]  # fmt: skip
+
+
+def start(s: Settings, learner: str, index: int) -> dict[str, str]:
+    """Start (or keep) ``learner``'s simulator; returns the settings their session needs."""
+    from dataops.stack import Stack
+
+    mine = server_settings(s, learner, index, token(s, learner))
+    Stack(mine).up([NAME], progress=False)
+    return session_settings(mine)
+
+
+def stop(s: Settings, learner: str) -> bool:
+    """Stop ``learner``'s simulator (whatever its port); True when one was running."""
+    from dataops.stack import Stack
+
+    return Stack(load_settings(profile="local", state_dir=s.paths.classroom / "servers" / learner)).stop(NAME)
+
+
+def source(s: Settings, learner: str) -> Any:
+    """The instructor's handle on ``learner``'s simulator (their port and token, from their settings file).
+
+    Raises:
+        ConfigError: The learner has no simulator yet (one line: run ``class up``).
+    """
+    from pydantic import SecretStr
+
+    from dataops.source.layer import SimulatorLayer
+
+    port, control = access.saved(s.paths, learner, "SIMULATOR_PORT"), access.saved(s.paths, learner, "SIMULATOR_TOKEN")
+    if not port or not control:
+        raise ConfigError(f"{learner} no tiene simulador todavía", "ejecuta `dataops class up`")
+    return SimulatorLayer(f"http://{s.host}:{port}", control_token=SecretStr(control))
