@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,56 @@ def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_l
     assert c.Spawner.cmd == ["/x/python", "-m", "jupyterhub.singleuser"] and c.Spawner.notebook_dir == "~/curso"
     assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == "/venv/etc/jupyter" and callable(c.Spawner.environment["DATAOPS_ENV_FILE"])
     assert callable(c.Spawner.pre_spawn_hook)
+
+
+# ---- a learner's simulator ------------------------------------------------------------------------
+def test_a_simulator_with_a_control_token_changes_only_for_it_and_still_serves_everyone():
+    import requests
+    from pydantic import SecretStr
+
+    from dataops.simulator.server import Simulator
+    from dataops.source.layer import SimulatorLayer
+
+    sim = Simulator(coins=["bitcoin"], control_token="tok-ana")
+    server = sim.serve("127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        mine, theirs, nobody = (SimulatorLayer(url, control_token=SecretStr(t)) if t else SimulatorLayer(url) for t in ("tok-ana", "tok-bruno", None))
+        assert mine.inject_fault("latency", duration_s=30)["name"] == "latency"
+        for other in (theirs, nobody):
+            for call in (lambda: other.inject_fault("outage", duration_s=30), lambda: other.clear_faults()):
+                with pytest.raises(ConfigError, match="no acepta tu token de control: no es el tuyo"):
+                    call()
+            assert other.faults()["name"].tolist() == ["latency"]  # reading is everyone's, as the price API
+        raw = requests.post(f"{url}/_sim/faults", json={"name": "outage"}, headers={"x-dataops-control-token": "tok-ana"}, timeout=5)
+        assert raw.status_code == 201  # the header's case does not matter
+        assert mine.clear_faults() == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_learners_simulators_get_their_own_ports_folders_and_tokens(tmp_path):
+    from dataops.classroom import simulators
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_simulator_port=9100)
+    first, second = (simulators.server_settings(s, name, i, f"t{i}") for i, name in enumerate(["ana", "bruno"]))
+    assert (first.simulator_port, second.simulator_port) == (9100, 9101) and first.low_memory
+    assert first.state_dir == tmp_path / "class" / "servers" / "ana" and first.simulator_token.get_secret_value() == "t0"
+    assert simulators.session_settings(second) == {"DATAOPS_SIMULATOR_PORT": "9101", "DATAOPS_SIMULATOR_TOKEN": "t1"}
+    with pytest.raises(ConfigError, match="ana no tiene simulador todavía"):
+        simulators.source(s, "ana")
+
+
+def test_the_simulators_token_reaches_it_through_a_private_file_never_the_command_line(tmp_path):
+    import stat
+
+    from dataops.source import engine
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, simulator_token="sekret-token")
+    cmd = engine._simulator_cmd(s, s.paths)
+    assert "sekret-token" not in " ".join(cmd)
+    token_file = cmd[cmd.index("--control-token-file") + 1]
+    assert open(token_file).read() == "sekret-token" and stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    without = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    assert "--control-token-file" not in engine._simulator_cmd(without, without.paths) and not os.path.exists(token_file)
