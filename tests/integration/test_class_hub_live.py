@@ -24,8 +24,10 @@ import requests
 
 from dataops.artifacts import share_downloads
 from dataops.classroom import access, broker, hub, hub_config
+from dataops.classroom.hubclient import HubSession
 from dataops.cli import main
 from dataops.config import PROJECT_ROOT
+from dataops.errors import DataOpsError
 from tests.integration.helpers import own_components
 
 pytestmark = pytest.mark.integration
@@ -171,3 +173,15 @@ def test_the_instructor_opens_the_masters(server):
     course = Path(pwd.getpwnam(hub.INSTRUCTOR).pw_dir) / hub_config.COURSE
     assert all((course / name).read_bytes() == (hub.MASTER_NOTEBOOKS / name).read_bytes() for name in masters)
     assert json.loads(hub.settings_file(s.paths).read_text())["instructor"] == hub.INSTRUCTOR
+
+
+def test_dataops_connect_in_a_learners_kernel_picks_their_namespace(server):
+    """A cell run as JupyterLab runs it (a kernel of the learner's server, over its websocket)."""
+    s = server
+    session = HubSession(f"http://127.0.0.1:{s.class_hub_port}", ANA)
+    assert session.login(hub.hub_secrets(s.paths)["class_code"]) == 200
+    session.wait_server()
+    out = session.run("import dataops\np = dataops.connect()\nprint(p.settings.learner, p.settings.topic_raw, p.source.price('bitcoin').shape[0])")
+    assert out.strip() == f"{ANA} {ANA}.crypto-prices 1"
+    with pytest.raises(DataOpsError, match="PermissionError"):
+        session.run(f"open({str(access.env_file(s.paths, BRUNO))!r}).read()")

@@ -241,7 +241,7 @@ def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_l
     assert c.Authenticator.admin_users == {"instructor"} and c.SharedPasswordAuthenticator.user_password == "code1234"
     assert c.JupyterHub.bind_url == "http://127.0.0.1:1" and c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:3"
     assert c.Spawner.cmd == ["/x/python", "-m", "jupyterhub.singleuser"] and c.Spawner.notebook_dir == "~/curso"
-    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == "/venv/etc/jupyter" and callable(c.Spawner.environment["DATAOPS_ENV_FILE"])
+    assert callable(c.Spawner.environment["JUPYTER_CONFIG_PATH"]) and callable(c.Spawner.environment["DATAOPS_ENV_FILE"])
     assert callable(c.Spawner.pre_spawn_hook)
 
 
@@ -296,3 +296,17 @@ def test_the_simulators_token_reaches_it_through_a_private_file_never_the_comman
     assert open(token_file).read() == "sekret-token" and stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
     without = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
     assert "--control-token-file" not in engine._simulator_cmd(without, without.paths) and not os.path.exists(token_file)
+
+
+def test_a_learners_jupyterlab_leaves_out_every_extension_of_the_grader():
+    """The extensions the project's environment enables for nbgrader (its formgrader is the
+    instructor's) are each turned off in a learner's server: a renamed one would be caught here."""
+    import json
+    import sys
+
+    from dataops.classroom import hub_config
+
+    enabled = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "nbgrader.json"
+    names = json.loads(enabled.read_text())["ServerApp"]["jpserver_extensions"]
+    off = hub_config.LEARNER_SERVER_CONFIG["ServerApp"]["jpserver_extensions"]
+    assert names and all(off.get(name) is False for name in names)

@@ -15,6 +15,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+#: What a learner's JupyterLab leaves out: the grader's and instructor's extensions (nbgrader's
+#: formgrader), the language server and the classic notebook UI.
+LEARNER_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
+    **{f"nbgrader.server_extensions.{name}": False for name in ("formgrader", "validate_assignment", "assignment_list", "course_list")},
+    "jupyter_lsp": False, "notebook": False}}}  # fmt: skip
+
 #: Where a learner's settings go in their home: the file ``DATAOPS_ENV_FILE`` names in their session.
 SESSION_ENV = ".dataops/class.env"
 COURSE = "curso"
@@ -85,10 +91,20 @@ def configure(c: Any, settings_path: str) -> None:
     def session_env(spawner: Any) -> str:
         return str(Path(pwd.getpwnam(spawner.user.name).pw_dir) / SESSION_ENV)
 
+    learner_config = state / "learner-config"
+    learner_config.mkdir(exist_ok=True)
+    (learner_config / "jupyter_server_config.json").write_text(json.dumps(LEARNER_SERVER_CONFIG), encoding="utf-8")
+    learner_config.chmod(0o755)
+
+    def config_path(spawner: Any) -> str:
+        """The project's Jupyter config (JupyterLab's server extension enabled); a learner's first, which leaves some out."""
+        shared = f"{data['prefix']}/etc/jupyter"
+        return shared if spawner.user.name == data["instructor"] else f"{learner_config}:{shared}"
+
     c.Spawner.environment = {"DATAOPS_ENV_FILE": session_env, "PLOTLY_RENDERER": "notebook_connected", "PATH": data["path"],
-                             # the project's Jupyter data and config (JupyterLab's assets, its server extension enabled)
+                             # the project's Jupyter data (JupyterLab's assets) and config
                              "JUPYTER_PATH": f"{data['prefix']}/share/jupyter", "JUPYTERLAB_DIR": f"{data['prefix']}/share/jupyter/lab",
-                             "JUPYTER_CONFIG_PATH": f"{data['prefix']}/etc/jupyter"}  # fmt: skip
+                             "JUPYTER_CONFIG_PATH": config_path}  # fmt: skip
 
     def pre_spawn(spawner: Any) -> None:
         name = spawner.user.name

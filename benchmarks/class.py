@@ -1,0 +1,177 @@
+"""A class on one server, measured: three learners at once on the class broker, their simulators
+and JupyterHub (`dataops class up --hub`, run as root).
+
+Prints, one per line:
+  class_learners                 how many learners (3)
+  class_up_s                     `dataops class up --hub` from nothing running: broker, simulators, users and rights, hub
+  class_shared_rss_mb            what every class shares once up: the broker, the hub and its proxy
+  class_login_to_first_cell_s    the slowest of the three learners logging in at once, from the log-in form to the
+                                 output of a first cell (`dataops.connect()`, their price, their topics) in a new kernel
+  class_login_to_first_cell_p50_s  the median of the three
+  class_marginal_rss_mb          one learner's processes, averaged: their JupyterLab server with a kernel that has
+                                 imported the library, and their simulator
+  class_rss_mb_<process>         the first learner's processes each (server, kernel, simulator)
+  class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
+                                 over 20 s with each kernel reading its price every second (a live dashboard's load)
+
+Not printed yet: class_grade_s and class_freshness_p95_s. They need each learner's pipeline on the
+shared engines (Connect, Flink, the Iceberg table per namespace), which is not built yet (issue 26).
+
+Runs in its own state folder (.stack/bench-class) and ports (the usual ones + 900); the three Unix
+users it makes (bench_a, bench_b, bench_c) are removed at the end, with everything it started.
+Usage: sudo .venv/bin/python benchmarks/class.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+from _common import dataops  # noqa: F401 - puts lib/ on the path
+
+import psutil
+
+from dataops.artifacts import share_downloads
+from dataops.classroom import broker, hub
+from dataops.classroom.hubclient import HubSession
+from dataops.cli import main as dataops_main
+from dataops.config import PORTS, load_settings
+from dataops.stack import Stack
+
+LEARNERS = ("bench_a", "bench_b", "bench_c")
+SHIFT = 900
+FIRST_CELL = ("import dataops\np = dataops.connect()\n"
+              "print(p.settings.learner, p.source.price('bitcoin').shape, p.kafka.topic_names())")  # fmt: skip
+POLL = "import time\nfor _ in range({n}):\n    p.source.price('bitcoin')\n    time.sleep(1)\n"
+
+
+def tree_rss_mb(pid: int) -> float:
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def learner_processes(name: str) -> list[psutil.Process]:
+    uid = pwd.getpwnam(name).pw_uid
+    return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid]
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--poll-s", type=int, default=20, help="seconds of the steady window (default 20)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("error: the class hub starts each learner's server as that learner: run this as root (sudo)", file=sys.stderr)
+        sys.exit(2)
+    suite = load_settings(profile="local")
+    root = suite.paths.root / "bench-class"
+    shutil.rmtree(root, ignore_errors=True)
+    ports = {f"{name}_port": port + SHIFT for name, port in PORTS.items() if name.startswith("class") or name.startswith("kafka_class")}
+    for key in [k for k in os.environ if k.startswith("DATAOPS_") and k != "DATAOPS_CI"]:
+        del os.environ[key]
+    os.environ.update({"DATAOPS_STATE_DIR": str(root), **{f"DATAOPS_{k.upper()}": str(v) for k, v in ports.items()}})
+    s = load_settings(profile="local")
+    share_downloads(suite.paths, s.paths)
+    roster = root / "clase.yaml"
+    roster.parent.mkdir(parents=True, exist_ok=True)
+    roster.write_text(f"learners: [{', '.join(LEARNERS)}]\n")
+    made = [name for name in LEARNERS if not _exists(name)]
+    try:
+        t0 = time.monotonic()
+        assert dataops_main(["class", "up", "--roster", str(roster), "--hub", "--quiet"]) == 0
+        print(f"class_learners={len(LEARNERS)}")
+        print(f"class_up_s={time.monotonic() - t0:.1f}")
+        status = Stack(s).status().set_index("component")
+        shared = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in (broker.NAME, hub.NAME))
+        print(f"class_shared_rss_mb={shared:.0f}")
+
+        code = hub.hub_secrets(s.paths)["class_code"]
+        sessions = {name: HubSession(f"http://{s.host}:{s.class_hub_port}", name) for name in LEARNERS}
+        kernels: dict[str, str] = {}
+        took: dict[str, float] = {}
+
+        def first_cell(name: str) -> None:
+            start = time.monotonic()
+            session = sessions[name]
+            assert session.login(code) == 200
+            session.wait_server()
+            kernels[name] = session.start_kernel()
+            out = session.execute(kernels[name], FIRST_CELL)
+            assert out.startswith(name), out
+            took[name] = time.monotonic() - start
+
+        threads = [threading.Thread(target=first_cell, args=(name,)) for name in LEARNERS]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(took) == len(LEARNERS), f"only {sorted(took)} got to a first cell"
+        print(f"class_login_to_first_cell_s={max(took.values()):.1f}")
+        print(f"class_login_to_first_cell_p50_s={statistics.median(took.values()):.1f}")
+
+        time.sleep(2)
+        per_learner = [sum(p.memory_info().rss for p in learner_processes(n)) / 2**20 + _simulator_rss(s, n) for n in LEARNERS]
+        print(f"class_marginal_rss_mb={statistics.mean(per_learner):.0f}")
+        for proc in learner_processes(LEARNERS[0]) + _simulator_procs(s, LEARNERS[0]):
+            kind = "kernel" if "ipykernel" in " ".join(proc.cmdline()) else "server" if "singleuser" in " ".join(proc.cmdline()) else "simulator"
+            print(f"class_rss_mb_{kind}={proc.memory_info().rss / 2**20:.0f}")
+
+        procs = {n: learner_processes(n) + _simulator_procs(s, n) for n in LEARNERS}
+        before = {n: cpu_seconds(procs[n]) for n in LEARNERS}
+        t1 = time.monotonic()
+        polls = [threading.Thread(target=sessions[n].execute, args=(kernels[n], POLL.format(n=args.poll_s), args.poll_s + 60))
+                 for n in LEARNERS]  # fmt: skip
+        for thread in polls:
+            thread.start()
+        for thread in polls:
+            thread.join()
+        wall = time.monotonic() - t1
+        pct = [100 * (cpu_seconds(procs[n]) - before[n]) / wall for n in LEARNERS]
+        print(f"class_marginal_cpu_pct={statistics.mean(pct):.1f}")
+    finally:
+        dataops_main(["class", "down"])
+        for name in made:
+            if _exists(name):
+                subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _simulator_procs(s, name: str) -> list[psutil.Process]:
+    proc = Stack(load_settings(profile="local", state_dir=s.paths.classroom / "servers" / name)).process("simulator")
+    return [proc] if proc is not None else []
+
+
+def _simulator_rss(s, name: str) -> float:
+    return sum(p.memory_info().rss for p in _simulator_procs(s, name)) / 2**20
+
+
+if __name__ == "__main__":
+    main()
