@@ -185,3 +185,15 @@ def test_dataops_connect_in_a_learners_kernel_picks_their_namespace(server):
     assert out.strip() == f"{ANA} {ANA}.crypto-prices 1"
     with pytest.raises(DataOpsError, match="PermissionError"):
         session.run(f"open({str(access.env_file(s.paths, BRUNO))!r}).read()")
+
+
+def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
+    s = server
+    session = HubSession(f"http://127.0.0.1:{s.class_hub_port}", ANA)
+    assert session.login(hub.hub_secrets(s.paths)["class_code"]) == 200
+    session.wait_server()
+    capsys.readouterr()
+    assert main(["class", "status"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
+    assert rows[ANA][1] == "up" and rows[ANA][3] in {p.name.split("_")[0] for p in hub.LEARNER_NOTEBOOKS.glob("*.ipynb")}
+    assert rows[BRUNO][1] in ("up", "-")  # bruno's session depends on the earlier tests; his row is there

@@ -230,7 +230,7 @@ def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_l
 
     from dataops.classroom import hub_config
 
-    (tmp_path / "secrets.json").write_text(json.dumps({"class_code": "code1234", "instructor_password": "p" * 40}))
+    (tmp_path / "secrets.json").write_text(json.dumps({"class_code": "code1234", "instructor_password": "p" * 40, "api_token": "t" * 40}))
     data = {"ip": "127.0.0.1", "port": 1, "hub_port": 2, "proxy_api_port": 3, "learners": ["ana", "bruno"], "instructor": "instructor",
             "folder": str(tmp_path), "proxy": "/x/chp", "python": "/x/python", "prefix": "/venv", "learner_notebooks": "/l",
             "master_notebooks": "/m", "env_files": {"ana": "/e/ana.env", "bruno": "/e/bruno.env"}, "path": "/usr/bin"}  # fmt: skip
@@ -242,7 +242,8 @@ def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_l
     assert c.JupyterHub.bind_url == "http://127.0.0.1:1" and c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:3"
     assert c.Spawner.cmd == ["/x/python", "-m", "jupyterhub.singleuser"] and c.Spawner.notebook_dir == "~/curso"
     assert callable(c.Spawner.environment["JUPYTER_CONFIG_PATH"]) and callable(c.Spawner.environment["DATAOPS_ENV_FILE"])
-    assert callable(c.Spawner.pre_spawn_hook)
+    assert callable(c.Spawner.pre_spawn_hook) and c.JupyterHub.services == [{"name": "dataops-class", "api_token": "t" * 40}]
+    assert c.JupyterHub.load_roles[0]["scopes"] == ["read:users", "read:servers"]  # the view reads, nothing more
 
 
 # ---- a learner's simulator ------------------------------------------------------------------------
@@ -310,3 +311,61 @@ def test_a_learners_jupyterlab_leaves_out_every_extension_of_the_grader():
     names = json.loads(enabled.read_text())["ServerApp"]["jpserver_extensions"]
     off = hub_config.LEARNER_SERVER_CONFIG["ServerApp"]["jpserver_extensions"]
     assert names and all(off.get(name) is False for name in names)
+
+
+# ---- the instructor's view of the room ----------------------------------------------------------
+def _with_outputs(source: Path, target: Path, texts: list[str | None]) -> int:
+    """The learner notebook ``source`` saved at ``target`` with ``texts`` as its self-check cells' outputs."""
+    import json
+
+    nb = json.loads(source.read_text())
+    graded = [c for c in nb["cells"] if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    for cell, text in zip(graded, texts):
+        cell["outputs"] = [] if text is None else [{"output_type": "stream", "name": "stdout", "text": text}]
+    target.write_text(json.dumps(nb))
+    return len(graded)
+
+
+def test_the_room_shows_each_learners_block_self_checks_and_where_they_are_stuck(tmp_path):
+    import os
+    import time
+
+    from dataops.classroom import room
+    from dataops.classroom.hub import LEARNER_NOTEBOOKS
+
+    course = tmp_path / "curso"
+    course.mkdir()
+    n3 = _with_outputs(LEARNER_NOTEBOOKS / "03_automatizacion.ipynb", course / "03_automatizacion.ipynb",
+                       ["✔ configurar la plataforma\n✔ Montaje automático: correcto\n",
+                        "✘ la extensión\n✘ Tu extensión: revisa las líneas con ✘\n"])  # fmt: skip
+    assert n3 >= 2
+    _with_outputs(LEARNER_NOTEBOOKS / "02_diseno_dataops.ipynb", course / "02_diseno_dataops.ipynb", ["… Diseño: sin hacer todavía. Escribe tu diseño\n"])
+    old = time.time() - 600
+    os.utime(course / "02_diseno_dataops.ipynb", (old, old))
+    seen = room.progress(tmp_path)
+    assert seen["block"] == "03" and seen["stuck_on"] == "Tu extensión"
+    assert seen["checks"].startswith("✔1 ✘1 …")
+    os.utime(course / "03_automatizacion.ipynb", (old - 60, old - 60))
+    assert room.progress(tmp_path)["block"] == "02"  # the notebook changed last
+    assert room.progress(tmp_path / "nobody") == {"block": "-", "checks": "-", "stuck_on": "-"}
+
+
+def test_the_room_without_a_hub_running_says_no_session(tmp_path):
+    from dataops.classroom import room
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_hub_api_port=9)
+    assert room.sessions(s) == {}
+    assert room.view(s, ("zz_nobody",)) == [{"learner": "zz_nobody", "session": "-", "last_activity": "-", "block": "-", "checks": "-", "stuck_on": "-"}]
+
+
+def test_the_hubs_secrets_are_made_once_and_a_missing_one_is_added(tmp_path):
+    import json
+
+    from dataops.classroom import hub
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    hub.secrets_file(s.paths).parent.mkdir(parents=True)
+    hub.secrets_file(s.paths).write_text(json.dumps({"class_code": "kept-code", "instructor_password": "kept-pw"}))  # an older hub's file
+    made = hub.hub_secrets(s.paths)
+    assert made["class_code"] == "kept-code" and made["instructor_password"] == "kept-pw" and len(made["api_token"]) >= 32
+    assert hub.hub_secrets(s.paths) == made and oct(hub.secrets_file(s.paths).stat().st_mode & 0o777) == "0o600"

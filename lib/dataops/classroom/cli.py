@@ -38,8 +38,14 @@ def _roster(s: Settings, given: Path | None) -> roster.Roster:
 
 
 def room_status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
-    """:func:`dataops.classroom.access.status` and whether each learner's simulator answers."""
-    frame = access.status(s, learners)
+    """The room: each learner's session, block, self-checks and stuck points (:mod:`dataops.classroom.room`),
+    Kafka user, rights, topics and groups (:func:`dataops.classroom.access.status`), and whether their
+    simulator answers."""
+    import pandas as pd
+
+    from dataops.classroom import room
+
+    frame = pd.DataFrame(room.view(s, learners)).merge(access.status(s, learners), on="learner")
     alive = []
     for learner in learners:
         try:

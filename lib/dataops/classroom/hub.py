@@ -56,15 +56,21 @@ def secrets_file(paths: StatePaths) -> Path:
     return folder(paths) / "secrets.json"
 
 
+#: The hub's secrets and how each is made: the learners' class code, the instructor's password,
+#: and the token of the instructor's view (``dataops class status``) on the hub's API.
+SECRETS = {"class_code": 9, "instructor_password": 32, "api_token": 32}
+
+
 def hub_secrets(paths: StatePaths) -> dict[str, str]:
-    """``class_code`` (learners') and ``instructor_password``: made once, then read back."""
+    """:data:`SECRETS`: made once (any missing one added), then read back."""
     try:
-        data = json.loads(secrets_file(paths).read_text(encoding="utf-8"))
-        return {"class_code": str(data["class_code"]), "instructor_password": str(data["instructor_password"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        made = {"class_code": secrets.token_urlsafe(9), "instructor_password": secrets.token_urlsafe(32)}
-        write_private(secrets_file(paths), json.dumps(made))
-        return made
+        data = {k: str(v) for k, v in json.loads(secrets_file(paths).read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        data = {}
+    if not all(data.get(name) for name in SECRETS):
+        data = {name: data.get(name) or secrets.token_urlsafe(size) for name, size in SECRETS.items()}
+        write_private(secrets_file(paths), json.dumps(data))
+    return {name: data[name] for name in SECRETS}
 
 
 def proxy_command(paths: StatePaths) -> Path:

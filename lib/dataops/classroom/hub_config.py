@@ -81,6 +81,9 @@ def configure(c: Any, settings_path: str) -> None:
     c.SharedPasswordAuthenticator.admin_password = secrets["instructor_password"]
     c.Authenticator.allowed_users = set(data["learners"])
     c.Authenticator.admin_users = {data["instructor"]}
+    # The instructor's view of the room (`dataops class status`) reads who is in and since when, nothing more.
+    c.JupyterHub.services = [{"name": "dataops-class", "api_token": secrets["api_token"]}]
+    c.JupyterHub.load_roles = [{"name": "dataops-class-view", "scopes": ["read:users", "read:servers"], "services": ["dataops-class"]}]
     c.Spawner.cmd = [data["python"], "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.notebook_dir = f"~/{COURSE}"
