@@ -42,13 +42,14 @@ SPECIFIC: dict[str, dict[str, bytes]] = {
     "workflow": {"wrong_type": b"jobs: [lint, test]\n"},
     "replay": {"wrong_type": b"[1, 2]\n"},
     "notebook": {"wrong_type": b'{"cells": 5}\n'},
+    "roster": {"wrong_type": b"learners: 5\n", **{k: f"learners: [{v}]\n".encode() for k, v in NUMBERS.items()}},
 }
 _JSON_BROKEN = {"replay": b'{"coin_id": "bitcoin", "entry": {\n', "notebook": b'{"cells": [\n'}
 # what -> the file's path in the folder, for a bad-input class
 PATHS = {
     "rules": "rules-{kind}.yaml", "suite": "suite-{kind}.yaml", "pipeline": "pipeline-{kind}.yaml",
     "scenario": "scenario-{kind}.yaml", "workflow": "repo-{kind}/.github/workflows/dataops.yml",
-    "replay": "replay-{kind}.jsonl", "notebook": "nb-{kind}/03_automatizacion.ipynb",
+    "replay": "replay-{kind}.jsonl", "notebook": "nb-{kind}/03_automatizacion.ipynb", "roster": "roster-{kind}.yaml",
 }  # fmt: skip
 FILE_KINDS = ("missing_file", *_GENERIC, "wrong_type", *NUMBERS)
 
@@ -138,6 +139,7 @@ FILE_COMMANDS: dict[str, tuple[tuple[tuple[str, ...], int], ...]] = {
     "workflow": ((("check-config", "--workflow", "{f}"), 2), (("ci", "--repo", "{repo}"), 2)),
     "replay": ((("dlq", "replay", "{f}"), 2),),
     "notebook": ((("notebooks", "{f}", "--no-html", "--output", "{tmp}/out"), 2), (("grade", "{f}"), 2)),
+    "roster": ((("class", "up", "--roster", "{f}"), 2),),  # refused before anything starts
 }  # fmt: skip
 
 
@@ -173,6 +175,7 @@ VALUE_OPTIONS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
     (("fault", "latency", "--duration"), "--duration", tuple(VALUES)),
     (("logs", "simulator", "-n"), "-n", ("not_finite", "negative", "zero", "wrong_type")),
     (("up", "--ready-timeout"), "--ready-timeout", ("not_finite", "infinite", "huge", "negative", "wrong_type")),
+    (("class", "fault", "outage", "--all", "--duration"), "--duration", tuple(VALUES)),
 )  # fmt: skip
 FACTORS = {"not_finite": "NaN", "infinite": "Infinity", "huge": "1e999", "negative": "-1", "zero": "0", "wrong_type": "big"}
 
@@ -205,6 +208,8 @@ NAME_CASES = [
     Case("unknown_name", ("nosuchcommand",), "nosuchcommand"),
     Case("unknown_name", ("pipeline", "nosuchaction"), "nosuchaction"),
     Case("unknown_name", ("status", "--nosuchoption"), "--nosuchoption"),
+    Case("unknown_name", ("class", "nosuchaction"), "nosuchaction"),
+    Case("unknown_name", ("class", "fault", "outage"), "--learner"),  # nobody named: whom?
 ]
 STACK_CASES = [
     Case("stack_down", ("fault", "latency"), "{simulator_port}"),
@@ -216,6 +221,8 @@ STACK_CASES = [
     Case("stack_down", ("reset", "--keep-files"), "{simulator_port}"),
     Case("stack_down", ("sql", "SELECT 1"), "crypto_prices_exploded"),
     Case("stack_down", ("maintain",), "crypto_prices_exploded"),
+    Case("stack_down", ("class", "status"), "dataops class up --roster"),
+    Case("stack_down", ("class", "reset", "ana"), "dataops class up --roster"),
     Case("port_taken", ("up", "simulator"), "{simulator_port}", port_taken="simulator"),
     Case("not_utf8", ("config",), "env-not_utf8.env", env=(("DATAOPS_ENV_FILE", "{tmp}/env-not_utf8.env"),)),
     Case("invalid_syntax", ("config",), "env-invalid_syntax.env", env=(("DATAOPS_ENV_FILE", "{tmp}/env-invalid_syntax.env"),)),

@@ -74,6 +74,6 @@ def test_the_matrix_covers_every_class_and_every_command_that_takes_input() -> N
             "negative", "zero", "unknown_name", "stack_down", "port_taken"} <= kinds  # fmt: skip
     commands = {c.argv[0] for c in CLI_CASES}
     assert {"alerts", "prometheus-rules", "scenario", "quality", "pipeline", "check-config", "ci", "dlq", "notebooks",
-            "grade", "fault", "logs", "up", "maintain", "monitor", "schemas", "sql", "reset", "config"} <= commands  # fmt: skip
+            "grade", "fault", "logs", "up", "maintain", "monitor", "schemas", "sql", "reset", "config", "class"} <= commands  # fmt: skip
     assert {"simulator", "kafka"} <= set(PORTS)
     assert len({c.id for c in CLI_CASES}) == len(CLI_CASES) and len({c.id for c in CALL_CASES}) == len(CALL_CASES)
