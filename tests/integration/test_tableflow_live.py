@@ -32,7 +32,8 @@ pytestmark = pytest.mark.integration
 
 TOPIC = "crypto-prices-exploded"
 ROWS = pa.table({"coin_id": ["bitcoin", "ethereum", "solana"], "usd": [97000.5, 3600.25, 210.0],
-                 "last_updated_at": [1764800000, 1764800001, 1764800002]})  # fmt: skip
+                 "last_updated_at": [1764800000, 1764800001, 1764800002],
+                 "event_time": pa.array([1764800000_000000, 1764800001_000000, 1764800002_000000], pa.timestamp("us", tz="UTC"))})  # fmt: skip
 TIMINGS: dict[str, float] = {}
 
 
@@ -87,6 +88,19 @@ def test_p_iceberg_reads_the_topic_table_through_the_front(catalog, table):
     assert p.iceberg.row_count(table) == 3
 
 
+def test_p_duck_of_the_confluent_profile_queries_the_topics_table_by_the_local_name(catalog, table):
+    """``p.duck`` and ``p.sql`` in the confluent profile: DuckDB on the catalog through the front,
+    the topic's table (``"<cluster id>"."crypto-prices-exploded"``) under the local table's short name."""
+    p = outside(catalog)
+    assert p.settings.confluent_cluster_id == engine.namespace(catalog)  # from the file the front wrote
+    got = p.duck.per_coin()
+    assert list(got["coin_id"]) == ["bitcoin", "ethereum", "solana"] and list(got["records"]) == [1, 1, 1]
+    assert list(got["avg_usd"]) == [97000.5, 3600.25, 210.0]
+    assert int(p.sql("SELECT count(*) AS n FROM crypto_prices_exploded")["n"].iloc[0]) == 3
+    with pytest.raises(ConfigError, match="rechazó la clave y el secreto"):
+        outside(catalog, tableflow_api_secret="not-the-secret").duck.per_coin()
+
+
 def test_duckdb_attaches_the_catalog_with_an_oauth2_secret(catalog, table):
     namespace, name = table.split(".", 1)
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
@@ -131,7 +145,7 @@ def test_writes_through_the_front_are_refused_and_change_nothing(catalog, table)
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     alias = attach_tableflow(con, p.settings)
     with pytest.raises(duckdb.Error, match="403"):
-        con.execute(f'INSERT INTO {alias}."{namespace}"."{name}" VALUES (\'dogecoin\', 0.3, 1764800003)')
+        con.execute(f'INSERT INTO {alias}."{namespace}"."{name}" VALUES (\'dogecoin\', 0.3, 1764800003, TIMESTAMPTZ \'2025-12-03 22:13:23+00\')')
     assert engine.writer_catalog(catalog).load_table(table).scan().to_arrow().num_rows == 3
     assert [ns for ns in engine.writer_catalog(catalog).list_namespaces()] == [(engine.namespace(catalog),)]
 

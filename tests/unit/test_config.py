@@ -119,5 +119,7 @@ def test_confluent_profile_says_in_one_line_which_layers_it_cannot_inspect(env_f
         p.kafka.topics()
     with pytest.raises(ConfigError, match="DATAOPS_TABLEFLOW_ENDPOINT no está definida"):
         p.iceberg.snapshots()
-    with pytest.raises(ConfigError, match="DuckDB solo lee la tabla Iceberg local"):
-        p.sql("SELECT 1")
+    with pytest.raises(ConfigError, match="DATAOPS_CONFLUENT_CLUSTER_ID no está definida"):
+        p.sql("SELECT 1")  # DuckDB on Tableflow's catalog: its tables' namespace is the cluster id
+    with pytest.raises(ConfigError, match="DATAOPS_TABLEFLOW_ENDPOINT no está definida"):
+        dataops.connect(profile="confluent", kafka_bootstrap="broker:9092", env_file=env_file, confluent_cluster_id="lkc-1").sql("SELECT 1")

@@ -76,44 +76,15 @@ def _metadata_path(location: str) -> str:
     return location
 
 
-class DuckLayer:
-    """A DuckDB connection where Iceberg tables are views named like the table.
+class _Queries:
+    """The course's queries on a view of the exploded rows (``self.view``), for either catalog."""
 
-    ``crypto.crypto_prices_exploded`` (the ``iceberg_table`` setting) is the view
-    ``crypto_prices_exploded`` (and ``crypto.crypto_prices_exploded`` too). Each
-    :meth:`query` first points the views at the newest snapshot.
-    """
-
-    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] | None = None, threads: int | None = None) -> None:
-        self.iceberg = iceberg
-        self.tables = tables or (iceberg.settings.iceberg_table,)
-        self.view = iceberg.settings.iceberg_table.split(".", 1)[1]  # the exploded rows, by their short name
-        self.price = contract_for(iceberg.settings).price
-        self._locations: dict[str, str] = {}
-        config: dict[str, str | bool | int | float | list[str]] = {
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        }
-        if threads:
-            config["threads"] = threads
-        self.con = duckdb.connect(config=config)
-        # avro first: iceberg's initialisation would otherwise try to install it from the network.
-        self.con.execute(f"LOAD '{extension_file('avro')}'")
-        self.con.execute(f"LOAD '{extension_file('iceberg')}'")
-        self.refresh()
+    con: duckdb.DuckDBPyConnection
+    view: str
+    price: str
 
     def refresh(self) -> None:
-        """Point each table's view at its current metadata file."""
-        for name in self.tables:
-            location = _metadata_path(self.iceberg.table(name).metadata_location)
-            if self._locations.get(name) == location:
-                continue  # no new commit since the last query
-            self._locations[name] = location
-            namespace, table = name.split(".", 1)
-            self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
-            scan = f"SELECT * FROM iceberg_scan('{location}')"
-            self.con.execute(f'CREATE OR REPLACE VIEW "{namespace}"."{table}" AS {scan}')
-            self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {scan}')
+        """Point the views at the newest data (nothing to do for an attached catalog)."""
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL on the newest data and return a DataFrame."""
@@ -158,7 +129,70 @@ class DuckLayer:
         self.con.close()
 
 
+class DuckLayer(_Queries):
+    """A DuckDB connection where Iceberg tables are views named like the table.
+
+    ``crypto.crypto_prices_exploded`` (the ``iceberg_table`` setting) is the view
+    ``crypto_prices_exploded`` (and ``crypto.crypto_prices_exploded`` too). Each
+    :meth:`query` first points the views at the newest snapshot.
+    """
+
+    def __init__(self, iceberg: IcebergLayer, tables: tuple[str, ...] | None = None, threads: int | None = None) -> None:
+        self.iceberg = iceberg
+        self.tables = tables or (iceberg.settings.iceberg_table,)
+        self.view = iceberg.settings.iceberg_table.split(".", 1)[1]  # the exploded rows, by their short name
+        self.price = contract_for(iceberg.settings).price
+        self._locations: dict[str, str] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if threads:
+            config["threads"] = threads
+        self.con = duckdb.connect(config=config)
+        # avro first: iceberg's initialisation would otherwise try to install it from the network.
+        self.con.execute(f"LOAD '{extension_file('avro')}'")
+        self.con.execute(f"LOAD '{extension_file('iceberg')}'")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Point each table's view at its current metadata file."""
+        for name in self.tables:
+            location = _metadata_path(self.iceberg.table(name).metadata_location)
+            if self._locations.get(name) == location:
+                continue  # no new commit since the last query
+            self._locations[name] = location
+            namespace, table = name.split(".", 1)
+            self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
+            scan = f"SELECT * FROM iceberg_scan('{location}')"
+            self.con.execute(f'CREATE OR REPLACE VIEW "{namespace}"."{table}" AS {scan}')
+            self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {scan}')
+
+class TableflowDuck(_Queries):
+    """DuckDB on Tableflow's Iceberg REST catalog (the ``confluent`` profile's ``p.duck``).
+
+    The catalog is attached with its OAuth2 secret (:func:`attach_tableflow`); the topic's table,
+    ``tableflow."<cluster id>"."<topic>"`` as Tableflow names it, is the view named like the local
+    table's short name (``crypto_prices_exploded``), so the same SQL runs in both profiles. Each
+    query reads the table's current snapshot from the catalog.
+
+    Raises:
+        ConfigError: No cluster id (the table's namespace), or the catalog refused the key and secret.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        settings.require("confluent_cluster_id")
+        self.settings = settings
+        self.view = settings.iceberg_table.split(".", 1)[1]
+        self.price = contract_for(settings).price
+        self.con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        alias = attach_tableflow(self.con, settings)
+        self.table = f'{alias}."{settings.confluent_cluster_id}"."{settings.topic_exploded}"'
+        self.con.execute(f'CREATE OR REPLACE VIEW "{self.view}" AS SELECT * FROM {self.table}')
+
+
 if TYPE_CHECKING:  # mypy checks the class against the protocol the Pipeline returns it as
     from dataops.duck.protocol import Duck
 
     _CHECKED: type[Duck] = DuckLayer
+    _CHECKED_TABLEFLOW: type[Duck] = TableflowDuck

@@ -125,6 +125,7 @@ def client_settings(s: Settings) -> dict[str, str]:
         f"{ENV_PREFIX}TABLEFLOW_ENDPOINT": endpoint(s),
         f"{ENV_PREFIX}TABLEFLOW_API_KEY": cfg["client_id"],
         f"{ENV_PREFIX}TABLEFLOW_API_SECRET": cfg["client_secret"],
+        f"{ENV_PREFIX}CONFLUENT_CLUSTER_ID": cfg["cluster"],  # the tables' namespace, as Tableflow's
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataops.config import Settings
+from dataops.duck.protocol import Duck
 from dataops.facade import Layers
 from dataops.iceberg.protocol import Iceberg
 from dataops.profiles.base import Profile, register
@@ -25,6 +26,12 @@ def tableflow(settings: Settings, p: Layers | None) -> Iceberg:
     return IcebergLayer(settings, tableflow_catalog)
 
 
+def tableflow_duck(settings: Settings, p: Layers | None) -> Duck:
+    from dataops.duck.layer import TableflowDuck
+
+    return TableflowDuck(settings)
+
+
 def schema_registry(settings: Settings, p: Layers | None) -> SchemaRegistry:
     from dataops.registry.layer import SchemaRegistryLayer
 
@@ -36,12 +43,10 @@ _CLOUD = "usa la consola de Confluent Cloud, o DATAOPS_PROFILE=local para el pip
 CONFLUENT = register(
     Profile(
         "confluent",
-        builders={"source": coingecko, "kafka": kafka, "iceberg": tableflow, "schema_registry": schema_registry},
+        builders={"source": coingecko, "kafka": kafka, "iceberg": tableflow, "duck": tableflow_duck, "schema_registry": schema_registry},
         absent={
             "connect": ("el perfil 'confluent' no inspecciona Kafka Connect (conectores gestionados)", _CLOUD),
             "flink": ("el perfil 'confluent' no inspecciona Flink (sentencias de Flink en Confluent Cloud)", _CLOUD),
-            "duck": ("DuckDB solo lee la tabla Iceberg local",
-                     "en el perfil confluent usa `p.iceberg.read(name)` (pyiceberg sobre el catálogo de Tableflow)"),  # fmt: skip
             "stack": ("el perfil 'confluent' no usa el stack local",
                       "pon DATAOPS_PROFILE=local para ejecutar el pipeline en esta máquina"),  # fmt: skip
         },
