@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 import psutil
 import pytest
@@ -202,3 +203,36 @@ def test_each_learner_has_a_simulator_whose_faults_only_they_and_the_instructor_
     assert capsys.readouterr().out.count(" up ") >= 2
     ana.source.clear_faults()
     bruno.source.clear_faults()
+
+
+def test_a_learners_flood_is_slowed_to_their_quota(server):
+    """Every user's default quota holds a flood back. Kafka measures a rate over no less than 10 s, so
+    the test lowers the class's quota to 100 KB/s (the class's own, 1 MB/s, would need 10 MB to show):
+    50 KB goes straight through, 1.5 MB takes about 15 s."""
+    s, _ = server
+    ana = learner(s, "ana")
+    ana.kafka.ensure_topic("ana.flood", 1, {"retention.ms": "600000"})
+    failed: list = []
+    producer = Producer(ana.settings.kafka_config(**{"linger.ms": 5, "batch.size": 100_000, "log_level": 0}))
+
+    def send(kilobytes: int) -> float:
+        chunk = b"x" * 10_000
+        t0 = time.monotonic()
+        for _ in range(kilobytes // 10):
+            while True:
+                try:
+                    producer.produce("ana.flood", chunk, on_delivery=lambda err, msg: err and failed.append(err))
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+        assert producer.flush(90) == 0
+        return time.monotonic() - t0
+
+    broker.set_quotas(s, {**broker.QUOTAS, "producer_byte_rate": 100_000})
+    try:
+        small = send(50)
+        flood = send(1500)
+    finally:
+        broker.set_quotas(s)
+    print(f"\n50 KB in {small:.2f} s, 1.5 MB in {flood:.2f} s (quota 100 KB/s)")
+    assert not failed and small < 2 and flood > 6

@@ -23,8 +23,10 @@ import json
 import secrets
 from pathlib import Path
 
+from dataops import subproc
 from dataops.config import Settings
 from dataops.engine import Component, java_cmd, low_memory_jvm_flags, properties
+from dataops.errors import StackError
 from dataops.kafka.engine import broker_answers, format_once, node_properties
 from dataops.kafka.security import PLAIN_MODULE, SCRAM_MODULE
 from dataops.paths import StatePaths, write_private
@@ -34,6 +36,10 @@ ADMIN = "admin"
 MECHANISM = "SCRAM-SHA-512"
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 HEAP, LOW_MEMORY_HEAP = "384m", "192m"
+#: Every user's quotas (Kafka's default user entity): what one learner may take of the shared broker,
+#: so a runaway loop in one notebook cannot starve the room. A learner's pipeline writes a few KB/s;
+#: a backfill of a month a few MB once. 25 learners at their limit write 25 MB/s, within one disk.
+QUOTAS = {"producer_byte_rate": 1024 * 1024, "consumer_byte_rate": 4 * 1024 * 1024, "controller_mutation_rate": 10}
 
 
 def admin_file(paths: StatePaths) -> Path:
@@ -102,6 +108,29 @@ def admin_config(s: Settings) -> dict[str, str]:
         "sasl.username": ADMIN,
         "sasl.password": admin_password(s.paths),
     }
+
+
+def set_quotas(s: Settings, quotas: dict[str, int] = QUOTAS) -> None:
+    """Apply ``quotas`` (:data:`QUOTAS`) to every user (Kafka's ``ConfigCommand``: no Python client
+    sets quotas). Kafka measures a rate over its last 11 one-second windows, and over no less than
+    10 s: a burst under ten seconds' worth of quota goes through, a sustained flood is held back.
+
+    Raises:
+        StackError: The command failed (one line: its last line).
+    """
+    conf = s.paths.classroom / "admin.properties"  # the administrator's client settings (password: mode 600)
+    admin = admin_config(s)
+    write_private(conf, properties({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+                                    "sasl.jaas.config": f"{PLAIN_MODULE} required username={_quoted(ADMIN)} "
+                                                        f"password={_quoted(admin['sasl.password'])};"}))  # fmt: skip
+    values = ",".join(f"{k}={v}" for k, v in quotas.items())
+    cmd = java_cmd(s.paths, "128m", "org.apache.kafka.tools.ConfigCommand", "--bootstrap-server", admin["bootstrap.servers"],
+                   "--command-config", str(conf), "--alter", "--entity-type", "users", "--entity-default", "--add-config", values)  # fmt: skip
+    hint = f"mira `dataops logs {NAME}`; `dataops class up` lo vuelve a intentar"
+    done = subproc.run(cmd, "las cuotas de los alumnos", hint, 120, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["sin salida"]
+        raise StackError(f"no se pudieron poner las cuotas de los alumnos: {last[0][:200]}", hint)
 
 
 def bootstrap(s: Settings) -> str:

@@ -63,6 +63,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
     room = _roster(s, args.roster)
     Stack(s).up([broker.NAME], progress=not args.quiet)
+    broker.set_quotas(s)
     if args.roster is not None:
         saved_roster(s).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.roster, saved_roster(s))
