@@ -29,17 +29,17 @@ import os
 import pwd
 import shutil
 import statistics
-import subprocess
 import sys
 import threading
 import time
 
-from _common import dataops  # noqa: F401 - puts lib/ on the path
+from _common import cpu_seconds
 
 import psutil
 
 from dataops.artifacts import share_downloads
 from dataops.classroom import broker, hub
+from dataops.classroom.hub_config import existing_user, remove_user
 from dataops.classroom.hubclient import HubSession
 from dataops.cli import main as dataops_main
 from dataops.config import PORTS, load_settings
@@ -65,17 +65,6 @@ def learner_processes(name: str) -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == uid]
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--poll-s", type=int, default=20, help="seconds of the steady window (default 20)")
@@ -95,7 +84,7 @@ def main() -> None:
     roster = root / "clase.yaml"
     roster.parent.mkdir(parents=True, exist_ok=True)
     roster.write_text(f"learners: [{', '.join(LEARNERS)}]\n")
-    made = [name for name in LEARNERS if not _exists(name)]
+    made = [name for name in LEARNERS if existing_user(name) is None]
     try:
         t0 = time.monotonic()
         assert dataops_main(["class", "up", "--roster", str(roster), "--hub", "--quiet"]) == 0
@@ -151,17 +140,8 @@ def main() -> None:
     finally:
         dataops_main(["class", "down"])
         for name in made:
-            if _exists(name):
-                subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)
+            remove_user(name)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 def _simulator_procs(s, name: str) -> list[psutil.Process]:

@@ -23,8 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-from _common import dataops
+from _common import cpu_seconds, dataops
 
 from dataops.artifacts import artifacts_present, install_artifacts, share_downloads
 from dataops.config import PORTS
@@ -42,16 +41,8 @@ def _rows(p: dataops.Pipeline) -> int:
 
 def _cpu_s(p: dataops.Pipeline) -> float:
     """CPU seconds used so far by every process the stack started (their children included)."""
-    total = 0.0
-    for name in p.stack.names:
-        proc = p.stack.process(name)
-        for one in [proc, *proc.children(recursive=True)] if proc else []:
-            try:
-                times = one.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-    return total
+    procs = [proc for name in p.stack.names if (proc := p.stack.process(name)) is not None]
+    return cpu_seconds([one for proc in procs for one in [proc, *proc.children(recursive=True)]])
 
 
 def measure(source: dataops.Pipeline, low_memory: bool, window_s: float) -> dict[str, float]:

@@ -52,7 +52,7 @@ def server(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("the class hub starts each learner's server as that learner: it runs as root (CI does)")
     users = (ANA, BRUNO, hub.INSTRUCTOR)
-    existing = {name for name in users if _exists(name)}  # an instructor of this machine's own is kept
+    existing = {name for name in users if hub_config.existing_user(name)}  # an instructor of this machine's own is kept
     opened = _open_the_way_to(PROJECT_ROOT / "lib")
     with own_components("class-hub-test", [broker.NAME], PORTS, share_downloads, {}) as s:
         opened += _open_the_way_to(s.paths.root)
@@ -70,18 +70,9 @@ def server(tmp_path_factory):
             finally:
                 main(["class", "down"])
                 for name in set(users) - existing:
-                    if _exists(name):
-                        subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)
+                    hub_config.remove_user(name)
                 for folder, mode in reversed(opened):
                     folder.chmod(mode)
-
-
-def _exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 def _login(s, user: str, password: str) -> tuple[requests.Session, requests.Response]:

@@ -26,6 +26,20 @@ SESSION_ENV = ".dataops/class.env"
 COURSE = "curso"
 
 
+def existing_user(name: str) -> pwd.struct_passwd | None:
+    """The Unix user ``name``, or None when the machine has none of that name."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def remove_user(name: str) -> None:
+    """Remove the Unix user ``name`` and their home (a test's or a benchmark's learner), when there."""
+    if existing_user(name) is not None:
+        subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)
+
+
 def unix_user(name: str) -> pwd.struct_passwd:
     """The Unix user ``name``, made (home mode 700, a group of its own) when missing."""
     try:

@@ -13,13 +13,12 @@ are stuck, whether their session and pipeline are up.
 from __future__ import annotations
 
 import json
-import pwd
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from dataops.classroom import hub
-from dataops.classroom.hub_config import COURSE
+from dataops.classroom.hub_config import COURSE, existing_user
 from dataops.config import Settings
 
 PASSED, FAILED, PENDING = "✔", "✘", "…"
@@ -66,10 +65,8 @@ def progress(home: Path) -> dict[str, Any]:
 
 
 def learner_home(name: str) -> Path | None:
-    try:
-        return Path(pwd.getpwnam(name).pw_dir)
-    except KeyError:
-        return None
+    user = existing_user(name)
+    return Path(user.pw_dir) if user is not None else None
 
 
 def sessions(s: Settings) -> dict[str, dict[str, Any]]:
