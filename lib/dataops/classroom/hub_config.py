@@ -97,7 +97,7 @@ def configure(c: Any, settings_path: str) -> None:
     c.Authenticator.admin_users = {data["instructor"]}
     # The instructor's view of the room (`dataops class status`) reads who is in and since when, nothing more.
     c.JupyterHub.services = [{"name": "dataops-class", "api_token": secrets["api_token"]}]
-    c.JupyterHub.load_roles = [{"name": "dataops-class-view", "scopes": ["read:users", "read:servers"], "services": ["dataops-class"]}]
+    c.JupyterHub.load_roles = [{"name": "dataops-class-view", "scopes": ["list:users", "read:users", "read:servers"], "services": ["dataops-class"]}]
     c.Spawner.cmd = [data["python"], "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.notebook_dir = f"~/{COURSE}"
