@@ -34,7 +34,8 @@ pytestmark = pytest.mark.integration
 
 PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_hub_port", "class_hub_api_port",
          "class_proxy_api_port", "class_simulator_port"]  # fmt: skip
-ANA, BRUNO = (f"{who}{uuid.uuid4().hex[:6]}" for who in ("ana", "bru"))  # users no machine already has
+ANA, BRUNO, CARLA = (f"{who}{uuid.uuid4().hex[:6]}" for who in ("ana", "bru", "car"))  # users no machine already has
+ROSTER: list = []
 
 
 def _open_the_way_to(path: Path) -> list[tuple[Path, int]]:
@@ -51,13 +52,14 @@ def _open_the_way_to(path: Path) -> list[tuple[Path, int]]:
 def server(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("the class hub starts each learner's server as that learner: it runs as root (CI does)")
-    users = (ANA, BRUNO, hub.INSTRUCTOR)
+    users = (ANA, BRUNO, CARLA, hub.INSTRUCTOR)
     existing = {name for name in users if hub_config.existing_user(name)}  # an instructor of this machine's own is kept
     opened = _open_the_way_to(PROJECT_ROOT / "lib")
     with own_components("class-hub-test", [broker.NAME], PORTS, share_downloads, {}) as s:
         opened += _open_the_way_to(s.paths.root)
         roster = tmp_path_factory.mktemp("class") / "clase.yaml"
         roster.write_text(f"learners: [{ANA}, {BRUNO}]\n")
+        ROSTER.append(roster)
         with pytest.MonkeyPatch.context() as mp:
             for name in ("state_dir", *PORTS):
                 mp.setenv(f"DATAOPS_{name.upper()}", str(getattr(s, name)))
@@ -188,3 +190,19 @@ def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
     assert rows[ANA][1] == "up" and rows[ANA][3] in {p.name.split("_")[0] for p in hub.LEARNER_NOTEBOOKS.glob("*.ipynb")}
     assert rows[BRUNO][1] in ("up", "-")  # bruno's session depends on the earlier tests; his row is there
+
+
+def test_a_late_learner_joins_and_one_leaves_without_a_restart(server):
+    """``class up`` with a new roster while the class runs: the hub reads it at the next log-in, so
+    the learners already in keep their servers; the one taken off can no longer log in."""
+    s = server
+    code = hub.hub_secrets(s.paths)["class_code"]
+    before = _server_process(ANA).pid
+    ROSTER[0].write_text(f"learners: [{ANA}, {CARLA}]\n")
+    assert main(["class", "up", "--roster", str(ROSTER[0]), "--hub", "--quiet"]) == 0
+    late = HubSession(f"http://127.0.0.1:{s.class_hub_port}", CARLA)
+    assert late.login(code) == 200
+    late.wait_server()
+    assert late.run("import dataops\nprint(dataops.connect().settings.topic_raw)").strip() == f"{CARLA}.crypto-prices"
+    assert HubSession(f"http://127.0.0.1:{s.class_hub_port}", BRUNO).login(code) == 403
+    assert _server_process(ANA).pid == before  # nobody's session was restarted

@@ -237,7 +237,11 @@ def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_l
     (tmp_path / "hub.json").write_text(json.dumps(data))
     c = Config()
     hub_config.configure(c, str(tmp_path / "hub.json"))
-    assert c.JupyterHub.authenticator_class == "shared-password" and c.Authenticator.allowed_users == {"ana", "bruno"}
+    who = c.JupyterHub.authenticator_class(config=c)
+    assert who.check_allowed("ana") and who.check_allowed("instructor") and not who.check_allowed("carla")
+    data["learners"].append("carla")
+    (tmp_path / "hub.json").write_text(json.dumps(data))
+    assert who.check_allowed("carla")  # a learner added by `class up`: no restart
     assert c.Authenticator.admin_users == {"instructor"} and c.SharedPasswordAuthenticator.user_password == "code1234"
     assert c.JupyterHub.bind_url == "http://127.0.0.1:1" and c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:3"
     assert c.Spawner.cmd == ["/x/python", "-m", "jupyterhub.singleuser"] and c.Spawner.notebook_dir == "~/curso"

@@ -75,9 +75,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
         access.grant(s, learner, simulators.start(s, learner, index))
     if args.hub:
         hub.write_settings(s, room.learners)
-        stack = Stack(s)
-        stack.stop(hub.NAME)  # it reads the roster when it starts
-        stack.up([hub.NAME], progress=not args.quiet)
+        Stack(s).up([hub.NAME], progress=not args.quiet)  # a running hub reads the new roster at the next log-in
     ctx.print_frame(room_status(s, room.learners))
     print(f"\n{len(room.learners)} alumnos en {broker.bootstrap(s)}" + (f"; retirados: {', '.join(gone)}" if gone else "")
           + ". Cada sesión de alumno usa su fichero de la columna settings (DATAOPS_ENV_FILE).")  # fmt: skip

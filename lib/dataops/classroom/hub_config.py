@@ -78,6 +78,25 @@ def prepare_home(name: str, notebooks: Path, env_file: Path | None) -> pwd.struc
     return user
 
 
+def current(settings_path: str) -> dict[str, Any]:
+    """The hub's settings as ``class up`` last wrote them: read at each log-in and each start of a
+    server, so a learner added to or taken off the roster needs no restart of the hub (nor of the
+    other learners' servers)."""
+    return dict(json.loads(Path(settings_path).read_text(encoding="utf-8")))
+
+
+def roster_authenticator(settings_path: str) -> type:
+    """JupyterHub's shared-password authenticator, letting in whoever is on the roster now (and the instructor)."""
+    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
+    class RosterAuthenticator(SharedPasswordAuthenticator):  # type: ignore[misc]
+        def check_allowed(self, username: str, authentication: Any = None) -> bool:
+            now = current(settings_path)
+            return username == now["instructor"] or username in now["learners"]
+
+    return RosterAuthenticator
+
+
 def configure(c: Any, settings_path: str) -> None:
     """Fill JupyterHub's config ``c`` from :func:`dataops.classroom.hub.write_settings`'s file."""
     data = json.loads(Path(settings_path).read_text(encoding="utf-8"))
@@ -90,10 +109,10 @@ def configure(c: Any, settings_path: str) -> None:
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(state / "cookie_secret")
     c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
-    c.JupyterHub.authenticator_class = "shared-password"
+    c.JupyterHub.authenticator_class = roster_authenticator(settings_path)
+    c.Authenticator.any_allow_config = True  # who may log in is the roster's, read at each log-in
     c.SharedPasswordAuthenticator.user_password = secrets["class_code"]
     c.SharedPasswordAuthenticator.admin_password = secrets["instructor_password"]
-    c.Authenticator.allowed_users = set(data["learners"])
     c.Authenticator.admin_users = {data["instructor"]}
     # The instructor's view of the room (`dataops class status`) reads who is in and since when, nothing more.
     c.JupyterHub.services = [{"name": "dataops-class", "api_token": secrets["api_token"]}]
@@ -103,7 +122,6 @@ def configure(c: Any, settings_path: str) -> None:
     c.Spawner.notebook_dir = f"~/{COURSE}"
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
-    env_files = data["env_files"]
 
     def session_env(spawner: Any) -> str:
         return str(Path(pwd.getpwnam(spawner.user.name).pw_dir) / SESSION_ENV)
@@ -128,6 +146,6 @@ def configure(c: Any, settings_path: str) -> None:
         if name == data["instructor"]:
             prepare_home(name, Path(data["master_notebooks"]), None)
         else:
-            prepare_home(name, Path(data["learner_notebooks"]), Path(env_files[name]))
+            prepare_home(name, Path(data["learner_notebooks"]), Path(current(settings_path)["env_files"][name]))
 
     c.Spawner.pre_spawn_hook = pre_spawn

@@ -59,7 +59,8 @@ class HubSession:
         """A new Python kernel in the user's server; its id."""
         answer = self.http.post(f"{self.server}/api/kernels", json={"name": "python3"}, headers=self._xsrf(), timeout=60)
         if answer.status_code != 201:
-            raise DataOpsError(f"no se pudo abrir un kernel en el servidor de {self.user}: {answer.status_code}", answer.text[:200])
+            raise DataOpsError(f"no se pudo abrir un kernel en el servidor de {self.user}: {answer.status_code}",
+                               "entra primero en su servidor (wait_server) o mira el log de class-hub")  # fmt: skip
         return str(answer.json()["id"])
 
     def execute(self, kernel: str, code: str, timeout: float = 120) -> str:
