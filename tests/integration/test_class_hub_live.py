@@ -198,6 +198,7 @@ def test_a_late_learner_joins_and_one_leaves_without_a_restart(server):
     s = server
     code = hub.hub_secrets(s.paths)["class_code"]
     before = _server_process(ANA).pid
+    assert _has_server(BRUNO)  # logged in by an earlier test: the stop below has something to stop
     ROSTER[0].write_text(f"learners: [{ANA}, {CARLA}]\n")
     assert main(["class", "up", "--roster", str(ROSTER[0]), "--hub", "--quiet"]) == 0
     late = HubSession(f"http://127.0.0.1:{s.class_hub_port}", CARLA)
@@ -206,3 +207,15 @@ def test_a_late_learner_joins_and_one_leaves_without_a_restart(server):
     assert late.run("import dataops\nprint(dataops.connect().settings.topic_raw)").strip() == f"{CARLA}.crypto-prices"
     assert HubSession(f"http://127.0.0.1:{s.class_hub_port}", BRUNO).login(code) == 403
     assert _server_process(ANA).pid == before  # nobody's session was restarted
+    deadline = time.monotonic() + 30
+    while _has_server(BRUNO) and time.monotonic() < deadline:  # bruno's own was stopped by `class up`
+        time.sleep(0.5)
+    assert not _has_server(BRUNO)
+
+
+def _has_server(user: str) -> bool:
+    try:
+        _server_process(user)
+        return True
+    except AssertionError:
+        return False

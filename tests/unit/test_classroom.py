@@ -247,7 +247,7 @@ def test_the_hubs_configuration_lets_in_the_roster_and_runs_each_server_as_its_l
     assert c.Spawner.cmd == ["/x/python", "-m", "jupyterhub.singleuser"] and c.Spawner.notebook_dir == "~/curso"
     assert callable(c.Spawner.environment["JUPYTER_CONFIG_PATH"]) and callable(c.Spawner.environment["DATAOPS_ENV_FILE"])
     assert callable(c.Spawner.pre_spawn_hook) and c.JupyterHub.services == [{"name": "dataops-class", "api_token": "t" * 40}]
-    assert c.JupyterHub.load_roles[0]["scopes"] == ["list:users", "read:users", "read:servers"]  # the view reads, nothing more
+    assert c.JupyterHub.load_roles[0]["scopes"] == ["list:users", "read:users", "read:servers", "servers"]  # read, and stop a session
 
 
 # ---- a learner's simulator ------------------------------------------------------------------------

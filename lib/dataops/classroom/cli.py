@@ -68,6 +68,9 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
         saved_roster(s).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.roster, saved_roster(s))
     gone = [f.stem for f in access.env_file(s.paths, "x").parent.glob("*.env") if f.stem not in room]
+    from dataops.classroom.room import stop_sessions
+
+    stop_sessions(s, gone)  # their JupyterLab, when the hub runs
     for learner in gone:
         access.revoke(s, learner)
         simulators.stop(s, learner)

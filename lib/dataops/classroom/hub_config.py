@@ -114,9 +114,10 @@ def configure(c: Any, settings_path: str) -> None:
     c.SharedPasswordAuthenticator.user_password = secrets["class_code"]
     c.SharedPasswordAuthenticator.admin_password = secrets["instructor_password"]
     c.Authenticator.admin_users = {data["instructor"]}
-    # The instructor's view of the room (`dataops class status`) reads who is in and since when, nothing more.
+    # The instructor's view of the room (`dataops class status`) reads who is in and since when; `class up`
+    # stops the session of a learner taken off the roster (servers). Nothing more.
     c.JupyterHub.services = [{"name": "dataops-class", "api_token": secrets["api_token"]}]
-    c.JupyterHub.load_roles = [{"name": "dataops-class-view", "scopes": ["list:users", "read:users", "read:servers"], "services": ["dataops-class"]}]
+    c.JupyterHub.load_roles = [{"name": "dataops-class-view", "scopes": ["list:users", "read:users", "read:servers", "servers"], "services": ["dataops-class"]}]
     c.Spawner.cmd = [data["python"], "-m", "jupyterhub.singleuser"]
     c.Spawner.default_url = "/lab"
     c.Spawner.notebook_dir = f"~/{COURSE}"

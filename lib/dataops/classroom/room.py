@@ -92,6 +92,25 @@ def sessions(s: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
+def stop_sessions(s: Settings, names: list[str]) -> list[str]:
+    """Stop the hub sessions of ``names`` (learners taken off the roster); the names whose session
+    the hub stopped. Nothing when the hub is not running."""
+    import requests
+
+    if not names or not hub.secrets_file(s.paths).is_file():
+        return []
+    auth = {"Authorization": f"token {hub.hub_secrets(s.paths)['api_token']}"}
+    stopped = []
+    for name in names:
+        try:
+            answer = requests.delete(f"http://{s.host}:{s.class_hub_api_port}/hub/api/users/{name}/server", headers=auth, timeout=30)
+        except requests.RequestException:
+            return stopped
+        if answer.status_code in (202, 204):
+            stopped.append(name)
+    return stopped
+
+
 def _clock(stamp: str | None) -> str:
     if not stamp:
         return "-"
