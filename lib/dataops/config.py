@@ -55,7 +55,9 @@ PORTS = {
     "class_hub": 8010,  # optional: `dataops class up --hub`, JupyterHub's proxy (what browsers open)
     "class_hub_api": 8011,  # the hub's own API, behind the proxy
     "class_proxy_api": 8012,  # the proxy's API (the hub adds each learner's route)
-    "class_simulator": 8100,  # `dataops class up`: the i-th learner's simulator on 8100 + i
+    "class_connect": 8013,  # `dataops class up`: the class's Kafka Connect worker (https, the front's certificate only)
+    "class_connect_front": 8014,  # its authorising front: each learner's own connectors only
+    "class_simulator": 8100,  # `dataops class up`: each learner's simulator on a port of their own from 8100 on
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -126,12 +128,14 @@ class Settings(BaseSettings):
     class_hub_port: int = PORTS["class_hub"]
     class_hub_api_port: int = PORTS["class_hub_api"]
     class_proxy_api_port: int = PORTS["class_proxy_api"]
+    class_connect_port: int = PORTS["class_connect"]
+    class_connect_front_port: int = PORTS["class_connect_front"]
     class_simulator_port: int = PORTS["class_simulator"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42
     simulator_refresh_s: float = Field(default=1.0, gt=0)
-    simulator_token: SecretStr | None = Field(default=None, description="the token changing the simulator asks for (a class server's)")
+    simulator_token: SecretStr | None = Field(default=None, description="a class learner's token: their simulator's changes, their connectors")
     simulator_strict: bool = Field(default=False, description="the simulator applies CoinGecko's key and rate-limit rules")
     simulator_plan: Literal["demo", "pro"] = Field(default="demo", description="the host the strict simulator plays")
     simulator_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1, description="calls per minute and key the strict simulator allows")
@@ -148,11 +152,8 @@ class Settings(BaseSettings):
     flink_parallelism: int = Field(default=1, ge=1, le=2, description="the taskmanager has 2 slots")
     topic_dlq: str = "crypto-prices-dlq"
     flink_job_name: str = "crypto-explode"
-    flink_restore: Literal["checkpoint", "offsets"] = Field(
-        default="checkpoint",
-        description="where a resubmitted explode job starts: its newest complete checkpoint, or (set it by hand "
-        "when `up` says that checkpoint cannot be used) the offsets the consumer group committed",
-    )
+    flink_restore: Literal["checkpoint", "offsets"] = Field(default="checkpoint", description="where a resubmitted explode job starts: its "
+        "newest complete checkpoint, or (set it by hand when `up` says that checkpoint cannot be used) the offsets the group committed")  # fmt: skip
     iceberg_commit_interval_s: float = Field(default=2.0, gt=0, le=60)
     maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
@@ -183,8 +184,7 @@ class Settings(BaseSettings):
     coingecko_api_key: SecretStr | None = None
     coingecko_plan: Literal["auto", "demo", "pro"] = Field(
         default="auto", description="which key header to send (auto: pro for pro-api.coingecko.com, demo otherwise)")
-    coingecko_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1,
-                                         description="the plan's per-minute limit the connector's polls must stay under")
+    coingecko_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1, description="the plan's per-minute limit the polls stay under")
 
     @field_validator("profile")
     @classmethod

@@ -74,6 +74,14 @@ class HTTPError(DataOpsError):
         super().__init__(f"{component} respondió {status} a {method} {path}" + (f": {detail}" if detail else ""), hint)
 
 
+class RefusedError(DataOpsError):
+    """A class server's front refused a learner's request (one line; ``status``: the HTTP status it answers)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
 class StackError(DataOpsError):
     """A component of the local stack failed to start or to be set up."""
 

@@ -180,6 +180,22 @@ def test_dataops_connect_in_a_learners_kernel_picks_their_namespace(server):
         session.run(f"open({str(access.env_file(s.paths, BRUNO))!r}).read()")
 
 
+def test_a_reset_reaches_the_learners_running_session(server):
+    """``class reset`` gives a new password: the copy the learner's session reads is replaced too
+    (written as the learner), so their next ``dataops.connect()`` works without logging in again."""
+    s = server
+    session = HubSession(f"http://127.0.0.1:{s.class_hub_port}", ANA)
+    assert session.login(hub.hub_secrets(s.paths)["class_code"]) == 200
+    session.wait_server()
+    before = access.saved_password(s.paths, ANA)
+    assert main(["class", "reset", ANA]) == 0
+    copy = Path(pwd.getpwnam(ANA).pw_dir) / hub_config.SESSION_ENV
+    assert access.saved_password(s.paths, ANA) != before and copy.read_bytes() == access.env_file(s.paths, ANA).read_bytes()
+    assert copy.stat().st_uid == pwd.getpwnam(ANA).pw_uid and copy.stat().st_mode & 0o777 == 0o600
+    out = session.run("import dataops\np = dataops.connect()\nprint(p.kafka.topics().shape[0] >= 0)")
+    assert out.strip() == "True"
+
+
 def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     s = server
     session = HubSession(f"http://127.0.0.1:{s.class_hub_port}", ANA)

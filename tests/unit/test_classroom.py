@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import os
 from pathlib import Path
 
@@ -96,11 +97,12 @@ def test_every_name_a_learner_gets_is_covered_by_their_rights_and_by_nobody_else
 
 def test_a_learners_acls_are_prefixed_allow_rules_for_their_user_only():
     bindings = access.acl_bindings("ana")
-    assert len(bindings) == 5
+    assert len(bindings) == 6
     assert {b.principal for b in bindings} == {"User:ana"} and {b.host for b in bindings} == {"*"}
     assert {b.resource_pattern_type.name for b in bindings} == {"PREFIXED"} and {b.permission_type.name for b in bindings} == {"ALLOW"}
     assert {(b.restype.name, b.name) for b in bindings} == {("TOPIC", "ana."), ("GROUP", "ana."), ("GROUP", "connect-ana."),
-                                                            ("GROUP", "cg-control-ana."), ("TRANSACTIONAL_ID", "ana.")}  # fmt: skip
+                                                            ("GROUP", "cg-control-ana."), ("TRANSACTIONAL_ID", "ana."),
+                                                            ("TRANSACTIONAL_ID", "connect-ana.")}  # fmt: skip
 
 
 # ---- the class profile's clients --------------------------------------------------------------
@@ -119,7 +121,7 @@ def test_the_layers_not_yet_kept_apart_say_so_in_one_line():
     import dataops
 
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana", kafka_api_secret="x")
-    for layer in ("connect", "flink", "iceberg", "duck", "stack"):
+    for layer in ("flink", "iceberg", "duck", "stack"):
         with pytest.raises(ConfigError) as refused:
             getattr(p, layer).status()
         assert "\n" not in str(refused.value) and ("alumno" in str(refused.value) or "profesor" in str(refused.value)), layer
@@ -129,7 +131,7 @@ def test_a_learners_settings_file_holds_their_profile_name_broker_and_login():
     s = load_settings(env_file="/nonexistent.env", profile="local")
     values = access.learner_settings(s, "ana", "pw")
     assert values == {"DATAOPS_PROFILE": "class", "DATAOPS_LEARNER": "ana", "DATAOPS_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_class_port}",
-                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw"}  # fmt: skip
+                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw", "DATAOPS_CONNECT_PORT": str(s.class_connect_front_port)}  # fmt: skip
 
 
 # ---- the broker -------------------------------------------------------------------------------
@@ -281,7 +283,7 @@ def test_the_learners_simulators_get_their_own_ports_folders_and_tokens(tmp_path
     from dataops.classroom import simulators
 
     s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_simulator_port=9100)
-    first, second = (simulators.server_settings(s, name, i, f"t{i}") for i, name in enumerate(["ana", "bruno"]))
+    first, second = (simulators.server_settings(s, name, 9100 + i, f"t{i}") for i, name in enumerate(["ana", "bruno"]))
     assert (first.simulator_port, second.simulator_port) == (9100, 9101) and first.low_memory
     assert first.state_dir == tmp_path / "class" / "servers" / "ana" and first.simulator_token.get_secret_value() == "t0"
     assert simulators.session_settings(second) == {"DATAOPS_SIMULATOR_PORT": "9101", "DATAOPS_SIMULATOR_TOKEN": "t1"}
@@ -373,3 +375,140 @@ def test_the_hubs_secrets_are_made_once_and_a_missing_one_is_added(tmp_path):
     made = hub.hub_secrets(s.paths)
     assert made["class_code"] == "kept-code" and made["instructor_password"] == "kept-pw" and len(made["api_token"]) >= 32
     assert hub.hub_secrets(s.paths) == made and oct(hub.secrets_file(s.paths).stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_learners_simulator_port_stays_when_others_join_or_leave(tmp_path):
+    from dataops.classroom import simulators
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_simulator_port=9100)
+
+    def settle(learners):  # what `class up` keeps in each learner's settings file
+        given = simulators.ports(s, learners)
+        for name, port in given.items():
+            access.env_file(s.paths, name).parent.mkdir(parents=True, exist_ok=True)
+            access.env_file(s.paths, name).write_text(f"DATAOPS_SIMULATOR_PORT={port}\n")
+        return given
+
+    assert settle(["ana", "bruno", "carla"]) == {"ana": 9100, "bruno": 9101, "carla": 9102}
+    access.env_file(s.paths, "bruno").unlink()  # bruno leaves: carla keeps 9102
+    assert settle(["ana", "carla"]) == {"ana": 9100, "carla": 9102}
+    assert settle(["ana", "carla", "dani"]) == {"ana": 9100, "carla": 9102, "dani": 9101}
+    access.env_file(s.paths, "dani").write_text("DATAOPS_SIMULATOR_PORT=9100\n")  # a clash (a file edited by hand): one moves
+    assert sorted(simulators.ports(s, ["ana", "carla", "dani"]).values()) == [9100, 9101, 9102]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="writes as another Unix user: needs root (CI runs as root)")
+def test_files_put_in_a_learners_home_never_follow_a_link_they_planted(tmp_path):
+    import pwd
+    import subprocess
+
+    from dataops.classroom import hub_config
+
+    name = "dataopslinktest"
+    hub_config.remove_user(name)
+    user = hub_config.unix_user(name)
+    victim = tmp_path / "root-owned"
+    victim.write_text("root's\n")
+    tmp_path.chmod(0o755)
+    try:
+        home = Path(user.pw_dir)
+        subprocess.run(["runuser", "-u", name, "--", "sh", "-c", f"mkdir -p {home}/.dataops && ln -s {victim} {home}/.dataops/class.env"], check=True)
+        with pytest.raises(subprocess.CalledProcessError):
+            hub_config.put_as(user, hub_config.SESSION_ENV, b"DATAOPS_X=1\n", replace=True)  # as the learner: no right to the target
+        assert victim.read_text() == "root's\n" and victim.stat().st_uid == 0
+        (home / ".dataops" / "class.env").unlink()
+        hub_config.put_as(user, hub_config.SESSION_ENV, b"DATAOPS_X=1\n", replace=True)
+        made = home / hub_config.SESSION_ENV
+        assert made.read_text() == "DATAOPS_X=1\n" and made.stat().st_uid == pwd.getpwnam(name).pw_uid and made.stat().st_mode & 0o777 == 0o600
+        hub_config.put_as(user, hub_config.SESSION_ENV, b"other\n", replace=False)
+        assert made.read_text() == "DATAOPS_X=1\n"
+    finally:
+        hub_config.remove_user(name)
+
+
+# ---- the class's Connect front: what a learner may ask of the shared worker -----------------------
+
+
+def _front(tmp_path):
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_simulator_port=9100)
+    for name, port, token in (("ana", 9100, "tok-ana"), ("bruno", 9101, "tok-bruno")):
+        access.env_file(s.paths, name).parent.mkdir(parents=True, exist_ok=True)
+        access.env_file(s.paths, name).write_text(f"DATAOPS_SIMULATOR_PORT={port}\nDATAOPS_SIMULATOR_TOKEN={token}\n")
+    return s
+
+
+SOURCE = {"connector.class": "org.dataops.connect.http.HttpSourceConnector", "kafka.topic": "ana.crypto-prices",
+          "http.url": "http://127.0.0.1:9100/api/v3/simple/price?ids=bitcoin", "tasks.max": "1"}  # fmt: skip
+
+
+def test_the_front_knows_each_learner_by_their_token_only(tmp_path):
+    from dataops.classroom.connect_front import learner_of
+    from dataops.errors import RefusedError
+
+    s = _front(tmp_path)
+    assert learner_of(s, "Bearer tok-ana") == "ana" and learner_of(s, "Bearer tok-bruno") == "bruno"
+    for wrong in (None, "", "Bearer ", "Bearer tok-an", "Bearer tok-ana2", "tok-carla"):
+        with pytest.raises(RefusedError) as refused:
+            learner_of(s, wrong)
+        assert refused.value.status == 401 and "\n" not in str(refused.value)
+
+
+def test_the_front_lets_a_learner_reach_only_their_own_connectors(tmp_path):
+    import json
+
+    from dataops.classroom.connect_front import route
+    from dataops.errors import RefusedError
+
+    s = _front(tmp_path)
+    assert route(s, "ana", "GET", "/connectors?expand=status", b"")[2] is True  # the answer cut to hers
+    assert route(s, "ana", "GET", "/connector-plugins", b"")[0] == "/connector-plugins"
+    for method, path in (("GET", "/connectors/ana.crypto-prices-source/status"), ("DELETE", "/connectors/ana.x"),
+                         ("PUT", "/connectors/ana.x/pause"), ("POST", "/connectors/ana.x/restart?includeTasks=true")):  # fmt: skip
+        assert route(s, "ana", method, path, b"")[0] == path
+    sent = json.loads(route(s, "ana", "PUT", "/connectors/ana.src/config", json.dumps(SOURCE).encode())[1])
+    assert sent["producer.override.sasl.jaas.config"].startswith("${file:") and "ana.properties" in sent["producer.override.sasl.jaas.config"]
+    assert sent["offsets.storage.topic"] == "ana.connect-offsets" and sent["admin.override.bootstrap.servers"].endswith(str(s.kafka_class_port))
+    refusals = [("GET", "/connectors/bruno.src/config", b""), ("DELETE", "/connectors/bruno.src", b""),
+                ("PUT", "/connectors/bruno.src/config", json.dumps(SOURCE).encode()),
+                ("PUT", "/connectors/ana%2E/../bruno.src/config", json.dumps(SOURCE).encode()),
+                ("POST", "/connectors", json.dumps({"name": "bruno.src", "config": SOURCE}).encode()),
+                ("POST", "/connectors", json.dumps({"name": "anaXsrc", "config": SOURCE}).encode()),
+                ("PUT", "/connector-plugins/x/config/validate", b"{}"), ("GET", "/admin/loggers", b""),
+                ("PUT", "/admin/loggers/root", b'{"level": "TRACE"}'), ("GET", "/connectors/ana.x/../../admin/loggers", b"")]  # fmt: skip
+    for method, path, body in refusals:
+        with pytest.raises(RefusedError) as refused:
+            route(s, "ana", method, path, body)
+        assert refused.value.status == 403 and "\n" not in str(refused.value), (method, path)
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector"}, "connector.class"),
+    ({"connector.class": "org.apache.iceberg.connect.IcebergSinkConnector"}, "connector.class"),
+    ({"http.url": "http://127.0.0.1:9101/api/v3/simple/price"}, "tu simulador"),  # bruno's
+    ({"http.url": "http://127.0.0.1:8011/hub/api/users"}, "tu simulador"),
+    ({"http.url": "https://api.coingecko.com.evil.example/"}, "tu simulador"),
+    ({"kafka.topic": "${file:/etc/passwd:x}"}, "${...}"),
+    ({"producer.override.sasl.jaas.config": "x"}, "usuario de Kafka"),
+    ({"consumer.override.bootstrap.servers": "127.0.0.1:9097"}, "usuario de Kafka"),
+    ({"admin.override.security.protocol": "PLAINTEXT"}, "usuario de Kafka"),
+    ({"producer.override.transactional.id": "connect-bruno.src-0"}, "usuario de Kafka"),
+    ({"offsets.storage.topic": "bruno.connect-offsets"}, "usuario de Kafka"),
+    ({"name": "ana.other"}, "nombre"),
+])  # fmt: skip
+def test_the_front_refuses_a_config_that_reaches_beyond_the_learner(tmp_path, change, says):
+    from dataops.classroom.connect_front import admit
+    from dataops.errors import RefusedError
+
+    s = _front(tmp_path)
+    assert admit(s, "ana", "ana.src", dict(SOURCE))["kafka.topic"] == "ana.crypto-prices"  # the control: hers goes through
+    with pytest.raises(RefusedError, match=re.escape(says)) as refused:
+        admit(s, "ana", "ana.src", {**SOURCE, **change})
+    assert "\n" not in str(refused.value)
+
+
+def test_the_class_profiles_connect_goes_to_the_front_with_the_learners_token():
+    import dataops
+
+    p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana",
+                        kafka_api_secret="x", connect_port=8014, simulator_token="tok-ana")  # fmt: skip
+    assert p.connect.url.endswith(":8014") and p.connect.headers == {"Authorization": "Bearer tok-ana"}

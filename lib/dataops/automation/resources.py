@@ -146,19 +146,23 @@ def resources(decl: Declaration, settings: Settings, managed: bool = True) -> li
     """The declaration's resources in apply order, with their desired states.
 
     Args:
-        managed: False in the ``confluent`` profile: only topics are ours there.
+        managed: False: the topics only. True: the kinds the profile manages (``profile.manages``:
+            every kind locally, the topics in ``confluent``, topics and connectors in ``class``).
     """
     from dataops.contract import contract_for
     from dataops.flink.job import job_spec
 
+    kinds = settings.runs.manages if managed else {"topic"}
     out = [Resource("topic", t.name, STEP_TOPICS, t, {"partitions": str(t.partitions), **t.config}) for t in decl.topics]
-    if not managed:
-        return out
-    out += [Resource("connector", c.name, STEP_CONNECTOR, c, connector_config(settings, c)) for c in decl.connectors]
-    out += [Resource("job", j.name, STEP_JOB, j, job_spec(job_settings(settings, j))) for j in decl.jobs]
-    columns = ",".join(contract_for(settings).iceberg_schema().column_names)
-    out += [Resource("table", t.name, STEP_SINK, t, {"columns": columns}) for t in decl.tables]
-    out += [Resource("sink", s.name, STEP_SINK, s, sink_config(settings, s)) for s in decl.sinks]
+    if "connector" in kinds:
+        out += [Resource("connector", c.name, STEP_CONNECTOR, c, connector_config(settings, c)) for c in decl.connectors]
+    if "job" in kinds:
+        out += [Resource("job", j.name, STEP_JOB, j, job_spec(job_settings(settings, j))) for j in decl.jobs]
+    if "table" in kinds:
+        columns = ",".join(contract_for(settings).iceberg_schema().column_names)
+        out += [Resource("table", t.name, STEP_SINK, t, {"columns": columns}) for t in decl.tables]
+    if "sink" in kinds:
+        out += [Resource("sink", s.name, STEP_SINK, s, sink_config(settings, s)) for s in decl.sinks]
     return out
 
 

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dataops.classroom import broker
+from dataops.classroom import broker, connect
 from dataops.classroom.namespace import acl_prefixes, prefix
 from dataops.config import ENV_PREFIX, Settings
 from dataops.errors import StackError
@@ -28,9 +28,19 @@ TIMEOUT_S = 15.0
 _HINT = f"mira `dataops logs {broker.NAME}`; `dataops class up` lo vuelve a arrancar"
 
 
+def learners_dir(paths: StatePaths) -> Path:
+    """Where each learner's settings file is (one ``<learner>.env`` each)."""
+    return paths.classroom / "learners"
+
+
 def env_file(paths: StatePaths, learner: str) -> Path:
     """The learner's settings for the class profile (dotenv, mode 600)."""
-    return paths.classroom / "learners" / f"{learner}.env"
+    return learners_dir(paths) / f"{learner}.env"
+
+
+def with_settings(paths: StatePaths) -> list[str]:
+    """The learners who have a settings file (every learner ``class up`` has granted)."""
+    return sorted(f.stem for f in learners_dir(paths).glob("*.env"))
 
 
 def acl_bindings(learner: str) -> list[AclBinding]:
@@ -45,7 +55,8 @@ def acl_bindings(learner: str) -> list[AclBinding]:
     ]
 
 
-def _admin(s: Settings) -> AdminClient:
+def admin_client(s: Settings) -> AdminClient:
+    """An administrator's client of the class broker."""
     from confluent_kafka.admin import AdminClient
 
     return AdminClient({**broker.admin_config(s), "log_level": 0})
@@ -74,16 +85,23 @@ def learner_settings(s: Settings, learner: str, password: str) -> dict[str, str]
         f"{ENV_PREFIX}KAFKA_BOOTSTRAP": broker.bootstrap(s),
         f"{ENV_PREFIX}KAFKA_API_KEY": learner,
         f"{ENV_PREFIX}KAFKA_API_SECRET": password,
+        f"{ENV_PREFIX}CONNECT_PORT": str(s.class_connect_front_port),  # the class's Connect, through its front
     }
+
+
+def saved_settings(paths: StatePaths, learner: str) -> dict[str, str]:
+    """``learner``'s settings file as ``{NAME: value}`` (without the ``DATAOPS_`` prefix); {} without one."""
+    from dotenv import dotenv_values
+
+    target = env_file(paths, learner)
+    values = dotenv_values(target) if target.is_file() else {}
+    return {k[len(ENV_PREFIX):]: v for k, v in values.items() if k.startswith(ENV_PREFIX) and v is not None}
 
 
 def saved(paths: StatePaths, learner: str, name: str = "KAFKA_API_SECRET") -> str | None:
     """The setting ``DATAOPS_<name>`` in ``learner``'s settings file (their Kafka password by
     default), or None without one."""
-    from dotenv import dotenv_values
-
-    target = env_file(paths, learner)
-    return dotenv_values(target).get(f"{ENV_PREFIX}{name}") if target.is_file() else None
+    return saved_settings(paths, learner).get(name)
 
 
 def saved_password(paths: StatePaths, learner: str) -> str | None:
@@ -91,12 +109,13 @@ def saved_password(paths: StatePaths, learner: str) -> str | None:
     return saved(paths, learner)
 
 
-def grant(s: Settings, learner: str, extra: dict[str, str] | None = None) -> Path:
+def grant(s: Settings, learner: str, extra: dict[str, str] | None = None, admin: AdminClient | None = None) -> Path:
     """Give ``learner`` a Kafka user and the rights on their prefixes (idempotent).
 
     The password is the one in the learner's settings file, when there is one (``class up`` again
     changes nothing for a learner), else a new one (after :func:`revoke`: a reset). ``extra``
-    settings (their simulator's port and token) go to the file too.
+    settings (their simulator's port and token) go to the file too. ``admin``: a client to reuse
+    (one for a whole roster).
 
     Returns:
         The learner's settings file.
@@ -107,7 +126,7 @@ def grant(s: Settings, learner: str, extra: dict[str, str] | None = None) -> Pat
     from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
     password = saved_password(s.paths, learner) or secrets.token_urlsafe(24)
-    admin = _admin(s)
+    admin = admin or admin_client(s)
     info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS)
     _wait(admin.alter_user_scram_credentials([UserScramCredentialUpsertion(learner, info, password.encode())]).values(),
           f"crear el usuario de Kafka de {learner}")  # fmt: skip
@@ -116,7 +135,24 @@ def grant(s: Settings, learner: str, extra: dict[str, str] | None = None) -> Pat
     head = f"# {learner}'s session on the class server (`dataops class up`): the class profile, their Kafka user.\n"
     values = {**learner_settings(s, learner, password), **(extra or {})}
     write_private(target, head + "".join(f"{k}={v}\n" for k, v in values.items()))
+    connect.write_login(s, learner, password)
+    refresh_session(learner, target)
     return target
+
+
+def refresh_session(learner: str, source: Path) -> bool:
+    """Copy ``learner``'s settings file over the copy their hub session reads (``~/.dataops/class.env``),
+    when they have one: after a reset, their next ``dataops.connect()`` uses the new password.
+    Only root can (written as the learner: :func:`dataops.classroom.hub_config.put_as`); True when copied."""
+    import os
+
+    from dataops.classroom.hub_config import SESSION_ENV, existing_user, put_as
+
+    user = existing_user(learner)
+    if user is None or os.geteuid() != 0 or not (Path(user.pw_dir) / SESSION_ENV).is_file():
+        return False
+    put_as(user, SESSION_ENV, source.read_bytes(), replace=True)
+    return True
 
 
 def revoke(s: Settings, learner: str) -> None:
@@ -124,17 +160,18 @@ def revoke(s: Settings, learner: str) -> None:
     from confluent_kafka.admin import (AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType,
                                        ScramMechanism, UserScramCredentialDeletion)  # fmt: skip
 
-    admin = _admin(s)
+    admin = admin_client(s)
     mine = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{learner}", None, AclOperation.ANY, AclPermissionType.ANY)
     _wait(admin.delete_acls([mine]).values(), f"quitar los permisos de {learner}")
     _wait(admin.alter_user_scram_credentials([UserScramCredentialDeletion(learner, ScramMechanism.SCRAM_SHA_512)]).values(),
           f"borrar el usuario de Kafka de {learner}", ignore=("RESOURCE_NOT_FOUND",))  # fmt: skip
     env_file(s.paths, learner).unlink(missing_ok=True)
+    connect.forget_login(s, learner)
 
 
 def wipe(s: Settings, learner: str) -> dict[str, int]:
     """Delete ``learner``'s topics and consumer groups (a fresh start); the counts deleted."""
-    admin = _admin(s)
+    admin = admin_client(s)
     mine = prefix(learner)
     topics = [t for t in admin.list_topics(timeout=TIMEOUT_S).topics if t.startswith(mine)]
     if topics:
@@ -153,7 +190,7 @@ def status(s: Settings, learners: Iterable[str]) -> pd.DataFrame:
     import pandas as pd
     from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
-    admin = _admin(s)
+    admin = admin_client(s)
     users = set(admin.describe_user_scram_credentials().result(timeout=TIMEOUT_S))
     everyone = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY)
     acls = [b.principal for b in admin.describe_acls(everyone).result(timeout=TIMEOUT_S)]

@@ -28,7 +28,7 @@ from dataops.config import Settings
 from dataops.engine import Component, java_cmd, low_memory_jvm_flags, properties
 from dataops.errors import StackError
 from dataops.kafka.engine import broker_answers, format_once, node_properties
-from dataops.kafka.security import PLAIN_MODULE, SCRAM_MODULE
+from dataops.kafka.security import PLAIN_MODULE, SCRAM_MODULE, jaas_line
 from dataops.paths import StatePaths, write_private
 
 NAME = "kafka-class"
@@ -60,14 +60,15 @@ def admin_password(paths: StatePaths) -> str:
         return password
 
 
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def admin_jaas(password: str) -> str:
+    """The administrator's JAAS line (PLAIN): the broker's own, the listeners' (which accept this user only), a client's."""
+    return jaas_line(PLAIN_MODULE, ADMIN, password, **{f"user_{ADMIN}": password})
 
 
 def broker_properties(s: Settings, paths: StatePaths, password: str) -> dict[str, object]:
     """The broker's ``server.properties``: SCRAM for learners, PLAIN for the administrator, ACLs on."""
     h = s.host
-    admin_jaas = f"{PLAIN_MODULE} required username={_quoted(ADMIN)} password={_quoted(password)} user_{ADMIN}={_quoted(password)};"
+    admin = admin_jaas(password)
     return {
         **node_properties(s, paths.data / NAME, s.kafka_class_controller_port),
         "listeners": f"CLASS://{h}:{s.kafka_class_port},INTERNAL://{h}:{s.kafka_class_internal_port},"
@@ -81,9 +82,9 @@ def broker_properties(s: Settings, paths: StatePaths, password: str) -> dict[str
         "listener.name.class.sasl.enabled.mechanisms": MECHANISM,
         f"listener.name.class.{MECHANISM.lower()}.sasl.jaas.config": f"{SCRAM_MODULE} required;",
         "listener.name.internal.sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.internal.plain.sasl.jaas.config": admin_jaas,
+        "listener.name.internal.plain.sasl.jaas.config": admin,
         "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
-        "listener.name.controller.plain.sasl.jaas.config": admin_jaas,
+        "listener.name.controller.plain.sasl.jaas.config": admin,
         "authorizer.class.name": AUTHORIZER,
         "super.users": f"User:{ADMIN}",
         "allow.everyone.if.no.acl.found": "false",
@@ -121,8 +122,7 @@ def set_quotas(s: Settings, quotas: dict[str, int] = QUOTAS) -> None:
     conf = s.paths.classroom / "admin.properties"  # the administrator's client settings (password: mode 600)
     admin = admin_config(s)
     write_private(conf, properties({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
-                                    "sasl.jaas.config": f"{PLAIN_MODULE} required username={_quoted(ADMIN)} "
-                                                        f"password={_quoted(admin['sasl.password'])};"}))  # fmt: skip
+                                    "sasl.jaas.config": admin_jaas(admin["sasl.password"])}))  # fmt: skip
     values = ",".join(f"{k}={v}" for k, v in quotas.items())
     cmd = java_cmd(s.paths, "128m", "org.apache.kafka.tools.ConfigCommand", "--bootstrap-server", admin["bootstrap.servers"],
                    "--command-config", str(conf), "--alter", "--entity-type", "users", "--entity-default", "--add-config", values)  # fmt: skip

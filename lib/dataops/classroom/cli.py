@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataops.classroom import access, broker, hub, roster, simulators
+from dataops.classroom import connect as class_connect
 from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.config import Settings, load_settings
 from dataops.errors import ConfigError, DataOpsError
@@ -46,6 +47,8 @@ def room_status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
     from dataops.classroom import room
 
     frame = pd.DataFrame(room.view(s, learners)).merge(access.status(s, learners), on="learner")
+    running = class_connect.connectors(s)
+    frame.insert(len(frame.columns) - 1, "connectors", [sum(c.startswith(f"{name}.") for c in running) for name in learners])
     alive = []
     for learner in learners:
         try:
@@ -62,20 +65,22 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
     s = _settings()
     room = _roster(s, args.roster)
-    Stack(s).up([broker.NAME], progress=not args.quiet)
+    Stack(s).up([broker.NAME, class_connect.NAME, class_connect.FRONT], progress=not args.quiet)
     broker.set_quotas(s)
     if args.roster is not None:
         saved_roster(s).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.roster, saved_roster(s))
-    gone = [f.stem for f in access.env_file(s.paths, "x").parent.glob("*.env") if f.stem not in room]
+    gone = [name for name in access.with_settings(s.paths) if name not in room]
     from dataops.classroom.room import stop_sessions
 
     stop_sessions(s, gone)  # their JupyterLab, when the hub runs
     for learner in gone:
+        class_connect.delete_connectors(s, learner)
         access.revoke(s, learner)
         simulators.stop(s, learner)
-    for index, learner in enumerate(room.learners):
-        access.grant(s, learner, simulators.start(s, learner, index))
+    admin = access.admin_client(s)
+    for learner, port in simulators.ports(s, room.learners).items():
+        access.grant(s, learner, simulators.start(s, learner, port), admin=admin)
     if args.hub:
         hub.write_settings(s, room.learners)
         Stack(s).up([hub.NAME], progress=not args.quiet)  # a running hub reads the new roster at the next log-in
@@ -98,11 +103,13 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
     room = _roster(s, None)
     learner = room.require(args.learner)
+    port = simulators.ports(s, room.learners)[learner]  # before the reset forgets it
+    removed = class_connect.delete_connectors(s, learner)  # before their topics: a task would make them again
     gone = access.wipe(s, learner)
     access.revoke(s, learner)
     simulators.stop(s, learner)  # its faults gone with it; a new token
-    where = access.grant(s, learner, simulators.start(s, learner, room.learners.index(learner)))
-    print(f"{learner}: {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
+    where = access.grant(s, learner, simulators.start(s, learner, port))
+    print(f"{learner}: {removed} conectores, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
           f"contraseña de Kafka y token nuevos en {where}")  # fmt: skip
     return 0
 
@@ -115,7 +122,7 @@ def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     learners = _roster(s, None).learners if saved_roster(s).is_file() else ()
     stopped = sum(simulators.stop(s, learner) for learner in learners)
     print(f"{stopped} simuladores de alumnos parados")
-    for name in (hub.NAME, broker.NAME):
+    for name in (hub.NAME, class_connect.FRONT, class_connect.NAME, broker.NAME):
         print(f"{name} parado" if stack.stop(name) else f"{name} no estaba en marcha")
     return 0
 
@@ -163,5 +170,5 @@ def add_commands(sub: SubParsers) -> None:
     ps.add_argument("--duration", type=positive, default=30.0, help="seconds (default 30)")
     ps.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fault parameter, repeatable")
     ps.set_defaults(func=cmd_class_fault)
-    ps = csub.add_parser("down", help="stop JupyterHub and the class broker (the learners' data, users and homes are kept)")
+    ps = csub.add_parser("down", help="stop JupyterHub, the class's Connect and broker (the learners' data, users and homes are kept)")
     ps.set_defaults(func=cmd_class_down)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -51,30 +50,34 @@ def unix_user(name: str) -> pwd.struct_passwd:
         return user
 
 
-def _give(path: Path, user: pwd.struct_passwd, mode: int) -> None:
-    os.chown(path, user.pw_uid, user.pw_gid)
-    path.chmod(mode)
+#: Writes one file as its owner (``$1``, from stdin): folders made on the way (mode 700), an existing
+#: file left alone unless ``$2`` is ``replace``. Run as the user, so a link they planted in their home
+#: leads nowhere they could not write themselves.
+_PUT = ('umask 077; mkdir -p -- "$(dirname -- "$1")" || exit 1; '
+        'if [ "$2" != replace ] && { [ -e "$1" ] || [ -L "$1" ]; }; then exit 0; fi; cat > "$1"')
+
+
+def put_as(user: pwd.struct_passwd, relative: str, data: bytes, replace: bool) -> None:
+    """Write ``data`` to ``~/<relative>`` of ``user`` as that user (never as root: their home is theirs to
+    fill with links), mode 600; an existing file is kept unless ``replace``.
+
+    Raises:
+        subprocess.CalledProcessError: The write failed (e.g. a folder on the way is not a folder).
+    """
+    subprocess.run(["/bin/sh", "-c", _PUT, "sh", str(Path(user.pw_dir) / relative), "replace" if replace else "keep"],
+                   input=data, user=user.pw_uid, group=user.pw_gid, extra_groups=[], cwd=user.pw_dir,
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
 
 
 def prepare_home(name: str, notebooks: Path, env_file: Path | None) -> pwd.struct_passwd:
     """The user's home ready for their server: the course's notebooks copied in (missing ones only,
-    their work is never overwritten) and, for a learner, their settings file (mode 600)."""
+    their work is never overwritten) and, for a learner, their settings file (mode 600). Written as
+    the user, read here as root (the masters and settings files are root's only)."""
     user = unix_user(name)
-    home = Path(user.pw_dir)
-    course = home / COURSE
-    course.mkdir(exist_ok=True)
-    _give(course, user, 0o700)
     for source in sorted(notebooks.glob("*.ipynb")):
-        target = course / source.name
-        if not target.exists():
-            shutil.copyfile(source, target)
-            _give(target, user, 0o600)
+        put_as(user, f"{COURSE}/{source.name}", source.read_bytes(), replace=False)
     if env_file is not None:
-        private = home / SESSION_ENV
-        private.parent.mkdir(exist_ok=True)
-        _give(private.parent, user, 0o700)
-        shutil.copyfile(env_file, private)
-        _give(private, user, 0o600)
+        put_as(user, SESSION_ENV, env_file.read_bytes(), replace=True)
     return user
 
 

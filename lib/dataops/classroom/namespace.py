@@ -49,6 +49,8 @@ def names(s: Settings) -> dict[str, Any]:
 
 def acl_prefixes(learner: str) -> dict[str, tuple[str, ...]]:
     """Kafka resource type -> the name prefixes ``learner`` may use: topics, consumer groups (their
-    own, the Iceberg sink's ``connect-`` and control ``cg-control-`` groups), transactional ids."""
+    own, the Iceberg sink's ``connect-`` and control ``cg-control-`` groups), transactional ids
+    (their own, and their source connectors' ``connect-<connector>-<task>``, the class's Connect
+    worker being the group ``connect``)."""
     p = prefix(learner)
-    return {"TOPIC": (p,), "GROUP": (p, f"connect-{p}", f"cg-control-{p}"), "TRANSACTIONAL_ID": (p,)}
+    return {"TOPIC": (p,), "GROUP": (p, f"connect-{p}", f"cg-control-{p}"), "TRANSACTIONAL_ID": (p, f"connect-{p}")}

@@ -1,7 +1,7 @@
 """Each learner's own CoinGecko simulator on the class server: their faults hit only them.
 
-Learner number ``i`` of the roster gets a simulator on ``DATAOPS_CLASS_SIMULATOR_PORT + i`` (8100,
-8101, …), started by ``dataops class up`` as the stack's ``simulator`` component in a state
+Each learner gets a simulator on a port of their own from ``DATAOPS_CLASS_SIMULATOR_PORT`` on (8100,
+8101, …; :func:`ports`: kept for as long as they are on the roster), started by ``dataops class up`` as the stack's ``simulator`` component in a state
 folder of the learner's own (``<state>/class/servers/<learner>``: its served log, its pid) and in
 its lean start (about 25 MB each). It answers anyone's price requests, as CoinGecko does, but
 changes (faults in, faults out) only for the learner's token (``DATAOPS_SIMULATOR_TOKEN``, in their
@@ -10,8 +10,9 @@ settings file), and the instructor, who holds every learner's file (``dataops cl
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from typing import Any
+from typing import Any, Iterable
 
 from dataops.classroom import access
 from dataops.config import ENV_PREFIX, Settings, load_settings
@@ -25,10 +26,24 @@ def token(s: Settings, learner: str) -> str:
     return access.saved(s.paths, learner, "SIMULATOR_TOKEN") or secrets.token_urlsafe(24)
 
 
-def server_settings(s: Settings, learner: str, index: int, control_token: str) -> Settings:
-    """The settings of learner ``index``'s simulator (the instructor's, with its own folder, port and token)."""
+def ports(s: Settings, learners: Iterable[str]) -> dict[str, int]:
+    """Each learner's simulator port: the one in their settings file when they have one (so taking a
+    learner off the roster, or adding one, moves nobody else's), else the lowest port free from
+    ``DATAOPS_CLASS_SIMULATOR_PORT`` on."""
+    learners = list(learners)
+    kept: dict[str, int] = {}
+    for learner in learners:
+        port = access.saved(s.paths, learner, "SIMULATOR_PORT")
+        if port and port.isdigit() and int(port) >= s.class_simulator_port and int(port) not in kept.values():
+            kept[learner] = int(port)
+    free = (port for port in itertools.count(s.class_simulator_port) if port not in kept.values())
+    return {learner: kept[learner] if learner in kept else next(free) for learner in learners}
+
+
+def server_settings(s: Settings, learner: str, port: int, control_token: str) -> Settings:
+    """The settings of ``learner``'s simulator (the instructor's, with its own folder, port and token)."""
     return load_settings(profile="local", state_dir=s.paths.classroom / "servers" / learner, host=s.host, coins=s.coins,
-                         simulator_port=s.class_simulator_port + index, simulator_token=control_token, low_memory=True)  # fmt: skip
+                         simulator_port=port, simulator_token=control_token, low_memory=True)  # fmt: skip
 
 
 def session_settings(learner_server: Settings) -> dict[str, str]:
@@ -37,11 +52,11 @@ def session_settings(learner_server: Settings) -> dict[str, str]:
             f"{ENV_PREFIX}SIMULATOR_TOKEN": learner_server.simulator_token.get_secret_value()}  # type: ignore[union-attr]  # fmt: skip
 
 
-def start(s: Settings, learner: str, index: int) -> dict[str, str]:
-    """Start (or keep) ``learner``'s simulator; returns the settings their session needs."""
+def start(s: Settings, learner: str, port: int) -> dict[str, str]:
+    """Start (or keep) ``learner``'s simulator on ``port`` (:func:`ports`); returns the settings their session needs."""
     from dataops.stack import Stack
 
-    mine = server_settings(s, learner, index, token(s, learner))
+    mine = server_settings(s, learner, port, token(s, learner))
     Stack(mine).up([NAME], progress=False)
     return session_settings(mine)
 
@@ -63,7 +78,8 @@ def source(s: Settings, learner: str) -> Any:
 
     from dataops.source.layer import SimulatorLayer
 
-    port, control = access.saved(s.paths, learner, "SIMULATOR_PORT"), access.saved(s.paths, learner, "SIMULATOR_TOKEN")
+    saved = access.saved_settings(s.paths, learner)
+    port, control = saved.get("SIMULATOR_PORT"), saved.get("SIMULATOR_TOKEN")
     if not port or not control:
         raise ConfigError(f"{learner} no tiene simulador todavía", "ejecuta `dataops class up`")
     return SimulatorLayer(f"http://{s.host}:{port}", control_token=SecretStr(control))

@@ -30,6 +30,12 @@ def _jaas_quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def jaas_line(module: str, username: str, password: str, **options: str) -> str:
+    """A ``sasl.jaas.config`` value: ``module`` required with the user, password and further ``options``, quoted."""
+    extra = "".join(f" {k}={_jaas_quoted(v)}" for k, v in options.items())
+    return f"{module} required username={_jaas_quoted(username)} password={_jaas_quoted(password)}{extra};"
+
+
 def client_security(s: Settings, relocated: str = "") -> dict[str, str]:
     """A Java Kafka client's security settings for the active profile (secret included: never log them).
 
@@ -56,7 +62,7 @@ def client_security(s: Settings, relocated: str = "") -> dict[str, str]:
     conf = {
         "security.protocol": protocol,
         "sasl.mechanism": mechanism,
-        "sasl.jaas.config": f"{module} required username={_jaas_quoted(key)} password={_jaas_quoted(secret)};",
+        "sasl.jaas.config": jaas_line(module, key, secret),
     }
     if protocol == "SASL_SSL" and s.kafka_ca_file is not None:
         conf.update({"ssl.truststore.type": "PEM", "ssl.truststore.location": str(s.kafka_ca_file)})

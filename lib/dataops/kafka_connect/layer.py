@@ -26,12 +26,14 @@ class ConnectLayer:
     Args:
         url: Base URL of a Connect worker, e.g. ``http://127.0.0.1:8083``.
         timeout: Seconds per request.
+        headers: Sent with every request (a class server's front wants the learner's token).
     """
 
-    def __init__(self, url: str, timeout: float = 15.0, rebalance_wait_s: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = 15.0, rebalance_wait_s: float = 60.0, headers: dict[str, str] | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.rebalance_wait_s = rebalance_wait_s
+        self.headers = dict(headers or {})
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One REST call. A worker that has just (re)joined its group answers 409, or 500 "a rebalance
@@ -40,7 +42,7 @@ class ConnectLayer:
         delay = 0.5
         while True:
             try:
-                resp = requests.request(method, f"{self.url}{path}", timeout=self.timeout, **kwargs)
+                resp = requests.request(method, f"{self.url}{path}", timeout=self.timeout, headers=self.headers or None, **kwargs)
             except requests.RequestException:
                 raise ServiceUnavailableError("Kafka Connect", self.url) from None
             if resp.status_code < 400:

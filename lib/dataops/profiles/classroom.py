@@ -5,13 +5,18 @@ login (the file ``dataops class up`` writes), so ``dataops.connect()`` in the le
 picks their namespace by itself: every name of the pipeline under ``<learner>.``
 (:func:`dataops.classroom.namespace.names`), Kafka through the class broker as the learner's own
 SCRAM user, whose ACLs cover only those names; the source is the learner's own simulator
-(:mod:`dataops.classroom.simulators`), whose faults only their token may change. The layers not yet kept apart per learner on the
-shared engines say so in one line rather than reach another learner's resources.
+(:mod:`dataops.classroom.simulators`), whose faults only their token may change; Kafka Connect is
+the class's shared worker through its front, which lets them reach their own connectors only
+(:mod:`dataops.classroom.connect_front`), with the same token. The layers not yet kept apart per
+learner on the shared engines say so in one line rather than reach another learner's resources.
 """
 
 from __future__ import annotations
 
 from dataops.classroom.namespace import names
+from dataops.config import Settings
+from dataops.facade import Layers
+from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
 from dataops.profiles.local import kafka, simulator
 
@@ -19,12 +24,19 @@ _NOT_YET = "en el servidor de la clase, {what} todavía no está separado por al
 _LAPTOP = "hazlo en tu portátil con el perfil local (DATAOPS_PROFILE=local y `make up`)"
 _SERVER = "el servidor de la clase lo gestiona el profesor (`dataops class status`)"
 
+def class_connect(settings: Settings, p: Layers | None) -> Connect:
+    """The class's Kafka Connect through its front (:mod:`dataops.classroom.connect_front`), as this learner."""
+    from dataops.kafka_connect.layer import ConnectLayer
+
+    token = settings.simulator_token.get_secret_value() if settings.simulator_token else ""
+    return ConnectLayer(settings.connect_url, headers={"Authorization": f"Bearer {token}"})
+
+
 CLASS = register(
     Profile(
         "class",
-        builders={"source": simulator, "kafka": kafka},
+        builders={"source": simulator, "kafka": kafka, "connect": class_connect},
         absent={
-            "connect": (_NOT_YET.format(what="Kafka Connect"), _LAPTOP),
             "flink": (_NOT_YET.format(what="Flink"), _LAPTOP),
             "iceberg": (_NOT_YET.format(what="la tabla Iceberg"), _LAPTOP),
             "duck": (_NOT_YET.format(what="DuckDB sobre la tabla"), _LAPTOP),
@@ -33,7 +45,7 @@ CLASS = register(
         },
         kafka_auth="sasl_scram",
         kafka_from_settings=True,
-        manages=frozenset({"topic"}),
+        manages=frozenset({"topic", "connector"}),
         sampled=("source", "kafka"),
         required=("learner", "kafka_bootstrap", "kafka_api_key", "kafka_api_secret"),
         maintains_table=False,

@@ -1,0 +1,211 @@
+"""The class's Connect front (``class-connect-front``): the only way a learner reaches the shared
+Kafka Connect worker (:mod:`dataops.classroom.connect`), and only to their own connectors.
+
+- **Who**: a learner is known by their class token (``DATAOPS_SIMULATOR_TOKEN`` in their settings
+  file, sent as ``Authorization: Bearer …``: the library does it); the tokens are read from the
+  settings files ``dataops class up`` writes, at each request, so a reset's new token works at once
+  and a learner taken off the roster is refused.
+- **What**: ``GET /``, ``GET /connector-plugins``, ``GET /connectors`` (their own only), and any
+  request on ``/connectors/<name>…`` whose name starts with their prefix (``ana.``). Everything
+  else is refused with one Spanish line (403), and the worker never hears of it.
+- **A connector's config** (create or update) must be one of the course's connector classes, pointed
+  at the learner's own simulator (or CoinGecko), carry no config-provider reference (``${…}``) and
+  no client login or offsets topic of its own: the front puts in the learner's login and their
+  offsets topic (:func:`dataops.classroom.connect.client_overrides`), so Kafka's ACLs hold their
+  connectors to their topics as they hold them.
+
+Run by the stack: ``python -m dataops.classroom.connect_front --state-dir … --port …``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from dataops.classroom import access, connect
+from dataops.classroom.namespace import prefix
+from dataops.config import Settings, load_settings
+from dataops.errors import RefusedError
+
+#: The connector classes a learner may run: the course's HTTP source. (The Iceberg sink writes to a
+#: catalog path of its config's choosing: not yet per learner.)
+CLASSES = ("org.dataops.connect.http.HttpSourceConnector",)
+#: Client settings a learner's connector may not set itself: the front sets them.
+OWN_CLIENT_KEYS = ("bootstrap.servers", "security.protocol", "sasl.", "ssl.", "transactional.id")
+COINGECKO = ("https://api.coingecko.com/", "https://pro-api.coingecko.com/")
+
+
+def learner_of(s: Settings, authorization: str | None) -> str:
+    """The learner whose token is in ``authorization`` (``Bearer <token>``).
+
+    Raises:
+        RefusedError: No token, or nobody's (401).
+    """
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    if token:
+        for learner in access.with_settings(s.paths):
+            mine = access.saved(s.paths, learner, "SIMULATOR_TOKEN")
+            if mine and secrets.compare_digest(mine.encode(), token.encode()):
+                return learner
+    raise RefusedError(401, "el Kafka Connect de la clase no te reconoce: tu token de la clase falta o ya no vale "
+                       "(tras un `dataops class reset` vuelve a ejecutar dataops.connect())")  # fmt: skip
+
+
+def not_yours(learner: str, name: str) -> RefusedError:
+    return RefusedError(403, f"el conector {name!r} no es tuyo: en la clase solo son tuyos los conectores que empiezan por {prefix(learner)!r}")
+
+
+def admit(s: Settings, learner: str, name: str, config: dict[str, Any]) -> dict[str, str]:
+    """The config the worker gets for ``learner``'s connector ``name``: theirs, checked, with their
+    login and offsets topic put in.
+
+    Raises:
+        RefusedError: Something in it could reach beyond the learner's namespace (403, one line naming it).
+    """
+    if not name.startswith(prefix(learner)):
+        raise not_yours(learner, name)
+    if not isinstance(config, dict) or not all(isinstance(v, (str, int, float, bool)) for v in config.values()):
+        raise RefusedError(400, "la configuración de un conector es un objeto JSON de claves y valores de texto")
+    config = {str(k): str(v) for k, v in config.items()}
+    if config.get("name", name) != name:
+        raise RefusedError(400, f"el nombre de la configuración ({config['name']!r}) no es el del conector ({name!r})")
+    if config.get("connector.class") not in CLASSES:
+        raise RefusedError(403, f"en la clase solo se crean conectores {', '.join(c.rsplit('.', 1)[1] for c in CLASSES)} "
+                           f"(connector.class={config.get('connector.class')!r})")  # fmt: skip
+    for key, value in config.items():
+        if "${" in value:
+            raise RefusedError(403, f"{key}: en la clase un conector no lee ficheros ni variables del servidor (${{...}})")
+        own = key.split("override.", 1)[1] if "override." in key else key
+        if key == "offsets.storage.topic" or own.startswith(OWN_CLIENT_KEYS):
+            raise RefusedError(403, f"{key}: en la clase tu conector usa tu usuario de Kafka y tus topics, y eso lo pone el servidor")
+    url = config.get("http.url", "")
+    simulator = f"http://{s.host}:{access.saved(s.paths, learner, 'SIMULATOR_PORT')}/"
+    if url and not url.startswith((simulator, *COINGECKO)):
+        raise RefusedError(403, f"http.url={url!r}: en la clase tu conector solo lee de tu simulador ({simulator}) o de CoinGecko")
+    return {**config, **connect.client_overrides(s, learner)}
+
+
+def _own(learner: str, listing: Any) -> Any:
+    """``GET /connectors`` (a list, or with ``?expand=`` a dict by name) cut to ``learner``'s."""
+    if isinstance(listing, dict):
+        return {k: v for k, v in listing.items() if k.startswith(prefix(learner))}
+    return [name for name in listing if isinstance(name, str) and name.startswith(prefix(learner))]
+
+
+def route(s: Settings, learner: str, method: str, path: str, body: bytes) -> tuple[str, bytes | None, bool]:
+    """What to send the worker for ``learner``'s request: (path, body, whether to cut the answer to theirs).
+
+    Raises:
+        RefusedError: The request is not theirs to make (one line).
+    """
+    where = urlsplit(path)
+    parts = [unquote(p) for p in where.path.split("/") if p]
+    if any(p in (".", "..") or "/" in p for p in parts):
+        raise RefusedError(403, f"{where.path}: una ruta con . o .. no llega al Kafka Connect de la clase")
+    path = "/" + "/".join(quote(p, safe="") for p in parts) + (f"?{where.query}" if where.query else "")  # what the worker gets: these parts
+    if method == "GET" and parts in ([], ["connector-plugins"]):
+        return path, None, False
+    if parts == ["connectors"]:
+        if method == "GET":
+            return path, None, True
+        if method == "POST":
+            data = _json(body)
+            data = data if isinstance(data, dict) else {}
+            name = str(data.get("name", ""))
+            return path, json.dumps({"name": name, "config": admit(s, learner, name, data.get("config", {}))}).encode(), False
+    if len(parts) >= 2 and parts[0] == "connectors":
+        name = parts[1]
+        if not name.startswith(prefix(learner)):
+            raise not_yours(learner, name)
+        if method == "PUT" and parts[2:] == ["config"]:
+            return path, json.dumps(admit(s, learner, name, _json(body))).encode(), False
+        if method in ("GET", "DELETE") or (method in ("PUT", "POST") and parts[2:] in (["pause"], ["resume"], ["stop"], ["restart"])):
+            return path, body or None, False
+    raise RefusedError(403, f"{method} {where.path}: en la clase solo puedes ver y cambiar tus conectores")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        raise RefusedError(400, "el cuerpo de la petición no es JSON") from None
+
+
+def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
+    """The front's request handler for the class whose server settings are ``s``."""
+    import requests
+
+    worker = connect.worker_url(s)
+
+    class Front(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            pass  # no request line in the log: a query could carry something private
+
+        def _answer(self, status: int, data: Any) -> None:
+            raw = json.dumps(data, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _handle(self, method: str) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if method == "GET" and self.path == "/health":
+                return self._answer(200, {"status": "ok"})
+            try:
+                learner = learner_of(s, self.headers.get("Authorization"))
+                path, payload, cut = route(s, learner, method, self.path, body)
+            except RefusedError as refused:
+                return self._answer(refused.status, {"error_code": refused.status, "message": str(refused)})
+            try:
+                answer = connect.worker_session(s).request(method, worker + path, data=payload, timeout=60,  # type: ignore[attr-defined]
+                                                           headers={"Content-Type": "application/json"} if payload else {})  # fmt: skip
+            except requests.RequestException:
+                return self._answer(503, {"error_code": 503, "message": "el Kafka Connect de la clase no responde: avisa al profesor"})
+            data = answer.json() if answer.content else None
+            self._answer(answer.status_code, _own(learner, data) if cut and answer.status_code == 200 else data)
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+    return Front
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dataops.classroom.connect_front",
+                                     description="The class's Kafka Connect front: each learner's own connectors only.")  # fmt: skip
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--worker-port", type=int, required=True)
+    parser.add_argument("--broker-port", type=int, required=True)
+    parser.add_argument("--simulator-port", type=int, required=True)
+    args = parser.parse_args(argv)
+    s = load_settings(profile="local", state_dir=args.state_dir, host=args.host, class_connect_front_port=args.port,
+                      class_connect_port=args.worker_port, kafka_class_port=args.broker_port, class_simulator_port=args.simulator_port)  # fmt: skip
+    server = ThreadingHTTPServer((s.host, s.class_connect_front_port), handler(s))
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
