@@ -21,6 +21,7 @@ import dataops
 from dataops import ConfigError
 from dataops.artifacts import share_downloads
 from dataops.classroom import access, broker
+from dataops.classroom import connect as class_connect
 from dataops.cli import main
 from dataops.stack import Stack
 from tests.integration.helpers import own_components
@@ -28,7 +29,8 @@ from tests.integration.helpers import own_components
 pytestmark = pytest.mark.integration
 
 TIMINGS: dict[str, float] = {}
-PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_simulator_port"]
+PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_simulator_port",
+         "class_connect_port", "class_connect_front_port"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +103,7 @@ def test_each_learner_gets_a_namespace_a_user_and_a_private_settings_file(server
     assert Stack(s).status().set_index("component").loc[broker.NAME, "health"] == "up"
     print(f"\nkafka-class started in {TIMINGS['start_s']:.1f} s")
     status = access.status(s, ["ana", "bruno"]).set_index("learner")
-    assert status["kafka_user"].all() and (status["acls"] == 5).all()
+    assert status["kafka_user"].all() and (status["acls"] == len(access.acl_bindings("ana"))).all()
     ana = learner(s, "ana").settings
     assert (ana.profile, ana.learner, ana.topic_raw, ana.iceberg_table) == ("class", "ana", "ana.crypto-prices", "ana.crypto_prices_exploded")
     assert ana.bootstrap_servers == broker.bootstrap(s)
@@ -176,8 +178,9 @@ def test_class_up_again_keeps_passwords_and_reset_gives_a_fresh_start(server, ca
 def test_no_password_in_a_log_or_a_command_line(server):
     s, _ = server
     secrets = [broker.admin_password(s.paths), *(access.saved_password(s.paths, n) for n in ("ana", "bruno"))]
-    pid = int(Stack(s).status().set_index("component").loc[broker.NAME, "pid"])
-    texts = [s.paths.log_file(broker.NAME).read_text(errors="replace"), " ".join(psutil.Process(pid).cmdline())]
+    running = Stack(s).status().set_index("component")
+    texts = [s.paths.log_file(name).read_text(errors="replace") for name in (broker.NAME, class_connect.NAME, class_connect.FRONT)]
+    texts += [" ".join(psutil.Process(int(running.loc[name, "pid"])).cmdline()) for name in (broker.NAME, class_connect.NAME, class_connect.FRONT)]
     for secret in secrets:
         assert secret and all(secret not in text for text in texts)
 
@@ -236,3 +239,90 @@ def test_a_learners_flood_is_slowed_to_their_quota(server):
         broker.set_quotas(s)
     print(f"\n50 KB in {small:.2f} s, 1.5 MB in {flood:.2f} s (quota 100 KB/s)")
     assert not failed and small < 2 and flood > 6
+
+
+# ---- the class's Kafka Connect: one worker, each learner's own connectors through the front ------------
+
+
+def _wait_for(check, within: float = 60, every: float = 1):
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(every)
+
+
+def _as_given(config: dict) -> dict:
+    """A connector's config as a learner would put it: without what the front puts in."""
+    return {k: v for k, v in config.items() if "override." not in k and k not in ("offsets.storage.topic", "name")}
+
+
+def test_a_learners_pipeline_applies_its_connector_which_runs_as_them(server):
+    s, _ = server
+    ana = learner(s, "ana")
+    report = ana.apply(validate=False)
+    assert report.set_index("paso").loc["conector", "estado"] == "✔", report.to_string()
+    states = _wait_for(lambda: (st := ana.connect.states().get(ana.settings.connector_name)) and set(st) == {"RUNNING"} and st)
+    assert states == ["RUNNING", "RUNNING"]
+    assert _wait_for(lambda: not ana.kafka.latest(ana.settings.topic_raw, 1).empty, 30)  # her simulator's polls in her topic
+    config = ana.connect.config(ana.settings.connector_name)
+    assert config["producer.override.sasl.jaas.config"].startswith("${file:") and config["offsets.storage.topic"] == "ana.connect-offsets"
+    assert access.saved_password(s.paths, "ana") not in str(config)  # the password stays in the login file
+    assert stat.S_IMODE(class_connect.login_file(s.paths, "ana").stat().st_mode) == 0o600
+    assert "ana.connect-offsets" in ana.kafka.topic_names()  # exactly-once offsets in a topic of hers
+
+
+def test_another_learner_can_neither_see_nor_touch_a_learners_connectors(server):
+    s, _ = server
+    ana, bruno = learner(s, "ana"), learner(s, "bruno")
+    name = ana.settings.connector_name
+    assert name in ana.connect.states() and bruno.connect.states() == {}
+    for call in (lambda: bruno.connect.status(name), lambda: bruno.connect.config(name), lambda: bruno.connect.pause(name),
+                 lambda: bruno.connect.delete(name), lambda: bruno.connect.put_config(name, _as_given(ana.connect.config(name)))):  # fmt: skip
+        with pytest.raises(dataops.DataOpsError, match="no es tuyo: en la clase solo son tuyos los conectores que empiezan por 'bruno.'") as refused:
+            call()
+        assert "\n" not in str(refused.value)
+    stranger = dataops.connect(env_file=access.env_file(s.paths, "bruno"), simulator_token="not-a-token")
+    with pytest.raises(dataops.DataOpsError, match="no te reconoce"):
+        stranger.connect.states()
+    assert ana.connect.states()[name] == ["RUNNING", "RUNNING"]  # untouched
+
+
+def test_the_worker_lets_in_the_front_only(server):
+    import requests
+
+    s, _ = server
+    url = f"{class_connect.worker_url(s)}/connectors"
+    for how in ({"verify": False}, {"verify": str(class_connect.ensure_tls(s)["ca_cert"])}):
+        session = requests.Session()
+        session.trust_env = False
+        with pytest.raises(requests.exceptions.SSLError):  # no client certificate: the handshake fails
+            session.get(url, timeout=10, **how)
+    assert class_connect.worker_session(s).get(url, timeout=10).status_code == 200  # the control: the front's certificate
+
+
+def test_a_connector_aimed_at_another_learners_topic_is_stopped_by_kafka(server):
+    """The front checks names, not topics: Kafka does, since the connector's clients log in as its learner."""
+    s, _ = server
+    ana, bruno = learner(s, "ana"), learner(s, "bruno")
+    bruno.kafka.ensure_topic("bruno.crypto-prices", 1, {})
+    sneaky = {**_as_given(ana.connect.config(ana.settings.connector_name)), "kafka.topic": "bruno.crypto-prices"}
+    ana.connect.put_config("ana.sneaky", sneaky)
+    try:
+        assert _wait_for(lambda: "FAILED" in ana.connect.states().get("ana.sneaky", [])[1:], 90), ana.connect.states()
+        status = ana.connect.status("ana.sneaky")
+        assert "TopicAuthorization" in status["tasks"][0].get("trace", "") or "not authorized" in status["tasks"][0].get("trace", "").lower()
+        assert bruno.kafka.latest("bruno.crypto-prices", 5).empty
+    finally:
+        ana.connect.delete("ana.sneaky")
+
+
+def test_reset_deletes_the_learners_connectors(server, capsys):
+    s, _ = server
+    ana = learner(s, "ana")
+    assert ana.connect.states()
+    assert main(["class", "reset", "ana"]) == 0
+    assert "1 conectores" in capsys.readouterr().out
+    assert not [c for c in class_connect.connectors(s) if c.startswith("ana.")]
+    assert learner(s, "ana").connect.states() == {}  # her new token works on the front

@@ -28,6 +28,9 @@ class Outcome:
     fix: str = ""
 
 
+_CLUSTER = {"sasl_plain": "Confluent Cloud", "sasl_scram": "servidor de la clase"}  # whose Kafka, by how one logs in
+
+
 def prerequisites(p: Layers) -> list[Outcome]:
     """Java and the engines reachable (local profile), or the cloud cluster (confluent)."""
     from dataops import stack
@@ -35,11 +38,12 @@ def prerequisites(p: Layers) -> list[Outcome]:
 
     s: Settings = p.settings
     if not s.runs.runs_stack:  # the cluster elsewhere is the prerequisite
+        where = f"Kafka ({_CLUSTER.get(s.runs.kafka_auth, s.profile)})"
         try:
             p.kafka.topic_names()
-            return [Outcome("Kafka (Confluent Cloud)", True, s.bootstrap_servers)]
+            return [Outcome(where, True, s.bootstrap_servers)]
         except DataOpsError as exc:
-            return [Outcome("Kafka (Confluent Cloud)", False, exc.message, exc.hint or "revisa DATAOPS_KAFKA_BOOTSTRAP y la API key")]
+            return [Outcome(where, False, exc.message, exc.hint or "revisa DATAOPS_KAFKA_BOOTSTRAP y la API key")]
     java = stack.java_version()
     out = [Outcome("java", bool(java), java or "no encontrado", "ejecuta `make venv` (Java desde PyPI) o pon en DATAOPS_JAVA_HOME un JDK 17 o 21")]
     engines = [("API de precios (simulador)", s.simulator_port, "simulator_port"), ("Kafka", s.kafka_port, "kafka_port"),

@@ -101,6 +101,10 @@ class KafkaLayer:
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",
+                # A short-lived reader closed while it still logs in to its group coordinator makes
+                # librdkafka print a "SASL authentication error" to stderr (a notebook's output); a
+                # real failure reaches the caller as an exception anyway.
+                "log_level": 0,
                 **extra,
             }
         )
