@@ -121,9 +121,14 @@ def install_artifacts(paths: StatePaths, quiet: bool = False) -> None:
 
 
 def _link(a: str | Path, b: str | Path) -> None:
-    """A hard link of ``a`` at ``b``, or a copy where none can be made (e.g. across file systems)."""
+    """A hard link of ``a`` at ``b``, or a copy where none can be made (e.g. across file systems); nothing
+    when ``b`` is already that file (a folder shared again: :func:`link_tree` is idempotent)."""
     import os
 
+    if os.path.lexists(b):
+        if os.path.samefile(a, b):
+            return
+        os.unlink(b)  # an older copy of a file that changed since
     try:
         os.link(a, b)
     except OSError:

@@ -56,7 +56,8 @@ PORTS = {
     "class_hub_api": 8011,  # the hub's own API, behind the proxy
     "class_proxy_api": 8012,  # the proxy's API (the hub adds each learner's route)
     "class_connect": 8013,  # `dataops class up`: the class's Kafka Connect worker (https, the front's certificate only)
-    "class_connect_front": 8014,  # its authorising front: each learner's own connectors only
+    "class_front": 8014,  # the class's authorising front: each learner's own connectors and Flink jobs only
+    "class_flink": 8015,  # `dataops class up`: the class's Flink REST (https, the front's certificate only); RPC, blob, taskmanager on +1, +2, +3
     "class_simulator": 8100,  # `dataops class up`: each learner's simulator on a port of their own from 8100 on
 }
 
@@ -129,7 +130,8 @@ class Settings(BaseSettings):
     class_hub_api_port: int = PORTS["class_hub_api"]
     class_proxy_api_port: int = PORTS["class_proxy_api"]
     class_connect_port: int = PORTS["class_connect"]
-    class_connect_front_port: int = PORTS["class_connect_front"]
+    class_front_port: int = PORTS["class_front"]
+    class_flink_port: int = PORTS["class_flink"]
     class_simulator_port: int = PORTS["class_simulator"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")

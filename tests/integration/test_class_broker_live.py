@@ -9,6 +9,7 @@ No skip: without Java or the jars the fixture fails with the one line that says 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import time
 
@@ -22,6 +23,7 @@ from dataops import ConfigError
 from dataops.artifacts import share_downloads
 from dataops.classroom import access, broker
 from dataops.classroom import connect as class_connect
+from dataops.classroom import flink as class_flink
 from dataops.cli import main
 from dataops.stack import Stack
 from tests.integration.helpers import own_components
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 TIMINGS: dict[str, float] = {}
 PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_simulator_port",
-         "class_connect_port", "class_connect_front_port"]  # fmt: skip
+         "class_connect_port", "class_front_port", "class_flink_port"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -254,21 +256,27 @@ def _wait_for(check, within: float = 60, every: float = 1):
 
 
 def _as_given(config: dict) -> dict:
-    """A connector's config as a learner would put it: without what the front puts in."""
-    return {k: v for k, v in config.items() if "override." not in k and k not in ("offsets.storage.topic", "name")}
+    """A connector's config as a learner puts it (the front shows them theirs, with its name)."""
+    return {k: v for k, v in config.items() if k != "name"}
 
 
-def test_a_learners_pipeline_applies_its_connector_which_runs_as_them(server):
+def test_a_learners_pipeline_applies_its_connector_and_job_which_run_as_them(server):
     s, _ = server
     ana = learner(s, "ana")
     report = ana.apply(validate=False)
-    assert report.set_index("paso").loc["conector", "estado"] == "✔", report.to_string()
+    steps = report.set_index("paso")["estado"]
+    assert steps["conector"] == "✔" and steps["job de Flink"] == "✔", report.to_string()
+    jobs = ana.flink.jobs()
+    assert jobs["name"].tolist() == ["ana.crypto-explode"] and jobs["state"].tolist() == ["RUNNING"]  # on the class's Flink
+    assert _wait_for(lambda: not ana.kafka.latest(ana.settings.topic_exploded, 1).empty, 60)  # her rows, exploded by her job
     states = _wait_for(lambda: (st := ana.connect.states().get(ana.settings.connector_name)) and set(st) == {"RUNNING"} and st)
     assert states == ["RUNNING", "RUNNING"]
     assert _wait_for(lambda: not ana.kafka.latest(ana.settings.topic_raw, 1).empty, 30)  # her simulator's polls in her topic
-    config = ana.connect.config(ana.settings.connector_name)
+    assert "override" not in str(ana.connect.config(ana.settings.connector_name))  # she reads back what she set
+    config = class_connect.worker_session(s).get(f"{class_connect.worker_url(s)}/connectors/{ana.settings.connector_name}/config").json()
     assert config["producer.override.sasl.jaas.config"].startswith("${file:") and config["offsets.storage.topic"] == "ana.connect-offsets"
     assert access.saved_password(s.paths, "ana") not in str(config)  # the password stays in the login file
+    assert ana.plan().set_index("recurso").loc[f"connector {ana.settings.connector_name}", "plan"] == "unchanged"
     assert stat.S_IMODE(class_connect.login_file(s.paths, "ana").stat().st_mode) == 0o600
     assert "ana.connect-offsets" in ana.kafka.topic_names()  # exactly-once offsets in a topic of hers
 
@@ -283,23 +291,42 @@ def test_another_learner_can_neither_see_nor_touch_a_learners_connectors(server)
         with pytest.raises(dataops.DataOpsError, match="no es tuyo: en la clase solo son tuyos los conectores que empiezan por 'bruno.'") as refused:
             call()
         assert "\n" not in str(refused.value)
+    jid = ana.flink.live_job("ana.crypto-explode")["jid"]
+    assert bruno.flink.jobs().empty and bruno.flink.live_job("ana.crypto-explode") is None
+    for call in (lambda: bruno.flink.job(jid), lambda: bruno.flink.checkpoints(jid), lambda: bruno.flink.cancel(jid)):
+        with pytest.raises(dataops.DataOpsError, match="no es tuyo: en la clase solo son tuyos los jobs que empiezan por 'bruno.'") as refused:
+            call()
+        assert "\n" not in str(refused.value)
+    for path in ("/jars", "/jobmanager/config", "/taskmanagers"):  # Flink's own ways in: closed to learners
+        answer = bruno.flink.http.get(f"{bruno.flink.url}{path}", timeout=10)
+        assert answer.status_code == 403 and "\n" not in answer.json()["message"]
+    assert ana.flink.live_job("ana.crypto-explode")["state"] == "RUNNING"  # untouched
     stranger = dataops.connect(env_file=access.env_file(s.paths, "bruno"), simulator_token="not-a-token")
     with pytest.raises(dataops.DataOpsError, match="no te reconoce"):
         stranger.connect.states()
     assert ana.connect.states()[name] == ["RUNNING", "RUNNING"]  # untouched
 
 
-def test_the_worker_lets_in_the_front_only(server):
+def test_the_worker_and_flink_let_in_the_front_only(server):
     import requests
 
     s, _ = server
-    url = f"{class_connect.worker_url(s)}/connectors"
-    for how in ({"verify": False}, {"verify": str(class_connect.ensure_tls(s)["ca_cert"])}):
-        session = requests.Session()
-        session.trust_env = False
-        with pytest.raises(requests.exceptions.SSLError):  # no client certificate: the handshake fails
-            session.get(url, timeout=10, **how)
-    assert class_connect.worker_session(s).get(url, timeout=10).status_code == 200  # the control: the front's certificate
+    for url in (f"{class_connect.worker_url(s)}/connectors", f"{class_flink.rest_url(s)}/jobs/overview"):
+        for how in ({"verify": False}, {"verify": str(class_connect.ensure_tls(s)["ca_cert"])}):
+            session = requests.Session()
+            session.trust_env = False
+            with pytest.raises(requests.exceptions.SSLError):  # no client certificate: the handshake fails
+                session.get(url, timeout=10, **how)
+        assert class_connect.worker_session(s).get(url, timeout=10).status_code == 200  # the control: the front's certificate
+    for port in (s.class_flink_port + 1, s.class_flink_port + 2):  # Flink's RPC and blob ports: TLS only, no plain talk
+        with socket.create_connection((s.host, port), timeout=5) as raw:
+            raw.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            raw.settimeout(5)
+            try:
+                reply = raw.recv(100)
+            except (ConnectionResetError, socket.timeout):
+                reply = b""
+            assert b"HTTP/1" not in reply and b"pekko" not in reply.lower()
 
 
 def test_a_connector_aimed_at_another_learners_topic_is_stopped_by_kafka(server):
@@ -318,11 +345,27 @@ def test_a_connector_aimed_at_another_learners_topic_is_stopped_by_kafka(server)
         ana.connect.delete("ana.sneaky")
 
 
-def test_reset_deletes_the_learners_connectors(server, capsys):
+def test_no_password_in_the_shared_engines_logs_or_command_lines(server):
+    """After a learner's connector and job ran: their Kafka password, the administrator's and the
+    key stores' are in no log of the class's engines, nor on any command line."""
+    s, _ = server
+    secrets = [broker.admin_password(s.paths), class_connect.store_password(s.paths), access.saved_password(s.paths, "ana")]
+    running = Stack(s).status().set_index("component")
+    names = (class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER)
+    logs = [s.paths.log_file(name) for name in names] + [class_flink.cluster_settings(s).paths.log_file("flink-submit")]
+    texts = [log.read_text(errors="replace") for log in logs if log.is_file()]
+    texts += [" ".join(psutil.Process(int(running.loc[name, "pid"])).cmdline()) for name in names]
+    assert len(texts) == 2 * len(names) + 1
+    for secret in secrets:
+        assert secret and all(secret not in text for text in texts)
+
+
+def test_reset_deletes_the_learners_connectors_and_cancels_their_jobs(server, capsys):
     s, _ = server
     ana = learner(s, "ana")
     assert ana.connect.states()
     assert main(["class", "reset", "ana"]) == 0
-    assert "1 conectores" in capsys.readouterr().out
+    assert "1 conectores, 1 jobs de Flink" in capsys.readouterr().out
     assert not [c for c in class_connect.connectors(s) if c.startswith("ana.")]
+    assert not [j for j in class_flink.jobs(s) if j["name"].startswith("ana.") and j["state"] == "RUNNING"]
     assert learner(s, "ana").connect.states() == {}  # her new token works on the front

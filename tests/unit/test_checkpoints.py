@@ -131,7 +131,7 @@ def job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     explode_job.job_ids_file(settings).write_text("run1 from=offsets\nrun2 from=/x/run1/chk-5\n")
     submitted: list[Path | None] = []
 
-    def submit(s: Any, restore: Path | None = None) -> str:
+    def submit(s: Any, restore: Path | None = None, client_config: Any = None) -> str:
         submitted.append(restore)
         if FakeFlink.state == "submit-fails":
             raise StackError("falló el envío del job de Flink (boom)")

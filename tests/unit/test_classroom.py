@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import itertools
-import re
 import os
+import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,7 @@ def test_the_layers_not_yet_kept_apart_say_so_in_one_line():
     import dataops
 
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana", kafka_api_secret="x")
-    for layer in ("flink", "iceberg", "duck", "stack"):
+    for layer in ("iceberg", "duck", "stack"):
         with pytest.raises(ConfigError) as refused:
             getattr(p, layer).status()
         assert "\n" not in str(refused.value) and ("alumno" in str(refused.value) or "profesor" in str(refused.value)), layer
@@ -131,7 +132,7 @@ def test_a_learners_settings_file_holds_their_profile_name_broker_and_login():
     s = load_settings(env_file="/nonexistent.env", profile="local")
     values = access.learner_settings(s, "ana", "pw")
     assert values == {"DATAOPS_PROFILE": "class", "DATAOPS_LEARNER": "ana", "DATAOPS_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_class_port}",
-                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw", "DATAOPS_CONNECT_PORT": str(s.class_connect_front_port)}  # fmt: skip
+                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw", "DATAOPS_CONNECT_PORT": str(s.class_front_port)}  # fmt: skip
 
 
 # ---- the broker -------------------------------------------------------------------------------
@@ -442,7 +443,7 @@ SOURCE = {"connector.class": "org.dataops.connect.http.HttpSourceConnector", "ka
 
 
 def test_the_front_knows_each_learner_by_their_token_only(tmp_path):
-    from dataops.classroom.connect_front import learner_of
+    from dataops.classroom.front import learner_of
     from dataops.errors import RefusedError
 
     s = _front(tmp_path)
@@ -456,7 +457,7 @@ def test_the_front_knows_each_learner_by_their_token_only(tmp_path):
 def test_the_front_lets_a_learner_reach_only_their_own_connectors(tmp_path):
     import json
 
-    from dataops.classroom.connect_front import route
+    from dataops.classroom.front import route
     from dataops.errors import RefusedError
 
     s = _front(tmp_path)
@@ -496,7 +497,7 @@ def test_the_front_lets_a_learner_reach_only_their_own_connectors(tmp_path):
     ({"name": "ana.other"}, "nombre"),
 ])  # fmt: skip
 def test_the_front_refuses_a_config_that_reaches_beyond_the_learner(tmp_path, change, says):
-    from dataops.classroom.connect_front import admit
+    from dataops.classroom.front import admit
     from dataops.errors import RefusedError
 
     s = _front(tmp_path)
@@ -512,3 +513,33 @@ def test_the_class_profiles_connect_goes_to_the_front_with_the_learners_token():
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana",
                         kafka_api_secret="x", connect_port=8014, simulator_token="tok-ana")  # fmt: skip
     assert p.connect.url.endswith(":8014") and p.connect.headers == {"Authorization": "Bearer tok-ana"}
+
+
+def test_a_learner_reads_back_the_config_they_set_not_what_the_front_added(tmp_path):
+    from dataops.classroom import connect
+    from dataops.classroom.front import admit, as_theirs
+
+    s = _front(tmp_path)
+    sent = admit(s, "ana", "ana.src", dict(SOURCE))
+    assert set(sent) - set(SOURCE) == set(connect.client_overrides(s, "ana"))
+    answer = {"name": "ana.src", "config": {**sent, "name": "ana.src"}, "tasks": [{"connector": "ana.src", "task": 0}]}
+    assert as_theirs(s, "ana", answer) == {**answer, "config": {**SOURCE, "name": "ana.src"}}
+    assert as_theirs(s, "ana", [sent]) == [SOURCE]
+
+
+def test_the_class_flink_speaks_tls_everywhere_with_the_class_keys(tmp_path):
+    import yaml
+
+    from dataops.classroom import flink
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_flink_port=9115)
+    extra = yaml.safe_load(flink.write_extra(s).read_text())
+    ssl = extra["security"]["ssl"]
+    assert ssl["rest"]["enabled"] and ssl["rest"]["authentication-enabled"] and ssl["internal"]["enabled"]
+    assert all("ECDSA" in c for c in ssl["algorithms"].split(","))  # the keys are P-256: Flink's default RSA suite would match none
+    assert extra["taskmanager"]["numberOfTaskSlots"] == flink.SLOTS and extra["web"]["submit"]["enable"] is False
+    assert stat.S_IMODE(flink.write_extra(s).stat().st_mode) == 0o600  # the key stores' password is in it
+    cluster = flink.cluster_settings(s)
+    assert (cluster.flink_port, cluster.flink_rpc_port, cluster.flink_blob_port, cluster.flink_taskmanager_port) == (9115, 9116, 9117, 9118)
+    client = flink.client_config(s)
+    assert client["security.ssl.rest.enabled"] == "true" and client["security.ssl.algorithms"] == ssl["algorithms"]

@@ -280,13 +280,11 @@ def make_so(p: Layers, r: Resource, current: dict[str, str] | None, problem: str
         wait_running(p.connect, r.name)
         return done
     if r.kind == "job":
-        from dataops.flink.job import ensure_explode_job
-
         s = job_settings(p.settings, r.spec)
         if current is not None and diff(r.desired, current):
             p.flink.cancel(p.flink.live_job(r.name)["jid"])
-            return "resubmitted: " + ensure_explode_job(s)
-        return ensure_explode_job(s)
+            return "resubmitted: " + p.flink.ensure_explode_job(s)
+        return p.flink.ensure_explode_job(s)
     if r.kind == "table":
         from dataops.iceberg.layer import IcebergLayer
 

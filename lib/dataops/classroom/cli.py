@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dataops.classroom import access, broker, hub, roster, simulators
 from dataops.classroom import connect as class_connect
+from dataops.classroom import flink as class_flink
 from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.config import Settings, load_settings
 from dataops.errors import ConfigError, DataOpsError
@@ -49,6 +50,8 @@ def room_status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
     frame = pd.DataFrame(room.view(s, learners)).merge(access.status(s, learners), on="learner")
     running = class_connect.connectors(s)
     frame.insert(len(frame.columns) - 1, "connectors", [sum(c.startswith(f"{name}.") for c in running) for name in learners])
+    jobs = [j for j in class_flink.jobs(s) if j["state"] == "RUNNING"]
+    frame.insert(len(frame.columns) - 1, "jobs", [sum(j["name"].startswith(f"{name}.") for j in jobs) for name in learners])
     alive = []
     for learner in learners:
         try:
@@ -65,7 +68,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
     s = _settings()
     room = _roster(s, args.roster)
-    Stack(s).up([broker.NAME, class_connect.NAME, class_connect.FRONT], progress=not args.quiet)
+    Stack(s).up([broker.NAME, class_connect.NAME, class_flink.JOBMANAGER, class_flink.TASKMANAGER, class_connect.FRONT], progress=not args.quiet)
     broker.set_quotas(s)
     if args.roster is not None:
         saved_roster(s).parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +79,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     stop_sessions(s, gone)  # their JupyterLab, when the hub runs
     for learner in gone:
         class_connect.delete_connectors(s, learner)
+        class_flink.cancel_jobs(s, learner)
         access.revoke(s, learner)
         simulators.stop(s, learner)
     admin = access.admin_client(s)
@@ -105,11 +109,12 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     learner = room.require(args.learner)
     port = simulators.ports(s, room.learners)[learner]  # before the reset forgets it
     removed = class_connect.delete_connectors(s, learner)  # before their topics: a task would make them again
+    cancelled = class_flink.cancel_jobs(s, learner)
     gone = access.wipe(s, learner)
     access.revoke(s, learner)
     simulators.stop(s, learner)  # its faults gone with it; a new token
     where = access.grant(s, learner, simulators.start(s, learner, port))
-    print(f"{learner}: {removed} conectores, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
+    print(f"{learner}: {removed} conectores, {cancelled} jobs de Flink, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
           f"contraseña de Kafka y token nuevos en {where}")  # fmt: skip
     return 0
 
@@ -122,7 +127,7 @@ def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     learners = _roster(s, None).learners if saved_roster(s).is_file() else ()
     stopped = sum(simulators.stop(s, learner) for learner in learners)
     print(f"{stopped} simuladores de alumnos parados")
-    for name in (hub.NAME, class_connect.FRONT, class_connect.NAME, broker.NAME):
+    for name in (hub.NAME, class_connect.FRONT, class_connect.NAME, class_flink.TASKMANAGER, class_flink.JOBMANAGER, broker.NAME):
         print(f"{name} parado" if stack.stop(name) else f"{name} no estaba en marcha")
     return 0
 

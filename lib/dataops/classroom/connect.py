@@ -1,5 +1,5 @@
 """The class server's Kafka Connect: one worker every learner shares (``class-connect``), reached only
-through an authorising front (``class-connect-front``, :mod:`dataops.classroom.connect_front`) that
+through an authorising front (``class-front``, :mod:`dataops.classroom.front`) that
 lets each learner see and change their own connectors and nothing else.
 
 Why a front, and not Connect's own security: Connect's REST API can authenticate (a JAAS REST
@@ -39,7 +39,7 @@ from dataops.kafka.security import SCRAM_MODULE, jaas_line
 from dataops.paths import StatePaths, write_private
 
 NAME = "class-connect"
-FRONT = "class-connect-front"
+FRONT = "class-front"
 #: The worker's group: a source task's transactional id is ``connect-<connector>-<task>``, so a
 #: learner's are ``connect-ana.…`` (:func:`dataops.classroom.namespace.acl_prefixes`).
 GROUP = "connect"
@@ -65,7 +65,7 @@ def worker_url(s: Settings) -> str:
 
 
 def front_url(s: Settings) -> str:
-    return f"http://{s.host}:{s.class_connect_front_port}"
+    return f"http://{s.host}:{s.class_front_port}"
 
 
 def _cert(common_name: str, s: Settings, issuer: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
@@ -116,7 +116,7 @@ def ensure_tls(s: Settings) -> dict[str, Path]:
     store = serialization.BestAvailableEncryption(password.encode())
     ca = _cert("dataops class CA", s)
     worker_key, worker_cert = _cert("class-connect", s, ca)
-    front_key, front_cert = _cert("class-connect-front", s, ca)
+    front_key, front_cert = _cert("class-front", s, ca)
     pem = serialization.Encoding.PEM
     write_private(files["front_key"], front_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
     write_private(files["front_cert"], front_cert.public_bytes(pem).decode())
@@ -229,9 +229,10 @@ def healthy(s: Settings) -> bool:
 
 
 def front_command(s: Settings, paths: StatePaths) -> list[str]:
-    return [sys.executable, "-m", "dataops.classroom.connect_front", "--state-dir", str(paths.root), "--host", s.host,
-            "--port", str(s.class_connect_front_port), "--worker-port", str(s.class_connect_port),
-            "--broker-port", str(s.kafka_class_port), "--simulator-port", str(s.class_simulator_port)]  # fmt: skip
+    return [sys.executable, "-m", "dataops.classroom.front", "--state-dir", str(paths.root), "--host", s.host,
+            "--port", str(s.class_front_port), "--worker-port", str(s.class_connect_port),
+            "--broker-port", str(s.kafka_class_port), "--simulator-port", str(s.class_simulator_port),
+            "--flink-port", str(s.class_flink_port)]  # fmt: skip
 
 
 def front_healthy(s: Settings) -> bool:
@@ -245,7 +246,7 @@ def components(s: Settings) -> list[Component]:
     return [
         Component(NAME, s.class_connect_port, (s.class_connect_port,), worker_url(s), command, healthy,
                   start_timeout=120, java=True, optional=True, after=(broker.NAME,)),  # fmt: skip
-        Component(FRONT, s.class_connect_front_port, (s.class_connect_front_port,), front_url(s), front_command, front_healthy,
+        Component(FRONT, s.class_front_port, (s.class_front_port,), front_url(s), front_command, front_healthy,
                   start_timeout=30, optional=True, after=()),  # fmt: skip
     ]
 

@@ -115,5 +115,23 @@ def flink_conf_dir(s: Settings, paths: StatePaths) -> Path:
     }
     for sub in ("checkpoints", "savepoints", "tmp", "web", "web-upload"):
         (data / sub).mkdir(parents=True, exist_ok=True)
-    (conf_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    extra = conf_dir / EXTRA
+    if extra.is_file():  # a cluster of another kind (a class server's: TLS, more slots) adds or replaces keys
+        config = merged(config, yaml.safe_load(extra.read_text(encoding="utf-8")) or {})
+    target = conf_dir / "config.yaml"
+    target.touch(mode=0o600)  # the extra keys may hold the key stores' password
+    target.write_text(yaml.safe_dump(config, sort_keys=False))
     return conf_dir
+
+
+#: Beside ``config.yaml``: keys a cluster of another kind adds to it (:func:`merged` in), written by who
+#: starts that cluster (:mod:`dataops.classroom.flink`).
+EXTRA = "extra.yaml"
+
+
+def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra``'s keys, nested sections merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

@@ -85,7 +85,9 @@ def job_params(settings: Settings) -> dict[str, str]:
     """The ``${placeholders}`` of ``explode.sql``: names from the settings, columns from the contract."""
     contract = contract_for(settings)
     return {
-        "bootstrap": f"{settings.host}:{settings.kafka_port}",
+        # the profile's brokers (a class server's); the local broker when none is set (confluent's statements need none)
+        "bootstrap": settings.kafka_bootstrap if settings.runs.kafka_from_settings and settings.kafka_bootstrap else f"{settings.host}:{settings.kafka_port}",
+        "kafka_security": "",  # the Kafka login's options: the submitting child gets them apart (submit_command), never in a spec
         "source_topic": settings.topic_raw,
         "good_topic": settings.topic_exploded,
         "dlq_topic": settings.topic_dlq,
@@ -111,11 +113,18 @@ def job_spec(settings: Settings) -> dict[str, str]:
             "parallelism": config["parallelism.default"], "sql": sql, "udf": udf.hexdigest()[:12]}  # fmt: skip
 
 
-def submit_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
-    """The child that plans and submits the explode job (without ``--restore``), and its environment."""
+def submit_command(settings: Settings, client_config: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The child that plans and submits the explode job (without ``--restore``), and its environment.
+
+    The job's Kafka security options (``${kafka_security}``: none locally) and ``client_config`` (how
+    the child reaches a Flink REST API behind TLS) go in its environment, never on its command line."""
+    from dataops.flink.submit import SECRETS_VAR
+    from dataops.kafka.security import flink_with_clause
+
     env = toolchain.java_env()  # pyflink's gateway finds Java through JAVA_HOME
     env["PYTHONPATH"] = os.pathsep.join([str(settings.paths.flink_python), str(PROJECT_ROOT / "lib")])
     env["_python_worker_execution_mode"] = "process"
+    env[SECRETS_VAR] = json.dumps({"params": {"kafka_security": flink_with_clause(settings)}, "config": client_config or {}})
     cmd = [
         sys.executable, "-m", "dataops.flink.submit",
         "--sql", str(EXPLODE_SQL),
@@ -144,11 +153,11 @@ def submitting_ahead(settings: Settings) -> Iterator[None]:
         yield
 
 
-def submit_sql_job(settings: Settings, restore: Path | None = None) -> str:
+def submit_sql_job(settings: Settings, restore: Path | None = None, client_config: dict[str, str] | None = None) -> str:
     """Plan and submit the explode job in a child process (the one started ahead, when there is one);
-    returns the job id."""
+    returns the job id. ``client_config``: :func:`submit_command`'s."""
     paths = settings.paths
-    cmd, env = submit_command(settings)
+    cmd, env = submit_command(settings, client_config)
     log = paths.log_file("flink-submit")
     what, hint = "el envío del job de Flink", f"mira {log} y `dataops logs flink-jobmanager`"
     warm = prewarm.take(str(settings.state_dir), cmd)
@@ -210,7 +219,8 @@ def _failure(client: FlinkLayer, jid: str) -> str:
         return ""
 
 
-def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
+def ensure_explode_job(settings: Settings, wait_s: float = 120.0, client: FlinkLayer | None = None,
+                       client_config: dict[str, str] | None = None) -> str:  # fmt: skip
     """Submit the explode job unless a copy is alive; resume from its newest complete checkpoint.
 
     Never falls back silently: checkpoint folders that never completed are passed over (safe:
@@ -223,6 +233,9 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
     A submission that fails for another reason (a bad statement) is a :class:`StackError` that
     names its cause and changes nothing: it is not blamed on the checkpoint.
 
+    ``client`` and ``client_config``: how this process and the submitting child reach a Flink whose
+    REST API is behind TLS (a class server's); by default, ``settings.flink_url`` as it is.
+
     Returns:
         What was done, on one line: ``running`` (left alone), ``submitted …`` or ``resumed from chk-N …``.
 
@@ -230,7 +243,7 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
         CheckpointError: The newest checkpoint cannot be used.
         StackError: The job could not be submitted (nothing changed: no run recorded) or did not start.
     """
-    client = FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
+    client = client or FlinkLayer(settings.flink_url, job_name=settings.flink_job_name)
     live = client.live_job(settings.flink_job_name)
     if live is not None:
         return f"running ({live['state']})"
@@ -245,7 +258,7 @@ def ensure_explode_job(settings: Settings, wait_s: float = 120.0) -> str:
         _note(settings, done)
     restore = choice.checkpoint
     try:
-        jid = submit_sql_job(settings, restore)
+        jid = submit_sql_job(settings, restore, client_config)
     except CheckpointError as exc:  # Flink refused the checkpoint; any other failure is not the checkpoint's
         raise _refuse(settings, restore or Path(exc.checkpoint), exc.message, flink_said=True) from None
     state = client.wait_running(jid, wait_s)

@@ -47,17 +47,20 @@ class FlinkLayer:
         timeout: Seconds per request.
         job_name: The job the inspection methods look at when given no name or id
             (pass ``settings.flink_job_name``).
+        http: What sends the requests: ``requests`` itself, or a session of its (a client
+            certificate, a learner's token).
     """
 
-    def __init__(self, url: str, timeout: float = 10.0, job_name: str = DEFAULT_JOB) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, job_name: str = DEFAULT_JOB, http: Any = requests) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.job_name = job_name
+        self.http = http
 
     def _get(self, path: str) -> dict[str, Any]:
         """GET a JSON object of Flink's REST API."""
         try:
-            resp = requests.get(f"{self.url}{path}", timeout=self.timeout)
+            resp = self.http.get(f"{self.url}{path}", timeout=self.timeout)
         except requests.RequestException:
             raise ServiceUnavailableError("Flink", self.url) from None
         if resp.status_code >= 400:
@@ -209,7 +212,7 @@ class FlinkLayer:
     def _get_or_none(self, path: str, **params: str) -> Any:
         """GET that answers None for a 404 (metrics or statistics of a job that is gone)."""
         try:
-            resp = requests.get(f"{self.url}{path}", params=params or None, timeout=self.timeout)
+            resp = self.http.get(f"{self.url}{path}", params=params or None, timeout=self.timeout)
         except requests.RequestException:
             raise ServiceUnavailableError("Flink", self.url) from None
         if resp.status_code == 404:
@@ -319,12 +322,19 @@ class FlinkLayer:
     def cancel(self, jid: str) -> None:
         """Cancel a job (its last checkpoint is retained, so a resubmission resumes from it)."""
         try:
-            requests.patch(f"{self.url}/jobs/{jid}?mode=cancel", timeout=self.timeout)
+            self.http.patch(f"{self.url}/jobs/{jid}?mode=cancel", timeout=self.timeout)
         except requests.RequestException:
             raise ServiceUnavailableError("Flink", self.url) from None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.job(jid)["state"] not in TERMINAL:
             time.sleep(0.3)
+
+    def ensure_explode_job(self, settings: Any) -> str:
+        """Submit the explode job unless it runs, resuming from its newest checkpoint
+        (:func:`dataops.flink.job.ensure_explode_job`); what was done, on one line."""
+        from dataops.flink.job import ensure_explode_job
+
+        return ensure_explode_job(settings, client=self if self.http is not requests else None)
 
     def wait_running(self, jid: str, timeout: float = 90.0) -> str:
         """Wait until the job and all its vertices run; returns the final state seen."""

@@ -56,6 +56,11 @@ class Flink(Protocol):
         ...
 
     @action
+    def ensure_explode_job(self, settings: Any) -> str:
+        """Submit the explode job unless it runs (from its newest checkpoint); what was done, on one line."""
+        ...
+
+    @action
     def cancel(self, jid: str) -> None:
         """Cancel a job (its last checkpoint is retained, so a resubmission resumes from it)."""
         ...

@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 
+#: The environment variable carrying ``{"params": {...}, "config": {...}}`` that the command line must not
+#: (the job's Kafka security options, a TLS client's settings): merged over ``--params`` and ``--config``.
+SECRETS_VAR = "DATAOPS_FLINK_SUBMIT_SECRETS"
 VIEW = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE TEMPORARY VIEW (\w+) AS\s+(.*)", re.S)
 
 
@@ -38,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--restore", default=None, help="checkpoint or savepoint to resume from")
     ap.add_argument("--when-told", action="store_true", help="warm up, then wait for one JSON line on stdin: {\"restore\": PATH|null}")
     args = ap.parse_args(argv)
+    # What must not be on a command line (others may read it): the Kafka login, the key stores' password.
+    hidden = json.loads(os.environ.pop(SECRETS_VAR, "") or "{}")
+    params = {**json.loads(args.params), **hidden.get("params", {})}
+    flink_config = {**json.loads(args.config), **hidden.get("config", {})}
 
     os.environ.setdefault("_python_worker_execution_mode", "process")
     from pyflink.common import Configuration
@@ -45,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def environment(restore: str | None) -> TableEnvironment:
         conf = Configuration()
-        for key, value in json.loads(args.config).items():
+        for key, value in flink_config.items():
             conf.set_string(key, str(value))
         if restore:
             conf.set_string("execution.state-recovery.path", restore)
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def prepare(tenv: TableEnvironment) -> str:
         """Every statement but the last (tables, views); the last one (the STATEMENT SET that submits)."""
-        *first, last = plan_statements(Path(args.sql).read_text(), json.loads(args.params))
+        *first, last = plan_statements(Path(args.sql).read_text(), params)
         for statement in first:
             view = VIEW.match(statement)
             if view:

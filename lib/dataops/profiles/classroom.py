@@ -7,7 +7,8 @@ picks their namespace by itself: every name of the pipeline under ``<learner>.``
 SCRAM user, whose ACLs cover only those names; the source is the learner's own simulator
 (:mod:`dataops.classroom.simulators`), whose faults only their token may change; Kafka Connect is
 the class's shared worker through its front, which lets them reach their own connectors only
-(:mod:`dataops.classroom.connect_front`), with the same token. The layers not yet kept apart per
+(:mod:`dataops.classroom.front`), with the same token; Flink is the class's cluster through the
+same front, which submits their explode job for them. The layers not yet kept apart per
 learner on the shared engines say so in one line rather than reach another learner's resources.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataops.classroom.namespace import names
 from dataops.config import Settings
 from dataops.facade import Layers
+from dataops.flink.protocol import Flink
 from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
 from dataops.profiles.local import kafka, simulator
@@ -25,19 +27,25 @@ _LAPTOP = "hazlo en tu portátil con el perfil local (DATAOPS_PROFILE=local y `m
 _SERVER = "el servidor de la clase lo gestiona el profesor (`dataops class status`)"
 
 def class_connect(settings: Settings, p: Layers | None) -> Connect:
-    """The class's Kafka Connect through its front (:mod:`dataops.classroom.connect_front`), as this learner."""
+    """The class's Kafka Connect through its front (:mod:`dataops.classroom.front`), as this learner."""
     from dataops.kafka_connect.layer import ConnectLayer
 
     token = settings.simulator_token.get_secret_value() if settings.simulator_token else ""
     return ConnectLayer(settings.connect_url, headers={"Authorization": f"Bearer {token}"})
 
 
+def class_flink(settings: Settings, p: Layers | None) -> Flink:
+    """The class's Flink through the front, as this learner: their own jobs; the front submits their explode job."""
+    from dataops.classroom.clients import ClassFlinkLayer
+
+    return ClassFlinkLayer(settings)
+
+
 CLASS = register(
     Profile(
         "class",
-        builders={"source": simulator, "kafka": kafka, "connect": class_connect},
+        builders={"source": simulator, "kafka": kafka, "connect": class_connect, "flink": class_flink},
         absent={
-            "flink": (_NOT_YET.format(what="Flink"), _LAPTOP),
             "iceberg": (_NOT_YET.format(what="la tabla Iceberg"), _LAPTOP),
             "duck": (_NOT_YET.format(what="DuckDB sobre la tabla"), _LAPTOP),
             "schema_registry": (_NOT_YET.format(what="el Schema Registry"), _LAPTOP),
@@ -45,7 +53,7 @@ CLASS = register(
         },
         kafka_auth="sasl_scram",
         kafka_from_settings=True,
-        manages=frozenset({"topic", "connector"}),
+        manages=frozenset({"topic", "connector", "job"}),
         sampled=("source", "kafka"),
         required=("learner", "kafka_bootstrap", "kafka_api_key", "kafka_api_secret"),
         maintains_table=False,

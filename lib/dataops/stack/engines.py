@@ -6,7 +6,7 @@ Each layer package builds its own components in its ``engine`` module (:mod:`dat
 :mod:`dataops.stack.prometheus` and :mod:`dataops.stack.schema_registry`, the optional SASL_SSL
 broker in :mod:`dataops.kafka.sasl`, the optional Tableflow-shaped Iceberg REST catalog in
 :mod:`dataops.iceberg.engine`, the optional class server's broker, Connect and JupyterHub in :mod:`dataops.classroom.broker`,
-:mod:`~dataops.classroom.connect` and :mod:`~dataops.classroom.hub`),
+:mod:`~dataops.classroom.connect`, :mod:`~dataops.classroom.flink` and :mod:`~dataops.classroom.hub`),
 on the shared
 :class:`~dataops.engine.Component`. This module only puts them in order, and names the groups
 of optional components ``up --with`` takes.
@@ -18,6 +18,7 @@ from typing import Iterable
 
 from dataops.classroom import broker as class_broker
 from dataops.classroom import connect as class_connect
+from dataops.classroom import flink as class_flink
 from dataops.classroom import hub as class_hub
 from dataops.config import Settings
 from dataops.engine import Component
@@ -59,5 +60,6 @@ def components(s: Settings) -> list[Component]:
         *iceberg_engine.components(s),
         *class_broker.components(s),
         *class_connect.components(s),
+        *class_flink.components(s),
         *class_hub.components(s),
     ]

@@ -1,5 +1,6 @@
-"""The class's Connect front (``class-connect-front``): the only way a learner reaches the shared
-Kafka Connect worker (:mod:`dataops.classroom.connect`), and only to their own connectors.
+"""The class's front (``class-front``): the only way a learner reaches the shared Kafka Connect
+worker (:mod:`dataops.classroom.connect`) and Flink cluster (:mod:`dataops.classroom.flink`, on
+``/flink/…``: :mod:`dataops.classroom.flink_front`), and only to their own connectors and jobs.
 
 - **Who**: a learner is known by their class token (``DATAOPS_SIMULATOR_TOKEN`` in their settings
   file, sent as ``Authorization: Bearer …``: the library does it); the tokens are read from the
@@ -14,21 +15,22 @@ Kafka Connect worker (:mod:`dataops.classroom.connect`), and only to their own c
   offsets topic (:func:`dataops.classroom.connect.client_overrides`), so Kafka's ACLs hold their
   connectors to their topics as they hold them.
 
-Run by the stack: ``python -m dataops.classroom.connect_front --state-dir … --port …``.
+Run by the stack: ``python -m dataops.classroom.front --state-dir … --port …``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from dataops.classroom import access, connect
+from dataops.classroom import access, connect, flink_front
 from dataops.classroom.namespace import prefix
-from dataops.config import Settings, load_settings
+from dataops.config import ENV_PREFIX, Settings, load_settings
 from dataops.errors import RefusedError
 
 #: The connector classes a learner may run: the course's HTTP source. (The Iceberg sink writes to a
@@ -96,6 +98,17 @@ def _own(learner: str, listing: Any) -> Any:
     return [name for name in listing if isinstance(name, str) and name.startswith(prefix(learner))]
 
 
+def as_theirs(s: Settings, learner: str, data: Any) -> Any:
+    """A worker's answer as the learner set things: without the keys the front put in their configs
+    (their login, their offsets topic), so ``plan`` sees no drift and a config read back is theirs."""
+    injected = set(connect.client_overrides(s, learner))
+    if isinstance(data, dict):
+        return {k: as_theirs(s, learner, v) for k, v in data.items() if k not in injected}
+    if isinstance(data, list):
+        return [as_theirs(s, learner, v) for v in data]
+    return data
+
+
 def route(s: Settings, learner: str, method: str, path: str, body: bytes) -> tuple[str, bytes | None, bool]:
     """What to send the worker for ``learner``'s request: (path, body, whether to cut the answer to theirs).
 
@@ -161,6 +174,8 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
                 return self._answer(200, {"status": "ok"})
             try:
                 learner = learner_of(s, self.headers.get("Authorization"))
+                if self.path == "/flink" or self.path.startswith("/flink/"):
+                    return self._answer(*flink_front.handle(s, learner, method, self.path))
                 path, payload, cut = route(s, learner, method, self.path, body)
             except RefusedError as refused:
                 return self._answer(refused.status, {"error_code": refused.status, "message": str(refused)})
@@ -170,7 +185,7 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
             except requests.RequestException:
                 return self._answer(503, {"error_code": 503, "message": "el Kafka Connect de la clase no responde: avisa al profesor"})
             data = answer.json() if answer.content else None
-            self._answer(answer.status_code, _own(learner, data) if cut and answer.status_code == 200 else data)
+            self._answer(answer.status_code, as_theirs(s, learner, _own(learner, data) if cut and answer.status_code == 200 else data))
 
         def do_GET(self) -> None:
             self._handle("GET")
@@ -191,18 +206,23 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m dataops.classroom.connect_front",
-                                     description="The class's Kafka Connect front: each learner's own connectors only.")  # fmt: skip
+    parser = argparse.ArgumentParser(prog="python -m dataops.classroom.front",
+                                     description="The class's front: each learner's own connectors and Flink jobs only.")  # fmt: skip
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--worker-port", type=int, required=True)
     parser.add_argument("--broker-port", type=int, required=True)
     parser.add_argument("--simulator-port", type=int, required=True)
+    parser.add_argument("--flink-port", type=int, required=True)
     args = parser.parse_args(argv)
-    s = load_settings(profile="local", state_dir=args.state_dir, host=args.host, class_connect_front_port=args.port,
-                      class_connect_port=args.worker_port, kafka_class_port=args.broker_port, class_simulator_port=args.simulator_port)  # fmt: skip
-    server = ThreadingHTTPServer((s.host, s.class_connect_front_port), handler(s))
+    # The stack hands its components the server's settings as DATAOPS_* variables: a learner's settings
+    # read here (their names, their login) must come from their file alone.
+    for name in [k for k in os.environ if k.startswith(ENV_PREFIX)]:
+        del os.environ[name]
+    s = load_settings(profile="local", state_dir=args.state_dir, host=args.host, class_front_port=args.port, class_connect_port=args.worker_port,
+                      kafka_class_port=args.broker_port, class_simulator_port=args.simulator_port, class_flink_port=args.flink_port)  # fmt: skip
+    server = ThreadingHTTPServer((s.host, s.class_front_port), handler(s))
     server.daemon_threads = True
     server.serve_forever()
 

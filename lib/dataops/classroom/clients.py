@@ -1,0 +1,45 @@
+"""A learner's clients of the class's shared engines, through the class's front (:mod:`dataops.classroom.front`):
+their token on every request, and the explode job submitted by the front rather than planned here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from dataops.config import Settings
+from dataops.errors import HTTPError, ServiceUnavailableError, StackError
+from dataops.flink.layer import FlinkLayer
+
+
+def token_session(settings: Settings) -> requests.Session:
+    """A session carrying the learner's class token (``Authorization: Bearer …``)."""
+    session = requests.Session()
+    token = settings.simulator_token.get_secret_value() if settings.simulator_token else ""
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+class ClassFlinkLayer(FlinkLayer):
+    """The class's Flink as a learner sees it: their own jobs, through the front (``<front>/flink``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(f"{settings.connect_url}/flink", job_name=settings.flink_job_name, http=token_session(settings))
+
+    def ensure_explode_job(self, settings: Any) -> str:
+        """Ask the front to submit this learner's explode job unless it runs (it plans and submits it
+        with their names and login: a learner sends no code); what was done, on one line.
+
+        Raises:
+            StackError: The submission failed (the front's one line).
+        """
+        try:
+            answer = self.http.post(f"{self.url}/dataops/explode", timeout=300)
+        except requests.RequestException:
+            raise ServiceUnavailableError("Flink", self.url) from None
+        data = answer.json() if answer.content else {}
+        if answer.status_code == 200:
+            return str(data["done"])
+        if answer.status_code == 409:
+            raise StackError(f"el servidor de la clase no pudo enviar tu job de Flink: {data.get('message', '?')}", "avisa al profesor")
+        raise HTTPError("Flink", answer.status_code, "POST", "/dataops/explode", str(data.get("message", ""))[:300])
