@@ -3,8 +3,9 @@ and JupyterHub (`dataops class up --hub`, run as root).
 
 Prints, one per line:
   class_learners                 how many learners (3)
-  class_up_s                     `dataops class up --hub` from nothing running: broker, simulators, users and rights, hub
-  class_shared_rss_mb            what every class shares once up: the broker, the hub and its proxy
+  class_up_s                     `dataops class up --hub` from nothing running: broker, Connect, Flink, front, simulators,
+                                 users and rights, hub
+  class_shared_rss_mb            what every class shares once up: the broker, Connect, Flink, the front, the hub and its proxy
   class_login_to_first_cell_s    the slowest of the three learners logging in at once, from the log-in form to the
                                  output of a first cell (`dataops.connect()`, their price, their topics) in a new kernel
   class_login_to_first_cell_p50_s  the median of the three
@@ -14,8 +15,8 @@ Prints, one per line:
   class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
                                  over 20 s with each kernel reading its price every second (a live dashboard's load)
 
-Not printed yet: class_grade_s and class_freshness_p95_s. They need each learner's pipeline on the
-shared engines (Connect, Flink, the Iceberg table per namespace), which is not built yet (issue 26).
+Not printed yet: class_grade_s and class_freshness_p95_s (each learner's pipeline now runs on the
+shared engines, but their monitor and grading in namespaces are not built yet: issue 26).
 
 Runs in its own state folder (.stack/bench-class) and ports (the usual ones + 900); the three Unix
 users it makes (bench_a, bench_b, bench_c) are removed at the end, with everything it started.
@@ -39,6 +40,8 @@ import psutil
 
 from dataops.artifacts import share_downloads
 from dataops.classroom import broker, hub
+from dataops.classroom import connect as class_connect
+from dataops.classroom import flink as class_flink
 from dataops.classroom.hub_config import existing_user, remove_user
 from dataops.classroom.hubclient import HubSession
 from dataops.cli import main as dataops_main
@@ -91,7 +94,8 @@ def main() -> None:
         print(f"class_learners={len(LEARNERS)}")
         print(f"class_up_s={time.monotonic() - t0:.1f}")
         status = Stack(s).status().set_index("component")
-        shared = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in (broker.NAME, hub.NAME))
+        engines = (broker.NAME, class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER, hub.NAME)
+        shared = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in engines)
         print(f"class_shared_rss_mb={shared:.0f}")
 
         code = hub.hub_secrets(s.paths)["class_code"]

@@ -141,8 +141,7 @@ class Settings(BaseSettings):
     simulator_strict: bool = Field(default=False, description="the simulator applies CoinGecko's key and rate-limit rules")
     simulator_plan: Literal["demo", "pro"] = Field(default="demo", description="the host the strict simulator plays")
     simulator_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1, description="calls per minute and key the strict simulator allows")
-    simulator_api_keys: SecretStr | None = Field(default=None, description="keys the strict simulator accepts, comma-separated "
-                                                 "(unset: DATAOPS_COINGECKO_API_KEY)")
+    simulator_api_keys: SecretStr | None = Field(default=None, description="keys the strict simulator accepts, comma-separated (unset: the API key)")
     log_max_mb: float = Field(default=16.0, gt=0, description="size at which the served log and the alert log rotate")
     log_backups: int = Field(default=4, ge=1, le=100, description="rotated files of each of those logs kept besides the current one")
     low_memory: bool = Field(default=False, description="start every component with small heaps and lean JVM flags (8 GB laptops)")
@@ -160,14 +159,14 @@ class Settings(BaseSettings):
     maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^\w+\.\w+$", description="namespace.table of the exploded rows")
+    iceberg_dir: Path | None = Field(default=None, description="the SQL catalog and warehouse (unset: <state>/data/iceberg; a class learner's own)")
     topic_iceberg_control: str = "crypto-iceberg-control"
 
     # Confluent Cloud profile
     kafka_bootstrap: str | None = None
     kafka_api_key: SecretStr | None = None
     kafka_api_secret: SecretStr | None = None
-    kafka_ca_file: Path | None = Field(default=None, description="PEM file of the CA that signed the brokers' certificates "
-                                       "(unset: the system's CAs, as for Confluent Cloud)")
+    kafka_ca_file: Path | None = Field(default=None, description="PEM file of the CA of the brokers' certificates (unset: the system's)")
     schema_registry_url: str | None = None
     schema_registry_api_key: SecretStr | None = None
     schema_registry_api_secret: SecretStr | None = None

@@ -265,10 +265,12 @@ def test_a_learners_pipeline_applies_its_connector_and_job_which_run_as_them(ser
     ana = learner(s, "ana")
     report = ana.apply(validate=False)
     steps = report.set_index("paso")["estado"]
-    assert steps["conector"] == "✔" and steps["job de Flink"] == "✔", report.to_string()
+    assert steps["conector"] == "✔" and steps["job de Flink"] == "✔" and steps["sink de Iceberg"] == "✔", report.to_string()
     jobs = ana.flink.jobs()
     assert jobs["name"].tolist() == ["ana.crypto-explode"] and jobs["state"].tolist() == ["RUNNING"]  # on the class's Flink
     assert _wait_for(lambda: not ana.kafka.latest(ana.settings.topic_exploded, 1).empty, 60)  # her rows, exploded by her job
+    assert _wait_for(lambda: ana.iceberg.row_count() > 0, 60)  # in her table, by her sink, in her own catalog
+    assert ana.sql("SELECT count(*) AS n FROM crypto_prices_exploded")["n"][0] > 0 and ana.settings.iceberg_dir.name == "ana"
     states = _wait_for(lambda: (st := ana.connect.states().get(ana.settings.connector_name)) and set(st) == {"RUNNING"} and st)
     assert states == ["RUNNING", "RUNNING"]
     assert _wait_for(lambda: not ana.kafka.latest(ana.settings.topic_raw, 1).empty, 30)  # her simulator's polls in her topic
@@ -301,6 +303,9 @@ def test_another_learner_can_neither_see_nor_touch_a_learners_connectors(server)
         answer = bruno.flink.http.get(f"{bruno.flink.url}{path}", timeout=10)
         assert answer.status_code == 403 and "\n" not in answer.json()["message"]
     assert ana.flink.live_job("ana.crypto-explode")["state"] == "RUNNING"  # untouched
+    with pytest.raises(dataops.DataOpsError, match="la tabla 'ana.intruso' no es tuya"):
+        bruno.iceberg.ensure_table("ana.intruso")
+    assert "ana.intruso" not in ana.iceberg.tables()["table"].tolist()
     stranger = dataops.connect(env_file=access.env_file(s.paths, "bruno"), simulator_token="not-a-token")
     with pytest.raises(dataops.DataOpsError, match="no te reconoce"):
         stranger.connect.states()
@@ -365,7 +370,8 @@ def test_reset_deletes_the_learners_connectors_and_cancels_their_jobs(server, ca
     ana = learner(s, "ana")
     assert ana.connect.states()
     assert main(["class", "reset", "ana"]) == 0
-    assert "1 conectores, 1 jobs de Flink" in capsys.readouterr().out
+    assert "2 conectores, 1 jobs de Flink, su tabla" in capsys.readouterr().out
     assert not [c for c in class_connect.connectors(s) if c.startswith("ana.")]
     assert not [j for j in class_flink.jobs(s) if j["name"].startswith("ana.") and j["state"] == "RUNNING"]
+    assert learner(s, "ana").iceberg.tables().empty  # her table gone with its files
     assert learner(s, "ana").connect.states() == {}  # her new token works on the front

@@ -150,7 +150,13 @@ def test_a_learners_session_is_in_their_namespace_and_closed_to_the_others_files
               "bruno's course": Path(pwd.getpwnam(BRUNO).pw_dir) / hub_config.COURSE / "00_entorno.ipynb",
               "the class's settings files": access.env_file(s.paths, BRUNO),
               "the hub's secrets": hub.secrets_file(s.paths),
-              "a master": PROJECT_ROOT / "notebooks" / "02_diseno_dataops.ipynb"}  # fmt: skip
+              "a master": PROJECT_ROOT / "notebooks" / "02_diseno_dataops.ipynb",
+              "bruno's Iceberg catalog": s.paths.classroom / "iceberg" / BRUNO / "catalog.db",
+              "the class's TLS key": s.paths.classroom / "connect" / "tls" / "front-key.pem",
+              "bruno's Kafka login for his connectors": s.paths.classroom / "connect" / "logins" / f"{BRUNO}.properties"}  # fmt: skip
+    # the control: her own catalog is hers to read (the server writes it, her group reads it)
+    own = _as(ANA, "import dataops; p = dataops.connect(); print(p.iceberg.tables().shape[0])", s)
+    assert own.returncode == 0 and own.stdout.strip() == "0", own.stderr[-800:]
     for what, path in others.items():
         tried = _as(ANA, f"open({str(path)!r}).read()", s)
         assert tried.returncode != 0 and "PermissionError" in tried.stderr, (what, tried.stdout, tried.stderr[-300:])

@@ -122,7 +122,7 @@ def test_the_layers_not_yet_kept_apart_say_so_in_one_line():
     import dataops
 
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana", kafka_api_secret="x")
-    for layer in ("iceberg", "duck", "stack"):
+    for layer in ("schema_registry", "stack"):
         with pytest.raises(ConfigError) as refused:
             getattr(p, layer).status()
         assert "\n" not in str(refused.value) and ("alumno" in str(refused.value) or "profesor" in str(refused.value)), layer
@@ -132,7 +132,8 @@ def test_a_learners_settings_file_holds_their_profile_name_broker_and_login():
     s = load_settings(env_file="/nonexistent.env", profile="local")
     values = access.learner_settings(s, "ana", "pw")
     assert values == {"DATAOPS_PROFILE": "class", "DATAOPS_LEARNER": "ana", "DATAOPS_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_class_port}",
-                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw", "DATAOPS_CONNECT_PORT": str(s.class_front_port)}  # fmt: skip
+                      "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw", "DATAOPS_CONNECT_PORT": str(s.class_front_port),
+                      "DATAOPS_ICEBERG_DIR": str(s.paths.classroom / "iceberg" / "ana")}  # fmt: skip
 
 
 # ---- the broker -------------------------------------------------------------------------------
@@ -484,7 +485,14 @@ def test_the_front_lets_a_learner_reach_only_their_own_connectors(tmp_path):
 
 @pytest.mark.parametrize("change, says", [
     ({"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector"}, "connector.class"),
-    ({"connector.class": "org.apache.iceberg.connect.IcebergSinkConnector"}, "connector.class"),
+    ({"connector.class": "org.apache.iceberg.connect.IcebergSinkConnector"}, "iceberg.tables"),  # a sink: her tables only
+    ({"connector.class": "org.apache.iceberg.connect.IcebergSinkConnector", "iceberg.tables": "bruno.t", "iceberg.control.topic": "ana.c"},
+     "iceberg.tables"),
+    ({"connector.class": "org.apache.iceberg.connect.IcebergSinkConnector", "iceberg.tables": "ana.t", "iceberg.control.topic": "bruno.c"},
+     "iceberg.control.topic"),
+    ({"iceberg.catalog.uri": "jdbc:sqlite:/tmp/bruno.db"}, "tu catálogo"),
+    ({"iceberg.kafka.sasl.jaas.config": "x"}, "usuario de Kafka"),
+    ({"http.url": ""}, "tu simulador"),
     ({"http.url": "http://127.0.0.1:9101/api/v3/simple/price"}, "tu simulador"),  # bruno's
     ({"http.url": "http://127.0.0.1:8011/hub/api/users"}, "tu simulador"),
     ({"http.url": "https://api.coingecko.com.evil.example/"}, "tu simulador"),

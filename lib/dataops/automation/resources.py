@@ -106,8 +106,10 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
         "iceberg.control.topic": spec.control_topic,
         "iceberg.control.commit.interval-ms": str(int(spec.commit_interval_s * 1000)),
         "iceberg.control.commit.timeout-ms": "10000",
-        **IcebergLayer(s).java_catalog_config(),
-        "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}",
+        # Where the table is and how its coordinator reaches Kafka: the local stack's; on a class server the
+        # front puts in the learner's (dataops.classroom.front).
+        **({**IcebergLayer(s).java_catalog_config(), "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}"}
+           if settings.runs.runs_stack else {}),
         **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
         **(sink_dead_letters(settings, spec.dead_letter) if spec.dead_letter else {}),
     }
@@ -286,12 +288,10 @@ def make_so(p: Layers, r: Resource, current: dict[str, str] | None, problem: str
             return "resubmitted: " + p.flink.ensure_explode_job(s)
         return p.flink.ensure_explode_job(s)
     if r.kind == "table":
-        from dataops.iceberg.layer import IcebergLayer
-
         if current is not None and diff(r.desired, current):
             raise DataOpsError(f"la tabla {r.name} tiene columnas distintas de las del contrato ({describe(diff(r.desired, current))})",
                                "el sink no puede escribirla: borra la tabla o restaura data/schemas/exploded_row.json")  # fmt: skip
-        return IcebergLayer(p.settings).ensure_table(r.name)
+        return p.iceberg.ensure_table(r.name)
     raise ValueError(r.kind)
 
 

@@ -86,6 +86,7 @@ def learner_settings(s: Settings, learner: str, password: str) -> dict[str, str]
         f"{ENV_PREFIX}KAFKA_API_KEY": learner,
         f"{ENV_PREFIX}KAFKA_API_SECRET": password,
         f"{ENV_PREFIX}CONNECT_PORT": str(s.class_front_port),  # the class's Connect, through its front
+        f"{ENV_PREFIX}ICEBERG_DIR": str(s.paths.classroom / "iceberg" / learner),  # their catalog (dataops.classroom.iceberg)
     }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from dataops.classroom import access, broker, hub, roster, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
+from dataops.classroom import iceberg as class_iceberg
 from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.config import Settings, load_settings
 from dataops.errors import ConfigError, DataOpsError
@@ -85,6 +86,10 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     admin = access.admin_client(s)
     for learner, port in simulators.ports(s, room.learners).items():
         access.grant(s, learner, simulators.start(s, learner, port), admin=admin)
+        class_iceberg.prepare(s, learner)
+    from dataops.classroom.front import refresh
+
+    refresh(s, room.learners)  # what the front adds to each connector, as this server adds it
     if args.hub:
         hub.write_settings(s, room.learners)
         Stack(s).up([hub.NAME], progress=not args.quiet)  # a running hub reads the new roster at the next log-in
@@ -113,8 +118,10 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     gone = access.wipe(s, learner)
     access.revoke(s, learner)
     simulators.stop(s, learner)  # its faults gone with it; a new token
+    shutil.rmtree(class_iceberg.learner_dir(s.paths, learner), ignore_errors=True)  # their table and its files
     where = access.grant(s, learner, simulators.start(s, learner, port))
-    print(f"{learner}: {removed} conectores, {cancelled} jobs de Flink, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
+    class_iceberg.prepare(s, learner)
+    print(f"{learner}: {removed} conectores, {cancelled} jobs de Flink, su tabla, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
           f"contraseña de Kafka y token nuevos en {where}")  # fmt: skip
     return 0
 

@@ -10,6 +10,7 @@ import requests
 from dataops.config import Settings
 from dataops.errors import HTTPError, ServiceUnavailableError, StackError
 from dataops.flink.layer import FlinkLayer
+from dataops.iceberg.layer import IcebergLayer
 
 
 def token_session(settings: Settings) -> requests.Session:
@@ -43,3 +44,29 @@ class ClassFlinkLayer(FlinkLayer):
         if answer.status_code == 409:
             raise StackError(f"el servidor de la clase no pudo enviar tu job de Flink: {data.get('message', '?')}", "avisa al profesor")
         raise HTTPError("Flink", answer.status_code, "POST", "/dataops/explode", str(data.get("message", ""))[:300])
+
+
+class ClassIcebergLayer(IcebergLayer):
+    """The learner's Iceberg table on the class server: read from their own catalog and warehouse
+    (``DATAOPS_ICEBERG_DIR``, readable by them only), made by the front (they cannot write there)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._front = token_session(settings)
+
+    def ensure_table(self, name: str | None = None) -> str:
+        """Ask the front to create the learner's table unless it exists; what was done.
+
+        Raises:
+            StackError: The front refused or failed (its one line).
+        """
+        name = name or self.settings.iceberg_table
+        try:
+            answer = self._front.post(f"{self.settings.connect_url}/iceberg/table", json={"name": name}, timeout=60)
+        except requests.RequestException:
+            raise ServiceUnavailableError("el servidor de la clase", self.settings.connect_url) from None
+        data = answer.json() if answer.content else {}
+        if answer.status_code != 200:
+            raise StackError(f"el servidor de la clase no creó tu tabla {name}: {data.get('message', answer.status_code)}", "avisa al profesor")
+        self._catalog = None  # read the catalog again: the table is new
+        return str(data["done"])

@@ -1,6 +1,8 @@
 """The class's front (``class-front``): the only way a learner reaches the shared Kafka Connect
 worker (:mod:`dataops.classroom.connect`) and Flink cluster (:mod:`dataops.classroom.flink`, on
-``/flink/…``: :mod:`dataops.classroom.flink_front`), and only to their own connectors and jobs.
+``/flink/…``: :mod:`dataops.classroom.flink_front`), and the one way their Iceberg table is made
+(``POST /iceberg/table``: :mod:`dataops.classroom.iceberg`), and only to their own connectors,
+jobs and tables.
 
 - **Who**: a learner is known by their class token (``DATAOPS_SIMULATOR_TOKEN`` in their settings
   file, sent as ``Authorization: Bearer …``: the library does it); the tokens are read from the
@@ -29,13 +31,14 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from dataops.classroom import access, connect, flink_front
+from dataops.classroom import iceberg as class_iceberg
 from dataops.classroom.namespace import prefix
 from dataops.config import ENV_PREFIX, Settings, load_settings
 from dataops.errors import RefusedError
 
-#: The connector classes a learner may run: the course's HTTP source. (The Iceberg sink writes to a
-#: catalog path of its config's choosing: not yet per learner.)
-CLASSES = ("org.dataops.connect.http.HttpSourceConnector",)
+#: The connector classes a learner may run: the course's HTTP source and the Iceberg sink (whose
+#: catalog the front chooses: :func:`dataops.classroom.iceberg.sink_overrides`).
+CLASSES = ("org.dataops.connect.http.HttpSourceConnector", class_iceberg.SINK)
 #: Client settings a learner's connector may not set itself: the front sets them.
 OWN_CLIENT_KEYS = ("bootstrap.servers", "security.protocol", "sasl.", "ssl.", "transactional.id")
 COINGECKO = ("https://api.coingecko.com/", "https://pro-api.coingecko.com/")
@@ -81,12 +84,19 @@ def admit(s: Settings, learner: str, name: str, config: dict[str, Any]) -> dict[
     for key, value in config.items():
         if "${" in value:
             raise RefusedError(403, f"{key}: en la clase un conector no lee ficheros ni variables del servidor (${{...}})")
-        own = key.split("override.", 1)[1] if "override." in key else key
-        if key == "offsets.storage.topic" or own.startswith(OWN_CLIENT_KEYS):
-            raise RefusedError(403, f"{key}: en la clase tu conector usa tu usuario de Kafka y tus topics, y eso lo pone el servidor")
+        own = key.split("override.", 1)[1] if "override." in key else key.removeprefix("iceberg.kafka.")
+        if key in ("offsets.storage.topic", "iceberg.coordinator.transactional.prefix", "iceberg.control.group-id-prefix") \
+                or own.startswith(OWN_CLIENT_KEYS) \
+                or key.startswith("iceberg.catalog"):
+            raise RefusedError(403, f"{key}: en la clase tu conector usa tu usuario de Kafka, tus topics y tu catálogo, y eso lo pone el servidor")
+    if config["connector.class"] == class_iceberg.SINK:
+        wrong = class_iceberg.check_sink(learner, config)
+        if wrong:
+            raise RefusedError(403, wrong)
+        return {**config, **connect.client_overrides(s, learner), **class_iceberg.sink_overrides(s, learner)}
     url = config.get("http.url", "")
     simulator = f"http://{s.host}:{access.saved(s.paths, learner, 'SIMULATOR_PORT')}/"
-    if url and not url.startswith((simulator, *COINGECKO)):
+    if not url.startswith((simulator, *COINGECKO)):
         raise RefusedError(403, f"http.url={url!r}: en la clase tu conector solo lee de tu simulador ({simulator}) o de CoinGecko")
     return {**config, **connect.client_overrides(s, learner)}
 
@@ -101,12 +111,32 @@ def _own(learner: str, listing: Any) -> Any:
 def as_theirs(s: Settings, learner: str, data: Any) -> Any:
     """A worker's answer as the learner set things: without the keys the front put in their configs
     (their login, their offsets topic), so ``plan`` sees no drift and a config read back is theirs."""
-    injected = set(connect.client_overrides(s, learner))
+    injected = set(connect.client_overrides(s, learner)) | set(class_iceberg.sink_overrides(s, learner))
     if isinstance(data, dict):
         return {k: as_theirs(s, learner, v) for k, v in data.items() if k not in injected}
     if isinstance(data, list):
         return [as_theirs(s, learner, v) for v in data]
     return data
+
+
+def refresh(s: Settings, learners: tuple[str, ...]) -> list[str]:
+    """Put what the front adds (:func:`admit`) into every learner's connector again, where it changed
+    since (a newer server): a learner's ``plan`` cannot see those keys, so it never would. Returns the
+    connectors updated."""
+    session, worker, updated = connect.worker_session(s), connect.worker_url(s), []
+    for name in connect.connectors(s):
+        learner = name.split(".", 1)[0]
+        if learner not in learners:
+            continue
+        current = session.get(f"{worker}/connectors/{quote(name, safe='')}/config", timeout=30).json()  # type: ignore[attr-defined]
+        try:
+            wanted = admit(s, learner, name, as_theirs(s, learner, current))
+        except RefusedError:
+            continue  # no longer admissible: left as it is (the instructor sees it in `class status`)
+        if wanted != current:
+            session.put(f"{worker}/connectors/{quote(name, safe='')}/config", json=wanted, timeout=60)  # type: ignore[attr-defined]
+            updated.append(name)
+    return updated
 
 
 def route(s: Settings, learner: str, method: str, path: str, body: bytes) -> tuple[str, bytes | None, bool]:
@@ -176,6 +206,15 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
                 learner = learner_of(s, self.headers.get("Authorization"))
                 if self.path == "/flink" or self.path.startswith("/flink/"):
                     return self._answer(*flink_front.handle(s, learner, method, self.path))
+                if method == "POST" and self.path == "/iceberg/table":
+                    data = _json(body)
+                    name = str(data.get("name", "")) if isinstance(data, dict) else ""
+                    try:
+                        return self._answer(200, {"done": class_iceberg.ensure_table(s, learner, name)})
+                    except RefusedError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - the catalog's own errors: one line to the learner
+                        return self._answer(409, {"error_code": 409, "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"})
                 path, payload, cut = route(s, learner, method, self.path, body)
             except RefusedError as refused:
                 return self._answer(refused.status, {"error_code": refused.status, "message": str(refused)})

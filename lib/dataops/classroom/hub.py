@@ -164,6 +164,7 @@ def write_settings(s: Settings, learners: tuple[str, ...]) -> Path:
         "prefix": sys.prefix,
         "learner_notebooks": str(LEARNER_NOTEBOOKS), "master_notebooks": str(MASTER_NOTEBOOKS),
         "env_files": {name: str(env_file(s.paths, name)) for name in learners},
+        "iceberg_dirs": {name: str(s.paths.classroom / "iceberg" / name) for name in learners},
         "path": os.environ.get("PATH", "/usr/bin:/bin"),
     }  # fmt: skip
     target = settings_file(s.paths)

@@ -150,6 +150,12 @@ def configure(c: Any, settings_path: str) -> None:
         if name == data["instructor"]:
             prepare_home(name, Path(data["master_notebooks"]), None)
         else:
-            prepare_home(name, Path(data["learner_notebooks"]), Path(current(settings_path)["env_files"][name]))
+            now = current(settings_path)
+            prepare_home(name, Path(now["learner_notebooks"]), Path(now["env_files"][name]))
+            folder = Path(now.get("iceberg_dirs", {}).get(name, ""))
+            if folder.name == name and folder.is_dir():  # their Iceberg catalog, now that they have a group
+                from dataops.classroom.iceberg import give_to
+
+                give_to(folder, name)
 
     c.Spawner.pre_spawn_hook = pre_spawn

@@ -97,7 +97,7 @@ class IcebergLayer:
 
     def __init__(self, settings: Settings, catalog_factory: Callable[[IcebergLayer], Catalog] | None = None) -> None:
         self.settings = settings
-        self.root = settings.paths.iceberg
+        self.root = settings.iceberg_dir or settings.paths.iceberg
         self._factory = catalog_factory or sql_catalog
         self._catalog: Catalog | None = None
 

@@ -8,7 +8,8 @@ SCRAM user, whose ACLs cover only those names; the source is the learner's own s
 (:mod:`dataops.classroom.simulators`), whose faults only their token may change; Kafka Connect is
 the class's shared worker through its front, which lets them reach their own connectors only
 (:mod:`dataops.classroom.front`), with the same token; Flink is the class's cluster through the
-same front, which submits their explode job for them. The layers not yet kept apart per
+same front, which submits their explode job for them; their Iceberg table is in a catalog of their
+own, made by the front and read by them (:mod:`dataops.classroom.iceberg`), under DuckDB too. The layers not yet kept apart per
 learner on the shared engines say so in one line rather than reach another learner's resources.
 """
 
@@ -20,7 +21,8 @@ from dataops.facade import Layers
 from dataops.flink.protocol import Flink
 from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
-from dataops.profiles.local import kafka, simulator
+from dataops.iceberg.protocol import Iceberg
+from dataops.profiles.local import duck, kafka, simulator
 
 _NOT_YET = "en el servidor de la clase, {what} todavía no está separado por alumno"
 _LAPTOP = "hazlo en tu portátil con el perfil local (DATAOPS_PROFILE=local y `make up`)"
@@ -41,19 +43,25 @@ def class_flink(settings: Settings, p: Layers | None) -> Flink:
     return ClassFlinkLayer(settings)
 
 
+def class_iceberg(settings: Settings, p: Layers | None) -> Iceberg:
+    """The learner's own catalog, read from their folder; their table made by the front."""
+    from dataops.classroom.clients import ClassIcebergLayer
+
+    return ClassIcebergLayer(settings)
+
+
 CLASS = register(
     Profile(
         "class",
-        builders={"source": simulator, "kafka": kafka, "connect": class_connect, "flink": class_flink},
+        builders={"source": simulator, "kafka": kafka, "connect": class_connect, "flink": class_flink, "iceberg": class_iceberg,
+                  "duck": duck},  # fmt: skip
         absent={
-            "iceberg": (_NOT_YET.format(what="la tabla Iceberg"), _LAPTOP),
-            "duck": (_NOT_YET.format(what="DuckDB sobre la tabla"), _LAPTOP),
             "schema_registry": (_NOT_YET.format(what="el Schema Registry"), _LAPTOP),
             "stack": ("en el servidor de la clase no arrancas ni paras motores", _SERVER),
         },
         kafka_auth="sasl_scram",
         kafka_from_settings=True,
-        manages=frozenset({"topic", "connector", "job"}),
+        manages=frozenset({"topic", "connector", "job", "table", "sink"}),
         sampled=("source", "kafka"),
         required=("learner", "kafka_bootstrap", "kafka_api_key", "kafka_api_secret"),
         maintains_table=False,
