@@ -15,8 +15,8 @@ Prints, one per line:
   class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
                                  over 20 s with each kernel reading its price every second (a live dashboard's load)
 
-Not printed yet: class_grade_s and class_freshness_p95_s (each learner's pipeline now runs on the
-shared engines, but their monitor and grading in namespaces are not built yet: issue 26).
+Not printed yet: class_grade_s, class_freshness_p95_s and what each learner's pipeline adds to the
+shared engines (their pipelines run there now; the benchmark does not apply them yet: issue 26).
 
 Runs in its own state folder (.stack/bench-class) and ports (the usual ones + 900); the three Unix
 users it makes (bench_a, bench_b, bench_c) are removed at the end, with everything it started.
@@ -141,6 +141,7 @@ def main() -> None:
         wall = time.monotonic() - t1
         pct = [100 * (cpu_seconds(procs[n]) - before[n]) / wall for n in LEARNERS]
         print(f"class_marginal_cpu_pct={statistics.mean(pct):.1f}")
+
     finally:
         dataops_main(["class", "down"])
         for name in made:

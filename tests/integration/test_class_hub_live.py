@@ -212,6 +212,11 @@ def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
     assert rows[ANA][1] == "up" and rows[ANA][3] in {p.name.split("_")[0] for p in hub.LEARNER_NOTEBOOKS.glob("*.ipynb")}
     assert rows[BRUNO][1] in ("up", "-")  # bruno's session depends on the earlier tests; his row is there
+    from dataops.classroom import room
+
+    live = room.RoomTable(refresh_s=0, settings=s)  # the same view, live in the instructor's notebook
+    frame = live.frame().set_index("learner")
+    assert frame.loc[ANA, "session"] == "up" and frame.loc[ANA, "block"] == rows[ANA][3] and ANA in live.table.value
 
 
 def test_a_late_learner_joins_and_one_leaves_without_a_restart(server):

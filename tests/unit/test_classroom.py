@@ -551,3 +551,26 @@ def test_the_class_flink_speaks_tls_everywhere_with_the_class_keys(tmp_path):
     assert (cluster.flink_port, cluster.flink_rpc_port, cluster.flink_blob_port, cluster.flink_taskmanager_port) == (9115, 9116, 9117, 9118)
     client = flink.client_config(s)
     assert client["security.ssl.rest.enabled"] == "true" and client["security.ssl.algorithms"] == ssl["algorithms"]
+
+
+def test_the_live_room_table_puts_the_stuck_first_and_shows_a_failure_in_place(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from dataops.classroom import room
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    (s.paths.classroom).mkdir(parents=True)
+    (s.paths.classroom / "roster.yaml").write_text("learners: [ana, bruno, carla]\n")
+    rows = [{"learner": n, "session": "up", "block": b, "checks": "✔1", "stuck_on": st, "topics": 4, "connectors": 2, "jobs": 1,
+             "simulator": "up", "kafka_user": True} for n, b, st in (("ana", "03", "-"), ("bruno", "02", "ej2"), ("carla", "05", "-"))]  # fmt: skip
+    seen: list = []
+    monkeypatch.setattr(room, "status", lambda settings, learners: seen.append(learners) or pd.DataFrame(rows))
+    table = room.RoomTable(refresh_s=0, settings=s)
+    assert seen == [("ana", "bruno", "carla")]
+    assert table.frame()["learner"].tolist() == ["bruno", "carla", "ana"]  # the stuck first, then the furthest on
+    assert "fdecea" in table.table.value and "3 alumnos</b>, 3 con sesión, 1 atascados" in table.when.value
+    monkeypatch.setattr(room, "status", lambda settings, learners: (_ for _ in ()).throw(ConfigError("el broker de la clase no responde")))
+    table.refresh()
+    assert "sin lectura de la clase: ConfigError: el broker de la clase no responde" in table.when.value
+    assert "bruno" in table.table.value  # the last good table stays
+    table.stop()

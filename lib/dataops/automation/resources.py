@@ -149,7 +149,7 @@ def resources(decl: Declaration, settings: Settings, managed: bool = True) -> li
 
     Args:
         managed: False: the topics only. True: the kinds the profile manages (``profile.manages``:
-            every kind locally, the topics in ``confluent``, topics and connectors in ``class``).
+            every kind locally and on a class server, through its front; the topics in ``confluent``).
     """
     from dataops.contract import contract_for
     from dataops.flink.job import job_spec

@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dataops.classroom import access, broker, hub, roster, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom import iceberg as class_iceberg
+from dataops.classroom import room as room_view
 from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.config import Settings, load_settings
-from dataops.errors import ConfigError, DataOpsError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from dataops.errors import ConfigError
 
 
 def _settings() -> Settings:
@@ -38,30 +35,6 @@ def _roster(s: Settings, given: Path | None) -> roster.Roster:
     if not saved_roster(s).is_file():
         raise ConfigError("no hay clase: falta la lista de alumnos", "ejecuta `dataops class up --roster clase.yaml`")
     return roster.load(saved_roster(s))
-
-
-def room_status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
-    """The room: each learner's session, block, self-checks and stuck points (:mod:`dataops.classroom.room`),
-    Kafka user, rights, topics and groups (:func:`dataops.classroom.access.status`), and whether their
-    simulator answers."""
-    import pandas as pd
-
-    from dataops.classroom import room
-
-    frame = pd.DataFrame(room.view(s, learners)).merge(access.status(s, learners), on="learner")
-    running = class_connect.connectors(s)
-    frame.insert(len(frame.columns) - 1, "connectors", [sum(c.startswith(f"{name}.") for c in running) for name in learners])
-    jobs = [j for j in class_flink.jobs(s) if j["state"] == "RUNNING"]
-    frame.insert(len(frame.columns) - 1, "jobs", [sum(j["name"].startswith(f"{name}.") for j in jobs) for name in learners])
-    alive = []
-    for learner in learners:
-        try:
-            simulators.source(s, learner).health()
-            alive.append("up")
-        except DataOpsError:
-            alive.append("down")
-    frame.insert(len(frame.columns) - 1, "simulator", alive)
-    return frame
 
 
 def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -93,7 +66,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.hub:
         hub.write_settings(s, room.learners)
         Stack(s).up([hub.NAME], progress=not args.quiet)  # a running hub reads the new roster at the next log-in
-    ctx.print_frame(room_status(s, room.learners))
+    ctx.print_frame(room_view.status(s, room.learners))
     print(f"\n{len(room.learners)} alumnos en {broker.bootstrap(s)}" + (f"; retirados: {', '.join(gone)}" if gone else "")
           + ". Cada sesión de alumno usa su fichero de la columna settings (DATAOPS_ENV_FILE).")  # fmt: skip
     if args.hub:
@@ -104,7 +77,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_class_status(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
-    ctx.print_frame(room_status(s, _roster(s, None).learners))
+    ctx.print_frame(room_view.status(s, _roster(s, None).learners))
     return 0
 
 

@@ -56,7 +56,7 @@ def learner_of(s: Settings, authorization: str | None) -> str:
             mine = access.saved(s.paths, learner, "SIMULATOR_TOKEN")
             if mine and secrets.compare_digest(mine.encode(), token.encode()):
                 return learner
-    raise RefusedError(401, "el Kafka Connect de la clase no te reconoce: tu token de la clase falta o ya no vale "
+    raise RefusedError(401, "el servidor de la clase no te reconoce: tu token de la clase falta o ya no vale "
                        "(tras un `dataops class reset` vuelve a ejecutar dataops.connect())")  # fmt: skip
 
 

@@ -7,7 +7,9 @@ are stuck, whether their session and pipeline are up.
   ``… sin hacer todavía``) counts as passed, failed or pending; "stuck" lists the exercises whose
   check says ✘.
 - **Session** comes from the hub's API (a service token that may only read users and servers).
-- **Pipeline**: their Kafka user, rights, topics and simulator (:func:`dataops.classroom.cli.room_status`).
+- **Pipeline**: their Kafka user, rights, topics, connectors, jobs and simulator (:func:`status`).
+- **Live**, in a notebook cell of the instructor's: :class:`RoomTable` (``room.live()``), the same
+  table redrawn every few seconds, the stuck learners first.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dataops.classroom import hub
+from dataops.classroom import access, hub, simulators
+from dataops.classroom import connect as class_connect
+from dataops.classroom import flink as class_flink
 from dataops.classroom.hub_config import COURSE, existing_user
-from dataops.config import Settings
+from dataops.config import Settings, load_settings
+from dataops.errors import DataOpsError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PASSED, FAILED, PENDING = "✔", "✘", "…"
 
@@ -130,3 +138,95 @@ def view(s: Settings, learners: tuple[str, ...]) -> list[dict[str, Any]]:
         rows.append({"learner": name, **hub_users.get(name, {"session": "-", "last_activity": "-"}),
                      **(progress(home) if home else {"block": "-", "checks": "-", "stuck_on": "-"})})  # fmt: skip
     return rows
+
+
+def status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
+    """The room: each learner's session, block, self-checks and stuck points (:func:`view`), Kafka
+    user, rights, topics and groups (:func:`dataops.classroom.access.status`), their running
+    connectors and Flink jobs, and whether their simulator answers."""
+    import pandas as pd
+
+    frame = pd.DataFrame(view(s, learners)).merge(access.status(s, learners), on="learner")
+    running = class_connect.connectors(s)
+    frame.insert(len(frame.columns) - 1, "connectors", [sum(c.startswith(f"{name}.") for c in running) for name in learners])
+    jobs = [j for j in class_flink.jobs(s) if j["state"] == "RUNNING"]
+    frame.insert(len(frame.columns) - 1, "jobs", [sum(j["name"].startswith(f"{name}.") for j in jobs) for name in learners])
+    alive = []
+    for learner in learners:
+        try:
+            simulators.source(s, learner).health()
+            alive.append("up")
+        except DataOpsError:
+            alive.append("down")
+    frame.insert(len(frame.columns) - 1, "simulator", alive)
+    return frame
+
+
+class RoomTable:
+    """The instructor's live view of the room in a notebook cell: :func:`status` for the roster of the
+    last ``dataops class up``, redrawn every ``refresh_s`` seconds (0: only by :meth:`refresh`), the
+    learners stuck on an exercise first; ``stop()`` ends the refreshes.
+
+    Args:
+        settings: The class server's settings (default: this project's ``local`` ones, as ``dataops class`` uses).
+    """
+
+    COLUMNS = ["learner", "session", "block", "checks", "stuck_on", "topics", "connectors", "jobs", "simulator"]
+
+    def __init__(self, refresh_s: float = 10.0, settings: Settings | None = None) -> None:
+        import threading
+
+        import ipywidgets as w
+
+        self.s = settings or load_settings(profile="local")
+        self.when, self.table = w.HTML(), w.HTML()
+        self.widget = w.VBox([self.when, self.table])
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+        if refresh_s > 0:
+            self._thread = threading.Thread(target=self._run, args=(refresh_s,), name="dataops-room", daemon=True)
+            self._thread.start()
+
+    def frame(self) -> pd.DataFrame:
+        """The table as it is now: stuck learners first, then by block, most advanced first."""
+        from dataops.classroom import roster
+
+        learners = roster.load(self.s.paths.classroom / "roster.yaml").learners
+        frame = status(self.s, learners)[self.COLUMNS]
+        order = frame.assign(_stuck=frame["stuck_on"] != "-").sort_values(["_stuck", "block"], ascending=False)
+        return order.drop(columns="_stuck").reset_index(drop=True)
+
+    def refresh(self) -> None:
+        """Redraw the table (a failure is shown in its place, never raised from the refresh thread)."""
+        import html
+
+        try:
+            frame = self.frame()
+        except Exception as exc:  # noqa: BLE001 - shown in the cell: the next refresh may succeed
+            self.when.value = f"<span style='color:#c62828'>sin lectura de la clase: {html.escape(type(exc).__name__)}: {html.escape(str(exc)[:200])}</span>"
+            return
+        stuck = int((frame["stuck_on"] != "-").sum())
+        self.when.value = (f"<b>{len(frame)} alumnos</b>, {int((frame['session'] == 'up').sum())} con sesión, "
+                           f"{stuck} atascados · {datetime.now().strftime('%H:%M:%S')}")  # fmt: skip
+        styled = frame.style.apply(lambda row: ["background:#fdecea" if row["stuck_on"] != "-" else "" for _ in row], axis=1)
+        self.table.value = styled.hide(axis="index").to_html()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def live(refresh_s: float = 10.0) -> RoomTable:
+    """The room, live, in a notebook cell of the instructor's (leave it last in the cell)."""
+    return RoomTable(refresh_s)
