@@ -7,9 +7,9 @@ alerts firing, refreshed live. One line in any notebook::
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from dataops.live import Refreshing
 from dataops.simulator.faults import FAULTS, fault_params
 from dataops.pipeline import Pipeline
 
@@ -21,7 +21,7 @@ WHAT = {
 }  # fmt: skip
 
 
-class FaultPanel:
+class FaultPanel(Refreshing):
     """The panel's widgets and its refresh thread (``stop()`` ends it).
 
     Args:
@@ -70,12 +70,8 @@ class FaultPanel:
         self.buttons["clear"] = clear
         left = w.VBox([w.HBox([clear, self.duration]), *rows, self.message])
         self.widget = w.HBox([left, w.VBox([w.HTML("<b>estado del pipeline</b>"), self.strip], layout=w.Layout(margin="0 0 0 16px"))])
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.refresh()
-        if refresh_s > 0:
-            self._thread = threading.Thread(target=self._run, args=(refresh_s,), name="dataops-fault-panel", daemon=True)
-            self._thread.start()
+        self._start(refresh_s, "dataops-fault-panel")
 
     def values(self, name: str) -> dict[str, Any]:
         """The parameters the panel would send for ``name`` (empty optional ones left out)."""
@@ -120,20 +116,6 @@ class FaultPanel:
             self.strip.value = f"<div>fallos activos: <b>{faults}</b></div>" + render_strip(snap)
         except Exception as exc:  # noqa: BLE001 - a layer down is shown, not raised from a thread
             self.strip.value = f"<span style='color:#c62828'>sin lectura: {type(exc).__name__}: {str(exc)[:120]}</span>"
-
-    def _run(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
-            self.refresh()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def fault_panel(p: Pipeline | None = None, refresh_s: float = 5.0) -> FaultPanel:

@@ -23,7 +23,8 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     ("dataops.errors", "dataops.paths", "dataops.subproc", "dataops.locks", "dataops.rotation", "dataops.config",
      "dataops.profiles", "dataops.contract", "dataops.metrics", "dataops.engine", "dataops.artifacts",
      "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.coingecko", "dataops.report_assets", "dataops.cli_registry", "dataops.userfiles",
-     "dataops.toolchain", "dataops.kernels", "dataops.pack", "dataops.classroom.namespace", "dataops.classroom.roster"),
+     "dataops.toolchain", "dataops.kernels", "dataops.pack", "dataops.classroom.namespace", "dataops.classroom.roster",
+     "dataops.live"),
     # the layers, one package each, and the simulator the source layer polls
     ("dataops.simulator", "dataops.source", "dataops.kafka", "dataops.kafka_connect", "dataops.flink",
      "dataops.iceberg", "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.facade"),

@@ -25,6 +25,7 @@ from dataops.classroom import flink as class_flink
 from dataops.classroom.hub_config import COURSE, existing_user
 from dataops.config import Settings, load_settings
 from dataops.errors import DataOpsError
+from dataops.live import Refreshing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +163,7 @@ def status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-class RoomTable:
+class RoomTable(Refreshing):
     """The instructor's live view of the room in a notebook cell: :func:`status` for the roster of the
     last ``dataops class up``, redrawn every ``refresh_s`` seconds (0: only by :meth:`refresh`), the
     learners stuck on an exercise first; ``stop()`` ends the refreshes.
@@ -174,19 +175,13 @@ class RoomTable:
     COLUMNS = ["learner", "session", "block", "checks", "stuck_on", "topics", "connectors", "jobs", "simulator"]
 
     def __init__(self, refresh_s: float = 10.0, settings: Settings | None = None) -> None:
-        import threading
-
         import ipywidgets as w
 
         self.s = settings or load_settings(profile="local")
         self.when, self.table = w.HTML(), w.HTML()
         self.widget = w.VBox([self.when, self.table])
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.refresh()
-        if refresh_s > 0:
-            self._thread = threading.Thread(target=self._run, args=(refresh_s,), name="dataops-room", daemon=True)
-            self._thread.start()
+        self._start(refresh_s, "dataops-room")
 
     def frame(self) -> pd.DataFrame:
         """The table as it is now: stuck learners first, then by block, most advanced first."""
@@ -211,20 +206,6 @@ class RoomTable:
                            f"{stuck} atascados · {datetime.now().strftime('%H:%M:%S')}")  # fmt: skip
         styled = frame.style.apply(lambda row: ["background:#fdecea" if row["stuck_on"] != "-" else "" for _ in row], axis=1)
         self.table.value = styled.hide(axis="index").to_html()
-
-    def _run(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
-            self.refresh()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def live(refresh_s: float = 10.0) -> RoomTable:
