@@ -36,7 +36,7 @@ def connector_polls(served: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 def served_rows(served: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """One row per coin of every good (200, parseable, positive finite price) price poll the
-    connector was served: the rows the table must hold, once each, with these prices."""
+    connector was served: the rows the table must hold, with these prices (a copy per poll at most)."""
     price = contract_for(settings).price
     rows = []
     polls = connector_polls(served, settings)
@@ -75,8 +75,10 @@ class Accounting:
 def compare(served: pd.DataFrame, table: pd.DataFrame, settings: Settings) -> Accounting:
     """The table's rows (``coin_id, last_updated_at, <price>``) against :func:`served_rows`.
 
-    A poll served twice with the same ``last_updated_at`` (the API's snapshot did not move)
-    is one row. Only table rows from the oldest served ``last_updated_at`` on are judged."""
+    A row is lost when no copy of its ``(coin_id, last_updated_at)`` is in the table, repeated when
+    the table has more copies of it than polls served it: two polls served within one tick of
+    the API (two in a row after a laptop's sleep) are two records, each accepted once. Only
+    table rows from the oldest served ``last_updated_at`` on are judged."""
     price = contract_for(settings).price
     expected = served.drop_duplicates(["coin_id", "last_updated_at"], keep="first")
     if expected.empty:
@@ -86,7 +88,9 @@ def compare(served: pd.DataFrame, table: pd.DataFrame, settings: Settings) -> Ac
     rows["last_updated_at"] = rows["last_updated_at"].astype("int64")
     rows = rows[rows["last_updated_at"] >= int(expected["last_updated_at"].min())]
     counts = rows.groupby(["coin_id", "last_updated_at"]).size().rename("copies").reset_index()
-    repeated = counts[counts["copies"] > 1]
+    times = served.groupby(["coin_id", "last_updated_at"]).size().rename("served").reset_index()
+    counts = counts.merge(times, on=["coin_id", "last_updated_at"], how="left").fillna({"served": 1})
+    repeated = counts[counts["copies"] > counts["served"]].drop(columns="served")
     merged = expected.merge(rows.drop_duplicates(["coin_id", "last_updated_at"]), on=["coin_id", "last_updated_at"],
                             how="left", suffixes=("", "_table"), indicator=True)  # fmt: skip
     lost = merged[merged["_merge"] == "left_only"][SERVED_ROW_COLUMNS]

@@ -133,7 +133,7 @@ def drill(p, data: Path, full_s: float = 30.0, settle_s: float = 120.0) -> DiskF
     freed = time.time()
     p.up(progress=False, ready_timeout_s=settle_s)
     run.up_s = round(time.time() - freed, 1)
-    _wait(lambda: _newest_tick(p) > freed, settle_s, "a new row in the table after space was freed")
+    _wait(lambda: _newest_tick(p) > freed, settle_s, "a new row in the table after space was freed", lambda: _where_it_stands(p))
     run.recovery_s = round(time.time() - freed, 1)
     last = p.source.last_seq()
     _wait(lambda: p.source.last_seq() >= last + 3, 60, "polls after the disk was freed")
@@ -160,10 +160,20 @@ def _newest_tick(p) -> float:
     return float(value) if value == value else 0.0
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
+def _where_it_stands(p) -> str:
+    """What CI cannot show otherwise when the pipeline did not come back: each layer's health and the
+    connectors' and the job's states."""
+    try:
+        health = p.health(progress=False).to_string(index=False)
+        return f"connectors: {p.connect.states()}; job: {p.flink.live_job(p.settings.flink_job_name)}\n{health}"
+    except Exception as exc:  # noqa: BLE001 - a diagnosis only
+        return f"(no diagnosis: {exc})"
+
+
+def _wait(predicate, timeout: float, what: str, diagnosis=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f"\n{diagnosis()}" if diagnosis else ""))

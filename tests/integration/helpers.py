@@ -14,7 +14,7 @@ from dataops import load_settings
 from dataops.config import Settings
 from dataops.paths import StatePaths
 from dataops.reliability import compare, served_rows
-from tests.ports import free_port
+from tests.ports import SPANS, free_port
 
 
 def wait_for(predicate, timeout: float, what: str, step: float = 0.5):
@@ -90,7 +90,7 @@ def own_components(folder: str, names: list[str], ports: list[str], share: Calla
     suite = load_settings(profile="local")  # the suite's state folder: the downloads are kept there
     root = suite.paths.root / folder
     shutil.rmtree(root, ignore_errors=True)
-    s = load_settings(profile="local", state_dir=root, **{port: free_port() for port in ports})
+    s = load_settings(profile="local", state_dir=root, **{port: free_port(SPANS.get(port, 1)) for port in ports})
     share(suite.paths, s.paths)
     stack = Stack(s)
     t0 = time.monotonic()
@@ -102,3 +102,17 @@ def own_components(folder: str, names: list[str], ports: list[str], share: Calla
         for name in reversed(names):
             stack.stop(name)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def cli(*args: str) -> None:
+    """``dataops ARGS`` in this process; its one-line error in the assertion when it fails (CI shows
+    the assertion, not always the captured output)."""
+    import io
+    from contextlib import redirect_stderr
+
+    from dataops.cli import main
+
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = main(list(args))
+    assert code == 0, f"dataops {' '.join(args)} -> {code}: {err.getvalue().strip()[-600:]}"

@@ -26,7 +26,7 @@ from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.cli import main
 from dataops.stack import Stack
-from tests.integration.helpers import own_components
+from tests.integration.helpers import cli, own_components
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def server(tmp_path_factory):
             for name in ("state_dir", *PORTS):
                 mp.setenv(f"DATAOPS_{name.upper()}", str(getattr(s, name)))
             mp.delenv("DATAOPS_PROFILE", raising=False)
-            assert main(["class", "up", "--roster", str(roster), "--quiet"]) == 0
+            cli("class", "up", "--roster", str(roster), "--quiet")
             try:
                 yield s, mp
             finally:
@@ -163,11 +163,11 @@ def test_no_listener_lets_in_a_learner_without_the_right_password(server):
 def test_class_up_again_keeps_passwords_and_reset_gives_a_fresh_start(server, capsys):
     s, _ = server
     before = access.saved_password(s.paths, "bruno")
-    assert main(["class", "up", "--quiet"]) == 0
+    cli("class", "up", "--quiet")
     assert access.saved_password(s.paths, "bruno") == before
     learner(s, "bruno").kafka.topic_names()  # still logs in
     old = dataops.connect(env_file=access.env_file(s.paths, "bruno"), kafka_api_secret=before)
-    assert main(["class", "reset", "bruno"]) == 0
+    cli("class", "reset", "bruno")
     assert "contraseña de Kafka y token nuevos" in capsys.readouterr().out
     assert access.saved_password(s.paths, "bruno") != before
     with pytest.raises(ConfigError, match="rechazó la API key de Kafka"):
@@ -199,12 +199,12 @@ def test_each_learner_has_a_simulator_whose_faults_only_they_and_the_instructor_
         with pytest.raises(ConfigError, match="no acepta tu token de control"):
             call()
     assert bruno.source.faults().empty
-    assert main(["class", "fault", "spike", "--learner", "bruno", "--duration", "60", "--param", "coin=bitcoin"]) == 0
+    cli("class", "fault", "spike", "--learner", "bruno", "--duration", "60", "--param", "coin=bitcoin")
     assert bruno.source.faults()["name"].tolist() == ["spike"] and ana.source.faults()["name"].tolist() == ["outage"]
-    assert main(["class", "fault", "latency", "--all", "--duration", "60"]) == 0
+    cli("class", "fault", "latency", "--all", "--duration", "60")
     assert "latency" in ana.source.faults()["name"].tolist() and "latency" in bruno.source.faults()["name"].tolist()
     capsys.readouterr()
-    assert main(["class", "status"]) == 0
+    cli("class", "status")
     assert capsys.readouterr().out.count(" up ") >= 2
     ana.source.clear_faults()
     bruno.source.clear_faults()
@@ -369,7 +369,7 @@ def test_reset_deletes_the_learners_connectors_and_cancels_their_jobs(server, ca
     s, _ = server
     ana = learner(s, "ana")
     assert ana.connect.states()
-    assert main(["class", "reset", "ana"]) == 0
+    cli("class", "reset", "ana")
     assert "2 conectores, 1 jobs de Flink, su tabla" in capsys.readouterr().out
     assert not [c for c in class_connect.connectors(s) if c.startswith("ana.")]
     assert not [j for j in class_flink.jobs(s) if j["name"].startswith("ana.") and j["state"] == "RUNNING"]

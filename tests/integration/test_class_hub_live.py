@@ -28,7 +28,7 @@ from dataops.classroom.hubclient import HubSession
 from dataops.cli import main
 from dataops.config import PROJECT_ROOT
 from dataops.errors import DataOpsError
-from tests.integration.helpers import own_components
+from tests.integration.helpers import cli, own_components
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ def server(tmp_path_factory):
             mp.delenv("DATAOPS_PROFILE", raising=False)
             t0 = time.monotonic()
             try:
-                assert main(["class", "up", "--roster", str(roster), "--hub", "--quiet"]) == 0
+                cli("class", "up", "--roster", str(roster), "--hub", "--quiet")
                 print(f"\nclass up --hub: {time.monotonic() - t0:.1f} s")
                 yield s
             finally:
@@ -194,7 +194,7 @@ def test_a_reset_reaches_the_learners_running_session(server):
     assert session.login(hub.hub_secrets(s.paths)["class_code"]) == 200
     session.wait_server()
     before = access.saved_password(s.paths, ANA)
-    assert main(["class", "reset", ANA]) == 0
+    cli("class", "reset", ANA)
     copy = Path(pwd.getpwnam(ANA).pw_dir) / hub_config.SESSION_ENV
     assert access.saved_password(s.paths, ANA) != before and copy.read_bytes() == access.env_file(s.paths, ANA).read_bytes()
     assert copy.stat().st_uid == pwd.getpwnam(ANA).pw_uid and copy.stat().st_mode & 0o777 == 0o600
@@ -208,7 +208,7 @@ def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     assert session.login(hub.hub_secrets(s.paths)["class_code"]) == 200
     session.wait_server()
     capsys.readouterr()
-    assert main(["class", "status"]) == 0
+    cli("class", "status")
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
     assert rows[ANA][1] == "up" and rows[ANA][3] in {p.name.split("_")[0] for p in hub.LEARNER_NOTEBOOKS.glob("*.ipynb")}
     assert rows[BRUNO][1] in ("up", "-")  # bruno's session depends on the earlier tests; his row is there
@@ -227,7 +227,7 @@ def test_a_late_learner_joins_and_one_leaves_without_a_restart(server):
     before = _server_process(ANA).pid
     assert _has_server(BRUNO)  # logged in by an earlier test: the stop below has something to stop
     ROSTER[0].write_text(f"learners: [{ANA}, {CARLA}]\n")
-    assert main(["class", "up", "--roster", str(ROSTER[0]), "--hub", "--quiet"]) == 0
+    cli("class", "up", "--roster", str(ROSTER[0]), "--hub", "--quiet")
     late = HubSession(f"http://127.0.0.1:{s.class_hub_port}", CARLA)
     assert late.login(code) == 200
     late.wait_server()

@@ -399,6 +399,20 @@ def test_a_learners_simulator_port_stays_when_others_join_or_leave(tmp_path):
     assert sorted(simulators.ports(s, ["ana", "carla", "dani"]).values()) == [9100, 9101, 9102]
 
 
+def test_a_new_learners_simulator_skips_a_port_something_else_listens_on(tmp_path):
+    import socket
+
+    from dataops.classroom import simulators
+    from tests.ports import free_port
+
+    base = free_port(span=2)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base))
+        taken.listen()
+        s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path, class_simulator_port=base)
+        assert simulators.ports(s, ["ana"]) == {"ana": base + 1}
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="writes as another Unix user: needs root (CI runs as root)")
 def test_files_put_in_a_learners_home_never_follow_a_link_they_planted(tmp_path):
     import pwd

@@ -27,7 +27,7 @@ def poll(tick: int, **prices: float) -> dict:
 
 SERVED = served_log([
     (1, 200, poll(100, bitcoin=1.0, ethereum=2.0)),
-    (2, 200, poll(100, bitcoin=1.0, ethereum=2.0)),       # the same snapshot served again: one row each
+    (2, 200, poll(100, bitcoin=1.0, ethereum=2.0)),       # the same snapshot served again: one or two rows each
     (3, 503, {"error": "outage"}),                          # refused: no rows expected
     (4, 200, poll(105, bitcoin=1.5, ethereum=0.0)),         # a price of 0 is the DLQ's, not the table's
     (5, 200, poll(110, bitcoin=2.0, ethereum=3.0)),
@@ -53,11 +53,20 @@ def test_an_exact_table_is_exact_and_older_rows_are_not_judged():
 
 
 def test_lost_repeated_and_changed_rows_are_each_reported():
-    bad = table(("bitcoin", 100, 1.0), ("ethereum", 100, 2.0), ("ethereum", 100, 2.0),  # repeated
+    bad = table(("bitcoin", 100, 1.0), ("ethereum", 100, 2.0), ("ethereum", 100, 2.0), ("ethereum", 100, 2.0),  # 3 > 2 polls
                 ("bitcoin", 105, 1.25),                                                 # changed price
                 ("bitcoin", 110, 2.0))                                                  # ethereum@110 lost
     result = compare(served_rows(SERVED, SETTINGS), bad, SETTINGS)
     assert not result.exact
     assert list(zip(result.lost["coin_id"], result.lost["last_updated_at"], result.lost["seq"])) == [("ethereum", 110, 5)]
-    assert result.repeated.to_dict("records") == [{"coin_id": "ethereum", "last_updated_at": 100, "copies": 2}]
+    assert result.repeated.to_dict("records") == [{"coin_id": "ethereum", "last_updated_at": 100, "copies": 3}]
     assert list(zip(result.changed["coin_id"], result.changed["price"], result.changed["price_table"])) == [("bitcoin", 1.5, 1.25)]
+
+
+def test_a_snapshot_served_by_two_polls_may_be_in_twice_but_a_row_served_once_may_not():
+    """Two polls within one tick of the API (two in a row after a laptop's sleep) are two records."""
+    twice = table(("bitcoin", 100, 1.0), ("bitcoin", 100, 1.0), ("ethereum", 100, 2.0), ("ethereum", 100, 2.0),
+                  ("bitcoin", 105, 1.5), ("bitcoin", 110, 2.0), ("ethereum", 110, 3.0))  # fmt: skip
+    assert compare(served_rows(SERVED, SETTINGS), twice, SETTINGS).exact
+    repeated = compare(served_rows(SERVED, SETTINGS), table(*twice.itertuples(index=False), ("bitcoin", 105, 1.5)), SETTINGS)
+    assert repeated.repeated.to_dict("records") == [{"coin_id": "bitcoin", "last_updated_at": 105, "copies": 2}]

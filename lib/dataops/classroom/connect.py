@@ -204,15 +204,21 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     return java_cmd(paths, heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf), jvm_flags=low_memory_jvm_flags(s, "192m", "64m"))
 
 
+_SESSIONS: dict[Path, object] = {}
+
+
 def worker_session(s: Settings) -> object:
-    """A ``requests`` session that the worker lets in: the front's certificate; the class's CA the only one trusted."""
+    """A ``requests`` session that the worker lets in: the front's certificate; the class's CA the only
+    one trusted. One per state folder and process (its connections kept), made at the first call."""
     import requests
 
-    tls = ensure_tls(s)
-    session = requests.Session()
-    session.cert = (str(tls["front_cert"]), str(tls["front_key"]))
-    session.verify = str(tls["ca_cert"])
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE (or a proxy) of the environment wins over ``verify``
+    if (session := _SESSIONS.get(s.paths.root)) is None:
+        tls = ensure_tls(s)
+        session = requests.Session()
+        session.cert = (str(tls["front_cert"]), str(tls["front_key"]))
+        session.verify = str(tls["ca_cert"])
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE (or a proxy) of the environment wins over ``verify``
+        session = _SESSIONS.setdefault(s.paths.root, session)
     return session
 
 

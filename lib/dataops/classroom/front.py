@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -52,12 +53,33 @@ def learner_of(s: Settings, authorization: str | None) -> str:
     """
     token = (authorization or "").removeprefix("Bearer ").strip()
     if token:
-        for learner in access.with_settings(s.paths):
-            mine = access.saved(s.paths, learner, "SIMULATOR_TOKEN")
-            if mine and secrets.compare_digest(mine.encode(), token.encode()):
+        for learner, mine in _tokens(s).items():
+            if secrets.compare_digest(mine.encode(), token.encode()):
                 return learner
     raise RefusedError(401, "el servidor de la clase no te reconoce: tu token de la clase falta o ya no vale "
                        "(tras un `dataops class reset` vuelve a ejecutar dataops.connect())")  # fmt: skip
+
+
+_TOKENS: dict[Path, tuple[tuple, dict[str, str]]] = {}
+
+
+def _tokens(s: Settings) -> dict[str, str]:
+    """Each learner's class token, read again when a settings file changed (a reset's new token works at once)."""
+    files = sorted(access.learners_dir(s.paths).glob("*.env"))
+    key = tuple(_stamp(f) for f in files)
+    cached = _TOKENS.get(s.paths.root)
+    if cached is None or cached[0] != key:
+        found = {f.stem: access.saved(s.paths, f.stem, "SIMULATOR_TOKEN") for f in files}
+        cached = _TOKENS[s.paths.root] = (key, {learner: token for learner, token in found.items() if token})
+    return cached[1]
+
+
+def _stamp(f: Path) -> tuple | None:
+    try:
+        st = f.stat()
+    except OSError:  # removed since: a roster without them
+        return None
+    return f.name, st.st_mtime_ns, st.st_size
 
 
 def not_yours(learner: str, name: str) -> RefusedError:
@@ -111,11 +133,14 @@ def _own(learner: str, listing: Any) -> Any:
 def as_theirs(s: Settings, learner: str, data: Any) -> Any:
     """A worker's answer as the learner set things: without the keys the front put in their configs
     (their login, their offsets topic), so ``plan`` sees no drift and a config read back is theirs."""
-    injected = set(connect.client_overrides(s, learner)) | set(class_iceberg.sink_overrides(s, learner))
+    return _without(data, set(connect.client_overrides(s, learner)) | set(class_iceberg.sink_overrides(s, learner)))
+
+
+def _without(data: Any, keys: set[str]) -> Any:
     if isinstance(data, dict):
-        return {k: as_theirs(s, learner, v) for k, v in data.items() if k not in injected}
+        return {k: _without(v, keys) for k, v in data.items() if k not in keys}
     if isinstance(data, list):
-        return [as_theirs(s, learner, v) for v in data]
+        return [_without(v, keys) for v in data]
     return data
 
 

@@ -95,8 +95,11 @@ def install_proxy(paths: StatePaths) -> Path:
     where.mkdir(parents=True, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(PROXY / name, where / name)
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=where, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0 or not target.exists():
+    for _ in range(2):  # a registry's passing hiccup: once more
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=where, capture_output=True, text=True, timeout=600)
+        if done.returncode == 0 and target.exists():
+            break
+    else:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["sin salida"]
         raise StackError(f"npm ci del proxy de JupyterHub falló: {last[0]}", f"revisa `npm config get registry`; borra {where} y repite")
     return target

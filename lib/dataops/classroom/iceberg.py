@@ -27,11 +27,11 @@ def learner_dir(paths: StatePaths, learner: str) -> Path:
     return paths.classroom / "iceberg" / learner
 
 
-def _server_layer(s: Settings, learner: str) -> object:
+def _server_layer(s: Settings, learner: str):  # -> IcebergLayer
+    """``learner``'s catalog as the server opens it (the ``local`` profile's layer, in their folder)."""
     from dataops.iceberg.layer import IcebergLayer
 
-    mine = load_settings(profile="local", state_dir=s.paths.root, iceberg_dir=learner_dir(s.paths, learner))
-    return IcebergLayer(mine)
+    return IcebergLayer(load_settings(profile="local", state_dir=s.paths.root, iceberg_dir=learner_dir(s.paths, learner)))
 
 
 def prepare(s: Settings, learner: str) -> Path:
@@ -87,11 +87,8 @@ def ensure_table(s: Settings, learner: str, name: str) -> str:
 def sink_overrides(s: Settings, learner: str) -> dict[str, str]:
     """What the front puts in ``learner``'s Iceberg sink: their catalog, and their Kafka login for the
     sink's coordinator (``iceberg.kafka.*``)."""
-    from dataops.iceberg.layer import IcebergLayer
-
-    mine = load_settings(profile="local", state_dir=s.paths.root, iceberg_dir=learner_dir(s.paths, learner))
     login = f"${{file:{connect.login_file(s.paths, learner)}:sasl.jaas.config}}"
-    return {**IcebergLayer(mine).java_catalog_config(), "iceberg.kafka.bootstrap.servers": broker.bootstrap(s),
+    return {**_server_layer(s, learner).java_catalog_config(), "iceberg.kafka.bootstrap.servers": broker.bootstrap(s),
             "iceberg.kafka.security.protocol": "SASL_PLAINTEXT", "iceberg.kafka.sasl.mechanism": broker.MECHANISM,
             "iceberg.kafka.sasl.jaas.config": login,
             # the sink's transactional ids (its workers' and its coordinator's) under the learner's prefix, which their ACLs cover

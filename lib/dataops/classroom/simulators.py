@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from dataops.classroom import access
 from dataops.config import ENV_PREFIX, Settings, load_settings
+from dataops.engine import port_open
 from dataops.errors import ConfigError
 
 NAME = "simulator"
@@ -29,14 +30,14 @@ def token(s: Settings, learner: str) -> str:
 def ports(s: Settings, learners: Iterable[str]) -> dict[str, int]:
     """Each learner's simulator port: the one in their settings file when they have one (so taking a
     learner off the roster, or adding one, moves nobody else's), else the lowest port free from
-    ``DATAOPS_CLASS_SIMULATOR_PORT`` on."""
+    ``DATAOPS_CLASS_SIMULATOR_PORT`` on (nothing listening there)."""
     learners = list(learners)
     kept: dict[str, int] = {}
     for learner in learners:
         port = access.saved(s.paths, learner, "SIMULATOR_PORT")
         if port and port.isdigit() and int(port) >= s.class_simulator_port and int(port) not in kept.values():
             kept[learner] = int(port)
-    free = (port for port in itertools.count(s.class_simulator_port) if port not in kept.values())
+    free = (port for port in itertools.count(s.class_simulator_port) if port not in kept.values() and not port_open(s.host, port, 0.2))
     return {learner: kept[learner] if learner in kept else next(free) for learner in learners}
 
 
