@@ -108,7 +108,8 @@ def _server_process(user: str) -> psutil.Process:
 def _as(user: str, code: str, s) -> subprocess.CompletedProcess:
     """``code`` run by the learner's Python as ``user``, with their session's environment."""
     env = {"PATH": os.environ["PATH"], "HOME": pwd.getpwnam(user).pw_dir,
-           "DATAOPS_ENV_FILE": str(Path(pwd.getpwnam(user).pw_dir) / hub_config.SESSION_ENV)}  # fmt: skip
+           "DATAOPS_ENV_FILE": str(Path(pwd.getpwnam(user).pw_dir) / hub_config.SESSION_ENV),
+           "DATAOPS_STATE_DIR": str(Path(pwd.getpwnam(user).pw_dir) / hub_config.STATE)}  # fmt: skip
     python = str(hub.folder(s.paths) / "venv" / "bin" / "python")
     return subprocess.run(["runuser", "-u", user, "--", python, "-c", code], env=env, cwd="/", capture_output=True, text=True, timeout=120)
 

@@ -75,6 +75,24 @@ def test_the_class_profile_names_every_resource_under_the_learners_prefix():
     assert namespace.own_prefix(load_settings(env_file="/nonexistent.env", profile="local")) == ""
 
 
+def test_a_notebooks_course_names_are_the_learners_in_a_class_and_as_given_elsewhere():
+    s, local = _class(), load_settings(env_file="/nonexistent.env", profile="local")
+    assert [namespace.resolve(s, n) for n in ("crypto-prices", "demo-manual-crypto-prices", "crypto-alerts")] == [
+        "ana.crypto-prices", "ana.demo-manual-crypto-prices", "ana.crypto-alerts"]  # fmt: skip
+    # theirs already, another learner's (the broker refuses it), an internal topic: as given
+    assert [namespace.resolve(s, n) for n in ("ana.crypto-prices", "bruno.crypto-prices", "__consumer_offsets")] == [
+        "ana.crypto-prices", "bruno.crypto-prices", "__consumer_offsets"]  # fmt: skip
+    assert namespace.resolve(local, "crypto-prices") == "crypto-prices"
+
+
+def test_block_2s_topic_answer_is_right_in_a_namespace_as_written_in_the_notebook():
+    from dataops.course.block2 import check_schema_change
+
+    why = "el job de Flink valida cada moneda contra el contrato y manda la que no cumple a la DLQ"
+    for topic, right in (("crypto-prices-dlq", True), ("ana.crypto-prices-dlq", True), ("crypto-prices", False), ("bruno.crypto-prices-dlq", False)):
+        assert check_schema_change({"topico": topic, "motivo": why}, _class()).passed is right, topic
+
+
 def test_the_class_profile_without_a_learner_is_one_line():
     with pytest.raises(ConfigError) as refused:
         _class(learner=None)
@@ -133,7 +151,8 @@ def test_a_learners_settings_file_holds_their_profile_name_broker_and_login():
     values = access.learner_settings(s, "ana", "pw")
     assert values == {"DATAOPS_PROFILE": "class", "DATAOPS_LEARNER": "ana", "DATAOPS_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_class_port}",
                       "DATAOPS_KAFKA_API_KEY": "ana", "DATAOPS_KAFKA_API_SECRET": "pw", "DATAOPS_CONNECT_PORT": str(s.class_front_port),
-                      "DATAOPS_ICEBERG_DIR": str(s.paths.classroom / "iceberg" / "ana")}  # fmt: skip
+                      "DATAOPS_ICEBERG_DIR": str(s.paths.classroom / "iceberg" / "ana"),
+                      "DATAOPS_STATE_DIR": str(s.paths.classroom / "sessions" / "ana")}  # fmt: skip
 
 
 # ---- the broker -------------------------------------------------------------------------------
@@ -588,3 +607,33 @@ def test_the_live_room_table_puts_the_stuck_first_and_shows_a_failure_in_place(t
     assert "sin lectura de la clase: ConfigError: el broker de la clase no responde" in table.when.value
     assert "bruno" in table.table.value  # the last good table stays
     table.stop()
+
+
+def test_a_scratch_copy_of_the_pipeline_stays_in_the_learners_namespace():
+    """Block 3's manual demo (``demo-manual-…``) in a class: every name after the learner's prefix."""
+    from dataops.automation.engine import scratch_settings
+
+    s = scratch_settings(_class(), "demo-manual")
+    assert (s.topic_raw, s.connector_name, s.flink_job_name) == ("ana.demo-manual-crypto-prices", "ana.demo-manual-crypto-prices-source",
+                                                                 "ana.demo-manual-crypto-explode")  # fmt: skip
+    assert s.iceberg_table == "ana.demo_manual_crypto_prices_exploded"
+    local = scratch_settings(load_settings(env_file="/nonexistent.env", profile="local"), "demo-manual")
+    assert (local.topic_raw, local.iceberg_table) == ("demo-manual-crypto-prices", "demo_manual_crypto.crypto_prices_exploded")
+
+
+def test_a_learners_explode_job_may_be_named_only_in_their_namespace():
+    import json
+
+    from dataops.classroom.flink_front import job_names
+    from dataops.errors import RefusedError
+
+    assert job_names("ana", b"") == {}
+    given = {"job": "ana.demo-manual-crypto-explode", "source": "ana.demo-manual-crypto-prices"}
+    assert job_names("ana", json.dumps(given).encode()) == {"flink_job_name": given["job"], "topic_raw": given["source"]}
+    for wrong in ({"job": "bruno.crypto-explode"}, {"source": "crypto-prices"}, {"dlq": "ana."}, {"good": "ana.x'; DROP"},
+                  {"job": 7}, {"sql": "ana.x"}):  # fmt: skip
+        with pytest.raises(RefusedError) as refused:
+            job_names("ana", json.dumps(wrong).encode())
+        assert refused.value.status == 403 and len(str(refused.value).splitlines()) == 1, wrong
+    with pytest.raises(RefusedError):
+        job_names("ana", b"{not json")

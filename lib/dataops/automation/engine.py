@@ -16,6 +16,7 @@ from dataops import locks
 from dataops.automation import checks as _checks
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
+from dataops.classroom.namespace import own_prefix
 from dataops.config import Settings
 from dataops.errors import DataOpsError
 from dataops.facade import Layers
@@ -254,7 +255,8 @@ def scratch_settings(settings: Settings, prefix: str) -> Settings:
     """The settings with every name of the pipeline under ``prefix`` (a scratch namespace for demos)."""
     names = ("topic_raw", "topic_exploded", "topic_dlq", "topic_iceberg_control", "connector_name",
              "iceberg_connector_name", "flink_job_name")  # fmt: skip
-    update: dict[str, Any] = {n: f"{prefix}-{getattr(settings, n)}" for n in names}
+    mine = own_prefix(settings)  # in a class: after the learner's prefix (ana.demo-manual-crypto-prices), in their namespace
+    update: dict[str, Any] = {n: f"{mine}{prefix}-{getattr(settings, n).removeprefix(mine)}" for n in names}
     namespace, table = settings.iceberg_table.split(".", 1)
-    update["iceberg_table"] = f"{prefix.replace('-', '_')}_{namespace}.{table}"
+    update["iceberg_table"] = f"{namespace}.{prefix.replace('-', '_')}_{table}" if mine else f"{prefix.replace('-', '_')}_{namespace}.{table}"
     return settings.model_copy(update=update)

@@ -87,6 +87,8 @@ def learner_settings(s: Settings, learner: str, password: str) -> dict[str, str]
         f"{ENV_PREFIX}KAFKA_API_SECRET": password,
         f"{ENV_PREFIX}CONNECT_PORT": str(s.class_front_port),  # the class's Connect, through its front
         f"{ENV_PREFIX}ICEBERG_DIR": str(s.paths.classroom / "iceberg" / learner),  # their catalog (dataops.classroom.iceberg)
+        # what their session writes (metrics, alert log, runs) apart from everyone's; the hub's sessions write in their home
+        f"{ENV_PREFIX}STATE_DIR": str(s.paths.classroom / "sessions" / learner),
     }
 
 

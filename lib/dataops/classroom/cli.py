@@ -92,6 +92,7 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     access.revoke(s, learner)
     simulators.stop(s, learner)  # its faults gone with it; a new token
     shutil.rmtree(class_iceberg.learner_dir(s.paths, learner), ignore_errors=True)  # their table and its files
+    shutil.rmtree(s.paths.classroom / "sessions" / learner, ignore_errors=True)  # what their session wrote here (metrics, alerts)
     where = access.grant(s, learner, simulators.start(s, learner, port))
     class_iceberg.prepare(s, learner)
     print(f"{learner}: {removed} conectores, {cancelled} jobs de Flink, su tabla, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "

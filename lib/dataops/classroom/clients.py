@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from dataops.config import Settings
-from dataops.errors import HTTPError, ServiceUnavailableError, StackError
+from dataops.errors import ConfigError, HTTPError, ServiceUnavailableError, StackError
 from dataops.flink.layer import FlinkLayer
 from dataops.iceberg.layer import IcebergLayer
 
@@ -29,18 +29,22 @@ class ClassFlinkLayer(FlinkLayer):
 
     def ensure_explode_job(self, settings: Any) -> str:
         """Ask the front to submit this learner's explode job unless it runs (it plans and submits it
-        with their names and login: a learner sends no code); what was done, on one line.
+        with the names of ``settings``, theirs or a scratch copy's, and their login: a learner sends no
+        code); what was done, on one line.
 
         Raises:
             StackError: The submission failed (the front's one line).
         """
         try:
-            answer = self.http.post(f"{self.url}/dataops/explode", timeout=300)
+            names = {"job": settings.flink_job_name, "source": settings.topic_raw, "good": settings.topic_exploded, "dlq": settings.topic_dlq}
+            answer = self.http.post(f"{self.url}/dataops/explode", json=names, timeout=300)
         except requests.RequestException:
             raise ServiceUnavailableError("Flink", self.url) from None
         data = answer.json() if answer.content else {}
         if answer.status_code == 200:
             return str(data["done"])
+        if answer.status_code in (400, 403):
+            raise ConfigError(f"el servidor de la clase no envía ese job: {data.get('message', '?')}", "usa los nombres de tu espacio (los de p.settings)")
         if answer.status_code == 409:
             raise StackError(f"el servidor de la clase no pudo enviar tu job de Flink: {data.get('message', '?')}", "avisa al profesor")
         raise HTTPError("Flink", answer.status_code, "POST", "/dataops/explode", str(data.get("message", ""))[:300])

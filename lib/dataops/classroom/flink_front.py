@@ -4,7 +4,7 @@
   named under their prefix), and any ``GET`` on ``/flink/jobs/<id>…`` of a job of theirs, and
   ``PATCH /flink/jobs/<id>?mode=cancel`` of one.
 - ``POST /flink/dataops/explode``: the front submits their explode job itself, unless it runs (the
-  course's SQL with their names and Kafka login, resumed from its newest checkpoint:
+  course's SQL with their names, or names of theirs they give (a scratch copy), and their Kafka login, resumed from its newest checkpoint:
   :func:`dataops.flink.job.ensure_explode_job`). A learner sends no SQL and no jar: a job is code,
   and a learner's code would run as the server's Flink.
 - Everything else: refused in one Spanish line (403), and Flink never hears of it.
@@ -35,15 +35,42 @@ def learner_settings(s: Settings, learner: str) -> Settings:
                          host=s.host, flink_port=s.class_flink_port, kafka_bootstrap=broker.bootstrap(s))  # fmt: skip
 
 
-def submit(s: Settings, learner: str) -> str:
-    """Submit ``learner``'s explode job unless it runs (one submission at a time per learner); what was done."""
+#: What a learner may name in their explode job (``POST /flink/dataops/explode``): the job, and the
+#: topics it reads and writes (a scratch copy's, like block 3's ``demo-manual``); each theirs.
+JOB_NAMES = {"job": "flink_job_name", "source": "topic_raw", "good": "topic_exploded", "dlq": "topic_dlq"}
+
+
+def job_names(learner: str, body: bytes) -> dict[str, str]:
+    """The settings fields a learner's request names (none: their course job's), each checked to be theirs.
+
+    Raises:
+        RefusedError: A name outside their namespace, or an unknown key (403, one line).
+    """
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise RefusedError(400, "el cuerpo de la petición no es JSON") from None
+    data = data if isinstance(data, dict) else {}
+    unknown = sorted(set(data) - set(JOB_NAMES))
+    if unknown:
+        raise RefusedError(403, f"tu job de explode solo admite los nombres {', '.join(JOB_NAMES)}: sobra {unknown[0]!r}")
+    mine = re.compile(re.escape(prefix(learner)) + r"[a-z0-9][a-z0-9._-]{0,120}")
+    for key, name in data.items():
+        if not isinstance(name, str) or not mine.fullmatch(name):
+            raise RefusedError(403, f"{key}={name!r}: en la clase tu job solo usa nombres tuyos ({prefix(learner)}…)")
+    return {JOB_NAMES[key]: name for key, name in data.items()}
+
+
+def submit(s: Settings, learner: str, names: dict[str, str] | None = None) -> str:
+    """Submit ``learner``'s explode job unless it runs (one submission at a time per learner), under
+    ``names`` (:func:`job_names`) when given; what was done."""
     from dataops.flink.job import ensure_explode_job
     from dataops.flink.layer import FlinkLayer
 
     with _GUARD:
         lock = _LOCKS.setdefault(learner, threading.Lock())
     with lock:
-        mine = learner_settings(s, learner)
+        mine = learner_settings(s, learner).model_copy(update=names or {})
         client = FlinkLayer(flink.rest_url(s), http=flink.session(s), job_name=mine.flink_job_name)
         return ensure_explode_job(mine, client=client, client_config=flink.client_config(s))
 
@@ -61,7 +88,7 @@ def _flink(s: Settings, method: str, path: str) -> tuple[int, Any]:
         return answer.status_code, {"message": answer.text[:300]}
 
 
-def handle(s: Settings, learner: str, method: str, path: str) -> tuple[int, Any]:
+def handle(s: Settings, learner: str, method: str, path: str, body: bytes = b"") -> tuple[int, Any]:
     """``learner``'s request on ``/flink…``: (status, JSON answer).
 
     Raises:
@@ -78,7 +105,7 @@ def handle(s: Settings, learner: str, method: str, path: str) -> tuple[int, Any]
         return status, data
     if method == "POST" and parts == ["dataops", "explode"]:
         try:
-            return 200, {"done": submit(s, learner)}
+            return 200, {"done": submit(s, learner, job_names(learner, body))}
         except DataOpsError as exc:
             return 409, {"message": str(exc).splitlines()[0]}
     if len(parts) >= 2 and parts[0] == "jobs" and JOB_ID.match(parts[1]):

@@ -230,7 +230,7 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
             try:
                 learner = learner_of(s, self.headers.get("Authorization"))
                 if self.path == "/flink" or self.path.startswith("/flink/"):
-                    return self._answer(*flink_front.handle(s, learner, method, self.path))
+                    return self._answer(*flink_front.handle(s, learner, method, self.path, body))
                 if method == "POST" and self.path == "/iceberg/table":
                     data = _json(body)
                     name = str(data.get("name", "")) if isinstance(data, dict) else ""

@@ -22,6 +22,7 @@ LEARNER_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
 
 #: Where a learner's settings go in their home: the file ``DATAOPS_ENV_FILE`` names in their session.
 SESSION_ENV = ".dataops/class.env"
+STATE = ".dataops/state"  # in the learner's home: what their session writes
 COURSE = "curso"
 
 
@@ -140,7 +141,10 @@ def configure(c: Any, settings_path: str) -> None:
         shared = f"{data['prefix']}/etc/jupyter"
         return shared if spawner.user.name == data["instructor"] else f"{learner_config}:{shared}"
 
-    c.Spawner.environment = {"DATAOPS_ENV_FILE": session_env, "PLOTLY_RENDERER": "notebook_connected", "PATH": data["path"],
+    def session_state(spawner: Any) -> str:  # what their session writes, theirs (the settings file's folder is the server's)
+        return str(Path(pwd.getpwnam(spawner.user.name).pw_dir) / STATE)
+
+    c.Spawner.environment = {"DATAOPS_ENV_FILE": session_env, "DATAOPS_STATE_DIR": session_state, "PLOTLY_RENDERER": "notebook_connected", "PATH": data["path"],
                              # the project's Jupyter data (JupyterLab's assets) and config
                              "JUPYTER_PATH": f"{data['prefix']}/share/jupyter", "JUPYTERLAB_DIR": f"{data['prefix']}/share/jupyter/lab",
                              "JUPYTER_CONFIG_PATH": config_path}  # fmt: skip

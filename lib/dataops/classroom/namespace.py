@@ -30,6 +30,16 @@ def own_prefix(s: Settings) -> str:
     return prefix(s.learner) if s.learner else ""
 
 
+def resolve(s: Settings, name: str) -> str:
+    """A name as the notebooks write it, as the active learner's: in a class ``crypto-prices`` is
+    ``ana.crypto-prices`` (so every notebook runs unchanged in a namespace). The course's names have
+    no dot and every learner's prefix ends in one: a name with a dot is taken as given (theirs, or
+    another learner's, which the engines refuse), and so is an internal one (``_…``). Outside a
+    class, every name as given."""
+    mine = own_prefix(s)
+    return mine + name if mine and "." not in name and not name.startswith("_") else name
+
+
 def names(s: Settings) -> dict[str, Any]:
     """The ``class`` profile's names for ``s.learner``: each of :data:`PREFIXED`'s defaults under
     the prefix, and the Iceberg table in a namespace named after the learner.

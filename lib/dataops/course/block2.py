@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dataops import alerts, scenarios
+from dataops.classroom.namespace import resolve
 from dataops.coins import DEFAULT_COINS
 from dataops.config import Settings, load_settings
 from dataops.course import cases as edition_cases
@@ -34,7 +35,7 @@ def check_schema_change(answer: Any, settings: Settings | None = None) -> SelfCh
         return check
     topic = str(answer.get("topico", "")).strip()
     why = str(answer.get("motivo", "")).strip()
-    check.add("el tópico donde acaban los sondeos con el esquema cambiado", topic == settings.topic_dlq,
+    check.add("el tópico donde acaban los sondeos con el esquema cambiado", resolve(settings, topic) == settings.topic_dlq,
               "mira a qué tópico llegan en la tabla de la DLQ")  # fmt: skip
     words = re.findall(r"\w+", why.lower())
     own = [w for w in words if w not in set(re.findall(r"\w+", topic.lower()))]

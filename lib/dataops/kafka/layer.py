@@ -13,7 +13,7 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ClusterMetadata, ConfigEntry, ConfigResource, NewTopic
 
-from dataops.classroom.namespace import own_prefix
+from dataops.classroom.namespace import own_prefix, resolve
 from dataops.config import Settings
 from dataops.engine import port_open
 from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError
@@ -125,6 +125,7 @@ class KafkaLayer:
 
     def end_offsets(self, topic: str) -> dict[int, int]:
         """High watermark of each partition (transaction markers included)."""
+        topic = resolve(self.settings, topic)
         consumer = self._consumer()
         try:
             return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1] for p in self._partitions(topic)}
@@ -138,6 +139,7 @@ class KafkaLayer:
         timeout: float = 10.0,
     ) -> list[Record]:
         """Every committed record from ``start`` offsets (default: the beginning) to the current end."""
+        topic = resolve(self.settings, topic)
         partitions = self._partitions(topic)
         consumer = self._consumer()
         try:
@@ -169,6 +171,7 @@ class KafkaLayer:
             n: How many records.
             wait_s: Wait up to this long for the topic to have at least one record.
         """
+        topic = resolve(self.settings, topic)
         deadline = time.monotonic() + wait_s
         while True:
             frame = self._latest(topic, n)
@@ -215,6 +218,7 @@ class KafkaLayer:
         self._metadata()
         groups = sorted(g.group_id for g in admin.list_consumer_groups(request_timeout=10).result(timeout=15).valid)
         if group is not None:
+            group = resolve(self.settings, group)
             if group not in groups:
                 raise DataOpsError(f"el consumer group '{group}' no existe", f"grupos: {', '.join(groups) or 'ninguno'}")
             groups = [group]
@@ -237,7 +241,7 @@ class KafkaLayer:
 
     def throughput(self, window_s: float = 10.0, topics: list[str] | None = None) -> pd.DataFrame:
         """Offsets per second over a window, per topic (measured now, blocking ``window_s``)."""
-        names = topics or self.topic_names()
+        names = [resolve(self.settings, t) for t in topics] if topics else self.topic_names()
         before = {t: sum(self.end_offsets(t).values()) for t in names}
         t0 = time.monotonic()
         time.sleep(window_s)
@@ -261,6 +265,7 @@ class KafkaLayer:
 
     def ensure_topic(self, name: str, partitions: int, config: dict[str, str]) -> str:
         """Create ``name`` if missing, else align its configs. Returns what was done."""
+        name = resolve(self.settings, name)
         md = self._metadata()
         admin = self.admin()
         if name not in md.topics:
@@ -286,6 +291,7 @@ class KafkaLayer:
 
     def topic_config(self, name: str, keys: Iterable[str]) -> dict[str, str] | None:
         """``partitions`` and the given config keys of a topic as the broker reports them (None: no such topic)."""
+        name = resolve(self.settings, name)
         topic = self._metadata().topics.get(name)
         if topic is None:
             return None
@@ -296,6 +302,7 @@ class KafkaLayer:
 
     def delete_topic(self, name: str, wait_s: float = 15.0) -> None:
         """Delete a topic (its data is gone) and wait until the metadata no longer lists it."""
+        name = resolve(self.settings, name)
         admin = self.admin()  # held: a collected client ends its own pending futures
         fut = admin.delete_topics([name], operation_timeout=30)[name]
         try:
