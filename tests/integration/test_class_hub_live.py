@@ -220,6 +220,35 @@ def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     assert frame.loc[ANA, "session"] == "up" and frame.loc[ANA, "block"] == rows[ANA][3] and ANA in live.table.value
 
 
+def test_the_class_is_graded_at_once_each_learner_in_their_namespace_as_their_own_user(server, tmp_path):
+    """``dataops grade --class DIR --in-class``: ana hands in block 2's master answers and a cell of her
+    own that writes who ran it and whether the masters opened; bruno block 2 as handed out. Both at once."""
+    from dataops.course.catalog import LEARNER, NOTEBOOKS
+
+    block2 = "02_diseno_dataops.ipynb"
+    klass = tmp_path / "entregas"
+    for who in (ANA, BRUNO):
+        (klass / who).mkdir(parents=True)
+    nb = json.loads((NOTEBOOKS / block2).read_text(encoding="utf-8"))
+    probe = (f"import os, pathlib\ntry:\n    open({str(NOTEBOOKS / block2)!r}).read(); masters = 'leídos'\n"
+             f"except PermissionError:\n    masters = 'cerrados'\n"
+             f"pathlib.Path.home().joinpath('quien.txt').write_text(f'{{os.getuid()}} {{p.settings.learner}} {{masters}}')")  # fmt: skip
+    nb["cells"].append({"cell_type": "code", "id": "probe", "metadata": {}, "execution_count": None, "outputs": [], "source": probe})
+    (klass / ANA / block2).write_text(json.dumps(nb), encoding="utf-8")
+    (klass / BRUNO / block2).write_bytes((LEARNER / block2).read_bytes())
+    said = Path(pwd.getpwnam(ANA).pw_dir) / "quien.txt"
+    said.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    cli("grade", "--class", str(klass), "--in-class", "--jobs", "2")
+    print(f"\nclass of two graded at once in {time.monotonic() - t0:.1f} s")
+    book = klass / "_gradebook"
+    ana, bruno = (json.loads((book / f"{who}.json").read_text(encoding="utf-8")) for who in (ANA, BRUNO))
+    assert len(ana["exercises"]) == 4 and all(e["passed"] for e in ana["exercises"]), ana["exercises"]
+    assert len(bruno["exercises"]) == 4 and not any(e["points"] for e in bruno["exercises"]), bruno["exercises"]
+    assert said.read_text() == f"{pwd.getpwnam(ANA).pw_uid} {ANA} cerrados" and said.stat().st_uid == pwd.getpwnam(ANA).pw_uid
+    assert (book / ANA / block2).is_file()  # the notebook as graded, kept for the instructor
+
+
 def test_a_late_learner_joins_and_one_leaves_without_a_restart(server):
     """``class up`` with a new roster while the class runs: the hub reads it at the next log-in, so
     the learners already in keep their servers; the one taken off can no longer log in."""

@@ -36,7 +36,7 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     # the facade a notebook holds
     ("dataops.pipeline",),
     # what notebooks and the course use on top of it
-    ("dataops.plots", "dataops.widgets", "dataops.panel", "dataops.course", "dataops.ci", "dataops.runner"),
+    ("dataops.plots", "dataops.widgets", "dataops.panel", "dataops.course", "dataops.classroom.grading", "dataops.ci", "dataops.runner"),
     # entry points
     ("dataops.cli", "dataops"),
 )  # fmt: skip

@@ -637,3 +637,21 @@ def test_a_learners_explode_job_may_be_named_only_in_their_namespace():
         assert refused.value.status == 403 and len(str(refused.value).splitlines()) == 1, wrong
     with pytest.raises(RefusedError):
         job_names("ana", b"{not json")
+
+
+def test_a_class_grading_kernel_starts_as_the_learner_and_a_learner_without_a_user_is_one_line(tmp_path):
+    import json
+
+    from dataops.classroom import grading
+    from dataops.errors import DataOpsError
+
+    spec = json.loads((grading.kernel_folder(tmp_path, "ana") / "kernels" / "python3" / "kernel.json").read_text())
+    assert spec["argv"][1:] == ["-m", "dataops.classroom.as_learner", "ana", "{connection_file}"]
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
+    access.env_file(s.paths, "nadie9z").parent.mkdir(parents=True)
+    access.env_file(s.paths, "nadie9z").write_text("DATAOPS_LEARNER=nadie9z\n")
+    one = grading.grader(s)
+    for learner, says in (("fuera9z", "no está en la clase"), ("nadie9z", "no tiene usuario en este servidor")):
+        with pytest.raises(DataOpsError, match=says) as refused:
+            one(learner, tmp_path, tmp_path / "keep")
+        assert "\n" not in str(refused.value)

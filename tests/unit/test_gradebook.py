@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -108,8 +109,44 @@ def test_a_pipeline_that_cannot_be_reset_stops_the_run(klass, monkeypatch):
         gradebook.grade_class(klass, reset=broken, progress=None)
 
 
+def test_a_class_server_grades_several_learners_at_once_and_the_gradebook_is_the_same(klass):
+    import threading
+
+    running, most, guard = [], [0], threading.Lock()
+    reports = {"ana": _report({"montaje": 1.0, "extension": 1.0}, [True] * 6), "carla": _report({"montaje": 1.0, "extension": 0.0}, [True])}
+
+    def grade_one(learner, folder, keep):  # as dataops.classroom.grading.grader's: one learner, in their namespace
+        with guard:
+            running.append(learner)
+            most[0] = max(most[0], len(running))
+        time.sleep(0.3)
+        with guard:
+            running.remove(learner)
+        if learner == "bruno":
+            raise DataOpsError("bruno no tiene usuario en este servidor", "corrígelo cuando haya entrado")
+        assert keep == klass / gradebook.OUT_NAME / learner
+        return reports[learner]
+
+    book = gradebook.grade_class(klass, grade_one=grade_one, jobs=3, progress=None)
+    assert most[0] == 3  # all three at once
+    table = book.table.set_index("learner")
+    assert list(table.index) == ["ana", "bruno", "carla"]  # in name order, whoever ended first
+    assert table.loc["ana", "automation"] == 25 and table.loc["carla", "03/extension"] == 0 and "usuario" in table.loc["bruno", "error"]
+    again = grading.GradeReport.from_dict(json.loads((book.csv.parent / "carla.json").read_text()))
+    assert again.total == reports["carla"].total and again.exercises.equals(reports["carla"].exercises)
+
+
+def test_several_at_once_on_one_pipeline_is_refused(klass):
+    with pytest.raises(ConfigError, match="servidor de clase"):
+        gradebook.grade_class(klass, jobs=2, progress=None)
+    with pytest.raises(ConfigError, match="servidor de clase"):
+        gradebook.grade_class(klass, jobs=2, reset=lambda: None, grade_one=lambda *a: None, progress=None)
+
+
 @pytest.mark.parametrize("args, says", [
     ([], "no hay ningún cuaderno que corregir"),
+    (["x.ipynb", "--in-class"], "--in-class corrige una clase entera"),
+    (["--class", ".", "--jobs", "0"], "mayor que 0"),
     (["x.ipynb", "--class", "."], "da cuadernos o --class DIR, no las dos cosas"),
     (["--class", "/no/such/class"], "no existe"),
 ])  # fmt: skip

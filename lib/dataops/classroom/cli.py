@@ -20,8 +20,12 @@ from dataops.config import Settings, load_settings
 from dataops.errors import ConfigError
 
 
-def _settings() -> Settings:
+def server_settings() -> Settings:
+    """The class server's own settings (the instructor's: the ``local`` profile's ports and state folder)."""
     return load_settings(profile="local")
+
+
+_settings = server_settings
 
 
 def saved_roster(s: Settings) -> Path:

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from dataops.cli_registry import CliContext, SubParsers
+from dataops.cli_registry import CliContext, SubParsers, positive_int
 
 
 def cmd_course(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -71,7 +71,9 @@ def cmd_grade(args: argparse.Namespace, ctx: CliContext) -> int:
         return _grade_class(args, ctx)
     if not args.notebooks:
         raise ConfigError("no hay ningún cuaderno que corregir", "pasa los cuadernos del alumno (o su carpeta), o --class DIR para una clase entera")
-    report = grade(args.notebooks, student=args.student, demos=args.demos)
+    if args.in_class:
+        raise ConfigError("--in-class corrige una clase entera", "usa `dataops grade --class DIR --in-class` en el servidor de la clase")
+    report = grade(args.notebooks, student=args.student, demos=args.demos, keep=args.keep, timeout_s=args.timeout)
     ctx.print_frame(report.exercises)
     print()
     ctx.print_frame(report.rubric)
@@ -90,12 +92,25 @@ def _grade_class(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.course.reset import reset
 
     folders = learner_folders(args.class_dir)  # a wrong folder is one line before anything starts
+    if args.in_class:
+        from dataops.classroom.cli import server_settings
+        from dataops.classroom.grading import grader
+
+        print(f"Corrigiendo {len(folders)} alumnos de {args.class_dir} en sus espacios del servidor de la clase, {args.jobs} a la vez, "
+              f"cada uno como su usuario" + ("" if args.no_reset else " (antes, su espacio vaciado)"))  # fmt: skip
+        one = grader(server_settings(), timeout_s=args.timeout, demos=args.demos, reset=not args.no_reset)
+        book = grade_class(args.class_dir, out_dir=args.out, demos=args.demos, grade_one=one, jobs=args.jobs)
+        return _gradebook_said(book, ctx)
     print(f"Corrigiendo {len(folders)} alumnos de {args.class_dir} (uno tras otro; antes de cada uno, `dataops reset`)")
     again = None
     if not args.no_reset:
         p = ctx.pipeline(args)
         again = lambda: reset(p, data_dir=None if args.keep_files else DATA_DIR)  # noqa: E731
-    book = grade_class(args.class_dir, out_dir=args.out, reset=again, demos=args.demos)
+    book = grade_class(args.class_dir, out_dir=args.out, reset=again, demos=args.demos, timeout_s=args.timeout)
+    return _gradebook_said(book, ctx)
+
+
+def _gradebook_said(book, ctx: CliContext) -> int:
     print()
     ctx.print_frame(book.table.drop(columns=["error"]) if not book.table["error"].any() else book.table)
     print(f"\n  ✔ {book.csv}\n  ✔ {book.html}")
@@ -146,6 +161,11 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--demos", action="store_true", help="also run the masters' demo cells and the notebooks with no exercise, "
                                                         "as in class (about five minutes a learner instead of one)")
     p.add_argument("--no-reset", action="store_true", help="with --class: no reset between learners (not recommended: one learner's topics can fail the next)")
+    p.add_argument("--in-class", action="store_true", help="with --class, on a class server (dataops class up, as root): each learner "
+                                                          "in their own namespace, their notebooks run as their own Unix user, several at once")  # fmt: skip
+    p.add_argument("--jobs", type=positive_int, default=3, metavar="N", help="with --in-class: learners graded at once (default 3)")
+    p.add_argument("--keep", metavar="DIR", help="copy the notebooks as the grader executed them into DIR (what each cell printed)")
+    p.add_argument("--timeout", type=positive_int, default=600, metavar="S", help="longest a notebook cell may run, in seconds (default 600)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("release", help="write the learner's edition of the course into DIR: learner notebooks, library, data, "

@@ -80,6 +80,10 @@ def _row(learner: str, report: GradeReport | None, seconds: float, error: str) -
     return row
 
 
+# grade_one(learner, folder, keep): the learner's report, their executed notebooks copied into ``keep``
+GradeOne = Callable[[str, Path, Path], GradeReport]
+
+
 def grade_class(
     class_dir: str | Path,
     out_dir: str | Path | None = None,
@@ -88,6 +92,8 @@ def grade_class(
     timeout_s: int = 600,
     progress: Callable[[str], None] | None = print,
     demos: bool = False,
+    grade_one: GradeOne | None = None,
+    jobs: int = 1,
 ) -> Gradebook:
     """Grade every learner folder of ``class_dir`` and write the gradebook.
 
@@ -99,32 +105,48 @@ def grade_class(
         timeout_s: Longest a notebook cell may run.
         progress: Where a line per learner goes (None: quiet).
         demos: Also run the masters' demo cells (see :func:`dataops.course.grading.grade`).
+        grade_one: How one learner is graded (default :func:`dataops.course.grading.grade` in this
+            process, on this pipeline); a class server grades each in their namespace
+            (:func:`dataops.classroom.grading.grader`).
+        jobs: Learners graded at once (only with ``grade_one``, each on a pipeline of their own, and no ``reset``).
 
     Raises:
-        ConfigError: No learner folder in ``class_dir``.
+        ConfigError: No learner folder in ``class_dir``; several ``jobs`` on one pipeline.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     course = course or load_course()
     folders = learner_folders(class_dir)
+    if jobs > 1 and (grade_one is None or reset is not None):
+        raise ConfigError("varios alumnos a la vez solo en un servidor de clase (cada uno en su espacio)",
+                          "corrige la clase de uno en uno, o con `dataops grade --class DIR --in-class` en el servidor")  # fmt: skip
     out = Path(out_dir) if out_dir else Path(class_dir) / OUT_NAME
     out.mkdir(parents=True, exist_ok=True)
-    rows, reports = [], {}
-    for number, (learner, folder) in enumerate(folders.items(), start=1):
+    one = grade_one or (lambda learner, folder, keep: grade([folder], student=learner, course=course, timeout_s=timeout_s, keep=keep, demos=demos))
+    done: list[str] = []
+
+    def graded(learner: str, folder: Path) -> tuple[dict[str, Any], GradeReport | None]:
         t0 = time.monotonic()
         report, error = None, ""
         if reset is not None:
             reset()  # a pipeline that cannot be reset stops the run: it is the room's problem, not this learner's
         try:
-            report = grade([folder], student=learner, course=course, timeout_s=timeout_s, keep=out / learner, demos=demos)
+            report = one(learner, folder, out / learner)
         except DataOpsError as exc:
             error = str(exc).splitlines()[0]
         seconds = time.monotonic() - t0
         if report is not None:
-            reports[learner] = report
             (out / f"{learner}.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        rows.append(_row(learner, report, seconds, error))
+        done.append(learner)
         if progress:
             said = f"✘ {error}" if error else f"{report.total:g}/100" if report else ""
-            progress(f"  [{number}/{len(folders)}] {learner}: {said} ({seconds:.0f} s)")
+            progress(f"  [{len(done)}/{len(folders)}] {learner}: {said} ({seconds:.0f} s)")
+        return _row(learner, report, seconds, error), report
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(lambda item: graded(*item), folders.items()))  # in name order, whatever ends first
+    rows = [row for row, _ in results]
+    reports = {row["learner"]: report for row, report in results if report is not None}
     table = _ordered(pd.DataFrame(rows), course)
     csv = out / "gradebook.csv"
     table.to_csv(csv, index=False)

@@ -58,6 +58,12 @@ class GradeReport:
         return {"total": self.total, "rubric": self.rubric.to_dict("records"), "exercises": self.exercises.to_dict("records"),
                 "crashes": self.crashes.to_dict("records")}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "GradeReport":
+        """The report :meth:`to_dict` wrote (``dataops grade --json``)."""
+        return cls(pd.DataFrame(data["exercises"], columns=EXERCISE_COLUMNS), pd.DataFrame(data["rubric"], columns=RUBRIC_COLUMNS),
+                   pd.DataFrame(data.get("crashes", []), columns=CRASH_COLUMNS))  # fmt: skip
+
 
 def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
