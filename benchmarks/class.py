@@ -15,8 +15,14 @@ Prints, one per line:
   class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
                                  over 20 s with each kernel reading its price every second (a live dashboard's load)
 
-Not printed yet: class_grade_s, class_freshness_p95_s and what each learner's pipeline adds to the
-shared engines (their pipelines run there now; the benchmark does not apply them yet: issue 26).
+  class_pipeline_rss_mb          what one learner's pipeline adds to the shared engines, averaged: the three apply
+                                 theirs at once (`p.apply()` in their kernels: topics, HTTP source and Iceberg sink
+                                 on the shared Connect, explode job in a slot of the shared Flink)
+  class_apply_s                  the slowest of those three `p.apply()`, each until its end-to-end check passed
+  class_freshness_p95_s          price change -> the learner's DuckDB, the three pipelines running and each kernel
+                                 watching its own table (``--freshness-s``, default 60); class_freshness_p50_s too
+  class_grade_s                  `dataops grade --class DIR --in-class --jobs 3`: the three hand in block 2's master,
+                                 graded at once, each in their namespace as their own user
 
 Runs in its own state folder (.stack/bench-class) and ports (the usual ones + 900); the three Unix
 users it makes (bench_a, bench_b, bench_c) are removed at the end, with everything it started.
@@ -26,6 +32,7 @@ Usage: sudo .venv/bin/python benchmarks/class.py
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pwd
 import shutil
@@ -46,6 +53,7 @@ from dataops.classroom.hub_config import existing_user, remove_user
 from dataops.classroom.hubclient import HubSession
 from dataops.cli import main as dataops_main
 from dataops.config import PORTS, load_settings
+from dataops.course.catalog import NOTEBOOKS
 from dataops.stack import Stack
 
 LEARNERS = ("bench_a", "bench_b", "bench_c")
@@ -53,6 +61,22 @@ SHIFT = 900
 FIRST_CELL = ("import dataops\np = dataops.connect()\n"
               "print(p.settings.learner, p.source.price('bitcoin').shape, p.kafka.topic_names())")  # fmt: skip
 POLL = "import time\nfor _ in range({n}):\n    p.source.price('bitcoin')\n    time.sleep(1)\n"
+APPLY = "report = p.apply(progress=False, within_s=120)\nprint('OK' if report.attrs['ok'] else report.to_string())\n"
+# benchmarks/freshness.py's watch, in a learner's kernel: the seconds from each new tick to its row in their DuckDB
+WATCH = """import json, time
+seen = set(map(int, p.sql("SELECT DISTINCT last_updated_at FROM crypto_prices_exploded")["last_updated_at"]))
+start, samples = time.time(), []
+while time.time() - start < {seconds}:
+    ticks = p.sql(f"SELECT DISTINCT last_updated_at FROM crypto_prices_exploded WHERE last_updated_at >= {{int(start) - 60}}")
+    now = time.time()
+    for tick in map(int, ticks["last_updated_at"]):
+        if tick not in seen:
+            seen.add(tick)
+            if tick >= start:
+                samples.append(now - tick)
+    time.sleep(0.2)
+print(json.dumps(samples))
+"""
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -71,6 +95,7 @@ def learner_processes(name: str) -> list[psutil.Process]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--poll-s", type=int, default=20, help="seconds of the steady window (default 20)")
+    parser.add_argument("--freshness-s", type=int, default=60, help="seconds each kernel watches its table (default 60)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("error: the class hub starts each learner's server as that learner: run this as root (sudo)", file=sys.stderr)
@@ -142,11 +167,57 @@ def main() -> None:
         pct = [100 * (cpu_seconds(procs[n]) - before[n]) / wall for n in LEARNERS]
         print(f"class_marginal_cpu_pct={statistics.mean(pct):.1f}")
 
+        status = Stack(s).status().set_index("component")
+        before_mb = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in engines)
+        applied: dict[str, float] = {}
+
+        def apply(name: str) -> None:
+            start = time.monotonic()
+            out = sessions[name].execute(kernels[name], APPLY, 400)
+            assert "OK" in out, f"{name}: {out[-500:]}"
+            applied[name] = time.monotonic() - start
+
+        _at_once(apply)
+        assert len(applied) == len(LEARNERS), f"only {sorted(applied)} applied their pipeline"
+        print(f"class_apply_s={max(applied.values()):.1f}")
+        time.sleep(5)
+        status = Stack(s).status().set_index("component")
+        after_mb = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in engines)
+        print(f"class_pipeline_rss_mb={(after_mb - before_mb) / len(LEARNERS):.0f}")
+
+        samples: list[float] = []
+
+        def watch(name: str) -> None:
+            out = sessions[name].execute(kernels[name], WATCH.format(seconds=args.freshness_s), args.freshness_s + 120)
+            samples.extend(json.loads(out.strip().splitlines()[-1]))
+
+        _at_once(watch)
+        assert samples, "no new price reached a learner's DuckDB while watching"
+        print(f"class_freshness_samples={len(samples)}")
+        print(f"class_freshness_p50_s={statistics.median(samples):.1f}")
+        print(f"class_freshness_p95_s={statistics.quantiles(samples, n=20)[-1]:.1f}")
+
+        klass = root / "entregas"
+        for name in LEARNERS:
+            (klass / name).mkdir(parents=True)
+            shutil.copy(NOTEBOOKS / "02_diseno_dataops.ipynb", klass / name)
+        t2 = time.monotonic()
+        assert dataops_main(["grade", "--class", str(klass), "--in-class", "--jobs", str(len(LEARNERS))]) == 0
+        print(f"class_grade_s={time.monotonic() - t2:.1f}")
+
     finally:
         dataops_main(["class", "down"])
         for name in made:
             remove_user(name)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _at_once(work) -> None:
+    threads = [threading.Thread(target=work, args=(name,)) for name in LEARNERS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def _simulator_procs(s, name: str) -> list[psutil.Process]:
