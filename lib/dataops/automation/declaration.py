@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from dataops.classroom.namespace import own_prefix, resolve
 from dataops.config import DATA_DIR, Settings
 from dataops.errors import DataOpsError, DeclarationError
 from dataops.userfiles import read_text
@@ -229,8 +230,27 @@ def parse(text: str, settings: Settings, source: str = "<text>", base: Declarati
         got = "" if err["type"] == "missing" else f" (recibido {err.get('input')!r})"
         raise DeclarationError(f"{source} línea {_line_of(root, loc)}: {path}: {what}{got}"[:300],
                                _expected(loc)) from None  # fmt: skip
+    decl = _in_namespace(decl, settings)
     _check_references(decl, root, base)
     return decl
+
+
+#: Each section's fields that name a topic, connector or job (a table's name carries its namespace).
+_NAMED = {"topics": ("name",), "connectors": ("name", "topic"), "jobs": ("name", "source", "sink", "dead_letter"),
+          "sinks": ("name", "topic", "control_topic", "dead_letter"), "preflight": ("topic", "target"), "validation": ("topic", "target")}  # fmt: skip
+
+
+def _in_namespace(decl: Declaration, settings: Settings) -> Declaration:
+    """Every name as the active learner's in a class (``crypto-alerts`` is ``ana.crypto-alerts``,
+    :func:`dataops.classroom.namespace.resolve`), so a notebook's declaration runs unchanged in a
+    namespace; the declaration itself outside a class."""
+    if not own_prefix(settings):
+        return decl
+    update = {}
+    for section, fields in _NAMED.items():
+        update[section] = [item.model_copy(update={f: resolve(settings, v) for f in fields if isinstance(v := getattr(item, f), str)})
+                           for item in getattr(decl, section)]  # fmt: skip
+    return decl.model_copy(update=update)
 
 
 def _expected(loc: tuple[Any, ...]) -> str:

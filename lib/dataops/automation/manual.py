@@ -17,6 +17,7 @@ from dataops.automation import checks as _checks
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
 from dataops.automation.engine import apply, destroy, scratch_settings
+from dataops.classroom.namespace import resolve
 from dataops.config import Settings
 from dataops.facade import Layers
 
@@ -65,7 +66,7 @@ class ManualSetup:
 
     def topic(self, short: str) -> None:
         """Create one topic, e.g. ``topic("crypto-prices")`` (the scratch prefix is added)."""
-        self._one("topic", f"{self.prefix}-{short}")
+        self._one("topic", resolve(self.p.settings, f"{self.prefix}-{short}"))  # in a class, under the learner's prefix
 
     def connector(self) -> None:
         self._one("connector", self.decl.connectors[0].name)

@@ -10,13 +10,13 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dataops.classroom import access, broker, hub, roster, simulators
+from dataops.classroom import access, broker, hub, roster, session, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom import iceberg as class_iceberg
 from dataops.classroom import room as room_view
 from dataops.cli_registry import CliContext, SubParsers, positive
-from dataops.config import Settings, load_settings
+from dataops.config import ENV_PREFIX, Settings, load_settings
 from dataops.errors import ConfigError
 
 
@@ -60,9 +60,11 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
         class_flink.cancel_jobs(s, learner)
         access.revoke(s, learner)
         simulators.stop(s, learner)
+        session.stop_monitors(s, learner)
     admin = access.admin_client(s)
+    monitors = _monitor_ports(s, room.learners)
     for learner, port in simulators.ports(s, room.learners).items():
-        access.grant(s, learner, simulators.start(s, learner, port), admin=admin)
+        access.grant(s, learner, {**simulators.start(s, learner, port), **monitors[learner]}, admin=admin)
         class_iceberg.prepare(s, learner)
     from dataops.classroom.front import refresh
 
@@ -79,6 +81,12 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+def _monitor_ports(s: Settings, learners: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Each learner's monitor port for their settings file (their ``p.up()`` starts the monitor on it)."""
+    given = simulators.ports(s, learners, "MONITOR_PORT", s.class_monitor_port)
+    return {learner: {f"{ENV_PREFIX}MONITOR_PORT": str(port)} for learner, port in given.items()}
+
+
 def cmd_class_status(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
     ctx.print_frame(room_view.status(s, _roster(s, None).learners))
@@ -90,6 +98,8 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     room = _roster(s, None)
     learner = room.require(args.learner)
     port = simulators.ports(s, room.learners)[learner]  # before the reset forgets it
+    monitor = _monitor_ports(s, room.learners)[learner]
+    session.stop_monitors(s, learner)  # before their settings change: it logs in as them
     removed = class_connect.delete_connectors(s, learner)  # before their topics: a task would make them again
     cancelled = class_flink.cancel_jobs(s, learner)
     gone = access.wipe(s, learner)
@@ -97,7 +107,7 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     simulators.stop(s, learner)  # its faults gone with it; a new token
     shutil.rmtree(class_iceberg.learner_dir(s.paths, learner), ignore_errors=True)  # their table and its files
     shutil.rmtree(s.paths.classroom / "sessions" / learner, ignore_errors=True)  # what their session wrote here (metrics, alerts)
-    where = access.grant(s, learner, simulators.start(s, learner, port))
+    where = access.grant(s, learner, {**simulators.start(s, learner, port), **monitor})
     class_iceberg.prepare(s, learner)
     print(f"{learner}: {removed} conectores, {cancelled} jobs de Flink, su tabla, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
           f"contraseña de Kafka y token nuevos en {where}")  # fmt: skip
@@ -111,7 +121,8 @@ def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     stack = Stack(s)
     learners = _roster(s, None).learners if saved_roster(s).is_file() else ()
     stopped = sum(simulators.stop(s, learner) for learner in learners)
-    print(f"{stopped} simuladores de alumnos parados")
+    monitors = sum(session.stop_monitors(s, learner) for learner in learners)
+    print(f"{stopped} simuladores y {monitors} monitores de alumnos parados")
     for name in (hub.NAME, class_connect.FRONT, class_connect.NAME, class_flink.TASKMANAGER, class_flink.JOBMANAGER, broker.NAME):
         print(f"{name} parado" if stack.stop(name) else f"{name} no estaba en marcha")
     return 0

@@ -7,9 +7,11 @@ from typing import Any
 
 import requests
 
+from dataops.classroom.namespace import resolve
 from dataops.config import Settings
 from dataops.errors import ConfigError, HTTPError, ServiceUnavailableError, StackError
 from dataops.flink.layer import FlinkLayer
+from dataops.kafka_connect.layer import ConnectLayer
 from dataops.iceberg.layer import IcebergLayer
 
 
@@ -19,6 +21,44 @@ def token_session(settings: Settings) -> requests.Session:
     token = settings.simulator_token.get_secret_value() if settings.simulator_token else ""
     session.headers["Authorization"] = f"Bearer {token}"
     return session
+
+
+class Named(dict):
+    """A ``{name: …}`` answer that a notebook's course name also finds (``crypto-prices-source`` is ``ana.crypto-prices-source``)."""
+
+    def __init__(self, settings: Settings, data: dict) -> None:
+        super().__init__(data)
+        self.settings = settings
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(resolve(self.settings, name))
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(resolve(self.settings, name) if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(resolve(self.settings, name), default)
+
+
+class ClassConnectLayer(ConnectLayer):
+    """The class's Kafka Connect as a learner sees it: through the front, with their token; a connector
+    named as the notebooks name it is theirs (:func:`dataops.classroom.namespace.resolve`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        token = settings.simulator_token.get_secret_value() if settings.simulator_token else ""
+        super().__init__(settings.connect_url, headers={"Authorization": f"Bearer {token}"})
+        self.settings = settings
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        parts = path.split("/", 3)  # "", "connectors", name, rest
+        if len(parts) >= 3 and parts[1] == "connectors" and parts[2] and not parts[2].startswith("?"):
+            name, _, query = parts[2].partition("?")
+            parts[2] = resolve(self.settings, name) + (f"?{query}" if query else "")
+            path = "/".join(parts)
+        return super()._request(method, path, **kwargs)
+
+    def states(self) -> dict[str, list[str]]:
+        return Named(self.settings, super().states())
 
 
 class ClassFlinkLayer(FlinkLayer):

@@ -125,7 +125,11 @@ def jobs(s: Settings) -> list[dict[str, Any]]:
 
 
 def cancel_jobs(s: Settings, learner: str) -> int:
-    """Cancel ``learner``'s running jobs (a reset, or a learner taken off the roster); how many."""
+    """Cancel ``learner``'s running jobs and forget their checkpoints (a reset, or a learner taken off
+    the roster: their next job starts anew, never from where one before the reset stopped); how many ran."""
+    import re
+    import shutil
+
     from dataops.classroom.namespace import prefix
     from dataops.flink.layer import TERMINAL, FlinkLayer
 
@@ -133,6 +137,12 @@ def cancel_jobs(s: Settings, learner: str) -> int:
     mine = [j for j in jobs(s) if j["name"].startswith(prefix(learner)) and j["state"] not in TERMINAL]
     for job in mine:
         client.cancel(job["jid"])
+    root = cluster_settings(s).paths.flink_checkpoints
+    for ids in root.glob(f".{prefix(learner)}*.job-ids"):
+        done = [line.split()[0] for line in ids.read_text().splitlines() if line.split()]
+        ids.unlink(missing_ok=True)  # first: without it, nothing resumes from what is left below
+        for jid in filter(re.compile(r"[0-9a-f]{32}").fullmatch, done):
+            shutil.rmtree(root / jid, ignore_errors=True)
     return len(mine)
 
 

@@ -27,17 +27,17 @@ def token(s: Settings, learner: str) -> str:
     return access.saved(s.paths, learner, "SIMULATOR_TOKEN") or secrets.token_urlsafe(24)
 
 
-def ports(s: Settings, learners: Iterable[str]) -> dict[str, int]:
-    """Each learner's simulator port: the one in their settings file when they have one (so taking a
-    learner off the roster, or adding one, moves nobody else's), else the lowest port free from
-    ``DATAOPS_CLASS_SIMULATOR_PORT`` on (nothing listening there)."""
-    learners = list(learners)
+def ports(s: Settings, learners: Iterable[str], setting: str = "SIMULATOR_PORT", base: int | None = None) -> dict[str, int]:
+    """Each learner's simulator port (or ``setting``'s, from ``base`` on): the one in their settings
+    file when they have one (so taking a learner off the roster, or adding one, moves nobody else's),
+    else the lowest port free from ``DATAOPS_CLASS_SIMULATOR_PORT`` on (nothing listening there)."""
+    learners, base = list(learners), s.class_simulator_port if base is None else base
     kept: dict[str, int] = {}
     for learner in learners:
-        port = access.saved(s.paths, learner, "SIMULATOR_PORT")
-        if port and port.isdigit() and int(port) >= s.class_simulator_port and int(port) not in kept.values():
+        port = access.saved(s.paths, learner, setting)
+        if port and port.isdigit() and int(port) >= base and int(port) not in kept.values():
             kept[learner] = int(port)
-    free = (port for port in itertools.count(s.class_simulator_port) if port not in kept.values() and not port_open(s.host, port, 0.2))
+    free = (port for port in itertools.count(base) if port not in kept.values() and not port_open(s.host, port, 0.2))
     return {learner: kept[learner] if learner in kept else next(free) for learner in learners}
 
 

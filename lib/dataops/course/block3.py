@@ -10,6 +10,7 @@ import pandas as pd
 
 from dataops.automation import checks as _checks
 from dataops.automation.declaration import Declaration, parse
+from dataops.classroom.namespace import resolve
 from dataops.course.selfcheck import SelfCheck
 from dataops.errors import DataOpsError
 from dataops.pipeline import Pipeline
@@ -70,7 +71,7 @@ def check_custom_setup(p: Pipeline, extension: str, report: pd.DataFrame | None)
     if not (mine.topics or mine.preflight or mine.validation or mine.connectors):
         check.done = False  # only comments: the stub as handed out
         return check
-    topic = mine.topic(ALERTS_TOPIC)
+    topic = mine.topic(resolve(p.settings, ALERTS_TOPIC))  # in a class, the learner's
     check.add(f"declara el tópico {ALERTS_TOPIC}", topic is not None, "añade una entrada en topics: con name: crypto-alerts")
     if topic is not None:
         check.add("con 1 partición", topic.partitions == 1, f"declaraste {topic.partitions}")

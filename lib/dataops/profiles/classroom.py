@@ -26,14 +26,12 @@ from dataops.profiles.local import duck, kafka, simulator
 
 _NOT_YET = "en el servidor de la clase, {what} todavía no está separado por alumno"
 _LAPTOP = "hazlo en tu portátil con el perfil local (DATAOPS_PROFILE=local y `make up`)"
-_SERVER = "el servidor de la clase lo gestiona el profesor (`dataops class status`)"
 
 def class_connect(settings: Settings, p: Layers | None) -> Connect:
     """The class's Kafka Connect through its front (:mod:`dataops.classroom.front`), as this learner."""
-    from dataops.kafka_connect.layer import ConnectLayer
+    from dataops.classroom.clients import ClassConnectLayer
 
-    token = settings.simulator_token.get_secret_value() if settings.simulator_token else ""
-    return ConnectLayer(settings.connect_url, headers={"Authorization": f"Bearer {token}"})
+    return ClassConnectLayer(settings)
 
 
 def class_flink(settings: Settings, p: Layers | None) -> Flink:
@@ -50,19 +48,25 @@ def class_iceberg(settings: Settings, p: Layers | None) -> Iceberg:
     return ClassIcebergLayer(settings)
 
 
+def class_stack(settings: Settings, p: Layers | None) -> object:
+    """The class's engines as this learner sees them, and their own monitor (:mod:`dataops.classroom.session`)."""
+    from dataops.classroom.session import ClassStack
+
+    return ClassStack(settings)
+
+
 CLASS = register(
     Profile(
         "class",
         builders={"source": simulator, "kafka": kafka, "connect": class_connect, "flink": class_flink, "iceberg": class_iceberg,
-                  "duck": duck},  # fmt: skip
+                  "duck": duck, "stack": class_stack},  # fmt: skip
         absent={
             "schema_registry": (_NOT_YET.format(what="el Schema Registry"), _LAPTOP),
-            "stack": ("en el servidor de la clase no arrancas ni paras motores", _SERVER),
         },
         kafka_auth="sasl_scram",
         kafka_from_settings=True,
         manages=frozenset({"topic", "connector", "job", "table", "sink"}),
-        sampled=("source", "kafka"),
+        sampled=("source", "connect", "kafka", "flink", "rows", "iceberg"),  # all but this machine's resources (the server's)
         required=("learner", "kafka_bootstrap", "kafka_api_key", "kafka_api_secret"),
         maintains_table=False,
         names=names,

@@ -235,7 +235,7 @@ class Stack:
         log = self.paths.log_file(comp.name)
         if log.exists() and log.stat().st_size > 50 * 2**20:
             log.replace(log.with_suffix(".log.1"))
-        env = {**os.environ, **self.settings.as_env(), **child_env(self.settings)}
+        env = {**os.environ, **self.settings.as_env(), **child_env(self.settings), **self.child_secrets()}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT / "lib"), env.get("PYTHONPATH")]))
         with log.open("a") as fh:
             fh.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {comp.name} =====\n")
@@ -259,6 +259,10 @@ class Stack:
             "low_memory": self.settings.low_memory,
         }
         self.paths.pid_file(comp.name).write_text(json.dumps(rec))
+
+    def child_secrets(self) -> dict[str, str]:
+        """Secret settings a component needs in its environment (none here: the local stack's are in its files)."""
+        return {}
 
     def _healthy_yet(self, comp: Component, since: float) -> bool:
         """True once ``comp`` answers; raises when its process ended or ``start_timeout`` passed since ``since``."""
