@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 # Settings whose servers also take the next ports (dataops.classroom.flink: REST, then RPC, blob, taskmanager;
-# dataops.classroom.simulators: one per learner).
-SPANS = {"class_flink_port": 4, "class_simulator_port": 4}
+# dataops.classroom.simulators and each learner's monitor: one per learner).
+SPANS = {"class_flink_port": 4, "class_simulator_port": 4, "class_monitor_port": 4}
 
 
 def free_port(span: int = 1) -> int:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 TIMINGS: dict[str, float] = {}
 PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_simulator_port",
-         "class_connect_port", "class_front_port", "class_flink_port"]  # fmt: skip
+         "class_connect_port", "class_front_port", "class_flink_port", "class_monitor_port"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -375,3 +375,27 @@ def test_reset_deletes_the_learners_connectors_and_cancels_their_jobs(server, ca
     assert not [j for j in class_flink.jobs(s) if j["name"].startswith("ana.") and j["state"] == "RUNNING"]
     assert learner(s, "ana").iceberg.tables().empty  # her table gone with its files
     assert learner(s, "ana").connect.states() == {}  # her new token works on the front
+    assert not list(class_flink.cluster_settings(s).paths.flink_checkpoints.glob(".ana.*.job-ids"))  # her next job starts anew
+
+
+def test_the_course_runs_unchanged_in_a_learners_namespace(server, tmp_path):
+    """Blocks 0 and 3's masters, headless, in bruno's session (only his settings file): block 0's
+    `p.up()` starts his monitor and sets his pipeline up on the class's engines, block 3 applies a
+    declaration and breaks a connector named as the notebook names them (``crypto-lab-source``),
+    which are his. His monitor is stopped by `class down`."""
+    from dataops.classroom import session
+    from dataops.runner import run_notebooks
+    from dataops.course.catalog import NOTEBOOKS
+
+    s, _ = server
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [k for k in os.environ if k.startswith("DATAOPS_") and k != "DATAOPS_CI"]:
+            mp.delenv(name)
+        mp.setenv("DATAOPS_ENV_FILE", str(access.env_file(s.paths, "bruno")))
+        results = run_notebooks([NOTEBOOKS / "00_entorno.ipynb", NOTEBOOKS / "03_automatizacion.ipynb"], output_dir=tmp_path)
+    assert (results["status"] == "ok").all(), results[["notebook", "error"]].to_dict("records")
+    assert results.set_index("notebook").loc["03_automatizacion", "checks"] == "2 ✔"
+    mine = s.paths.classroom / "sessions" / "bruno"  # his session's state folder (his settings file says so)
+    assert (mine / "data" / "metrics" / "metrics.db").is_file() and (mine / "run" / "monitor.json").is_file()  # his monitor's
+    assert "bruno.crypto-lab-averias" not in learner(s, "bruno").kafka.topic_names()  # block 3's practice cleaned up after itself
+    assert session.stop_monitors(s, "bruno") == 1

@@ -33,7 +33,7 @@ from tests.integration.helpers import cli, own_components
 pytestmark = pytest.mark.integration
 
 PORTS = ["kafka_class_port", "kafka_class_internal_port", "kafka_class_controller_port", "class_hub_port", "class_hub_api_port",
-         "class_proxy_api_port", "class_simulator_port", "class_connect_port", "class_front_port", "class_flink_port"]  # fmt: skip
+         "class_proxy_api_port", "class_simulator_port", "class_connect_port", "class_front_port", "class_flink_port", "class_monitor_port"]  # fmt: skip
 ANA, BRUNO, CARLA = (f"{who}{uuid.uuid4().hex[:6]}" for who in ("ana", "bru", "car"))  # users no machine already has
 ROSTER: list = []
 

@@ -16,6 +16,7 @@ import requests
 from prometheus_client import start_http_server
 
 from dataops import subproc
+from dataops.classroom.namespace import resolve
 from dataops.config import Settings, load_settings
 from dataops.metrics import MetricsStore, prometheus_registry
 from dataops.monitor.scheduler import Monitor
@@ -36,6 +37,7 @@ def start_monitoring(
     the end of the kernel.
     """
     settings = settings or load_settings()
+    topics = [resolve(settings, t) for t in topics] if topics else topics  # in a class, the learner's
     monitor = Monitor(settings, topics, interval_s)
     try:
         already = requests.get(f"http://{settings.host}:{settings.monitor_port}/metrics", timeout=2).status_code == 200
