@@ -15,10 +15,11 @@ Prints, one per line:
   class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
                                  over 20 s with each kernel reading its price every second (a live dashboard's load)
 
-  class_pipeline_rss_mb          what one learner's pipeline adds to the shared engines, averaged: the three apply
-                                 theirs at once (`p.apply()` in their kernels: topics, HTTP source and Iceberg sink
-                                 on the shared Connect, explode job in a slot of the shared Flink)
-  class_apply_s                  the slowest of those three `p.apply()`, each until its end-to-end check passed
+  class_pipeline_rss_mb          what one learner's pipeline adds to the shared engines, averaged: the three run
+                                 block 0's `p.up()` at once in their kernels (their topics, HTTP source and Iceberg
+                                 sink on the shared Connect, explode job in a slot of the shared Flink)
+  class_monitor_rss_mb           the monitor `p.up()` starts for each learner, as them, averaged
+  class_apply_s                  the slowest of those three `p.up()`, each until every layer of theirs reported
   class_freshness_p95_s          price change -> the learner's DuckDB, the three pipelines running and each kernel
                                  watching its own table (``--freshness-s``, default 60); class_freshness_p50_s too
   class_grade_s                  `dataops grade --class DIR --in-class --jobs 3`: the three hand in block 2's master,
@@ -61,7 +62,8 @@ SHIFT = 900
 FIRST_CELL = ("import dataops\np = dataops.connect()\n"
               "print(p.settings.learner, p.source.price('bitcoin').shape, p.kafka.topic_names())")  # fmt: skip
 POLL = "import time\nfor _ in range({n}):\n    p.source.price('bitcoin')\n    time.sleep(1)\n"
-APPLY = "report = p.apply(progress=False, within_s=120)\nprint('OK' if report.attrs['ok'] else report.to_string())\n"
+# block 0's `p.up()`: their monitor started (as them), their pipeline set up, every layer reporting
+APPLY = "p.up(progress=False, ready_timeout_s=180)\nprint('OK')\n"
 # benchmarks/freshness.py's watch, in a learner's kernel: the seconds from each new tick to its row in their DuckDB
 WATCH = """import json, time
 seen = set(map(int, p.sql("SELECT DISTINCT last_updated_at FROM crypto_prices_exploded")["last_updated_at"]))
@@ -184,6 +186,9 @@ def main() -> None:
         status = Stack(s).status().set_index("component")
         after_mb = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in engines)
         print(f"class_pipeline_rss_mb={(after_mb - before_mb) / len(LEARNERS):.0f}")
+        monitors = [p.memory_info().rss / 2**20 for n in LEARNERS for p in learner_processes(n) if "dataops.monitor" in " ".join(p.cmdline())]
+        assert len(monitors) == len(LEARNERS), f"{len(monitors)} learners' monitors running as them"
+        print(f"class_monitor_rss_mb={statistics.mean(monitors):.0f}")
 
         samples: list[float] = []
 

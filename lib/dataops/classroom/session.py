@@ -42,16 +42,18 @@ class ClassStack(Stack):
 
     def engines(self) -> pd.DataFrame:
         """The class's engines as this session reaches them: ``component``, ``health`` (up/down), ``where``."""
+        import requests
+
         from dataops.classroom.clients import token_session
 
         s = self.settings
-        host, port = s.bootstrap_servers.rsplit(":", 1)
+        host, port = s.bootstrap_servers.split(",")[0].rsplit(":", 1)
         rows = [("kafka (clase)", port_open(host, int(port)), s.bootstrap_servers)]
         session = token_session(s)
         for name, path in (("connect (clase)", "/connectors"), ("flink (clase)", "/flink/overview")):
             try:
                 ok = session.get(f"{s.connect_url}{path}", timeout=5).status_code == 200
-            except Exception:  # noqa: BLE001 - not answering is what this row says
+            except requests.RequestException:  # not answering is what this row says
                 ok = False
             rows.append((name, ok, f"{s.connect_url}{path}"))
         return pd.DataFrame([{"component": c, "health": "up" if ok else "down", "where": w} for c, ok, w in rows])
