@@ -220,3 +220,19 @@ def test_dataops_ci_on_the_project_itself(tmp_path):
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("✔") >= 3 and "✘" not in out.stdout
+
+
+def test_block_6s_clone_runs_with_the_sessions_settings_a_learners_on_a_class_server(monkeypatch, tmp_path):
+    """On a class server the clone's deploy job must set the learner's namespace up, never start a
+    local stack of its own: the session's settings file goes to the clone."""
+    from types import SimpleNamespace
+
+    from dataops.config import PROJECT_ROOT
+    from dataops.course.block6 import scratch_env
+
+    p = SimpleNamespace(settings=SimpleNamespace(state_dir=tmp_path))
+    monkeypatch.setenv("DATAOPS_ENV_FILE", "/srv/clase/learners/ana.env")
+    env = scratch_env(p, tmp_path / "clone")
+    assert env["DATAOPS_ENV_FILE"] == "/srv/clase/learners/ana.env" and env["DATAOPS_STATE_DIR"] == str(tmp_path.resolve())
+    monkeypatch.delenv("DATAOPS_ENV_FILE")
+    assert scratch_env(p, tmp_path / "clone").get("DATAOPS_ENV_FILE") == (str(PROJECT_ROOT / ".env") if (PROJECT_ROOT / ".env").exists() else None)

@@ -4,6 +4,7 @@ and the course's closing checklist computed live."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -51,14 +52,19 @@ def scratch_repo(folder: str | Path | None = None) -> Path:
     git(repo, "config", "user.name", "Alumno DataOps")
     venv = PROJECT_ROOT / ".venv"
     (repo / ".venv").symlink_to(venv)
-    (venv / "bin" / ".installed").touch()  # `make venv` in the clone: already installed, nothing to do
+    if not (venv / "bin" / ".installed").exists():  # `make venv` in the clone: already installed, nothing to do
+        (venv / "bin" / ".installed").touch()  # (on a class server it exists, and a learner may not write there)
     return repo
 
 
 def scratch_env(p: Pipeline, repo: Path) -> dict[str, str]:
-    """The clone runs its own code and configuration against this project's running stack."""
+    """The clone runs its own code and configuration against this project's running stack, with this
+    session's settings: a learner's on a class server (``DATAOPS_ENV_FILE``), so the clone's deploy
+    job sets their namespace up rather than start a stack of its own; else the project's ``.env``."""
     env = {"PYTHONPATH": str(repo / "lib"), "DATAOPS_STATE_DIR": str(Path(p.settings.state_dir).resolve())}
-    if (PROJECT_ROOT / ".env").exists():
+    if os.environ.get("DATAOPS_ENV_FILE"):
+        env["DATAOPS_ENV_FILE"] = os.environ["DATAOPS_ENV_FILE"]
+    elif (PROJECT_ROOT / ".env").exists():
         env["DATAOPS_ENV_FILE"] = str(PROJECT_ROOT / ".env")
     return env
 
