@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from dataops.classroom import access, hub, hub_config
+from dataops.classroom import access, hub, hub_config, session
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom import iceberg as class_iceberg
@@ -35,8 +35,10 @@ from dataops.errors import ConfigError, DataOpsError
 
 
 def clear(s: Settings, learner: str) -> None:
-    """``learner``'s namespace as new, their password and token kept: connectors (first: a task would
-    make their topics again), jobs, topics and groups, table, what their session wrote on the server."""
+    """``learner``'s namespace as new, their password and token kept: their monitor, connectors (first:
+    a task would make their topics again), jobs, topics and groups, table, what their session wrote
+    on the server."""
+    session.stop_monitors(s, learner)
     class_connect.delete_connectors(s, learner)
     class_flink.cancel_jobs(s, learner)
     access.wipe(s, learner)
