@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
 
 # Settings whose servers also take the next ports (dataops.classroom.flink: REST, then RPC, blob, taskmanager;
 # dataops.classroom.simulators and each learner's monitor: one per learner).
 SPANS = {"class_flink_port": 4, "class_simulator_port": 4, "class_monitor_port": 4}
 
 
+def _below_ephemeral() -> tuple[int, int]:
+    """Ports below the range the system hands out to outgoing connections: one chosen there cannot be
+    taken by a client's connection between the choice and the server's start (the OS picks a port for
+    ``bind(0)`` from that very range, so a test server's port once was, minutes later, in CI)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return 20000, max(min(low, 32768) - 1, 20100)
+
+
 def free_port(span: int = 1) -> int:
-    """A TCP port on 127.0.0.1 nothing listens on when asked (the OS picks it), and with
-    ``span`` > 1 the ``span - 1`` ports after it free too."""
-    for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if span == 1 or all(_bindable(port + i) for i in range(1, span)):
+    """A TCP port on 127.0.0.1 nothing listens on when asked, outside the range of outgoing
+    connections' ports; with ``span`` > 1 the ``span - 1`` ports after it free too."""
+    low, high = _below_ephemeral()
+    for _ in range(500):
+        port = random.randint(low, high - span)
+        if all(_bindable(port + i) for i in range(span)):
             return port
-    raise RuntimeError(f"no {span} free ports in a row on 127.0.0.1")
+    raise RuntimeError(f"no {span} free ports in a row on 127.0.0.1 between {low} and {high}")
 
 
 def _bindable(port: int) -> bool:
