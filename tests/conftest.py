@@ -135,14 +135,8 @@ def pytest_xdist_make_scheduler(config, log):
     return ByStack(config, log)
 
 
-# Run last in their group ("stack-2"): the sleep test then meets the session stack as it did before the
-# class server's tests joined the group (right after the checkpoint tests), and they start on a quiet machine.
-LAST = {"test_class_broker_live.py", "test_class_hub_live.py"}
-
-
 def pytest_collection_modifyitems(items):
-    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``;
-    the :data:`LAST` modules go to the end (in their order)."""
+    """Each test carries its folder's marker; notebook cells collected by nbval carry ``notebooks``."""
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.notebooks)
@@ -150,7 +144,6 @@ def pytest_collection_modifyitems(items):
         folder = item.path.parent.name
         if folder in FOLDER_MARKERS and not any(item.iter_markers(FOLDER_MARKERS[folder])):
             item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[folder]))
-    items[:] = sorted(items, key=lambda item: item.path.name in LAST)  # stable: the rest keep their order
 
 
 def pytest_xdist_setupnodes(config, specs):
