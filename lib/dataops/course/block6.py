@@ -52,8 +52,9 @@ def scratch_repo(folder: str | Path | None = None) -> Path:
     git(repo, "config", "user.name", "Alumno DataOps")
     venv = PROJECT_ROOT / ".venv"
     (repo / ".venv").symlink_to(venv)
-    if not (venv / "bin" / ".installed").exists():  # `make venv` in the clone: already installed, nothing to do
-        (venv / "bin" / ".installed").touch()  # (on a class server it exists, and a learner may not write there)
+    # `make venv` in the clone: already installed, nothing to do. The stamp must be newer than the clone's
+    # pyproject.toml, else make reinstalls the project's venv from the clone (which is then deleted).
+    (venv / "bin" / ".installed").touch()
     return repo
 
 
