@@ -9,6 +9,7 @@ from pathlib import Path
 # Settings whose servers also take the next ports (dataops.classroom.flink: REST, then RPC, blob, taskmanager;
 # dataops.classroom.simulators and each learner's monitor: one per learner).
 SPANS = {"class_flink_port": 4, "class_simulator_port": 4, "class_monitor_port": 4}
+_GIVEN: set[int] = set()  # handed out in this process: a fixture's servers start after all are chosen
 
 
 def _below_ephemeral() -> tuple[int, int]:
@@ -24,11 +25,14 @@ def _below_ephemeral() -> tuple[int, int]:
 
 def free_port(span: int = 1) -> int:
     """A TCP port on 127.0.0.1 nothing listens on when asked, outside the range of outgoing
-    connections' ports; with ``span`` > 1 the ``span - 1`` ports after it free too."""
+    connections' ports; with ``span`` > 1 the ``span - 1`` ports after it free too. Never one this
+    process was given before (its server may not listen yet)."""
     low, high = _below_ephemeral()
     for _ in range(500):
         port = random.randint(low, high - span)
-        if all(_bindable(port + i) for i in range(span)):
+        wanted = range(port, port + span)
+        if not _GIVEN.intersection(wanted) and all(_bindable(p) for p in wanted):
+            _GIVEN.update(wanted)
             return port
     raise RuntimeError(f"no {span} free ports in a row on 127.0.0.1 between {low} and {high}")
 

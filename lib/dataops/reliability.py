@@ -59,8 +59,8 @@ def served_rows(served: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Accounting:
-    """``lost``: served rows the table lacks; ``repeated``: table rows present more than once;
-    ``changed``: rows whose price in the table differs from the served one."""
+    """``lost``: served rows the table lacks; ``repeated``: table rows present more often than polls
+    served them (:func:`compare`); ``changed``: rows whose price in the table differs from the served one."""
 
     expected: int
     lost: pd.DataFrame
@@ -77,8 +77,11 @@ def compare(served: pd.DataFrame, table: pd.DataFrame, settings: Settings) -> Ac
 
     A row is lost when no copy of its ``(coin_id, last_updated_at)`` is in the table, repeated when
     the table has more copies of it than polls served it: two polls served within one tick of
-    the API (two in a row after a laptop's sleep) are two records, each accepted once. Only
-    table rows from the oldest served ``last_updated_at`` on are judged."""
+    the API (two in a row after a laptop's sleep) are two records, each accepted once. The price
+    of that: a poll re-sent within the same tick after an aborted transaction counts as served
+    twice, so a bug that kept both copies would go unseen here (the served log cannot say which
+    polls the connector accepted). Only table rows from the oldest served ``last_updated_at`` on
+    are judged."""
     price = contract_for(settings).price
     expected = served.drop_duplicates(["coin_id", "last_updated_at"], keep="first")
     if expected.empty:

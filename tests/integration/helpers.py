@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections import Counter
 from contextlib import contextmanager
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
@@ -70,6 +71,46 @@ def account(p, seq0: int, seq_end: int, timeout: float = 120):
         if result.lost.empty or time.monotonic() > deadline:
             return result
         time.sleep(2)
+
+
+def copies_by_layer(p, repeated) -> str:
+    """Where each repeated (coin_id, last_updated_at) is repeated: its copies in the raw topic (one
+    per API answer holding it), in the exploded topic and in the table. What a failure says, so
+    the layer that duplicates can be named from CI's output alone."""
+    keys = {(str(c), int(t)) for c, t in zip(repeated["coin_id"], repeated["last_updated_at"])}
+    if not keys:
+        return ""
+    raw, exploded = Counter(), Counter()
+    for record in p.kafka.read(p.settings.topic_raw, timeout=30):
+        try:
+            for coin, entry in json.loads(record.value or "{}").items():
+                if isinstance(entry, dict) and (coin, entry.get("last_updated_at")) in keys:
+                    raw[(coin, entry["last_updated_at"])] += 1
+        except (ValueError, AttributeError):
+            continue
+    for record in p.kafka.read(p.settings.topic_exploded, timeout=30):
+        try:
+            row = json.loads(record.value or "{}")
+            key = (row.get("coin_id"), int(row.get("last_updated_at")))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if key in keys:
+            exploded[key] += 1
+    return "; ".join(f"{k}: raw {raw[k]}, exploded {exploded[k]}" for k in sorted(keys))
+
+
+def pipeline_state(p) -> str:
+    """Connectors, the explode job and the Iceberg sink's lag, in one line: what a failure shows of
+    a pipeline that stopped moving (CI's logs are gone with its machine)."""
+    said = []
+    for what, look in (("connectors", lambda: p.connect.states()),
+                       ("job", lambda: p.flink.live_job(p.settings.flink_job_name)["state"]),
+                       ("sink lag", lambda: p.kafka.consumer_groups(p.settings.iceberg_sink_group)["lag"].tolist())):  # fmt: skip
+        try:
+            said.append(f"{what}: {look()}")
+        except Exception as exc:  # noqa: BLE001 - a diagnosis says what it could not read
+            said.append(f"{what}: ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+    return "; ".join(said)
 
 
 def polls_after(p, seq: int, n: int, timeout: float, what: str) -> int:

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from dataops import DataOpsError
-from tests.integration.helpers import account, connector_polls, expected_rows, last_seq, polls_after, wait_for
+from tests.integration.helpers import account, connector_polls, copies_by_layer, expected_rows, last_seq, pipeline_state, polls_after, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -78,8 +78,9 @@ def test_exactly_once_when_the_broker_jobmanager_taskmanager_and_connect_are_kil
         p.up(progress=False)
         seq = polls_after(p, seq, 2, 90, f"polls after the {name} kill")
     result = account(p, seq0, seq)
-    assert result.exact, (f"lost {result.lost.head(6).to_dict('records')}, repeated {result.repeated.head(3).to_dict('records')}, "
-                          f"changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
+    assert result.exact, (f"lost {result.lost.head(6).to_dict('records')}, repeated {result.repeated.head(3).to_dict('records')} "
+                          f"({copies_by_layer(p, result.repeated.head(3))}), "
+                          f"changed {result.changed.head(3).to_dict('records')}; {pipeline_state(p)}")  # fmt: skip
     status = p.connect.status(p.settings.iceberg_connector_name)
     assert status["tasks"][0]["state"] == "RUNNING"
 
@@ -107,7 +108,7 @@ def test_a_connect_kill_with_a_poll_in_flight_loses_that_poll_at_most(pipeline):
     seq = polls_after(p, p.source.last_seq(), 2, 90, "polls after the restart")
     result = account(p, seq0, seq, timeout=60)
     assert result.repeated.empty and result.changed.empty
-    assert result.lost["seq"].nunique() <= 1, result.lost.to_dict("records")  # at most the poll in flight
+    assert result.lost["seq"].nunique() <= 1, (result.lost.head(10).to_dict("records"), pipeline_state(p))  # at most the poll in flight
 
 
 def test_poison_polls_go_to_the_dlq_and_good_polls_flow(pipeline):

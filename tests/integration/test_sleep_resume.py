@@ -18,7 +18,7 @@ import pytest
 
 from dataops import DataOpsError
 from dataops.reliability import compare, served_rows
-from tests.integration.helpers import connector_polls, wait_for
+from tests.integration.helpers import connector_polls, copies_by_layer, pipeline_state, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,8 @@ def _sleep_and_check(p, names, frozen_ok, sleep_s: float = SLEEP_S) -> None:
         time.sleep(2)
     assert result.expected >= 4 * len(p.settings.coins), result.expected
     assert result.exact, (f"new rows {recovered_s:.0f} s after SIGCONT; lost {result.lost.head(6).to_dict('records')}, "
-                          f"repeated {result.repeated.head(3).to_dict('records')}, changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
+                          f"repeated {result.repeated.head(3).to_dict('records')} ({copies_by_layer(p, result.repeated.head(3))}), "
+                          f"changed {result.changed.head(3).to_dict('records')}; {pipeline_state(p)}")  # fmt: skip
     assert all(state == "RUNNING" for states in p.connect.states().values() for state in states), p.connect.states()
     assert p.flink.live_job(p.settings.flink_job_name)["state"] == "RUNNING"
     try:

@@ -136,6 +136,17 @@ def clone(tmp_path_factory):
     return block6.scratch_repo(tmp_path_factory.mktemp("ci"))
 
 
+def test_make_in_block_6s_clone_leaves_the_projects_venv_alone(clone):
+    """The clone shares the project's venv: its `make venv` must find it installed, not reinstall it
+    from the clone (deleted later) — and without writing to it (a hub learner cannot)."""
+    stamp = clone / ".venv" / "bin" / ".installed"
+    assert stamp.exists(), "the project's venv has no install stamp: run `make venv`"
+    before = stamp.stat().st_mtime
+    up_to_date = subprocess.run(["make", "-q", "-C", str(clone), "venv"], capture_output=True, text=True)
+    assert up_to_date.returncode == 0, up_to_date.stdout + up_to_date.stderr
+    assert stamp.stat().st_mtime == before
+
+
 @pytest.mark.parametrize("job, path, old, new, why", [
     ("schema-validation", "data/schemas/exploded_row.json", '"type": ["number", "null"]}', '"type": "number"}', "usd_24h_change"),
     ("infrastructure-validation", "data/alerts/rules.yaml", "metric: frozen_coins", "metric: frozen_coinz", "frozen_coinz"),

@@ -15,6 +15,7 @@ from dataops import ConfigError
 from dataops.classroom import access, broker, namespace, roster
 from dataops.cli import main
 from dataops.config import load_settings
+from dataops.course import block3
 from dataops.kafka import security
 
 
@@ -545,6 +546,8 @@ def test_the_front_lets_a_learner_reach_only_their_own_connectors(tmp_path):
     ({"http.url": "http://127.0.0.1:8011/hub/api/users"}, "tu simulador"),
     ({"http.url": "https://api.coingecko.com.evil.example/"}, "tu simulador"),
     ({"http.url": "http://127.0.0.1:9101/api/v3/simple/price?x=%20"}, "tu simulador"),  # an escaped blank is a URL
+    ({"http.url": "http://127.0.0.1:8011/hub/api/users "}, "tu simulador"),  # Connect trims the blank: a URL
+    ({"http.url": "http://api precios/v3"}, "tu simulador"),
     ({"kafka.topic": "${file:/etc/passwd:x}"}, "${...}"),
     ({"producer.override.sasl.jaas.config": "x"}, "usuario de Kafka"),
     ({"consumer.override.bootstrap.servers": "127.0.0.1:9097"}, "usuario de Kafka"),
@@ -559,7 +562,8 @@ def test_the_front_refuses_a_config_that_reaches_beyond_the_learner(tmp_path, ch
 
     s = _front(tmp_path)
     assert admit(s, "ana", "ana.src", dict(SOURCE))["kafka.topic"] == "ana.crypto-prices"  # the control: hers goes through
-    assert admit(s, "ana", "ana.src", {**SOURCE, "http.url": "http://api precios/v3"})  # no URL at all: it fails, reaching nothing
+    broken = block3.broken_url(SOURCE["http.url"])  # block 3's connector broken by hand: still hers
+    assert " " in broken and admit(s, "ana", "ana.src", {**SOURCE, "http.url": broken})
     with pytest.raises(RefusedError, match=re.escape(says)) as refused:
         admit(s, "ana", "ana.src", {**SOURCE, **change})
     assert "\n" not in str(refused.value)

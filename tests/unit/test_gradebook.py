@@ -149,6 +149,7 @@ def test_several_at_once_on_one_pipeline_is_refused(klass):
     (["--class", ".", "--jobs", "0"], "mayor que 0"),
     (["x.ipynb", "--class", "."], "da cuadernos o --class DIR, no las dos cosas"),
     (["--class", "/no/such/class"], "no existe"),
+    (["--class", "/no/such/class", "--jobs", "2"], "--jobs solo vale con --in-class"),
 ])  # fmt: skip
 def test_the_cli_answers_a_wrong_call_in_one_line(args, says):
     out = subprocess.run([sys.executable, "-m", "dataops.cli", "grade", *args], capture_output=True, text=True, timeout=60)

@@ -89,3 +89,101 @@ def test_a_failure_that_keeps_coming_back_is_left_failed_after_the_budget():
     assert healer.gave_up == {"sink"}
     now[0] = 1000.0  # the window has passed: it gets its budget back
     assert healer.check() == ["sink"]
+
+
+class _Progress:
+    """The sink's committed offsets and the records waiting, as set by the test."""
+
+    def __init__(self) -> None:
+        self.committed, self.waiting, self.fails = 100, 0, False
+
+    def __call__(self):
+        if self.fails:
+            raise RuntimeError("Kafka not reachable")
+        return self.committed, self.waiting
+
+
+def test_a_running_sink_that_commits_nothing_while_records_wait_is_restarted_after_stall_s():
+    """The Iceberg sink with no commit coordinator (no task found the leader partition mid-rebalance):
+    RUNNING, records waiting, nothing committed. Moving, idle, or unknown progress is left alone."""
+    now = [0.0]
+    connect = _Connect({"sink": "", "source": ""})
+    progress = _Progress()
+    healer = Healer(connect, ["sink", "source"], min_gap_s=30, clock=lambda: now[0], progress={"sink": progress}, stall_s=60)
+    progress.waiting = 40
+    for t in range(0, 60, 5):  # committing as it goes: fine
+        now[0] = float(t)
+        progress.committed += 5
+        assert healer.check() == []
+    for t in range(60, 125, 5):  # idle: nothing waits, nothing to commit
+        now[0] = float(t)
+        progress.waiting = 0
+        assert healer.check() == []
+    progress.waiting = 35  # stalled: last seen idle at t=120
+    for t in range(125, 180, 5):
+        now[0] = float(t)
+        assert healer.check() == [], t
+    now[0] = 180.0
+    assert healer.check() == ["sink"]
+    assert connect.restarted == ["sink"] and healer.restarts[-1][1].startswith("stalled: no offset committed in 60 s with 35")
+    now[0] = 185.0
+    assert healer.check() == []  # the restarted sink gets stall_s again
+    now[0] = 190.0
+    progress.fails = True  # Kafka down: the wait starts again once it answers
+    assert healer.check() == []
+    progress.fails = False
+    for t in range(195, 255, 5):  # first seen again at 195
+        now[0] = float(t)
+        assert healer.check() == [], t
+    now[0] = 255.0
+    assert healer.check() == ["sink"]
+
+
+def test_a_healer_that_was_frozen_itself_knows_no_stall_on_waking():
+    """After a laptop's sleep the monitor wakes with the clock jumped: the sink gets stall_s to commit."""
+    now = [0.0]
+    connect = _Connect({"sink": ""})
+    progress = _Progress()
+    progress.waiting = 10
+    healer = Healer(connect, ["sink"], clock=lambda: now[0], progress={"sink": progress}, stall_s=60)
+    assert healer.check() == []
+    for t in range(600, 660, 5):  # woken at 600
+        now[0] = float(t)
+        assert healer.check() == [], t
+    now[0] = 660.0
+    assert healer.check() == ["sink"]
+
+
+def test_a_stall_counts_in_the_restart_budget():
+    now = [0.0]
+    connect = _Connect({"sink": ""})
+    progress = _Progress()
+    progress.waiting = 10
+    healer = Healer(connect, ["sink"], min_gap_s=0, budget=2, clock=lambda: now[0], progress={"sink": progress}, stall_s=20)
+    restarts = []
+    for t in range(0, 200, 5):
+        now[0] = float(t)
+        restarts += healer.check()
+    assert restarts == ["sink", "sink"] and healer.gave_up == {"sink"}
+
+
+def test_a_stall_is_timed_only_while_connect_answers():
+    """Connect frozen alone (a test of the sleep): no answer, no stall; from its waking, stall_s again."""
+    now = [0.0]
+    connect = _Connect({"sink": ""})
+    progress = _Progress()
+    progress.waiting = 10
+    healer = Healer(connect, ["sink"], clock=lambda: now[0], progress={"sink": progress}, stall_s=60)
+    assert healer.check() == []
+    answers = connect.states
+    connect.states = lambda: (_ for _ in ()).throw(TimeoutError("Connect frozen"))
+    for t in range(5, 60, 5):
+        now[0] = float(t)
+        with pytest.raises(TimeoutError):
+            healer.check()
+    connect.states = answers
+    for t in range(60, 120, 5):
+        now[0] = float(t)
+        assert healer.check() == [], t
+    now[0] = 120.0
+    assert healer.check() == ["sink"]

@@ -310,3 +310,13 @@ def test_a_component_is_still_its_own_after_the_wall_clock_steps(isolated):
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_tests_ports_never_overlap_within_a_process():
+    """A fixture picks all its servers' ports before any listens: a span given twice would collide."""
+    taken: set[int] = set()
+    for _ in range(300):
+        first = _free_port(4)
+        span = set(range(first, first + 4))
+        assert not span & taken, sorted(span & taken)
+        taken |= span

@@ -56,11 +56,11 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
     stop_sessions(s, gone)  # their JupyterLab, when the hub runs
     for learner in gone:
+        session.stop_monitors(s, learner)  # first: it finds their folder in the settings file revoke removes
         class_connect.delete_connectors(s, learner)
         class_flink.cancel_jobs(s, learner)
         access.revoke(s, learner)
         simulators.stop(s, learner)
-        session.stop_monitors(s, learner)
     admin = access.admin_client(s)
     monitors = _monitor_ports(s, room.learners)
     for learner, port in simulators.ports(s, room.learners).items():

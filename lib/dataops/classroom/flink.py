@@ -14,7 +14,8 @@ to whoever asks; its RPC and blob ports take jobs too. So:
 - The cluster lives in a state folder of its own (``<state>/class/flink``: its configuration,
   checkpoints, the Flink distribution hard-linked from the server's) on the ports from
   ``DATAOPS_CLASS_FLINK_PORT`` (REST; RPC, blob and taskmanager on the next three), with
-  :data:`SLOTS` slots: one explode job per learner.
+  :data:`SLOTS` slots: one explode job per learner, two at most (block 3's manual demo; the front
+  refuses a third).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from dataops.flink.conf import EXTRA
 from dataops.paths import StatePaths, write_private
 
 JOBMANAGER, TASKMANAGER = "class-flink-jobmanager", "class-flink-taskmanager"
-#: Task slots of the class's taskmanager: one per learner's explode job (a class of 25, and room).
+#: Task slots of the class's taskmanager: a learner's explode job each (a class of 25), and room for
+#: some of block 3's manual demos at once (a job waits for a free slot beyond that).
 SLOTS = 32
 TASKMANAGER_MEMORY, LOW_MEMORY_TASKMANAGER = "1536m", "1024m"
 CIPHERS = ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")

@@ -14,10 +14,13 @@ a root process writing in a learner's home would follow whatever links they put 
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psutil
 
 from dataops.classroom import access, hub_config
 from dataops.config import ENV_PREFIX, Settings, load_settings
@@ -93,5 +96,20 @@ def stop_monitors(s: Settings, learner: str) -> int:
     """Stop ``learner``'s monitors (a reset, a learner leaving, the class ending); how many ran."""
     stopped = 0
     for folder in state_dirs(s, learner):
-        stopped += Stack(load_settings(profile="local", state_dir=folder)).stop(MONITOR)
+        stack = Stack(load_settings(profile="local", state_dir=folder))
+        if _their_monitor(stack, learner):
+            stopped += stack.stop(MONITOR)
     return stopped
+
+
+def _their_monitor(stack: Stack, learner: str) -> bool:
+    """Whether the process ``stack``'s pid file names is ``learner``'s monitor. The learner can write
+    that file, and root stops what it names: a FIFO, a link or another process's pid is not theirs."""
+    try:
+        if not stat.S_ISREG(os.lstat(stack.paths.pid_file(MONITOR)).st_mode):
+            return False
+        proc = stack.process(MONITOR)
+        user = hub_config.existing_user(learner)
+        return proc is not None and proc.cmdline()[1:3] == ["-m", "dataops.monitor"] and (user is None or proc.uids().real == user.pw_uid)
+    except (OSError, psutil.Error):
+        return False

@@ -131,6 +131,13 @@ def delete_topic_by_hand(p: Pipeline) -> str:
     return f"borrado a mano: {LAB_TOPIC}"
 
 
+def broken_url(url: str) -> str:
+    """``url`` with a blank in its path, after its host: no longer a URL (the task fails on it), yet
+    still under the same host (the class server's front admits only the learner's own)."""
+    host_end = url.find("/", url.find("://") + 3) if "://" in url else -1
+    return f"{url[:host_end + 1]}api precios/{url[host_end + 1:]}" if host_end >= 0 else "http://api precios/v3"
+
+
 def break_connector_by_hand(p: Pipeline, wait_s: float = 20.0) -> str:
     """Avería 3: someone edits the practice connector's URL by hand; its task fails. Waits for FAILED."""
     import time
@@ -138,7 +145,7 @@ def break_connector_by_hand(p: Pipeline, wait_s: float = 20.0) -> str:
     config = {k: v for k, v in (p.connect.config(LAB_CONNECTOR) or {}).items() if k != "name"}
     if not config:
         raise DataOpsError(f"el conector {LAB_CONNECTOR} no existe", "ejecuta antes `p.apply(block3.LAB)`")
-    config["http.url"] = "http://api precios/v3"  # a space: not a URL
+    config["http.url"] = broken_url(config.get("http.url", ""))
     p.connect.put_config(LAB_CONNECTOR, config)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:

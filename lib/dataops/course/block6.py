@@ -52,9 +52,14 @@ def scratch_repo(folder: str | Path | None = None) -> Path:
     git(repo, "config", "user.name", "Alumno DataOps")
     venv = PROJECT_ROOT / ".venv"
     (repo / ".venv").symlink_to(venv)
-    # `make venv` in the clone: already installed, nothing to do. The stamp must be newer than the clone's
-    # pyproject.toml, else make reinstalls the project's venv from the clone (which is then deleted).
-    (venv / "bin" / ".installed").touch()
+    # `make venv` in the clone: already installed, nothing to do. The venv's stamp must be newer than the
+    # clone's pyproject.toml, else make reinstalls the project's venv from the clone (which is then
+    # deleted). The clone's file is made older, not the stamp newer: a learner on the hub cannot write
+    # the project's venv.
+    stamp = venv / "bin" / ".installed"
+    if stamp.exists():
+        older = stamp.stat().st_mtime - 1
+        os.utime(repo / "pyproject.toml", (older, older))
     return repo
 
 

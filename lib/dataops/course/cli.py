@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -90,9 +91,17 @@ def _grade_class(args: argparse.Namespace, ctx: CliContext) -> int:
     from dataops.config import DATA_DIR
     from dataops.course.gradebook import grade_class, learner_folders
     from dataops.course.reset import reset
+    from dataops.errors import ConfigError
 
+    if args.jobs is not None and not args.in_class:
+        raise ConfigError("--jobs solo vale con --in-class (en un portátil los alumnos se corrigen uno tras otro)",
+                          "añade --in-class en el servidor de la clase, o quita --jobs")  # fmt: skip
+    if args.in_class and os.geteuid() != 0:
+        raise ConfigError("--in-class corre los cuadernos de cada alumno como su usuario, y eso solo lo puede hacer root",
+                          "ejecútalo como root en el servidor de la clase (`sudo .venv/bin/dataops grade --class …`)")  # fmt: skip
     folders = learner_folders(args.class_dir)  # a wrong folder is one line before anything starts
     if args.in_class:
+        args.jobs = args.jobs or 3
         from dataops.classroom.cli import server_settings
         from dataops.classroom.grading import grader
 
@@ -163,7 +172,7 @@ def add_commands(sub: SubParsers) -> None:
     p.add_argument("--no-reset", action="store_true", help="with --class: no reset between learners (not recommended: one learner's topics can fail the next)")
     p.add_argument("--in-class", action="store_true", help="with --class, on a class server (dataops class up, as root): each learner "
                                                           "in their own namespace, their notebooks run as their own Unix user, several at once")  # fmt: skip
-    p.add_argument("--jobs", type=positive_int, default=3, metavar="N", help="with --in-class: learners graded at once (default 3)")
+    p.add_argument("--jobs", type=positive_int, default=None, metavar="N", help="with --in-class: learners graded at once (default 3)")
     p.add_argument("--keep", metavar="DIR", help="copy the notebooks as the grader executed them into DIR (what each cell printed)")
     p.add_argument("--timeout", type=positive_int, default=600, metavar="S", help="longest a notebook cell may run, in seconds (default 600)")
     p.set_defaults(func=cmd_grade)

@@ -8,6 +8,14 @@ this member" (``CommitFailedException``), and the task is killed "until manually
 restart is all it needs: the sink seeks back to its last committed offsets and its uncommitted
 files are discarded, so nothing is lost or written twice.
 
+A task can also stall while RUNNING: the Iceberg sink 1.12's commit coordinator is started only by
+the task that finds, when its partitions are assigned, the group's first partition in an Admin
+description of the group; mid-rebalance (after a broker or worker restart on a busy machine) that
+description has no partitions, no task starts a coordinator ("found no partitions assigned across
+all members, cannot determine leader"), and nothing is ever committed again (apache/iceberg#17637;
+a coordinator hung after a broker restart, #15452, looks the same). Given ``progress``, the Healer
+restarts such a sink once its committed offsets have not moved for ``stall_s`` while records wait.
+
 The monitor service runs a :class:`Healer` beside its sampling; ``dataops up`` restarts any FAILED
 connector anyway (``automation``).
 """
@@ -59,10 +67,15 @@ class Healer:
         budget: At most this many restarts per connector in ``window_s``: a failure that keeps
             coming back is left FAILED (and logged once) for ``dataops up``, the alerts and a person,
             not hidden by a restart loop.
+        progress: Connector name → a function giving (offsets committed, records waiting) of what
+            it reads, summed over partitions; a RUNNING connector whose committed offsets stay put
+            for ``stall_s`` while records wait is restarted, within the budget.
+        stall_s: How long committed offsets may stay put with records waiting.
     """
 
     def __init__(self, connect: Any, names: Iterable[str], min_gap_s: float = 30.0, budget: int = 3,
-                 window_s: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 window_s: float = 900.0, clock: Callable[[], float] = time.monotonic,
+                 progress: dict[str, Callable[[], tuple[int, int]]] | None = None, stall_s: float = 60.0) -> None:  # fmt: skip
         self.connect = connect
         self.names = list(names)
         self.min_gap_s = min_gap_s
@@ -72,33 +85,76 @@ class Healer:
         self.times: dict[str, list[float]] = {}
         self.gave_up: set[str] = set()
         self.restarts: list[tuple[str, str]] = []  # (connector, cause), oldest first
+        self.progress = progress or {}
+        self.stall_s = stall_s
+        self.moved: dict[str, tuple[int, float]] = {}  # connector → (committed, when it last moved)
+        self.looked: float | None = None
+        self.unknown: dict[str, str] = {}  # connector → why its progress is unknown, as last logged
 
     def check(self) -> list[str]:
-        """One look: restart what died of a passing error; return the connectors restarted."""
-        states = self.connect.states()
+        """One look: restart what died of a passing error or stalled; return the connectors restarted."""
+        try:
+            states = self.connect.states()
+        except Exception:
+            self.moved.clear()  # Connect not answering (frozen, restarting): a stall is timed from its answers
+            raise
+        now = self.clock()
+        if self.looked is not None and now - self.looked > max(3 * self.stall_s / 4, 30.0):
+            self.moved.clear()  # this process was frozen or starved itself: nobody's stall is known
+        self.looked = now
         done = []
         for name in self.names:
-            if "FAILED" not in states.get(name, []):
+            state = states.get(name, [])
+            cause: str | None = None
+            if "FAILED" in state:
+                status = self.connect.status(name)
+                traces = [t.get("trace", "") for t in [status.get("connector", {}), *status.get("tasks", [])] if t.get("state") == "FAILED"]
+                causes = [passing_cause(trace) for trace in traces]
+                if causes and None not in causes:  # else a failure a person must read
+                    cause = str(causes[0])
+            elif name in self.progress and state and all(s == "RUNNING" for s in state):
+                cause = self._stalled(name, now)
+            if cause is None:
                 continue
-            status = self.connect.status(name)
-            traces = [t.get("trace", "") for t in [status.get("connector", {}), *status.get("tasks", [])] if t.get("state") == "FAILED"]
-            causes = [passing_cause(trace) for trace in traces]
-            if not causes or None in causes:
-                continue  # a failure a person must read
-            now = self.clock()
-            times = self.times.setdefault(name, [])
-            times[:] = [t for t in times if now - t < self.window_s]
-            if times and now - times[-1] < self.min_gap_s:
-                continue
-            if len(times) >= self.budget:
-                if name not in self.gave_up:
-                    self.gave_up.add(name)
-                    logger.warning("connector %s failed again after %d restarts in %.0f s (%s): left FAILED", name, len(times), self.window_s, causes[0])
-                continue
-            self.gave_up.discard(name)
-            times.append(now)
-            self.connect.restart(name)
-            self.restarts.append((name, str(causes[0])))
-            logger.warning("restarted connector %s: its task failed of a passing Kafka error (%s)", name, causes[0])
-            done.append(name)
+            if self._may_restart(name, cause, now):
+                self.connect.restart(name)
+                self.restarts.append((name, cause))
+                self.moved.pop(name, None)
+                logger.warning("restarted connector %s: %s", name, cause)
+                done.append(name)
         return done
+
+    def _stalled(self, name: str, now: float) -> str | None:
+        """Why ``name`` counts as stalled now, or None (moving, idle, or not known yet)."""
+        try:
+            committed, waiting = self.progress[name]()
+        except Exception as exc:  # noqa: BLE001 - Kafka down or restarting: the wait starts again after
+            self.moved.pop(name, None)
+            said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if self.unknown.get(name) != said:  # once per cause, not every look
+                logger.info("progress of connector %s unknown: %s", name, said)
+            self.unknown[name] = said
+            return None
+        self.unknown.pop(name, None)
+        last = self.moved.get(name)
+        if last is None or committed != last[0] or waiting <= 0:
+            self.moved[name] = (committed, now)
+            return None
+        if now - last[1] < self.stall_s:
+            return None
+        return f"stalled: no offset committed in {now - last[1]:.0f} s with {waiting} records waiting"
+
+    def _may_restart(self, name: str, cause: str, now: float) -> bool:
+        """Within the minimum gap and the budget (a cause that keeps coming back is logged once and left)."""
+        times = self.times.setdefault(name, [])
+        times[:] = [t for t in times if now - t < self.window_s]
+        if times and now - times[-1] < self.min_gap_s:
+            return False
+        if len(times) >= self.budget:
+            if name not in self.gave_up:
+                self.gave_up.add(name)
+                logger.warning("connector %s failed again after %d restarts in %.0f s (%s): left as it is", name, len(times), self.window_s, cause)
+            return False
+        self.gave_up.discard(name)
+        times.append(now)
+        return True

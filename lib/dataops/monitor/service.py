@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import threading
-from typing import Iterable
+from typing import Any, Callable, Iterable
 from wsgiref.simple_server import WSGIServer
 
 import requests
@@ -18,6 +18,7 @@ from prometheus_client import start_http_server
 from dataops import subproc
 from dataops.classroom.namespace import resolve
 from dataops.config import Settings, load_settings
+from dataops.errors import DataOpsError
 from dataops.metrics import MetricsStore, prometheus_registry
 from dataops.monitor.scheduler import Monitor
 
@@ -98,12 +99,34 @@ def heal_forever(settings: Settings, stop: threading.Event, every_s: float = 5.0
 
     if "connector" not in settings.runs.manages or "connect" not in settings.runs.builders:
         return  # the connectors are managed elsewhere
-    healer = Healer(settings.runs.build("connect", settings), [settings.connector_name, settings.iceberg_connector_name])
+    progress = {}
+    if "kafka" in settings.runs.builders:
+        progress[settings.iceberg_connector_name] = _sink_progress(settings.runs.build("kafka", settings), settings)
+    healer = Healer(settings.runs.build("connect", settings), [settings.connector_name, settings.iceberg_connector_name], progress=progress)
     while not stop.wait(every_s):
         try:
             healer.check()
         except Exception as exc:  # noqa: BLE001 - Connect down or restarting: `up` and the alerts say so
             logger.info("connector check skipped: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def _sink_progress(kafka: Any, settings: Settings) -> Callable[[], tuple[int, int]]:
+    """The Iceberg sink's offsets committed on the exploded topic (summed) and the records waiting
+    beyond them (a partition's last offset may be a transaction marker, which is not a record)."""
+
+    def progress() -> tuple[int, int]:
+        ends = kafka.end_offsets(settings.topic_exploded)
+        try:
+            groups = kafka.consumer_groups(settings.iceberg_sink_group)
+        except DataOpsError:  # Connect creates the group at the sink's first table commit
+            groups = None
+        if groups is not None:
+            groups = groups[groups["topic"] == resolve(settings, settings.topic_exploded)]
+        committed = {} if groups is None else dict(zip(groups["partition"], groups["committed"]))
+        waiting = sum(max(end - committed.get(part, 0) - 1, 0) for part, end in ends.items())
+        return int(sum(committed.values())), waiting
+
+    return progress
 
 
 def _maintain_in_child(settings: Settings) -> None:
