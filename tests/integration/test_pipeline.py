@@ -157,3 +157,27 @@ def _any_keys(polls) -> set[tuple[str, int]]:
             if isinstance(entry, dict) and isinstance(entry.get("last_updated_at"), int):
                 keys.add((coin, entry["last_updated_at"]))
     return keys
+
+
+def test_a_source_task_restarted_with_a_poll_unsent_sends_it_once(pipeline):
+    """The broker frozen while a poll waits to be sent; the source task restarted in the same worker
+    meanwhile: the new task holds the kept poll until it can read the committed offset, then sends it
+    (or drops it if the old transaction turned out committed). Every served row lands once."""
+    import requests
+
+    p = pipeline
+    seq0 = polls_after(p, p.source.last_seq(), 1, 30, "a poll before")
+    assert p.stack.pause(["kafka"]) == ["kafka"]
+    try:
+        polls_after(p, p.source.last_seq(), 1, 3 * p.settings.poll_interval_s, "a poll served while the broker is frozen")
+        url = f"{p.connect.url}/connectors/{p.settings.connector_name}/tasks/0/restart"
+        answer = requests.post(url, timeout=60)
+        assert answer.status_code in (200, 202, 204, 409), answer.text
+    finally:
+        p.stack.resume(["kafka"])
+    seq = polls_after(p, p.source.last_seq(), 2, 120, "polls after the broker thawed")
+    result = account(p, seq0, seq)
+    assert result.exact, (f"lost {result.lost.head(6).to_dict('records')}, repeated {result.repeated.head(3).to_dict('records')} "
+                          f"({copies_by_layer(p, result.repeated.head(3))}); {pipeline_state(p)}")  # fmt: skip
+    said = p.stack.logs("connect", 400)
+    assert "HTTP source holding" in said or "turned out committed" in said, said[-2000:]

@@ -35,12 +35,20 @@ import org.slf4j.LoggerFactory;
  * the kept records again, except those the committed source offset already covers
  * (offsets commit in the same transaction as the records, so none is sent twice).
  * Only a killed worker loses what it kept: the poll in flight.
+ *
+ * <p>A transaction whose commit the broker took but whose markers it has not written
+ * yet (after a laptop's sleep, the broker wakes with work to catch up on) is not yet
+ * readable: its offset is not seen, and its poll would be sent twice. So kept polls
+ * wait up to {@link #SETTLE_MS}, the committed offset read again at each poll, before
+ * they are re-sent; those it comes to cover are dropped.
  */
 public class HttpSourceTask extends SourceTask {
 
     private static final Logger log = LoggerFactory.getLogger(HttpSourceTask.class);
     private static final long SLEEP_SLICE_MS = 200L;
     private static final int MAX_KEPT = 10_000;
+    /** How long kept polls wait for a commit still being completed to become readable. */
+    static final long SETTLE_MS = 10_000L;
     /** Polled records not yet committed, per topic and URL: they outlive a failed task, not the worker. */
     private static final ConcurrentMap<String, ConcurrentNavigableMap<Long, SourceRecord>> KEPT = new ConcurrentHashMap<>();
 
@@ -54,6 +62,7 @@ public class HttpSourceTask extends SourceTask {
     private long skipped;
     private ConcurrentNavigableMap<Long, SourceRecord> kept;
     private List<SourceRecord> resend = Collections.emptyList();
+    private long settleUntil;
 
     @Override
     public String version() {
@@ -67,16 +76,13 @@ public class HttpSourceTask extends SourceTask {
                 .connectTimeout(Duration.ofMillis(config.timeoutMs()))
                 .build();
         sourcePartition = Collections.singletonMap("url", config.url());
-        Map<String, Object> offset = context.offsetStorageReader().offset(sourcePartition);
-        if (offset != null && offset.get("poll") instanceof Number) {
-            pollSeq = ((Number) offset.get("poll")).longValue();
-        }
+        pollSeq = Math.max(committedPoll(), 0L);
         kept = KEPT.computeIfAbsent(config.topic() + " " + config.url(), k -> new ConcurrentSkipListMap<>());
         kept.headMap(pollSeq, true).clear();  // committed with their offsets
         if (!kept.isEmpty()) {
-            resend = new ArrayList<>(kept.values());
-            log.warn("HTTP source re-sending {} poll(s) that were answered but not committed (polls {}..{})",
-                    resend.size(), kept.firstKey(), kept.lastKey());
+            settleUntil = System.currentTimeMillis() + SETTLE_MS;
+            log.info("HTTP source holding {} poll(s) answered but not seen committed (polls {}..{}) up to {} ms: "
+                    + "a commit being completed may yet cover them", kept.size(), kept.firstKey(), kept.lastKey(), SETTLE_MS);
             pollSeq = Math.max(pollSeq, kept.lastKey());
         }
         nextPollAt = System.currentTimeMillis();
@@ -92,8 +98,31 @@ public class HttpSourceTask extends SourceTask {
         }
     }
 
+    /** The last poll whose offset the worker has committed (read to the end again), or -1. */
+    private long committedPoll() {
+        Map<String, Object> offset = context.offsetStorageReader().offset(sourcePartition);
+        return offset != null && offset.get("poll") instanceof Number ? ((Number) offset.get("poll")).longValue() : -1L;
+    }
+
     @Override
     public List<SourceRecord> poll() throws InterruptedException {
+        if (settleUntil > 0) {
+            long committed = committedPoll();
+            if (committed >= 0 && !kept.isEmpty() && committed >= kept.firstKey()) {
+                log.info("HTTP source: polls up to {} turned out committed; not re-sent", committed);
+                kept.headMap(committed, true).clear();
+            }
+            if (!kept.isEmpty() && System.currentTimeMillis() < settleUntil && !stopping) {
+                Thread.sleep(SLEEP_SLICE_MS * 5);
+                return null;
+            }
+            settleUntil = 0;
+            if (!kept.isEmpty()) {
+                resend = new ArrayList<>(kept.values());
+                log.warn("HTTP source re-sending {} poll(s) that were answered but not committed (polls {}..{})",
+                        resend.size(), kept.firstKey(), kept.lastKey());
+            }
+        }
         if (!resend.isEmpty()) {
             List<SourceRecord> again = resend;
             resend = Collections.emptyList();
