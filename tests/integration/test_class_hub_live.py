@@ -2,7 +2,8 @@
 learners (the real ``jupyterhub`` and ``configurable-http-proxy``), each logging in with the class
 code and getting JupyterLab under their own Unix user, with the learner version of the course and
 their settings; strangers and a wrong code refused; one learner's files and the masters closed to
-the other. Run as root (the hub starts each learner's server as that learner); the two Unix users
+the other; two real browsers (headless Chromium, :mod:`tests.integration.browser`) running block 5's
+live dashboard at once, a fault in one learner's simulator alerting only in theirs. Run as root (the hub starts each learner's server as that learner); the two Unix users
 are made at first log-in, as in class, and removed after.
 
 Not root: skipped, which in CI (root) cannot happen, and a skip in CI fails (tests/conftest.py).
@@ -23,7 +24,7 @@ import pytest
 import requests
 
 from dataops.artifacts import share_downloads
-from dataops.classroom import access, broker, hub, hub_config
+from dataops.classroom import access, broker, hub, hub_config, simulators
 from dataops.classroom.hubclient import HubSession
 from dataops.cli import main
 from dataops.config import PROJECT_ROOT
@@ -218,6 +219,59 @@ def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     live = room.RoomTable(refresh_s=0, settings=s)  # the same view, live in the instructor's notebook
     frame = live.frame().set_index("learner")
     assert frame.loc[ANA, "session"] == "up" and frame.loc[ANA, "block"] == rows[ANA][3] and ANA in live.table.value
+
+
+DASHBOARD = "tablero_prueba.ipynb"
+
+
+def _dashboard_notebook(user: str) -> None:
+    """``user``'s pipeline up in their namespace (block 0's call), then block 5's live dashboard (its
+    practice 5 call): a notebook of theirs, made as theirs. Prices reach the dashboard through the
+    pipeline (the exploded topic), as in class."""
+    entry = pwd.getpwnam(user)
+    cells = [["import dataops\n", "p = dataops.connect()\n", "p.up(progress=False)"],
+             ["monitor = dataops.start_monitoring([\"crypto-prices\", \"crypto-prices-exploded\"], interval_s=2)"]]
+    notebook = {"cells": [{"cell_type": "code", "id": f"c{i}", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+                          for i, source in enumerate(cells)],
+                "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+                "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    path = Path(entry.pw_dir) / hub_config.COURSE / DASHBOARD
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def test_two_learners_in_chromium_each_see_their_own_alert_only(server, tmp_path):
+    """Two real browsers, one per learner, log in with the class code and run block 5's live dashboard
+    in their JupyterLab, both at once; a price spike sent into ana's simulator raises the alert in
+    her dashboard, and not in bruno's."""
+    from tests.integration.browser import Chromium, log_in_to_lab, run_notebook
+
+    s = server
+    code = hub.hub_secrets(s.paths)["class_code"]
+    base = f"http://127.0.0.1:{s.class_hub_port}"
+    browsers: dict[str, Chromium] = {}
+    try:
+        for user in (ANA, BRUNO):
+            browsers[user] = Chromium(tmp_path / user)
+            log_in_to_lab(browsers[user], base, user, code)
+            _dashboard_notebook(user)
+            run_notebook(browsers[user], DASHBOARD)
+        shown = "/ninguna alerta activa|🔔/.test(document.body.innerText)"
+        for user, browser in browsers.items():
+            browser.wait_for(shown, 300, f"{user}'s pipeline up and dashboard")
+        cli("class", "fault", "spike", "--learner", ANA, "--duration", "120", "--param", "factor=2")
+        alert = "/price_anomaly|price_spike/.test(document.body.innerText)"
+        browsers[ANA].wait_for(alert, 120, f"the spike's alert in {ANA}'s dashboard")
+        time.sleep(6)  # bruno's dashboard redrawn (every 2 s) since
+        assert browsers[BRUNO].wait_for(shown, 10, f"{BRUNO}'s dashboard") and not browsers[BRUNO].evaluate(alert), browsers[BRUNO].text()[-800:]
+    finally:
+        for browser in browsers.values():
+            try:
+                browser.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll().then(() => true)", timeout_s=30)
+            except AssertionError:
+                pass
+            browser.close()
+        simulators.source(s, ANA).clear_faults()
 
 
 def test_the_class_is_graded_at_once_each_learner_in_their_namespace_as_their_own_user(server, tmp_path):

@@ -120,9 +120,7 @@ def test_a_running_sink_that_commits_nothing_while_records_wait_is_restarted_aft
         progress.waiting = 0
         assert healer.check() == []
     progress.waiting = 35  # stalled: last seen idle at t=120
-    for t in range(125, 180, 5):
-        now[0] = float(t)
-        assert healer.check() == [], t
+    _nothing_restarted(healer, now, 125, 180)
     now[0] = 180.0
     assert healer.check() == ["sink"]
     assert connect.restarted == ["sink"] and healer.restarts[-1][1].startswith("stalled: no offset committed in 60 s with 35")
@@ -132,34 +130,37 @@ def test_a_running_sink_that_commits_nothing_while_records_wait_is_restarted_aft
     progress.fails = True  # Kafka down: the wait starts again once it answers
     assert healer.check() == []
     progress.fails = False
-    for t in range(195, 255, 5):  # first seen again at 195
-        now[0] = float(t)
-        assert healer.check() == [], t
+    _nothing_restarted(healer, now, 195, 255)  # first seen again at 195
     now[0] = 255.0
     assert healer.check() == ["sink"]
 
 
-def test_a_healer_that_was_frozen_itself_knows_no_stall_on_waking():
-    """After a laptop's sleep the monitor wakes with the clock jumped: the sink gets stall_s to commit."""
+def _waiting_sink(**kw):
+    """A healer of one RUNNING sink with 10 records waiting and nothing committed; the clock is ``now[0]``."""
     now = [0.0]
     connect = _Connect({"sink": ""})
     progress = _Progress()
     progress.waiting = 10
-    healer = Healer(connect, ["sink"], clock=lambda: now[0], progress={"sink": progress}, stall_s=60)
-    assert healer.check() == []
-    for t in range(600, 660, 5):  # woken at 600
+    return Healer(connect, ["sink"], clock=lambda: now[0], progress={"sink": progress}, **{"stall_s": 60, **kw}), connect, now
+
+
+def _nothing_restarted(healer, now, start: int, end: int) -> None:
+    for t in range(start, end, 5):  # the monitor's cadence
         now[0] = float(t)
         assert healer.check() == [], t
+
+
+def test_a_healer_that_was_frozen_itself_knows_no_stall_on_waking():
+    """After a laptop's sleep the monitor wakes with the clock jumped: the sink gets stall_s to commit."""
+    healer, _, now = _waiting_sink()
+    assert healer.check() == []
+    _nothing_restarted(healer, now, 600, 660)  # woken at 600
     now[0] = 660.0
     assert healer.check() == ["sink"]
 
 
 def test_a_stall_counts_in_the_restart_budget():
-    now = [0.0]
-    connect = _Connect({"sink": ""})
-    progress = _Progress()
-    progress.waiting = 10
-    healer = Healer(connect, ["sink"], min_gap_s=0, budget=2, clock=lambda: now[0], progress={"sink": progress}, stall_s=20)
+    healer, _, now = _waiting_sink(min_gap_s=0, budget=2, stall_s=20)
     restarts = []
     for t in range(0, 200, 5):
         now[0] = float(t)
@@ -169,11 +170,7 @@ def test_a_stall_counts_in_the_restart_budget():
 
 def test_a_stall_is_timed_only_while_connect_answers():
     """Connect frozen alone (a test of the sleep): no answer, no stall; from its waking, stall_s again."""
-    now = [0.0]
-    connect = _Connect({"sink": ""})
-    progress = _Progress()
-    progress.waiting = 10
-    healer = Healer(connect, ["sink"], clock=lambda: now[0], progress={"sink": progress}, stall_s=60)
+    healer, connect, now = _waiting_sink()
     assert healer.check() == []
     answers = connect.states
     connect.states = lambda: (_ for _ in ()).throw(TimeoutError("Connect frozen"))
@@ -182,8 +179,6 @@ def test_a_stall_is_timed_only_while_connect_answers():
         with pytest.raises(TimeoutError):
             healer.check()
     connect.states = answers
-    for t in range(60, 120, 5):
-        now[0] = float(t)
-        assert healer.check() == [], t
+    _nothing_restarted(healer, now, 60, 120)
     now[0] = 120.0
     assert healer.check() == ["sink"]

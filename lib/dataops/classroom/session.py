@@ -36,7 +36,9 @@ class ClassStack(Stack):
     """``p.stack`` in the ``class`` profile: the learner's monitor, and the class's engines (read only)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        # Their monitor is one of a class's on the server: in the low-memory mode (two malloc arenas
+        # rather than eight per core, the table's maintenance in a child that gives its memory back).
+        self.settings = settings.model_copy(update={"low_memory": True})
         self.paths = settings.paths
         self._components = {c.name: c for c in monitor_engine.components(settings)}
 
