@@ -8,15 +8,14 @@ learner's server exposes (``LabApp.expose_app_in_browser``, :mod:`dataops.classr
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
+from tests.course.masters import chromium
 from tests.ports import free_port
 
 
@@ -26,9 +25,7 @@ class Chromium:
     def __init__(self, profile: Path) -> None:
         import websocket
 
-        binary = shutil.which("chromium") or shutil.which("chromium-browser")
-        if binary is None:
-            pytest.skip("needs chromium (Debian's `chromium` package; .ci/run installs it)")
+        binary = chromium()
         port = free_port()
         self.proc = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                                       "--no-first-run", "--no-default-browser-check", f"--user-data-dir={profile}",

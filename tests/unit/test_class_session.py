@@ -54,13 +54,13 @@ def test_a_fifo_or_a_link_as_the_pid_file_neither_hangs_nor_stops_anything(tmp_p
 
 
 def _flink_front(tmp_path, monkeypatch, jobs):
-    from dataops.classroom import flink_front
+    from dataops.classroom import flink, flink_front
     from dataops.flink import job
 
     s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path)
     access.env_file(s.paths, "ana").parent.mkdir(parents=True, exist_ok=True)
     access.env_file(s.paths, "ana").write_text("DATAOPS_PROFILE=class\nDATAOPS_LEARNER=ana\n")
-    monkeypatch.setattr(flink_front, "_flink", lambda s, method, path: (200, {"jobs": jobs}))
+    monkeypatch.setattr(flink, "jobs", lambda s: jobs)
     submitted = []
     monkeypatch.setattr(job, "ensure_explode_job", lambda mine, **kw: submitted.append(mine.flink_job_name) or "enviado")
     return s, flink_front, submitted

@@ -22,6 +22,7 @@ from dataops.classroom import access, broker, flink
 from dataops.classroom.namespace import prefix
 from dataops.config import Settings, load_settings
 from dataops.errors import DataOpsError, RefusedError
+from dataops.flink.layer import TERMINAL
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _LOCKS: dict[str, threading.Lock] = {}
@@ -43,7 +44,6 @@ JOB_NAMES = {"job": "flink_job_name", "source": "topic_raw", "good": "topic_expl
 #: A learner's jobs running at once on the shared cluster: the course's explode job and block 3's
 #: manual demo. More is refused, so a loop cannot take the class's slots.
 MAX_JOBS = 2
-ENDED = ("FINISHED", "CANCELED", "FAILED")
 
 
 def job_names(learner: str, body: bytes) -> dict[str, str]:
@@ -77,9 +77,8 @@ def submit(s: Settings, learner: str, names: dict[str, str] | None = None) -> st
         lock = _LOCKS.setdefault(learner, threading.Lock())
     with lock:
         mine = learner_settings(s, learner).model_copy(update=names or {})
-        status, data = _flink(s, "GET", "/jobs/overview")
-        running = sorted(str(j.get("name")) for j in (data or {}).get("jobs", []) if status == 200
-                         and str(j.get("name", "")).startswith(prefix(learner)) and j.get("state") not in ENDED)  # fmt: skip
+        running = sorted(str(j.get("name")) for j in flink.jobs(s)
+                         if str(j.get("name", "")).startswith(prefix(learner)) and j.get("state") not in TERMINAL)  # fmt: skip
         if mine.flink_job_name not in running and len(running) >= MAX_JOBS:
             raise DataOpsError(f"ya tienes {len(running)} jobs en marcha en el Flink de la clase ({', '.join(running)}), el máximo",
                                "cancela uno antes (`p.flink.cancel(JOB_ID)`) o avisa al profesor")  # fmt: skip
