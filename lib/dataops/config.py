@@ -57,7 +57,7 @@ PORTS = {
     "class_proxy_api": 8012,  # the proxy's API (the hub adds each learner's route)
     "class_connect": 8013,  # `dataops class up`: the class's Kafka Connect worker (https, the front's certificate only)
     "class_front": 8014,  # the class's authorising front: each learner's own connectors and Flink jobs only
-    "class_flink": 8015,  # `dataops class up`: the class's Flink REST (https, the front's certificate only); RPC, blob, taskmanager on +1, +2, +3
+    "class_flink": 8015,  # `dataops class up`: the class's Flink REST (https, the front's certificate only); RPC, blob, taskmanager(s) on +1, +2, +3 (+4)
     "class_simulator": 8100,  # `dataops class up`: each learner's simulator on a port of their own from 8100 on
     "class_monitor": 8300,  # and their monitor's /metrics (started by their `p.up()`, as them) from 8300 on
 }
@@ -133,6 +133,7 @@ class Settings(BaseSettings):
     class_connect_port: int = PORTS["class_connect"]
     class_front_port: int = PORTS["class_front"]
     class_flink_port: int = PORTS["class_flink"]
+    class_taskmanagers: int = Field(default=1, ge=1, le=2, description="the class's Flink taskmanagers (`class up`): a second one on REST +4")
     class_simulator_port: int = PORTS["class_simulator"]
     class_monitor_port: int = PORTS["class_monitor"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)
@@ -185,8 +186,7 @@ class Settings(BaseSettings):
     tableflow_api_secret: SecretStr | None = None
     coingecko_url: str = "https://api.coingecko.com/api/v3"
     coingecko_api_key: SecretStr | None = None
-    coingecko_plan: Literal["auto", "demo", "pro"] = Field(
-        default="auto", description="which key header to send (auto: pro for pro-api.coingecko.com, demo otherwise)")
+    coingecko_plan: Literal["auto", "demo", "pro"] = Field(default="auto", description="which key header to send (auto: pro for pro-api.coingecko.com, demo otherwise)")
     coingecko_calls_per_min: int = Field(default=FREE_TIER_CALLS_PER_MIN, ge=1, description="the plan's per-minute limit the polls stay under")
 
     @field_validator("profile")

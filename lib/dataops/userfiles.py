@@ -8,12 +8,14 @@ Whatever is wrong with it, missing, a folder, unreadable, not UTF-8 text, empty,
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from dataops.errors import ConfigError, DataOpsError
 
-__all__ = ["read_json", "read_text"]
+__all__ = ["read_json", "read_record", "read_text"]
 
 
 def read_text(
@@ -62,3 +64,24 @@ def read_json(path: str | Path, what: str, error: type[DataOpsError] = ConfigErr
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{what} {path} línea {exc.lineno} no es JSON válido ({exc.msg})", hint or "corrige esa línea o da otro fichero") from None
+
+
+def read_record(path: str | Path) -> dict | None:
+    """A small JSON object a process wrote (a pid file), read once; None unless ``path`` is a regular
+    file holding one. A FIFO would block the read and a link could name anything: on a class server
+    the file's owner may not be the one who reads it."""
+    try:  # missing, or no folder to hold it (a state folder under a file)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 1 << 16) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        data = b""
+    finally:
+        os.close(fd)
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None

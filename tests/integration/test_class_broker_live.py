@@ -334,6 +334,38 @@ def test_the_worker_and_flink_let_in_the_front_only(server):
             assert b"HTTP/1" not in reply and b"pekko" not in reply.lower()
 
 
+def _taskmanagers_of(s, jid: str) -> set[str]:
+    """The ids (``host:rpc-port-…``) of the taskmanagers running job ``jid``'s tasks, as Flink's REST API says."""
+    http, url = class_flink.session(s), class_flink.rest_url(s)
+    vertices = http.get(f"{url}/jobs/{jid}", timeout=10).json()["vertices"]
+    return {tm["taskmanager-id"] for v in vertices for tm in http.get(f"{url}/jobs/{jid}/vertices/{v['id']}/taskmanagers", timeout=10).json()["taskmanagers"]}
+
+
+def test_a_second_taskmanager_joins_and_takes_the_next_learners_job(server):
+    """The class's Flink grows by a taskmanager without a restart (`DATAOPS_CLASS_TASKMANAGERS=2`, then
+    `class up` again): the jobmanager spreads the slots, so bruno's job runs on the new one while ana's
+    keeps running on the first."""
+    s, mp = server
+    ana, bruno = learner(s, "ana"), learner(s, "bruno")
+    first = _taskmanagers_of(s, ana.flink.live_job("ana.crypto-explode")["jid"])
+    mp.setenv("DATAOPS_CLASS_TASKMANAGERS", "2")
+    cli("class", "up", "--quiet")
+    overview = class_flink._overview(s)
+    assert overview["taskmanagers"] == 2 and overview["slots-total"] == 2 * class_flink.SLOTS, overview
+    for topic in (bruno.settings.topic_raw, bruno.settings.topic_exploded, bruno.settings.topic_dlq):
+        bruno.kafka.ensure_topic(topic, 1, {})
+    try:
+        bruno.flink.ensure_explode_job(bruno.settings)
+        job = _wait_for(lambda: (j := bruno.flink.live_job("bruno.crypto-explode")) and j["state"] == "RUNNING" and j, 90)
+        assert job, bruno.flink.jobs()
+        second = _wait_for(lambda: _taskmanagers_of(s, job["jid"]), 30)
+        assert len(first) == 1 and len(second) == 1 and first != second, (first, second)
+        assert {next(iter(first)).split("-")[0], next(iter(second)).split("-")[0]} == {f"{s.host}:{s.class_flink_port + 3}", f"{s.host}:{s.class_flink_port + 4}"}
+        assert ana.flink.live_job("ana.crypto-explode")["state"] == "RUNNING"
+    finally:
+        class_flink.cancel_jobs(s, "bruno")  # his course (below) starts from nothing of this test's
+
+
 def test_a_connector_aimed_at_another_learners_topic_is_stopped_by_kafka(server):
     """The front checks names, not topics: Kafka does, since the connector's clients log in as its learner."""
     s, _ = server
@@ -356,7 +388,7 @@ def test_no_password_in_the_shared_engines_logs_or_command_lines(server):
     s, _ = server
     secrets = [broker.admin_password(s.paths), class_connect.store_password(s.paths), access.saved_password(s.paths, "ana")]
     running = Stack(s).status().set_index("component")
-    names = (class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER)
+    names = (class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER, class_flink.TASKMANAGER_2)
     logs = [s.paths.log_file(name) for name in names] + [class_flink.cluster_settings(s).paths.log_file("flink-submit")]
     texts = [log.read_text(errors="replace") for log in logs if log.is_file()]
     texts += [" ".join(psutil.Process(int(running.loc[name, "pid"])).cmdline()) for name in names]

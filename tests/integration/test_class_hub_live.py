@@ -216,9 +216,16 @@ def test_the_instructors_view_shows_who_is_in_and_where(server, capsys):
     assert rows[BRUNO][1] in ("up", "-")  # bruno's session depends on the earlier tests; his row is there
     from dataops.classroom import room
 
-    live = room.RoomTable(refresh_s=0, settings=s)  # the same view, live in the instructor's notebook
+    live = room.RoomTable(refresh_s=0, settings=s)  # the same view, live in a notebook of root's
     frame = live.frame().set_index("learner")
     assert frame.loc[ANA, "session"] == "up" and frame.loc[ANA, "block"] == rows[ANA][3] and ANA in live.table.value
+    # and in the instructor's own notebook on the hub (their Unix user, who cannot read the class's state)
+    instructor = HubSession(f"http://127.0.0.1:{s.class_hub_port}", hub.INSTRUCTOR)
+    assert instructor.login(hub.hub_secrets(s.paths)["instructor_password"]) == 200
+    instructor.wait_server()
+    out = instructor.run("from dataops.classroom import room\nlive = room.live(0)\nf = live.frame().set_index('learner')\n"
+                         f"print(live.remote is not None, f.loc[{ANA!r}, 'session'], f.loc[{ANA!r}, 'block'], {ANA!r} in live.table.value)")
+    assert out.split() == ["True", "up", rows[ANA][3], "True"], out
 
 
 DASHBOARD = "tablero_prueba.ipynb"

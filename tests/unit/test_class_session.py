@@ -110,3 +110,76 @@ def test_a_grading_out_of_time_is_stopped_with_the_kernels_it_started():
     _stop_tree(child)
     kernel.wait(timeout=10)
     assert child.poll() is not None and not kernel.is_running()
+
+
+def test_the_stop_acts_on_the_process_it_checked_even_if_the_pid_file_changes_in_between(tmp_path):
+    """The pid file is read once: a learner who swaps it after the check (to root's pid, say) does not
+    redirect the stop. Here the check itself swaps it, to another process."""
+    from dataops.stack import Stack
+
+    s, pid_file = _class_with(tmp_path, "zz-nobody")
+    checked, other = (subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2))
+    try:
+        pid_file.write_text(json.dumps({"pid": checked.pid, "start_ticks": start_ticks(checked.pid)}))
+        stack = Stack(load_settings(env_file="/nonexistent.env", profile="local", state_dir=pid_file.parent.parent))
+        assert stack.paths.pid_file("monitor") == pid_file
+
+        def swap_then_allow(proc):
+            pid_file.write_text(json.dumps({"pid": other.pid, "start_ticks": start_ticks(other.pid)}))
+            return proc.pid == checked.pid
+
+        assert stack.stop("monitor", timeout=10, owner=swap_then_allow)
+        assert checked.wait(timeout=10) is not None and other.poll() is None
+        assert not stack.stop("monitor", owner=lambda proc: False) and other.poll() is None
+    finally:
+        for proc in (checked, other):
+            proc.kill()
+            proc.wait()
+
+
+def test_the_instructors_notebook_on_the_hub_reads_the_room_from_the_front_with_their_token_only(tmp_path, monkeypatch):
+    """The instructor's server runs as their Unix user, who cannot read the class's state: ``room.live()``
+    there asks the class front (a real one, on a port of its own) with the room token the hub put in
+    their home. A learner's token, or none, is refused with one line."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    import pandas as pd
+
+    from dataops.classroom import front, hub, room
+    from dataops.errors import DataOpsError
+    from tests.ports import free_port
+
+    s = load_settings(env_file="/nonexistent.env", profile="local", state_dir=tmp_path / "class", class_front_port=free_port())
+    (s.paths.classroom).mkdir(parents=True, exist_ok=True)
+    (s.paths.classroom / "roster.yaml").write_text("learners: [ana, bruno]\n")
+    token = hub.hub_secrets(s.paths)["room_token"]
+    asked = []
+    rows = pd.DataFrame([{c: f"{name}-{c}" for c in room.RoomTable.COLUMNS} | {"learner": name} for name in ("ana", "bruno")])
+    monkeypatch.setattr(room, "status", lambda settings, learners: asked.append(learners) or rows)
+    server = ThreadingHTTPServer((s.host, s.class_front_port), front.handler(s))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = tmp_path / "instructor"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("DATAOPS_STATE_DIR", str(home / ".dataops" / "state"))  # as the hub sets it: no class state there
+    try:
+        from dataops.classroom.connect import front_url
+        from dataops.classroom.hub_config import ROOM_ACCESS
+
+        (home / ROOM_ACCESS).parent.mkdir(parents=True)
+        (home / ROOM_ACCESS).write_text(json.dumps({"url": front_url(s), "token": token}))
+        live = room.RoomTable(refresh_s=0)
+        assert live.remote is not None and asked == [("ana", "bruno")]  # read once, by the front, for the roster
+        assert sorted(live.frame()["learner"]) == ["ana", "bruno"] and "bruno-checks" in live.table.value
+        for wrong in ("not-it", ""):
+            (home / ROOM_ACCESS).write_text(json.dumps({"url": front_url(s), "token": wrong or " "}))
+            with pytest.raises(DataOpsError, match="403 la vista de la clase es solo del profesor"):
+                room.remote_status(room.remote_access() or {"url": front_url(s), "token": wrong})
+        access.env_file(s.paths, "ana").parent.mkdir(parents=True, exist_ok=True)
+        access.env_file(s.paths, "ana").write_text("DATAOPS_SIMULATOR_TOKEN=ana-token\n")
+        with pytest.raises(DataOpsError, match="solo del profesor"):
+            room.remote_status({"url": front_url(s), "token": "ana-token"})  # a learner's class token
+        assert len(asked) == 2  # the refused asks never reached the room
+    finally:
+        server.shutdown()
+        server.server_close()

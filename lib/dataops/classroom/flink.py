@@ -13,9 +13,9 @@ to whoever asks; its RPC and blob ports take jobs too. So:
   under their prefix (:mod:`dataops.classroom.flink_front`).
 - The cluster lives in a state folder of its own (``<state>/class/flink``: its configuration,
   checkpoints, the Flink distribution hard-linked from the server's) on the ports from
-  ``DATAOPS_CLASS_FLINK_PORT`` (REST; RPC, blob and taskmanager on the next three), with
-  :data:`SLOTS` slots: one explode job per learner, two at most (block 3's manual demo; the front
-  refuses a third).
+  ``DATAOPS_CLASS_FLINK_PORT`` (REST; RPC, blob and taskmanager on the next three, a second
+  taskmanager on the fourth when ``DATAOPS_CLASS_TASKMANAGERS=2``), with :data:`SLOTS` slots each:
+  one explode job per learner, two at most (block 3's manual demo; the front refuses a third).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from dataops.flink.conf import EXTRA
 from dataops.paths import StatePaths, write_private
 
 JOBMANAGER, TASKMANAGER = "class-flink-jobmanager", "class-flink-taskmanager"
+#: A second taskmanager (``DATAOPS_CLASS_TASKMANAGERS=2``): RPC on the REST port + 4, the same
+#: configuration; the jobmanager spreads the learners' jobs over both (slot load balancing).
+TASKMANAGER_2 = "class-flink-taskmanager-2"
 #: Task slots of the class's taskmanager: a learner's explode job each (a class of 25), and room for
 #: some of block 3's manual demos at once (a job waits for a free slot beyond that).
 SLOTS = 32
@@ -72,11 +75,12 @@ def client_config(s: Settings) -> dict[str, str]:
 def write_extra(s: Settings) -> Path:
     """The cluster's ``extra.yaml`` (mode 600): TLS, :data:`SLOTS` slots, no jar upload through the web UI."""
     cs = cluster_settings(s)
-    extra = {**tls_config(s), "taskmanager": {"numberOfTaskSlots": SLOTS}, "web": {"submit": {"enable": False}}}
+    extra = {**tls_config(s), "taskmanager": {"numberOfTaskSlots": SLOTS, "load-balance": {"mode": "SLOTS"}},
+             "web": {"submit": {"enable": False}}}  # fmt: skip
     return write_private(cs.paths.conf / "flink" / EXTRA, yaml.safe_dump(extra, sort_keys=False))
 
 
-def _command(kind: str) -> Any:
+def _command(kind: str, rpc_offset: int = 0) -> Any:
     from dataops.artifacts import share_downloads
     from dataops.flink import engine as flink_engine
 
@@ -85,9 +89,15 @@ def _command(kind: str) -> Any:
         cs.paths.make()
         share_downloads(s.paths, cs.paths)  # the Flink distribution, hard-linked: nothing downloaded twice
         write_extra(s)
-        return flink_engine._flink_cmd(kind)(cs, cs.paths)
+        cmd = flink_engine._flink_cmd(kind)(cs, cs.paths)
+        return [*cmd, "-D", f"taskmanager.rpc.port={s.class_flink_port + rpc_offset}"] if rpc_offset else cmd
 
     return build
+
+
+def names(s: Settings) -> list[str]:
+    """The class's Flink components ``class up`` starts, in order: the jobmanager and its taskmanager(s)."""
+    return [JOBMANAGER, TASKMANAGER, *([TASKMANAGER_2] if s.class_taskmanagers > 1 else [])]
 
 
 def session(s: Settings) -> Any:
@@ -113,6 +123,10 @@ def jobmanager_healthy(s: Settings) -> bool:
 
 def taskmanager_healthy(s: Settings) -> bool:
     return bool((_overview(s) or {}).get("taskmanagers", 0) > 0)
+
+
+def second_taskmanager_healthy(s: Settings) -> bool:
+    return bool((_overview(s) or {}).get("taskmanagers", 0) > 1)
 
 
 def jobs(s: Settings) -> list[dict[str, Any]]:
@@ -155,5 +169,7 @@ def components(s: Settings) -> list[Component]:
         Component(JOBMANAGER, base, (base, base + 1, base + 2), rest_url(s), _command("jobmanager"), jobmanager_healthy,
                   start_timeout=90, java=True, optional=True, after=()),  # fmt: skip
         Component(TASKMANAGER, base + 3, (base + 3,), f"{s.host}:{base + 3}", _command("taskmanager"), taskmanager_healthy,
+                  start_timeout=90, java=True, optional=True, after=(JOBMANAGER,)),  # fmt: skip
+        Component(TASKMANAGER_2, base + 4, (base + 4,), f"{s.host}:{base + 4}", _command("taskmanager", 4), second_taskmanager_healthy,
                   start_timeout=90, java=True, optional=True, after=(JOBMANAGER,)),  # fmt: skip
     ]

@@ -60,6 +60,26 @@ def learner_of(s: Settings, authorization: str | None) -> str:
                        "(tras un `dataops class reset` vuelve a ejecutar dataops.connect())")  # fmt: skip
 
 
+def room_rows(s: Settings, authorization: str | None) -> list[dict[str, Any]]:
+    """The room (:func:`dataops.classroom.room.status`, one record per learner of the roster) for the
+    instructor's notebook: their room token only (the hub gives it to their server), never a learner's.
+
+    Raises:
+        RefusedError: Not the instructor's token (403).
+    """
+    from dataops.classroom import hub, room, roster
+
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    try:
+        mine = json.loads(hub.secrets_file(s.paths).read_text(encoding="utf-8")).get("room_token") or ""
+    except (OSError, ValueError, AttributeError):
+        mine = ""
+    if not (token and mine and secrets.compare_digest(str(mine).encode(), token.encode())):
+        raise RefusedError(403, "la vista de la clase es solo del profesor")
+    frame = room.status(s, roster.load(s.paths.classroom / "roster.yaml").learners)
+    return list(json.loads(frame.to_json(orient="records", force_ascii=False)))
+
+
 _TOKENS: dict[Path, tuple[tuple, dict[str, str]]] = {}
 
 
@@ -229,6 +249,8 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
             if method == "GET" and self.path == "/health":
                 return self._answer(200, {"status": "ok"})
             try:
+                if method == "GET" and self.path == "/room":
+                    return self._answer(200, room_rows(s, self.headers.get("Authorization")))
                 learner = learner_of(s, self.headers.get("Authorization"))
                 if self.path == "/flink" or self.path.startswith("/flink/"):
                     return self._answer(*flink_front.handle(s, learner, method, self.path, body))

@@ -57,8 +57,9 @@ def secrets_file(paths: StatePaths) -> Path:
 
 
 #: The hub's secrets and how each is made: the learners' class code, the instructor's password,
-#: and the token of the instructor's view (``dataops class status``) on the hub's API.
-SECRETS = {"class_code": 9, "instructor_password": 32, "api_token": 32}
+#: the token of the instructor's view (``dataops class status``) on the hub's API, and the token
+#: the instructor's notebook shows the room with (``room.live()``, through the class front's ``/room``).
+SECRETS = {"class_code": 9, "instructor_password": 32, "api_token": 32, "room_token": 32}
 
 
 def hub_secrets(paths: StatePaths) -> dict[str, str]:
@@ -159,6 +160,7 @@ def sysconfig_purelib() -> str:
 def write_settings(s: Settings, learners: tuple[str, ...]) -> Path:
     """Write :func:`settings_file` for the roster ``learners``; returns it."""
     from dataops.classroom.access import env_file
+    from dataops.classroom.connect import front_url
 
     data = {
         "ip": s.host, "port": s.class_hub_port, "hub_port": s.class_hub_api_port, "proxy_api_port": s.class_proxy_api_port,
@@ -169,6 +171,7 @@ def write_settings(s: Settings, learners: tuple[str, ...]) -> Path:
         "env_files": {name: str(env_file(s.paths, name)) for name in learners},
         "iceberg_dirs": {name: str(s.paths.classroom / "iceberg" / name) for name in learners},
         "path": os.environ.get("PATH", "/usr/bin:/bin"),
+        "front": front_url(s),  # where the instructor's notebook reads the room
     }  # fmt: skip
     target = settings_file(s.paths)
     target.parent.mkdir(parents=True, exist_ok=True)

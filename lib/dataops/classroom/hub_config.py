@@ -25,6 +25,7 @@ LEARNER_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
 #: Where a learner's settings go in their home: the file ``DATAOPS_ENV_FILE`` names in their session.
 SESSION_ENV = ".dataops/class.env"
 STATE = ".dataops/state"  # in the learner's home: what their session writes
+ROOM_ACCESS = ".dataops/room.json"  # in the instructor's home: the class front's URL and their room token (mode 600)
 COURSE = "curso"
 
 
@@ -154,7 +155,10 @@ def configure(c: Any, settings_path: str) -> None:
     def pre_spawn(spawner: Any) -> None:
         name = spawner.user.name
         if name == data["instructor"]:
-            prepare_home(name, Path(data["master_notebooks"]), None)
+            user = prepare_home(name, Path(data["master_notebooks"]), None)
+            # the room, in their notebook (`room.live()`): the class's state is root's, so they read it from the front
+            if data.get("front") and secrets.get("room_token"):  # (a hub started before `class up` wrote them: not yet)
+                put_as(user, ROOM_ACCESS, json.dumps({"url": data["front"], "token": secrets["room_token"]}).encode(), replace=True)
         else:
             now = current(settings_path)
             prepare_home(name, Path(now["learner_notebooks"]), Path(now["env_files"][name]))

@@ -9,7 +9,9 @@ are stuck, whether their session and pipeline are up.
 - **Session** comes from the hub's API (a service token that may only read users and servers).
 - **Pipeline**: their Kafka user, rights, topics, connectors, jobs and simulator (:func:`status`).
 - **Live**, in a notebook cell of the instructor's: :class:`RoomTable` (``room.live()``), the same
-  table redrawn every few seconds, the stuck learners first.
+  table redrawn every few seconds, the stuck learners first. In the instructor's server on the hub,
+  which runs as their Unix user and cannot read the class's state (root's), the table comes from
+  the class front (``GET /room``, with the room token the hub puts in their home).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from dataops.classroom import access, hub, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
-from dataops.classroom.hub_config import COURSE, existing_user
+from dataops.classroom.hub_config import COURSE, ROOM_ACCESS, existing_user
 from dataops.config import Settings, load_settings
 from dataops.errors import DataOpsError
 from dataops.live import Refreshing
@@ -178,6 +180,8 @@ class RoomTable(Refreshing):
         import ipywidgets as w
 
         self.s = settings or load_settings(profile="local")
+        # In the instructor's server on the hub the class's state is root's: the room comes from the front.
+        self.remote = None if settings is not None or self._roster().is_file() else remote_access()
         self.when, self.table = w.HTML(), w.HTML()
         self.widget = w.VBox([self.when, self.table])
         self.refresh()
@@ -187,10 +191,15 @@ class RoomTable(Refreshing):
         """The table as it is now: stuck learners first, then by block, most advanced first."""
         from dataops.classroom import roster
 
-        learners = roster.load(self.s.paths.classroom / "roster.yaml").learners
-        frame = status(self.s, learners)[self.COLUMNS]
+        if self.remote is not None:
+            frame = remote_status(self.remote)[self.COLUMNS]
+        else:
+            frame = status(self.s, roster.load(self._roster()).learners)[self.COLUMNS]
         order = frame.assign(_stuck=frame["stuck_on"] != "-").sort_values(["_stuck", "block"], ascending=False)
         return order.drop(columns="_stuck").reset_index(drop=True)
+
+    def _roster(self) -> Path:
+        return self.s.paths.classroom / "roster.yaml"
 
     def refresh(self) -> None:
         """Redraw the table (a failure is shown in its place, never raised from the refresh thread)."""
@@ -206,6 +215,38 @@ class RoomTable(Refreshing):
                            f"{stuck} atascados · {datetime.now().strftime('%H:%M:%S')}")  # fmt: skip
         styled = frame.style.apply(lambda row: ["background:#fdecea" if row["stuck_on"] != "-" else "" for _ in row], axis=1)
         self.table.value = styled.hide(axis="index").to_html()
+
+
+def remote_access() -> dict[str, str] | None:
+    """The class front's URL and the instructor's room token, which the hub writes into the
+    instructor's home at each start of their server (:data:`dataops.classroom.hub_config.ROOM_ACCESS`)."""
+    try:
+        found = json.loads((Path.home() / ROOM_ACCESS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and found.get("url") and found.get("token") else None
+
+
+def remote_status(where: dict[str, str]) -> pd.DataFrame:
+    """:func:`status` as the class front answers it to the instructor's token (``GET /room``).
+
+    Raises:
+        DataOpsError: The front does not answer, or refuses (one line).
+    """
+    import pandas as pd
+    import requests
+
+    try:
+        answer = requests.get(f"{where['url']}/room", headers={"Authorization": f"Bearer {where['token']}"}, timeout=60)
+    except requests.RequestException as exc:
+        raise DataOpsError(f"el front de la clase no responde ({type(exc).__name__})", "comprueba `dataops class status` en el servidor") from None
+    if answer.status_code != 200:
+        try:
+            said = str(answer.json().get("message", ""))
+        except (ValueError, AttributeError):
+            said = answer.text[:200]
+        raise DataOpsError(f"el front de la clase no da la vista de la clase: {answer.status_code} {said}", "vuelve a entrar en el hub como profesor")
+    return pd.DataFrame(answer.json())
 
 
 def live(refresh_s: float = 10.0) -> RoomTable:

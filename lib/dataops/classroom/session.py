@@ -14,10 +14,8 @@ a root process writing in a learner's home would follow whatever links they put 
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import psutil
@@ -99,19 +97,20 @@ def stop_monitors(s: Settings, learner: str) -> int:
     stopped = 0
     for folder in state_dirs(s, learner):
         stack = Stack(load_settings(profile="local", state_dir=folder))
-        if _their_monitor(stack, learner):
-            stopped += stack.stop(MONITOR)
+        stopped += stack.stop(MONITOR, owner=_their_monitor(learner))
     return stopped
 
 
-def _their_monitor(stack: Stack, learner: str) -> bool:
-    """Whether the process ``stack``'s pid file names is ``learner``'s monitor. The learner can write
-    that file, and root stops what it names: a FIFO, a link or another process's pid is not theirs."""
-    try:
-        if not stat.S_ISREG(os.lstat(stack.paths.pid_file(MONITOR)).st_mode):
+def _their_monitor(learner: str) -> Callable[[psutil.Process], bool]:
+    """Whether a process is ``learner``'s monitor. The learner can write the pid file, and root stops
+    what it names: the stop reads it once (no FIFO, no link) and asks this of the process it names,
+    so another process's pid, or a file swapped in between two readings, stops nothing."""
+    user = hub_config.existing_user(learner)
+
+    def theirs(proc: psutil.Process) -> bool:
+        try:
+            return proc.cmdline()[1:3] == ["-m", "dataops.monitor"] and (user is None or proc.uids().real == user.pw_uid)
+        except psutil.Error:
             return False
-        proc = stack.process(MONITOR)
-        user = hub_config.existing_user(learner)
-        return proc is not None and proc.cmdline()[1:3] == ["-m", "dataops.monitor"] and (user is None or proc.uids().real == user.pw_uid)
-    except (OSError, psutil.Error):
-        return False
+
+    return theirs

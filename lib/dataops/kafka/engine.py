@@ -14,6 +14,7 @@ from dataops.errors import StackError
 from dataops.paths import StatePaths
 
 LOW_MEMORY_DEDUPE_BUFFER = 8 * 2**20  # bytes: about 350,000 keys per cleaning pass
+BROKER_SESSION_TIMEOUT_MS = 7 * 24 * 3600 * 1000  # a single node never fences its own broker (below)
 
 
 def node_properties(s: Settings, data: Path, controller_port: int) -> dict[str, object]:
@@ -35,6 +36,12 @@ def node_properties(s: Settings, data: Path, controller_port: int) -> dict[str, 
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
+        # The node's controller fences its own broker when a heartbeat is this late. A laptop that
+        # slept had every partition leaderless for a moment on waking: a transaction aborted then
+        # was marked CompleteAbort with no abort marker written, and the next commit under the same
+        # producer id committed its rows too (the explode job's rows twice). With one broker, fencing
+        # it can move nothing anywhere: a week.
+        "broker.session.timeout.ms": BROKER_SESSION_TIMEOUT_MS,
         "num.io.threads": 2,
         "num.network.threads": 2,
         "num.recovery.threads.per.data.dir": 1,

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 import psutil
@@ -27,6 +27,7 @@ from dataops.config import PROJECT_ROOT, Settings
 from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.artifacts import artifacts_present, install_artifacts, require_java
 from dataops.engine import Component, child_env, port_open
+from dataops.userfiles import read_record
 from dataops.stack.engines import GROUPS, components, expand
 from dataops.stack import freeze
 from dataops.stack.disk import require_room
@@ -88,11 +89,7 @@ class Stack:
             raise StackError(f"componente desconocido '{name}'", f"elige entre: {', '.join(choices)}") from None
 
     def _record(self, name: str) -> dict | None:
-        path = self.paths.pid_file(name)
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):  # missing, or no folder to hold it (state folder under a file)
-            return None
+        return read_record(self.paths.pid_file(name))
 
     def process(self, name: str) -> psutil.Process | None:
         """The live process this stack started for ``name``, or None."""
@@ -100,7 +97,7 @@ class Stack:
         if not rec:
             return None
         try:
-            proc = psutil.Process(rec["pid"])
+            proc = psutil.Process(int(rec["pid"]))
             ticks = start_ticks(proc.pid) if rec.get("start_ticks") is not None else None
             # The start in clock ticks since boot (Linux) never moves; psutil's create_time is that plus
             # the boot time, which follows the wall clock: a clock stepped by a second would disown it.
@@ -108,7 +105,7 @@ class Stack:
             if not same or proc.status() == psutil.STATUS_ZOMBIE:
                 return None
             return proc
-        except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
+        except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError, TypeError, ValueError):
             return None
 
     def started_at(self, name: str) -> float | None:
@@ -282,16 +279,23 @@ class Stack:
         return False
 
     # ---- stop --------------------------------------------------------------
-    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0,
+             owner: Callable[[psutil.Process], bool] | None = None) -> bool:  # fmt: skip
         """Stop one component this stack started. ``SIGKILL`` simulates a crash.
+
+        Args:
+            owner: When given, the process the pid file names is stopped only if ``owner(process)``
+                says it may be: checked on the one reading of that file that the stop acts on (a
+                file it does not act on is left as it is).
 
         Returns:
             True when a process was stopped.
         """
         self.component(name)
         proc = self.process(name)
-        if proc is None:
-            self.paths.pid_file(name).unlink(missing_ok=True)
+        if proc is None or (owner is not None and not owner(proc)):
+            if owner is None:  # a stale file of ours (someone else's is left as it is)
+                self.paths.pid_file(name).unlink(missing_ok=True)
             return False
         try:
             proc.send_signal(sig)
