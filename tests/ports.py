@@ -8,7 +8,7 @@ from pathlib import Path
 
 # Settings whose servers also take the next ports (dataops.classroom.flink: REST, then RPC, blob, taskmanager;
 # dataops.classroom.simulators and each learner's monitor: one per learner).
-SPANS = {"class_flink_port": 5, "class_simulator_port": 4, "class_monitor_port": 4}
+SPANS = {"kafka_class_controller_port": 3, "class_flink_port": 5, "class_simulator_port": 4, "class_monitor_port": 4}
 _GIVEN: set[int] = set()  # handed out in this process: a fixture's servers start after all are chosen
 
 

@@ -51,7 +51,7 @@ PORTS = {
     "tableflow": 8182,  # its front shaped like Tableflow's catalog (OAuth2, read-only)
     "kafka_class": 9096,  # optional: `dataops class up`, a class server's broker (SCRAM users, ACLs)
     "kafka_class_internal": 9097,  # its administrator's listener
-    "kafka_class_controller": 9098,  # its KRaft controller
+    "kafka_class_controller": 9098,  # its KRaft controller; a second broker's listeners on +1, +2
     "class_hub": 8010,  # optional: `dataops class up --hub`, JupyterHub's proxy (what browsers open)
     "class_hub_api": 8011,  # the hub's own API, behind the proxy
     "class_proxy_api": 8012,  # the proxy's API (the hub adds each learner's route)
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     class_connect_port: int = PORTS["class_connect"]
     class_front_port: int = PORTS["class_front"]
     class_flink_port: int = PORTS["class_flink"]
-    class_taskmanagers: int = Field(default=1, ge=1, le=2, description="the class's Flink taskmanagers (`class up`): a second one on REST +4")
+    class_nodes: int = Field(default=1, ge=1, le=2, description="brokers and Flink taskmanagers of the class (`class up`): 2 adds a second of each")
     class_simulator_port: int = PORTS["class_simulator"]
     class_monitor_port: int = PORTS["class_monitor"]
     monitor_interval_s: float = Field(default=5.0, gt=0, le=60)

@@ -341,15 +341,39 @@ def _taskmanagers_of(s, jid: str) -> set[str]:
     return {tm["taskmanager-id"] for v in vertices for tm in http.get(f"{url}/jobs/{jid}/vertices/{v['id']}/taskmanagers", timeout=10).json()["taskmanagers"]}
 
 
-def test_a_second_taskmanager_joins_and_takes_the_next_learners_job(server):
-    """The class's Flink grows by a taskmanager without a restart (`DATAOPS_CLASS_TASKMANAGERS=2`, then
-    `class up` again): the jobmanager spreads the slots, so bruno's job runs on the new one while ana's
-    keeps running on the first."""
+def test_a_second_broker_and_taskmanager_join_a_running_class(server):
+    """The shared engines grow by a node each without a restart (`DATAOPS_CLASS_NODES=2`, then `class up`
+    again): a broker-only node 2 in the first broker's cluster, and a second taskmanager. Ana's new topic
+    has partitions led by each broker; she writes and reads them all, bruno is refused on them by both
+    (the ACLs are the cluster's); the jobmanager spreads the slots, so bruno's job runs on the new
+    taskmanager while ana's keeps running on the first."""
     s, mp = server
     ana, bruno = learner(s, "ana"), learner(s, "bruno")
     first = _taskmanagers_of(s, ana.flink.live_job("ana.crypto-explode")["jid"])
-    mp.setenv("DATAOPS_CLASS_TASKMANAGERS", "2")
+    mp.setenv("DATAOPS_CLASS_NODES", "2")
     cli("class", "up", "--quiet")
+    admin = AdminClient({**broker.admin_config(s), "log_level": 0})
+    assert sorted(admin.list_topics(timeout=15).brokers) == [1, 2]
+    assert ana.kafka.ensure_topic("ana.spread", 4, {}) == "created"
+    leaders = {p.leader for p in admin.list_topics("ana.spread", timeout=15).topics["ana.spread"].partitions.values()}
+    assert leaders == {1, 2}, leaders
+    conf = ana.settings.kafka_config()
+    producer = Producer({**conf, "enable.idempotence": True})
+    for partition in range(4):
+        producer.produce("ana.spread", f"p{partition}".encode(), partition=partition)
+    assert producer.flush(30) == 0
+    reader = Consumer({**conf, "group.id": "ana.spread-reader", "auto.offset.reset": "earliest", "log_level": 0})
+    reader.subscribe(["ana.spread"])
+    got = set()
+    deadline = time.monotonic() + 60
+    while len(got) < 4 and time.monotonic() < deadline:
+        msg = reader.poll(1)
+        if msg is not None and not msg.error():
+            got.add(msg.value().decode())
+    reader.close()
+    assert got == {"p0", "p1", "p2", "p3"}  # from both brokers
+    theirs = _attempts(bruno.settings.kafka_config(), "ana.spread", "bruno.spread")
+    assert theirs == dict.fromkeys(("write", "read", "reconfigure", "delete"), "TOPIC_AUTHORIZATION_FAILED")
     overview = class_flink._overview(s)
     assert overview["taskmanagers"] == 2 and overview["slots-total"] == 2 * class_flink.SLOTS, overview
     for topic in (bruno.settings.topic_raw, bruno.settings.topic_exploded, bruno.settings.topic_dlq):
@@ -360,7 +384,8 @@ def test_a_second_taskmanager_joins_and_takes_the_next_learners_job(server):
         assert job, bruno.flink.jobs()
         second = _wait_for(lambda: _taskmanagers_of(s, job["jid"]), 30)
         assert len(first) == 1 and len(second) == 1 and first != second, (first, second)
-        assert {next(iter(first)).split("-")[0], next(iter(second)).split("-")[0]} == {f"{s.host}:{s.class_flink_port + 3}", f"{s.host}:{s.class_flink_port + 4}"}
+        ports = {f"{s.host}:{s.class_flink_port + 3}", f"{s.host}:{s.class_flink_port + 4}"}
+        assert {next(iter(first)).rsplit("-", 1)[0], next(iter(second)).rsplit("-", 1)[0]} == ports, (first, second)
         assert ana.flink.live_job("ana.crypto-explode")["state"] == "RUNNING"
     finally:
         class_flink.cancel_jobs(s, "bruno")  # his course (below) starts from nothing of this test's
@@ -388,7 +413,7 @@ def test_no_password_in_the_shared_engines_logs_or_command_lines(server):
     s, _ = server
     secrets = [broker.admin_password(s.paths), class_connect.store_password(s.paths), access.saved_password(s.paths, "ana")]
     running = Stack(s).status().set_index("component")
-    names = (class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER, class_flink.TASKMANAGER_2)
+    names = (class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER, class_flink.TASKMANAGER_2, broker.NAME_2)
     logs = [s.paths.log_file(name) for name in names] + [class_flink.cluster_settings(s).paths.log_file("flink-submit")]
     texts = [log.read_text(errors="replace") for log in logs if log.is_file()]
     texts += [" ".join(psutil.Process(int(running.loc[name, "pid"])).cmdline()) for name in names]

@@ -32,6 +32,10 @@ from dataops.kafka.security import PLAIN_MODULE, SCRAM_MODULE, jaas_line
 from dataops.paths import StatePaths, write_private
 
 NAME = "kafka-class"
+#: A second broker (``DATAOPS_CLASS_NODES=2``): broker only, node 2 of the first one's cluster (whose
+#: KRaft controller it follows), the same listeners, logins and ACLs (the cluster's metadata) on the
+#: controller's port + 1 (learners) and + 2 (the administrator). Topics spread their partitions over both.
+NAME_2 = "kafka-class-2"
 ADMIN = "admin"
 MECHANISM = "SCRAM-SHA-512"
 AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
@@ -91,6 +95,37 @@ def broker_properties(s: Settings, paths: StatePaths, password: str) -> dict[str
     }  # fmt: skip
 
 
+def second_ports(s: Settings) -> tuple[int, int]:
+    """The second broker's learners' and administrator's listeners."""
+    return s.kafka_class_controller_port + 1, s.kafka_class_controller_port + 2
+
+
+def second_broker_properties(s: Settings, paths: StatePaths, password: str) -> dict[str, object]:
+    """The second broker's ``server.properties``: the first's, as a broker-only node 2 on its own ports and storage."""
+    learners, internal = second_ports(s)
+    listeners = f"CLASS://{s.host}:{learners},INTERNAL://{s.host}:{internal}"
+    return {**broker_properties(s, paths, password), "process.roles": "broker", "node.id": 2, "log.dirs": paths.data / NAME_2,
+            "listeners": listeners, "advertised.listeners": listeners}  # fmt: skip
+
+
+def _cluster_id(paths: StatePaths) -> str:
+    """The first broker's cluster id, which the second one's storage is formatted with."""
+    meta = paths.data / NAME / "meta.properties"
+    for line in meta.read_text(encoding="utf-8").splitlines() if meta.is_file() else ():
+        if line.startswith("cluster.id="):
+            return line.split("=", 1)[1].strip()
+    raise StackError(f"el primer broker de la clase no tiene almacenamiento formateado ({meta})", "ejecuta `dataops class up`")
+
+
+def second_command(s: Settings, paths: StatePaths) -> list[str]:
+    """The second broker's command line (its properties written mode 600, its storage formatted once)."""
+    conf = paths.conf / f"{NAME_2}.properties"
+    write_private(conf, properties(second_broker_properties(s, paths, admin_password(paths))))
+    format_once(paths, paths.data / NAME_2, conf, cluster_id=_cluster_id(paths))
+    heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
+    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
+
+
 def command(s: Settings, paths: StatePaths) -> list[str]:
     """The broker's command line; writes its properties (mode 600) and formats its storage once."""
     conf = config_file(paths)
@@ -145,8 +180,20 @@ def healthy(s: Settings) -> bool:
     return broker_answers(s.host, s.kafka_class_internal_port, {**admin_config(s), "log_level": 0})
 
 
+def second_healthy(s: Settings) -> bool:
+    """Ready when the administrator gets the cluster's metadata from the second broker itself."""
+    return admin_file(s.paths).is_file() and broker_answers(s.host, second_ports(s)[1], {**admin_config(s), "log_level": 0,
+                                                                                          "bootstrap.servers": f"{s.host}:{second_ports(s)[1]}"})  # fmt: skip
+
+
+def names(s: Settings) -> list[str]:
+    """The class's brokers ``class up`` starts: the first, and the second when ``class_nodes`` is 2."""
+    return [NAME, *([NAME_2] if s.class_nodes > 1 else [])]
+
+
 def components(s: Settings) -> list[Component]:
-    """The class broker, as an optional component of the stack (started by ``dataops class up``)."""
+    """The class broker(s), as optional components of the stack (started by ``dataops class up``)."""
+    learners, internal = second_ports(s)
     return [
         Component(
             NAME,
@@ -159,4 +206,6 @@ def components(s: Settings) -> list[Component]:
             java=True,
             optional=True,
         ),
+        Component(NAME_2, learners, (learners, internal), f"sasl_plaintext://{s.host}:{learners}", second_command, second_healthy,
+                  start_timeout=90, java=True, optional=True, after=(NAME,)),  # fmt: skip
     ]

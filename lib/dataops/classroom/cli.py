@@ -46,7 +46,7 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
     s = _settings()
     room = _roster(s, args.roster)
-    Stack(s).up([broker.NAME, class_connect.NAME, *class_flink.names(s), class_connect.FRONT], progress=not args.quiet)
+    Stack(s).up([*broker.names(s), class_connect.NAME, *class_flink.names(s), class_connect.FRONT], progress=not args.quiet)
     broker.set_quotas(s)
     if args.roster is not None:
         saved_roster(s).parent.mkdir(parents=True, exist_ok=True)
@@ -123,8 +123,9 @@ def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     stopped = sum(simulators.stop(s, learner) for learner in learners)
     monitors = sum(session.stop_monitors(s, learner) for learner in learners)
     print(f"{stopped} simuladores y {monitors} monitores de alumnos parados")
-    if stack.stop(class_flink.TASKMANAGER_2):  # (only when the class has two)
-        print(f"{class_flink.TASKMANAGER_2} parado")
+    for second in (class_flink.TASKMANAGER_2, broker.NAME_2):  # (only when the class has two nodes)
+        if stack.stop(second):
+            print(f"{second} parado")
     for name in (hub.NAME, class_connect.FRONT, class_connect.NAME, class_flink.TASKMANAGER, class_flink.JOBMANAGER, broker.NAME):
         print(f"{name} parado" if stack.stop(name) else f"{name} no estaba en marcha")
     return 0

@@ -14,7 +14,7 @@ to whoever asks; its RPC and blob ports take jobs too. So:
 - The cluster lives in a state folder of its own (``<state>/class/flink``: its configuration,
   checkpoints, the Flink distribution hard-linked from the server's) on the ports from
   ``DATAOPS_CLASS_FLINK_PORT`` (REST; RPC, blob and taskmanager on the next three, a second
-  taskmanager on the fourth when ``DATAOPS_CLASS_TASKMANAGERS=2``), with :data:`SLOTS` slots each:
+  taskmanager on the fourth when ``DATAOPS_CLASS_NODES=2``), with :data:`SLOTS` slots each:
   one explode job per learner, two at most (block 3's manual demo; the front refuses a third).
 """
 
@@ -32,7 +32,7 @@ from dataops.flink.conf import EXTRA
 from dataops.paths import StatePaths, write_private
 
 JOBMANAGER, TASKMANAGER = "class-flink-jobmanager", "class-flink-taskmanager"
-#: A second taskmanager (``DATAOPS_CLASS_TASKMANAGERS=2``): RPC on the REST port + 4, the same
+#: A second taskmanager (``DATAOPS_CLASS_NODES=2``): RPC on the REST port + 4, the same
 #: configuration; the jobmanager spreads the learners' jobs over both (slot load balancing).
 TASKMANAGER_2 = "class-flink-taskmanager-2"
 #: Task slots of the class's taskmanager: a learner's explode job each (a class of 25), and room for
@@ -97,7 +97,7 @@ def _command(kind: str, rpc_offset: int = 0) -> Any:
 
 def names(s: Settings) -> list[str]:
     """The class's Flink components ``class up`` starts, in order: the jobmanager and its taskmanager(s)."""
-    return [JOBMANAGER, TASKMANAGER, *([TASKMANAGER_2] if s.class_taskmanagers > 1 else [])]
+    return [JOBMANAGER, TASKMANAGER, *([TASKMANAGER_2] if s.class_nodes > 1 else [])]
 
 
 def session(s: Settings) -> Any:

@@ -52,16 +52,16 @@ def node_properties(s: Settings, data: Path, controller_port: int) -> dict[str, 
     }
 
 
-def format_once(paths: StatePaths, data: Path, conf: Path) -> None:
-    """Format a node's storage the first time it starts: a random cluster id in Kafka's base64url form.
+def format_once(paths: StatePaths, data: Path, conf: Path, cluster_id: str | None = None) -> None:
+    """Format a node's storage the first time it starts: a random cluster id in Kafka's base64url
+    form (or ``cluster_id``: a node joining another's cluster).
 
     Raises:
         StackError: The storage tool failed (one line: its last line, and what to delete).
     """
     if (data / "meta.properties").exists():
         return
-    cluster_id = "-"
-    while cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
+    while cluster_id is None or cluster_id.startswith("-"):  # like Kafka's Uuid: a leading '-' would parse as an option
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     out = subproc.run(
         java_cmd(paths, "256m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf)),
