@@ -180,6 +180,13 @@ def test_the_instructors_notebook_on_the_hub_reads_the_room_from_the_front_with_
         with pytest.raises(DataOpsError, match="solo del profesor"):
             room.remote_status({"url": front_url(s), "token": "ana-token"})  # a learner's class token
         assert len(asked) == 2  # the refused asks never reached the room
+
+        def down(settings, learners):
+            raise RuntimeError("la Kafka de la clase no responde")
+
+        monkeypatch.setattr(room, "status", down)  # an engine down: one line back, not a dropped connection
+        with pytest.raises(DataOpsError, match="503 RuntimeError: la Kafka de la clase no responde"):
+            room.remote_status({"url": front_url(s), "token": token})
     finally:
         server.shutdown()
         server.server_close()

@@ -238,7 +238,8 @@ def front_command(s: Settings, paths: StatePaths) -> list[str]:
     return [sys.executable, "-m", "dataops.classroom.front", "--state-dir", str(paths.root), "--host", s.host,
             "--port", str(s.class_front_port), "--worker-port", str(s.class_connect_port),
             "--broker-port", str(s.kafka_class_port), "--simulator-port", str(s.class_simulator_port),
-            "--flink-port", str(s.class_flink_port)]  # fmt: skip
+            "--flink-port", str(s.class_flink_port), "--internal-port", str(s.kafka_class_internal_port),
+            "--hub-api-port", str(s.class_hub_api_port)]  # fmt: skip
 
 
 def front_healthy(s: Settings) -> bool:

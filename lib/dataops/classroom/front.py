@@ -250,7 +250,12 @@ def handler(s: Settings) -> type[BaseHTTPRequestHandler]:
                 return self._answer(200, {"status": "ok"})
             try:
                 if method == "GET" and self.path == "/room":
-                    return self._answer(200, room_rows(s, self.headers.get("Authorization")))
+                    try:
+                        return self._answer(200, room_rows(s, self.headers.get("Authorization")))
+                    except RefusedError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - an engine of the class that does not answer: one line to the instructor
+                        return self._answer(503, {"error_code": 503, "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"})
                 learner = learner_of(s, self.headers.get("Authorization"))
                 if self.path == "/flink" or self.path.startswith("/flink/"):
                     return self._answer(*flink_front.handle(s, learner, method, self.path, body))
@@ -302,13 +307,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--broker-port", type=int, required=True)
     parser.add_argument("--simulator-port", type=int, required=True)
     parser.add_argument("--flink-port", type=int, required=True)
+    parser.add_argument("--internal-port", type=int, required=True, help="the broker's administrator listener (the room's Kafka column)")
+    parser.add_argument("--hub-api-port", type=int, required=True, help="the hub's API (the room's sessions)")
     args = parser.parse_args(argv)
     # The stack hands its components the server's settings as DATAOPS_* variables: a learner's settings
     # read here (their names, their login) must come from their file alone.
     for name in [k for k in os.environ if k.startswith(ENV_PREFIX)]:
         del os.environ[name]
     s = load_settings(profile="local", state_dir=args.state_dir, host=args.host, class_front_port=args.port, class_connect_port=args.worker_port,
-                      kafka_class_port=args.broker_port, class_simulator_port=args.simulator_port, class_flink_port=args.flink_port)  # fmt: skip
+                      kafka_class_port=args.broker_port, class_simulator_port=args.simulator_port, class_flink_port=args.flink_port,
+                      kafka_class_internal_port=args.internal_port, class_hub_api_port=args.hub_api_port)  # fmt: skip
     server = ThreadingHTTPServer((s.host, s.class_front_port), handler(s))
     server.daemon_threads = True
     server.serve_forever()
