@@ -18,6 +18,7 @@ from datetime import datetime
 import pytest
 
 from dataops import DataOpsError
+from dataops.kafka.engine import BROKER_SESSION_TIMEOUT_MS
 from dataops.reliability import compare, served_rows
 from tests.integration.helpers import connector_polls, copies_by_layer, pipeline_state, wait_for
 
@@ -55,7 +56,17 @@ def test_connect_frozen_alone_past_its_group_sessions_is_restarted_by_the_monito
     _sleep_and_check(p, ["connect"], lambda frozen: frozen == ["connect"], sleep_s=55)
 
 
+def _clean_broker_session(p) -> None:
+    """A broker restarted after a crash runs with Kafka's short session (so it could register again,
+    `dataops.kafka.engine.session_timeout_ms`), and would be fenced on waking: restart it cleanly first."""
+    conf = (p.stack.paths.conf / "kafka.properties").read_text()
+    if f"broker.session.timeout.ms={BROKER_SESSION_TIMEOUT_MS}" not in conf:
+        p.stack.stop("kafka")
+        p.up(progress=False)
+
+
 def _sleep_and_check(p, names, frozen_ok, sleep_s: float = SLEEP_S) -> None:
+    _clean_broker_session(p)
     seq0 = p.source.last_seq()
     wait_for(lambda: connector_polls(p, seq0).query("status == 200").iloc[1:], 30, "polls to flow before the sleep")
     frozen = p.stack.pause(names)

@@ -14,7 +14,23 @@ from dataops.errors import StackError
 from dataops.paths import StatePaths
 
 LOW_MEMORY_DEDUPE_BUFFER = 8 * 2**20  # bytes: about 350,000 keys per cleaning pass
-BROKER_SESSION_TIMEOUT_MS = 7 * 24 * 3600 * 1000  # a single node never fences its own broker (below)
+BROKER_SESSION_TIMEOUT_MS = 7 * 24 * 3600 * 1000  # the pipeline's node does not fence its own broker (below)
+KAFKA_SESSION_TIMEOUT_MS = 9000  # Kafka's default
+
+
+def session_timeout_ms(data: Path) -> int:
+    """``broker.session.timeout.ms`` of the pipeline's single node for this start.
+
+    Its controller fences its own broker when a heartbeat is this late. A laptop that slept had every
+    partition leaderless for a moment on waking: a transaction aborted then was marked complete with
+    no abort marker written, and the next commit under the same producer id committed its rows too
+    (the explode job's rows twice). With one broker, fencing it moves nothing anywhere: a week.
+    But a broker killed (``kill -9``, a crash) leaves its registration behind, and the controller
+    refuses the restarted one until that session expires: the start after an unclean stop (Kafka's
+    clean-shutdown marker missing from storage that holds a cluster) keeps Kafka's 9 s.
+    """
+    clean = (data / ".kafka_cleanshutdown").exists() or not (data / "__cluster_metadata-0").exists()
+    return BROKER_SESSION_TIMEOUT_MS if clean else KAFKA_SESSION_TIMEOUT_MS
 
 
 def node_properties(s: Settings, data: Path, controller_port: int) -> dict[str, object]:
@@ -36,12 +52,6 @@ def node_properties(s: Settings, data: Path, controller_port: int) -> dict[str, 
         "share.coordinator.state.topic.replication.factor": 1,
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
-        # The node's controller fences its own broker when a heartbeat is this late. A laptop that
-        # slept had every partition leaderless for a moment on waking: a transaction aborted then
-        # was marked CompleteAbort with no abort marker written, and the next commit under the same
-        # producer id committed its rows too (the explode job's rows twice). With one broker, fencing
-        # it can move nothing anywhere: a week.
-        "broker.session.timeout.ms": BROKER_SESSION_TIMEOUT_MS,
         "num.io.threads": 2,
         "num.network.threads": 2,
         "num.recovery.threads.per.data.dir": 1,
@@ -86,6 +96,7 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
                 "advertised.listeners": f"PLAINTEXT://{s.host}:{s.kafka_port}",
                 "inter.broker.listener.name": "PLAINTEXT",
                 "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "broker.session.timeout.ms": session_timeout_ms(data),
             }
         )
     )
