@@ -182,8 +182,10 @@ def healthy(s: Settings) -> bool:
 
 def second_healthy(s: Settings) -> bool:
     """Ready when the administrator gets the cluster's metadata from the second broker itself."""
-    return admin_file(s.paths).is_file() and broker_answers(s.host, second_ports(s)[1], {**admin_config(s), "log_level": 0,
-                                                                                          "bootstrap.servers": f"{s.host}:{second_ports(s)[1]}"})  # fmt: skip
+    if not admin_file(s.paths).is_file():  # (first: admin_config would make the password)
+        return False
+    internal = second_ports(s)[1]
+    return broker_answers(s.host, internal, {**admin_config(s), "bootstrap.servers": f"{s.host}:{internal}", "log_level": 0})
 
 
 def names(s: Settings) -> list[str]:

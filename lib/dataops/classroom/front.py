@@ -45,13 +45,18 @@ OWN_CLIENT_KEYS = ("bootstrap.servers", "security.protocol", "sasl.", "ssl.", "t
 COINGECKO = ("https://api.coingecko.com/", "https://pro-api.coingecko.com/")
 
 
+def _bearer(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header ("" without one)."""
+    return (authorization or "").removeprefix("Bearer ").strip()
+
+
 def learner_of(s: Settings, authorization: str | None) -> str:
     """The learner whose token is in ``authorization`` (``Bearer <token>``).
 
     Raises:
         RefusedError: No token, or nobody's (401).
     """
-    token = (authorization or "").removeprefix("Bearer ").strip()
+    token = _bearer(authorization)
     if token:
         for learner, mine in _tokens(s).items():
             if secrets.compare_digest(mine.encode(), token.encode()):
@@ -69,7 +74,7 @@ def room_rows(s: Settings, authorization: str | None) -> list[dict[str, Any]]:
     """
     from dataops.classroom import hub, room, roster
 
-    token = (authorization or "").removeprefix("Bearer ").strip()
+    token = _bearer(authorization)
     try:
         mine = json.loads(hub.secrets_file(s.paths).read_text(encoding="utf-8")).get("room_token") or ""
     except (OSError, ValueError, AttributeError):
