@@ -9,7 +9,7 @@ Typical use in a notebook::
 """
 
 from dataops.config import Settings, load_settings
-from dataops.profiles import classroom as _classroom, confluent as _confluent, local as _local  # noqa: F401 - the registrations
+from dataops.profiles import classroom as _classroom, confluent as _confluent, local as _local, standin as _standin  # noqa: F401 - the registrations
 from dataops.errors import (
     ConfigError,
     DataOpsError,

@@ -49,6 +49,7 @@ PORTS = {
     "kafka_sasl_controller": 9095,  # its KRaft controller
     "iceberg_rest": 8181,  # optional: `dataops up --with cloud-fixtures`, Iceberg's REST catalog server (loopback, no auth)
     "tableflow": 8182,  # its front shaped like Tableflow's catalog (OAuth2, read-only)
+    "connect_cloud": 8183,  # `dataops up --with cloud-fixtures`: the managed connectors' Connect worker, on kafka-sasl
     "kafka_class": 9096,  # optional: `dataops class up`, a class server's broker (SCRAM users, ACLs)
     "kafka_class_internal": 9097,  # its administrator's listener
     "kafka_class_controller": 9098,  # its KRaft controller; a second broker's listeners on +1, +2
@@ -124,6 +125,7 @@ class Settings(BaseSettings):
     kafka_sasl_controller_port: int = PORTS["kafka_sasl_controller"]
     iceberg_rest_port: int = PORTS["iceberg_rest"]
     tableflow_port: int = PORTS["tableflow"]
+    connect_cloud_port: int = PORTS["connect_cloud"]
     kafka_class_port: int = PORTS["kafka_class"]
     kafka_class_internal_port: int = PORTS["kafka_class_internal"]
     kafka_class_controller_port: int = PORTS["kafka_class_controller"]
@@ -161,7 +163,7 @@ class Settings(BaseSettings):
     iceberg_commit_interval_s: float = Field(default=2.0, gt=0, le=60)
     maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
-    iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^\w+\.\w+$", description="namespace.table of the exploded rows")
+    iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^[\w-]+\.[\w-]+$", description="namespace.table of the exploded rows (Tableflow: <cluster>.<topic>)")
     iceberg_dir: Path | None = Field(default=None, description="the SQL catalog and warehouse (unset: <state>/data/iceberg; a class learner's own)")
     topic_iceberg_control: str = "crypto-iceberg-control"
 
@@ -322,10 +324,8 @@ class Settings(BaseSettings):
             conf.update({"security.protocol": protocol, "sasl.mechanisms": mechanism, "sasl.username": user, "sasl.password": password})
             if protocol == "SASL_SSL" and self.kafka_ca_file is not None:
                 if not Path(self.kafka_ca_file).is_file():
-                    raise ConfigError(
-                        f"{ENV_PREFIX}KAFKA_CA_FILE={self.kafka_ca_file} no es un fichero",
-                        "pon la ruta del PEM de la CA de los brokers, o bórrala para usar las CA del sistema",
-                    )
+                    raise ConfigError(f"{ENV_PREFIX}KAFKA_CA_FILE={self.kafka_ca_file} no es un fichero",
+                                      "pon la ruta del PEM de la CA de los brokers, o bórrala para usar las CA del sistema")
                 conf["ssl.ca.location"] = str(self.kafka_ca_file)
         conf.update(extra)
         return conf

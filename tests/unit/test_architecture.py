@@ -30,7 +30,7 @@ LEVELS: tuple[tuple[str, ...], ...] = (
      "dataops.iceberg", "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.facade"),
     # the profiles' registrations build the layers
     # what runs on the layers: the stack, quality, alerting, monitoring, the pipeline as code
-    ("dataops.profiles.local", "dataops.profiles.confluent", "dataops.profiles.classroom", "dataops.classroom",
+    ("dataops.profiles.local", "dataops.profiles.confluent", "dataops.profiles.classroom", "dataops.profiles.standin", "dataops.classroom",
      "dataops.stack", "dataops.quality", "dataops.alerts", "dataops.monitor", "dataops.automation",
      "dataops.scenarios", "dataops.reliability", "dataops.doctor"),
     # the facade a notebook holds

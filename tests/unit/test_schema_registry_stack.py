@@ -16,7 +16,6 @@ from dataops import ConfigError, ToolMissingError, load_settings, toolchain
 from dataops import stack as stack_mod
 from dataops.config import PORTS
 from dataops.errors import StackError
-from dataops.paths import StatePaths
 from dataops.registry import local
 from dataops.stack import cli as stack_cli
 from dataops.stack import engines, schema_registry
@@ -136,7 +135,7 @@ def test_installed_jdks_reads_their_release_files(tmp_path):
 
 def test_cloud_fixtures_is_a_group_and_unknown_names_list_it(tmp_path, clean_env):
     assert engines.expand(["cloud-fixtures", "schema-registry", "prometheus"]) == [
-        "kafka-sasl", "schema-registry", "iceberg-rest", "tableflow", "prometheus"]  # fmt: skip
+        "kafka-sasl", "schema-registry", "iceberg-rest", "tableflow", "connect-cloud", "prometheus"]  # fmt: skip
     s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "state")
     stack = stack_mod.Stack(s)
     assert "schema-registry" in stack.optional and "schema-registry" not in stack.names
@@ -145,8 +144,11 @@ def test_cloud_fixtures_is_a_group_and_unknown_names_list_it(tmp_path, clean_env
     assert "schema-registry" not in set(stack.status()["component"])  # not asked for: not shown
 
 
-def test_up_with_cloud_fixtures_starts_the_sasl_broker_and_the_registry(monkeypatch, tmp_path, capsys):
-    started = []
+def test_up_with_cloud_fixtures_starts_them_and_makes_the_managed_side(monkeypatch, tmp_path, capsys, clean_env):
+    from dataops.automation import standin
+
+    started, provisioned = [], []
+    monkeypatch.setattr(standin, "provision", lambda settings: provisioned.append(settings))
 
     class FakeStack:
         def component(self, name):
@@ -155,12 +157,29 @@ def test_up_with_cloud_fixtures_starts_the_sasl_broker_and_the_registry(monkeypa
         def up(self, names):
             started.append(list(names))
 
-    pipe = SimpleNamespace(stack=FakeStack(), settings=SimpleNamespace(low_memory=False, paths=StatePaths(tmp_path)), status=lambda: None)
+    s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path)
+    pipe = SimpleNamespace(stack=FakeStack(), settings=s, status=lambda: None)
     ctx = SimpleNamespace(pipeline=lambda args, **kw: pipe, print_frame=lambda df: None)
     args = argparse.Namespace(components=["cloud-fixtures"], with_=[], low_memory=False, no_setup=False, ready_timeout=0)
     assert stack_cli.cmd_up(args, ctx) == 0
-    assert started == [["kafka-sasl", "schema-registry", "iceberg-rest", "tableflow"]]
-    assert f"DATAOPS_ENV_FILE={tmp_path / 'kafka-sasl' / 'confluent.env'}" in capsys.readouterr().out  # how to reach it
+    assert started == [["kafka-sasl", "schema-registry", "iceberg-rest", "tableflow", "connect-cloud"]]
+    assert provisioned == [s]  # the connector, job, table and sink the cloud would run, once the group is up
+    out = capsys.readouterr().out
+    assert f"DATAOPS_ENV_FILE={tmp_path / 'kafka-sasl' / 'confluent.env'}" in out  # how to reach it
+    whole = tmp_path / "cloud" / "confluent.env"
+    assert f"DATAOPS_ENV_FILE={whole}" in out and stat.S_IMODE(whole.stat().st_mode) == 0o600
+    profile = load_settings(env_file=whole)  # the one file: Kafka's, Tableflow's and the source's settings
+    assert profile.profile == "confluent" and profile.kafka_bootstrap == f"127.0.0.1:{s.kafka_sasl_port}"
+    assert profile.tableflow_endpoint.startswith(f"http://127.0.0.1:{s.tableflow_port}/iceberg/catalog/organizations/")
+    assert profile.source_api_url == f"{s.simulator_url}/api/v3" and profile.tableflow_api_secret is not None
+
+
+def test_a_partial_group_makes_no_managed_side(monkeypatch, tmp_path, clean_env):
+    from dataops.automation import standin
+
+    monkeypatch.setattr(standin, "provision", lambda settings: pytest.fail("provisioned without connect-cloud"))
+    s = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path)
+    stack_cli._provision_cloud(s, ["kafka-sasl", "schema-registry", "iceberg-rest", "tableflow"])
 
 
 def test_the_layer_finds_the_local_registry_from_the_state_folder(tmp_path, clean_env):

@@ -67,7 +67,7 @@ class Job(_Strict):
 
 
 class Table(_Strict):
-    name: str = Field(pattern=r"^\w+\.\w+$")
+    name: str = Field(pattern=r"^[\w-]+\.[\w-]+$")  # namespace.table; Tableflow names a table after its topic
 
 
 class Sink(_Strict):

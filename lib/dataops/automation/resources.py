@@ -86,8 +86,6 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
     in one Kafka transaction; the coordinator commits the table every ``commit_interval_s``.
     With a ``dead_letter`` topic, a record it cannot convert goes there (:func:`sink_dead_letters`).
     """
-    from dataops.iceberg.layer import IcebergLayer
-
     s = sink_settings(settings, spec)
     timeouts = {"session.timeout.ms": "10000", "heartbeat.interval.ms": "3000"}
     return {
@@ -106,10 +104,9 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
         "iceberg.control.topic": spec.control_topic,
         "iceberg.control.commit.interval-ms": str(int(spec.commit_interval_s * 1000)),
         "iceberg.control.commit.timeout-ms": "10000",
-        # Where the table is and how its coordinator reaches Kafka: the local stack's; on a class server the
-        # front puts in the learner's (dataops.classroom.front).
-        **({**IcebergLayer(s).java_catalog_config(), "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}"}
-           if settings.runs.runs_stack else {}),
+        # Where the table is and how its coordinator reaches Kafka, as the profile says (the local stack's; on a
+        # class server the front puts in the learner's, dataops.classroom.front).
+        **(settings.runs.sink_catalog(s) if settings.runs.sink_catalog else {}),
         **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
         **(sink_dead_letters(settings, spec.dead_letter) if spec.dead_letter else {}),
     }

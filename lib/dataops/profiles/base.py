@@ -59,6 +59,9 @@ class Profile:
         names: settings -> the names this profile gives the pipeline's resources (topics,
             connectors, job, table), each used unless that setting is given explicitly; None: the
             settings' own defaults. A class server's learner gets names under their own prefix.
+        sink_catalog: settings -> what the Iceberg sink's config says of its catalog and of its
+            coordinator's Kafka (``iceberg.catalog.*``, ``iceberg.kafka.*``); None: whoever runs the
+            sink adds them (a class server's front puts in the learner's).
     """
 
     name: str
@@ -73,6 +76,7 @@ class Profile:
     required: tuple[str, ...] = ()
     maintains_table: bool = True
     names: Callable[[Any], Mapping[str, Any]] | None = None
+    sink_catalog: Callable[[Any], Mapping[str, str]] | None = None
 
     @property
     def layers(self) -> list[str]:

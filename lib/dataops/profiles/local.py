@@ -67,6 +67,13 @@ def schema_registry(settings: Settings, p: Layers | None) -> SchemaRegistry:
     return SchemaRegistryLayer(settings)
 
 
+def sink_catalog(settings: Settings) -> dict[str, str]:
+    """The Iceberg sink's catalog (the SQL catalog's file, shared with pyiceberg) and the local broker."""
+    from dataops.iceberg.layer import IcebergLayer
+
+    return {**IcebergLayer(settings).java_catalog_config(), "iceberg.kafka.bootstrap.servers": f"{settings.host}:{settings.kafka_port}"}
+
+
 def stack(settings: Settings, p: Layers | None) -> Stack:
     from dataops.stack import Stack
 
@@ -79,5 +86,6 @@ LOCAL = register(
         builders={"source": simulator, "kafka": kafka, "connect": kafka_connect, "flink": flink,
                   "iceberg": iceberg, "duck": duck, "schema_registry": schema_registry, "stack": stack},  # fmt: skip
         runs_stack=True,
+        sink_catalog=sink_catalog,
     )
 )

@@ -28,10 +28,24 @@ def cmd_up(args: argparse.Namespace, ctx: CliContext) -> int:
         p.up(setup=not args.no_setup, ready_timeout_s=args.ready_timeout if args.ready_timeout > 0 else None)
     if with_:
         p.stack.up(with_)
+    started = [*components, *with_]
+    _provision_cloud(p.settings, started)
     print()
     ctx.print_frame(p.status())
-    _confluent_hint(p.settings, [*components, *with_])
+    _confluent_hint(p.settings, started)
     return 0
+
+
+def _provision_cloud(settings: Settings, started: list[str]) -> None:
+    """With the whole of the cloud fixtures up: their managed side (connector, job, Tableflow's table
+    and sink), made as Confluent Cloud would run it (:mod:`dataops.profiles.standin`)."""
+    from dataops.stack.engines import GROUPS
+
+    if set(GROUPS["cloud-fixtures"]) <= set(started):
+        from dataops.automation.standin import provision
+
+        print("Lo gestionado de la nube (conector, job, Tableflow), sobre los servicios locales:", flush=True)
+        provision(settings)
 
 
 def _confluent_hint(settings: Settings, started: list[str]) -> None:
@@ -47,6 +61,11 @@ def _confluent_hint(settings: Settings, started: list[str]) -> None:
     if iceberg_engine.FRONT in started:
         where = iceberg_engine.client_env_file(settings.paths)
         print(f"\nCatálogo de Tableflow local: sus ajustes DATAOPS_TABLEFLOW_* están en {where}", flush=True)
+    if sasl.NAME in started and iceberg_engine.FRONT in started:
+        from dataops.profiles import standin
+
+        where = standin.client_env(settings)
+        print(f"\nTodo el perfil confluent en un fichero: DATAOPS_ENV_FILE={where}", flush=True)
 
 
 def cmd_down(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -93,7 +112,8 @@ def add_commands(sub: SubParsers) -> None:
                    help="also start an optional component: prometheus (scrapes the monitor, evaluates the alert rules), "
                         "schema-registry (Apicurio Registry, Confluent's API, Basic auth), kafka-sasl (a broker on SASL_SSL "
                         "with PLAIN, as Confluent Cloud), or the group cloud-fixtures (local stand-ins of the confluent "
-                        "profile's services: kafka-sasl and schema-registry)")
+                        "profile's services: kafka-sasl, schema-registry, iceberg-rest and its Tableflow front, and "
+                        "connect-cloud, with the managed connector, Flink job and Tableflow sink made on them)")
     p.add_argument("--ready-timeout", type=non_negative_seconds, default=120.0, metavar="SECONDS",
                    help="after set-up, wait this long for every layer to report (default 120; 0: do not wait)")
     p.add_argument("--low-memory", action="store_true",

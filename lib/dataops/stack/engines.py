@@ -5,7 +5,7 @@ Each layer package builds its own components in its ``engine`` module (:mod:`dat
 :mod:`dataops.monitor.engine`; the optional Prometheus and Schema Registry in
 :mod:`dataops.stack.prometheus` and :mod:`dataops.stack.schema_registry`, the optional SASL_SSL
 broker in :mod:`dataops.kafka.sasl`, the optional Tableflow-shaped Iceberg REST catalog in
-:mod:`dataops.iceberg.engine`, the optional class server's broker, Connect and JupyterHub in :mod:`dataops.classroom.broker`,
+:mod:`dataops.iceberg.engine`, the cloud fixtures' Connect worker in :mod:`dataops.kafka_connect.cloud`, the optional class server's broker, Connect and JupyterHub in :mod:`dataops.classroom.broker`,
 :mod:`~dataops.classroom.connect`, :mod:`~dataops.classroom.flink` and :mod:`~dataops.classroom.hub`),
 on the shared
 :class:`~dataops.engine.Component`. This module only puts them in order, and names the groups
@@ -26,6 +26,7 @@ from dataops.flink import engine as flink_engine
 from dataops.iceberg import engine as iceberg_engine
 from dataops.kafka import engine as kafka_engine
 from dataops.kafka import sasl as kafka_sasl
+from dataops.kafka_connect import cloud as connect_cloud
 from dataops.kafka_connect import engine as connect_engine
 from dataops.monitor import engine as monitor_engine
 from dataops.source import engine as source_engine
@@ -34,7 +35,7 @@ from dataops.stack import prometheus, schema_registry
 # Group name -> the optional components it stands for (``dataops up --with cloud-fixtures``): local
 # stand-ins for what the ``confluent`` profile uses on Confluent Cloud.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "cloud-fixtures": (kafka_sasl.NAME, schema_registry.NAME, iceberg_engine.BACKEND, iceberg_engine.FRONT),
+    "cloud-fixtures": (kafka_sasl.NAME, schema_registry.NAME, iceberg_engine.BACKEND, iceberg_engine.FRONT, connect_cloud.NAME),
 }
 
 
@@ -58,6 +59,7 @@ def components(s: Settings) -> list[Component]:
         *schema_registry.components(s),
         *kafka_sasl.components(s),
         *iceberg_engine.components(s),
+        *connect_cloud.components(s),
         *class_broker.components(s),
         *class_connect.components(s),
         *class_flink.components(s),

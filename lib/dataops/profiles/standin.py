@@ -1,0 +1,117 @@
+"""The ``cloud-standin`` profile: the managed side of the cloud fixtures, played by engines of this machine.
+
+On Confluent Cloud, what feeds the topics and the tables is managed: a fully managed HTTP source
+connector, a Flink SQL statement in a compute pool, and Tableflow materializing the exploded topic
+as an Iceberg table ``<cluster id>.<topic>``. The ``confluent`` profile only reads them (``plan``
+lists the ``confluent`` commands that create them). With the cloud fixtures (``dataops up --with
+cloud-fixtures``) this profile creates their stand-ins, so that the ``confluent`` profile's reads
+see a pipeline that runs:
+
+- the HTTP source and the Iceberg sink on ``connect-cloud`` (:mod:`dataops.kafka_connect.cloud`), a
+  worker logged in to the fixtures' SASL_SSL broker; the source polls the local simulator;
+- the explode job on the local Flink cluster, its tables' Kafka options on SASL_SSL with the shaded
+  login module (:func:`dataops.kafka.security.flink_with_clause`), named ``<job>-cloud`` beside the
+  local pipeline's own;
+- the table in the Iceberg REST catalog's backend (the door Tableflow's materialization writes
+  through; outside engines read through the OAuth2 front), namespace = the cluster id.
+
+:func:`dataops.automation.standin.provision` applies the declaration (``data/pipeline/pipeline.yaml``) with this profile,
+resource by resource, as ``apply`` would (idempotent), without touching the local pipeline's record
+of what it applied. :func:`client_env` writes the one ``.env`` a user of the ``confluent`` profile
+fills for their account, filled for the fixtures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dataops.config import ENV_PREFIX, Settings
+from dataops.facade import Layers
+from dataops.profiles.base import Profile, register
+from dataops.profiles.local import flink, kafka, simulator
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+    from dataops.iceberg.layer import IcebergLayer
+
+NAME = "cloud-standin"
+JOB_SUFFIX = "-cloud"
+
+
+def connect(settings: Settings, p: Layers | None) -> Any:
+    from dataops.kafka_connect import cloud
+    from dataops.kafka_connect.layer import ConnectLayer
+
+    return ConnectLayer(cloud.url(settings))
+
+
+def _writer(layer: IcebergLayer) -> Catalog:
+    from dataops.iceberg import engine
+
+    return engine.writer_catalog(layer.settings)
+
+
+def iceberg(settings: Settings, p: Layers | None) -> Any:
+    from dataops.iceberg.layer import IcebergLayer
+
+    return IcebergLayer(settings, _writer)
+
+
+def sink_catalog(settings: Settings) -> dict[str, str]:
+    """The Iceberg sink on the REST catalog's backend; its coordinator's clients are the worker's own
+    (the sink reads the worker's properties file: the broker, the key and the CA, never in a config)."""
+    from dataops.iceberg import engine
+
+    return {
+        "iceberg.catalog": "tableflow",
+        "iceberg.catalog.type": "rest",
+        "iceberg.catalog.uri": engine.backend_url(settings),
+        "iceberg.catalog.io-impl": "org.apache.iceberg.hadoop.HadoopFileIO",
+        "iceberg.kafka.bootstrap.servers": str(settings.kafka_bootstrap),
+    }
+
+
+STANDIN = register(
+    Profile(
+        NAME,
+        builders={"source": simulator, "kafka": kafka, "connect": connect, "flink": flink, "iceberg": iceberg},
+        kafka_auth="sasl_plain",
+        kafka_from_settings=True,
+        sampled=("source", "connect", "kafka", "flink", "rows", "iceberg"),
+        maintains_table=False,
+        sink_catalog=sink_catalog,
+    )
+)
+
+
+def standin_settings(local: Settings) -> Settings:
+    """``local`` (the stack's settings) turned into the stand-in's: the fixtures' broker, key and CA, the
+    job's own name, the table named as Tableflow names it."""
+    from dataops.iceberg import engine
+    from dataops.kafka_connect import cloud
+
+    cluster = engine.namespace(local)
+    return cloud.client_settings(local).model_copy(update={
+        "profile": NAME,
+        "flink_job_name": local.flink_job_name + JOB_SUFFIX,
+        "iceberg_table": f"{cluster}.{local.topic_exploded}",
+        "confluent_cluster_id": cluster,
+    })  # fmt: skip
+
+
+def client_env(local: Settings) -> Path:
+    """``<state>/cloud/confluent.env`` (mode 600): the ``confluent`` profile's settings for the fixtures,
+    in one file (Kafka's from :mod:`dataops.kafka.sasl`, Tableflow's from :mod:`dataops.iceberg.engine`,
+    the source: the local simulator)."""
+    from dataops.iceberg import engine
+    from dataops.kafka import sasl
+    from dataops.paths import write_private
+
+    values = {**sasl.client_settings(local), **engine.client_settings(local),
+              f"{ENV_PREFIX}COINGECKO_URL": f"{local.simulator_url}/api/v3"}  # fmt: skip
+    target = local.paths.root / "cloud" / "confluent.env"
+    head = "# The confluent profile on this machine's cloud fixtures (`dataops up --with cloud-fixtures`).\n"
+    write_private(target, head + "".join(f"{k}={v}\n" for k, v in values.items()))
+    return target
