@@ -3,20 +3,22 @@ what Avro saves over JSON on the pipeline's own rows.
 
 Prints, one per line:
   cloud_up_s              the cloud fixtures (SASL_SSL broker, Schema Registry, Iceberg REST catalog and
-                          its Tableflow-shaped front) started from stopped until healthy, plus the two
-                          topics' Avro subjects registered (the part of the profile's set-up built so far)
+                          its Tableflow-shaped front, connect-cloud) started from stopped until healthy,
+                          their managed side provisioned (topics, HTTP source, explode job, Tableflow's
+                          table and sink) and the two topics' Avro subjects registered
+  cloud_freshness_p50_s   a price change in the simulator -> that price seen by DuckDB through the
+  cloud_freshness_p95_s   Tableflow front, in the confluent profile (whole-second ticks: each sample may
+                          overstate by < 1 s); cloud_freshness_samples how many
   cloud_fixture_rss_mb    their resident memory, summed, once up
   rss_mb_<fixture>        each one's
   json_bytes_per_row      the exploded rows the local pipeline wrote to crypto-prices-exploded, as it wrote them (JSON)
   avro_bytes_per_row      the same rows in Confluent's Avro wire format (magic byte, schema id, body)
   avro_vs_json            their ratio
 
-Not printed yet: cloud_freshness_p95_s (price change -> DuckDB through the REST catalog): Connect and
-Flink are not wired to the fixtures yet (issue 25).
-
 The fixtures run beside the local stack (started when down); any that were running are stopped
-first, for a cold start, and left running at the end; the others are stopped again.
-Usage: .venv/bin/python benchmarks/cloud.py [--rows 200]
+first, for a cold start, and left running at the end; the others are stopped again (the stand-in's
+Flink job canceled first).
+Usage: .venv/bin/python benchmarks/cloud.py [--rows 200] [--seconds 90]
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ import argparse
 import json
 import time
 
+import numpy as np
 from _common import running_pipeline
 
+import dataops
+from dataops.automation.standin import provision, withdraw
+from dataops.profiles import standin
 from dataops.errors import SchemaRejectedError
 from dataops.registry import avro
 from dataops.registry.layer import SchemaRegistryLayer
@@ -39,6 +45,7 @@ CONTRACTS = {"topic_raw": "raw_poll.json", "topic_exploded": "exploded_row.json"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200, help="exploded rows to encode (the newest)")
+    parser.add_argument("--seconds", type=float, default=90.0, help="how long to watch the freshness (default 90)")
     args = parser.parse_args()
 
     p = running_pipeline()
@@ -49,6 +56,7 @@ def main() -> None:
 
     t0 = time.monotonic()
     p.stack.up(fixtures, progress=False)
+    provision(p.settings, say=lambda line: None)
     registry = SchemaRegistryLayer(p.settings)
     ids = {}
     for field, contract in CONTRACTS.items():
@@ -60,6 +68,7 @@ def main() -> None:
             print(f"# {exc}: the rows are encoded with id 0", flush=True)
             ids[topic] = (0, schema)
     print(f"cloud_up_s={time.monotonic() - t0:.1f}", flush=True)
+    freshness(dataops.connect(env_file=standin.client_env(p.settings)), args.seconds)
 
     rss = {name: mb for name, mb in p.stack.rss_mb().items() if name in fixtures}
     print(f"cloud_fixture_rss_mb={sum(rss.values()):.0f}")
@@ -79,9 +88,33 @@ def main() -> None:
     print(f"avro_vs_json={avro_bytes / json_bytes:.2f}")
     print(f"# {len(rows)} rows; example: {json.dumps(rows[0][1])[:120]}")
 
+    if not were_running:
+        withdraw(p.settings)
     for name in reversed(fixtures):
         if name not in were_running:
             p.stack.stop(name)
+
+
+def freshness(user: dataops.Pipeline, seconds: float) -> None:
+    """benchmarks/freshness.py's watch, through the confluent profile's DuckDB (the Tableflow front)."""
+    query = "SELECT DISTINCT last_updated_at FROM crypto_prices_exploded"
+    seen = set(map(int, user.sql(query)["last_updated_at"]))
+    start = time.time()
+    samples = []
+    while time.time() - start < seconds:
+        ticks = map(int, user.sql(f"{query} WHERE last_updated_at >= {int(start) - 60}")["last_updated_at"])
+        now = time.time()
+        for tick in ticks:
+            if tick not in seen:
+                seen.add(tick)
+                if tick >= start:
+                    samples.append(now - tick)
+        time.sleep(0.2)
+    if not samples:
+        raise SystemExit("no new price reached DuckDB through the Tableflow front: see `dataops status` and connect-cloud's log")
+    print(f"cloud_freshness_samples={len(samples)}")
+    print(f"cloud_freshness_p50_s={np.percentile(samples, 50):.1f}")
+    print(f"cloud_freshness_p95_s={np.percentile(samples, 95):.1f}", flush=True)
 
 
 if __name__ == "__main__":

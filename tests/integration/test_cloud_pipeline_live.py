@@ -17,7 +17,7 @@ import pytest
 import requests
 
 import dataops
-from dataops.automation.standin import provision
+from dataops.automation.standin import provision, withdraw
 from dataops.kafka import sasl
 from dataops.kafka_connect import cloud as connect_cloud
 from dataops.profiles import standin
@@ -40,9 +40,7 @@ def cloud(pipeline):
         TIMINGS["up_s"] = time.monotonic() - t0
         yield pipeline
     finally:
-        job = pipeline.flink.live_job(pipeline.settings.flink_job_name + standin.JOB_SUFFIX)
-        if job is not None:
-            pipeline.flink.cancel(job["jid"])
+        withdraw(pipeline.settings)
         for name in reversed(names):
             pipeline.stack.stop(name)
 

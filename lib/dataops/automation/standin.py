@@ -37,3 +37,15 @@ def provision(local: Settings, say: Callable[[str], None] = print) -> list[tuple
         say(f"  {r.label}: {action}")
         done.append((r.key, action))
     return done
+
+
+def withdraw(local: Settings) -> str:
+    """Cancel the stand-in's explode job on the local Flink (before the fixtures stop: a job whose
+    broker is gone restarts without end). Its connectors stop with ``connect-cloud``. What was done."""
+    s = standin.standin_settings(local)
+    flink = s.runs.build("flink", s)
+    job = flink.live_job(s.flink_job_name)
+    if job is None:
+        return "absent"
+    flink.cancel(job["jid"])
+    return "canceled"
