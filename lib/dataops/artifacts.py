@@ -21,7 +21,7 @@ from dataops.paths import StatePaths, last_lines
 # FLINK_KAFKA_JAR and FLINK_UDF_JAR, the Flink jars, are defined in paths.py (StatePaths.flink_*_jar).
 KAFKA_JAR = "kafka_2.13-4.4.0.jar"
 HTTP_SOURCE_JAR = "dataops-http-source-1.0.0.jar"
-ICEBERG_SINK_JARS = ("iceberg-kafka-connect-1.12.0.jar", "kafka44-appinfoparser-shim-1.0.0.jar")
+ICEBERG_SINK_JARS = ("iceberg-kafka-connect-1.12.0.jar", "kafka44-appinfoparser-shim-1.0.0.jar", "dataops-avro-converter-1.0.0.jar")
 # The Flink distribution ships inside these PyPI wheels; installed without their
 # Python dependencies (the project only submits SQL jobs, no Python workers).
 FLINK_WHEELS = ("apache-flink==2.2.1", "apache-flink-libraries==2.2.1")
@@ -51,6 +51,7 @@ def _jars(paths: StatePaths) -> list[Path]:
         *(paths.plugins / "iceberg-sink" / jar for jar in ICEBERG_SINK_JARS),
         paths.flink_connector_jar,
         paths.flink_udf_jar,
+        paths.flink_avro_jar,
     ]
 
 

@@ -166,6 +166,7 @@ class Settings(BaseSettings):
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^[\w-]+\.[\w-]+$", description="namespace.table of the exploded rows (Tableflow: <cluster>.<topic>)")
     iceberg_dir: Path | None = Field(default=None, description="the SQL catalog and warehouse (unset: <state>/data/iceberg; a class learner's own)")
     topic_iceberg_control: str = "crypto-iceberg-control"
+    topic_format: Literal["json", "avro"] = Field(default="json", description="the exploded topic's values: JSON, or Avro in Confluent's wire format with the registry (cloud-standin)")
 
     # Confluent Cloud profile
     kafka_bootstrap: str | None = None
@@ -291,11 +292,9 @@ class Settings(BaseSettings):
         """
         if self.sends_api_key and self.polls_per_minute > self.coingecko_calls_per_min:
             least = 60.0 / self.coingecko_calls_per_min
-            raise ConfigError(
-                f"{ENV_PREFIX}POLL_INTERVAL_S={self.poll_interval_s:g} hace {self.polls_per_minute:g} llamadas por minuto, "
-                f"más que las {self.coingecko_calls_per_min} del plan de CoinGecko",
-                f"pon {ENV_PREFIX}POLL_INTERVAL_S={least:g} o más (60 / intervalo × 1 llamada por sondeo)",
-            )
+            raise ConfigError(f"{ENV_PREFIX}POLL_INTERVAL_S={self.poll_interval_s:g} hace {self.polls_per_minute:g} llamadas por minuto, "
+                              f"más que las {self.coingecko_calls_per_min} del plan de CoinGecko",
+                              f"pon {ENV_PREFIX}POLL_INTERVAL_S={least:g} o más (60 / intervalo × 1 llamada por sondeo)")  # fmt: skip
 
     @property
     def connect_url(self) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 # StatePaths.flink_connector_jar needs it and artifacts imports this module.
 FLINK_KAFKA_JAR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
 FLINK_UDF_JAR = "dataops-flink-udf-1.0.0.jar"  # the explode job's JSON_MEMBERS (lib/stack/flink-udf)
+FLINK_AVRO_JAR = "flink-sql-avro-confluent-registry-2.2.0.jar"  # the avro-confluent format (DATAOPS_TOPIC_FORMAT=avro)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class StatePaths:
     @property
     def flink_udf_jar(self) -> Path:
         return self.root / "flink" / "connectors" / FLINK_UDF_JAR
+
+    @property
+    def flink_avro_jar(self) -> Path:
+        return self.root / "flink" / "connectors" / FLINK_AVRO_JAR
 
     @property
     def iceberg(self) -> Path:

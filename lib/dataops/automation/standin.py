@@ -4,6 +4,8 @@ pipeline's record of what it applied."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Callable
 
 from dataops.automation import resources as res
@@ -30,13 +32,31 @@ def provision(local: Settings, say: Callable[[str], None] = print) -> list[tuple
     """
     s = standin.standin_settings(local)
     p: Any = _Layers(s)
+    record = _record(local)
     done = []
     for r in res.resources(load(s), s):
         current, problem = res.actual(p, r)
+        if r.kind == "job" and current is not None:  # Flink does not echo a job's parameters: what was submitted
+            current = record.get(r.key, r.desired)
         action = res.make_so(p, r, current, problem)
+        if r.kind == "job":
+            record[r.key] = r.desired
+            _record_file(local).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
         say(f"  {r.label}: {action}")
         done.append((r.key, action))
     return done
+
+
+def _record_file(local: Settings) -> Path:
+    """What the stand-in's job was submitted with (apart from the local pipeline's record)."""
+    return local.paths.run / "cloud-standin-applied.json"
+
+
+def _record(local: Settings) -> dict[str, dict[str, str]]:
+    try:
+        return dict(json.loads(_record_file(local).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
 
 
 def withdraw(local: Settings) -> str:

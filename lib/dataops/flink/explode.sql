@@ -4,7 +4,10 @@
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
 -- Placeholders (filled by dataops.flink.submit, named here without their $ and braces):
 --   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
---   vs_currency setting) and, from the record contract (data/schemas/exploded_row.json through
+--   vs_currency setting), exploded_format (the exploded topic's value format: JSON, or Avro in
+--   Confluent's wire format with the registry, DATAOPS_TOPIC_FORMAT), registry_auth (its login,
+--   secret: never on a command line), event_time and processed_at (their expressions: timestamps,
+--   or ISO-8601 strings in Avro) and, from the record contract (data/schemas/exploded_row.json through
 --   dataops.contract): exploded_columns (the exploded row's columns), coin_fields, coin_wrapped,
 --   coin_wrapped_names, coin_numbers, coin_number_names, coin_values and coin_typed (each coin
 --   field's extraction) and coin_checks (the
@@ -40,10 +43,8 @@ CREATE TEMPORARY TABLE exploded (
   'properties.bootstrap.servers' = '${bootstrap}',
 ${kafka_security}  'key.format' = 'raw',
   'key.fields' = 'coin_id',
-  'value.format' = 'json',
   'value.fields-include' = 'ALL',
-  'value.json.timestamp-format.standard' = 'ISO-8601',
-  'sink.delivery-guarantee' = 'exactly-once',
+${exploded_format}${registry_auth}  'sink.delivery-guarantee' = 'exactly-once',
   'sink.transactional-id-prefix' = '${txn_prefix}-good',
   -- A checkpoint's transaction is committed when Flink hears the checkpoint completed; a recovery
   -- that comes later than this timeout finds it aborted by the broker and its rows lost (a laptop
@@ -151,8 +152,8 @@ BEGIN
 INSERT INTO exploded (coin_id, ${coin_fields}, event_time, processed_at)
 SELECT
   coin_id, ${coin_fields},
-  TO_TIMESTAMP_LTZ(last_updated_at, 0) AS event_time,
-  CURRENT_TIMESTAMP                    AS processed_at
+  ${event_time} AS event_time,
+  ${processed_at} AS processed_at
 FROM coin_rows
 WHERE reason IS NULL;
 INSERT INTO dead_letters

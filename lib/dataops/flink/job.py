@@ -67,7 +67,8 @@ def job_config(settings: Settings) -> dict[str, str]:
         "rest.address": settings.host,
         "rest.port": str(settings.flink_port),
         "pipeline.name": settings.flink_job_name,
-        "pipeline.jars": ";".join(jar.as_uri() for jar in (paths.flink_connector_jar, paths.flink_udf_jar)),
+        "pipeline.jars": ";".join(jar.as_uri() for jar in (paths.flink_connector_jar, paths.flink_udf_jar,
+                                                          *([paths.flink_avro_jar] if settings.topic_format == "avro" else []))),
         "parallelism.default": str(settings.flink_parallelism),
         "execution.checkpointing.interval": f"{int(settings.flink_checkpoint_interval_s * 1000)} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
@@ -81,6 +82,72 @@ def job_config(settings: Settings) -> dict[str, str]:
     }
 
 
+ISO_MILLIS = "'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''"  # DATE_FORMAT's pattern, in UTC (table.local-time-zone)
+AVRO_FLINK_TYPES = {"string": "STRING", "double": "DOUBLE", "long": "BIGINT", "int": "INT", "boolean": "BOOLEAN", "float": "FLOAT"}
+
+
+def _exploded_avro(settings: Settings) -> dict[str, Any]:
+    from dataops.registry.avro import avro_schema
+
+    return avro_schema(contract_for(settings).schema)
+
+
+def avro_columns(schema: dict[str, Any], indent: str = "  ") -> str:
+    """The Flink columns an Avro record maps to exactly (Flink checks a given schema against the
+    table's: ``["null", t]`` is a nullable ``t``, any other type ``NOT NULL``)."""
+    cols = []
+    for f in schema["fields"]:
+        kind = f["type"]
+        nullable = isinstance(kind, list) and "null" in kind
+        base = next(k for k in kind if k != "null") if isinstance(kind, list) else kind
+        cols.append(f"{f['name']} {AVRO_FLINK_TYPES[base]}{'' if nullable else ' NOT NULL'}")
+    return f",\n{indent}".join(cols)
+
+
+def exploded_format(settings: Settings) -> dict[str, str]:
+    """The exploded topic's value format (``${exploded_format}``) and its timestamps' expressions.
+
+    JSON: timestamps as Flink writes them (ISO-8601). Avro (``DATAOPS_TOPIC_FORMAT=avro``):
+    Flink's ``avro-confluent`` with the contract's Avro schema under ``<topic>-value`` (one
+    contract for JSON and Avro), the timestamps as ISO-8601 strings (the format cannot map
+    ``TIMESTAMP_LTZ``), the registry the profile's (its login apart, :func:`registry_auth`).
+
+    Raises:
+        ConfigError: Avro without a registry to reach (one line: how to start or name one).
+    """
+    if settings.topic_format == "json":
+        return {"exploded_format": "  'value.format' = 'json',\n  'value.json.timestamp-format.standard' = 'ISO-8601',\n",
+                "event_time": "TO_TIMESTAMP_LTZ(last_updated_at, 0)", "processed_at": "CURRENT_TIMESTAMP"}  # fmt: skip
+    from dataops.registry.avro import subject
+    from dataops.registry.layer import SchemaRegistryLayer
+
+    where = SchemaRegistryLayer(settings).endpoint()
+    options = {"value.format": "avro-confluent", "value.avro-confluent.url": where.url,
+               "value.avro-confluent.subject": subject(settings.topic_exploded),
+               "value.avro-confluent.schema": json.dumps(_exploded_avro(settings))}  # fmt: skip
+    if where.key:
+        options["value.avro-confluent.basic-auth.credentials-source"] = "USER_INFO"
+    text = "".join(f"  {_literal(k)} = {_literal(v)},\n" for k, v in options.items())
+    return {"exploded_format": text, "event_time": f"DATE_FORMAT(TO_TIMESTAMP_LTZ(last_updated_at, 0), {ISO_MILLIS})",
+            "processed_at": f"DATE_FORMAT(CURRENT_TIMESTAMP, {ISO_MILLIS})"}  # fmt: skip
+
+
+def registry_auth(settings: Settings) -> str:
+    """The registry's login as a line of the exploded table's ``WITH`` (secret: "" unless Avro with a key)."""
+    if settings.topic_format == "json":
+        return ""
+    from dataops.registry.layer import SchemaRegistryLayer
+
+    where = SchemaRegistryLayer(settings).endpoint()
+    if not where.key or where.secret is None:
+        return ""
+    return f"  {_literal('value.avro-confluent.basic-auth.user-info')} = {_literal(f'{where.key}:{where.secret.get_secret_value()}')},\n"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def job_params(settings: Settings) -> dict[str, str]:
     """The ``${placeholders}`` of ``explode.sql``: names from the settings, columns from the contract."""
     contract = contract_for(settings)
@@ -88,13 +155,15 @@ def job_params(settings: Settings) -> dict[str, str]:
         # the profile's brokers (a class server's); the local broker when none is set (confluent's statements need none)
         "bootstrap": settings.kafka_bootstrap if settings.runs.kafka_from_settings and settings.kafka_bootstrap else f"{settings.host}:{settings.kafka_port}",
         "kafka_security": "",  # the Kafka login's options: the submitting child gets them apart (submit_command), never in a spec
+        "registry_auth": "",  # the same for the registry's login, in Avro
+        **exploded_format(settings),
         "source_topic": settings.topic_raw,
         "good_topic": settings.topic_exploded,
         "dlq_topic": settings.topic_dlq,
         "group_id": settings.flink_job_name,
         "txn_prefix": settings.flink_job_name,
         "cur": contract.price,
-        "exploded_columns": contract.flink_columns(),
+        "exploded_columns": contract.flink_columns() if settings.topic_format == "json" else avro_columns(_exploded_avro(settings)),
         **contract.flink_extraction(),
         "coin_checks": contract.flink_checks(),
     }
@@ -124,7 +193,8 @@ def submit_command(settings: Settings, client_config: dict[str, str] | None = No
     env = toolchain.java_env()  # pyflink's gateway finds Java through JAVA_HOME
     env["PYTHONPATH"] = os.pathsep.join([str(settings.paths.flink_python), str(PROJECT_ROOT / "lib")])
     env["_python_worker_execution_mode"] = "process"
-    env[SECRETS_VAR] = json.dumps({"params": {"kafka_security": flink_with_clause(settings)}, "config": client_config or {}})
+    secret = {"kafka_security": flink_with_clause(settings), "registry_auth": registry_auth(settings)}
+    env[SECRETS_VAR] = json.dumps({"params": secret, "config": client_config or {}})
     cmd = [
         sys.executable, "-m", "dataops.flink.submit",
         "--sql", str(EXPLODE_SQL),

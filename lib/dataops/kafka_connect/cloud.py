@@ -75,6 +75,9 @@ def worker_properties(s: Settings, paths: StatePaths) -> dict[str, object]:
         "exactly.once.source.support": "enabled",
         "scheduled.rebalance.max.delay.ms": 0,
         "task.shutdown.graceful.timeout.ms": 5000,
+        # A connector names a secret (the registry's login) as ${file:<path>:<key>}, never in its config.
+        "config.providers": "file",
+        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
         "producer.transaction.timeout.ms": 900000,
     }
 

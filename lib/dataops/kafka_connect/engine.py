@@ -37,6 +37,9 @@ def _connect_cmd(s: Settings, paths: StatePaths) -> list[str]:
                 # A restarted single worker gets its tasks back at once, not after 5 min.
                 "scheduled.rebalance.max.delay.ms": 0,
                 "task.shutdown.graceful.timeout.ms": 5000,
+        # A connector names a secret (the registry's login) as ${file:<path>:<key>}, never in its config.
+        "config.providers": "file",
+        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
                 # A source task's transaction lasts milliseconds, but a laptop put to sleep inside one
                 # wakes up with it older than the producer's timeout (1 min by default): the broker
                 # aborts it and the task fails. As long as the broker allows (15 min by default).

@@ -98,7 +98,22 @@ def standin_settings(local: Settings) -> Settings:
         "flink_job_name": local.flink_job_name + JOB_SUFFIX,
         "iceberg_table": f"{cluster}.{local.topic_exploded}",
         "confluent_cluster_id": cluster,
+        # Avro with the registry, as the course's cloud, unless DATAOPS_TOPIC_FORMAT says otherwise
+        "topic_format": local.topic_format if "topic_format" in local.model_fields_set else "avro",
+        **registry_settings(local),
     })  # fmt: skip
+
+
+def registry_settings(local: Settings) -> dict[str, Any]:
+    """The fixtures' registry as the ``confluent`` profile names one (``schema_registry_url``, key, secret)."""
+    from pydantic import SecretStr
+
+    from dataops.registry import local as registry
+
+    where = registry.endpoint(local)
+    if where is None:
+        return {}
+    return {"schema_registry_url": where.url, "schema_registry_api_key": SecretStr(where.key or ""), "schema_registry_api_secret": where.secret}
 
 
 def client_env(local: Settings) -> Path:
@@ -109,7 +124,9 @@ def client_env(local: Settings) -> Path:
     from dataops.kafka import sasl
     from dataops.paths import write_private
 
-    values = {**sasl.client_settings(local), **engine.client_settings(local),
+    registry = {f"{ENV_PREFIX}{k.upper()}": v.get_secret_value() if hasattr(v, "get_secret_value") else str(v)
+                for k, v in registry_settings(local).items()}  # fmt: skip
+    values = {**sasl.client_settings(local), **engine.client_settings(local), **registry,
               f"{ENV_PREFIX}COINGECKO_URL": f"{local.simulator_url}/api/v3"}  # fmt: skip
     target = local.paths.root / "cloud" / "confluent.env"
     head = "# The confluent profile on this machine's cloud fixtures (`dataops up --with cloud-fixtures`).\n"

@@ -51,7 +51,8 @@ class SchemaRegistryLayer:
         self.settings = settings
         self.timeout = timeout
 
-    def _endpoint(self) -> Endpoint:
+    def endpoint(self) -> Endpoint:
+        """Where the registry is and its login (one line when there is none to reach)."""
         s = self.settings
         found = endpoint(s)
         if found is not None:
@@ -66,7 +67,7 @@ class SchemaRegistryLayer:
         raise ConfigError("DATAOPS_SCHEMA_REGISTRY_URL no está definida", "añádela a .env")  # pragma: no cover
 
     def _call(self, method: str, path: str, body: Any = None, ok_404: bool = False) -> requests.Response:
-        where = self._endpoint()
+        where = self.endpoint()
         try:
             resp = requests.request(method, f"{where.url}{path}", auth=where.auth, timeout=self.timeout,
                                     headers={"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE},
