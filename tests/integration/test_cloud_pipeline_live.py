@@ -10,6 +10,7 @@ No skip: without Java or a download the fixture fails with the one line that say
 
 from __future__ import annotations
 
+import re
 import stat
 import time
 
@@ -18,9 +19,12 @@ import requests
 
 import dataops
 from dataops.automation.standin import provision, withdraw
+from dataops.contract import contract_for
 from dataops.kafka import sasl
 from dataops.kafka_connect import cloud as connect_cloud
 from dataops.profiles import standin
+from dataops.registry import avro
+from dataops.registry import local as registry_local
 from dataops.stack.engines import expand
 
 pytestmark = pytest.mark.integration
@@ -51,6 +55,30 @@ def user(cloud):
     return dataops.connect(env_file=standin.client_env(cloud.settings))
 
 
+def _newest_values(user, topic: str, per_partition: int = 2) -> list[bytes]:
+    """The newest values of every partition as the broker holds them (bytes, not decoded)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(user.settings.kafka_config(**{"group.id": "cloud-test-raw", "enable.auto.commit": False,
+                                                      "isolation.level": "read_committed"}))  # fmt: skip
+    try:
+        wanted = []
+        for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high > low:
+                wanted.append(TopicPartition(topic, partition, max(low, high - per_partition)))
+        consumer.assign(wanted)
+        out: list[bytes] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(out) < per_partition * len(wanted):
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None and msg.value() is not None:
+                out.append(msg.value())
+        return out
+    finally:
+        consumer.close()
+
+
 def _ticks(user) -> set[int]:
     return set(map(int, user.sql("SELECT DISTINCT last_updated_at FROM crypto_prices_exploded")["last_updated_at"]))
 
@@ -71,11 +99,44 @@ def test_the_user_file_is_the_profile_and_private(cloud, user):
     assert user.settings.profile == "confluent" and user.settings.kafka_bootstrap == f"{cloud.settings.host}:{cloud.settings.kafka_sasl_port}"
 
 
-def test_prices_reach_the_exploded_topic_over_sasl_ssl(user):
-    rows = user.kafka.latest(user.settings.topic_exploded, 20, wait_s=60)
+def test_prices_reach_the_exploded_topic_over_sasl_ssl_in_avro_with_the_registry(user):
+    """The stand-in's default: the exploded rows in Confluent's wire format, the contract's Avro
+    schema registered by Flink under ``<topic>-value``, decoded by ``p.kafka`` through the registry."""
+    deadline = time.monotonic() + 60
+    while True:  # the newest bytes: a topic switched from JSON keeps its older JSON rows
+        raw = _newest_values(user, user.settings.topic_exploded)
+        if (raw and all(avro.is_wire_format(v) for v in raw)) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert raw and all(avro.is_wire_format(v) for v in raw), raw[:2]
+    rows = user.kafka.latest(user.settings.topic_exploded, 5)  # decoded by the layer, through the registry
     payloads = [r for r in rows["payload"] if isinstance(r, dict)]
-    assert payloads and {"coin_id", "usd", "last_updated_at"} <= set(payloads[0])
+    assert len(payloads) == len(rows) and {"coin_id", "usd", "last_updated_at", "event_time"} <= set(payloads[0])
     assert set(r["coin_id"] for r in payloads) <= set(user.settings.coins)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["event_time"]) for r in payloads)
+    subject = avro.subject(user.settings.topic_exploded)
+    registered = user.schema_registry.subjects().set_index("subject")
+    assert subject in registered.index
+    assert list(registered.loc[subject, "fields"]) == [c.name for c in contract_for(user.settings).columns]
+
+
+def test_a_value_the_sink_cannot_read_goes_to_the_dead_letters_and_the_sink_goes_on(cloud, user):
+    """Not Avro on the Avro topic (someone wrote JSON by hand): the converter refuses it, Connect sends
+    it to the DLQ with the reason in its headers, and the sink keeps running."""
+    from confluent_kafka import Producer
+
+    marker = f'{{"coin_id": "bogus-{int(time.time())}"}}'.encode()
+    producer = Producer(user.settings.kafka_config())
+    producer.produce(user.settings.topic_exploded, value=marker, key=b"bogus")
+    assert producer.flush(15) == 0
+    deadline = time.monotonic() + 60
+    found = None
+    while time.monotonic() < deadline and found is None:
+        dlq = user.kafka.latest(user.settings.topic_dlq, 20, wait_s=5)
+        found = next((v for v in dlq["value"] if v == marker or v == marker.decode()), None)
+    assert found is not None, "the unreadable value never reached the dead letter topic"
+    states = requests.get(f"{connect_cloud.url(cloud.settings)}/connectors/{cloud.settings.iceberg_connector_name}/status", timeout=10).json()
+    assert states["connector"]["state"] == "RUNNING" and all(t["state"] == "RUNNING" for t in states["tasks"]), states
 
 
 def test_a_price_change_reaches_duckdb_through_the_tableflow_front_once(user):
@@ -94,8 +155,12 @@ def test_a_price_change_reaches_duckdb_through_the_tableflow_front_once(user):
     assert dup.empty, f"rows written twice: {dup.head().to_dict('records')}"
 
 
-def test_no_secret_in_the_connectors_configs_the_jobs_or_the_logs(cloud):
-    secret = sasl.credentials(cloud.settings.paths)["secret"].get_secret_value()
+@pytest.mark.parametrize("which", ["kafka", "registry"])
+def test_no_secret_in_the_connectors_configs_the_jobs_or_the_logs(cloud, which):
+    if which == "kafka":
+        secret = sasl.credentials(cloud.settings.paths)["secret"].get_secret_value()
+    else:
+        secret = registry_local.endpoint(cloud.settings).secret.get_secret_value()
     base = connect_cloud.url(cloud.settings)
     names = requests.get(f"{base}/connectors", timeout=10).json()
     assert sorted(names) == sorted([cloud.settings.connector_name, cloud.settings.iceberg_connector_name])

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
+from dataops.kafka_connect.converters import value_converter
 from dataops.config import Settings
 from dataops.errors import DataOpsError, TableNotFoundError
 from dataops.facade import Layers
@@ -110,38 +110,6 @@ def sink_config(settings: Settings, spec: Sink) -> dict[str, str]:
         **{f"iceberg.kafka.{k}": v for k, v in timeouts.items()},
         **(sink_dead_letters(settings, spec.dead_letter) if spec.dead_letter else {}),
     }
-
-
-AVRO_CONVERTER = "org.dataops.connect.avro.RegistryAvroConverter"  # lib/stack/avro-converter
-
-
-def value_converter(settings: Settings) -> dict[str, str]:
-    """How the sink reads the exploded topic's values: JSON without schemas, or (``DATAOPS_TOPIC_FORMAT=avro``)
-    Confluent's Avro wire format with the writer's schema from the profile's registry, its login named
-    through the worker's ``FileConfigProvider`` (:func:`registry_login_file`), never in the config."""
-    if settings.topic_format == "json":
-        return {"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false"}
-    from dataops.registry.layer import SchemaRegistryLayer
-
-    where = SchemaRegistryLayer(settings).endpoint()
-    out = {"value.converter": AVRO_CONVERTER, "value.converter.schema.registry.url": where.url}
-    if where.key and where.secret is not None:
-        login = registry_login_file(settings, f"{where.key}:{where.secret.get_secret_value()}")
-        out["value.converter.basic.auth.user.info"] = f"${{file:{login}:user.info}}"
-    return out
-
-
-def registry_login_file(settings: Settings, user_info: str) -> Path:
-    """``<state>/conf/registry-login.properties`` (mode 600): the registry's ``key:secret`` for Connect's
-    ``FileConfigProvider``; written when it differs."""
-    from dataops.engine import properties
-    from dataops.paths import write_private
-
-    target = settings.paths.conf / "registry-login.properties"
-    text = properties({"user.info": user_info})
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        write_private(target, text)
-    return target
 
 
 def sink_dead_letters(settings: Settings, topic: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from dataops.config import ENV_PREFIX, Settings
 from dataops.engine import Component, http_ok, java_cmd, low_memory_jvm_flags, properties
+from dataops.iceberg import engine as iceberg_engine
 from dataops.kafka import sasl
 from dataops.paths import StatePaths, write_private
 
@@ -95,8 +96,9 @@ def healthy(s: Settings) -> bool:
 
 
 def components(s: Settings) -> list[Component]:
-    """The optional worker, as a component of the local stack (started only when asked for, after the broker)."""
+    """The optional worker, as a component of the local stack (started only when asked for; after the broker
+    and the catalog when they start with it: else the sink's task fails on a catalog not up yet)."""
     return [
         Component(NAME, s.connect_cloud_port, (s.connect_cloud_port,), url(s), command, healthy,
-                  start_timeout=120, java=True, optional=True, after=(sasl.NAME,)),
+                  start_timeout=120, java=True, optional=True, after=(sasl.NAME, iceberg_engine.BACKEND)),
     ]  # fmt: skip
