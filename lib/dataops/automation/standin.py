@@ -41,6 +41,7 @@ def provision(local: Settings, say: Callable[[str], None] = print) -> list[tuple
         action = res.make_so(p, r, current, problem)
         if r.kind == "job":
             record[r.key] = r.desired
+            _record_file(local).parent.mkdir(parents=True, exist_ok=True)
             _record_file(local).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
         say(f"  {r.label}: {action}")
         done.append((r.key, action))

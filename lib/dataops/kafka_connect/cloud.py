@@ -39,7 +39,7 @@ def config_file(paths: StatePaths) -> Path:
     return paths.conf / f"{NAME}.properties"
 
 
-def client_settings(s: Settings) -> Settings:
+def confluent_settings(s: Settings) -> Settings:
     """``s`` in the ``confluent`` profile on the fixtures' broker (the key and secret it made)."""
     fields: dict[str, object] = {k.removeprefix(ENV_PREFIX).lower(): v for k, v in sasl.client_settings(s).items()}
     for secret in ("kafka_api_key", "kafka_api_secret"):
@@ -52,7 +52,7 @@ def worker_properties(s: Settings, paths: StatePaths) -> dict[str, object]:
     """The worker's properties: the local worker's shape, on the fixtures' broker over SASL_SSL."""
     from dataops.kafka.security import connect_worker
 
-    cloud = client_settings(s)
+    cloud = confluent_settings(s)
     return {
         "bootstrap.servers": cloud.kafka_bootstrap,
         **connect_worker(cloud),

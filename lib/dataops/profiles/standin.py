@@ -93,7 +93,7 @@ def standin_settings(local: Settings) -> Settings:
     from dataops.kafka_connect import cloud
 
     cluster = engine.namespace(local)
-    return cloud.client_settings(local).model_copy(update={
+    return cloud.confluent_settings(local).model_copy(update={
         "profile": NAME,
         "flink_job_name": local.flink_job_name + JOB_SUFFIX,
         "iceberg_table": f"{cluster}.{local.topic_exploded}",
