@@ -14,6 +14,7 @@ Prints, one per line:
   json_bytes_per_row      the exploded rows the local pipeline wrote to crypto-prices-exploded, as it wrote them (JSON)
   avro_bytes_per_row      the same rows in Confluent's Avro wire format (magic byte, schema id, body)
   avro_vs_json            their ratio
+  avro_wire_bytes_per_row the rows the stand-in's Flink job wrote to the fixtures' topic in Avro, as the broker holds them
 
 The fixtures run beside the local stack (started when down); any that were running are stopped
 first, for a cold start, and left running at the end; the others are stopped again (the stand-in's
@@ -87,6 +88,12 @@ def main() -> None:
     print(f"avro_bytes_per_row={avro_bytes / len(rows):.1f}")
     print(f"avro_vs_json={avro_bytes / json_bytes:.2f}")
     print(f"# {len(rows)} rows; example: {json.dumps(rows[0][1])[:120]}")
+    user = dataops.connect(env_file=standin.client_env(p.settings))
+    topic = user.settings.topic_exploded
+    written = [r for r in user.kafka.read(topic, {q: max(0, end - args.rows // 3) for q, end in user.kafka.end_offsets(topic).items()})
+               if r.schema_id is not None]  # fmt: skip
+    if written:
+        print(f"avro_wire_bytes_per_row={sum(r.size_bytes for r in written) / len(written):.1f}")
 
     if not were_running:
         withdraw(p.settings)

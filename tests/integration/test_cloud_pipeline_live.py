@@ -55,28 +55,9 @@ def user(cloud):
     return dataops.connect(env_file=standin.client_env(cloud.settings))
 
 
-def _newest_values(user, topic: str, per_partition: int = 2) -> list[bytes]:
-    """The newest values of every partition as the broker holds them (bytes, not decoded)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(user.settings.kafka_config(**{"group.id": "cloud-test-raw", "enable.auto.commit": False,
-                                                      "isolation.level": "read_committed"}))  # fmt: skip
-    try:
-        wanted = []
-        for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            if high > low:
-                wanted.append(TopicPartition(topic, partition, max(low, high - per_partition)))
-        consumer.assign(wanted)
-        out: list[bytes] = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(out) < per_partition * len(wanted):
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None and msg.value() is not None:
-                out.append(msg.value())
-        return out
-    finally:
-        consumer.close()
+def _newest(user, topic: str) -> list:
+    """The newest few records of every partition, with their sizes and schema ids as the broker holds them."""
+    return user.kafka.read(topic, {p: max(0, end - 6) for p, end in user.kafka.end_offsets(topic).items()})
 
 
 def _ticks(user) -> set[int]:
@@ -104,11 +85,12 @@ def test_prices_reach_the_exploded_topic_over_sasl_ssl_in_avro_with_the_registry
     schema registered by Flink under ``<topic>-value``, decoded by ``p.kafka`` through the registry."""
     deadline = time.monotonic() + 60
     while True:  # the newest bytes: a topic switched from JSON keeps its older JSON rows
-        raw = _newest_values(user, user.settings.topic_exploded)
-        if (raw and all(avro.is_wire_format(v) for v in raw)) or time.monotonic() > deadline:
+        newest = _newest(user, user.settings.topic_exploded)
+        if (newest and all(r.schema_id is not None for r in newest)) or time.monotonic() > deadline:
             break
         time.sleep(2)
-    assert raw and all(avro.is_wire_format(v) for v in raw), raw[:2]
+    assert newest and all(r.schema_id is not None for r in newest), [r.value for r in newest[:2]]
+    assert all(r.size_bytes < len(r.value.encode()) for r in newest)  # Avro's body: no field names
     rows = user.kafka.latest(user.settings.topic_exploded, 5)  # decoded by the layer, through the registry
     payloads = [r for r in rows["payload"] if isinstance(r, dict)]
     assert len(payloads) == len(rows) and {"coin_id", "usd", "last_updated_at", "event_time"} <= set(payloads[0])
@@ -118,6 +100,7 @@ def test_prices_reach_the_exploded_topic_over_sasl_ssl_in_avro_with_the_registry
     registered = user.schema_registry.subjects().set_index("subject")
     assert subject in registered.index
     assert list(registered.loc[subject, "fields"]) == [c.name for c in contract_for(user.settings).columns]
+    assert {r.schema_id for r in newest} == {int(registered.loc[subject, "id"])}  # written with the registered version
 
 
 def test_a_value_the_sink_cannot_read_goes_to_the_dead_letters_and_the_sink_goes_on(cloud, user):

@@ -344,8 +344,10 @@ def _record(msg: Message, avro_decoder: Callable[[bytes], dict[str, Any]] | None
     """One consumed message as a :class:`Record`; a value in the Avro wire format (the ``confluent``
     profile's) becomes the JSON text of its record, decoded with ``avro_decoder`` (its schema from the registry)."""
     value = msg.value()
+    size, schema_id = len(value or b""), None
     if avro_decoder is not None and avro.is_wire_format(value):
         assert value is not None
+        schema_id = avro.schema_id(value)
         value = json.dumps(avro_decoder(value)).encode("utf-8")
     key = msg.key()
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
@@ -359,6 +361,8 @@ def _record(msg: Message, avro_decoder: Callable[[bytes], dict[str, Any]] | None
         key=key.decode("utf-8", "replace") if key is not None else None,
         value=value.decode("utf-8", "replace") if value is not None else None,
         headers=dict(msg.headers() or []),
+        size_bytes=size,
+        schema_id=schema_id,
     )
 
 

@@ -31,6 +31,8 @@ class Record:
     key: str | None
     value: str | None
     headers: dict[str, str | bytes | None]
+    size_bytes: int = 0  # the value as the broker holds it (Avro's wire format, or the JSON text)
+    schema_id: int | None = None  # the registry's id of its writer schema, for a value in Avro's wire format
 
 
 class Kafka(Protocol):
