@@ -28,3 +28,25 @@ def running_pipeline() -> dataops.Pipeline:
     p = dataops.connect()
     p.up(progress=False)
     return p
+
+
+def watch_freshness(sql, seconds: float) -> list[float]:
+    """Seconds from each price change to DuckDB showing it, watched for ``seconds`` through ``sql``
+    (a pipeline's ``p.sql``): new ``last_updated_at`` ticks of ``crypto_prices_exploded``, each the
+    moment it is first seen minus its tick (whole seconds, so each sample may overstate by < 1 s)."""
+    import time
+
+    query = "SELECT DISTINCT last_updated_at FROM crypto_prices_exploded"
+    seen = set(map(int, sql(query)["last_updated_at"]))
+    start = time.time()
+    samples = []
+    while time.time() - start < seconds:
+        ticks = sql(f"{query} WHERE last_updated_at >= {int(start) - 60}")["last_updated_at"]
+        now = time.time()
+        for tick in map(int, ticks):
+            if tick not in seen:
+                seen.add(tick)
+                if tick >= start:  # changed while we were watching
+                    samples.append(now - tick)
+        time.sleep(0.2)
+    return samples

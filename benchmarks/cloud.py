@@ -29,7 +29,7 @@ import json
 import time
 
 import numpy as np
-from _common import running_pipeline
+from _common import running_pipeline, watch_freshness
 
 import dataops
 from dataops.automation.standin import provision, withdraw
@@ -104,19 +104,7 @@ def main() -> None:
 
 def freshness(user: dataops.Pipeline, seconds: float) -> None:
     """benchmarks/freshness.py's watch, through the confluent profile's DuckDB (the Tableflow front)."""
-    query = "SELECT DISTINCT last_updated_at FROM crypto_prices_exploded"
-    seen = set(map(int, user.sql(query)["last_updated_at"]))
-    start = time.time()
-    samples = []
-    while time.time() - start < seconds:
-        ticks = map(int, user.sql(f"{query} WHERE last_updated_at >= {int(start) - 60}")["last_updated_at"])
-        now = time.time()
-        for tick in ticks:
-            if tick not in seen:
-                seen.add(tick)
-                if tick >= start:
-                    samples.append(now - tick)
-        time.sleep(0.2)
+    samples = watch_freshness(user.sql, seconds)
     if not samples:
         raise SystemExit("no new price reached DuckDB through the Tableflow front: see `dataops status` and connect-cloud's log")
     print(f"cloud_freshness_samples={len(samples)}")

@@ -10,10 +10,9 @@ Usage: .venv/bin/python benchmarks/freshness.py [--seconds 120]
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-from _common import running_pipeline
+from _common import running_pipeline, watch_freshness
 
 
 def main() -> None:
@@ -21,20 +20,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120.0, help="how long to watch (default 120)")
     args = ap.parse_args()
     p = running_pipeline()
-    seen = set(map(int, p.sql("SELECT DISTINCT last_updated_at FROM crypto_prices_exploded")["last_updated_at"]))
-    start = time.time()
-    samples = []
-    while time.time() - start < args.seconds:
-        ticks = p.sql(
-            f"SELECT DISTINCT last_updated_at FROM crypto_prices_exploded WHERE last_updated_at >= {int(start) - 60}"
-        )["last_updated_at"]
-        now = time.time()
-        for tick in map(int, ticks):
-            if tick not in seen:
-                seen.add(tick)
-                if tick >= start:  # changed while we were watching
-                    samples.append(now - tick)
-        time.sleep(0.2)
+    samples = watch_freshness(p.sql, args.seconds)
     if not samples:
         raise SystemExit("no new price reached DuckDB while watching: is the pipeline running? (`make status`)")
     print(f"freshness_samples={len(samples)}")

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from dataops.config import ENV_PREFIX, Settings
 from dataops.engine import Component, http_ok, java_cmd, low_memory_jvm_flags, properties
 from dataops.iceberg import engine as iceberg_engine
+from dataops.kafka_connect import engine
 from dataops.kafka import sasl
 from dataops.paths import StatePaths, write_private
 
@@ -53,34 +54,8 @@ def worker_properties(s: Settings, paths: StatePaths) -> dict[str, object]:
     from dataops.kafka.security import connect_worker
 
     cloud = confluent_settings(s)
-    return {
-        "bootstrap.servers": cloud.kafka_bootstrap,
-        **connect_worker(cloud),
-        "group.id": GROUP,
-        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "config.storage.topic": "_connect-configs",
-        "offset.storage.topic": "_connect-offsets",
-        "status.storage.topic": "_connect-status",
-        "config.storage.replication.factor": 1,
-        "offset.storage.replication.factor": 1,
-        "status.storage.replication.factor": 1,
-        "offset.storage.partitions": 1,
-        "status.storage.partitions": 1,
-        "offset.flush.interval.ms": 250,  # the Iceberg sink answers its coordinator's commit request this often
-        "listeners": url(s),
-        "rest.advertised.host.name": s.host,
-        "rest.advertised.port": s.connect_cloud_port,
-        "plugin.path": paths.plugins,
-        "plugin.discovery": "service_load",
-        "exactly.once.source.support": "enabled",
-        "scheduled.rebalance.max.delay.ms": 0,
-        "task.shutdown.graceful.timeout.ms": 5000,
-        # A connector names a secret (the registry's login) as ${file:<path>:<key>}, never in its config.
-        "config.providers": "file",
-        "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
-        "producer.transaction.timeout.ms": 900000,
-    }
+    own = engine.worker_properties(s, paths, bootstrap=str(cloud.kafka_bootstrap), group=GROUP, port=s.connect_cloud_port)
+    return {**own, **connect_worker(cloud)}
 
 
 def command(s: Settings, paths: StatePaths) -> list[str]:
