@@ -13,7 +13,11 @@ see a pipeline that runs:
   login module (:func:`dataops.kafka.security.flink_with_clause`), named ``<job>-cloud`` beside the
   local pipeline's own;
 - the table in the Iceberg REST catalog's backend (the door Tableflow's materialization writes
-  through; outside engines read through the OAuth2 front), namespace = the cluster id.
+  through; outside engines read through the OAuth2 front), namespace = the cluster id;
+- the exploded topic in Avro with the fixtures' registry (``DATAOPS_TOPIC_FORMAT``, Avro unless set):
+  Flink's ``avro-confluent`` writes it, the sink reads it with the project's converter.
+
+Not a profile to pick for a notebook (``DATAOPS_PROFILE``): it is the cloud's side, not the user's.
 
 :func:`dataops.automation.standin.provision` applies the declaration (``data/pipeline/pipeline.yaml``) with this profile,
 resource by resource, as ``apply`` would (idempotent), without touching the local pipeline's record
