@@ -355,7 +355,13 @@ def test_a_second_broker_and_taskmanager_join_a_running_class(server):
     admin = AdminClient({**broker.admin_config(s), "log_level": 0})
     assert sorted(admin.list_topics(timeout=15).brokers) == [1, 2]
     assert ana.kafka.ensure_topic("ana.spread", 4, {}) == "created"
-    leaders = {p.leader for p in admin.list_topics("ana.spread", timeout=15).topics["ana.spread"].partitions.values()}
+    deadline = time.monotonic() + 20
+    while True:  # a topic just created shows in the metadata before its partitions do (seen in CI: none listed)
+        partitions = admin.list_topics("ana.spread", timeout=15).topics["ana.spread"].partitions.values()
+        leaders = {p.leader for p in partitions}
+        if (len(partitions) == 4 and -1 not in leaders) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert leaders == {1, 2}, leaders
     conf = ana.settings.kafka_config()
     producer = Producer({**conf, "enable.idempotence": True})
