@@ -15,7 +15,7 @@ import pytest
 from dataops.errors import StackError
 from dataops.flink import job as explode_job
 from dataops.flink.checkpoints import JAVA_STREAM, metadata_problem
-from tests.integration.helpers import account, polls_after, wait_for
+from tests.integration.helpers import account, copies_by_layer, polls_after, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +26,21 @@ def _stop_job(p) -> Path:
     The source connector is paused meanwhile so that nothing is in flight: when the learner opts in
     to the committed consumer offsets, Flink has committed them (asynchronously, after the sinks'
     transactions). A job stopped between the two would repeat that checkpoint's rows: on this stack
-    about one stop in three taken right after a poll did, which is why `up` asks before using them."""
+    about one stop in three taken right after a poll did, which is why `up` asks before using them.
+    The pause is only done once the task says PAUSED: a task asleep in its poll when asked still
+    sends that poll (up to ``poll_interval_s`` later), and a poll landing just before the cancel is
+    one the committed offsets repeat (seen in CI: one poll's coins twice)."""
+    name = p.settings.connector_name
     polls_after(p, p.source.last_seq(), 1, 60, "a poll through the job")  # it has checkpointed rows
-    p.connect.pause(p.settings.connector_name)
+    p.connect.pause(name)
     try:
+        wait_for(lambda: {t["state"] for t in p.connect.status(name)["tasks"]} == {"PAUSED"},
+                 3 * p.settings.poll_interval_s + 30, "the source task to pause (its last poll sent)")  # fmt: skip
+        ends = p.kafka.end_offsets(p.settings.topic_raw)
         wait_for(lambda: (p.kafka.consumer_groups(p.settings.flink_job_name)["lag"] <= 1).all(), 30,
                  "the job's committed offsets to reach the end of the raw topic")  # fmt: skip
         time.sleep(3 * p.settings.flink_checkpoint_interval_s)  # a checkpoint after: the sinks' commits are done too
+        assert p.kafka.end_offsets(p.settings.topic_raw) == ends, "the paused source still wrote to the raw topic"
         live = p.flink.live_job(p.settings.flink_job_name)
         assert live, "the explode job is not running"
         p.flink.cancel(live["jid"])
@@ -55,8 +63,8 @@ def _job_step(p) -> str:
 def _exactly_once(p, seq0: int) -> None:
     seq = polls_after(p, p.source.last_seq(), 2, 90, "polls after the restore")
     result = account(p, seq0, seq, timeout=90)
-    assert result.exact, (f"lost {result.lost.head(6).to_dict('records')}, repeated {result.repeated.head(3).to_dict('records')}, "
-                          f"changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
+    assert result.exact, (f"lost {result.lost.head(6).to_dict('records')}, repeated {result.repeated.head(3).to_dict('records')} "
+                          f"({copies_by_layer(p, result.repeated.head(3))}), changed {result.changed.head(3).to_dict('records')}")  # fmt: skip
 
 
 def _refused(p, chk: Path) -> str:
