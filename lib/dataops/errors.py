@@ -24,6 +24,12 @@ class ConfigError(DataOpsError):
     """Wrong or missing configuration (a variable, a profile, the ``.env`` file)."""
 
 
+class NotOfferedError(ConfigError):
+    """A layer or call the profile does not offer (the cloud runs it for you, or only the local stack
+    has it). In a notebook, the cell that meets one says so in one line and the notebook goes on
+    (:mod:`dataops.cells`); elsewhere it is an error like any other."""
+
+
 class UsageError(ConfigError):
     """A command line the ``dataops`` parser refuses (an unknown option, a value of the wrong kind)."""
 

@@ -21,6 +21,7 @@ from dataops import profiles
 from dataops import automation, locks, toolchain
 from dataops import doctor as _doctor
 from dataops import stack as _stack
+from dataops.cells import guard_cells
 from dataops.config import Settings, load_settings
 from dataops.dlq.protocol import DeadLetterQueue
 from dataops.duck.protocol import Duck
@@ -357,7 +358,8 @@ def connect(profile: str | None = None, **overrides: Any) -> Pipeline:
 
 
 def _one_line_errors_in_notebooks() -> None:
-    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback."""
+    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback, and let a cell that
+    meets a layer the profile does not offer say so in one line and the notebook go on (:mod:`dataops.cells`)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -370,6 +372,7 @@ def _one_line_errors_in_notebooks() -> None:
         return [f"{etype.__name__}: {value}"]
 
     shell.set_custom_exc((DataOpsError,), show)
+    guard_cells(shell)
 
 
 if TYPE_CHECKING:

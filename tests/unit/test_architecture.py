@@ -24,7 +24,7 @@ LEVELS: tuple[tuple[str, ...], ...] = (
      "dataops.profiles", "dataops.contract", "dataops.metrics", "dataops.engine", "dataops.artifacts",
      "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.coingecko", "dataops.report_assets", "dataops.cli_registry", "dataops.userfiles",
      "dataops.toolchain", "dataops.kernels", "dataops.pack", "dataops.classroom.namespace", "dataops.classroom.roster",
-     "dataops.live"),
+     "dataops.live", "dataops.cells"),
     # the layers, one package each, and the simulator the source layer polls
     ("dataops.simulator", "dataops.source", "dataops.kafka", "dataops.kafka_connect", "dataops.flink",
      "dataops.iceberg", "dataops.duck", "dataops.registry", "dataops.dlq", "dataops.facade"),

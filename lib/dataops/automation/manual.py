@@ -19,6 +19,7 @@ from dataops.automation.declaration import Declaration, load
 from dataops.automation.engine import apply, destroy, scratch_settings
 from dataops.classroom.namespace import resolve
 from dataops.config import Settings
+from dataops.errors import NotOfferedError
 from dataops.facade import Layers
 
 
@@ -31,7 +32,7 @@ def _commands(p: Layers, r: res.Resource) -> str:
     s = p.settings
     if r.kind == "topic":
         configs = " ".join(f"--config {k}={v}" for k, v in r.spec.config.items())
-        return f"kafka-topics.sh --bootstrap-server {s.host}:{s.kafka_port} --create --topic {r.name} --partitions {r.spec.partitions} {configs}"
+        return f"kafka-topics.sh --bootstrap-server {s.bootstrap_servers} --create --topic {r.name} --partitions {r.spec.partitions} {configs}"
     if r.kind in ("connector", "sink"):
         return f"curl -X PUT {s.connect_url}/connectors/{r.name}/config -H 'Content-Type: application/json' -d @{r.name}.json"
     if r.kind == "job":
@@ -60,7 +61,11 @@ class ManualSetup:
         print(f"  paso {len(self.steps)}: {what} → {done} ({seconds:.1f} s)\n      a mano sería: {command}", flush=True)
 
     def _one(self, kind: str, name: str) -> None:
-        r = self._resources[(kind, name)]
+        r = self._resources.get((kind, name))
+        if r is None:  # a kind the profile leaves to the cloud (connectors, jobs, tables in `confluent`)
+            s = self.p.settings
+            raise NotOfferedError(f"en el perfil {s.profile!r} el {kind} {name} lo crea la nube, no este cuaderno",
+                                  "`dataops pipeline plan --commands` escribe las órdenes de `confluent` que lo crean")  # fmt: skip
         current, problem = res.actual(self.p, r)
         self._run(r.label, _commands(self.p, r), lambda: res.make_so(self.p, r, current, problem))
 

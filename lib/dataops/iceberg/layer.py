@@ -15,7 +15,7 @@ import pandas as pd
 
 from dataops.config import Settings
 from dataops.contract import contract_for
-from dataops.errors import ConfigError, DataOpsError, ServiceUnavailableError, TableNotFoundError
+from dataops.errors import ConfigError, DataOpsError, NotOfferedError, ServiceUnavailableError, TableNotFoundError
 from dataops.paths import file_uri
 
 if TYPE_CHECKING:  # pyiceberg is imported where it is used (the local profile may never need it)
@@ -114,6 +114,15 @@ class IcebergLayer:
         """True when the catalog is the local SQLite file (not a REST catalog)."""
         return self._factory is sql_catalog
 
+    @property
+    def table_name(self) -> str:
+        """The exploded rows' table: ``DATAOPS_ICEBERG_TABLE``, or in Tableflow's catalog the one it
+        names after the topic, ``<cluster id>.<topic>``."""
+        s = self.settings
+        if self._factory is tableflow_catalog and s.confluent_cluster_id:
+            return f"{s.confluent_cluster_id}.{s.topic_exploded}"
+        return s.iceberg_table
+
     def java_catalog_config(self) -> dict[str, str]:
         """The same catalog as seen by the Iceberg sink (``iceberg.catalog.*`` properties)."""
         return {
@@ -135,7 +144,7 @@ class IcebergLayer:
         """Create the namespace and the exploded table when missing. Returns what was done."""
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
 
-        name = name or self.settings.iceberg_table
+        name = name or self.table_name
         catalog = self.catalog()
         try:
             catalog.create_namespace(name.split(".")[0])
@@ -151,7 +160,7 @@ class IcebergLayer:
         """Load a table; a missing one is one clear line."""
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
-        name = name or self.settings.iceberg_table
+        name = name or self.table_name
         if self.local and not self.catalog_file.exists():
             raise TableNotFoundError(f"la tabla {name} aún no existe (no hay catálogo en {self.catalog_file})", "ejecuta `make up`")
         try:
@@ -247,7 +256,7 @@ class IcebergLayer:
 
     def last_commit_age_s(self, name: str | None = None) -> float:
         """Seconds since the current snapshot was committed."""
-        name = name or self.settings.iceberg_table
+        name = name or self.table_name
         snap = self.table(name).current_snapshot()
         if snap is None:
             raise DataOpsError(f"la tabla {name} aún no tiene ningún commit",
@@ -275,7 +284,7 @@ class IcebergLayer:
         from dataops.kafka.layer import KafkaLayer
 
         if not self.local:
-            raise ConfigError(
+            raise NotOfferedError(
                 "el retraso de materialización necesita el consumer group del sink, que Tableflow no expone",
                 "mira el estado de Tableflow del topic en la consola de Confluent Cloud",
             )

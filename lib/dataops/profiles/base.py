@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
-from dataops.errors import ConfigError
+from dataops.errors import ConfigError, NotOfferedError
 
 # (settings, pipeline or None) -> the layer object. Typed loosely here: this module sits below
 # the settings and the pipeline; the Pipeline's attributes carry each layer's protocol.
@@ -108,7 +108,9 @@ class Unavailable:
         self._layer, self._what, self._hint = layer, what, hint
 
     def __getattr__(self, name: str) -> Any:
-        raise ConfigError(self._what, self._hint)
+        if name.startswith("_"):  # IPython's and pickle's probes (_repr_html_, __getstate__...) are no use of the layer
+            raise AttributeError(name)
+        raise NotOfferedError(self._what, self._hint)
 
     def __repr__(self) -> str:
         return f"<{self._layer}: {self._what}>"

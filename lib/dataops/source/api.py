@@ -19,7 +19,7 @@ import requests
 from pydantic import SecretStr
 
 from dataops.coingecko import KEY_HEADERS, PLAN_HOSTS
-from dataops.errors import ConfigError, DataOpsError, UnknownCoinError
+from dataops.errors import ConfigError, DataOpsError, NotOfferedError, UnknownCoinError
 from dataops.source.layer import SimulatorLayer
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class CoinGeckoLayer(SimulatorLayer):
 
     def _absent(self, what: str) -> NoReturn:
         message, hint = _NOT_HERE
-        raise ConfigError(message.format(what=what), hint)
+        raise NotOfferedError(message.format(what=what), hint)
 
     def health(self) -> dict[str, Any]:
         """Not on the real API: the simulator's health (raises :class:`ConfigError`)."""
