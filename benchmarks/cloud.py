@@ -15,11 +15,16 @@ Prints, one per line:
   avro_bytes_per_row      the same rows in Confluent's Avro wire format (magic byte, schema id, body)
   avro_vs_json            their ratio
   avro_wire_bytes_per_row the rows the stand-in's Flink job wrote to the fixtures' topic in Avro, as the broker holds them
+  with --course:
+  cloud_course_headless_s the seven masters run headless in the confluent profile (its one .env)
+  cloud_course_failed     how many of them failed (0 expected)
+  cloud_cells_skipped     the cells that said what the cloud does not offer (⏭) and went on
+  cloud_self_checks_passed the self-checks that ran and said ✔
 
 The fixtures run beside the local stack (started when down); any that were running are stopped
 first, for a cold start, and left running at the end; the others are stopped again (the stand-in's
 Flink job canceled first).
-Usage: .venv/bin/python benchmarks/cloud.py [--rows 200] [--seconds 90]
+Usage: .venv/bin/python benchmarks/cloud.py [--rows 200] [--seconds 90] [--course]
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200, help="exploded rows to encode (the newest)")
     parser.add_argument("--seconds", type=float, default=90.0, help="how long to watch the freshness (default 90)")
+    parser.add_argument("--course", action="store_true", help="also run the seven masters in the confluent profile")
     args = parser.parse_args()
 
     p = running_pipeline()
@@ -95,6 +101,9 @@ def main() -> None:
     if written:
         print(f"avro_wire_bytes_per_row={sum(r.size_bytes for r in written) / len(written):.1f}")
 
+    if args.course:
+        course(standin.client_env(p.settings))
+
     if not were_running:
         withdraw(p.settings)
     for name in reversed(fixtures):
@@ -110,6 +119,28 @@ def freshness(user: dataops.Pipeline, seconds: float) -> None:
     print(f"cloud_freshness_samples={len(samples)}")
     print(f"cloud_freshness_p50_s={np.percentile(samples, 50):.1f}")
     print(f"cloud_freshness_p95_s={np.percentile(samples, 95):.1f}", flush=True)
+
+
+def course(env_file) -> None:
+    """The masters as a Confluent Cloud user runs them: the one ``.env``, headless."""
+    import os
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from dataops.runner import run_notebooks
+
+    os.environ["DATAOPS_ENV_FILE"] = str(env_file)
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.monotonic()
+        results = run_notebooks(output_dir=out)
+        print(f"cloud_course_headless_s={time.monotonic() - t0:.1f}")
+        print(f"cloud_course_failed={int((results['status'] != 'ok').sum())}")
+        skipped = sum("".join(o.get("text", "")).count("⏭ se omite") for nb in Path(out).glob("*.ipynb")
+                      for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"] for o in cell.get("outputs", []))  # fmt: skip
+        print(f"cloud_cells_skipped={skipped}")
+    passed = sum(int(n) for n in re.findall(r"(\d+) ✔", " ".join(results["checks"])))
+    print(f"cloud_self_checks_passed={passed}")
 
 
 if __name__ == "__main__":

@@ -264,3 +264,11 @@ def test_the_optional_build_does_not_rebuild_the_stack(monkeypatch):
     assert _maven_inputs_digest() == before
     root_pom = (OPTIONAL_MAVEN_BUILD.parents[2] / "pom.xml").read_text()
     assert "lib/stack/iceberg-rest" not in root_pom  # not a module: a plain `up` never fetches it
+
+
+def test_the_exploded_rows_table_is_the_one_tableflow_names_after_the_topic_unless_set(tmp_path):
+    base = dict(profile="confluent", env_file=tmp_path / "none.env", kafka_bootstrap="127.0.0.1:1", kafka_api_key="k",
+                kafka_api_secret="s", confluent_cluster_id="lkc-abc12")  # fmt: skip
+    assert IcebergLayer(load_settings(**base), tableflow_catalog).table_name == "lkc-abc12.crypto-prices-exploded"
+    assert IcebergLayer(load_settings(**base, iceberg_table="mio.tabla"), tableflow_catalog).table_name == "mio.tabla"
+    assert IcebergLayer(load_settings(**{**base, "profile": "local"})).table_name == "crypto.crypto_prices_exploded"

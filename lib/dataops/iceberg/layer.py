@@ -116,10 +116,10 @@ class IcebergLayer:
 
     @property
     def table_name(self) -> str:
-        """The exploded rows' table: ``DATAOPS_ICEBERG_TABLE``, or in Tableflow's catalog the one it
-        names after the topic, ``<cluster id>.<topic>``."""
+        """The exploded rows' table: ``DATAOPS_ICEBERG_TABLE``; unset, in Tableflow's catalog, the one
+        Tableflow names after the topic, ``<cluster id>.<topic>``."""
         s = self.settings
-        if self._factory is tableflow_catalog and s.confluent_cluster_id:
+        if self._factory is tableflow_catalog and s.confluent_cluster_id and "iceberg_table" not in s.model_fields_set:
             return f"{s.confluent_cluster_id}.{s.topic_exploded}"
         return s.iceberg_table
 
