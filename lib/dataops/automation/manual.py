@@ -64,7 +64,8 @@ class ManualSetup:
         r = self._resources.get((kind, name))
         if r is None:  # a kind the profile leaves to the cloud (connectors, jobs, tables in `confluent`)
             s = self.p.settings
-            raise NotOfferedError(f"en el perfil {s.profile!r} el {kind} {name} lo crea la nube, no este cuaderno",
+            what = {"connector": "el conector", "job": "el job de Flink", "table": "la tabla", "sink": "el sink"}.get(kind, kind)
+            raise NotOfferedError(f"en el perfil {s.profile!r} {what} {name} lo crea la nube, no este cuaderno",
                                   "`dataops pipeline plan --commands` escribe las órdenes de `confluent` que lo crean")  # fmt: skip
         current, problem = res.actual(self.p, r)
         self._run(r.label, _commands(self.p, r), lambda: res.make_so(self.p, r, current, problem))
