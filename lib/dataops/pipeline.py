@@ -354,12 +354,16 @@ def connect(profile: str | None = None, **overrides: Any) -> Pipeline:
     if profile is not None:
         overrides["profile"] = profile
     _one_line_errors_in_notebooks()
-    return Pipeline(load_settings(**overrides))
+    p = Pipeline(load_settings(**overrides))
+    if p.settings.runs.partial:
+        _one_line_errors_in_notebooks(guard=True)
+    return p
 
 
-def _one_line_errors_in_notebooks() -> None:
-    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback, and let a cell that
-    meets a layer the profile does not offer say so in one line and the notebook go on (:mod:`dataops.cells`)."""
+def _one_line_errors_in_notebooks(guard: bool = False) -> None:
+    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback; with ``guard`` (a
+    profile that does not offer the whole course), also let a cell that meets what it does not offer
+    say so in one line and the notebook go on (:mod:`dataops.cells`)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -372,7 +376,8 @@ def _one_line_errors_in_notebooks() -> None:
         return [f"{etype.__name__}: {value}"]
 
     shell.set_custom_exc((DataOpsError,), show)
-    guard_cells(shell)
+    if guard:
+        guard_cells(shell)
 
 
 if TYPE_CHECKING:

@@ -93,3 +93,12 @@ def test_only_the_names_the_cell_itself_would_set_are_remembered():
     tree = ast.parse("a, b = f()\nimport os.path as q, json\ndef g(x):\n    local = x\n"
                      "class K:\n    attr = 1\nfor i in [y for y in z]:\n    c = i\nwith open(n) as h:\n    pass")  # fmt: skip
     assert cells._assigned(tree.body) == {"a", "b", "q", "json", "g", "K", "i", "c", "h"}
+
+
+def test_in_a_profile_that_offers_the_whole_course_nothing_is_skipped(shell, tmp_path):
+    """Locally every layer is there: a NotOfferedError would be a bug, and it fails the cell."""
+    shell.ast_transformers[:] = []
+    shell.run_cell("import dataops\np = dataops.connect(profile='local', env_file=r'%s')" % (tmp_path / "none.env"))
+    assert not any(isinstance(t, cells.CellGuard) for t in shell.ast_transformers)
+    result = shell.run_cell("nube.jobs()")
+    assert not result.success and isinstance(result.error_in_exec, NotOfferedError)

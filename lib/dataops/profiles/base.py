@@ -79,6 +79,13 @@ class Profile:
     sink_catalog: Callable[[Any], Mapping[str, str]] | None = None
 
     @property
+    def partial(self) -> bool:
+        """True when part of the course is not offered here: a layer absent, or the real API, which
+        has none of the simulator's faults. A notebook's cells then say so and go on (:mod:`dataops.cells`);
+        in a profile offering everything, a cell meeting :class:`NotOfferedError` fails, as any error."""
+        return bool(self.absent) or self.real_api
+
+    @property
     def layers(self) -> list[str]:
         """The layers this profile serves, in :data:`LAYERS` order."""
         return [name for name in LAYERS if name in self.builders]
