@@ -32,7 +32,9 @@ def _commands(p: Layers, r: res.Resource) -> str:
     s = p.settings
     if r.kind == "topic":
         configs = " ".join(f"--config {k}={v}" for k, v in r.spec.config.items())
-        return f"kafka-topics.sh --bootstrap-server {s.bootstrap_servers} --create --topic {r.name} --partitions {r.spec.partitions} {configs}"
+        login = "" if s.runs.kafka_auth == "none" else " --command-config client.properties"  # the SASL login, in a file
+        return (f"kafka-topics.sh --bootstrap-server {s.bootstrap_servers}{login} --create --topic {r.name} "
+                f"--partitions {r.spec.partitions} {configs}")  # fmt: skip
     if r.kind in ("connector", "sink"):
         return f"curl -X PUT {s.connect_url}/connectors/{r.name}/config -H 'Content-Type: application/json' -d @{r.name}.json"
     if r.kind == "job":
