@@ -11,6 +11,9 @@ Prints, one per line:
   class_login_to_first_cell_p50_s  the median of the three
   class_marginal_rss_mb          one learner's processes, averaged: their JupyterLab server with a kernel that has
                                  imported the library, and their simulator
+  class_marginal_uss_mb          the same processes' unique memory (USS): what one more learner adds, the shared
+                                 libraries' pages being in memory once for the class; class_marginal_pss_mb
+                                 with those pages shared out among the processes that map them
   class_rss_mb_<process>         the first learner's processes each (server, kernel, simulator)
   class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
                                  over 20 s with each kernel reading its price every second (a live dashboard's load)
@@ -152,6 +155,12 @@ def main() -> None:
         time.sleep(2)
         per_learner = [sum(p.memory_info().rss for p in learner_processes(n)) / 2**20 + _simulator_rss(s, n) for n in LEARNERS]
         print(f"class_marginal_rss_mb={statistics.mean(per_learner):.0f}")
+        # RSS counts the pages of the shared libraries (Python's, pandas', pyarrow's, one venv for all) in every
+        # process; they are in memory once for the whole class. USS is what only that learner's processes hold:
+        # what one more learner adds. PSS shares the common pages out among the processes mapping them.
+        full = {n: [q.memory_full_info() for q in learner_processes(n) + _simulator_procs(s, n)] for n in LEARNERS}
+        print(f"class_marginal_uss_mb={statistics.mean(sum(m.uss for m in full[n]) / 2**20 for n in LEARNERS):.0f}")
+        print(f"class_marginal_pss_mb={statistics.mean(sum(m.pss for m in full[n]) / 2**20 for n in LEARNERS):.0f}")
         for proc in learner_processes(LEARNERS[0]) + _simulator_procs(s, LEARNERS[0]):
             kind = "kernel" if "ipykernel" in " ".join(proc.cmdline()) else "server" if "singleuser" in " ".join(proc.cmdline()) else "simulator"
             print(f"class_rss_mb_{kind}={proc.memory_info().rss / 2**20:.0f}")
