@@ -27,9 +27,9 @@ def _stop_job(p) -> Path:
     to the committed consumer offsets, Flink has committed them (asynchronously, after the sinks'
     transactions). A job stopped between the two would repeat that checkpoint's rows: on this stack
     about one stop in three taken right after a poll did, which is why `up` asks before using them.
-    The pause is only done once the task says PAUSED: a task asleep in its poll when asked still
-    sends that poll (up to ``poll_interval_s`` later), and a poll landing just before the cancel is
-    one the committed offsets repeat (seen in CI: one poll's coins twice)."""
+    The pause counts as done only once the task says PAUSED: a task in the middle of a poll when
+    asked still sends that poll, and a poll landing just before the cancel is one the committed
+    offsets repeat (the likely cause of CI's one poll's coins written twice)."""
     name = p.settings.connector_name
     polls_after(p, p.source.last_seq(), 1, 60, "a poll through the job")  # it has checkpointed rows
     p.connect.pause(name)
