@@ -28,7 +28,10 @@ NAME = "__dataops_cells"
 
 
 class _State:
-    """Which names earlier skipped statements would have set, and whether this cell is skipping."""
+    """Which names earlier skipped statements would have set, and whether this cell is skipping: what
+    the rewritten cells reach as ``__dataops_cells`` (with the exception class they catch)."""
+
+    NotOfferedError = NotOfferedError
 
     def __init__(self) -> None:
         self.skipping = False
@@ -119,23 +122,9 @@ def _no_args() -> ast.arguments:
     return ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-class _Namespace:
-    """What the rewritten cells call: the state's methods and the exception class."""
-
-    NotOfferedError = NotOfferedError
-
-    @property
-    def skipping(self) -> bool:
-        return STATE.skipping
-
-    start = staticmethod(lambda: STATE.start())
-    skip = staticmethod(lambda err, names: STATE.skip(err, names))
-    value = staticmethod(lambda compute: STATE.value(compute))
-
-
 def guard_cells(shell: Any) -> None:
     """Rewrite ``shell``'s cells as above (once per kernel)."""
     if any(isinstance(t, CellGuard) for t in shell.ast_transformers):
         return
-    shell.user_ns[NAME] = _Namespace()
+    shell.user_ns[NAME] = STATE
     shell.ast_transformers.append(CellGuard())
