@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     flink_job_name: str = "crypto-explode"
     flink_restore: Literal["checkpoint", "offsets"] = Field(default="checkpoint", description="where a resubmitted explode job starts: its "
         "newest complete checkpoint, or (set it by hand when `up` says that checkpoint cannot be used) the offsets the group committed")  # fmt: skip
-    iceberg_commit_interval_s: float = Field(default=2.0, gt=0, le=60)
+    iceberg_commit_interval_s: float = Field(default=1.0, gt=0, le=60)
     maintenance_interval_s: float = Field(default=600.0, ge=0, description="how often the monitor runs `dataops maintain` on the table (0: never)")
     iceberg_connector_name: str = "crypto-prices-iceberg"
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^[\w-]+\.[\w-]+$", description="namespace.table of the exploded rows (Tableflow: <cluster>.<topic>)")

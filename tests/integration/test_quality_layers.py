@@ -76,7 +76,7 @@ FAULTS = {
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_fault_turns_the_right_tests_red_and_they_recover(pipeline, fault):
     params, red = FAULTS[fault]
-    table = block4.fault_drill(pipeline, fault, quality.load_suite(), duration_s=15, **params)
+    table = block4.fault_drill(pipeline, fault, quality.load_suite(), duration_s=10, **params)  # the notebook's duracion_fallo_s
     failed = {phase: set(table.index[table[phase].str.startswith("✘")]) for phase in table.columns}
     assert failed["antes"] == set() and failed["después"] == set(), table
     assert failed["durante"] == red, table

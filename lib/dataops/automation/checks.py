@@ -87,6 +87,22 @@ def init_env(example: Path | None = None, target: Path | None = None) -> str:
     return f"{target.name} creado a partir de {example.name} (perfil local)"
 
 
+def run_checks(p: Layers, checks: list[Check]) -> list[Outcome]:
+    """Run declared checks, their outcomes in the same order. Checks of different kinds run side by
+    side (each kind talks to its own service through its own client), those of one kind one after
+    the other: an end-to-end validation that waits for a fresh poll in DuckDB and for messages in a
+    topic waits once, for the slower of the two, not for one and then the next."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(checks) < 2:
+        return [run_check(p, c) for c in checks]
+    kinds = list(dict.fromkeys(c.kind for c in checks))
+    with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="dataops-check") as pool:
+        done = {kind: pool.submit(lambda k: [(c, run_check(p, c)) for c in checks if c.kind == k], kind) for kind in kinds}
+        by_check = {id(c): outcome for future in done.values() for c, outcome in future.result()}
+    return [by_check[id(c)] for c in checks]
+
+
 def run_check(p: Layers, check: Check) -> Outcome:
     """Run one declared check."""
     try:

@@ -78,7 +78,7 @@ class Sink(_Strict):
     topic: str
     table: str
     control_topic: str
-    commit_interval_s: float = Field(default=2.0, gt=0, le=60)
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
     dead_letter: str | None = None  # where a record the sink cannot convert goes, with its reason
 
 

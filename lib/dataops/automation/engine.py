@@ -174,7 +174,7 @@ def _apply(p: Layers, decl: Declaration, validate: bool, progress: bool, within_
 
 def _validation(p: Layers, decl: Declaration, report: _Report, within_s: float) -> bool:
     t0 = time.monotonic()
-    outcomes = [_checks.run_check(p, c) for c in _checks.end_to_end(decl, "sink" in p.settings.runs.manages, within_s)]
+    outcomes = _checks.run_checks(p, _checks.end_to_end(decl, "sink" in p.settings.runs.manages, within_s))
     return _gate(report, STEPS[-1], outcomes, time.monotonic() - t0)
 
 

@@ -324,7 +324,7 @@ def _window(p: Pipeline, suite: Any, start: float, end: float) -> Any:
     return run_suite(suite, polls=polls, now=end)
 
 
-def fault_drill(p: Pipeline, fault: str, suite: Any, duration_s: float = 20.0, **params: Any) -> pd.DataFrame:
+def fault_drill(p: Pipeline, fault: str, suite: Any, duration_s: float = 10.0, **params: Any) -> pd.DataFrame:
     """Inject ``fault`` into the simulator and run the suite on the raw polls before, during and
     after it (``duration_s`` each); one row per check, ✔ / ✘ failing rows / … per phase."""
     import time
