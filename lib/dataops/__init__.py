@@ -21,9 +21,27 @@ from dataops.errors import (
     UnknownCoinError,
     UnknownFaultError,
 )
-from dataops.monitor import Monitor, start_monitoring
-from dataops.panel import fault_panel
-from dataops.pipeline import Pipeline, connect
+
+# The pipeline, the monitor and the panel load pandas, pyarrow and the layers' clients: imported on
+# first use (``dataops.connect``), so a process that only needs the settings or a submodule (the
+# simulator, a CLI command that reads a file) starts without them.
+_LAZY = {"Pipeline": "dataops.pipeline", "connect": "dataops.pipeline", "Monitor": "dataops.monitor",
+         "start_monitoring": "dataops.monitor", "fault_panel": "dataops.panel"}  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"dataops no tiene ningún nombre {name!r}: dir(dataops) los lista")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "ConfigError",

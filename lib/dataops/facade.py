@@ -8,16 +8,20 @@ takes the ``Pipeline`` itself.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dataops.config import Settings
-from dataops.duck.protocol import Duck
-from dataops.flink.protocol import Flink
-from dataops.iceberg.protocol import Iceberg
-from dataops.kafka.protocol import Kafka
-from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile
-from dataops.source.protocol import Source
+
+# The layers' protocols are annotations only: importing them at run time would load pandas,
+# requests and pyarrow into every process that reads the settings (the simulator's among them).
+if TYPE_CHECKING:
+    from dataops.duck.protocol import Duck
+    from dataops.flink.protocol import Flink
+    from dataops.iceberg.protocol import Iceberg
+    from dataops.kafka.protocol import Kafka
+    from dataops.kafka_connect.protocol import Connect
+    from dataops.source.protocol import Source
 
 __all__ = ["Layers"]
 

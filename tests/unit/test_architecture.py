@@ -302,3 +302,19 @@ def test_the_exception_rule_sees_any_exception_base(tmp_path):
 def test_every_exception_class_lives_in_errors():
     found = exception_classes(MODULES)
     assert found and {module for module, _ in found} == {"dataops.errors"}, [f"{m}.{c}" for m, c in found if m != "dataops.errors"]
+
+
+def test_importing_the_package_loads_no_layer_and_its_names_still_resolve():
+    """``import dataops`` is the settings and the profiles only (the simulator, started with ``-m
+    dataops.simulator``, needs no more); ``dataops.connect`` and the other names load on first use."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, dataops; heavy = ('pandas', 'pyarrow', 'requests', 'confluent_kafka', 'duckdb', 'pyiceberg', 'plotly'); "
+             "print(sorted(m for m in heavy if m in sys.modules)); "
+             "from dataops import connect, Monitor, fault_panel; "
+             "print(connect is dataops.connect, dataops.Pipeline.__name__, 'pandas' in sys.modules, 'connect' in dir(dataops)); "
+             "import dataops.simulator.cli; getattr(dataops, 'nothing_of_that_name')")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.stdout.splitlines() == ["[]", "True Pipeline True True"], run.stdout + run.stderr
+    assert "AttributeError: dataops no tiene ningún nombre 'nothing_of_that_name'" in run.stderr, run.stderr

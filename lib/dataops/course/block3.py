@@ -53,9 +53,11 @@ def check_setup(p: Pipeline, report: pd.DataFrame | None) -> SelfCheck:
         check.add(f"paso {step}", marks.get(step) == OK,
                   "validación omitida: no uses validate=False" if step == STEPS[-1] and marks.get(step) == "–"
                   else f"estado {marks.get(step, 'ausente')}: lee su columna arreglo")  # fmt: skip
-    pending = p.plan().attrs["pending"]
-    check.add("después, el plan no tiene nada pendiente (lo que corre es lo declarado)", not pending,
-              "mira p.plan(): alguien cambió algo a mano después de aplicar")  # fmt: skip
+    plan = p.plan()
+    rows = plan[~plan["plan"].isin(["unchanged", "cloud-managed"])]
+    what = "; ".join(f"{r.recurso}: {r.plan}" + (f" ({r.cambios})" if isinstance(r.cambios, str) and r.cambios else "") for r in rows.itertuples())
+    check.add("después, el plan no tiene nada pendiente (lo que corre es lo declarado)", not plan.attrs["pending"],
+              f"pendiente: {what[:300]}; mira p.plan(): alguien cambió algo a mano después de aplicar")  # fmt: skip
     return check
 
 

@@ -15,14 +15,20 @@ learner on the shared engines say so in one line rather than reach another learn
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataops.classroom.namespace import names
 from dataops.config import Settings
-from dataops.facade import Layers
-from dataops.flink.protocol import Flink
-from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
-from dataops.iceberg.protocol import Iceberg
 from dataops.profiles.local import duck, kafka, simulator
+
+# The layers' protocols are annotations only: importing them at run time would load pandas,
+# requests and pyarrow into every process that reads the settings (the simulator's among them).
+if TYPE_CHECKING:
+    from dataops.facade import Layers
+    from dataops.flink.protocol import Flink
+    from dataops.kafka_connect.protocol import Connect
+    from dataops.iceberg.protocol import Iceberg
 
 _NOT_YET = "en el servidor de la clase, {what} todavía no está separado por alumno"
 _LAPTOP = "hazlo en tu portátil con el perfil local (DATAOPS_PROFILE=local y `make up`)"

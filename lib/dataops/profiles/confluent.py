@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataops.config import Settings
-from dataops.duck.protocol import Duck
-from dataops.facade import Layers
-from dataops.iceberg.protocol import Iceberg
 from dataops.profiles.base import Profile, register
-from dataops.registry.protocol import SchemaRegistry
 from dataops.profiles.local import kafka
-from dataops.source.protocol import Source
+
+# The layers' protocols are annotations only: importing them at run time would load pandas,
+# requests and pyarrow into every process that reads the settings (the simulator's among them).
+if TYPE_CHECKING:
+    from dataops.duck.protocol import Duck
+    from dataops.facade import Layers
+    from dataops.iceberg.protocol import Iceberg
+    from dataops.registry.protocol import SchemaRegistry
+    from dataops.source.protocol import Source
 
 
 def coingecko(settings: Settings, p: Layers | None) -> Source:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dataops.config import Settings
-from dataops.duck.protocol import Duck
-from dataops.facade import Layers
-from dataops.flink.protocol import Flink
-from dataops.iceberg.protocol import Iceberg
-from dataops.kafka.protocol import Kafka
-from dataops.kafka_connect.protocol import Connect
 from dataops.profiles.base import Profile, register
-from dataops.registry.protocol import SchemaRegistry
-from dataops.source.protocol import Source
 
 if TYPE_CHECKING:
+    from dataops.duck.protocol import Duck
+    from dataops.facade import Layers
+    from dataops.flink.protocol import Flink
+    from dataops.iceberg.protocol import Iceberg
+    from dataops.kafka.protocol import Kafka
+    from dataops.kafka_connect.protocol import Connect
+    from dataops.registry.protocol import SchemaRegistry
+    from dataops.source.protocol import Source
     from dataops.stack import Stack
 
 

@@ -14,11 +14,12 @@ from dataops.errors import ConfigError
 from dataops.paths import StatePaths, write_private
 
 
-# The low-memory mode's start of the simulator: ``python -m dataops.simulator`` would first run the
-# package's ``__init__`` (the whole library: pandas, pyarrow, the Kafka client, ~110 MB resident),
-# while the simulator needs only the standard library and ``dataops``' base modules. This stands an
-# empty ``dataops`` package in for it (the same folder, so every submodule imports as usual) and
-# runs the simulator's ``main``: about 25 MB instead of 140.
+# The low-memory mode's start of the simulator (and each learner's in a class): ``python -m
+# dataops.simulator`` first runs the package's ``__init__``, which loads the settings' model (pydantic,
+# ~35 MB resident in all; the pipeline's layers and pandas load only on first use), while the
+# simulator needs only the standard library and ``dataops``' base modules. This stands an empty
+# ``dataops`` package in for it (the same folder, so every submodule imports as usual) and runs the
+# simulator's ``main``: about 22 MB.
 LEAN_SIMULATOR = (
     "import sys, types; package = types.ModuleType('dataops'); package.__path__ = [{folder!r}]; "
     "sys.modules['dataops'] = package; from dataops.simulator.cli import main; sys.exit(main())"
