@@ -98,8 +98,10 @@ def backfill(p, start: int, count: int, interval_s: int, timeout: float) -> tupl
 
 
 def resubmit(p) -> None:
-    """Cancel the explode job and let ``up`` resubmit it from its last checkpoint, then wait until
-    the resubmitted job has caught up with the raw topic (its first checkpoint after the start)."""
+    """Cancel the explode job and let ``up`` resubmit it from its last checkpoint, then give the
+    resubmitted job three checkpoint intervals and 2 s to take up the raw topic where it left off (a
+    sleep: the backfill's rows lie in a window of their own, so a job still catching up delays the
+    figure, it does not falsify it)."""
     job = p.flink.live_job(p.settings.flink_job_name)
     if job is None:
         raise SystemExit("the explode job is not running: run `dataops up` and try again")

@@ -23,6 +23,7 @@ from dataops.facade import Layers
 
 STEPS = ("prerrequisitos", "entorno", res.STEP_TOPICS, res.STEP_CONNECTOR, res.STEP_JOB, res.STEP_SINK, "validación end-to-end")
 PLAN_COLUMNS = ["recurso", "plan", "cambios"]
+SETTLED = ("unchanged", "cloud-managed")  # the plans that leave nothing pending
 REPORT_COLUMNS = ["paso", "estado", "segundos", "detalle", "arreglo"]
 OK, FAILED, SKIPPED = "✔", "✘", "–"
 
@@ -55,7 +56,7 @@ def plan(p: Layers, decl: Declaration | str | None = None) -> pd.DataFrame:
     if not _managed(p.settings):
         rows += _cloud_rows(decl, p.settings)
     out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    out.attrs["pending"] = bool((~out["plan"].isin(["unchanged", "cloud-managed"])).any())
+    out.attrs["pending"] = bool((~out["plan"].isin(SETTLED)).any())
     return out
 
 

@@ -36,7 +36,7 @@ def check_setup(p: Pipeline, report: pd.DataFrame | None) -> SelfCheck:
     """Practice 1: ``report`` is what one ``p.apply()`` returned: every course step ✔, end to end
     included, and a plan with nothing pending afterwards."""
     from dataops.automation import resources as res
-    from dataops.automation.engine import OK, STEPS
+    from dataops.automation.engine import OK, SETTLED, STEPS
 
     check = SelfCheck("Práctica 1 · montaje automático", todo="monta el pipeline con un comando: informe = p.apply(...)")
     managed = p.settings.runs.manages  # in `confluent` the cloud makes the connector, the job and the sink
@@ -54,7 +54,7 @@ def check_setup(p: Pipeline, report: pd.DataFrame | None) -> SelfCheck:
                   "validación omitida: no uses validate=False" if step == STEPS[-1] and marks.get(step) == "–"
                   else f"estado {marks.get(step, 'ausente')}: lee su columna arreglo")  # fmt: skip
     plan = p.plan()
-    rows = plan[~plan["plan"].isin(["unchanged", "cloud-managed"])]
+    rows = plan[~plan["plan"].isin(SETTLED)]
     what = "; ".join(f"{r.recurso}: {r.plan}" + (f" ({r.cambios})" if isinstance(r.cambios, str) and r.cambios else "") for r in rows.itertuples())
     check.add("después, el plan no tiene nada pendiente (lo que corre es lo declarado)", not plan.attrs["pending"],
               f"pendiente: {what[:300]}; mira p.plan(): alguien cambió algo a mano después de aplicar")  # fmt: skip
