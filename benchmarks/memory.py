@@ -7,6 +7,7 @@ Prints, one per line (each mode's figures; the low-memory ones prefixed ``low_me
   rss_mb_<component>          resident memory of each component with its children, at the end of the window
   stack_rss_mb                their sum: every process the stack started (stack_rss_low_memory_mb in low-memory mode)
   stack_rss_peak_mb           the highest sum sampled every 5 s during the window (stack_rss_low_memory_peak_mb)
+  stack_start_cpu_s           CPU seconds the stack's processes used from `up` to ready (stack_start_low_memory_cpu_s)
   stack_cpu_pct               CPU the stack's processes used during the window, in % of one core (stack_cpu_low_memory_pct)
 
 Each mode runs its own stack, one after the other, beside any other (every port shifted by 500) from a
@@ -63,6 +64,7 @@ def measure(source: dataops.Pipeline, low_memory: bool, window_s: float) -> dict
         p.wait_ready(timeout_s=240, progress=False)
         figures["ready_s"] = time.monotonic() - t0
         before, cpu, peak = _rows(p), _cpu_s(p), 0.0
+        figures["stack_start_cpu_s"] = cpu
         start = time.monotonic()
         while time.monotonic() < start + window_s:
             peak = max(peak, sum(p.stack.rss_mb().values()))

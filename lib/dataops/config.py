@@ -150,6 +150,7 @@ class Settings(BaseSettings):
     log_max_mb: float = Field(default=16.0, gt=0, description="size at which the served log and the alert log rotate")
     log_backups: int = Field(default=4, ge=1, le=100, description="rotated files of each of those logs kept besides the current one")
     low_memory: bool = Field(default=False, description="start every component with small heaps and lean JVM flags (8 GB laptops)")
+    full_jit: bool = Field(default=False, description="every JVM compiles hot code with C2, not only Connect and Flink's taskmanager: more CPU while starting")
     kafka_heap: str = "512m"
     connect_heap: str = "512m"
     flink_jobmanager_memory: str = "768m"

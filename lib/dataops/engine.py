@@ -123,35 +123,43 @@ def log4j_conf(paths: StatePaths) -> Path:
     return conf
 
 
+# The JVMs that only steer (Kafka's broker, Flink's jobmanager, the registry, the catalog) compile
+# with C1 only: no C2 compiler thread and arenas, less compiled code, less CPU while starting. The
+# two that carry the rows (Flink's taskmanager and Connect, with the Iceberg sink) keep C2: with C1
+# a year's backfill took 109 s instead of 59 (benchmarks/backfill.py --year), 81 s with C1 in
+# Connect alone. Measured on 2 cores (benchmarks/memory.py, startup.py): a stack starting from
+# nothing used 24.5 CPU seconds instead of 32 and its first record came 16 s after `up` instead of
+# 19; the low-memory mode compiles with C1 everywhere, ``DATAOPS_FULL_JIT=1`` with C2 everywhere.
+C1_ONLY_JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:ReservedCodeCacheSize=32m")
+
 # The low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up --low-memory``): flags every JVM of the
 # stack gets after its own heap flags (so ``-Xms`` here wins, also over Flink's ``-Xms`` = ``-Xmx``).
 LOW_MEMORY_JVM_FLAGS = (
     "-Xms16m",  # the heap grows as it is used; serial GC sizes the young generation from it
     "-XX:MinHeapFreeRatio=10",  # grow and shrink the heap in small steps, and give back what a full GC frees
     "-XX:MaxHeapFreeRatio=30",
-    # C1 only: no C2 compiler thread and arenas, less compiled code, less CPU while starting; heavy
-    # loads run slower (benchmarks/backfill.py: 25 s instead of 20), the course's 5-s polls do not notice.
-    "-XX:TieredStopAtLevel=1",
-    "-XX:CICompilerCount=1",
-    "-XX:ReservedCodeCacheSize=32m",
     "-Djdk.nio.maxCachedBufferSize=262144",  # NIO keeps no large temporary direct buffer per thread
 )
 # …and the environment of every process it starts: glibc's malloc keeps two arenas, not 8 per core.
 LOW_MEMORY_ENV = {"MALLOC_ARENA_MAX": "2"}
 
 
-def low_memory_jvm_flags(s: Settings, metaspace: str | None = None, direct: str | None = None) -> list[str]:
-    """The JVM flags of the low-memory mode (none in the normal mode).
+def stack_jvm_flags(s: Settings, metaspace: str | None = None, direct: str | None = None, hot: bool = False) -> list[str]:
+    """The JVM flags of the stack's modes: C1 only (see above), and the low-memory mode's.
 
     Args:
-        metaspace: Cap on class metadata (``-XX:MaxMetaspaceSize``), when the engine sets none itself.
-        direct: Cap on direct buffers (``-XX:MaxDirectMemorySize``), when the engine sets none itself.
+        hot: The JVM carries the rows (it keeps C2 unless in the low-memory mode).
+        metaspace: Cap on class metadata (``-XX:MaxMetaspaceSize``) in the low-memory mode, when the
+            engine sets none itself.
+        direct: Cap on direct buffers (``-XX:MaxDirectMemorySize``) in the low-memory mode, when the
+            engine sets none itself.
     """
+    jit = [] if s.full_jit or (hot and not s.low_memory) else list(C1_ONLY_JVM_FLAGS)
     if not s.low_memory:
-        return []
+        return jit
     caps = [f"-XX:MaxMetaspaceSize={metaspace}"] if metaspace else []
     caps += [f"-XX:MaxDirectMemorySize={direct}"] if direct else []
-    return [*LOW_MEMORY_JVM_FLAGS, *caps]
+    return [*jit, *LOW_MEMORY_JVM_FLAGS, *caps]
 
 
 def child_env(s: Settings) -> dict[str, str]:

@@ -26,6 +26,7 @@ from dataops.stack import cli as stack_cli
 pytestmark = pytest.mark.unit
 
 MB = {"k": 1 / 1024, "m": 1, "g": 1024}
+C1_ONLY = {"TieredStopAtLevel": "1", "CICompilerCount": "1", "ReservedCodeCacheSize": "32m"}  # the JVMs that steer
 
 
 def mb(size: str) -> float:
@@ -82,7 +83,7 @@ def test_kafka_and_connect_get_small_heaps_and_lean_flags(modes):
     for component, build in (("kafka", kafka_engine._kafka_cmd), ("connect", connect_engine._connect_cmd)):
         normal = flags(build(modes["normal"], modes["normal"].paths))
         low = flags(build(modes["low"], modes["low"].paths))
-        assert normal == {"Xmx": "512m", "Xms": "64m"}, component
+        assert normal == {"Xmx": "512m", "Xms": "64m", **({} if component == "connect" else C1_ONLY)}, component
         assert mb(low["Xmx"]) <= 192 and low["Xms"] == "16m", component
         assert low["TieredStopAtLevel"] == "1" and mb(low["ReservedCodeCacheSize"]) <= 32
         assert mb(low["MaxMetaspaceSize"]) <= 192 and mb(low["MaxDirectMemorySize"]) <= 64
@@ -99,7 +100,8 @@ def test_flink_gets_a_small_memory_split_and_lean_flags(modes, monkeypatch):
     for kind in ("jobmanager", "taskmanager"):
         normal_cmd = flink_engine._flink_cmd(kind)(modes["normal"], modes["normal"].paths)
         low_cmd = flink_engine._flink_cmd(kind)(modes["low"], modes["low"].paths)
-        assert flags(normal_cmd) == {"Xmx": "100", "Xms": "100"}  # Flink's own, untouched
+        jit = {} if kind == "taskmanager" else C1_ONLY  # the JVM that carries the rows keeps C2
+        assert flags(normal_cmd) == {"Xmx": "100", "Xms": "100", **jit}  # Flink's own sizes, untouched
         low = flags(low_cmd)
         assert low["Xms"] == "16m" and low["TieredStopAtLevel"] == "1"  # after Flink's -Xms: it wins
         assert "-Dorg.apache.flink.shaded.netty4.io.netty.allocator.numDirectArenas=1" in low_cmd
@@ -144,8 +146,14 @@ def test_the_simulator_starts_lean_and_the_mode_shows_in_status(modes, tmp_path)
     assert stack.process("simulator") is None
 
 
-def test_normal_mode_adds_no_flag_and_no_environment(modes):
-    assert engine.low_memory_jvm_flags(modes["normal"], "128m", "64m") == []
+def test_normal_mode_adds_c1_only_and_full_jit_no_flag_and_no_environment(modes, tmp_path):
+    assert engine.stack_jvm_flags(modes["normal"], "128m", "64m") == list(engine.C1_ONLY_JVM_FLAGS)
+    assert engine.stack_jvm_flags(modes["normal"], "128m", "64m", hot=True) == []
+    assert "-XX:TieredStopAtLevel=1" in engine.stack_jvm_flags(modes["low"], hot=True)  # low memory: C1 everywhere
+    for low in (False, True):
+        full = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "full", low_memory=low, full_jit=True)
+        for hot in (False, True):
+            assert not any("Tiered" in flag or "CICompiler" in flag for flag in engine.stack_jvm_flags(full, "128m", "64m", hot=hot))
     assert engine.child_env(modes["normal"]) == {}
     assert engine.child_env(modes["low"]) == {"MALLOC_ARENA_MAX": "2"}
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from dataops import subproc
 from dataops.config import Settings
-from dataops.engine import Component, java_cmd, low_memory_jvm_flags, properties
+from dataops.engine import Component, java_cmd, stack_jvm_flags, properties
 from dataops.errors import StackError
 from dataops.kafka.engine import broker_answers, format_once, node_properties
 from dataops.kafka.security import PLAIN_MODULE, SCRAM_MODULE, jaas_line
@@ -123,7 +123,7 @@ def second_command(s: Settings, paths: StatePaths) -> list[str]:
     write_private(conf, properties(second_broker_properties(s, paths, admin_password(paths))))
     format_once(paths, paths.data / NAME_2, conf, cluster_id=_cluster_id(paths))
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
-    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
+    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=stack_jvm_flags(s, "128m", "64m"))
 
 
 def command(s: Settings, paths: StatePaths) -> list[str]:
@@ -132,7 +132,7 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     write_private(conf, properties(broker_properties(s, paths, admin_password(paths))))
     format_once(paths, paths.data / NAME, conf)
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
-    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
+    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=stack_jvm_flags(s, "128m", "64m"))
 
 
 def admin_config(s: Settings) -> dict[str, str]:

@@ -34,7 +34,7 @@ from typing import Any
 from dataops.classroom import broker
 from dataops.classroom.namespace import prefix
 from dataops.config import Settings
-from dataops.engine import Component, java_cmd, low_memory_jvm_flags, port_open, properties
+from dataops.engine import Component, java_cmd, stack_jvm_flags, port_open, properties
 from dataops.kafka.security import SCRAM_MODULE, jaas_line
 from dataops.paths import StatePaths, write_private
 
@@ -201,7 +201,7 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     write_private(conf, properties(worker_properties(s, paths)))
     (folder(paths) / "logins").mkdir(parents=True, exist_ok=True)
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
-    return java_cmd(paths, heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf), jvm_flags=low_memory_jvm_flags(s, "192m", "64m"))
+    return java_cmd(paths, heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf), jvm_flags=stack_jvm_flags(s, "192m", "64m", hot=True))
 
 
 _SESSIONS: dict[Path, object] = {}

@@ -13,7 +13,7 @@ import requests
 from dataops import subproc
 from dataops.artifacts import require_java
 from dataops.config import Settings
-from dataops.engine import Component, log4j_conf, low_memory_jvm_flags
+from dataops.engine import Component, log4j_conf, stack_jvm_flags
 from dataops.errors import StackError
 from dataops.flink.conf import FLINK_JAVA_OPTS, LOW_MEMORY_JAVA_OPTS, flink_conf_dir
 from dataops.paths import StatePaths
@@ -34,7 +34,7 @@ def _flink_cmd(kind: str) -> Callable[[Settings, StatePaths], list[str]]:
         classpath = ":".join([*jars, *map(str, lib.glob("flink-dist-*.jar"))])
         # Flink's memory model turns process sizes into JVM flags and dynamic properties.
         out = subproc.run(
-            [java, "-cp", f"{paths.flink_home / 'bin' / 'bash-java-utils.jar'}:{classpath}",
+            [java, *stack_jvm_flags(s), "-cp", f"{paths.flink_home / 'bin' / 'bash-java-utils.jar'}:{classpath}",
              "org.apache.flink.runtime.util.bash.BashJavaUtils", params, "--configDir", str(conf_dir)],
             f"la configuración de memoria de Flink para el {kind}", f"revisa {conf_dir / 'config.yaml'}", 60,
             capture_output=True, text=True,
@@ -44,7 +44,7 @@ def _flink_cmd(kind: str) -> Callable[[Settings, StatePaths], list[str]]:
             raise StackError(f"falló la configuración de memoria de Flink para el {kind}", f"revisa {conf_dir / 'config.yaml'}")
         jvm_flags, dynamic = result[0].split(), result[1].split()
         return [
-            java, *jvm_flags, "-XX:+UseSerialGC", *low_memory_jvm_flags(s), *FLINK_JAVA_OPTS,
+            java, *jvm_flags, "-XX:+UseSerialGC", *stack_jvm_flags(s, hot=kind == "taskmanager"), *FLINK_JAVA_OPTS,
             *(LOW_MEMORY_JAVA_OPTS if s.low_memory else ()),
             f"-Dlog4j.configurationFile=file:{log4j_conf(paths)}",
             "-classpath", classpath, main, "--configDir", str(conf_dir), *dynamic,

@@ -38,7 +38,7 @@ import requests
 from dataops import pack as pack_mod
 from dataops import subproc, toolchain
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
-from dataops.engine import Component, http_ok, low_memory_jvm_flags
+from dataops.engine import Component, http_ok, stack_jvm_flags
 from dataops.errors import StackError
 from dataops.iceberg import tableflow
 from dataops.paths import StatePaths, file_uri, last_lines, write_private
@@ -186,7 +186,7 @@ def backend_command(s: Settings, paths: StatePaths) -> list[str]:
     install(paths)
     (data(paths) / "warehouse").mkdir(parents=True, exist_ok=True)
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
-    return [str(java.path), f"-Xmx{heap}", "-XX:+UseSerialGC", *low_memory_jvm_flags(s, metaspace="96m", direct="32m"),
+    return [str(java.path), f"-Xmx{heap}", "-XX:+UseSerialGC", *stack_jvm_flags(s, metaspace="96m", direct="32m"),
             "-Djava.awt.headless=true", "-cp", f"{lib(paths)}/*", MAIN_CLASS,
             *(f"{k}={v}" for k, v in backend_properties(s).items())]  # fmt: skip
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from dataops import subproc
 from dataops.config import Settings
-from dataops.engine import Component, java_cmd, low_memory_jvm_flags, port_open, properties
+from dataops.engine import Component, java_cmd, stack_jvm_flags, port_open, properties
 from dataops.errors import StackError
 from dataops.paths import StatePaths
 
@@ -101,7 +101,7 @@ def _kafka_cmd(s: Settings, paths: StatePaths) -> list[str]:
         )
     )
     format_once(paths, data, conf)
-    return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
+    return java_cmd(paths, s.kafka_heap, "kafka.Kafka", str(conf), jvm_flags=stack_jvm_flags(s, "128m", "64m"))
 
 
 def broker_answers(host: str, port: int, config: Mapping[str, Any]) -> bool:

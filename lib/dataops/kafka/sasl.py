@@ -39,7 +39,7 @@ from pydantic import SecretStr
 from dataops import subproc
 from dataops.artifacts import require_java
 from dataops.config import ENV_PREFIX, Settings
-from dataops.engine import Component, java_cmd, low_memory_jvm_flags, properties
+from dataops.engine import Component, java_cmd, stack_jvm_flags, properties
 from dataops.errors import StackError, ToolMissingError
 from dataops.kafka.engine import broker_answers, format_once, node_properties
 from dataops.paths import StatePaths, write_private
@@ -236,7 +236,7 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     write_client_env(s)
     format_once(paths, paths.data / NAME, conf)
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
-    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=low_memory_jvm_flags(s, "128m", "64m"))
+    return java_cmd(paths, heap, "kafka.Kafka", str(conf), jvm_flags=stack_jvm_flags(s, "128m", "64m"))
 
 
 def client_config(s: Settings) -> dict[str, str]:

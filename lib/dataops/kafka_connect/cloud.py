@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from dataops.config import ENV_PREFIX, Settings
-from dataops.engine import Component, http_ok, java_cmd, low_memory_jvm_flags, properties
+from dataops.engine import Component, http_ok, java_cmd, stack_jvm_flags, properties
 from dataops.iceberg import engine as iceberg_engine
 from dataops.kafka_connect import engine
 from dataops.kafka import sasl
@@ -63,7 +63,7 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     write_private(conf, properties(worker_properties(s, paths)))
     heap = LOW_MEMORY_HEAP if s.low_memory else HEAP
     return java_cmd(paths, heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf),
-                    jvm_flags=low_memory_jvm_flags(s, "192m", "64m"))  # fmt: skip
+                    jvm_flags=stack_jvm_flags(s, "192m", "64m", hot=True))  # fmt: skip
 
 
 def healthy(s: Settings) -> bool:

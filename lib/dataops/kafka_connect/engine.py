@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataops.config import Settings
-from dataops.engine import Component, http_ok, java_cmd, low_memory_jvm_flags, properties
+from dataops.engine import Component, http_ok, java_cmd, stack_jvm_flags, properties
 from dataops.paths import StatePaths
 
 
@@ -50,7 +50,7 @@ def _connect_cmd(s: Settings, paths: StatePaths) -> list[str]:
     conf = paths.conf / "connect.properties"
     conf.write_text(properties(worker_properties(s, paths, bootstrap=f"{s.host}:{s.kafka_port}", group="dataops-connect", port=s.connect_port)))
     return java_cmd(paths, s.connect_heap, "org.apache.kafka.connect.cli.ConnectDistributed", str(conf),
-                    jvm_flags=low_memory_jvm_flags(s, "192m", "64m"))
+                    jvm_flags=stack_jvm_flags(s, "192m", "64m", hot=True))
 
 
 def _connect_healthy(s: Settings) -> bool:

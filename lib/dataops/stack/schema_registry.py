@@ -41,7 +41,7 @@ from pathlib import Path
 from dataops import pack as pack_mod
 from dataops import subproc, toolchain
 from dataops.config import PROJECT_ROOT, Settings
-from dataops.engine import Component, http_ok, low_memory_jvm_flags, properties
+from dataops.engine import Component, http_ok, stack_jvm_flags, properties
 from dataops.errors import ConfigError, StackError, ToolMissingError
 from dataops.paths import StatePaths, last_lines, write_private
 from dataops.registry.local import credentials
@@ -172,7 +172,7 @@ def command(s: Settings, paths: StatePaths) -> list[str]:
     database(paths).parent.mkdir(parents=True, exist_ok=True)
     (paths.schema_registry / "tmp").mkdir(parents=True, exist_ok=True)  # Vert.x's file cache, native libraries
     return [str(java.path), f"-Xmx{s.schema_registry_heap}", "-XX:+UseSerialGC",
-            *low_memory_jvm_flags(s, metaspace="160m", direct="32m"), "-Djava.awt.headless=true",
+            *stack_jvm_flags(s, metaspace="160m", direct="32m"), "-Djava.awt.headless=true",
             f"-Djava.io.tmpdir={paths.schema_registry / 'tmp'}", f"-Dquarkus.config.locations={config.as_uri()}",
             "-jar", str(home(paths) / "quarkus-run.jar")]  # fmt: skip
 
