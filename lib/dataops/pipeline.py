@@ -361,9 +361,10 @@ def connect(profile: str | None = None, **overrides: Any) -> Pipeline:
 
 
 def _one_line_errors_in_notebooks(guard: bool = False) -> None:
-    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback; with ``guard`` (a
-    profile that does not offer the whole course), also let a cell that meets what it does not offer
-    say so in one line and the notebook go on (:mod:`dataops.cells`)."""
+    """In IPython, show a :class:`DataOpsError` as one line instead of a traceback (before the settings
+    load, so that their errors read so too); with ``guard`` (then, for a profile that does not offer the
+    whole course), let a cell that meets what it does not offer say so in one line and the notebook go
+    on (:mod:`dataops.cells`)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -375,9 +376,10 @@ def _one_line_errors_in_notebooks(guard: bool = False) -> None:
     def show(shell: object, etype: type[BaseException], value: BaseException, tb: TracebackType | None, tb_offset: int | None = None) -> list[str]:  # noqa: ARG001 - IPython's signature
         return [f"{etype.__name__}: {value}"]
 
-    shell.set_custom_exc((DataOpsError,), show)
     if guard:
         guard_cells(shell)
+    else:
+        shell.set_custom_exc((DataOpsError,), show)
 
 
 if TYPE_CHECKING:

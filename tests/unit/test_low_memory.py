@@ -18,6 +18,7 @@ from dataops import engine, load_settings, subproc
 from dataops import stack as stack_mod
 from dataops.config import LOW_MEMORY_SIZES, PORTS
 from dataops.flink import engine as flink_engine
+from dataops.flink import job as flink_job
 from dataops.kafka import engine as kafka_engine
 from dataops.kafka_connect import engine as connect_engine
 from dataops.source import engine as source_engine
@@ -154,6 +155,9 @@ def test_normal_mode_adds_c1_only_and_full_jit_no_flag_and_no_environment(modes,
         full = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "full", low_memory=low, full_jit=True)
         for hot in (False, True):
             assert not any("Tiered" in flag or "CICompiler" in flag for flag in engine.stack_jvm_flags(full, "128m", "64m", hot=hot))
+        assert "JVM_ARGS" not in flink_job.submit_command(full)[1]
+    # pyflink's gateway, which plans and submits the job and exits, compiles with C1 only
+    assert flink_job.submit_command(modes["normal"])[1]["JVM_ARGS"].split() == list(engine.C1_ONLY_JVM_FLAGS)
     assert engine.child_env(modes["normal"]) == {}
     assert engine.child_env(modes["low"]) == {"MALLOC_ARENA_MAX": "2"}
 
