@@ -14,6 +14,7 @@ import json
 import re
 import stat
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -158,6 +159,12 @@ def _skips(executed) -> list[str]:
     return lines
 
 
+def _cell_text(executed: Path, source: str) -> str:
+    """The text outputs of the first code cell of ``executed`` whose source holds ``source``."""
+    cell = next(c for c in json.loads(executed.read_text(encoding="utf-8"))["cells"] if source in "".join(c["source"]))
+    return "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))
+
+
 def test_every_master_runs_to_its_end_in_the_confluent_profile(cloud, tmp_path, monkeypatch):
     """The course's notebooks, unchanged, as a Confluent Cloud user runs them (the one ``.env``): each
     runs to its end; a cell that needs what the cloud does not offer says so in one Spanish line
@@ -183,6 +190,9 @@ def test_every_master_runs_to_its_end_in_the_confluent_profile(cloud, tmp_path, 
     unexpected = [(nb, line) for nb, line in skips if not any(reason in line for reason in CLOUD_DOES_NOT_OFFER)]
     assert not unexpected, unexpected
     assert {nb for nb, _ in skips} >= {"00_entorno", "01_pipeline_existente"}
+    # block 3's fault 1 breaks what this profile uses (the API's URL, not the local simulator's port)
+    fault_1 = _cell_text(tmp_path / "03_automatizacion.ipynb", "block3.misconfigured(p)")
+    assert "DATAOPS_COINGECKO_URL=" in fault_1 and "✘ prerrequisitos" in fault_1, fault_1
 
 
 @pytest.mark.parametrize("which", ["kafka", "registry"])

@@ -16,7 +16,7 @@ import requests
 
 from dataops.automation.declaration import Check, Declaration
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
-from dataops.errors import DataOpsError
+from dataops.errors import DataOpsError, ServiceUnavailableError
 from dataops.facade import Layers
 
 
@@ -32,7 +32,8 @@ _CLUSTER = {"sasl_plain": "Confluent Cloud", "sasl_scram": "servidor de la clase
 
 
 def prerequisites(p: Layers) -> list[Outcome]:
-    """Java and the engines reachable (local profile), or the cloud cluster (confluent)."""
+    """Java and the engines reachable (local profile), or the cluster elsewhere (confluent, a class), and
+    the prices API where the source is the real one (confluent)."""
     from dataops import stack
     from dataops.engine import port_open
 
@@ -41,9 +42,10 @@ def prerequisites(p: Layers) -> list[Outcome]:
         where = f"Kafka ({_CLUSTER.get(s.runs.kafka_auth, s.profile)})"
         try:
             p.kafka.topic_names()
-            return [Outcome(where, True, s.bootstrap_servers)]
+            out = [Outcome(where, True, s.bootstrap_servers)]
         except DataOpsError as exc:
-            return [Outcome(where, False, exc.message, exc.hint or "revisa DATAOPS_KAFKA_BOOTSTRAP y la API key")]
+            out = [Outcome(where, False, exc.message, exc.hint or "revisa DATAOPS_KAFKA_BOOTSTRAP y la API key")]
+        return out + ([_prices_api(p)] if s.runs.real_api else [])
     java = stack.java_version()
     out = [Outcome("java", bool(java), java or "no encontrado", "ejecuta `make venv` (Java desde PyPI) o pon en DATAOPS_JAVA_HOME un JDK 17 o 21")]
     engines = [("API de precios (simulador)", s.simulator_port, "simulator_port"), ("Kafka", s.kafka_port, "kafka_port"),
@@ -53,6 +55,19 @@ def prerequisites(p: Layers) -> list[Outcome]:
         out.append(Outcome(name, ok, f":{port}" if ok else f"no responde en {s.host}:{port}",
                            f"arranca el stack (`make up`) o corrige {ENV_PREFIX}{setting.upper()} en .env"))  # fmt: skip
     return out
+
+
+def _prices_api(p: Layers) -> Outcome:
+    """The real prices API answers a price with the key of the settings (one call)."""
+    s: Settings = p.settings
+    name = "API de precios (CoinGecko)"
+    try:
+        p.source.price(s.coins[:1], vs_currency=s.vs_currency)
+        return Outcome(name, True, s.source_api_url)
+    except ServiceUnavailableError as exc:
+        return Outcome(name, False, exc.message, f"corrige {ENV_PREFIX}COINGECKO_URL en .env")
+    except DataOpsError as exc:
+        return Outcome(name, False, exc.message, exc.hint or f"revisa {ENV_PREFIX}COINGECKO_URL y la clave en .env")
 
 
 def environment(s: Settings) -> list[Outcome]:

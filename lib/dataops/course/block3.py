@@ -131,6 +131,27 @@ def lab_declaration(p: Pipeline) -> Declaration:
     return _parse_alone(p, LAB)
 
 
+WRONG_PORT = 8099  # fault 1's mistyped port: nothing listens there
+
+
+def misconfigured(p: Pipeline) -> Pipeline:
+    """Avería 1: the pipeline as a ``.env`` with the prices API's port mistyped would make it, in this
+    profile: the simulator's port where the source is the simulator; the API's URL where it is the
+    real API (``confluent``), else that demo would find nothing wrong. Prints the setting it changed."""
+    from urllib.parse import urlsplit
+
+    from dataops.config import ENV_PREFIX
+    from dataops.pipeline import connect
+
+    if p.settings.runs.real_api:
+        url = urlsplit(p.settings.coingecko_url)
+        name, value = "coingecko_url", url._replace(netloc=f"127.0.0.1:{WRONG_PORT}", scheme="http").geturl()
+    else:
+        name, value = "simulator_port", WRONG_PORT
+    print(f"configuración equivocada a propósito, como {ENV_PREFIX}{name.upper()}={value} en .env")
+    return connect(profile=p.settings.profile, **{name: value})
+
+
 def delete_topic_by_hand(p: Pipeline) -> str:
     """Avería 2: someone deletes the practice topic outside the automation."""
     p.kafka.delete_topic(LAB_TOPIC)
