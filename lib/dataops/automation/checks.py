@@ -31,9 +31,13 @@ class Outcome:
 _CLUSTER = {"sasl_plain": "Confluent Cloud", "sasl_scram": "servidor de la clase"}  # whose Kafka, by how one logs in
 
 
-def prerequisites(p: Layers) -> list[Outcome]:
-    """Java and the engines reachable (local profile), or the cluster elsewhere (confluent, a class), and
-    the prices API where the source is the real one (confluent)."""
+def prerequisites(p: Layers, api: bool = False) -> list[Outcome]:
+    """Java and the engines reachable (local profile), or the cluster elsewhere (confluent, a class).
+
+    Args:
+        api: Also ask the prices API for one price where the source is the real one (confluent). Only
+            ``validate`` does: ``apply`` needs no API from here (the cloud's connector calls it).
+    """
     from dataops import stack
     from dataops.engine import port_open
 
@@ -45,7 +49,7 @@ def prerequisites(p: Layers) -> list[Outcome]:
             out = [Outcome(where, True, s.bootstrap_servers)]
         except DataOpsError as exc:
             out = [Outcome(where, False, exc.message, exc.hint or "revisa DATAOPS_KAFKA_BOOTSTRAP y la API key")]
-        return out + ([_prices_api(p)] if s.runs.real_api else [])
+        return out + ([_prices_api(p)] if api and s.runs.real_api else [])
     java = stack.java_version()
     out = [Outcome("java", bool(java), java or "no encontrado", "ejecuta `make venv` (Java desde PyPI) o pon en DATAOPS_JAVA_HOME un JDK 17 o 21")]
     engines = [("API de precios (simulador)", s.simulator_port, "simulator_port"), ("Kafka", s.kafka_port, "kafka_port"),

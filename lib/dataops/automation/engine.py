@@ -118,9 +118,9 @@ def _gate(report: _Report, step: str, outcomes: list[_checks.Outcome], seconds: 
     return True
 
 
-def _preflight(p: Layers, decl: Declaration, report: _Report) -> bool:
+def _preflight(p: Layers, decl: Declaration, report: _Report, api: bool = False) -> bool:
     t0 = time.monotonic()
-    outcomes = _checks.prerequisites(p) + [_checks.run_check(p, c) for c in decl.preflight]
+    outcomes = _checks.prerequisites(p, api) + [_checks.run_check(p, c) for c in decl.preflight]
     if not _gate(report, STEPS[0], outcomes, time.monotonic() - t0):
         report.add(STEPS[1], None, 0.0, "no se comprueba: antes hay que arreglar los prerrequisitos")
         return False
@@ -210,7 +210,7 @@ def validate(p: Layers, decl: Declaration | str | None = None, progress: bool = 
     resources as declared and running, and the end-to-end checks."""
     decl = declaration(p, decl)
     report = _Report(progress)
-    _preflight(p, decl, report)
+    _preflight(p, decl, report, api=True)
     last = res.applied(p.settings)
     healthy = True
     for step in STEPS[2:6]:
