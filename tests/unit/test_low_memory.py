@@ -155,9 +155,13 @@ def test_normal_mode_adds_c1_only_and_full_jit_no_flag_and_no_environment(modes,
         full = load_settings(env_file=tmp_path / "none.env", state_dir=tmp_path / "full", low_memory=low, full_jit=True)
         for hot in (False, True):
             assert not any("Tiered" in flag or "CICompiler" in flag for flag in engine.stack_jvm_flags(full, "128m", "64m", hot=hot))
-        assert "JVM_ARGS" not in flink_job.submit_command(full)[1]
+        gateway = flink_job.submit_command(full)[1].get("JVM_ARGS", "").split()
+        assert not any("Tiered" in flag or "CICompiler" in flag for flag in gateway)
+        assert ("-Xms16m" in gateway) is low  # the low-memory mode's flags reach the gateway too
     # pyflink's gateway, which plans and submits the job and exits, compiles with C1 only
     assert flink_job.submit_command(modes["normal"])[1]["JVM_ARGS"].split() == list(engine.C1_ONLY_JVM_FLAGS)
+    low_gateway = flink_job.submit_command(modes["low"])[1]
+    assert low_gateway["JVM_ARGS"].split() == engine.stack_jvm_flags(modes["low"]) and low_gateway["MALLOC_ARENA_MAX"] == "2"
     assert engine.child_env(modes["normal"]) == {}
     assert engine.child_env(modes["low"]) == {"MALLOC_ARENA_MAX": "2"}
 

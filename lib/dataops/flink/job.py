@@ -20,8 +20,8 @@ from typing import Any, Iterator, NoReturn
 from dataops import subproc, toolchain
 from dataops.flink.checkpoints import FROM_OFFSETS, RestoreChoice, choose, runs
 from dataops.config import ENV_PREFIX, PROJECT_ROOT, Settings
-from dataops.engine import C1_ONLY_JVM_FLAGS
 from dataops.contract import contract_for
+from dataops.engine import child_env, stack_jvm_flags
 from dataops.errors import CheckpointError, DataOpsError, StackError
 from dataops.flink import prewarm
 from dataops.flink.layer import FlinkLayer, root_cause
@@ -194,8 +194,10 @@ def submit_command(settings: Settings, client_config: dict[str, str] | None = No
     env = toolchain.java_env()  # pyflink's gateway finds Java through JAVA_HOME
     env["PYTHONPATH"] = os.pathsep.join([str(settings.paths.flink_python), str(PROJECT_ROOT / "lib")])
     env["_python_worker_execution_mode"] = "process"
-    if not settings.full_jit:  # pyflink's gateway JVM plans once and exits: C1 is enough (engine.C1_ONLY_JVM_FLAGS)
-        env["JVM_ARGS"] = " ".join(C1_ONLY_JVM_FLAGS)
+    env.update(child_env(settings))
+    # pyflink's gateway JVM plans once and exits: it is not hot (C1 only, and the low-memory mode's flags)
+    if flags := stack_jvm_flags(settings):
+        env["JVM_ARGS"] = " ".join(flags)
     secret = {"kafka_security": flink_with_clause(settings), "registry_auth": registry_auth(settings)}
     env[SECRETS_VAR] = json.dumps({"params": secret, "config": client_config or {}})
     cmd = [
