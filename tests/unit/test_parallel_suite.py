@@ -103,3 +103,18 @@ def test_no_own_stack_test_uses_the_session_stack():
         str(p.relative_to(TESTS)) for p in (TESTS / "first_run").glob("test_*.py")}  # fmt: skip
     assert {str(p.relative_to(TESTS)) for p in files} == expected  # every name in OWN_STACK is a file
     assert {str(p.relative_to(TESTS)): "pipeline" for p in files if "pipeline" in _requested_fixtures(p)} == {}
+
+
+def test_stack_2_runs_the_class_tests_first_and_every_other_test_keeps_its_place():
+    ids = ["tests/first_run/test_fresh_clone.py::test_a", "tests/integration/test_alerts_live.py::test_b",
+           "tests/integration/test_checkpoint_restore.py::test_c", "tests/integration/test_class_broker_live.py::test_d",
+           "tests/integration/test_class_hub_live.py::test_e", "tests/integration/test_pipeline.py::test_f",
+           "tests/integration/test_sleep_resume.py::test_g", "tests/unit/test_u.py::test_h", "notebooks/00_entorno.ipynb::Cell 0"]  # fmt: skip
+    items = [SimpleNamespace(nodeid=i, path=Path(i.split("::")[0])) for i in ids]
+    conftest._stack_2_first(items)
+    order = [item.nodeid.split("::")[1] for item in items]
+    assert order == ["test_a", "test_b", "test_d", "test_e", "test_c", "test_f", "test_g", "test_h", "Cell 0"]
+    # the class tests need no session stack: the worker's starts after them
+    for name in conftest.FIRST_IN_STACK_2:
+        assert conftest.xdist_group(f"tests/integration/{name}::t") == "stack-2"
+        assert "pipeline" not in _requested_fixtures(TESTS / "integration" / name)
