@@ -150,6 +150,7 @@ class Settings(BaseSettings):
     log_max_mb: float = Field(default=16.0, gt=0, description="size at which the served log and the alert log rotate")
     log_backups: int = Field(default=4, ge=1, le=100, description="rotated files of each of those logs kept besides the current one")
     low_memory: bool = Field(default=False, description="start every component with small heaps and lean JVM flags (8 GB laptops)")
+    class_archives: bool = Field(default=True, description="each JVM maps last start's classes from an archive (dataops.class_archive)")
     full_jit: bool = Field(default=False, description="every JVM compiles hot code with C2, not only Connect and Flink's taskmanager: more CPU while starting")
     kafka_heap: str = "512m"
     connect_heap: str = "512m"
@@ -293,8 +294,7 @@ class Settings(BaseSettings):
         """
         if self.sends_api_key and self.polls_per_minute > self.coingecko_calls_per_min:
             least = 60.0 / self.coingecko_calls_per_min
-            raise ConfigError(f"{ENV_PREFIX}POLL_INTERVAL_S={self.poll_interval_s:g} hace {self.polls_per_minute:g} llamadas por minuto, "
-                              f"más que las {self.coingecko_calls_per_min} del plan de CoinGecko",
+            raise ConfigError(f"{ENV_PREFIX}POLL_INTERVAL_S={self.poll_interval_s:g} hace {self.polls_per_minute:g} llamadas por minuto, más que las {self.coingecko_calls_per_min} del plan de CoinGecko",
                               f"pon {ENV_PREFIX}POLL_INTERVAL_S={least:g} o más (60 / intervalo × 1 llamada por sondeo)")  # fmt: skip
 
     @property

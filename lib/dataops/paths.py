@@ -29,6 +29,11 @@ class StatePaths:
         return self.root / "lib"
 
     @property
+    def class_archives(self) -> Path:
+        """The JVMs' class-data archives (:mod:`dataops.class_archive`)."""
+        return self.root / "cds"
+
+    @property
     def plugins(self) -> Path:
         return self.root / "plugins"
 

@@ -22,7 +22,7 @@ LEVELS: tuple[tuple[str, ...], ...] = (
     # base: settings, errors, the profile registry, the shapes every layer shares
     ("dataops.errors", "dataops.paths", "dataops.subproc", "dataops.locks", "dataops.rotation", "dataops.config",
      "dataops.profiles", "dataops.contract", "dataops.metrics", "dataops.engine", "dataops.artifacts",
-     "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.coingecko", "dataops.report_assets", "dataops.cli_registry", "dataops.userfiles",
+     "dataops.class_archive", "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.coingecko", "dataops.report_assets", "dataops.cli_registry", "dataops.userfiles",
      "dataops.toolchain", "dataops.kernels", "dataops.pack", "dataops.classroom.namespace", "dataops.classroom.roster",
      "dataops.live", "dataops.cells"),
     # the layers, one package each, and the simulator the source layer polls

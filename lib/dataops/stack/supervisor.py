@@ -26,6 +26,7 @@ import psutil
 from dataops.config import PROJECT_ROOT, Settings
 from dataops.errors import ConfigError, PortInUseError, StackError
 from dataops.artifacts import artifacts_present, install_artifacts, require_java
+from dataops.class_archive import with_archive
 from dataops.engine import Component, child_env, port_open
 from dataops.userfiles import read_record
 from dataops.stack.engines import GROUPS, components, expand
@@ -229,6 +230,8 @@ class Stack:
 
     def _start(self, comp: Component) -> None:
         cmd = comp.command(self.settings, self.paths)
+        if comp.java and self.settings.class_archives:
+            cmd = with_archive(cmd, self.paths.class_archives, comp.name)
         log = self.paths.log_file(comp.name)
         if log.exists() and log.stat().st_size > 50 * 2**20:
             log.replace(log.with_suffix(".log.1"))
