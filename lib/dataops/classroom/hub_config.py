@@ -18,8 +18,8 @@ from typing import Any
 #: formgrader), the language server and the classic notebook UI. Its page exposes the app object
 #: (``window.jupyterapp``), as for JupyterLab's own UI tests: the class's browser test drives it so;
 #: a learner's page gains nothing by it they could not do with the mouse. Its extension manager only
-#: lists what is installed: the class's environment is root's, and PyPI is not the class's to reach
-#: (JupyterLab's default manager asks it; the read-only one takes 4 MB less in every learner's server).
+#: lists what is installed: the class's environment is root's, and PyPI (which JupyterLab's default
+#: manager asks) is not the class's to reach.
 LEARNER_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
     **{f"nbgrader.server_extensions.{name}": False for name in ("formgrader", "validate_assignment", "assignment_list", "course_list")},
     "jupyter_lsp": False, "notebook": False}}, "LabApp": {"expose_app_in_browser": True, "extension_manager": "readonly"}}  # fmt: skip
