@@ -4,10 +4,12 @@ loaded last time from one file instead of reading, verifying and parsing them fr
 On this project's 2-core machine, Kafka's broker reached "started" in 1.0 s instead of 1.5, and
 Connect answered on its REST port in 1.2-1.4 s instead of 2.1, with a quarter less CPU each.
 
-How: the first start of a component (no archive yet) runs with ``-XX:ArchiveClassesAtExit``, and its
-JVM writes the archive when it exits after a SIGTERM (``dataops down``, a restart): about 2 s more
-on that stop, once. Every later start runs with ``-XX:SharedArchiveFile``. A JVM killed with
-SIGKILL writes nothing; the next clean stop does.
+How: a component's second start in a state folder (its log is there: it ran before) runs with
+``-XX:ArchiveClassesAtExit``, and its JVM writes the archive when it exits after a SIGTERM
+(``dataops down``, a restart): about 2 s more on that stop, once. Every later start runs with
+``-XX:SharedArchiveFile``. A first start records nothing, so a state folder started once (a test's,
+a throwaway one) never pays for an archive it would not use. A JVM killed with SIGKILL writes
+nothing; the next clean stop of a recording start does.
 
 An archive holds the exact classpath it was made from: its file's name carries a digest of the
 Java runtime, the JVM flags and every jar of the classpath (path, size, time), so a changed jar or
@@ -99,15 +101,18 @@ def digest(cmd: Sequence[str]) -> str | None:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def archive_flags(cmd: Sequence[str], folder: Path, name: str) -> list[str]:
+def archive_flags(cmd: Sequence[str], folder: Path, name: str, record: bool = True) -> list[str]:
     """The flags that give ``cmd``'s JVM its archive ``folder/<name>-<digest>.jsa``: map it when it is
-    there, else write it at exit (the stale archives of ``name`` deleted); none when it cannot be had."""
+    there, else (with ``record``) write it at exit, the stale archives of ``name`` deleted; none when
+    it cannot be had."""
     key = digest(cmd)
-    if key is None or not ensure_base_archive(cmd[0]):
+    if key is None:
         return []
     archive = folder / f"{name}-{key}.jsa"
-    if archive.is_file() and archive.stat().st_size > 0:
+    if archive.is_file() and archive.stat().st_size > 0 and base_archive(cmd[0]).is_file():
         return [f"-XX:SharedArchiveFile={archive}", *QUIET]
+    if not record or not ensure_base_archive(cmd[0]):
+        return []
     folder.mkdir(parents=True, exist_ok=True)
     if shutil.disk_usage(folder).free < MIN_FREE_BYTES:
         return []
@@ -117,6 +122,6 @@ def archive_flags(cmd: Sequence[str], folder: Path, name: str) -> list[str]:
     return [f"-XX:ArchiveClassesAtExit={archive}", *QUIET]
 
 
-def with_archive(cmd: Sequence[str], folder: Path, name: str) -> list[str]:
+def with_archive(cmd: Sequence[str], folder: Path, name: str, record: bool = True) -> list[str]:
     """``cmd`` with :func:`archive_flags` right after the ``java`` executable."""
-    return [cmd[0], *archive_flags(cmd, folder, name), *cmd[1:]]
+    return [cmd[0], *archive_flags(cmd, folder, name, record), *cmd[1:]]

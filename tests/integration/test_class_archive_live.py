@@ -1,5 +1,5 @@
-"""The JVMs' class-data archives on the real stack (:mod:`dataops.class_archive`): Connect stopped
-cleanly leaves its archive, and the Connect started after it maps that archive."""
+"""The JVMs' class-data archives on the real stack (:mod:`dataops.class_archive`): Connect started
+again and stopped cleanly leaves its archive, and the Connect started after it maps that archive."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ def test_a_clean_stop_leaves_the_archive_and_the_next_start_maps_it(pipeline):
         pytest.skip(f"{java} has no base class-data archive ({base_archive(java)}): its JVMs start without one")
     folder = pipeline.settings.paths.class_archives
     try:
-        assert stack.stop("connect")  # SIGTERM: a first stop writes the archive as the JVM exits
+        assert stack.stop("connect")
+        stack.up(["connect"], progress=False)  # a second start in this state folder (at least) records…
+        assert any(a.startswith(("-XX:ArchiveClassesAtExit=", "-XX:SharedArchiveFile=")) for a in stack.process("connect").cmdline())
+        assert stack.stop("connect")  # … and its clean stop (SIGTERM) writes the archive as the JVM exits
         archives = sorted(folder.glob("connect-*.jsa"))
         assert len(archives) == 1 and archives[0].stat().st_size > 1 << 20, archives
         stack.up(["connect"], progress=False)

@@ -47,6 +47,13 @@ def test_the_first_start_writes_the_archive_at_exit_and_the_next_maps_it(jvm):
     second = class_archive.archive_flags(cmd, folder, "kafka")
     assert second[0] == f"-XX:SharedArchiveFile={archive}"
     assert class_archive.with_archive(cmd, folder, "kafka") == [cmd[0], *second, *cmd[1:]]
+    assert class_archive.archive_flags(cmd, folder, "kafka", record=False) == second  # a first start maps one that is there
+
+
+def test_a_first_start_records_nothing(jvm):
+    cmd, _, folder = jvm
+    assert class_archive.archive_flags(cmd, folder, "kafka", record=False) == []
+    assert not folder.exists() or not list(folder.iterdir())
 
 
 def test_a_changed_jar_or_flag_gets_a_new_archive_and_the_stale_one_goes(jvm):

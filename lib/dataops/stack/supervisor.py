@@ -230,9 +230,9 @@ class Stack:
 
     def _start(self, comp: Component) -> None:
         cmd = comp.command(self.settings, self.paths)
-        if comp.java and self.settings.class_archives:
-            cmd = with_archive(cmd, self.paths.class_archives, comp.name)
         log = self.paths.log_file(comp.name)
+        if comp.java and self.settings.class_archives:  # recorded from its second start here on (dataops.class_archive)
+            cmd = with_archive(cmd, self.paths.class_archives, comp.name, record=log.exists())
         if log.exists() and log.stat().st_size > 50 * 2**20:
             log.replace(log.with_suffix(".log.1"))
         env = {**os.environ, **self.settings.as_env(), **child_env(self.settings), **self.child_secrets()}
