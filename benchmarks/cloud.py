@@ -15,6 +15,8 @@ Prints, one per line:
   avro_bytes_per_row      the same rows in Confluent's Avro wire format (magic byte, schema id, body)
   avro_vs_json            their ratio
   avro_wire_bytes_per_row the rows the stand-in's Flink job wrote to the fixtures' topic in Avro, as the broker holds them
+  json_bytes_per_poll     the polls the local HTTP source wrote to crypto-prices (the API's JSON text)
+  avro_wire_bytes_per_poll the polls the stand-in's HTTP source wrote to the fixtures' crypto-prices in Avro
   with --course:
   cloud_course_headless_s the seven masters run headless in the confluent profile (its one .env)
   cloud_course_failed     how many of them failed (0 expected)
@@ -100,6 +102,13 @@ def main() -> None:
                if r.schema_id is not None]  # fmt: skip
     if written:
         print(f"avro_wire_bytes_per_row={sum(r.size_bytes for r in written) / len(written):.1f}")
+    polls = [len(v.encode("utf-8")) for v in p.kafka.latest(p.settings.topic_raw, 30, wait_s=30)["value"] if v]
+    raw = user.settings.topic_raw
+    sent = [r.size_bytes for r in user.kafka.read(raw, {q: max(0, end - 30) for q, end in user.kafka.end_offsets(raw).items()})
+            if r.schema_id is not None]  # fmt: skip
+    if polls and sent:
+        print(f"json_bytes_per_poll={sum(polls) / len(polls):.1f}")
+        print(f"avro_wire_bytes_per_poll={sum(sent) / len(sent):.1f}")
 
     if args.course:
         course(standin.client_env(p.settings))

@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^[\w-]+\.[\w-]+$", description="namespace.table of the exploded rows (Tableflow: <cluster>.<topic>)")
     iceberg_dir: Path | None = Field(default=None, description="the SQL catalog and warehouse (unset: <state>/data/iceberg; a class learner's own)")
     topic_iceberg_control: str = "crypto-iceberg-control"
-    topic_format: Literal["json", "avro"] = Field(default="json", description="the exploded topic's values: JSON, or Avro in Confluent's wire format with the registry (cloud-standin)")
+    topic_format: Literal["json", "avro"] = Field(default="json", description="the raw and exploded topics' values: JSON, or Avro in Confluent's wire format with the registry (cloud-standin)")
 
     # Confluent Cloud profile
     kafka_bootstrap: str | None = None

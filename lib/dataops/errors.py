@@ -152,6 +152,12 @@ class DeclarationError(ConfigError):
     """The pipeline declaration (``data/pipeline/pipeline.yaml`` or an extension) is invalid."""
 
 
+class UndecodableError(DataOpsError):
+    """One message in the Avro wire format that cannot be read: its schema id is not in the registry, or
+    its body does not decode with that schema. A reader of a topic shows it and goes on (the explode job
+    sends it to the dead letters as ``undecodable_avro``) rather than stopping at it."""
+
+
 class SchemaRejectedError(DataOpsError):
     """A Schema Registry refused a schema: incompatible with the subject's rule, or invalid.
 

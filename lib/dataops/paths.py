@@ -14,7 +14,7 @@ from pathlib import Path
 # Defined here rather than with the other jar names (artifacts.py) because
 # StatePaths.flink_connector_jar needs it and artifacts imports this module.
 FLINK_KAFKA_JAR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
-FLINK_UDF_JAR = "dataops-flink-udf-1.0.0.jar"  # the explode job's JSON_MEMBERS (lib/stack/flink-udf)
+FLINK_UDF_JAR = "dataops-flink-udf-1.0.0.jar"  # the explode job's JSON_MEMBERS and AVRO_POLL (lib/stack/flink-udf)
 FLINK_AVRO_JAR = "flink-sql-avro-confluent-registry-2.2.0.jar"  # the avro-confluent format (DATAOPS_TOPIC_FORMAT=avro)
 
 

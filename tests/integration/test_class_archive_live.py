@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from dataops.class_archive import base_archive
+from dataops.stack.supervisor import Stack
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_clean_stop_leaves_the_archive_and_the_next_start_maps_it(pipeline):
-    stack = pipeline.stack
+    stack = Stack(pipeline.settings.model_copy(update={"class_archives": True}))  # the suite's own stacks run without
     java = stack.process("connect").cmdline()[0]
     if not base_archive(java).is_file():
         pytest.skip(f"{java} has no base class-data archive ({base_archive(java)}): its JVMs start without one")

@@ -130,3 +130,44 @@ def test_an_avro_message_reads_as_its_record_and_json_stays_as_it_is():
     assert list(frame["payload"]) == [row] * 4  # Avro (three) and JSON (one) alike
     assert fetched == [9]  # the schema is fetched once per id
     assert avro.is_wire_format(avro.encode(schema, 9, row)) and not avro.is_wire_format(b"{}") and not avro.is_wire_format(None)
+
+
+def test_a_raw_poll_is_wrapped_in_one_field_and_reads_back_as_the_poll_itself():
+    """The poll keyed by coin id is a map: the registry's subject is a record, so the schema wraps it in
+    one field, ``value``; a reader (``p.kafka``, and the job's ``AVRO_POLL``) hands back the poll as it was."""
+    schema = avro.avro_schema(SCHEMAS / "raw_poll.json")
+    exploded = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    assert avro.wraps(schema) and not avro.wraps(exploded)
+    assert not avro.wraps({"type": "record", "name": "r", "fields": [{"name": "value", "type": "string"}]})
+    poll = json.loads((SAMPLES / "raw_polls.jsonl").read_text().splitlines()[0])
+    decoder = avro.Decoder(lambda sid: schema)
+    assert decoder(avro.encode(schema, 4, {"value": poll})) == poll
+    with pytest.raises(DataOpsError, match="no encaja"):  # a drifted poll does not fit: the converter keeps its text
+        avro.encode(schema, 4, {"value": {coin: {"usd_price": 1.0} for coin in poll}})
+
+
+def test_a_message_that_does_not_decode_is_shown_whole_and_the_read_goes_on():
+    """An unknown schema id (asked of the registry once) or a body its schema cannot read: the record keeps
+    its bytes in base64, says why in a header, and the records after it still decode."""
+    import base64
+
+    from dataops.kafka.layer import _record
+
+    schema = avro.avro_schema(SCHEMAS / "exploded_row.json")
+    row = _rows("exploded_rows.jsonl")[0]
+    asked: list[int] = []
+
+    def fetch(sid):
+        asked.append(sid)
+        if sid != 9:
+            raise avro.UndecodableError(f"no schema {sid}", "")
+        return schema
+
+    decoder = avro.Decoder(fetch)
+    unknown = bytes([0, 0, 0, 0, 77]) + b"whatever"
+    truncated = avro.encode(schema, 9, row)[:12]
+    for bad in (unknown, unknown, truncated):
+        record = _record(_Message(bad), decoder)
+        assert record.value == base64.b64encode(bad).decode() and avro.UNDECODABLE_HEADER in record.headers
+    assert json.loads(_record(_Message(avro.encode(schema, 9, row)), decoder).value) == row
+    assert asked == [77, 9]  # an unknown id is asked once

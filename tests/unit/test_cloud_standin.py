@@ -12,7 +12,7 @@ import pytest
 from dataops import ConfigError, load_settings
 from dataops.automation import resources as res
 from dataops.automation.declaration import load
-from dataops.contract import contract_for
+from dataops.contract import contract_for, raw_poll_schema
 from dataops.flink import job
 from dataops.iceberg import engine as iceberg_engine
 from dataops.kafka import sasl
@@ -73,6 +73,28 @@ def test_avro_reads_through_the_converter_with_the_login_in_a_private_file(local
     assert stat.S_IMODE(login.stat().st_mode) == 0o600 and _secrets(local)[1] in login.read_text()
     json_sink = next(r for r in res.resources(load(local), local) if r.kind == "sink").desired
     assert json_sink["value.converter"] == "org.apache.kafka.connect.json.JsonConverter"
+
+
+def test_the_source_writes_avro_by_the_raw_contract_and_the_job_decodes_it_with_the_login_in_a_file(local):
+    """Avro: the HTTP source's converter writes by the raw poll contract's Avro schema (registered by the
+    converter under ``<raw topic>-value``), retried while the registry is out of reach; the job reads the
+    raw value as bytes and decodes it with ``AVRO_POLL``, which reads the login from the private file.
+    JSON: the body's text, read as text, no function."""
+    s = standin.standin_settings(local)
+    source = next(r for r in res.resources(load(s), s) if r.kind == "connector").desired
+    assert source["value.converter"] == converters.AVRO_CONVERTER
+    assert json.loads(source["value.converter.avro.schema"]) == avro.avro_schema(raw_poll_schema(s.vs_currency))
+    assert source["value.converter.basic.auth.user.info"].startswith("${file:") and int(source["errors.retry.timeout"]) > 0
+    params = job.job_params(s)
+    assert params["raw_type"] == "BYTES" and job.AVRO_POLL in params["raw_decoder"]
+    login = converters.registry_login_file(s, "unused")
+    assert params["poll_decoding"].endswith(f"AVRO_POLL(r.body, '{s.schema_registry_url}', '{login}')]) AS a (poll, decode_error)")
+    assert params["decode_check"].startswith("WHEN a.decode_error IS NOT NULL THEN 'undecodable_avro'")
+    plain = job.job_params(local)
+    assert (plain["raw_type"], plain["raw_decoder"], plain["poll_body"]) == ("STRING", "", "r.body")
+    plain_source = next(r for r in res.resources(load(local), local) if r.kind == "connector").desired
+    assert plain_source["value.converter"] == "org.apache.kafka.connect.storage.StringConverter"
+    assert not any(k.startswith(("value.converter.", "errors.")) for k in plain_source)
 
 
 def test_the_jobs_avro_table_matches_the_contracts_schema_field_by_field(local):

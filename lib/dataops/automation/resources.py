@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
-from dataops.kafka_connect.converters import value_converter
+from dataops.kafka_connect.converters import raw_value_converter, value_converter
 from dataops.config import Settings
 from dataops.errors import DataOpsError, TableNotFoundError
 from dataops.facade import Layers
@@ -57,7 +57,8 @@ def sink_settings(settings: Settings, sink: Sink) -> Settings:
 
 
 def connector_config(settings: Settings, spec: Connector) -> dict[str, str]:
-    """The HTTP source connector's Connect config: one record per poll, the body as a string value.
+    """The HTTP source connector's Connect config: one record per poll, the body as a string value
+    (in Avro with the registry when ``DATAOPS_TOPIC_FORMAT=avro``: :func:`raw_value_converter`).
 
     To the real API (or a strict simulator) the key goes in the plan's header, and the interval must
     keep ``60 / poll_interval_s`` calls a minute under ``coingecko_calls_per_min`` (else ConfigError).
@@ -70,7 +71,7 @@ def connector_config(settings: Settings, spec: Connector) -> dict[str, str]:
         "http.poll.interval.ms": str(int(spec.poll_interval_s * 1000)),
         "kafka.topic": spec.topic,
         "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+        **raw_value_converter(settings),
         "exactly.once.support": "required",
         **spec.config,
     }

@@ -1,6 +1,6 @@
 -- The course's explode job: one raw CoinGecko /simple/price poll per Kafka record
--- -> one row per coin. Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2) and one
--- Java function of the project's, JSON_MEMBERS (below).
+-- -> one row per coin. Flink SQL (Flink 2.2.1 + flink-sql-connector-kafka 5.0.0-2.2) and the
+-- project's Java functions, JSON_MEMBERS and, with the raw topic in Avro, AVRO_POLL (below).
 -- No coin is hard-coded: the job explodes whatever keys the poll carries.
 -- Placeholders (filled by dataops.flink.submit, named here without their $ and braces):
 --   bootstrap, source_topic, good_topic, dlq_topic, group_id, txn_prefix, cur (the
@@ -11,13 +11,16 @@
 --   dataops.contract): exploded_columns (the exploded row's columns), coin_fields, coin_wrapped,
 --   coin_wrapped_names, coin_numbers, coin_number_names, coin_values and coin_typed (each coin
 --   field's extraction) and coin_checks (the
---   rejection reasons: types, finiteness, minimum/exclusiveMinimum/maximum, pattern).
+--   rejection reasons: types, finiteness, minimum/exclusiveMinimum/maximum, pattern); and how the
+--   raw topic's values are read (dataops.flink.job.raw_format): raw_type, raw_decoder,
+--   poll_decoding, poll_body and decode_check (JSON: the value is the poll's text; Avro: AVRO_POLL,
+--   below, decodes it into that text).
 -- Statements are separated by a line holding only ';'. Views are registered as Table
 -- objects (dataops.flink.submit), so both sinks share one plan of the JSON extraction.
 -- NOTE: `raw` is a reserved word in Flink SQL, hence the column name `body`.
 
 CREATE TEMPORARY TABLE raw_polls (
-  body          STRING,
+  body          ${raw_type},
   src_topic     STRING           METADATA FROM 'topic'     VIRTUAL,
   src_partition INT              METADATA FROM 'partition' VIRTUAL,
   src_offset    BIGINT           METADATA FROM 'offset'    VIRTUAL,
@@ -81,7 +84,11 @@ ${kafka_security}  'format' = 'json',
 -- asked of it: with them the job spent most of its time parsing the same poll a dozen times.
 CREATE TEMPORARY FUNCTION JSON_MEMBERS AS 'org.dataops.flink.JsonMembers' LANGUAGE JAVA
 ;
--- Poll level: can the record be read at all? (IS JSON never throws; truncated JSON -> FALSE)
+-- AVRO_POLL(value, registry_url, login_file) (lib/stack/flink-udf, Java), with a raw topic in Avro only:
+-- ROW(poll, decode_error), a value in Confluent's wire format decoded by its writer schema from the
+-- registry into the poll's JSON text, any other value (a poll the schema could not carry, a replay)
+-- as its text; a value that does not decode: in base64, with decode_error saying why.
+${raw_decoder}-- Poll level: can the record be read at all? (IS JSON never throws; truncated JSON -> FALSE)
 -- JSON has no NaN or Infinity, but Python's json.dumps writes them: a body that is not JSON only
 -- because of such a bare literal is read with the literal quoted ("NaN", "Infinity"), so the coin
 -- that carries it goes to the dead letters as non_finite and the other coins of the poll still flow.
@@ -91,17 +98,17 @@ CREATE TEMPORARY FUNCTION JSON_MEMBERS AS 'org.dataops.flink.JsonMembers' LANGUA
 -- CROSS JOIN UNNEST(ARRAY[ROW(...)]) whose columns the next steps reuse.
 CREATE TEMPORARY VIEW polls AS
 SELECT
-  r.body, d.doc, k.coins, r.src_topic, r.src_partition, r.src_offset, r.src_timestamp,
+  ${poll_body} AS body, d.doc, k.coins, r.src_topic, r.src_partition, r.src_offset, r.src_timestamp,
   CASE
-    WHEN r.body IS NULL                        THEN 'null_value'
+    ${decode_check}WHEN ${poll_body} IS NULL                  THEN 'null_value'
     WHEN k.coins IS NULL AND NOT (d.doc IS JSON) THEN 'unparseable_json'
     WHEN k.coins IS NULL                       THEN 'not_a_json_object'
     WHEN CARDINALITY(k.coins) = 0              THEN 'empty_poll'
   END AS poll_error
-FROM raw_polls AS r
+FROM raw_polls AS r${poll_decoding}
 CROSS JOIN UNNEST(ARRAY[ROW(
-    CASE WHEN r.body IS JSON THEN r.body  -- (Flink's REGEXP_REPLACE has no $1: one pass per literal)
-         ELSE REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(r.body,
+    CASE WHEN ${poll_body} IS JSON THEN ${poll_body}  -- (Flink's REGEXP_REPLACE has no $1: one pass per literal)
+         ELSE REGEXP_REPLACE(REGEXP_REPLACE(REGEXP_REPLACE(${poll_body},
                 '(?<=[:\[,]\s{0,16})NaN(?=\s*[,}\]])', '"NaN"'),
                 '(?<=[:\[,]\s{0,16})-Infinity(?=\s*[,}\]])', '"-Infinity"'),
                 '(?<=[:\[,]\s{0,16})\+?Infinity(?=\s*[,}\]])', '"Infinity"')

@@ -30,7 +30,7 @@ from dataops.paths import file_uri
 logger = logging.getLogger(__name__)
 
 EXPLODE_SQL = Path(__file__).with_name("explode.sql")
-UDF_SOURCES = PROJECT_ROOT / "lib" / "stack" / "flink-udf" / "src"  # JSON_MEMBERS
+UDF_SOURCES = PROJECT_ROOT / "lib" / "stack" / "flink-udf" / "src"  # JSON_MEMBERS, AVRO_POLL
 RESTORE_FAILED = "JobInitializationException"  # the jobmanager could not start the job: with a checkpoint, its restore
 ROLLBACK = re.compile(r"Failed to rollback to checkpoint/savepoint \S+?\.\s+")
 
@@ -145,6 +145,33 @@ def registry_auth(settings: Settings) -> str:
     return f"  {_literal('value.avro-confluent.basic-auth.user-info')} = {_literal(f'{where.key}:{where.secret.get_secret_value()}')},\n"
 
 
+AVRO_POLL = "org.dataops.flink.AvroPoll"  # lib/stack/flink-udf
+
+
+def raw_format(settings: Settings) -> dict[str, str]:
+    """How the job reads the raw topic's values (``${raw_type}``, ``${raw_decoder}``, ``${poll_decoding}``,
+    ``${poll_body}``, ``${decode_check}``): the poll's JSON text either way.
+
+    JSON: the value is that text. Avro (``DATAOPS_TOPIC_FORMAT=avro``, the HTTP source writing through
+    the project's converter): the value's bytes go through ``AVRO_POLL`` (``lib/stack/flink-udf``), which
+    decodes the wire format by the writer's schema from the profile's registry and hands on any other
+    value (a poll the schema could not carry, a replay) as its text; a value that does not decode goes
+    to the dead letters as ``undecodable_avro``. The registry's login stays in a file the function
+    reads (:func:`dataops.kafka_connect.converters.registry_login_file`), never in the job's SQL.
+    """
+    if settings.topic_format == "json":
+        return {"raw_type": "STRING", "raw_decoder": "", "poll_decoding": "", "poll_body": "r.body", "decode_check": ""}
+    from dataops.kafka_connect.converters import registry_login
+    from dataops.registry.layer import SchemaRegistryLayer
+
+    where = SchemaRegistryLayer(settings).endpoint()
+    login = registry_login(settings, where)
+    return {"raw_type": "BYTES",
+            "raw_decoder": f"CREATE TEMPORARY FUNCTION AVRO_POLL AS {_literal(AVRO_POLL)} LANGUAGE JAVA\n;\n",
+            "poll_decoding": f"\nCROSS JOIN UNNEST(ARRAY[AVRO_POLL(r.body, {_literal(where.url)}, {_literal(str(login or ''))})]) AS a (poll, decode_error)",
+            "poll_body": "a.poll", "decode_check": "WHEN a.decode_error IS NOT NULL THEN 'undecodable_avro'\n    "}  # fmt: skip
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -158,6 +185,7 @@ def job_params(settings: Settings) -> dict[str, str]:
         "kafka_security": "",  # the Kafka login's options: the submitting child gets them apart (submit_command), never in a spec
         "registry_auth": "",  # the same for the registry's login, in Avro
         **exploded_format(settings),
+        **raw_format(settings),
         "source_topic": settings.topic_raw,
         "good_topic": settings.topic_exploded,
         "dlq_topic": settings.topic_dlq,

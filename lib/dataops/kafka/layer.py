@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -342,13 +343,19 @@ def refusal(settings: Settings, errors: Iterable[KafkaError]) -> None:
 
 def _record(msg: Message, avro_decoder: Callable[[bytes], dict[str, Any]] | None = None) -> Record:
     """One consumed message as a :class:`Record`; a value in the Avro wire format (the ``confluent``
-    profile's) becomes the JSON text of its record, decoded with ``avro_decoder`` (its schema from the registry)."""
+    profile's) becomes the JSON text of its record, decoded with ``avro_decoder`` (its schema from the registry);
+    one that does not decode, its bytes in base64 with the header ``avro.UNDECODABLE_HEADER`` saying why."""
     value = msg.value()
     size, schema_id = len(value or b""), None
+    headers = dict(msg.headers() or [])
     if avro_decoder is not None and avro.is_wire_format(value):
         assert value is not None
         schema_id = avro.schema_id(value)
-        value = json.dumps(avro_decoder(value)).encode("utf-8")
+        try:
+            value = json.dumps(avro_decoder(value)).encode("utf-8")
+        except avro.UndecodableError as exc:  # one bad message: shown as the job keeps it (base64), not a stop
+            value = base64.b64encode(value)
+            headers[avro.UNDECODABLE_HEADER] = str(exc).encode("utf-8")
     key = msg.key()
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     if topic is None or partition is None or offset is None:  # only an error event lacks them
@@ -360,7 +367,7 @@ def _record(msg: Message, avro_decoder: Callable[[bytes], dict[str, Any]] | None
         timestamp_ms=msg.timestamp()[1],
         key=key.decode("utf-8", "replace") if key is not None else None,
         value=value.decode("utf-8", "replace") if value is not None else None,
-        headers=dict(msg.headers() or []),
+        headers=headers,
         size_bytes=size,
         schema_id=schema_id,
     )

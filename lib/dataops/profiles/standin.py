@@ -14,8 +14,9 @@ see a pipeline that runs:
   local pipeline's own;
 - the table in the Iceberg REST catalog's backend (the door Tableflow's materialization writes
   through; outside engines read through the OAuth2 front), namespace = the cluster id;
-- the exploded topic in Avro with the fixtures' registry (``DATAOPS_TOPIC_FORMAT``, Avro unless set):
-  Flink's ``avro-confluent`` writes it, the sink reads it with the project's converter.
+- both topics in Avro with the fixtures' registry (``DATAOPS_TOPIC_FORMAT``, Avro unless set): the HTTP
+  source writes the raw polls with the project's converter and the job decodes them (``AVRO_POLL``);
+  Flink's ``avro-confluent`` writes the exploded rows, the sink reads them with the project's converter.
 
 Not a profile to pick for a notebook (``DATAOPS_PROFILE``): it is the cloud's side, not the user's.
 

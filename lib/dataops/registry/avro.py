@@ -20,11 +20,13 @@ import struct
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from dataops.errors import ConfigError, DataOpsError
+from dataops.errors import ConfigError, DataOpsError, UndecodableError
 
-__all__ = ["MAGIC", "Decoder", "avro_schema", "decode", "encode", "is_wire_format", "schema_id", "subject"]
+__all__ = ["MAGIC", "UNDECODABLE_HEADER", "Decoder", "UndecodableError", "avro_schema", "decode", "encode", "is_wire_format", "schema_id", "subject", "wraps"]
 
 MAGIC = 0
+#: The header ``p.kafka`` adds to a message in the wire format that does not decode (its value: why).
+UNDECODABLE_HEADER = "dataops.undecodable"
 _HEADER = struct.Struct(">bI")
 _SCALARS = {"string": "string", "number": "double", "integer": "long", "boolean": "boolean"}
 
@@ -151,27 +153,51 @@ def decode(value: bytes, schemas: Mapping[int, Mapping[str, Any]]) -> dict[str, 
 
     sid = schema_id(value)
     if sid not in schemas:
-        raise DataOpsError(f"el mensaje se escribió con el esquema {sid}, que no está entre los leídos del registro",
-                           "vuelve a leer los esquemas del sujeto en el Schema Registry")  # fmt: skip
-    record = fastavro.schemaless_reader(io.BytesIO(value[_HEADER.size :]), _parsed(schemas[sid]))
+        raise UndecodableError(f"el mensaje se escribió con el esquema {sid}, que no está entre los leídos del registro",
+                               "vuelve a leer los esquemas del sujeto en el Schema Registry")  # fmt: skip
+    try:
+        record = fastavro.schemaless_reader(io.BytesIO(value[_HEADER.size :]), _parsed(schemas[sid]))
+    except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError, struct.error) as exc:
+        raise UndecodableError(f"el mensaje no se lee con el esquema {sid}: {type(exc).__name__}",
+                               "otro productor escribió en el tópico con ese id: mira la carta muerta del job") from None  # fmt: skip
     if not isinstance(record, dict):  # the project's subjects are records (avro_schema makes them so)
         raise DataOpsError(f"el esquema {sid} no es un record de Avro", "registra un esquema de tipo record para el tópico")
     return record
 
 
+def wraps(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema`` is how :func:`avro_schema` wraps a document that is not a record (a poll keyed by
+    coin id): a record of one field, ``value``, holding a map or an array. The project's Java side (the
+    converter and ``AVRO_POLL``) reads the same rule."""
+    fields = schema.get("fields") if schema.get("type") == "record" else None
+    if not isinstance(fields, list) or len(fields) != 1 or fields[0].get("name") != "value":
+        return False
+    inner = fields[0].get("type")
+    return isinstance(inner, Mapping) and inner.get("type") in ("map", "array")
+
+
 class Decoder:
     """Decodes wire-format messages, fetching each schema id once (``fetch``: id -> Avro schema,
-    e.g. :meth:`SchemaRegistryLayer.schema <dataops.registry.layer.SchemaRegistryLayer.schema>`)."""
+    e.g. :meth:`SchemaRegistryLayer.schema <dataops.registry.layer.SchemaRegistryLayer.schema>`);
+    a wrapped document (:func:`wraps`: the raw poll) comes back as the document itself."""
 
     def __init__(self, fetch: Callable[[int], Mapping[str, Any]]) -> None:
         self._fetch = fetch
         self._schemas: dict[int, Mapping[str, Any]] = {}
+        self._unknown: dict[int, UndecodableError] = {}  # ids the registry said it does not have: asked once
 
     def __call__(self, value: bytes) -> dict[str, Any]:
         sid = schema_id(value)
+        if sid in self._unknown:
+            raise self._unknown[sid]
         if sid not in self._schemas:
-            self._schemas[sid] = self._fetch(sid)
-        return decode(value, self._schemas)
+            try:
+                self._schemas[sid] = self._fetch(sid)
+            except UndecodableError as exc:
+                self._unknown[sid] = exc
+                raise
+        record = decode(value, self._schemas)
+        return record["value"] if wraps(self._schemas[sid]) else record
 
 
 def is_wire_format(value: bytes | None) -> bool:

@@ -17,7 +17,7 @@ import pandas as pd
 import requests
 
 from dataops.config import Settings
-from dataops.errors import ConfigError, DataOpsError, HTTPError, SchemaRejectedError, ServiceUnavailableError
+from dataops.errors import ConfigError, DataOpsError, HTTPError, SchemaRejectedError, ServiceUnavailableError, UndecodableError
 from dataops.protocols import action
 from dataops.registry.local import Endpoint, endpoint
 
@@ -122,11 +122,11 @@ class SchemaRegistryLayer:
         """The schema registered with ``schema_id`` (what a message in the wire format names), parsed.
 
         Raises:
-            DataOpsError: No schema has that id here (one line: a message from another registry?).
+            UndecodableError: No schema has that id here (one line: a message from another registry?).
         """
         resp = self._call("GET", f"/schemas/ids/{int(schema_id)}", ok_404=True)
         if resp.status_code == 404:
-            raise DataOpsError(f"el Schema Registry no tiene ningún esquema con id {schema_id}",
+            raise UndecodableError(f"el Schema Registry no tiene ningún esquema con id {schema_id}",
                                "el mensaje se escribió con otro registro: revisa DATAOPS_SCHEMA_REGISTRY_URL")  # fmt: skip
         parsed: dict[str, Any] = json.loads(resp.json()["schema"])
         return parsed
