@@ -159,7 +159,7 @@ def decode(value: bytes, schemas: Mapping[int, Mapping[str, Any]]) -> dict[str, 
         record = fastavro.schemaless_reader(io.BytesIO(value[_HEADER.size :]), _parsed(schemas[sid]))
     except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError, struct.error) as exc:
         raise UndecodableError(f"el mensaje no se lee con el esquema {sid}: {type(exc).__name__}",
-                               "otro productor escribió en el tópico con ese id: mira la carta muerta del job") from None  # fmt: skip
+                               "otro productor escribió en el tópico con ese id: el job lo manda a la DLQ (`dataops dlq`)") from None  # fmt: skip
     if not isinstance(record, dict):  # the project's subjects are records (avro_schema makes them so)
         raise DataOpsError(f"el esquema {sid} no es un record de Avro", "registra un esquema de tipo record para el tópico")
     return record
