@@ -182,3 +182,22 @@ def test_a_stall_is_timed_only_while_connect_answers():
     _nothing_restarted(healer, now, 60, 120)
     now[0] = 120.0
     assert healer.check() == ["sink"]
+
+
+# The Iceberg sink when the state folder's disk filled (benchmarks/disk_full.py, 2026-12-06).
+DISK_FULL = """org.apache.kafka.connect.errors.ConnectException: Exiting WorkerSinkTask due to unrecoverable exception.
+\tat org.apache.kafka.connect.runtime.WorkerSinkTask.deliverMessages(WorkerSinkTask.java:658)
+Caused by: java.io.IOException: No space left on device
+\tat java.base/java.io.FileOutputStream.writeBytes(Native Method)
+"""
+
+
+def test_a_task_killed_by_a_full_disk_is_restarted_once_the_disk_has_room_and_not_before():
+    room = [False]
+    connect = _Connect({"sink": DISK_FULL, "source": ""})
+    healer = Healer(connect, ["sink", "source"], min_gap_s=0, clock=lambda: 0.0, has_room=lambda: room[0])
+    assert passing_cause(DISK_FULL) is None  # not a passing Kafka error by itself
+    assert healer.check() == []  # still full: a restart would only fail again
+    room[0] = True
+    assert healer.check() == ["sink"] and healer.restarts[0][1] == "No space left on device (the disk has room again)"
+    assert Healer(_Connect({"sink": DISK_FULL}), ["sink"]).check() == []  # no way to know the disk: left for `up`

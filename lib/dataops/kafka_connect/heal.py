@@ -16,6 +16,10 @@ all members, cannot determine leader"), and nothing is ever committed again (apa
 a coordinator hung after a broker restart, #15452, looks the same). Given ``progress``, the Healer
 restarts such a sink once its committed offsets have not moved for ``stall_s`` while records wait.
 
+A task killed by a full disk is restarted the same way once the disk has room again: Kafka Connect
+may even keep reporting it FAILED after ``dataops up`` restarted it, when the FAILED status it wrote
+while the broker could not write reached the status topic after the RUNNING one.
+
 The monitor service runs a :class:`Healer` beside its sampling; ``dataops up`` restarts any FAILED
 connector anyway (``automation``).
 """
@@ -48,6 +52,10 @@ PASSING = (
 _PASSING = re.compile("|".join(re.escape(name) for name in PASSING))
 
 
+#: How a task that died of a full disk says so (the sink's data files, Connect's own topics' broker).
+NO_SPACE = "No space left on device"
+
+
 def passing_cause(trace: str) -> str | None:
     """The first line of ``trace`` naming a passing Kafka error, or None when the failure is of
     another kind (it then stays FAILED for a person to read)."""
@@ -71,11 +79,15 @@ class Healer:
             it reads, summed over partitions; a RUNNING connector whose committed offsets stay put
             for ``stall_s`` while records wait is restarted, within the budget.
         stall_s: How long committed offsets may stay put with records waiting.
+        has_room: Whether the state folder's disks have room again: a task that died of a full disk
+            (:data:`NO_SPACE`) is then restarted like one that died of a passing error (a restart
+            seeks back to the last committed offsets; without room it would only fail again).
     """
 
     def __init__(self, connect: Any, names: Iterable[str], min_gap_s: float = 30.0, budget: int = 3,
                  window_s: float = 900.0, clock: Callable[[], float] = time.monotonic,
-                 progress: dict[str, Callable[[], tuple[int, int]]] | None = None, stall_s: float = 60.0) -> None:  # fmt: skip
+                 progress: dict[str, Callable[[], tuple[int, int]]] | None = None, stall_s: float = 60.0,
+                 has_room: Callable[[], bool] | None = None) -> None:  # fmt: skip
         self.connect = connect
         self.names = list(names)
         self.min_gap_s = min_gap_s
@@ -90,6 +102,7 @@ class Healer:
         self.moved: dict[str, tuple[int, float]] = {}  # connector → (committed, when it last moved)
         self.looked: float | None = None
         self.unknown: dict[str, str] = {}  # connector → why its progress is unknown, as last logged
+        self.has_room = has_room
 
     def check(self) -> list[str]:
         """One look: restart what died of a passing error or stalled; return the connectors restarted."""
@@ -109,7 +122,7 @@ class Healer:
             if "FAILED" in state:
                 status = self.connect.status(name)
                 traces = [t.get("trace", "") for t in [status.get("connector", {}), *status.get("tasks", [])] if t.get("state") == "FAILED"]
-                causes = [passing_cause(trace) for trace in traces]
+                causes = [passing_cause(trace) or self._freed(trace) for trace in traces]
                 if causes and None not in causes:  # else a failure a person must read
                     cause = str(causes[0])
             elif name in self.progress and state and all(s == "RUNNING" for s in state):
@@ -123,6 +136,12 @@ class Healer:
                 logger.warning("restarted connector %s: %s", name, cause)
                 done.append(name)
         return done
+
+    def _freed(self, trace: str) -> str | None:
+        """A full disk that has room again, as a passing cause (None: another failure, or still full)."""
+        if NO_SPACE not in trace or self.has_room is None or not self.has_room():
+            return None
+        return f"{NO_SPACE} (the disk has room again)"
 
     def _stalled(self, name: str, now: float) -> str | None:
         """Why ``name`` counts as stalled now, or None (moving, idle, or not known yet)."""

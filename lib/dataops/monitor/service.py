@@ -102,7 +102,11 @@ def heal_forever(settings: Settings, stop: threading.Event, every_s: float = 5.0
     progress = {}
     if "kafka" in settings.runs.builders:
         progress[settings.iceberg_connector_name] = _sink_progress(settings.runs.build("kafka", settings), settings)
-    healer = Healer(settings.runs.build("connect", settings), [settings.connector_name, settings.iceberg_connector_name], progress=progress)
+    from dataops.stack import disk
+
+    room = (lambda: disk.full_line(settings.state_dir) is None) if settings.runs.runs_stack else None
+    healer = Healer(settings.runs.build("connect", settings), [settings.connector_name, settings.iceberg_connector_name],
+                    progress=progress, has_room=room)  # fmt: skip
     while not stop.wait(every_s):
         try:
             healer.check()
