@@ -105,10 +105,7 @@ OWN_STACK = {"first_run": None, "integration": {"test_disk_full.py", "test_kafka
 # The class server's tests start engines of their own too (a broker, Connect, a Flink cluster, the hub),
 # but in "stack-2", one after the other with the sleep test: a whole class server starting on the other
 # core during its 65 s freeze and 90 s recovery left the session pipeline stalled for good (CI, 2 cores).
-# The cloud profile's tests too (the fixtures' five engines and the seven masters, ~5 min): in "stack" they made
-# that worker the suite's long pole (busy 22.1 min against 15.7 and 17.8).
-STACK_2 = {"integration": {"test_checkpoint_restore.py", "test_class_broker_live.py", "test_class_hub_live.py", "test_cloud_pipeline_live.py",
-                           "test_sleep_resume.py"},
+STACK_2 = {"integration": {"test_checkpoint_restore.py", "test_class_broker_live.py", "test_class_hub_live.py", "test_sleep_resume.py"},
            "notebooks": None}  # fmt: skip
 
 
