@@ -441,6 +441,18 @@ def test_reset_deletes_the_learners_connectors_and_cancels_their_jobs(server, ca
     assert not list(class_flink.cluster_settings(s).paths.flink_checkpoints.glob(".ana.*.job-ids"))  # her next job starts anew
 
 
+def _crosses(folder) -> list[str]:
+    """The ✘ lines the executed notebooks in ``folder`` printed: what a failed self-check said, hints included."""
+    import nbformat
+
+    lines = []
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            texts = [o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+            lines += [f"{path.stem}: {line}" for text in texts for line in text.splitlines() if "✘" in line]
+    return lines
+
+
 def test_the_course_runs_unchanged_in_a_learners_namespace(server, tmp_path):
     """Blocks 0 and 3's masters, headless, in bruno's session (only his settings file): block 0's
     `p.up()` starts his monitor and sets his pipeline up on the class's engines, block 3 applies a
@@ -456,7 +468,7 @@ def test_the_course_runs_unchanged_in_a_learners_namespace(server, tmp_path):
             mp.delenv(name)
         mp.setenv("DATAOPS_ENV_FILE", str(access.env_file(s.paths, "bruno")))
         results = run_notebooks([NOTEBOOKS / "00_entorno.ipynb", NOTEBOOKS / "03_automatizacion.ipynb"], output_dir=tmp_path)
-    assert (results["status"] == "ok").all(), results[["notebook", "error"]].to_dict("records")
+    assert (results["status"] == "ok").all(), (results[["notebook", "error"]].to_dict("records"), _crosses(tmp_path))
     assert results.set_index("notebook").loc["03_automatizacion", "checks"] == "2 ✔"
     mine = s.paths.classroom / "sessions" / "bruno"  # his session's state folder (his settings file says so)
     assert (mine / "data" / "metrics" / "metrics.db").is_file() and (mine / "run" / "monitor.json").is_file()  # his monitor's

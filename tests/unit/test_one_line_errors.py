@@ -158,7 +158,8 @@ def _layers(admin_error: Exception | None = None, drop_error: Exception | None =
 
 
 def test_dropping_a_table_says_why_it_failed_and_absent_only_when_it_is() -> None:
-    from dataops.automation.resources import Resource, destroy
+    from dataops.automation.removal import destroy
+    from dataops.automation.resources import Resource
 
     table = Resource("table", "crypto.t", "table", None)
     assert destroy(_layers(), table) == "dropped"  # type: ignore[arg-type]
@@ -172,7 +173,8 @@ def test_dropping_a_table_says_why_it_failed_and_absent_only_when_it_is() -> Non
 def test_a_consumer_group_that_stays_says_why() -> None:
     from confluent_kafka import KafkaError, KafkaException
 
-    from dataops.automation.resources import Resource, destroy
+    from dataops.automation.removal import destroy
+    from dataops.automation.resources import Resource
 
     sink = Resource("sink", "lab-sink", "sink", None)
     assert destroy(_layers(KafkaException(KafkaError(KafkaError.GROUP_ID_NOT_FOUND))), sink) == "deleted"  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from dataops import locks
 from dataops.automation import checks as _checks
+from dataops.automation import removal
 from dataops.automation import resources as res
 from dataops.automation.declaration import Declaration, load
 from dataops.classroom.namespace import own_prefix
@@ -247,7 +248,7 @@ def destroy(p: Layers, decl: Declaration) -> pd.DataFrame:
     """Remove every resource of a (scratch) declaration, last step first; one row each."""
     rows = []
     for r in reversed(res.resources(decl, p.settings, _managed(p.settings))):
-        rows.append([r.label, res.destroy(p, r)])
+        rows.append([r.label, removal.destroy(p, r)])
     res.forget_applied(p.settings, [r.key for r in res.resources(decl, p.settings, _managed(p.settings))])
     return pd.DataFrame(rows, columns=["recurso", "resultado"])
 

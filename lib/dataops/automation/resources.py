@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from dataops.automation.declaration import Connector, Declaration, Job, Sink, Topic
 from dataops.kafka_connect.converters import raw_value_converter, value_converter
 from dataops.config import Settings
-from dataops.errors import DataOpsError, TableNotFoundError
+from dataops.errors import DataOpsError
 from dataops.facade import Layers
 
 # The course's steps, in order; each resource belongs to one.
 STEP_TOPICS, STEP_CONNECTOR, STEP_JOB, STEP_SINK = "topics", "conector", "job de Flink", "sink de Iceberg"
 CONNECTOR_CLASS = "org.dataops.connect.http.HttpSourceConnector"
+T = TypeVar("T")
 
 
 @dataclass
@@ -177,13 +178,13 @@ def actual(p: Layers, r: Resource) -> tuple[dict[str, str] | None, str]:
         current = p.connect.config(r.name)
         if current is None:
             return None, ""
-        states = p.connect.states().get(r.name, [])
+        states = _settled(lambda: p.connect.states().get(r.name, []), lambda st: not st or any(s in PASSING_STATES for s in st))
         problem = "" if states and all(s == "RUNNING" for s in states) else f"state {'/'.join(states) or 'UNASSIGNED'}"
         if "FAILED" in states:
             problem = f"FAILED: {_failure(p, r.name)}"
         return {k: v for k, v in current.items() if k != "name"}, problem
     if r.kind == "job":
-        live = p.flink.live_job(r.name)
+        live = _settled(lambda: p.flink.live_job(r.name), lambda job: job is not None and job["state"] in PASSING_STATES)
         if live is None:
             return None, ""
         problem = "" if live["state"] == "RUNNING" else f"state {live['state']}"
@@ -195,6 +196,23 @@ def actual(p: Layers, r: Resource) -> tuple[dict[str, str] | None, str]:
             return None, ""
         return {"columns": ",".join(table.schema().column_names)}, ""
     raise ValueError(r.kind)
+
+
+#: States a connector's task or a Flink job passes through on its own (a rebalance of the worker, a
+#: restart by the monitor's healer or Flink's restart strategy): the plan waits them out, up to
+#: :data:`SETTLE_S`, before calling what it sees drift.
+PASSING_STATES = ("UNASSIGNED", "RESTARTING", "CREATED", "INITIALIZING", "RECONCILING")
+SETTLE_S = 20.0
+
+
+def _settled(read: Callable[[], T], passing: Callable[[T], bool], wait_s: float | None = None) -> T:
+    """``read()`` once it is not ``passing``, or its last value after ``wait_s`` (:data:`SETTLE_S`)."""
+    deadline = time.monotonic() + (SETTLE_S if wait_s is None else wait_s)
+    value = read()
+    while passing(value) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = read()
+    return value
 
 
 def _failure(p: Layers, name: str) -> str:
@@ -322,76 +340,3 @@ def impossible(r: Resource, current: dict[str, str] | None) -> str:
         return (f"topic {r.name} has {current['partitions']} partitions; Kafka cannot remove partitions "
                 f"(declare {current['partitions']} or more, or delete the topic by hand)")  # fmt: skip
     return ""
-
-
-def destroy(p: Layers, r: Resource) -> str:
-    """Remove one resource (for scratch namespaces); returns what was done."""
-    if r.kind == "topic":
-        present = r.name in p.kafka.topic_names()
-        p.kafka.delete_topic(r.name)
-        return "deleted" if present else "absent"
-    if r.kind in ("connector", "sink"):
-        if p.connect.config(r.name) is None:
-            return "absent"
-        p.connect.delete(r.name)
-        kept = _delete_group(p, f"connect-{r.name}") if r.kind == "sink" else ""
-        return "deleted" + (f"; {kept}" if kept else "")
-    if r.kind == "job":
-        from dataops.flink.job import job_ids_file
-
-        live = p.flink.live_job(r.name)
-        if live is not None:
-            p.flink.cancel(live["jid"])
-        job_ids_file(job_settings(p.settings, r.spec)).unlink(missing_ok=True)  # never resume a scratch job's checkpoint
-        kept = _delete_group(p, r.name)
-        return ("canceled" if live else "absent") + (f"; {kept}" if kept else "")
-    if r.kind == "table":
-        import shutil
-        from urllib.parse import urlparse
-
-        from pyiceberg.exceptions import NoSuchTableError
-
-        try:
-            location = p.iceberg.table(r.name).location()
-        except TableNotFoundError:
-            return "absent"
-        try:
-            p.iceberg.catalog().drop_table(r.name)
-        except NoSuchTableError:  # dropped by someone else meanwhile
-            return "absent"
-        except Exception as exc:  # noqa: BLE001 - the catalog's own errors: one line with the cause
-            raise DataOpsError(f"falló el borrado de la tabla {r.name}: {type(exc).__name__}: {_first_line(exc)}",
-                               "revisa el catálogo (`p.iceberg.tables()`) y vuelve a lanzar la limpieza") from None
-        if p.iceberg.local and location.startswith("file:"):  # the SQL catalog does not purge its files
-            shutil.rmtree(urlparse(location).path, ignore_errors=True)
-        return "dropped"
-    raise ValueError(r.kind)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else "(no message)"
-
-
-def _delete_group(p: Layers, group: str) -> str:
-    """Drop a consumer group's committed offsets (a scratch resource's leftovers).
-
-    Returns "" when they are gone (or there were none), else why the group is still there, to be
-    shown beside what was done: a group with members (still shutting down), a broker that did not
-    answer…
-    """
-    from confluent_kafka import KafkaError, KafkaException
-
-    admin = p.kafka.admin()
-    try:
-        admin.delete_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
-    except KafkaException as exc:
-        error = exc.args[0] if exc.args else None
-        if isinstance(error, KafkaError) and error.code() == KafkaError.GROUP_ID_NOT_FOUND:
-            return ""
-        reason = error.str() if isinstance(error, KafkaError) else _first_line(exc)
-    except Exception as exc:  # noqa: BLE001 - e.g. a timeout: reported, not raised (the rest of the clean-up goes on)
-        reason = f"{type(exc).__name__}: {_first_line(exc)}"
-    else:
-        return ""
-    return f"consumer group {group} kept ({reason})"
