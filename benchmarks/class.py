@@ -5,17 +5,22 @@ Prints, one per line:
   class_learners                 how many learners (3)
   class_up_s                     `dataops class up --hub` from nothing running: broker, Connect, Flink, front, simulators,
                                  users and rights, hub
-  class_shared_rss_mb            what every class shares once up: the broker, Connect, Flink, the front, the hub and its proxy
+  class_shared_rss_mb            what every class shares once up: the broker, Connect, Flink, the front, the hub and its proxy,
+                                 and the learners' simulators' process less what its learners add to it
+  class_simulators_rss_mb        that process (every learner's simulator in one, dataops.simulator.many), whole
   class_login_to_first_cell_s    the slowest of the three learners logging in at once, from the log-in form to the
                                  output of a first cell (`dataops.connect()`, their price, their topics) in a new kernel
   class_login_to_first_cell_p50_s  the median of the three
   class_marginal_rss_mb          one learner's processes, averaged: their JupyterLab server with a kernel that has
-                                 imported the library, and their simulator
+                                 imported the library; plus what their simulator adds to the simulators' process
+                                 (class_marginal_simulator_mb: that process's growth when three more simulators join,
+                                 divided by three)
   class_marginal_uss_mb          the same processes' unique memory (USS): what one more learner adds, the shared
                                  libraries' pages being in memory once for the class; class_marginal_pss_mb
                                  with those pages shared out among the processes that map them
-  class_rss_mb_<process>         the first learner's processes each (server, kernel, simulator)
-  class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, simulator; % of one core), averaged,
+  class_rss_mb_<process>         the first learner's processes each (server, kernel)
+  class_marginal_cpu_pct         one learner's processes' CPU (server, kernel, a third of the simulators'; % of one
+                                 core), averaged,
                                  over 20 s with each kernel reading its price every second (a live dashboard's load)
 
   class_pipeline_rss_mb          what one learner's pipeline adds to the shared engines, averaged: the three run
@@ -48,9 +53,10 @@ import time
 from _common import cpu_seconds
 
 import psutil
+import requests
 
 from dataops.artifacts import share_downloads
-from dataops.classroom import broker, hub
+from dataops.classroom import broker, hub, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom.hub_config import existing_user, remove_user
@@ -126,7 +132,6 @@ def main() -> None:
         status = Stack(s).status().set_index("component")
         engines = (broker.NAME, class_connect.NAME, class_connect.FRONT, class_flink.JOBMANAGER, class_flink.TASKMANAGER, hub.NAME)
         shared = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in engines)
-        print(f"class_shared_rss_mb={shared:.0f}")
 
         code = hub.hub_secrets(s.paths)["class_code"]
         sessions = {name: HubSession(f"http://{s.host}:{s.class_hub_port}", name) for name in LEARNERS}
@@ -153,20 +158,26 @@ def main() -> None:
         print(f"class_login_to_first_cell_p50_s={statistics.median(took.values()):.1f}")
 
         time.sleep(2)
-        per_learner = [sum(p.memory_info().rss for p in learner_processes(n)) / 2**20 + _simulator_rss(s, n) for n in LEARNERS]
+        sims = psutil.Process(int(Stack(s).status().set_index("component").loc[simulators.NAME, "pid"]))
+        whole, per_sim, sim_uss = _simulators_growth(s, sims)
+        print(f"class_simulators_rss_mb={whole:.0f}")
+        print(f"class_shared_rss_mb={shared + whole - len(LEARNERS) * per_sim:.0f}")
+        print(f"class_marginal_simulator_mb={per_sim:.1f}")
+        per_learner = [sum(p.memory_info().rss for p in learner_processes(n)) / 2**20 + per_sim for n in LEARNERS]
         print(f"class_marginal_rss_mb={statistics.mean(per_learner):.0f}")
         # RSS counts the pages of the shared libraries (Python's, pandas', pyarrow's, one venv for all) in every
         # process; they are in memory once for the whole class. USS is what only that learner's processes hold:
         # what one more learner adds. PSS shares the common pages out among the processes mapping them.
-        full = {n: [q.memory_full_info() for q in learner_processes(n) + _simulator_procs(s, n)] for n in LEARNERS}
-        print(f"class_marginal_uss_mb={statistics.mean(sum(m.uss for m in full[n]) / 2**20 for n in LEARNERS):.0f}")
-        print(f"class_marginal_pss_mb={statistics.mean(sum(m.pss for m in full[n]) / 2**20 for n in LEARNERS):.0f}")
-        for proc in learner_processes(LEARNERS[0]) + _simulator_procs(s, LEARNERS[0]):
-            kind = "kernel" if "ipykernel" in " ".join(proc.cmdline()) else "server" if "singleuser" in " ".join(proc.cmdline()) else "simulator"
+        full = {n: [q.memory_full_info() for q in learner_processes(n)] for n in LEARNERS}
+        print(f"class_marginal_uss_mb={statistics.mean(sum(m.uss for m in full[n]) / 2**20 for n in LEARNERS) + sim_uss:.0f}")
+        print(f"class_marginal_pss_mb={statistics.mean(sum(m.pss for m in full[n]) / 2**20 for n in LEARNERS) + sim_uss:.0f}")
+        for proc in learner_processes(LEARNERS[0]):
+            kind = "kernel" if "ipykernel" in " ".join(proc.cmdline()) else "server" if "singleuser" in " ".join(proc.cmdline()) else "other"
             print(f"class_rss_mb_{kind}={proc.memory_info().rss / 2**20:.0f}")
 
-        procs = {n: learner_processes(n) + _simulator_procs(s, n) for n in LEARNERS}
+        procs = {n: learner_processes(n) for n in LEARNERS}
         before = {n: cpu_seconds(procs[n]) for n in LEARNERS}
+        sims_before = cpu_seconds([sims])
         t1 = time.monotonic()
         polls = [threading.Thread(target=sessions[n].execute, args=(kernels[n], POLL.format(n=args.poll_s), args.poll_s + 60))
                  for n in LEARNERS]  # fmt: skip
@@ -175,7 +186,8 @@ def main() -> None:
         for thread in polls:
             thread.join()
         wall = time.monotonic() - t1
-        pct = [100 * (cpu_seconds(procs[n]) - before[n]) / wall for n in LEARNERS]
+        sims_share = (cpu_seconds([sims]) - sims_before) / len(LEARNERS)  # the three polled their simulators in it
+        pct = [100 * (cpu_seconds(procs[n]) - before[n] + sims_share) / wall for n in LEARNERS]
         print(f"class_marginal_cpu_pct={statistics.mean(pct):.1f}")
 
         status = Stack(s).status().set_index("component")
@@ -234,13 +246,21 @@ def _at_once(work) -> None:
         thread.join()
 
 
-def _simulator_procs(s, name: str) -> list[psutil.Process]:
-    proc = Stack(load_settings(profile="local", state_dir=s.paths.classroom / "servers" / name)).process("simulator")
-    return [proc] if proc is not None else []
-
-
-def _simulator_rss(s, name: str) -> float:
-    return sum(p.memory_info().rss for p in _simulator_procs(s, name)) / 2**20
+def _simulators_growth(s, sims: psutil.Process) -> tuple[float, float, float]:
+    """The simulators' process's RSS (MB) with the class's learners, and what one more learner's simulator
+    adds to its RSS and to its USS: three more join (each on a port of its own), then leave."""
+    time.sleep(1)
+    before, before_uss = sims.memory_info().rss / 2**20, sims.memory_full_info().uss / 2**20
+    extra = [f"bench_extra_{i}" for i in range(3)]
+    given = simulators.ports(s, [*LEARNERS, *extra])
+    for name in extra:
+        simulators.start(s, name, given[name])
+        requests.get(f"http://{s.host}:{given[name]}/api/v3/simple/price?ids=bitcoin&vs_currencies=usd", timeout=5)
+    time.sleep(1)
+    after, after_uss = sims.memory_info().rss / 2**20, sims.memory_full_info().uss / 2**20
+    for name in extra:
+        simulators.stop(s, name)
+    return before, (after - before) / len(extra), (after_uss - before_uss) / len(extra)
 
 
 if __name__ == "__main__":

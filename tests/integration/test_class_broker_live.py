@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 import dataops
 from dataops import ConfigError
 from dataops.artifacts import share_downloads
-from dataops.classroom import access, broker
+from dataops.classroom import access, broker, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.cli import main
@@ -167,8 +167,18 @@ def test_class_up_again_keeps_passwords_and_reset_gives_a_fresh_start(server, ca
     assert access.saved_password(s.paths, "bruno") == before
     learner(s, "bruno").kafka.topic_names()  # still logs in
     old = dataops.connect(env_file=access.env_file(s.paths, "bruno"), kafka_api_secret=before)
+    ana = learner(s, "ana")
+    shared = Stack(s).pid(simulators.NAME)  # every learner's simulator in one process, each on its port
+    listening = {c.laddr.port for c in psutil.Process(shared).net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    assert {ana.settings.simulator_port, old.settings.simulator_port} <= listening
+    fault = ana.source.inject_fault("freeze", duration_s=120)
     cli("class", "reset", "bruno")
     assert "contraseña de Kafka y token nuevos" in capsys.readouterr().out
+    assert Stack(s).pid(simulators.NAME) == shared and ana.source.faults()["id"].tolist() == [fault["id"]]  # ana's untouched
+    ana.source.clear_faults()
+    with pytest.raises(ConfigError, match="no acepta tu token de control"):
+        old.source.inject_fault("outage", duration_s=5)  # bruno's simulator anew, with his new token only
+    learner(s, "bruno").source.clear_faults()
     assert access.saved_password(s.paths, "bruno") != before
     with pytest.raises(ConfigError, match="rechazó la API key de Kafka"):
         old.kafka.topic_names()

@@ -120,7 +120,7 @@ def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
     s = _settings()
     stack = Stack(s)
     learners = _roster(s, None).learners if saved_roster(s).is_file() else ()
-    stopped = sum(simulators.stop(s, learner) for learner in learners)
+    stopped = simulators.stop_all(s)
     monitors = sum(session.stop_monitors(s, learner) for learner in learners)
     print(f"{stopped} simuladores y {monitors} monitores de alumnos parados")
     for second in (class_flink.TASKMANAGER_2, broker.NAME_2):  # (only when the class has two nodes)

@@ -1,25 +1,38 @@
 """Each learner's own CoinGecko simulator on the class server: their faults hit only them.
 
 Each learner gets a simulator on a port of their own from ``DATAOPS_CLASS_SIMULATOR_PORT`` on (8100,
-8101, …; :func:`ports`: kept for as long as they are on the roster), started by ``dataops class up`` as the stack's ``simulator`` component in a state
-folder of the learner's own (``<state>/class/servers/<learner>``: its served log, its pid) and in
-its lean start (about 25 MB each). It answers anyone's price requests, as CoinGecko does, but
-changes (faults in, faults out) only for the learner's token (``DATAOPS_SIMULATOR_TOKEN``, in their
-settings file), and the instructor, who holds every learner's file (``dataops class fault``).
+8101, …; :func:`ports`: kept for as long as they are on the roster), with a state folder of their own
+(``<state>/class/servers/<learner>``: its served log, its token's file). The learners' simulators all
+run in one process, the class's ``class-simulators`` component (:mod:`dataops.simulator.many`, in the
+lean start): each keeps its own market, faults and served log, without an interpreter of its own
+(about 25 MB a learner). ``class up`` adds a learner to the process's spec, ``class reset`` takes them
+out and back with a new token, without touching the others'. A simulator answers anyone's price
+requests, as CoinGecko does, but changes (faults in, faults out) only for the learner's token
+(``DATAOPS_SIMULATOR_TOKEN``, in their settings file), and the instructor, who holds every learner's
+file (``dataops class fault``).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import secrets
+import signal
+import sys
+import time
+from pathlib import Path
 from typing import Any, Iterable
 
+from dataops import locks
 from dataops.classroom import access
 from dataops.config import ENV_PREFIX, Settings, load_settings
-from dataops.engine import port_open
-from dataops.errors import ConfigError
+from dataops.engine import Component, http_ok, port_open
+from dataops.errors import ConfigError, StackError
+from dataops.paths import StatePaths
 
-NAME = "simulator"
+NAME = "class-simulators"
+START_S = 20.0  # a learner's simulator answers within this after the process reads the spec
 
 
 def token(s: Settings, learner: str) -> str:
@@ -53,20 +66,106 @@ def session_settings(learner_server: Settings) -> dict[str, str]:
             f"{ENV_PREFIX}SIMULATOR_TOKEN": learner_server.simulator_token.get_secret_value()}  # type: ignore[union-attr]  # fmt: skip
 
 
-def start(s: Settings, learner: str, port: int) -> dict[str, str]:
-    """Start (or keep) ``learner``'s simulator on ``port`` (:func:`ports`); returns the settings their session needs."""
+def spec_file(paths: StatePaths) -> Path:
+    """Learner → their simulator's arguments: what the ``class-simulators`` process serves."""
+    return paths.classroom / "simulators.json"
+
+
+def _spec(paths: StatePaths) -> dict[str, list[str]]:
+    try:
+        return dict(json.loads(spec_file(paths).read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _change(s: Settings, learner: str, argv: list[str] | None) -> bool:
+    """Put ``learner``'s arguments in the spec (None: take them out) and have the process read it;
+    True when the learner was in it."""
     from dataops.stack import Stack
 
+    with locks.exclusive(s.paths.classroom / "run" / "simulators.lock", "cambio de simuladores"):
+        spec = _spec(s.paths)
+        was = learner in spec
+        if argv is None:
+            spec.pop(learner, None)
+        else:
+            spec[learner] = argv
+        path = spec_file(s.paths)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+        path.with_suffix(".tmp").replace(path)
+        pid = Stack(s).pid(NAME)
+        if pid is not None:
+            os.kill(pid, signal.SIGHUP)  # it reads the spec again: the others keep their state
+        elif argv is not None:
+            Stack(s).up([NAME], progress=False)
+    return was
+
+
+def start(s: Settings, learner: str, port: int) -> dict[str, str]:
+    """Start (or keep) ``learner``'s simulator on ``port`` (:func:`ports`); returns the settings their session needs.
+
+    Raises:
+        StackError: It did not answer within :data:`START_S` (one line: read the component's log).
+    """
+    from dataops.source.engine import simulator_args
+
     mine = server_settings(s, learner, port, token(s, learner))
-    Stack(mine).up([NAME], progress=False)
+    _change(s, learner, simulator_args(mine, mine.paths))
+    deadline = time.monotonic() + START_S
+    while not http_ok(f"{mine.simulator_url}/_sim/health", timeout=1.0):
+        if time.monotonic() > deadline:
+            raise StackError(f"el simulador de {learner} no responde en el puerto {port} tras {START_S:.0f} s",
+                             f"mira `dataops logs {NAME}`")  # fmt: skip
+        time.sleep(0.2)
     return session_settings(mine)
 
 
 def stop(s: Settings, learner: str) -> bool:
-    """Stop ``learner``'s simulator (whatever its port); True when one was running."""
+    """Stop ``learner``'s simulator (its faults go with it); True when one was running. The last
+    learner's stop stops the process."""
     from dataops.stack import Stack
 
-    return Stack(load_settings(profile="local", state_dir=s.paths.classroom / "servers" / learner)).stop(NAME)
+    port = _port(_spec(s.paths).get(learner, []))
+    running = Stack(s).pid(NAME) is not None
+    was = _change(s, learner, None)
+    if not _spec(s.paths):
+        Stack(s).stop(NAME)
+    deadline = time.monotonic() + START_S
+    while running and port and port_open(s.host, port, 0.2) and time.monotonic() < deadline:
+        time.sleep(0.2)  # gone before a new one on that port (a reset's, with a new token) is asked for
+    return was and running
+
+
+def _port(argv: list[str]) -> int | None:
+    return int(argv[argv.index("--port") + 1]) if "--port" in argv else None
+
+
+def stop_all(s: Settings) -> int:
+    """Stop every learner's simulator (the process); returns how many it served."""
+    from dataops.stack import Stack
+
+    served = len(_spec(s.paths)) if Stack(s).stop(NAME) else 0
+    spec_file(s.paths).unlink(missing_ok=True)
+    return served
+
+
+def _command(s: Settings, paths: StatePaths) -> list[str]:
+    from dataops.source.engine import lean_start
+
+    return [sys.executable, *lean_start("dataops.simulator.many"), "--spec", str(spec_file(paths))]
+
+
+def _healthy(s: Settings) -> bool:
+    """Every learner of the spec answers (their simulator's own health)."""
+    return all(http_ok(f"http://{s.host}:{_port(argv)}/_sim/health", timeout=1.0) for argv in _spec(s.paths).values())
+
+
+def components(s: Settings) -> list[Component]:
+    """The learners' simulators' process, an optional component started by ``dataops class up``: its
+    ports are the learners' (:func:`ports`), checked one by one as they are given."""
+    return [Component(NAME, s.class_simulator_port, (), f"http://{s.host}:{s.class_simulator_port}", _command, _healthy,
+                      start_timeout=START_S, optional=True, after=())]  # fmt: skip
 
 
 def source(s: Settings, learner: str) -> Any:

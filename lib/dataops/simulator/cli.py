@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dataops import rotation
 from dataops.cli_registry import CliContext, SubParsers, positive
@@ -46,15 +46,8 @@ def read_keys(path: str | None) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the simulator until SIGTERM or Ctrl-C (``python -m dataops.simulator``).
-
-    Args:
-        argv: Command-line arguments (default ``sys.argv[1:]``).
-
-    Returns:
-        Process exit code.
-    """
+def parser() -> argparse.ArgumentParser:
+    """The simulator's command line (one simulator; :mod:`.many` runs several, each with these arguments)."""
     parser = argparse.ArgumentParser(
         prog="python -m dataops.simulator",
         description="CoinGecko-compatible price API simulator with fault injection.",
@@ -83,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"file of accepted keys, one per line (default: ${KEYS_ENV}, comma-separated)")
     parser.add_argument("--control-token-file", default=None,
                         help="file holding the token that POST/DELETE on /_sim must carry (default: no token asked)")
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, StrictRules | None]:
+    """The arguments and strict mode's rules; a wrong value exits with the parser's one-line error."""
     args = parser.parse_args(argv)
     if not args.refresh_s > 0:
         parser.error("--refresh-s debe ser > 0")
@@ -96,21 +94,26 @@ def main(argv: list[str] | None = None) -> int:
         if args.calls_per_min < 1:
             parser.error("--calls-per-min debe ser >= 1")
         strict = StrictRules(frozenset(keys), plan=args.plan, calls_per_min=args.calls_per_min)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if strict is not None:
-        logger.info("strict mode: %s plan (%s), %d calls/min per key, %d key(s)",
-                    strict.plan, strict.describe()["header"], strict.calls_per_min, len(strict.keys))
+    return args, strict
 
-    try:
-        sim = Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log,
-                        log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups, strict=strict,
-                        control_token=Path(args.control_token_file).read_text(encoding="utf-8").strip() if args.control_token_file else None)
-        server = sim.serve(args.host, args.port)
-    except DataOpsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
 
-    stop = threading.Event()
+def make(args: argparse.Namespace, strict: StrictRules | None) -> Simulator:
+    """The simulator the arguments describe, not yet serving.
+
+    Raises:
+        DataOpsError: A coin not in the catalog.
+        OSError: The control token's file cannot be read.
+    """
+    control = Path(args.control_token_file).read_text(encoding="utf-8").strip() if args.control_token_file else None
+    return Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log,
+                     log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups, strict=strict,
+                     control_token=control)  # fmt: skip
+
+
+def until_stopped(on_hangup: Callable[[], None] | None = None) -> None:
+    """Wait for SIGTERM or Ctrl-C. With ``on_hangup``: call it (in this thread) once the signals are
+    handled, then at each SIGHUP (so a SIGHUP sent as soon as the process runs is never its death)."""
+    stop, hangup = threading.Event(), threading.Event()
 
     def _stop(signum: int, _frame: object) -> None:
         logger.info("received signal %d, stopping", signum)
@@ -118,9 +121,38 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if on_hangup is not None:
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: hangup.set())
+        hangup.set()
+    while not stop.wait(0.1 if hangup.is_set() else 0.5):
+        if hangup.is_set():
+            hangup.clear()
+            on_hangup()  # type: ignore[misc]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator until SIGTERM or Ctrl-C (``python -m dataops.simulator``).
+
+    Args:
+        argv: Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        Process exit code.
+    """
+    args, strict = parse(parser(), argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if strict is not None:
+        logger.info("strict mode: %s plan (%s), %d calls/min per key, %d key(s)",
+                    strict.plan, strict.describe()["header"], strict.calls_per_min, len(strict.keys))
+
     try:
-        while not stop.wait(0.5):
-            pass
+        sim = make(args, strict)
+        server = sim.serve(args.host, args.port)
+    except DataOpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        until_stopped()
     finally:
         server.shutdown()
         server.server_close()

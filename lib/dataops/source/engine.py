@@ -19,10 +19,10 @@ from dataops.paths import StatePaths, write_private
 # ~35 MB resident in all; the pipeline's layers and pandas load only on first use), while the
 # simulator needs only the standard library and ``dataops``' base modules. This stands an empty
 # ``dataops`` package in for it (the same folder, so every submodule imports as usual) and runs the
-# simulator's ``main``: about 22 MB.
+# simulator's ``main`` (or, on a class server, :mod:`dataops.simulator.many`'s): about 22 MB.
 LEAN_SIMULATOR = (
     "import sys, types; package = types.ModuleType('dataops'); package.__path__ = [{folder!r}]; "
-    "sys.modules['dataops'] = package; from dataops.simulator.cli import main; sys.exit(main())"
+    "sys.modules['dataops'] = package; from {module} import main; sys.exit(main())"
 )
 
 
@@ -53,13 +53,21 @@ def _control_args(s: Settings, paths: StatePaths) -> list[str]:
     return ["--control-token-file", str(token_file)]
 
 
+def lean_start(module: str) -> list[str]:
+    """``python`` arguments that run ``module``'s ``main`` in the lean start (:data:`LEAN_SIMULATOR`)."""
+    return ["-c", LEAN_SIMULATOR.format(folder=str(Path(__file__).resolve().parents[1]), module=module)]
+
+
 def _simulator_cmd(s: Settings, paths: StatePaths) -> list[str]:
+    start = lean_start("dataops.simulator.cli") if s.low_memory else ["-m", "dataops.simulator"]
+    return [sys.executable, *start, *simulator_args(s, paths)]
+
+
+def simulator_args(s: Settings, paths: StatePaths) -> list[str]:
+    """The arguments of ``python -m dataops.simulator`` for the simulator of ``s`` (its served log, its
+    token's file and its keys' under ``paths``; those files are written here)."""
     (paths.data / "simulator").mkdir(parents=True, exist_ok=True)
-    package = str(Path(__file__).resolve().parents[1])
-    start = ["-c", LEAN_SIMULATOR.format(folder=package)] if s.low_memory else ["-m", "dataops.simulator"]
     return [
-        sys.executable,
-        *start,
         "--host", s.host,
         "--port", str(s.simulator_port),
         "--seed", str(s.simulator_seed),
