@@ -146,12 +146,12 @@ def job_statements(job: Job, settings: Settings, decl: Declaration) -> list[tupl
     fills it), rewritten as the module docstring says; the views and the final statement set keep
     the job's SELECTs word for word.
     """
-    from dataops.flink.job import EXPLODE_SQL, job_params, raw_format
+    from dataops.flink.job import EXPLODE_SQL, job_params
     from dataops.flink.submit import plan_statements
 
-    params = {**job_params(settings), "source_topic": job.source, "good_topic": job.sink, "dlq_topic": job.dead_letter,
-              # the cloud's raw_polls is a view over the topic's table (below): its body is text there
-              **raw_format(settings.model_copy(update={"topic_format": "json"}))}  # fmt: skip
+    # the cloud's raw_polls is a view over the topic's table (below): its body is text there
+    params = {**job_params(settings, raw_topic_format="json"), "source_topic": job.source, "good_topic": job.sink,
+              "dlq_topic": job.dead_letter}  # fmt: skip
     local = [_strip_comments(s) for s in plan_statements(EXPLODE_SQL.read_text(encoding="utf-8"), params)]
     partitions = {t.name: t.partitions for t in decl.topics}
     out: list[tuple[str, str]] = []

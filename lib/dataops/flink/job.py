@@ -176,16 +176,18 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def job_params(settings: Settings) -> dict[str, str]:
-    """The ``${placeholders}`` of ``explode.sql``: names from the settings, columns from the contract."""
+def job_params(settings: Settings, raw_topic_format: str | None = None) -> dict[str, str]:
+    """The ``${placeholders}`` of ``explode.sql``: names from the settings, columns from the contract;
+    the raw topic's values read as ``raw_topic_format`` (default the settings' ``topic_format``)."""
     contract = contract_for(settings)
+    raw = settings if raw_topic_format in (None, settings.topic_format) else settings.model_copy(update={"topic_format": raw_topic_format})
     return {
         # the profile's brokers (a class server's); the local broker when none is set (confluent's statements need none)
         "bootstrap": settings.kafka_bootstrap if settings.runs.kafka_from_settings and settings.kafka_bootstrap else f"{settings.host}:{settings.kafka_port}",
         "kafka_security": "",  # the Kafka login's options: the submitting child gets them apart (submit_command), never in a spec
         "registry_auth": "",  # the same for the registry's login, in Avro
         **exploded_format(settings),
-        **raw_format(settings),
+        **raw_format(raw),
         "source_topic": settings.topic_raw,
         "good_topic": settings.topic_exploded,
         "dlq_topic": settings.topic_dlq,
