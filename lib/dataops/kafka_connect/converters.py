@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dataops.config import Settings
+
+if TYPE_CHECKING:
+    from dataops.registry.local import Endpoint
 
 AVRO_CONVERTER = "org.dataops.connect.avro.RegistryAvroConverter"  # lib/stack/avro-converter
 
@@ -46,7 +49,7 @@ def raw_value_converter(settings: Settings) -> dict[str, str]:
             "errors.retry.timeout": "600000", "errors.retry.delay.max.ms": "10000"}  # fmt: skip
 
 
-def registry_login(settings: Settings, where: Any) -> Path | None:
+def registry_login(settings: Settings, where: Endpoint) -> Path | None:
     """The file holding the registry's login (:func:`registry_login_file`); None when it takes none."""
     if not where.key or where.secret is None:
         return None
