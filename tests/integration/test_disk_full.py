@@ -1,6 +1,6 @@
 """The disk of the state folder fills mid-stream: one line names it, and one `up` after freeing it loses nothing.
 
-benchmarks/disk_full.py runs the drill (tests/integration/diskfull.py): a stack of its own (ports +800)
+benchmarks/disk_full.py runs the drill (tests/integration/diskfull.py): a stack of its own (ports +1200)
 whose `data/` is a 320 MB tmpfs in a mount namespace of its own, filled to the last byte.
 """
 
