@@ -26,7 +26,10 @@ Prints, one per line:
   class_pipeline_rss_mb          what one learner's pipeline adds to the shared engines, averaged: the three run
                                  block 0's `p.up()` at once in their kernels (their topics, HTTP source and Iceberg
                                  sink on the shared Connect, explode job in a slot of the shared Flink)
-  class_monitor_rss_mb           the monitor `p.up()` starts for each learner, as them, averaged
+  class_monitors_rss_mb          the class's monitor service (every learner's monitor in one process, dataops.monitor.many),
+                                 whole, the three pipelines running
+  class_marginal_monitor_mb      what one more learner's monitor adds to it: three more join, each sampling a running
+                                 pipeline (the three learners' again, from copies of their settings files), for 20 s
   class_apply_s                  the slowest of those three `p.up()`, each until every layer of theirs reported
   class_freshness_p95_s          price change -> the learner's DuckDB, the three pipelines running and each kernel
                                  watching its own table (``--freshness-s``, default 60); class_freshness_p50_s too
@@ -56,7 +59,7 @@ import psutil
 import requests
 
 from dataops.artifacts import share_downloads
-from dataops.classroom import broker, hub, simulators
+from dataops.classroom import broker, hub, monitors, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom.hub_config import existing_user, remove_user
@@ -71,7 +74,7 @@ SHIFT = 900
 FIRST_CELL = ("import dataops\np = dataops.connect()\n"
               "print(p.settings.learner, p.source.price('bitcoin').shape, p.kafka.topic_names())")  # fmt: skip
 POLL = "import time\nfor _ in range({n}):\n    p.source.price('bitcoin')\n    time.sleep(1)\n"
-# block 0's `p.up()`: their monitor started (as them), their pipeline set up, every layer reporting
+# block 0's `p.up()`: the class's engines and their monitor answering, their pipeline set up, every layer reporting
 APPLY = "p.up(progress=False, ready_timeout_s=180)\nprint('OK')\n"
 # benchmarks/freshness.py's watch, in a learner's kernel: the seconds from each new tick to its row in their DuckDB
 WATCH = """import json, time
@@ -207,9 +210,10 @@ def main() -> None:
         status = Stack(s).status().set_index("component")
         after_mb = sum(tree_rss_mb(int(status.loc[name, "pid"])) for name in engines)
         print(f"class_pipeline_rss_mb={(after_mb - before_mb) / len(LEARNERS):.0f}")
-        monitors = [p.memory_info().rss / 2**20 for n in LEARNERS for p in learner_processes(n) if "dataops.monitor" in " ".join(p.cmdline())]
-        assert len(monitors) == len(LEARNERS), f"{len(monitors)} learners' monitors running as them"
-        print(f"class_monitor_rss_mb={statistics.mean(monitors):.0f}")
+        assert not [p for n in LEARNERS for p in learner_processes(n) if "dataops.monitor" in " ".join(p.cmdline())], "a learner's own monitor"
+        whole, per_monitor = _monitors_growth(s, psutil.Process(int(status.loc[monitors.NAME, "pid"])))
+        print(f"class_monitors_rss_mb={whole:.0f}")
+        print(f"class_marginal_monitor_mb={per_monitor:.1f}")
 
         samples: list[float] = []
 
@@ -261,6 +265,39 @@ def _simulators_growth(s, sims: psutil.Process) -> tuple[float, float, float]:
     for name in extra:
         simulators.stop(s, name)
     return before, (after - before) / len(extra), (after_uss - before_uss) / len(extra)
+
+
+def _monitors_growth(s, service: psutil.Process) -> tuple[float, float]:
+    """The monitor service's RSS (MB) with the class's learners, and what one more learner's monitor adds:
+    three more join, each sampling one of the running pipelines (a copy of that learner's settings file
+    on a port of its own), for 20 s, then leave."""
+    from dataops.classroom import access, specs
+
+    before = service.memory_info().rss / 2**20
+    extra = {f"bench_extra_{i}": name for i, name in enumerate(LEARNERS)}
+    ports = {name: port for name, port in simulators.ports(s, [*LEARNERS, *extra], "MONITOR_PORT", s.class_monitor_port).items() if name in extra}
+    for name, like in extra.items():
+        copy = s.paths.classroom / "bench" / f"{name}.env"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        lines = [line for line in access.env_file(s.paths, like).read_text().splitlines() if not line.startswith("DATAOPS_MONITOR_PORT=")]
+        copy.write_text("\n".join([*lines, f"DATAOPS_MONITOR_PORT={ports[name]}"]) + "\n")
+        copy.chmod(0o600)
+        specs.change(s, monitors.SPEC, monitors.NAME, name, {"settings": str(copy), "folder": str(copy.parent / name)})
+    deadline = time.monotonic() + 60
+    while not all(_answers(f"http://{s.host}:{port}/metrics") for port in ports.values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(20)
+    after = service.memory_info().rss / 2**20
+    for name in extra:
+        specs.change(s, monitors.SPEC, monitors.NAME, name, None)
+    return before, (after - before) / len(extra)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ from dataops.paths import StatePaths
 
 ENV_PREFIX = "DATAOPS_"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# The rule, suite, schema and scenario files the library reads: package data (in the
-# checkout, ``lib/dataops/data`` is a link to the top-level ``data/`` folder).
+# The rule, suite, schema and scenario files the library reads: package data (``lib/dataops/data``: a link to ``data/``).
 DATA_DIR = Path(__file__).parent / "data"
 
 #: A class server's learner: a Unix-like user name, no dot (``<learner>.`` prefixes their resources).
@@ -167,6 +166,7 @@ class Settings(BaseSettings):
     iceberg_connector_name: str = "crypto-prices-iceberg"
     iceberg_table: str = Field(default="crypto.crypto_prices_exploded", pattern=r"^[\w-]+\.[\w-]+$", description="namespace.table of the exploded rows (Tableflow: <cluster>.<topic>)")
     iceberg_dir: Path | None = Field(default=None, description="the SQL catalog and warehouse (unset: <state>/data/iceberg; a class learner's own)")
+    metrics_dir: Path | None = Field(default=None, description="the monitor's metrics store (unset: <state>/data/metrics; a class learner's: the class's monitor's folder for them)")
     topic_iceberg_control: str = "crypto-iceberg-control"
     topic_format: Literal["json", "avro"] = Field(default="json", description="the raw and exploded topics' values: JSON, or Avro in Confluent's wire format with the registry (cloud-standin)")
 
@@ -227,7 +227,7 @@ class Settings(BaseSettings):
     @property
     def paths(self) -> StatePaths:
         """The state folder's layout (the one place that joins state paths)."""
-        return StatePaths(Path(self.state_dir))
+        return StatePaths(Path(self.state_dir), self.metrics_dir)
 
     @property
     def runs(self) -> profiles.Profile:

@@ -3,24 +3,22 @@
 One SQLite file in WAL mode: the monitor writes while notebooks, the alert engine
 and the Prometheus exporter read, from other processes, without lock errors.
 Each series is a metric name plus labels; samples are (series, ts, value).
-:data:`PROMETHEUS` names each metric for Prometheus; :class:`LatestCollector` serves the newest
-samples with prometheus_client.
+How each metric is exposed to Prometheus is :mod:`dataops.metrics_export`'s.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from prometheus_client import CollectorRegistry, Metric, generate_latest
-from prometheus_client.registry import Collector
 
 DEFAULT_RETENTION_S = 7 * 24 * 3600
 
@@ -91,40 +89,67 @@ def _labels_key(labels: Mapping[str, str]) -> str:
     return json.dumps({k: str(v) for k, v in sorted(labels.items())}, separators=(",", ":"))
 
 
+OVERLAY_IDS = 1_000_000_000  # an overlay's series ids start above this (MetricsStore)
+
+
 class MetricsStore:
     """Read and write metric samples in one SQLite file.
+
+    A store this process may only read (a class's monitor writes each learner's, in a folder of the
+    server's that their group reads) is opened read only; with an ``overlay``, what this process
+    writes (a learner's own metric, block 2) goes there, and reads see both.
 
     Args:
         path: The database file (created when missing).
         retention_s: Samples older than this are deleted by :meth:`prune`.
+        overlay: Where to write when ``path`` is someone else's (created when missing).
     """
 
-    def __init__(self, path: str | Path, retention_s: float = DEFAULT_RETENTION_S) -> None:
+    def __init__(self, path: str | Path, retention_s: float = DEFAULT_RETENTION_S, overlay: str | Path | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = self.path.is_file() and not os.access(self.path.parent, os.W_OK)
+        self.overlay = Path(overlay) if overlay is not None and self.read_only else None
+        for folder in [] if self.read_only else [self.path.parent]:
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.overlay is not None:
+            self.overlay.parent.mkdir(parents=True, exist_ok=True)
         self.retention_s = retention_s
         self._local = threading.local()
         self._series: dict[tuple[str, str], int] = {}
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+        if not self.read_only:
+            with self._conn() as conn:
+                conn.executescript(_SCHEMA)
+        elif self.overlay is not None:
+            self._conn()  # the overlay's tables, made before the views that name them
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        if conn is not None:
+            return conn
+        shared = f"{self.path.resolve().as_uri()}?mode=ro"  # WAL files there, readable: SQLite reads without writing them
+        if self.read_only and self.overlay is None:
+            conn = sqlite3.connect(shared, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        else:
+            target = self.path if self.overlay is None else self.overlay.resolve().as_uri()  # a URI: ATTACH takes one then
+            conn = sqlite3.connect(target, uri=self.overlay is not None, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
+        conn.execute("PRAGMA busy_timeout=30000")
+        if self.overlay is not None:  # reads (unqualified names) see both; writes name main
+            conn.executescript(_SCHEMA)
+            conn.execute("ATTACH DATABASE ? AS shared", (shared,))
+            for table, columns in (("series", "id, metric, labels"), ("samples", "series_id, ts, value")):
+                conn.execute(f"CREATE TEMP VIEW {table} AS SELECT {columns} FROM main.{table} UNION ALL SELECT {columns} FROM shared.{table}")
+        self._local.conn = conn
         return conn
 
     def _series_id(self, conn: sqlite3.Connection, metric: str, labels: str) -> int:
         key = (metric, labels)
         if key not in self._series:
-            conn.execute("INSERT OR IGNORE INTO series (metric, labels) VALUES (?, ?)", key)
-            self._series[key] = conn.execute(
-                "SELECT id FROM series WHERE metric = ? AND labels = ?", key
-            ).fetchone()[0]
+            first = OVERLAY_IDS if self.overlay is not None else 0  # an overlay's ids apart from the shared store's
+            conn.execute("INSERT OR IGNORE INTO main.series (id, metric, labels) VALUES ((SELECT COALESCE(MAX(id), ?) + 1 FROM main.series), ?, ?)",
+                         (first, *key))  # fmt: skip
+            self._series[key] = conn.execute("SELECT id FROM main.series WHERE metric = ? AND labels = ?", key).fetchone()[0]
         return self._series[key]
 
     # ---- write ---------------------------------------------------------------
@@ -137,7 +162,7 @@ class MetricsStore:
             for s in samples:
                 sid = self._series_id(conn, s.metric, _labels_key(s.labels))
                 rows.append((sid, float(s.ts), float(s.value)))
-            conn.executemany("INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?)", rows)
+            conn.executemany("INSERT INTO main.samples (series_id, ts, value) VALUES (?, ?, ?)", rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -147,7 +172,7 @@ class MetricsStore:
     def prune(self, now: float | None = None) -> int:
         """Delete samples older than the retention. Returns how many were deleted."""
         cutoff = (now or time.time()) - self.retention_s
-        cur = self._conn().execute("DELETE FROM samples WHERE ts < ?", (cutoff,))
+        cur = self._conn().execute("DELETE FROM main.samples WHERE ts < ?", (cutoff,))
         return cur.rowcount
 
     def delete(self, metrics: Iterable[str]) -> int:
@@ -159,10 +184,10 @@ class MetricsStore:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            ids = [r[0] for r in conn.execute(f"SELECT id FROM series WHERE metric IN ({marks})", names)]
+            ids = [r[0] for r in conn.execute(f"SELECT id FROM main.series WHERE metric IN ({marks})", names)]
             id_marks = ",".join("?" * len(ids))
-            gone = conn.execute(f"DELETE FROM samples WHERE series_id IN ({id_marks})", ids).rowcount if ids else 0
-            conn.execute(f"DELETE FROM series WHERE metric IN ({marks})", names)
+            gone = conn.execute(f"DELETE FROM main.samples WHERE series_id IN ({id_marks})", ids).rowcount if ids else 0
+            conn.execute(f"DELETE FROM main.series WHERE metric IN ({marks})", names)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -270,127 +295,3 @@ def _expand(raw: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame
     out["value"] = raw["value"]
     out["ts"] = pd.to_datetime(out["ts"], unit="s", utc=True)
     return out
-
-
-# ---- Prometheus exposition ---------------------------------------------------------------
-
-
-class Export(NamedTuple):
-    """How a store metric is exposed to Prometheus: ``value × scale`` under ``name`` with ``type``."""
-
-    name: str
-    type: str
-    scale: float = 1.0
-
-
-# Store metric -> Prometheus metric. Base units in the names (seconds, bytes, ratios where the
-# store keeps %). Every store series is a gauge: per-interval counts are measured again at each
-# sample, and none of them only grows, so none is a counter (`_total`).
-PROMETHEUS = {
-    "api_response_time": Export("dataops_api_response_time_seconds", "gauge", 0.001),
-    "api_error_rate": Export("dataops_api_error_ratio", "gauge", 0.01),
-    "http_status_codes": Export("dataops_http_responses_in_interval", "gauge"),
-    "messages_produced": Export("dataops_messages_produced_in_interval", "gauge"),
-    "connector_status": Export("dataops_connector_status", "gauge"),
-    "topic_lag": Export("dataops_topic_lag_messages", "gauge"),
-    "throughput": Export("dataops_throughput_messages_per_second", "gauge"),
-    "processing_latency": Export("dataops_processing_latency_seconds", "gauge"),
-    "e2e_latency": Export("dataops_e2e_latency_seconds", "gauge"),
-    "error_rate": Export("dataops_error_ratio", "gauge", 0.01),
-    "dlq_records": Export("dataops_dlq_records_in_interval", "gauge"),
-    "data_freshness": Export("dataops_data_freshness_seconds", "gauge"),
-    "data_completeness": Export("dataops_data_completeness_ratio", "gauge", 0.01),
-    "data_accuracy": Export("dataops_data_accuracy_ratio", "gauge", 0.01),
-    "coin_coverage": Export("dataops_coin_coverage_ratio", "gauge", 0.01),
-    "quality_score": Export("dataops_quality_score_ratio", "gauge", 0.01),
-    "price": Export("dataops_price_usd", "gauge"),
-    "price_change_24h": Export("dataops_price_change_24h_ratio", "gauge", 0.01),
-    "price_updates": Export("dataops_price_updates_per_second", "gauge", 1 / 60),
-    "frozen_coins": Export("dataops_frozen_coins", "gauge"),
-    "flink_job_running": Export("dataops_flink_job_running", "gauge"),
-    "pipeline_availability": Export("dataops_pipeline_availability_ratio", "gauge", 0.01),
-    "cpu_percent": Export("dataops_cpu_usage_ratio", "gauge", 0.01),
-    "rss_mb": Export("dataops_rss_bytes", "gauge", 2.0**20),
-}
-# What a name's unit suffix says in HELP, and its OpenMetrics unit.
-_UNITS = {"_seconds": ("in seconds", "seconds"), "_bytes": ("in bytes", "bytes"),
-          "_ratio": ("as a ratio (1 = 100%)", "ratio"), "_per_second": ("per second", "")}  # fmt: skip
-
-
-def _identifier(text: str) -> str:
-    """``text`` as a Prometheus metric or label name: letters, digits and ``_``, not starting with a digit."""
-    name = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in str(text))
-    return f"_{name}" if not name or name[0].isdigit() else name
-
-
-def prometheus_export(metric: str) -> Export:
-    """The exposition of a store metric: its :data:`PROMETHEUS` entry, else ``dataops_<name>`` as a gauge."""
-    return PROMETHEUS.get(metric) or Export(f"dataops_{_identifier(metric)}", "gauge")
-
-
-def prometheus_label(name: str) -> str:
-    """A store label as a Prometheus label name (``__`` is reserved for Prometheus itself)."""
-    label = _identifier(name)
-    return f"l{label}" if label.startswith("__") else label
-
-
-def scaled(value: float, scale: float) -> float:
-    """``value × scale`` rounded to 15 significant digits (``250 ms × 0.001`` is 0.25, not 0.25000000000000006)."""
-    return float(value) if scale == 1 else float(f"{float(value) * scale:.15g}")
-
-
-def _help(metric: str, export: Export) -> str:
-    text = METRICS.get(metric) or f"store metric {metric} (not described in dataops.metrics.METRICS)"
-    if export.scale == 1:
-        return text
-    words = next((w for suffix, (w, _) in _UNITS.items() if export.name.endswith(suffix)), "scaled")
-    return f"{text}; exported {words} (store value × {export.scale:.10g})"
-
-
-def metric_families(latest: pd.DataFrame) -> list[Metric]:
-    """The newest samples (a :meth:`MetricsStore.latest` frame) as prometheus_client metric families.
-
-    Each sample keeps the store's timestamp: the exporter mirrors a time-series store that the
-    monitor fills every few seconds, and a value up to ``max_age_s`` old must not be stamped with
-    the scrape time (Prometheus' staleness markers then do not apply: a series the monitor stops
-    writing leaves ``/metrics`` after ``max_age_s`` and Prometheus' 5-minute lookback).
-    Empty labels (a label column of another metric) are left out.
-    """
-    families: dict[str, Metric] = {}
-    label_cols = [c for c in latest.columns if c not in ("ts", "metric", "value")]
-    for metric, group in latest.groupby("metric", sort=True):
-        export = prometheus_export(str(metric))
-        family = families.get(export.name)
-        if family is None:  # two store names may sanitize to one name: one family
-            unit = next((u for suffix, (_, u) in _UNITS.items() if export.name.endswith(suffix)), "")
-            family = families[export.name] = Metric(export.name, _help(str(metric), export), export.type, unit)
-        for row in group.to_dict("records"):
-            labels = {prometheus_label(c): row[c] for c in label_cols if isinstance(row[c], str) and row[c] != ""}
-            family.add_sample(export.name, labels, scaled(row["value"], export.scale), timestamp=row["ts"].timestamp())
-    return list(families.values())
-
-
-class LatestCollector(Collector):
-    """A prometheus_client collector that reads the newest samples on each scrape.
-
-    Args:
-        read: Returns the frame to expose, e.g. ``lambda: store.latest(max_age_s=60)``.
-    """
-
-    def __init__(self, read: Callable[[], pd.DataFrame]) -> None:
-        self.read = read
-
-    def collect(self) -> Iterator[Metric]:
-        yield from metric_families(self.read())
-
-
-def prometheus_registry(read: Callable[[], pd.DataFrame]) -> CollectorRegistry:
-    """A registry holding only a :class:`LatestCollector` (nothing is read until a scrape)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(LatestCollector(read))
-    return registry
-
-
-def prometheus_text(latest: pd.DataFrame) -> str:
-    """The newest samples in the Prometheus text exposition format (0.0.4), as ``/metrics`` serves them."""
-    return generate_latest(prometheus_registry(lambda: latest)).decode()

@@ -23,6 +23,7 @@ class StatePaths:
     """Folders of the ignored state directory."""
 
     root: Path
+    metrics: Path | None = None  # the metrics store's folder, when not <root>/data/metrics (a class's monitor's)
 
     @property
     def lib(self) -> Path:
@@ -82,7 +83,13 @@ class StatePaths:
     @property
     def metrics_db(self) -> Path:
         """The monitor's metrics store (SQLite)."""
-        return self.data / "metrics" / "metrics.db"
+        return (self.metrics or self.data / "metrics") / "metrics.db"
+
+    @property
+    def own_metrics_db(self) -> Path | None:
+        """Where this session writes metrics of its own when the store is someone else's (a class's
+        monitor's): ``<root>/data/metrics/metrics.db``; None when the store is in this folder."""
+        return None if self.metrics is None else self.data / "metrics" / "metrics.db"
 
     @property
     def flink_checkpoints(self) -> Path:

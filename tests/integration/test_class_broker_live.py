@@ -465,10 +465,12 @@ def _crosses(folder) -> list[str]:
 
 def test_the_course_runs_unchanged_in_a_learners_namespace(server, tmp_path):
     """Blocks 0 and 3's masters, headless, in bruno's session (only his settings file): block 0's
-    `p.up()` starts his monitor and sets his pipeline up on the class's engines, block 3 applies a
-    declaration and breaks a connector named as the notebook names them (``crypto-lab-source``),
-    which are his. His monitor is stopped by `class down`."""
-    from dataops.classroom import session
+    `p.up()` finds the class's engines and his monitor answering and sets his pipeline up on them,
+    block 3 applies a declaration and breaks a connector named as the notebook names them
+    (``crypto-lab-source``), which are his. His monitor is the class's: its samples are his, in the
+    server's folder for him, and his session starts no process."""
+    from dataops.classroom import monitors
+    from dataops.metrics import MetricsStore
     from dataops.runner import run_notebooks
     from dataops.course.catalog import NOTEBOOKS
 
@@ -481,6 +483,8 @@ def test_the_course_runs_unchanged_in_a_learners_namespace(server, tmp_path):
     assert (results["status"] == "ok").all(), (results[["notebook", "error"]].to_dict("records"), _crosses(tmp_path))
     assert results.set_index("notebook").loc["03_automatizacion", "checks"] == "2 ✔"
     mine = s.paths.classroom / "sessions" / "bruno"  # his session's state folder (his settings file says so)
-    assert (mine / "data" / "metrics" / "metrics.db").is_file() and (mine / "run" / "monitor.json").is_file()  # his monitor's
+    assert not (mine / "run" / "monitor.json").exists()  # no monitor of his session's own
+    flowing = MetricsStore(monitors.folder(s.paths, "bruno") / "metrics.db").query("messages_produced")
+    assert len(flowing) and flowing["value"].sum() > 0 and not flowing["topic"].str.startswith("ana.").any(), flowing
     assert "bruno.crypto-lab-averias" not in learner(s, "bruno").kafka.topic_names()  # block 3's practice cleaned up after itself
-    assert session.stop_monitors(s, "bruno") == 1
+    assert monitors.stop(s, "bruno")

@@ -21,7 +21,7 @@ MAX_LINES = 400
 LEVELS: tuple[tuple[str, ...], ...] = (
     # base: settings, errors, the profile registry, the shapes every layer shares
     ("dataops.errors", "dataops.paths", "dataops.subproc", "dataops.locks", "dataops.rotation", "dataops.config",
-     "dataops.profiles", "dataops.contract", "dataops.metrics", "dataops.engine", "dataops.artifacts",
+     "dataops.profiles", "dataops.contract", "dataops.metrics", "dataops.metrics_export", "dataops.signals", "dataops.engine", "dataops.artifacts",
      "dataops.class_archive", "dataops.protocols", "dataops.sampling", "dataops.coins", "dataops.coingecko", "dataops.report_assets", "dataops.cli_registry", "dataops.userfiles",
      "dataops.toolchain", "dataops.kernels", "dataops.pack", "dataops.classroom.namespace", "dataops.classroom.roster",
      "dataops.live", "dataops.cells"),

@@ -146,19 +146,19 @@ def test_the_layer_not_yet_kept_apart_says_so_in_one_line():
     assert "\n" not in str(refused.value) and "alumno" in str(refused.value)
 
 
-def test_a_learners_stack_is_their_monitor_and_the_class_engines_seen_from_their_session(tmp_path):
+def test_a_learners_stack_is_the_class_engines_and_their_monitor_seen_from_their_session(tmp_path):
     import dataops
     from dataops.errors import StackError
     from tests.ports import free_port
 
     p = dataops.connect(env_file="/nonexistent.env", profile="class", learner="ana", kafka_bootstrap="127.0.0.1:9", kafka_api_key="ana",
                         kafka_api_secret="x", connect_port=free_port(), monitor_port=free_port(), state_dir=tmp_path)  # fmt: skip
-    assert p.stack.names == ["monitor"] and p.stack.process("kafka") is None  # the engines are the server's
+    assert p.stack.names == [] and p.stack.process("kafka") is None  # the engines and the monitor are the server's
     status = p.stack.status().set_index("component")["health"].to_dict()
-    assert status == {"monitor": "down", "kafka (clase)": "down", "connect (clase)": "down", "flink (clase)": "down"}
-    with pytest.raises(StackError) as refused:  # nothing of theirs starts while the class's engines do not answer
+    assert status == {"kafka (clase)": "down", "connect (clase)": "down", "flink (clase)": "down", "monitor (clase)": "down"}
+    with pytest.raises(StackError) as refused:  # their pipeline is not set up while the class's engines do not answer
         p.up(progress=False)
-    assert "\n" not in str(refused.value) and "profesor" in str(refused.value) and p.stack.process("monitor") is None
+    assert "\n" not in str(refused.value) and "profesor" in str(refused.value) and "monitor (clase)" in str(refused.value)
     assert p.check_environment()["ok"].all()  # no Java, Maven or downloads wanted of a learner's session
 
 
@@ -616,7 +616,7 @@ def test_the_live_room_table_puts_the_stuck_first_and_shows_a_failure_in_place(t
     (s.paths.classroom).mkdir(parents=True)
     (s.paths.classroom / "roster.yaml").write_text("learners: [ana, bruno, carla]\n")
     rows = [{"learner": n, "session": "up", "block": b, "checks": "✔1", "stuck_on": st, "topics": 4, "connectors": 2, "jobs": 1,
-             "simulator": "up", "kafka_user": True} for n, b, st in (("ana", "03", "-"), ("bruno", "02", "ej2"), ("carla", "05", "-"))]  # fmt: skip
+             "simulator": "up", "pipeline": "100 %", "kafka_user": True} for n, b, st in (("ana", "03", "-"), ("bruno", "02", "ej2"), ("carla", "05", "-"))]  # fmt: skip
     seen: list = []
     monkeypatch.setattr(room, "status", lambda settings, learners: seen.append(learners) or pd.DataFrame(rows))
     table = room.RoomTable(refresh_s=0, settings=s)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from dataops import load_settings
-from dataops.metrics import MetricsStore, Sample, prometheus_text
+from dataops.metrics import MetricsStore, Sample
+from dataops.metrics_export import prometheus_text
 from dataops.monitor import health
 
 pytestmark = pytest.mark.unit

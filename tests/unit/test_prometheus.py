@@ -24,7 +24,8 @@ import yaml
 from dataops import alerts, cli
 from dataops.alerts.prometheus import alerting_rule, expression, to_prometheus_rules
 from dataops.alerts.rules import Rule
-from dataops.metrics import METRICS, PROMETHEUS, MetricsStore, Sample, prometheus_export, prometheus_text, scaled
+from dataops.metrics import METRICS, MetricsStore, Sample
+from dataops.metrics_export import PROMETHEUS, prometheus_export, prometheus_text, scaled
 from dataops.monitor import serve_prometheus
 
 pytestmark = pytest.mark.unit

@@ -219,7 +219,7 @@ def test_prometheus_is_optional_and_missing_it_is_one_line_on_how_to_get_it(isol
     from dataops.stack import prometheus
 
     stack = stack_mod.Stack(isolated)
-    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry", "kafka-sasl", "iceberg-rest", "tableflow", "connect-cloud", "kafka-class", "kafka-class-2", "class-connect", "class-front", "class-flink-jobmanager", "class-flink-taskmanager", "class-flink-taskmanager-2", "class-hub", "class-simulators"]
+    assert "prometheus" not in stack.names and stack.optional == ["prometheus", "schema-registry", "kafka-sasl", "iceberg-rest", "tableflow", "connect-cloud", "kafka-class", "kafka-class-2", "class-connect", "class-front", "class-flink-jobmanager", "class-flink-taskmanager", "class-flink-taskmanager-2", "class-hub", "class-simulators", "class-monitors"]
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ToolMissingError, match="apt-get install prometheus") as missing:
         prometheus.binary()

@@ -1,6 +1,6 @@
 """The alert rules as a Prometheus rule file: one group, one alerting rule per :class:`Rule`.
 
-The PromQL reads the names ``/metrics`` exports (:data:`dataops.metrics.PROMETHEUS`), so
+The PromQL reads the names ``/metrics`` exports (:data:`dataops.metrics_export.PROMETHEUS`), so
 thresholds are converted the same way as the values: a rule on ``api_response_time > 500``
 (ms) becomes ``dataops_api_response_time_seconds > 0.5``, a rule on ``api_error_rate > 5`` (%)
 becomes ``... > 0.05``. What differs from :func:`dataops.alerts.evaluate`: Prometheus sees the
@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import yaml
 
 from dataops.alerts.rules import Rule
-from dataops.metrics import prometheus_export, prometheus_label, scaled
+from dataops.metrics_export import prometheus_export, prometheus_label, scaled
 
 _AGGS = {"mean": "avg", "sum": "sum", "max": "max", "min": "min"}
 

@@ -10,13 +10,13 @@ import argparse
 import shutil
 from pathlib import Path
 
-from dataops.classroom import access, broker, hub, roster, session, simulators
+from dataops.classroom import access, broker, hub, monitors, roster, simulators
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom import iceberg as class_iceberg
 from dataops.classroom import room as room_view
 from dataops.cli_registry import CliContext, SubParsers, positive
-from dataops.config import ENV_PREFIX, Settings, load_settings
+from dataops.config import Settings, load_settings
 from dataops.errors import ConfigError
 
 
@@ -56,16 +56,17 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
     stop_sessions(s, gone)  # their JupyterLab, when the hub runs
     for learner in gone:
-        session.stop_monitors(s, learner)  # first: it finds their folder in the settings file revoke removes
+        monitors.stop(s, learner)  # first: it logs in as them
         class_connect.delete_connectors(s, learner)
         class_flink.cancel_jobs(s, learner)
         access.revoke(s, learner)
         simulators.stop(s, learner)
     admin = access.admin_client(s)
-    monitors = _monitor_ports(s, room.learners)
+    watched = _monitor_ports(s, room.learners)
     for learner, port in simulators.ports(s, room.learners).items():
-        access.grant(s, learner, {**simulators.start(s, learner, port), **monitors[learner]}, admin=admin)
+        access.grant(s, learner, {**simulators.start(s, learner, port), **watched[learner]}, admin=admin)
         class_iceberg.prepare(s, learner)
+        monitors.start(s, learner)
     from dataops.classroom.front import refresh
 
     refresh(s, room.learners)  # what the front adds to each connector, as this server adds it
@@ -82,9 +83,9 @@ def cmd_class_up(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _monitor_ports(s: Settings, learners: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Each learner's monitor port for their settings file (their ``p.up()`` starts the monitor on it)."""
+    """Each learner's monitor port and store for their settings file (the class's monitor serves them there)."""
     given = simulators.ports(s, learners, "MONITOR_PORT", s.class_monitor_port)
-    return {learner: {f"{ENV_PREFIX}MONITOR_PORT": str(port)} for learner, port in given.items()}
+    return {learner: monitors.session_settings(s, learner, port) for learner, port in given.items()}
 
 
 def cmd_class_status(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -99,7 +100,7 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     learner = room.require(args.learner)
     port = simulators.ports(s, room.learners)[learner]  # before the reset forgets it
     monitor = _monitor_ports(s, room.learners)[learner]
-    session.stop_monitors(s, learner)  # before their settings change: it logs in as them
+    monitors.stop(s, learner)  # before their settings change: it logs in as them
     removed = class_connect.delete_connectors(s, learner)  # before their topics: a task would make them again
     cancelled = class_flink.cancel_jobs(s, learner)
     gone = access.wipe(s, learner)
@@ -109,6 +110,7 @@ def cmd_class_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     shutil.rmtree(s.paths.classroom / "sessions" / learner, ignore_errors=True)  # what their session wrote here (metrics, alerts)
     where = access.grant(s, learner, {**simulators.start(s, learner, port), **monitor})
     class_iceberg.prepare(s, learner)
+    monitors.start(s, learner, fresh=True)
     print(f"{learner}: {removed} conectores, {cancelled} jobs de Flink, su tabla, {gone['topics']} topics y {gone['groups']} grupos borrados, su simulador limpio; "
           f"contraseña de Kafka y token nuevos en {where}")  # fmt: skip
     return 0
@@ -119,10 +121,9 @@ def cmd_class_down(args: argparse.Namespace, ctx: CliContext) -> int:
 
     s = _settings()
     stack = Stack(s)
-    learners = _roster(s, None).learners if saved_roster(s).is_file() else ()
     stopped = simulators.stop_all(s)
-    monitors = sum(session.stop_monitors(s, learner) for learner in learners)
-    print(f"{stopped} simuladores y {monitors} monitores de alumnos parados")
+    sampled = monitors.stop_all(s)
+    print(f"{stopped} simuladores y {sampled} monitores de alumnos parados")
     for second in (class_flink.TASKMANAGER_2, broker.NAME_2):  # (only when the class has two nodes)
         if stack.stop(second):
             print(f"{second} parado")

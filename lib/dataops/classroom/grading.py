@@ -9,9 +9,9 @@ its folder. What it can reach is what the learner can reach in class. The grader
 the masters, runs nbgrader and writes the gradebook.
 
 Before each learner, their namespace is cleared (connectors, jobs, topics, groups, table, what their
-sessions wrote, on the server and in their home): no learner's grade depends on what they left
-running. Their password and token stay. After, what the graded notebooks started (monitor,
-connectors, jobs) is stopped; a grading that runs out of time is stopped with its kernels.
+sessions wrote, on the server and in their home, their samples): no learner's grade depends on what
+they left running. Their password and token stay. After, what the graded notebooks started
+(connectors, jobs) is stopped; a grading that runs out of time is stopped with its kernels.
 
 A learner with no Unix user on this server (they never logged in to the class's JupyterHub) cannot be
 graded here: their row says so, and the others are graded all the same.
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from dataops.classroom import access, hub, hub_config, session
+from dataops.classroom import access, hub, hub_config, monitors
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom import iceberg as class_iceberg
@@ -37,16 +37,16 @@ from dataops.errors import ConfigError, DataOpsError
 
 
 def clear(s: Settings, learner: str) -> None:
-    """``learner``'s namespace as new, their password and token kept: their monitor, connectors (first:
-    a task would make their topics again), jobs, topics and groups, table, what their session wrote
-    on the server."""
-    session.stop_monitors(s, learner)
+    """``learner``'s namespace as new, their password and token kept: their connectors (first: a task
+    would make their topics again), jobs, topics and groups, table, what their session wrote on the
+    server, their samples (the class's monitor samples them anew, on an empty store)."""
     class_connect.delete_connectors(s, learner)
     class_flink.cancel_jobs(s, learner)
     access.wipe(s, learner)
     shutil.rmtree(class_iceberg.learner_dir(s.paths, learner), ignore_errors=True)
     class_iceberg.prepare(s, learner)
     shutil.rmtree(s.paths.classroom / "sessions" / learner, ignore_errors=True)
+    monitors.start(s, learner, fresh=True)
     user = hub_config.existing_user(learner)
     if user is not None:  # what their sessions on the hub wrote (metrics, alert log): removed as them, so
         home_state = Path(user.pw_dir) / hub_config.STATE  # a link they made there reaches nothing of root's
@@ -55,9 +55,8 @@ def clear(s: Settings, learner: str) -> None:
 
 
 def stop_leftovers(s: Settings, learner: str) -> None:
-    """What ``learner``'s graded notebooks left running on the shared engines: their monitor,
-    connectors and jobs (a class's worth of pipelines would otherwise stay up after grading)."""
-    session.stop_monitors(s, learner)
+    """What ``learner``'s graded notebooks left running on the shared engines: their connectors and
+    jobs (a class's worth of pipelines would otherwise stay up after grading)."""
     class_connect.delete_connectors(s, learner)
     class_flink.cancel_jobs(s, learner)
 

@@ -170,6 +170,7 @@ def write_settings(s: Settings, learners: tuple[str, ...]) -> Path:
         "learner_notebooks": str(LEARNER_NOTEBOOKS), "master_notebooks": str(MASTER_NOTEBOOKS),
         "env_files": {name: str(env_file(s.paths, name)) for name in learners},
         "iceberg_dirs": {name: str(s.paths.classroom / "iceberg" / name) for name in learners},
+        "monitor_dirs": {name: str(s.paths.classroom / "monitors" / name) for name in learners},  # their metrics store
         "path": os.environ.get("PATH", "/usr/bin:/bin"),
         "front": front_url(s),  # where the instructor's notebook reads the room
     }  # fmt: skip

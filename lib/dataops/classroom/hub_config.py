@@ -164,10 +164,11 @@ def configure(c: Any, settings_path: str) -> None:
         else:
             now = current(settings_path)
             prepare_home(name, Path(now["learner_notebooks"]), Path(now["env_files"][name]))
-            folder = Path(now.get("iceberg_dirs", {}).get(name, ""))
-            if folder.name == name and folder.is_dir():  # their Iceberg catalog, now that they have a group
-                from dataops.classroom.iceberg import give_to
+            for kind in ("iceberg_dirs", "monitor_dirs"):  # their Iceberg catalog and metrics store, now that they have a group
+                folder = Path(now.get(kind, {}).get(name, ""))
+                if folder.name == name and folder.is_dir():
+                    from dataops.classroom.iceberg import give_to
 
-                give_to(folder, name)
+                    give_to(folder, name)
 
     c.Spawner.pre_spawn_hook = pre_spawn

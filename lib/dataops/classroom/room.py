@@ -146,7 +146,8 @@ def view(s: Settings, learners: tuple[str, ...]) -> list[dict[str, Any]]:
 def status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
     """The room: each learner's session, block, self-checks and stuck points (:func:`view`), Kafka
     user, rights, topics and groups (:func:`dataops.classroom.access.status`), their running
-    connectors and Flink jobs, and whether their simulator answers."""
+    connectors and Flink jobs, whether their simulator answers and how much of their pipeline is up
+    (their monitor's last ``pipeline_availability``)."""
     import pandas as pd
 
     frame = pd.DataFrame(view(s, learners)).merge(access.status(s, learners), on="learner")
@@ -162,7 +163,18 @@ def status(s: Settings, learners: tuple[str, ...]) -> pd.DataFrame:
         except DataOpsError:
             alive.append("down")
     frame.insert(len(frame.columns) - 1, "simulator", alive)
+    frame.insert(len(frame.columns) - 1, "pipeline", [_availability(s, learner) for learner in learners])
     return frame
+
+
+def _availability(s: Settings, learner: str) -> str:
+    """Their pipeline's layers up, as their monitor (the class's) last sampled it: ``"100 %"``, ``"-"`` with no sample of the last minute."""
+    from dataops.classroom import monitors
+    from dataops.metrics import MetricsStore
+
+    store = monitors.folder(s.paths, learner) / "metrics.db"
+    latest = MetricsStore(store).latest("pipeline_availability", max_age_s=60) if store.is_file() else None
+    return "-" if latest is None or not len(latest) else f"{latest['value'].iloc[-1]:.0f} %"
 
 
 class RoomTable(Refreshing):
@@ -174,7 +186,7 @@ class RoomTable(Refreshing):
         settings: The class server's settings (default: this project's ``local`` ones, as ``dataops class`` uses).
     """
 
-    COLUMNS = ["learner", "session", "block", "checks", "stuck_on", "topics", "connectors", "jobs", "simulator"]
+    COLUMNS = ["learner", "session", "block", "checks", "stuck_on", "topics", "connectors", "jobs", "simulator", "pipeline"]
 
     def __init__(self, refresh_s: float = 10.0, settings: Settings | None = None) -> None:
         import ipywidgets as w

@@ -15,17 +15,13 @@ file (``dataops class fault``).
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import secrets
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from dataops import locks
-from dataops.classroom import access
+from dataops.classroom import access, specs
 from dataops.config import ENV_PREFIX, Settings, load_settings
 from dataops.engine import Component, http_ok, port_open
 from dataops.errors import ConfigError, StackError
@@ -68,38 +64,16 @@ def session_settings(learner_server: Settings) -> dict[str, str]:
 
 def spec_file(paths: StatePaths) -> Path:
     """Learner → their simulator's arguments: what the ``class-simulators`` process serves."""
-    return paths.classroom / "simulators.json"
+    return specs.spec_file(paths, "simulators")
 
 
 def _spec(paths: StatePaths) -> dict[str, list[str]]:
-    try:
-        return dict(json.loads(spec_file(paths).read_text(encoding="utf-8")))
-    except (FileNotFoundError, ValueError):
-        return {}
+    return specs.read(paths, "simulators")
 
 
 def _change(s: Settings, learner: str, argv: list[str] | None) -> bool:
-    """Put ``learner``'s arguments in the spec (None: take them out) and have the process read it;
-    True when the learner was in it."""
-    from dataops.stack import Stack
-
-    with locks.exclusive(s.paths.classroom / "run" / "simulators.lock", "cambio de simuladores"):
-        spec = _spec(s.paths)
-        was = learner in spec
-        if argv is None:
-            spec.pop(learner, None)
-        else:
-            spec[learner] = argv
-        path = spec_file(s.paths)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(spec, indent=1), encoding="utf-8")
-        path.with_suffix(".tmp").replace(path)
-        pid = Stack(s).pid(NAME)
-        if pid is not None:
-            os.kill(pid, signal.SIGHUP)  # it reads the spec again: the others keep their state
-        elif argv is not None:
-            Stack(s).up([NAME], progress=False)
-    return was
+    """Put ``learner``'s arguments in the spec (None: take them out); True when the learner was in it."""
+    return specs.change(s, "simulators", NAME, learner, argv)
 
 
 def start(s: Settings, learner: str, port: int) -> dict[str, str]:

@@ -52,7 +52,7 @@ INSTRUCTOR_ONLY: tuple[str, ...] = (
         "test_architecture", "test_bad_inputs", "test_block4_extras", "test_block5", "test_block5_known_wrong", "test_ci",
         "test_course_checks", "test_gradebook", "test_grading", "test_grading_honesty", "test_instructor_guide",
         "test_mutants", "test_packaging", "test_parallel_suite", "test_quality_custom", "test_readme_layout", "test_release",
-        "test_reset_files", "test_skips_in_ci", "test_timing",
+        "test_reset_files", "test_skips_in_ci", "test_suite_ports", "test_timing",
     )),
 )  # fmt: skip
 

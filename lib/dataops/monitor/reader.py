@@ -35,7 +35,7 @@ class MetricsReader:
         self.settings = settings
         self.topics = list(topics or [settings.topic_raw, settings.topic_exploded])
         self.interval_s = interval_s
-        self.store = store or MetricsStore(settings.paths.metrics_db)
+        self.store = store or MetricsStore(settings.paths.metrics_db, overlay=settings.paths.own_metrics_db)
 
     def history(self, metric: str | Iterable[str] | None = None, minutes: float = 15.0) -> pd.DataFrame:
         """The stored samples of the last ``minutes``.

@@ -19,7 +19,8 @@ from dataops import subproc
 from dataops.classroom.namespace import resolve
 from dataops.config import Settings, load_settings
 from dataops.errors import DataOpsError
-from dataops.metrics import MetricsStore, prometheus_registry
+from dataops.metrics import MetricsStore
+from dataops.metrics_export import prometheus_registry
 from dataops.monitor.scheduler import Monitor
 
 logger = logging.getLogger(__name__)

@@ -11,15 +11,14 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dataops import rotation
 from dataops.cli_registry import CliContext, SubParsers, positive
 from dataops.errors import DataOpsError
+from dataops.signals import until_stopped
 from dataops.simulator.market import DEFAULT_COINS, KNOWN_COINS
 from dataops.simulator.server import Simulator
 from dataops.coingecko import FREE_TIER_CALLS_PER_MIN, PLANS
@@ -108,26 +107,6 @@ def make(args: argparse.Namespace, strict: StrictRules | None) -> Simulator:
     return Simulator(coins=args.coins.split(","), seed=args.seed, refresh_s=args.refresh_s, log_path=args.log,
                      log_max_bytes=int(args.log_max_mb * 2**20), log_backups=args.log_backups, strict=strict,
                      control_token=control)  # fmt: skip
-
-
-def until_stopped(on_hangup: Callable[[], None] | None = None) -> None:
-    """Wait for SIGTERM or Ctrl-C. With ``on_hangup``: call it (in this thread) once the signals are
-    handled, then at each SIGHUP (so a SIGHUP sent as soon as the process runs is never its death)."""
-    stop, hangup = threading.Event(), threading.Event()
-
-    def _stop(signum: int, _frame: object) -> None:
-        logger.info("received signal %d, stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    if on_hangup is not None:
-        signal.signal(signal.SIGHUP, lambda _signum, _frame: hangup.set())
-        hangup.set()
-    while not stop.wait(0.1 if hangup.is_set() else 0.5):
-        if hangup.is_set():
-            hangup.clear()
-            on_hangup()  # type: ignore[misc]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,8 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from dataops.errors import DataOpsError
-from dataops.simulator.cli import make, parse, parser, until_stopped
+from dataops.signals import until_stopped
+from dataops.simulator.cli import make, parse, parser
 from dataops.simulator.server import Simulator
 
 logger = logging.getLogger("dataops.simulator.many")

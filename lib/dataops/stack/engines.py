@@ -5,9 +5,9 @@ Each layer package builds its own components in its ``engine`` module (:mod:`dat
 :mod:`dataops.monitor.engine`; the optional Prometheus and Schema Registry in
 :mod:`dataops.stack.prometheus` and :mod:`dataops.stack.schema_registry`, the optional SASL_SSL
 broker in :mod:`dataops.kafka.sasl`, the optional Tableflow-shaped Iceberg REST catalog in
-:mod:`dataops.iceberg.engine`, the cloud fixtures' Connect worker in :mod:`dataops.kafka_connect.cloud`, the optional class server's broker, Connect, JupyterHub and learners' simulators in :mod:`dataops.classroom.broker`,
-:mod:`~dataops.classroom.connect`, :mod:`~dataops.classroom.flink`, :mod:`~dataops.classroom.hub` and
-:mod:`~dataops.classroom.simulators`),
+:mod:`dataops.iceberg.engine`, the cloud fixtures' Connect worker in :mod:`dataops.kafka_connect.cloud`, the optional class server's broker, Connect, JupyterHub and learners' simulators and monitors in :mod:`dataops.classroom.broker`,
+:mod:`~dataops.classroom.connect`, :mod:`~dataops.classroom.flink`, :mod:`~dataops.classroom.hub`,
+:mod:`~dataops.classroom.simulators` and :mod:`~dataops.classroom.monitors`),
 on the shared
 :class:`~dataops.engine.Component`. This module only puts them in order, and names the groups
 of optional components ``up --with`` takes.
@@ -21,6 +21,7 @@ from dataops.classroom import broker as class_broker
 from dataops.classroom import connect as class_connect
 from dataops.classroom import flink as class_flink
 from dataops.classroom import hub as class_hub
+from dataops.classroom import monitors as class_monitors
 from dataops.classroom import simulators as class_simulators
 from dataops.config import Settings
 from dataops.engine import Component
@@ -67,4 +68,5 @@ def components(s: Settings) -> list[Component]:
         *class_flink.components(s),
         *class_hub.components(s),
         *class_simulators.components(s),
+        *class_monitors.components(s),
     ]

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import pandas as pd
 import psutil
@@ -282,23 +282,16 @@ class Stack:
         return False
 
     # ---- stop --------------------------------------------------------------
-    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0,
-             owner: Callable[[psutil.Process], bool] | None = None) -> bool:  # fmt: skip
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:
         """Stop one component this stack started. ``SIGKILL`` simulates a crash.
-
-        Args:
-            owner: When given, the process the pid file names is stopped only if ``owner(process)``
-                says it may be: checked on the one reading of that file that the stop acts on (a
-                file it does not act on is left as it is).
 
         Returns:
             True when a process was stopped.
         """
         self.component(name)
         proc = self.process(name)
-        if proc is None or (owner is not None and not owner(proc)):
-            if owner is None:  # a stale file of ours (someone else's is left as it is)
-                self.paths.pid_file(name).unlink(missing_ok=True)
+        if proc is None:
+            self.paths.pid_file(name).unlink(missing_ok=True)  # a stale file
             return False
         try:
             proc.send_signal(sig)

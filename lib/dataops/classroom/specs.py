@@ -1,0 +1,53 @@
+"""The spec of a class process that serves every learner (:mod:`~dataops.classroom.simulators`'s
+simulators, :mod:`~dataops.classroom.monitors`'s monitor): learner → what theirs needs, one JSON
+file the process reads again at each SIGHUP. A change is made under a lock: the file is replaced
+whole, then the process told (or started, for the first learner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from dataops import locks
+from dataops.config import Settings
+from dataops.paths import StatePaths
+
+
+def spec_file(paths: StatePaths, name: str) -> Path:
+    """The spec of the class's ``name`` process (``<state>/class/<name>.json``)."""
+    return paths.classroom / f"{name}.json"
+
+
+def read(paths: StatePaths, name: str) -> dict[str, Any]:
+    """The spec as written ({} when there is none yet)."""
+    try:
+        return dict(json.loads(spec_file(paths, name).read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def change(s: Settings, name: str, component: str, learner: str, entry: Any | None) -> bool:
+    """Put ``learner``'s ``entry`` in the spec (None: take it out) and have the ``component`` process
+    read it (started when it does not run and the entry is new); True when the learner was in it."""
+    from dataops.stack import Stack
+
+    with locks.exclusive(s.paths.classroom / "run" / f"{name}.lock", f"cambio de {name}"):
+        spec = read(s.paths, name)
+        was = learner in spec
+        if entry is None:
+            spec.pop(learner, None)
+        else:
+            spec[learner] = entry
+        path = spec_file(s.paths, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+        path.with_suffix(".tmp").replace(path)
+        pid = Stack(s).pid(component)
+        if pid is not None:
+            os.kill(pid, signal.SIGHUP)  # it reads the spec again: the others keep their state
+        elif entry is not None:
+            Stack(s).up([component], progress=False)
+    return was
