@@ -59,7 +59,7 @@ PORTS = {
     "class_front": 8014,  # the class's authorising front: each learner's own connectors and Flink jobs only
     "class_flink": 8015,  # `dataops class up`: the class's Flink REST (https, the front's certificate only); RPC, blob, taskmanager(s) on +1, +2, +3 (+4)
     "class_simulator": 8100,  # `dataops class up`: each learner's simulator on a port of their own from 8100 on
-    "class_monitor": 8300,  # and their monitor's /metrics (started by their `p.up()`, as them) from 8300 on
+    "class_monitor": 8300,  # and their monitor's /metrics (the class's monitor service, class-monitors) from 8300 on
 }
 
 # The heaps and Flink process sizes of the low-memory mode (``DATAOPS_LOW_MEMORY=1``, ``dataops up

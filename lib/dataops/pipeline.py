@@ -250,6 +250,7 @@ class Pipeline:
                     print(f"Esperando a que informen todas las capas (como mucho {ready_timeout_s:g} s)…", flush=True)
                 self.wait_ready(ready_timeout_s, progress=progress)
                 record = {"seconds": round(time.monotonic() - t0, 1), "started": len(self.stack.names) - running, "at": time.time()}
+                self.settings.paths.last_up.parent.mkdir(parents=True, exist_ok=True)  # (nothing started here: a class's session)
                 self.settings.paths.last_up.write_text(json.dumps(record))
         return self.status()
 

@@ -484,7 +484,10 @@ def test_the_course_runs_unchanged_in_a_learners_namespace(server, tmp_path):
     assert results.set_index("notebook").loc["03_automatizacion", "checks"] == "2 ✔"
     mine = s.paths.classroom / "sessions" / "bruno"  # his session's state folder (his settings file says so)
     assert not (mine / "run" / "monitor.json").exists()  # no monitor of his session's own
-    flowing = MetricsStore(monitors.folder(s.paths, "bruno") / "metrics.db").query("messages_produced")
+    store = MetricsStore(monitors.folder(s.paths, "bruno") / "metrics.db")
+    running = store.query("flink_job_running")
+    assert set(running["job"]) == {"bruno.crypto-explode"} and running["value"].max() == 1, running  # his job, by his namespace's name
+    flowing = store.query("messages_produced")
     assert len(flowing) and flowing["value"].sum() > 0 and not flowing["topic"].str.startswith("ana.").any(), flowing
     assert "bruno.crypto-lab-averias" not in learner(s, "bruno").kafka.topic_names()  # block 3's practice cleaned up after itself
     assert monitors.stop(s, "bruno")

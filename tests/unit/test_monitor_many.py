@@ -55,7 +55,9 @@ def test_one_process_monitors_each_learner_apart_and_a_hangup_moves_only_what_ch
     entries = {"ana": _learner(tmp_path, "ana", ana), "bruno": _learner(tmp_path, "bruno", bruno)}
     spec.write_text(json.dumps(entries))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")}
-    env.update(PYTHONPATH=str(LIB), DATAOPS_MONITOR_PORT=str(decoy), DATAOPS_ENV_FILE="/nonexistent.env")  # the learner's file wins
+    # The server's settings are the process's environment (its stack passes them): none may reach a learner's
+    # (a job or topic name there would win over their namespace's); here, a host their /metrics would bind.
+    env.update(PYTHONPATH=str(LIB), DATAOPS_MONITOR_PORT=str(decoy), DATAOPS_HOST="127.0.0.2", DATAOPS_ENV_FILE="/nonexistent.env")
     proc = subprocess.Popen([sys.executable, "-m", "dataops.monitor.many", "--spec", str(spec), "--interval", "1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:

@@ -48,8 +48,9 @@ def read_spec(path: Path) -> dict[str, dict[str, str]]:
 
 
 def learner_settings(entry: dict[str, str], interval_s: float | None = None) -> Settings:
-    """The learner's settings (their file's, which win over this process's environment), writing in
-    the entry's folder."""
+    """The learner's settings as their session has them (their file's, the names of their namespace
+    derived from it), writing in the entry's folder. The process's environment holds no ``DATAOPS_``
+    setting (:func:`main` clears them): one there would win over the namespace's names."""
     from dotenv import dotenv_values
 
     values: dict[str, Any] = {k[len(ENV_PREFIX) :].lower(): v for k, v in dotenv_values(entry["settings"]).items()
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=None, help="seconds between samples (default: each learner's setting)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    for name in [k for k in os.environ if k.startswith(ENV_PREFIX)]:  # the server's (its stack passes them all)
+        del os.environ[name]
     monitors = Monitors(args.spec, args.interval)
     try:
         until_stopped(on_hangup=monitors.reconcile)

@@ -9,7 +9,8 @@ SCRAM user, whose ACLs cover only those names; the source is the learner's own s
 the class's shared worker through its front, which lets them reach their own connectors only
 (:mod:`dataops.classroom.front`), with the same token; Flink is the class's cluster through the
 same front, which submits their explode job for them; their Iceberg table is in a catalog of their
-own, made by the front and read by them (:mod:`dataops.classroom.iceberg`), under DuckDB too. The layers not yet kept apart per
+own, made by the front and read by them (:mod:`dataops.classroom.iceberg`), under DuckDB too; their
+samples are the class's monitor service's, logged in as them (:mod:`dataops.classroom.monitors`). The layers not yet kept apart per
 learner on the shared engines say so in one line rather than reach another learner's resources.
 """
 
@@ -55,7 +56,7 @@ def class_iceberg(settings: Settings, p: Layers | None) -> Iceberg:
 
 
 def class_stack(settings: Settings, p: Layers | None) -> object:
-    """The class's engines as this learner sees them, and their own monitor (:mod:`dataops.classroom.session`)."""
+    """The class's engines as this learner sees them, and their monitor, the class's (:mod:`dataops.classroom.session`)."""
     from dataops.classroom.session import ClassStack
 
     return ClassStack(settings)
