@@ -30,6 +30,7 @@ Prints, one per line:
                                  whole, the three pipelines running
   class_marginal_monitor_mb      what one more learner's monitor adds to it: three more join, each sampling a running
                                  pipeline (the three learners' again, from copies of their settings files), for 20 s
+  class_monitor_cpu_pct          the monitor service's CPU per learner (% of one core) while the three pipelines run
   class_apply_s                  the slowest of those three `p.up()`, each until every layer of theirs reported
   class_freshness_p95_s          price change -> the learner's DuckDB, the three pipelines running and each kernel
                                  watching its own table (``--freshness-s``, default 60); class_freshness_p50_s too
@@ -221,7 +222,11 @@ def main() -> None:
             out = sessions[name].execute(kernels[name], WATCH.format(seconds=args.freshness_s), args.freshness_s + 120)
             samples.extend(json.loads(out.strip().splitlines()[-1]))
 
+        service = psutil.Process(int(Stack(s).status().set_index("component").loc[monitors.NAME, "pid"]))
+        service_before, t3 = cpu_seconds([service]), time.monotonic()
         _at_once(watch)
+        share = 100 * (cpu_seconds([service]) - service_before) / (time.monotonic() - t3) / len(LEARNERS)
+        print(f"class_monitor_cpu_pct={share:.1f}")
         assert samples, "no new price reached a learner's DuckDB while watching"
         print(f"class_freshness_samples={len(samples)}")
         print(f"class_freshness_p50_s={statistics.median(samples):.1f}")
