@@ -1,12 +1,14 @@
 """A long-running process's wait for its end: SIGTERM or Ctrl-C, and SIGHUP to read its spec again
-(:mod:`dataops.simulator.many`, :mod:`dataops.monitor.many`)."""
+(:mod:`dataops.simulator.many`, :mod:`dataops.monitor.many`: one JSON file, learner -> theirs)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +31,24 @@ def until_stopped(on_hangup: Callable[[], None] | None = None) -> None:
         if hangup.is_set():
             hangup.clear()
             on_hangup()  # type: ignore[misc]
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """A spec file as written; {} when it is missing. Raises (and logs) on an unreadable one: the
+    process then keeps what it serves."""
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, TypeError) as exc:
+        logger.error("spec %s unreadable, nothing changed: %s", path, exc)
+        raise ValueError(str(exc)) from exc
+
+
+def serve_spec(reconcile: Callable[[], None], close: Callable[[], None]) -> int:
+    """Serve what the spec lists (``reconcile``: now and at each SIGHUP) until SIGTERM or Ctrl-C, then ``close``."""
+    try:
+        until_stopped(on_hangup=reconcile)
+    finally:
+        close()
+    return 0

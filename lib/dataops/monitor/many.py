@@ -30,21 +30,19 @@ from typing import Any
 
 from dataops.config import ENV_PREFIX, Settings, load_settings
 from dataops.errors import DataOpsError
-from dataops.signals import until_stopped
+from dataops import signals
 
 logger = logging.getLogger("dataops.monitor.many")
 
 
 def read_spec(path: Path) -> dict[str, dict[str, str]]:
-    """Learner → their entry; {} when the file is missing. Raises on an unreadable one (logged)."""
+    """Learner → their entry; {} when the file is missing; ValueError (logged) when unreadable."""
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        logger.error("spec %s unreadable, nothing changed: %s", path, exc)
-        raise
-    return {str(name): {"settings": str(entry["settings"]), "folder": str(entry["folder"])} for name, entry in dict(spec).items()}
+        spec = signals.read_spec(path)
+        return {str(name): {"settings": str(entry["settings"]), "folder": str(entry["folder"])} for name, entry in spec.items()}
+    except (KeyError, TypeError) as exc:
+        logger.error("spec %s: an entry without its settings or folder, nothing changed: %s", path, exc)
+        raise ValueError(str(exc)) from exc
 
 
 def learner_settings(entry: dict[str, str], interval_s: float | None = None) -> Settings:
@@ -154,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [k for k in os.environ if k.startswith(ENV_PREFIX)]:  # the server's (its stack passes them all)
         del os.environ[name]
     monitors = Monitors(args.spec, args.interval)
-    try:
-        until_stopped(on_hangup=monitors.reconcile)
-    finally:
-        monitors.close()
-    return 0
+    return signals.serve_spec(monitors.reconcile, monitors.close)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ arguments changed is started anew, and the others keep their state (their faults
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from dataops.errors import DataOpsError
-from dataops.signals import until_stopped
+from dataops import signals
 from dataops.simulator.cli import make, parse, parser
 from dataops.simulator.server import Simulator
 
@@ -28,15 +27,8 @@ logger = logging.getLogger("dataops.simulator.many")
 
 
 def read_spec(path: Path) -> dict[str, list[str]]:
-    """Learner → their simulator's arguments; {} when the file is missing or unreadable (logged)."""
-    try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        logger.error("spec %s unreadable, nothing changed: %s", path, exc)
-        raise
-    return {str(name): [str(a) for a in argv] for name, argv in dict(spec).items()}
+    """Learner → their simulator's arguments; {} when the file is missing; ValueError (logged) when unreadable."""
+    return {str(name): [str(a) for a in argv] for name, argv in signals.read_spec(path).items()}
 
 
 class Simulators:
@@ -92,11 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sims = Simulators(args.spec)
-    try:
-        until_stopped(on_hangup=sims.reconcile)
-    finally:
-        sims.close()
-    return 0
+    return signals.serve_spec(sims.reconcile, sims.close)
 
 
 if __name__ == "__main__":
