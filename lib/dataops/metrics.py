@@ -109,8 +109,8 @@ class MetricsStore:
         self.path = Path(path)
         self.read_only = self.path.is_file() and not os.access(self.path.parent, os.W_OK)
         self.overlay = Path(overlay) if overlay is not None and self.read_only else None
-        for folder in [] if self.read_only else [self.path.parent]:
-            folder.mkdir(parents=True, exist_ok=True)
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.overlay is not None:
             self.overlay.parent.mkdir(parents=True, exist_ok=True)
         self.retention_s = retention_s

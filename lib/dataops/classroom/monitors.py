@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dataops.classroom import access, specs
 from dataops.config import ENV_PREFIX, Settings
-from dataops.engine import Component, http_ok, port_open
+from dataops.engine import Component, http_ok
 from dataops.errors import StackError
 from dataops.paths import StatePaths
 
@@ -71,26 +71,12 @@ def start(s: Settings, learner: str, fresh: bool = False) -> None:
 def stop(s: Settings, learner: str) -> bool:
     """Stop sampling ``learner`` (a reset, a learner leaving); True when theirs ran. The last
     learner's stop stops the process."""
-    from dataops.stack import Stack
-
-    port = _port(s, learner)
-    running = Stack(s).pid(NAME) is not None
-    was = specs.change(s, SPEC, NAME, learner, None)
-    if not specs.read(s.paths, SPEC):
-        Stack(s).stop(NAME)
-    deadline = time.monotonic() + START_S
-    while running and port and port_open(s.host, port, 0.2) and time.monotonic() < deadline:
-        time.sleep(0.2)  # its port free before theirs starts anew (a reset's)
-    return was and running
+    return specs.remove(s, SPEC, NAME, learner, _port(s, learner), START_S)
 
 
 def stop_all(s: Settings) -> int:
     """Stop the class's monitor (``class down``); returns how many learners it sampled."""
-    from dataops.stack import Stack
-
-    sampled = len(specs.read(s.paths, SPEC)) if Stack(s).stop(NAME) else 0
-    specs.spec_file(s.paths, SPEC).unlink(missing_ok=True)
-    return sampled
+    return specs.stop_all(s, SPEC, NAME)
 
 
 def _command(s: Settings, paths: StatePaths) -> list[str]:

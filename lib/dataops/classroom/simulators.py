@@ -98,17 +98,7 @@ def start(s: Settings, learner: str, port: int) -> dict[str, str]:
 def stop(s: Settings, learner: str) -> bool:
     """Stop ``learner``'s simulator (its faults go with it); True when one was running. The last
     learner's stop stops the process."""
-    from dataops.stack import Stack
-
-    port = _port(_spec(s.paths).get(learner, []))
-    running = Stack(s).pid(NAME) is not None
-    was = _change(s, learner, None)
-    if not _spec(s.paths):
-        Stack(s).stop(NAME)
-    deadline = time.monotonic() + START_S
-    while running and port and port_open(s.host, port, 0.2) and time.monotonic() < deadline:
-        time.sleep(0.2)  # gone before a new one on that port (a reset's, with a new token) is asked for
-    return was and running
+    return specs.remove(s, "simulators", NAME, learner, _port(_spec(s.paths).get(learner, [])), START_S)
 
 
 def _port(argv: list[str]) -> int | None:
@@ -117,11 +107,7 @@ def _port(argv: list[str]) -> int | None:
 
 def stop_all(s: Settings) -> int:
     """Stop every learner's simulator (the process); returns how many it served."""
-    from dataops.stack import Stack
-
-    served = len(_spec(s.paths)) if Stack(s).stop(NAME) else 0
-    spec_file(s.paths).unlink(missing_ok=True)
-    return served
+    return specs.stop_all(s, "simulators", NAME)
 
 
 def _command(s: Settings, paths: StatePaths) -> list[str]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 from dataops import locks
 from dataops.config import Settings
+from dataops.engine import port_open
 from dataops.paths import StatePaths
 
 
@@ -51,3 +53,27 @@ def change(s: Settings, name: str, component: str, learner: str, entry: Any | No
         elif entry is not None:
             Stack(s).up([component], progress=False)
     return was
+
+
+def remove(s: Settings, name: str, component: str, learner: str, port: int | None, wait_s: float) -> bool:
+    """Take ``learner`` out of the spec; True when theirs ran. The last learner's removal stops the
+    process. Waits (up to ``wait_s``) for their ``port`` to close: free before theirs starts anew (a reset's)."""
+    from dataops.stack import Stack
+
+    running = Stack(s).pid(component) is not None
+    was = change(s, name, component, learner, None)
+    if not read(s.paths, name):
+        Stack(s).stop(component)
+    deadline = time.monotonic() + wait_s
+    while running and port and port_open(s.host, port, 0.2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return was and running
+
+
+def stop_all(s: Settings, name: str, component: str) -> int:
+    """Stop the ``component`` process and forget its spec; how many learners it served."""
+    from dataops.stack import Stack
+
+    served = len(read(s.paths, name)) if Stack(s).stop(component) else 0
+    spec_file(s.paths, name).unlink(missing_ok=True)
+    return served
